@@ -1,0 +1,196 @@
+// The one registry of stable error codes. Each code carries its HTTP status, CLI exit code and a
+// message template; docs/errors.md is generated from this table. Retired codes are never reused.
+
+export const ExitCode = {
+  ok: 0,
+  failure: 1,
+  usage: 2,
+  verificationFailed: 3,
+  notFound: 4,
+  offlineViolation: 5,
+  transport: 70,
+  auth: 71,
+} as const;
+export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
+
+export interface ErrorDefinition {
+  readonly code: string;
+  readonly status: number;
+  readonly exit: number;
+  readonly title: string;
+  /** What the operator should do next; shown in docs and appended to problem details. */
+  readonly hint: string;
+}
+
+const registry = new Map<string, ErrorDefinition>();
+
+/** Registers a code once; a second registration with the same code is a programming error. */
+export function defineError(def: ErrorDefinition): ErrorDefinition {
+  if (registry.has(def.code)) throw new Error(`error code ${def.code} registered twice`);
+  registry.set(def.code, Object.freeze({ ...def }));
+  return def;
+}
+
+export function errorDefinitions(): ErrorDefinition[] {
+  return [...registry.values()].sort((a, b) => a.code.localeCompare(b.code));
+}
+
+export function lookupError(code: string): ErrorDefinition | undefined {
+  return registry.get(code);
+}
+
+export interface StellaErrorOptions {
+  cause?: unknown;
+  /** Extra members for the problem document (e.g. violations). Never secrets. */
+  details?: Record<string, unknown>;
+  headers?: Record<string, string>;
+}
+
+/** An error that crosses an HTTP or CLI boundary: always has a registered code. */
+export class StellaError extends Error {
+  readonly code: string;
+  readonly status: number;
+  readonly exit: number;
+  readonly details: Record<string, unknown> | undefined;
+  readonly headers: Record<string, string> | undefined;
+
+  constructor(def: ErrorDefinition, message?: string, options: StellaErrorOptions = {}) {
+    super(message ?? def.title, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'StellaError';
+    this.code = def.code;
+    this.status = def.status;
+    this.exit = def.exit;
+    this.details = options.details;
+    this.headers = options.headers;
+  }
+}
+
+/** Turns any thrown value into an Error, keeping the original as `cause`. */
+export function coerceError(value: unknown): Error {
+  if (value instanceof Error) return value;
+  return new Error(typeof value === 'string' ? value : `non-error thrown: ${safeString(value)}`, { cause: value });
+}
+
+function safeString(value: unknown): string {
+  try {
+    return JSON.stringify(value) ?? String(value);
+  } catch {
+    return String(value);
+  }
+}
+
+// Platform-wide codes. Rooms register their own codes in their own errors.ts.
+export const Errors = {
+  internal: defineError({
+    code: 'ERR_INTERNAL',
+    status: 500,
+    exit: ExitCode.failure,
+    title: 'Internal error',
+    hint: 'Retry; if it persists, report the request id from the X-Stella-Request-Id header.',
+  }),
+  notFound: defineError({
+    code: 'ERR_NOT_FOUND',
+    status: 404,
+    exit: ExitCode.notFound,
+    title: 'Resource not found',
+    hint: 'Check the id and the tenant; ids of another tenant are reported as not found.',
+  }),
+  routeNotFound: defineError({
+    code: 'ERR_ROUTE_NOT_FOUND',
+    status: 404,
+    exit: ExitCode.notFound,
+    title: 'No such route',
+    hint: 'See /openapi.json or /docs for the routes this server offers.',
+  }),
+  validation: defineError({
+    code: 'ERR_VALIDATION',
+    status: 400,
+    exit: ExitCode.usage,
+    title: 'Request failed validation',
+    hint: 'Fix the fields named in the message; the schema is in /openapi.json.',
+  }),
+  malformedBody: defineError({
+    code: 'ERR_MALFORMED_BODY',
+    status: 400,
+    exit: ExitCode.usage,
+    title: 'Request body could not be parsed',
+    hint: 'Send well-formed JSON (or the documented content type).',
+  }),
+  bodyTooLarge: defineError({
+    code: 'ERR_BODY_TOO_LARGE',
+    status: 413,
+    exit: ExitCode.usage,
+    title: 'Request body exceeds the configured limit',
+    hint: 'Split the upload or raise limits.requestBodyBytes (STELLA_LIMITS_REQUEST_BODY_BYTES).',
+  }),
+  unsupportedMediaType: defineError({
+    code: 'ERR_UNSUPPORTED_MEDIA_TYPE',
+    status: 415,
+    exit: ExitCode.usage,
+    title: 'Unsupported content type',
+    hint: 'Send the Content-Type the route documents (usually application/json).',
+  }),
+  methodNotAllowed: defineError({
+    code: 'ERR_METHOD_NOT_ALLOWED',
+    status: 405,
+    exit: ExitCode.usage,
+    title: 'Method not allowed',
+    hint: 'See /openapi.json for the methods of this route.',
+  }),
+  conflict: defineError({
+    code: 'ERR_CONFLICT',
+    status: 409,
+    exit: ExitCode.failure,
+    title: 'Conflict with the current state',
+    hint: 'Reload the resource and retry.',
+  }),
+  notReady: defineError({
+    code: 'ERR_NOT_READY',
+    status: 503,
+    exit: ExitCode.transport,
+    title: 'Service not ready',
+    hint: 'Wait for /readyz to answer 200; migrations or dependencies are still starting.',
+  }),
+  config: defineError({
+    code: 'ERR_CONFIG',
+    status: 500,
+    exit: ExitCode.usage,
+    title: 'Invalid configuration',
+    hint: 'Fix the named key in the environment or stella.yaml; see docs/config.md.',
+  }),
+  usage: defineError({
+    code: 'ERR_USAGE',
+    status: 400,
+    exit: ExitCode.usage,
+    title: 'Invalid command usage',
+    hint: 'Run the command with --help.',
+  }),
+  transport: defineError({
+    code: 'ERR_TRANSPORT',
+    status: 502,
+    exit: ExitCode.transport,
+    title: 'Could not reach the server',
+    hint: 'Check --server / STELLA_SERVER and that `stella serve` is running.',
+  }),
+  cas: defineError({
+    code: 'ERR_CAS_DIGEST_MISMATCH',
+    status: 422,
+    exit: ExitCode.verificationFailed,
+    title: 'Content digest does not match',
+    hint: 'The bytes were corrupted in transit or at rest; re-send or restore the object.',
+  }),
+  casNotFound: defineError({
+    code: 'ERR_CAS_NOT_FOUND',
+    status: 404,
+    exit: ExitCode.notFound,
+    title: 'Content-addressed object not found',
+    hint: 'Check the cas:// URI; the object may have been pruned by retention.',
+  }),
+  timelineChain: defineError({
+    code: 'ERR_TIMELINE_CHAIN_BROKEN',
+    status: 409,
+    exit: ExitCode.verificationFailed,
+    title: 'Timeline hash chain does not verify',
+    hint: 'An event was altered or removed; compare with a backup and follow the incident runbook.',
+  }),
+} as const;

@@ -1,0 +1,17 @@
+// @stella/core: pure building blocks shared by every room. No I/O dependencies.
+export { canonicalJson } from './canonical-json.ts';
+export type { Clock } from './clock.ts';
+export { fixedClock, isoUtc, systemClock } from './clock.ts';
+export type { Sha256Digest } from './digest.ts';
+export { canonicalDigest, isSha256Digest, parseSha256, sha256Digest, sha256Hex } from './digest.ts';
+export type { ErrorDefinition, StellaErrorOptions } from './errors.ts';
+export {
+  coerceError,
+  defineError,
+  Errors,
+  ExitCode,
+  errorDefinitions,
+  lookupError,
+  StellaError,
+} from './errors.ts';
+export { isTenantId, newUlid, newUuid, TENANT_ID_RE } from './ids.ts';
