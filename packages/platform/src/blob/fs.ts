@@ -1,0 +1,243 @@
+// Filesystem BlobStore: objects live at `<root>/<namespace>/<hh>/<sha256hex>`. Uploads are hashed while
+// they stream into `<root>/.tmp/`, fsynced, then renamed into place, so readers see whole objects or none.
+// Also holds the staging and verifying stream helpers that the S3 store reuses.
+import { createHash, randomUUID } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
+import { mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { type Readable, Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { Errors, parseSha256, type Sha256Digest, StellaError } from '@stella/core';
+import type { BlobBody, BlobStore, PutOptions, PutResult } from './port.ts';
+import { assertNamespace, formatCasUri, parseCasUri } from './uri.ts';
+
+export interface FsBlobStoreOptions {
+  root: string;
+}
+
+export interface StagedBody {
+  /** Temporary file holding the complete, fsynced body. */
+  path: string;
+  hex: string;
+  size: number;
+}
+
+const OBJECT_NAME_RE = /^[0-9a-f]{64}$/;
+const FANOUT_DIR_RE = /^[0-9a-f]{2}$/;
+
+export function createFsBlobStore(options: FsBlobStoreOptions): BlobStore {
+  const root = options.root;
+  // Staging inside the root keeps the final rename on one filesystem, where it is atomic.
+  const stagingDir = join(root, '.tmp');
+  const objectPath = (namespace: string, hex: string) => join(root, ...namespace.split('/'), hex.slice(0, 2), hex);
+
+  async function openVerified(uri: string): Promise<Readable> {
+    const { namespace, hex } = parseCasUri(uri);
+    const handle = await open(objectPath(namespace, hex), 'r').catch((error: unknown) => {
+      throw isMissing(error) ? casNotFound(uri, error) : error;
+    });
+    return verifyingStream(handle.createReadStream(), hex, uri);
+  }
+
+  return {
+    async put(namespace: string, body: BlobBody, putOptions: PutOptions = {}): Promise<PutResult> {
+      assertNamespace(namespace);
+      const staged = await stageBody(stagingDir, body, putOptions);
+      try {
+        const uri = formatCasUri(namespace, staged.hex);
+        const digest: Sha256Digest = `sha256:${staged.hex}`;
+        const finalPath = objectPath(namespace, staged.hex);
+        // An existing object is trusted only after re-hashing; a corrupted one is replaced by the verified upload.
+        if (await fileMatches(finalPath, staged.hex)) return { uri, digest, size: staged.size, created: false };
+        await mkdir(dirname(finalPath), { recursive: true });
+        // Two writers of the same content may both rename; the bytes are identical, so either wins.
+        await rename(staged.path, finalPath);
+        await syncDirectory(dirname(finalPath));
+        return { uri, digest, size: staged.size, created: true };
+      } finally {
+        await rm(staged.path, { force: true });
+      }
+    },
+
+    get: openVerified,
+
+    async getBytes(uri: string, maxBytes?: number): Promise<Buffer> {
+      return readVerified(await openVerified(uri), uri, maxBytes);
+    },
+
+    async head(uri: string): Promise<{ size: number } | undefined> {
+      const { namespace, hex } = parseCasUri(uri);
+      try {
+        return { size: (await stat(objectPath(namespace, hex))).size };
+      } catch (error) {
+        if (isMissing(error)) return undefined;
+        throw error;
+      }
+    },
+
+    async delete(uri: string): Promise<boolean> {
+      const { namespace, hex } = parseCasUri(uri);
+      try {
+        await rm(objectPath(namespace, hex));
+        return true;
+      } catch (error) {
+        if (isMissing(error)) return false;
+        throw error;
+      }
+    },
+
+    async *list(namespace: string): AsyncIterable<string> {
+      assertNamespace(namespace);
+      const namespaceDir = join(root, ...namespace.split('/'));
+      // Fan-out directories sit beside nested namespaces' directories; only two-hex-char names are ours.
+      for (const fanout of (await readdirOrEmpty(namespaceDir)).filter((name) => FANOUT_DIR_RE.test(name))) {
+        for (const name of await readdirOrEmpty(join(namespaceDir, fanout))) {
+          if (OBJECT_NAME_RE.test(name) && name.startsWith(fanout)) yield formatCasUri(namespace, name);
+        }
+      }
+    },
+  };
+}
+
+/**
+ * Streams a body into a new file under stagingDir while hashing and counting it, then fsyncs it.
+ * On a digest mismatch, an oversized body or any stream error the file is removed before throwing.
+ */
+export async function stageBody(stagingDir: string, body: BlobBody, options: PutOptions = {}): Promise<StagedBody> {
+  const expectedHex = options.expectedDigest === undefined ? undefined : expectedHexOf(options.expectedDigest);
+  const { maxBytes } = options;
+  await mkdir(stagingDir, { recursive: true });
+  const path = join(stagingDir, `${randomUUID()}.partial`);
+  const hash = createHash('sha256');
+  let size = 0;
+  try {
+    await pipeline(
+      chunksOf(body),
+      async function* measure(source: AsyncIterable<Uint8Array>) {
+        for await (const chunk of source) {
+          size += chunk.byteLength;
+          if (maxBytes !== undefined && size > maxBytes) {
+            throw new StellaError(Errors.bodyTooLarge, `CAS body exceeds the limit of ${maxBytes} bytes`);
+          }
+          hash.update(chunk);
+          yield chunk;
+        }
+      },
+      // flush: fsync before close, so the rename never publishes a name whose data is not on disk yet.
+      createWriteStream(path, { flags: 'wx', flush: true }),
+    );
+    const hex = hash.digest('hex');
+    if (expectedHex !== undefined && hex !== expectedHex) {
+      throw new StellaError(Errors.cas, `CAS body has digest sha256:${hex}, expected sha256:${expectedHex}`, {
+        details: { expected: `sha256:${expectedHex}`, actual: `sha256:${hex}` },
+      });
+    }
+    return { path, hex, size };
+  } catch (error) {
+    await rm(path, { force: true });
+    throw error;
+  }
+}
+
+/** Passes the object's bytes through and fails the stream at its end if they do not hash to `hex`. */
+export function verifyingStream(source: Readable, hex: string, uri: string): Readable {
+  const hash = createHash('sha256');
+  const verifier = new Transform({
+    transform(chunk: Buffer, _encoding, callback) {
+      hash.update(chunk);
+      callback(null, chunk);
+    },
+    flush(callback) {
+      const actual = hash.digest('hex');
+      callback(actual === hex ? null : digestMismatchAtRest(uri, actual));
+    },
+  });
+  // pipeline forwards source errors to the verifier and closes the source if the reader stops early.
+  pipeline(source, verifier).catch(() => {});
+  return verifier;
+}
+
+/** Collects a verifying stream into memory, refusing more than maxBytes. */
+export async function readVerified(stream: Readable, uri: string, maxBytes?: number): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of stream as AsyncIterable<Buffer>) {
+    size += chunk.byteLength;
+    if (maxBytes !== undefined && size > maxBytes) {
+      stream.destroy();
+      throw new StellaError(Errors.bodyTooLarge, `CAS object ${uri} is larger than ${maxBytes} bytes`);
+    }
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks, size);
+}
+
+export function digestMismatchAtRest(uri: string, actualHex: string): StellaError {
+  return new StellaError(Errors.cas, `CAS object ${uri} now hashes to sha256:${actualHex}; it was corrupted at rest`, {
+    details: { uri, actual: `sha256:${actualHex}` },
+  });
+}
+
+export function casNotFound(uri: string, cause?: unknown): StellaError {
+  return new StellaError(Errors.casNotFound, `no CAS object at ${uri}`, { cause });
+}
+
+function expectedHexOf(expectedDigest: string): string {
+  const hex = parseSha256(expectedDigest);
+  if (hex === undefined) {
+    throw new StellaError(
+      Errors.validation,
+      `expectedDigest must be sha256:<64 hex> or 64 hex characters, got ${JSON.stringify(expectedDigest)}`,
+    );
+  }
+  return hex;
+}
+
+async function* chunksOf(body: BlobBody): AsyncIterable<Uint8Array> {
+  if (body instanceof Uint8Array) {
+    yield body;
+    return;
+  }
+  for await (const chunk of body as AsyncIterable<Uint8Array | string>) {
+    yield typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
+  }
+}
+
+async function fileMatches(path: string, hex: string): Promise<boolean> {
+  const hash = createHash('sha256');
+  try {
+    const handle = await open(path, 'r');
+    for await (const chunk of handle.createReadStream()) hash.update(chunk);
+  } catch (error) {
+    if (isMissing(error)) return false;
+    throw error;
+  }
+  return hash.digest('hex') === hex;
+}
+
+/** Makes the rename itself durable; platforms that cannot fsync a directory are skipped. */
+async function syncDirectory(path: string): Promise<void> {
+  let handle: Awaited<ReturnType<typeof open>> | undefined;
+  try {
+    handle = await open(path, 'r');
+    await handle.sync();
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code !== 'EISDIR' && code !== 'EINVAL' && code !== 'EPERM') throw error;
+  } finally {
+    await handle?.close();
+  }
+}
+
+async function readdirOrEmpty(path: string): Promise<string[]> {
+  try {
+    return (await readdir(path)).sort();
+  } catch (error) {
+    if (isMissing(error) || (error as NodeJS.ErrnoException).code === 'ENOTDIR') return [];
+    throw error;
+  }
+}
+
+function isMissing(error: unknown): boolean {
+  return (error as NodeJS.ErrnoException | undefined)?.code === 'ENOENT';
+}

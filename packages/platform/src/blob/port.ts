@@ -1,0 +1,36 @@
+// The BlobStore port: content-addressed storage where an object's address is the sha256 of its bytes,
+// so every read can be verified against the address it was asked for.
+import type { Readable } from 'node:stream';
+import type { Sha256Digest } from '@stella/core';
+
+/** Bytes in memory, a Node stream, or any async source of chunks; streams are never fully buffered. */
+export type BlobBody = Uint8Array | NodeJS.ReadableStream | AsyncIterable<Uint8Array>;
+
+export interface PutOptions {
+  /** `sha256:<hex>` or bare hex; a mismatch fails the put with ERR_CAS_DIGEST_MISMATCH and stores nothing. */
+  expectedDigest?: string;
+  /** Upper bound on the body; exceeding it fails with ERR_BODY_TOO_LARGE and stores nothing. */
+  maxBytes?: number;
+}
+
+export interface PutResult {
+  /** `cas://<namespace>/<sha256hex>` */
+  uri: string;
+  digest: Sha256Digest;
+  size: number;
+  /** False when an intact object with this digest was already stored. */
+  created: boolean;
+}
+
+export interface BlobStore {
+  put(namespace: string, body: BlobBody, options?: PutOptions): Promise<PutResult>;
+  /** Streams the object; the stream errors with ERR_CAS_DIGEST_MISMATCH at its end if the bytes at rest changed. */
+  get(uri: string): Promise<Readable>;
+  /** Reads and verifies the whole object; refuses objects over maxBytes with ERR_BODY_TOO_LARGE. */
+  getBytes(uri: string, maxBytes?: number): Promise<Buffer>;
+  head(uri: string): Promise<{ size: number } | undefined>;
+  /** True when an object was removed. */
+  delete(uri: string): Promise<boolean>;
+  /** URIs of every object stored directly in the namespace (not in nested namespaces). */
+  list(namespace: string): AsyncIterable<string>;
+}

@@ -1,0 +1,189 @@
+// The configuration contract: one TypeBox schema with defaults and descriptions. docs/config.md is
+// generated from it, and every input has an explicit byte cap here.
+import Type, { type Static } from 'typebox';
+
+const MiB = 1024 * 1024;
+
+const ClientConfig = Type.Object(
+  {
+    clientId: Type.String({ minLength: 1, description: 'OAuth2 client id.' }),
+    secretHash: Type.String({
+      minLength: 1,
+      description: 'scrypt hash of the client secret, as printed by `stella auth hash-secret`.',
+    }),
+    tenants: Type.Array(Type.String(), { minItems: 1, description: 'Tenants the client may act for.' }),
+    scopes: Type.Array(Type.String(), { minItems: 1, description: 'Scopes the client may request.' }),
+  },
+  { additionalProperties: false },
+);
+
+export const ConfigSchema = Type.Object(
+  {
+    home: Type.String({
+      default: './.stella',
+      description: 'State directory: embedded database, CAS, keys and credentials. Env: STELLA_HOME.',
+    }),
+    server: Type.Object(
+      {
+        host: Type.String({ default: '127.0.0.1', description: 'Address the HTTP server binds to.' }),
+        port: Type.Integer({
+          default: 8440,
+          minimum: 0,
+          maximum: 65535,
+          description: 'HTTP port (0 = any free port).',
+        }),
+        target: Type.Union([Type.Literal('all'), Type.Literal('api'), Type.Literal('worker')], {
+          default: 'all',
+          description: 'What this process runs: all (API, workers, crons), api, or worker.',
+        }),
+        publicUrl: Type.String({
+          default: '',
+          description: 'External base URL (token issuer). Empty: http://<host>:<port>.',
+        }),
+        shutdownGraceMs: Type.Integer({
+          default: 10000,
+          minimum: 0,
+          description: 'How long SIGTERM waits for in-flight requests and jobs before exiting.',
+        }),
+        docsUi: Type.Boolean({ default: true, description: 'Serve the API docs UI at /docs.' }),
+      },
+      { default: {}, additionalProperties: false },
+    ),
+    database: Type.Object(
+      {
+        url: Type.String({
+          default: '',
+          description:
+            'PostgreSQL 15+ URL (postgres://user:pass@host/db). Empty: embedded PGlite in $STELLA_HOME/pg. Connect as a non-superuser role.',
+        }),
+        poolSize: Type.Integer({ default: 10, minimum: 1, maximum: 200, description: 'PostgreSQL pool size.' }),
+        appRole: Type.String({
+          default: 'stella_app',
+          pattern: '^[a-z_][a-z0-9_]*$',
+          description: 'Non-superuser role the embedded database switches to, so row-level security applies.',
+        }),
+      },
+      { default: {}, additionalProperties: false },
+    ),
+    cas: Type.Object(
+      {
+        url: Type.String({
+          default: '',
+          description: 'Content-addressed storage: empty for $STELLA_HOME/cas, or s3://bucket/prefix.',
+        }),
+        endpoint: Type.String({ default: '', description: 'S3-compatible endpoint URL (MinIO, Ceph, ...).' }),
+        region: Type.String({ default: 'us-east-1', description: 'S3 region.' }),
+        accessKeyId: Type.String({ default: '', description: 'S3 access key id (empty: SDK default chain).' }),
+        secretAccessKey: Type.String({ default: '', description: 'S3 secret access key. Never logged.' }),
+      },
+      { default: {}, additionalProperties: false },
+    ),
+    redis: Type.Object(
+      {
+        url: Type.String({
+          default: '',
+          description: 'Redis/Valkey URL for environment-wide rate limits (redis://host:6379). Empty: off.',
+        }),
+      },
+      { default: {}, additionalProperties: false },
+    ),
+    limits: Type.Object(
+      {
+        requestBodyBytes: Type.Integer({
+          default: 10 * MiB,
+          minimum: 1024,
+          description: 'Largest accepted request body (413 above).',
+        }),
+        ndjsonLineBytes: Type.Integer({ default: 1 * MiB, minimum: 256, description: 'Largest NDJSON line.' }),
+        decompressedBytes: Type.Integer({
+          default: 256 * MiB,
+          minimum: 1024,
+          description: 'Largest decompressed size of a gzip/zstd body or archive (bomb guard).',
+        }),
+        documentBytes: Type.Integer({
+          default: 16 * MiB,
+          minimum: 1024,
+          description: 'Largest single advisory/VEX/SBOM document.',
+        }),
+        archiveEntries: Type.Integer({
+          default: 100000,
+          minimum: 1,
+          description: 'Most entries read from one archive.',
+        }),
+      },
+      { default: {}, additionalProperties: false },
+    ),
+    auth: Type.Object(
+      {
+        tokenTtlSeconds: Type.Integer({
+          default: 300,
+          minimum: 30,
+          maximum: 3600,
+          description: 'Access token lifetime (the spec asks for 2-5 minutes).',
+        }),
+        clockSkewSeconds: Type.Integer({
+          default: 30,
+          minimum: 0,
+          maximum: 300,
+          description: 'Tolerance for exp/nbf checks.',
+        }),
+        audience: Type.String({
+          default: 'stella',
+          description: 'Audience (aud) tokens are issued for and checked against.',
+        }),
+        tenantHeader: Type.String({
+          default: 'X-Stella-Tenant',
+          description: 'Tenant header name (X-StellaOps-Tenant is always accepted too). Env: AOC_TENANT_HEADER.',
+        }),
+        externalIssuer: Type.String({
+          default: '',
+          description: 'Issuer URL of an external OIDC provider that replaces the built-in one.',
+        }),
+        externalJwksUrl: Type.String({ default: '', description: 'JWKS URL of the external issuer.' }),
+        bootstrap: Type.Boolean({
+          default: true,
+          description: 'On first start create tenant `default` with clients stella-admin and stella-aoc-verify.',
+        }),
+        clients: Type.Array(ClientConfig, { default: [], description: 'Extra OAuth2 clients (file only).' }),
+      },
+      { default: {}, additionalProperties: false },
+    ),
+    log: Type.Object(
+      {
+        level: Type.Union(
+          ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)),
+          { default: 'info', description: 'Log level (logs go to stderr as JSON lines).' },
+        ),
+      },
+      { default: {}, additionalProperties: false },
+    ),
+    queue: Type.Object(
+      {
+        retryLimit: Type.Integer({ default: 5, minimum: 0, description: 'Retries before a job is dead-lettered.' }),
+        retryDelaySeconds: Type.Integer({
+          default: 5,
+          minimum: 1,
+          description: 'First retry delay (doubles each try).',
+        }),
+        retryDelayMaxSeconds: Type.Integer({ default: 3600, minimum: 1, description: 'Longest retry delay.' }),
+      },
+      { default: {}, additionalProperties: false },
+    ),
+    timeline: Type.Object(
+      {
+        retentionDays: Type.Integer({ default: 365, minimum: 1, description: 'How long timeline events are kept.' }),
+        pageSize: Type.Integer({ default: 100, minimum: 1, maximum: 1000, description: 'Default page size.' }),
+      },
+      { default: {}, additionalProperties: false },
+    ),
+    rateLimiting: Type.Unknown({
+      default: null,
+      description:
+        'Router rate limiting, in the spec YAML shape (`rate_limiting:` block; file only). Empty: no limits.',
+    }),
+  },
+  { additionalProperties: false },
+);
+
+export type Config = Static<typeof ConfigSchema>;
+export type ClientConfig = Static<typeof ClientConfig>;

@@ -1,0 +1,66 @@
+// The Db port: one small interface over in-process PGlite and PostgreSQL, plus the capability table
+// that code and tests consult instead of asking which backend they run on.
+
+export interface QueryResult<T> {
+  rows: T[];
+  rowCount: number;
+}
+
+export interface Queryable {
+  query<T = Record<string, unknown>>(text: string, params?: readonly unknown[]): Promise<QueryResult<T>>;
+}
+
+/** A transaction handle: queries plus multi-statement scripts (migrations). */
+export interface Tx extends Queryable {
+  exec(sql: string): Promise<void>;
+}
+
+export interface TransactionOptions {
+  /** Sets `app.tenant` for this transaction, which the row-level security policies read. */
+  tenant?: string;
+}
+
+export interface BackendCapabilities {
+  /** Several transactions can be open at once (PGlite serialises them). */
+  concurrentTransactions: boolean;
+  /** NOTIFY reaches other connections and processes. */
+  listenNotify: boolean;
+  /** pg_advisory_lock excludes other sessions. */
+  advisoryLocks: boolean;
+  /** COPY FROM STDIN works. */
+  copyFrom: boolean;
+  /** Several processes can share the database. */
+  multiProcess: boolean;
+}
+
+export type Backend = 'pglite' | 'postgres';
+
+export const CAPABILITIES: Record<Backend, BackendCapabilities> = {
+  // One in-process PGlite instance is a single session: transactions queue behind each other and
+  // nothing outside this process can connect.
+  pglite: {
+    concurrentTransactions: false,
+    listenNotify: false,
+    advisoryLocks: false,
+    copyFrom: false,
+    multiProcess: false,
+  },
+  postgres: {
+    concurrentTransactions: true,
+    listenNotify: true,
+    advisoryLocks: true,
+    copyFrom: true,
+    multiProcess: true,
+  },
+};
+
+export interface Db extends Queryable {
+  readonly backend: Backend;
+  readonly capabilities: BackendCapabilities;
+  /** Runs fn in one transaction; on PGlite never call db.query from inside fn (it would wait forever). */
+  transaction<T>(fn: (tx: Tx) => Promise<T>, options?: TransactionOptions): Promise<T>;
+  /** pg-boss adapter for the same database. */
+  queueAdapter(): { executeSql(text: string, values?: unknown[]): Promise<{ rows: unknown[] }> };
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}

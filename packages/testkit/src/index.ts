@@ -1,0 +1,10 @@
+// @stella/testkit: real dependencies for tests (databases, redis-server, s3rver), started on loopback
+// in temporary directories and stopped by the tests themselves.
+export type { TestBackend, TestDb } from './db.ts';
+export { testBackend, testDb } from './db.ts';
+export type { PostgresCluster } from './postgres.ts';
+export { APP_ROLE, createDatabase, findPostgresBin, freePort, startPostgres } from './postgres.ts';
+export type { RedisServer } from './redis.ts';
+export { startRedis } from './redis.ts';
+export type { S3Server } from './s3.ts';
+export { startS3 } from './s3.ts';
