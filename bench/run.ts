@@ -1,0 +1,18 @@
+// `npm run bench -- <area>`: runs one benchmark script and writes its JSON result to bench/results/.
+import { mkdirSync, writeFileSync } from 'node:fs';
+
+const areas: Record<string, () => Promise<unknown>> = {
+  platform: async () => (await import('./platform.ts')).runPlatformBench(),
+};
+
+const area = process.argv[2];
+if (!area || !areas[area]) {
+  console.error(`usage: npm run bench -- <area>   (areas: ${Object.keys(areas).join(', ')})`);
+  process.exit(2);
+}
+const result = await areas[area]!();
+mkdirSync('bench/results', { recursive: true });
+const path = `bench/results/${area}-${new Date().toISOString().replace(/[:.]/g, '-')}.json`;
+writeFileSync(path, `${JSON.stringify(result, null, 2)}\n`);
+console.log(JSON.stringify(result, null, 2));
+console.error(`wrote ${path}`);

@@ -1,0 +1,263 @@
+// The authority's HTTP face: the OAuth2 token endpoint (client_credentials, RFC 6749 §4.4), the
+// public JWKS and the discovery document. These routes are public: they are where tokens come from.
+import type { Db } from '@stella/platform';
+import { SCOPES } from '@stella/platform';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import Type from 'typebox';
+import { OAuthError } from './errors.ts';
+import { jwks } from './keys.ts';
+import { issueToken } from './tokens.ts';
+
+export interface AuthorityRouteDeps {
+  db: Db;
+  /** Base URL of this server; tokens carry it as `iss`. A function because the port may be chosen late. */
+  issuer: () => string;
+  config: { audience: string; tokenTtlSeconds: number; clockSkewSeconds: number };
+  now?: () => Date;
+}
+
+export const TOKEN_PATH = '/token';
+export const JWKS_PATH = '/.well-known/jwks.json';
+export const DISCOVERY_PATH = '/.well-known/openid-configuration';
+
+const FORM = 'application/x-www-form-urlencoded';
+/** A token request is a handful of short fields; 16 KiB leaves room without inviting large bodies. */
+const FORM_BODY_LIMIT = 16_384;
+/**
+ * Verifiers refetch on an unknown kid anyway; a minute keeps caches from hammering us while letting
+ * a retired key disappear from caches soon after it is pruned.
+ */
+const JWKS_MAX_AGE_SECONDS = 60;
+
+const OAuthErrorSchema = Type.Object(
+  {
+    error: Type.String({ description: 'RFC 6749 §5.2 error code, e.g. invalid_client, invalid_scope.' }),
+    error_description: Type.String(),
+  },
+  { description: 'OAuth 2.0 error (not problem+json, so standard OAuth clients can read it).' },
+);
+
+const TokenRequestSchema = Type.Object(
+  {
+    grant_type: Type.String({ description: 'Must be client_credentials.' }),
+    client_id: Type.Optional(Type.String({ description: 'Client id (client_secret_post); or use HTTP Basic.' })),
+    client_secret: Type.Optional(Type.String({ description: 'Client secret (client_secret_post).' })),
+    scope: Type.Optional(
+      Type.String({ description: 'Space-separated scopes; omitted means every scope the client is allowed.' }),
+    ),
+    tenant: Type.Optional(
+      Type.String({ description: "One of the client's tenants; omitted means all of them (tid claim)." }),
+    ),
+  },
+  { additionalProperties: true },
+);
+
+const TokenResponseSchema = Type.Object({
+  access_token: Type.String({ description: 'EdDSA-signed JWT (typ at+jwt).' }),
+  token_type: Type.Literal('Bearer'),
+  expires_in: Type.Integer({ description: 'Seconds until the token expires.' }),
+  scope: Type.String({ description: 'The granted scopes, space-separated.' }),
+});
+
+const JwkSchema = Type.Object(
+  {
+    kty: Type.String(),
+    kid: Type.String(),
+    alg: Type.String(),
+    use: Type.String(),
+    crv: Type.Optional(Type.String()),
+    x: Type.Optional(Type.String()),
+    y: Type.Optional(Type.String()),
+  },
+  { additionalProperties: true },
+);
+
+const DiscoverySchema = Type.Object({
+  issuer: Type.String(),
+  jwks_uri: Type.String(),
+  token_endpoint: Type.String(),
+  grant_types_supported: Type.Array(Type.String()),
+  scopes_supported: Type.Array(Type.String()),
+  token_endpoint_auth_methods_supported: Type.Array(Type.String()),
+  id_token_signing_alg_values_supported: Type.Array(Type.String()),
+});
+
+type FormBody = Record<string, string | string[]>;
+
+export function registerAuthorityRoutes(app: FastifyInstance, deps: AuthorityRouteDeps): void {
+  const now = deps.now ?? (() => new Date());
+  const base = () => deps.issuer().replace(/\/+$/, '');
+
+  // RFC 6749 §4.4.2 token requests are form-encoded. Added only if no one else did, and JSON parsing
+  // for the other routes is untouched.
+  if (!app.hasContentTypeParser(FORM)) {
+    app.addContentTypeParser(FORM, { parseAs: 'string', bodyLimit: FORM_BODY_LIMIT }, (_request, body, done) => {
+      done(null, parseForm(body as string));
+    });
+  }
+
+  app.post(
+    TOKEN_PATH,
+    {
+      schema: {
+        tags: ['authority'],
+        summary: 'Issue an access token (OAuth 2.0 client_credentials)',
+        description:
+          'Form-encoded. Authenticate with client_id/client_secret in the body or HTTP Basic. Errors follow RFC 6749 §5.2.',
+        consumes: [FORM],
+        body: TokenRequestSchema,
+        response: { 200: TokenResponseSchema, 400: OAuthErrorSchema, 401: OAuthErrorSchema },
+      },
+      // Validation and parse failures must come back in the OAuth shape, not as problem+json.
+      attachValidation: true,
+      errorHandler: (error, request, reply) => sendOAuthError(request, reply, toOAuthError(error, request)),
+    },
+    async (request, reply) => {
+      reply.header('cache-control', 'no-store').header('pragma', 'no-cache');
+      const body = formBodyOf(request);
+      const grantType = single(body, 'grant_type');
+      if (!grantType) throw new OAuthError('invalid_request', 'grant_type is required (client_credentials)');
+      if (grantType !== 'client_credentials') {
+        throw new OAuthError('unsupported_grant_type', 'only grant_type=client_credentials is supported');
+      }
+      const credentials = clientCredentials(request, body);
+      const token = await issueToken(deps.db, {
+        ...credentials,
+        scope: single(body, 'scope'),
+        tenant: single(body, 'tenant'),
+        issuer: deps.issuer(),
+        audience: deps.config.audience,
+        ttlSeconds: deps.config.tokenTtlSeconds,
+        now: now(),
+      });
+      return reply.code(200).send(token);
+    },
+  );
+
+  app.get(
+    JWKS_PATH,
+    {
+      schema: {
+        tags: ['authority'],
+        summary: 'Public token signing keys (active and recently retired)',
+        response: { 200: Type.Object({ keys: Type.Array(JwkSchema) }) },
+      },
+    },
+    async (_request, reply) => {
+      reply.header('cache-control', `public, max-age=${JWKS_MAX_AGE_SECONDS}`);
+      return jwks(deps.db, now());
+    },
+  );
+
+  app.get(
+    DISCOVERY_PATH,
+    {
+      schema: {
+        tags: ['authority'],
+        summary: 'OpenID Connect discovery document for the built-in authority',
+        response: { 200: DiscoverySchema },
+      },
+    },
+    async () => ({
+      issuer: deps.issuer(),
+      jwks_uri: `${base()}${JWKS_PATH}`,
+      token_endpoint: `${base()}${TOKEN_PATH}`,
+      grant_types_supported: ['client_credentials'],
+      scopes_supported: [...SCOPES],
+      token_endpoint_auth_methods_supported: ['client_secret_post', 'client_secret_basic'],
+      id_token_signing_alg_values_supported: ['EdDSA'],
+    }),
+  );
+}
+
+/** Repeated parameters become arrays so the handler can refuse them (RFC 6749 §3.2). */
+function parseForm(text: string): FormBody {
+  const out: FormBody = Object.create(null);
+  for (const [name, value] of new URLSearchParams(text)) {
+    const prior = out[name];
+    out[name] = prior === undefined ? value : Array.isArray(prior) ? [...prior, value] : [prior, value];
+  }
+  return out;
+}
+
+function formBodyOf(request: FastifyRequest): FormBody {
+  const type = String(request.headers['content-type'] ?? '')
+    .split(';')[0]!
+    .trim()
+    .toLowerCase();
+  if (type !== FORM) {
+    throw new OAuthError(
+      'invalid_request',
+      `token requests must be sent as ${FORM} (RFC 6749 §4.4.2), not ${type ? type.slice(0, 100) : 'an empty body'}`,
+    );
+  }
+  return (request.body ?? {}) as FormBody;
+}
+
+function single(body: FormBody, name: string): string | undefined {
+  const value = body[name];
+  if (Array.isArray(value)) throw new OAuthError('invalid_request', `parameter ${name} must not be repeated`);
+  return value;
+}
+
+/** client_secret_basic or client_secret_post, never both (RFC 6749 §2.3.1). */
+function clientCredentials(request: FastifyRequest, body: FormBody): { clientId: string; clientSecret: string } {
+  const bodyId = single(body, 'client_id');
+  const bodySecret = single(body, 'client_secret');
+  const basic = basicCredentials(request);
+  if (!basic) return { clientId: bodyId ?? '', clientSecret: bodySecret ?? '' };
+  if (bodySecret !== undefined) {
+    throw new OAuthError('invalid_request', 'use one client authentication method: HTTP Basic or client_secret');
+  }
+  if (bodyId !== undefined && bodyId !== basic.clientId) {
+    throw new OAuthError('invalid_request', 'client_id in the body differs from the HTTP Basic user');
+  }
+  return basic;
+}
+
+function basicCredentials(request: FastifyRequest): { clientId: string; clientSecret: string } | undefined {
+  const header = request.headers.authorization;
+  if (typeof header !== 'string' || !/^basic\s/i.test(header)) return undefined;
+  const decoded = Buffer.from(header.slice(6).trim(), 'base64').toString('utf8');
+  const colon = decoded.indexOf(':');
+  if (colon < 0) throw new OAuthError('invalid_client', 'malformed HTTP Basic credentials');
+  try {
+    // The id and secret are form-encoded before Basic encoding (RFC 6749 §2.3.1).
+    const formDecode = (s: string) => decodeURIComponent(s.replace(/\+/g, ' '));
+    return { clientId: formDecode(decoded.slice(0, colon)), clientSecret: formDecode(decoded.slice(colon + 1)) };
+  } catch {
+    throw new OAuthError('invalid_client', 'malformed HTTP Basic credentials');
+  }
+}
+
+function toOAuthError(error: unknown, request: FastifyRequest): OAuthError {
+  if (error instanceof OAuthError) return error;
+  const fe = error as FastifyError;
+  if (fe?.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
+    return new OAuthError('invalid_request', `request body exceeds ${FORM_BODY_LIMIT} bytes`, {
+      cause: error,
+      status: 413,
+    });
+  }
+  if (typeof fe?.statusCode === 'number' && fe.statusCode >= 400 && fe.statusCode < 500) {
+    // Body parsing and media-type failures: RFC 6749 reports every malformed request as 400.
+    const text =
+      fe.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE'
+        ? `token requests must be sent as ${FORM} (RFC 6749 §4.4.2)`
+        : 'malformed request body';
+    return new OAuthError('invalid_request', text, { cause: error });
+  }
+  request.log.error({ err: error }, 'token endpoint failed');
+  return new OAuthError('server_error', 'internal error; retry, and report the request id if it persists', {
+    cause: error,
+  });
+}
+
+function sendOAuthError(request: FastifyRequest, reply: FastifyReply, error: OAuthError): FastifyReply {
+  reply.header('cache-control', 'no-store').header('pragma', 'no-cache');
+  // RFC 6749 §5.2: a client that tried HTTP Basic is told which scheme to use again.
+  if (error.error === 'invalid_client' && /^basic\s/i.test(String(request.headers.authorization ?? ''))) {
+    reply.header('www-authenticate', 'Basic realm="stella", charset="UTF-8"');
+  }
+  return reply.code(error.status).type('application/json').send(error.toJSON());
+}

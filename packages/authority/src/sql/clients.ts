@@ -1,0 +1,27 @@
+// SQL for the client aggregate: OAuth2 clients and the tenants they act for.
+
+export const SELECT_CLIENT = `select client_id, secret_hash, tenants, scopes, source, disabled
+  from authority_clients where client_id = $1`;
+
+export const COUNT_BOOTSTRAP_CLIENTS = `select count(*)::int as n from authority_clients where source = 'bootstrap'`;
+
+export const INSERT_TENANT = `insert into tenants (id, display_name) values ($1, $2) on conflict (id) do nothing`;
+
+/** Returns no row when the client already exists, i.e. another process bootstrapped first. */
+export const INSERT_BOOTSTRAP_CLIENT = `insert into authority_clients (client_id, secret_hash, tenants, scopes, source)
+  values ($1, $2, $3::text[], $4::text[], 'bootstrap')
+  on conflict (client_id) do nothing
+  returning client_id`;
+
+/** Config is the source of truth for config clients; a bootstrap client of the same id is left alone. */
+export const UPSERT_CONFIG_CLIENT = `insert into authority_clients (client_id, secret_hash, tenants, scopes, source)
+  values ($1, $2, $3::text[], $4::text[], 'config')
+  on conflict (client_id) do update
+    set secret_hash = excluded.secret_hash, tenants = excluded.tenants, scopes = excluded.scopes, disabled = false
+    where authority_clients.source = 'config'
+  returning client_id`;
+
+/** Config clients removed from the config file stop working instead of lingering. */
+export const DISABLE_MISSING_CONFIG_CLIENTS = `update authority_clients set disabled = true
+  where source = 'config' and not disabled and not (client_id = any($1::text[]))
+  returning client_id`;

@@ -1,0 +1,107 @@
+// The client_credentials grant: authenticates a client by its secret and signs a short-lived access
+// token (RFC 9068 `at+jwt`) carrying the granted `scope` and the tenant(s) in `tid`.
+import { isTenantId, newUuid } from '@stella/core';
+import type { Db } from '@stella/platform';
+import { isKnownScope, quoteScope, sortScopes, validateScopeSet } from '@stella/platform';
+import { SignJWT } from 'jose';
+import { findClient } from './clients.ts';
+import { OAuthError } from './errors.ts';
+import { ensureActiveKey } from './keys.ts';
+import { decoyHash, verifySecret } from './secrets.ts';
+
+export interface IssueTokenOptions {
+  clientId: string;
+  clientSecret: string;
+  /** Space-separated; omitted or blank means every scope the client is allowed. */
+  scope?: string;
+  /** Narrows the token to one of the client's tenants. */
+  tenant?: string;
+  issuer: string;
+  audience: string;
+  ttlSeconds: number;
+  now: Date;
+}
+
+export interface TokenResponse {
+  access_token: string;
+  token_type: 'Bearer';
+  expires_in: number;
+  scope: string;
+}
+
+/** Client ids are short names; anything longer is not one of ours and is not worth a lookup. */
+const MAX_CLIENT_ID_LENGTH = 200;
+/** Generated secrets are 43 characters; the cap bounds the scrypt input from hostile requests. */
+const MAX_SECRET_LENGTH = 1024;
+
+const AUTH_FAILED = 'client authentication failed';
+
+export async function issueToken(db: Db, options: IssueTokenOptions): Promise<TokenResponse> {
+  const { clientId, clientSecret } = options;
+  if (!clientId || !clientSecret) {
+    throw new OAuthError('invalid_client', 'client authentication missing: send client_id and client_secret');
+  }
+  if (clientId.length > MAX_CLIENT_ID_LENGTH || clientSecret.length > MAX_SECRET_LENGTH) {
+    throw new OAuthError('invalid_client', AUTH_FAILED);
+  }
+  const client = await findClient(db, clientId);
+  // scrypt runs whether or not the client exists (against a decoy hash), so the answer time does not
+  // reveal which client ids exist; the message is the same for every failure for the same reason.
+  const secretOk = await verifySecret(clientSecret, client?.secretHash ?? (await decoyHash()));
+  if (!client || !secretOk || client.disabled) throw new OAuthError('invalid_client', AUTH_FAILED);
+
+  const scopes = grantedScopes(options.scope, client.scopes);
+  const tid = grantedTenants(options.tenant, client.tenants);
+
+  if (!(Number.isInteger(options.ttlSeconds) && options.ttlSeconds > 0)) {
+    throw new OAuthError('server_error', 'token lifetime is misconfigured');
+  }
+  const key = await ensureActiveKey(db, options.now);
+  const iat = Math.floor(options.now.getTime() / 1000);
+  const scope = scopes.join(' ');
+  const accessToken = await new SignJWT({ scope, tid, client_id: client.clientId })
+    .setProtectedHeader({ alg: 'EdDSA', kid: key.kid, typ: 'at+jwt' })
+    .setIssuer(options.issuer)
+    .setSubject(client.clientId)
+    .setAudience(options.audience)
+    .setIssuedAt(iat)
+    .setNotBefore(iat)
+    .setExpirationTime(iat + options.ttlSeconds)
+    .setJti(newUuid())
+    .sign(key.privateKey);
+  return { access_token: accessToken, token_type: 'Bearer', expires_in: options.ttlSeconds, scope };
+}
+
+function grantedScopes(requested: string | undefined, allowed: readonly string[]): string[] {
+  // RFC 6749 §3.3: scope tokens are separated by spaces; tolerate runs of them.
+  const asked = requested?.split(' ').filter(Boolean) ?? [];
+  // A scope dropped from the catalogue may linger on a stored client; it is never granted.
+  if (asked.length === 0) return sortScopes(allowed.filter(isKnownScope));
+  const problem = validateScopeSet(asked);
+  if (problem) throw new OAuthError('invalid_scope', problem);
+  const notAllowed = asked.filter((s) => !allowed.includes(s));
+  if (notAllowed.length > 0) {
+    throw new OAuthError(
+      'invalid_scope',
+      `scope ${notAllowed.map(quoteScope).join(', ')} is not allowed for this client`,
+    );
+  }
+  return sortScopes(asked);
+}
+
+/**
+ * A tenant the client is not assigned to is `invalid_scope`, not `invalid_request`: the request is
+ * well-formed but asks for more than the client was granted, which is what invalid_scope means
+ * (RFC 6749 §5.2: "exceeds the scope granted"); the tenant narrows a token just as scope does. A
+ * malformed tenant id is `invalid_request`.
+ */
+function grantedTenants(requested: string | undefined, assigned: readonly string[]): string | string[] {
+  if (requested === undefined || requested === '') return assigned.length === 1 ? assigned[0]! : [...assigned];
+  if (!isTenantId(requested)) {
+    throw new OAuthError('invalid_request', 'tenant must be a tenant id (lower-case letters, digits, inner hyphens)');
+  }
+  if (!assigned.includes(requested)) {
+    throw new OAuthError('invalid_scope', `tenant '${requested}' is not assigned to this client`);
+  }
+  return requested;
+}

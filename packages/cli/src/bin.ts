@@ -1,0 +1,11 @@
+#!/usr/bin/env node
+// Entry point of the `stella` command.
+import { makeProgram } from './program.ts';
+
+const code = await makeProgram({
+  argv: process.argv.slice(2),
+  env: process.env,
+  stdout: process.stdout,
+  stderr: process.stderr,
+}).run();
+process.exitCode = code;

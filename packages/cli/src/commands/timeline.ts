@@ -1,0 +1,70 @@
+// `stella timeline list|verify`: read the tenant timeline and check its hash chain offline.
+import { ExitCode } from '@stella/core';
+import { fromWire, type TimelineEvent, verifyChain, type WireEvent } from '@stella/platform';
+import type { Command } from 'commander';
+import { createApiClient } from '../client.ts';
+import { CliError, type CliIo, type GlobalOptions, log, printResult } from '../io.ts';
+
+export function registerTimeline(program: Command, io: CliIo, globals: () => GlobalOptions): void {
+  const timeline = program.command('timeline').description('The append-only, hash-chained event timeline');
+
+  timeline
+    .command('list')
+    .description('List events (oldest first)')
+    .option('--category <category>')
+    .option('--kind <kind>')
+    .option('--since <time>', 'RFC 3339 lower bound')
+    .option('--until <time>', 'RFC 3339 upper bound (exclusive)')
+    .option('--trace-id <id>')
+    .option('--limit <n>', 'page size', '100')
+    .option('--cursor <cursor>', 'nextCursor of a previous page')
+    .action(async (flags: Record<string, string | undefined>) => {
+      const opts = globals();
+      const page = await createApiClient(io, opts).json<{ items: WireEvent[]; nextCursor: string | null }>(
+        'GET',
+        '/api/v1/timeline/events',
+        {
+          scope: 'timeline:read',
+          query: {
+            category: flags.category,
+            kind: flags.kind,
+            since: flags.since,
+            until: flags.until,
+            traceId: flags.traceId,
+            limit: flags.limit,
+            cursor: flags.cursor,
+          },
+        },
+      );
+      printResult(io, opts, page, () =>
+        [
+          ...page.items.map(
+            (e) => `${e.timestamp}  ${e.event_id}  ${e.category}/${e.kind}  ${JSON.stringify(e.details)}`,
+          ),
+          page.nextCursor ? `(more: --cursor ${page.nextCursor})` : `(${page.items.length} events)`,
+        ].join('\n'),
+      );
+    });
+
+  timeline
+    .command('verify')
+    .description('Download the tenant timeline and verify its hash chain (exit 3 when broken)')
+    .action(async () => {
+      const opts = globals();
+      const response = await createApiClient(io, opts).request('GET', '/api/v1/timeline/export', {
+        scope: 'timeline:read',
+      });
+      const events: TimelineEvent[] = [];
+      const text = await response.text();
+      for (const line of text.split('\n')) if (line.trim()) events.push(fromWire(JSON.parse(line) as WireEvent));
+      log(io, opts, `checking ${events.length} events of tenant ${opts.tenant}`);
+      const verdict = verifyChain(events);
+      printResult(io, opts, verdict, () =>
+        verdict.ok
+          ? `timeline chain OK: ${verdict.checked} events, head ${verdict.head}`
+          : `timeline chain BROKEN at seq ${verdict.brokenAt?.seq} (${verdict.brokenAt?.eventId}): ${verdict.brokenAt?.reason}`,
+      );
+      if (!verdict.ok)
+        throw new CliError('timeline chain does not verify', ExitCode.verificationFailed, 'ERR_TIMELINE_CHAIN_BROKEN');
+    });
+}

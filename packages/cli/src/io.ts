@@ -1,0 +1,45 @@
+// The CLI's contract with its caller: results on stdout, logs and progress on stderr, exit codes
+// from one table. Commands receive this instead of touching process globals, so tests drive them in-process.
+import { ExitCode, StellaError } from '@stella/core';
+
+export interface CliIo {
+  argv: string[];
+  env: Record<string, string | undefined>;
+  stdout: NodeJS.WritableStream;
+  stderr: NodeJS.WritableStream;
+}
+
+export interface GlobalOptions {
+  server: string;
+  tenant: string;
+  token?: string;
+  clientId?: string;
+  clientSecret?: string;
+  json: boolean;
+  quiet: boolean;
+  config?: string;
+}
+
+export class CliError extends Error {
+  readonly exit: number;
+  readonly code: string;
+  constructor(message: string, exit: number, code = 'ERR_CLI') {
+    super(message);
+    this.name = 'CliError';
+    this.exit = exit;
+    this.code = code;
+  }
+}
+
+export function exitCodeOf(error: unknown): number {
+  if (error instanceof CliError || error instanceof StellaError) return error.exit;
+  return ExitCode.failure;
+}
+
+export function printResult(io: CliIo, opts: GlobalOptions, value: unknown, human: () => string): void {
+  io.stdout.write(opts.json ? `${JSON.stringify(value, null, 2)}\n` : `${human()}\n`);
+}
+
+export function log(io: CliIo, opts: Pick<GlobalOptions, 'quiet'>, message: string): void {
+  if (!opts.quiet) io.stderr.write(`${message}\n`);
+}

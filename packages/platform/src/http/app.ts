@@ -1,0 +1,281 @@
+// The HTTP factory every room mounts its routes on: Fastify with TypeBox schemas, problem+json
+// errors from the registry, request ids, auth and tenant resolution, rate limits, metrics and
+// readiness. Rooms declare `config: { auth: { scopes } }` on a route; this file enforces it.
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { Errors, newUlid, StellaError } from '@stella/core';
+import Fastify, {
+  type FastifyBaseLogger,
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
+  LogController,
+  type RawReplyDefaultExpression,
+  type RawRequestDefaultExpression,
+  type RawServerDefault,
+} from 'fastify';
+import type { Registry } from 'prom-client';
+import { AuthErrors, authorize, type Principal, type TokenVerifier } from '../auth/index.ts';
+import { counter, histogram } from '../metrics/index.ts';
+import { type RateLimiter, rateLimitHook } from '../ratelimit/index.ts';
+import type { Logger } from './logger.ts';
+import { sendProblem, toStellaError } from './problem.ts';
+
+export interface RouteAuth {
+  /** Every scope listed is required. */
+  scopes: string[];
+  /** false for routes that are not tenant-scoped (e.g. key rotation); default true. */
+  tenant?: boolean;
+}
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    auth?: RouteAuth;
+  }
+  interface FastifyRequest {
+    principal: Principal | undefined;
+    tenant: string | undefined;
+  }
+}
+
+export type HttpApp = FastifyInstance<
+  RawServerDefault,
+  RawRequestDefaultExpression,
+  RawReplyDefaultExpression,
+  FastifyBaseLogger,
+  TypeBoxTypeProvider
+>;
+
+export interface HttpAppOptions {
+  logger: Logger;
+  registry: Registry;
+  requestBodyBytes: number;
+  tenantHeader: string;
+  verifier: TokenVerifier;
+  rateLimiter?: RateLimiter;
+  docsUi?: boolean;
+  version: string;
+}
+
+export interface Readiness {
+  /** A dependency check: resolves when healthy, throws with a reason otherwise. */
+  addCheck(name: string, check: () => Promise<void>): void;
+  /** Called once migrations ran and workers started; /readyz answers 503 before that. */
+  markStarted(): void;
+  /** Called on SIGTERM so load balancers stop sending traffic while in-flight requests drain. */
+  markStopping(): void;
+}
+
+const REQUEST_ID_RE = /^[\w.:-]{1,128}$/;
+const ALT_TENANT_HEADER = 'x-stellaops-tenant';
+
+export async function createHttpApp(options: HttpAppOptions): Promise<{ app: HttpApp; readiness: Readiness }> {
+  const app = Fastify({
+    loggerInstance: options.logger as FastifyBaseLogger,
+    // One log line per request is written in onResponse, with tenant and status.
+    logController: new LogController({ disableRequestLogging: true }),
+    bodyLimit: options.requestBodyBytes,
+    requestIdHeader: false,
+    genReqId: (req) => {
+      const incoming = req.headers['x-stella-request-id'];
+      return typeof incoming === 'string' && REQUEST_ID_RE.test(incoming) ? incoming : newUlid();
+    },
+    ajv: { customOptions: { coerceTypes: 'array', removeAdditional: false, allErrors: false } },
+    return503OnClosing: true,
+    forceCloseConnections: 'idle',
+  }).withTypeProvider<TypeBoxTypeProvider>();
+
+  app.decorateRequest('principal', undefined);
+  app.decorateRequest('tenant', undefined);
+
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: 'stella API',
+        version: options.version,
+        description:
+          'Offline-first evidence platform for software supply-chain security. Errors are application/problem+json with a stable `code` (docs/errors.md).',
+      },
+      components: {
+        securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } },
+      },
+    },
+  });
+  if (options.docsUi !== false) await app.register(swaggerUi, { routePrefix: '/docs' });
+
+  // Routes that declare auth get the bearer requirement and the tenant header in the OpenAPI document.
+  app.addHook('onRoute', (route) => {
+    const auth = route.config?.auth;
+    if (!auth) return;
+    route.schema ??= {};
+    const schema = route.schema as Record<string, unknown>;
+    schema.security = [{ bearerAuth: [] }];
+    const scopes = auth.scopes.join(' ');
+    schema.description = [schema.description, `Requires scope${auth.scopes.length > 1 ? 's' : ''}: \`${scopes}\`.`]
+      .filter(Boolean)
+      .join(' ');
+  });
+
+  const requests = counter(options.registry, 'stella_http_requests_total', 'HTTP requests answered', [
+    'method',
+    'route',
+    'status',
+  ]);
+  const latency = histogram(
+    options.registry,
+    'stella_http_request_duration_seconds',
+    'HTTP request latency',
+    ['method', 'route'],
+    [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+  );
+
+  app.addHook('onRequest', async (request, reply) => {
+    reply.header('x-stella-request-id', request.id);
+    const auth = request.routeOptions.config.auth;
+    if (!auth) return;
+    const header = request.headers.authorization;
+    const match = typeof header === 'string' ? /^Bearer\s+(\S+)$/i.exec(header) : null;
+    if (!match) {
+      throw new StellaError(AuthErrors.missingToken, 'missing bearer token: send Authorization: Bearer <token>', {
+        headers: { 'www-authenticate': 'Bearer' },
+      });
+    }
+    const principal = await options.verifier.verify(match[1]!);
+    request.principal = principal;
+    const tenantValue =
+      headerValue(request, options.tenantHeader.toLowerCase()) ?? headerValue(request, ALT_TENANT_HEADER);
+    const tenant = authorize(principal, {
+      scopes: auth.scopes,
+      tenantHeaderValue: auth.tenant === false ? undefined : tenantValue,
+      tenantHeaderName: options.tenantHeader,
+      tenantRequired: auth.tenant !== false,
+    });
+    if (tenant) {
+      request.tenant = tenant;
+      reply.header(options.tenantHeader, tenant);
+      request.log = request.log.child({ tenant, client: principal.subject });
+    }
+  });
+
+  if (options.rateLimiter) {
+    app.addHook(
+      'onRequest',
+      rateLimitHook(options.rateLimiter, {
+        microservice: (req) => microserviceOf(req.url),
+        key: (req) => (req as FastifyRequest).tenant ?? req.ip,
+      }),
+    );
+  }
+
+  app.addHook('onResponse', async (request, reply) => {
+    const route = request.routeOptions.url ?? 'unmatched';
+    const seconds = reply.elapsedTime / 1000;
+    requests.inc({ method: request.method, route, status: String(reply.statusCode) });
+    latency.observe({ method: request.method, route }, seconds);
+    request.log.info(
+      {
+        method: request.method,
+        url: request.url.split('?')[0],
+        status: reply.statusCode,
+        ms: Math.round(reply.elapsedTime),
+      },
+      'request',
+    );
+  });
+
+  app.setErrorHandler((error, request, reply) => {
+    const stella = toStellaError(error);
+    if (stella.status >= 500) request.log.error({ err: stella.cause ?? stella, code: stella.code }, stella.message);
+    else request.log.debug({ code: stella.code }, stella.message);
+    return sendProblem(reply, request, stella);
+  });
+
+  app.setNotFoundHandler((request, reply) =>
+    sendProblem(
+      reply,
+      request,
+      new StellaError(Errors.routeNotFound, `no route ${request.method} ${request.url.split('?')[0]}`),
+    ),
+  );
+
+  const checks = new Map<string, () => Promise<void>>();
+  let started = false;
+  let stopping = false;
+  const readiness: Readiness = {
+    addCheck: (name, check) => checks.set(name, check),
+    markStarted: () => {
+      started = true;
+    },
+    markStopping: () => {
+      stopping = true;
+    },
+  };
+
+  app.get(
+    '/healthz',
+    { schema: { tags: ['platform'], summary: 'Liveness: the process is up', hide: false } },
+    async () => ({ status: 'ok' }),
+  );
+  app.get(
+    '/readyz',
+    { schema: { tags: ['platform'], summary: 'Readiness: migrations ran and dependencies answer' } },
+    async (_request, reply) => {
+      const results: Record<string, string> = {};
+      let ok = started && !stopping;
+      if (!started) results.startup = 'migrations or workers still starting';
+      if (stopping) results.shutdown = 'shutting down';
+      for (const [name, check] of checks) {
+        try {
+          await withTimeout(check(), 2000);
+          results[name] = 'ok';
+        } catch (error) {
+          ok = false;
+          results[name] = (error as Error).message;
+        }
+      }
+      return reply.code(ok ? 200 : 503).send({ status: ok ? 'ready' : 'not-ready', checks: results });
+    },
+  );
+  app.get(
+    '/metrics',
+    { schema: { tags: ['platform'], summary: 'Prometheus metrics (text exposition format)' } },
+    async (_request, reply) => {
+      reply.type(options.registry.contentType);
+      return options.registry.metrics();
+    },
+  );
+  app.get('/openapi.json', { schema: { tags: ['platform'], summary: 'This OpenAPI document', hide: true } }, async () =>
+    app.swagger(),
+  );
+
+  return { app, readiness };
+}
+
+function headerValue(request: FastifyRequest, name: string): string | undefined {
+  const value = request.headers[name];
+  return Array.isArray(value) ? value[0] : value;
+}
+
+/** Rate-limit microservice of a path: /api/v1/timeline/… → timeline, /signals/… → signals. */
+export function microserviceOf(url: string): string {
+  const path = url.split('?')[0] ?? '';
+  const parts = path.split('/').filter(Boolean);
+  let i = 0;
+  if (parts[i] === 'api') i++;
+  if (parts[i] && /^v\d+$/.test(parts[i]!)) i++;
+  return parts[i] ?? 'root';
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout;
+  return Promise.race([
+    promise.finally(() => clearTimeout(timer)),
+    new Promise<T>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
+    }),
+  ]);
+}
+
+export type { FastifyReply, FastifyRequest };

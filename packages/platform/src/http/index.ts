@@ -1,0 +1,6 @@
+export type { FastifyReply, FastifyRequest, HttpApp, HttpAppOptions, Readiness, RouteAuth } from './app.ts';
+export { createHttpApp, microserviceOf } from './app.ts';
+export type { Logger } from './logger.ts';
+export { createLogger, REDACT_PATHS } from './logger.ts';
+export type { ProblemDocument } from './problem.ts';
+export { PROBLEM_CONTENT_TYPE, problemFor, sendProblem, toStellaError } from './problem.ts';

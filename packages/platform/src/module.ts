@@ -1,0 +1,38 @@
+// The contract between the server and each room: migrations, routes, jobs and start-up work.
+import type { Clock } from '@stella/core';
+import type { Registry } from 'prom-client';
+import type { BlobStore } from './blob/index.ts';
+import type { Config } from './config/index.ts';
+import type { Db } from './db/index.ts';
+import type { HttpApp, Readiness } from './http/app.ts';
+import type { Logger } from './http/logger.ts';
+import type { JobQueue } from './queue/index.ts';
+import type { OutboxDispatcher, Timeline } from './timeline/index.ts';
+
+export interface Ctx {
+  config: Config;
+  db: Db;
+  blobs: BlobStore;
+  queue: JobQueue;
+  timeline: Timeline;
+  outbox: OutboxDispatcher;
+  metrics: Registry;
+  logger: Logger;
+  clock: Clock;
+  readiness: Readiness;
+  /** Base URL this server is reachable at (token issuer). */
+  publicUrl: () => string;
+}
+
+export interface Module {
+  name: string;
+  /** Folder of NNNN_name.sql files owned by this module. */
+  migrations?: URL;
+  /** Migration and start order. */
+  dependsOn?: readonly string[];
+  /** Runs after migrations in every target (bootstrap data, key checks). */
+  start?(ctx: Ctx): Promise<void>;
+  routes?(app: HttpApp, ctx: Ctx): void | Promise<void>;
+  /** Workers and crons; mounted by the worker and all targets. */
+  jobs?(queue: JobQueue, ctx: Ctx): Promise<void>;
+}

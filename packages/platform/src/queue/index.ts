@@ -1,0 +1,15 @@
+// Background jobs: pg-boss queues with retries, dead letters and per-key (per-tenant) concurrency.
+export type {
+  DeadLetter,
+  DefineQueueOptions,
+  JobHandler,
+  JobQueue,
+  QueueJob,
+  QueueOptions,
+  QueuePolicy,
+  QueueStats,
+  SendJobOptions,
+  WorkOptions,
+} from './queue.ts';
+export { createJobQueue } from './queue.ts';
+export { registerDeadLetterRoutes } from './routes.ts';

@@ -1,0 +1,335 @@
+// The job queue: pg-boss on stella's own database (in-process PGlite or PostgreSQL). Every queue gets
+// exponential-backoff retries, a dead-letter queue `<name>.dlq`, and an optional per-key (per-tenant)
+// limit on active jobs.
+import { coerceError } from '@stella/core';
+import { type Job, PgBoss, type QueueResult } from 'pg-boss';
+import type { Db } from '../db/port.ts';
+
+export interface QueueOptions {
+  /** Retries after the first attempt before a job is dead-lettered (config `queue.retryLimit`). */
+  retryLimit: number;
+  /** First retry delay; each later retry waits about twice as long, with jitter. */
+  retryDelaySeconds: number;
+  /** Cap on the backoff so a flapping dependency is still retried hourly rather than daily. */
+  retryDelayMaxSeconds: number;
+  /** PostgreSQL schema for pg-boss's tables. */
+  schema?: string;
+  /** How often an idle worker asks for work; pg-boss refuses less than 0.5 s. */
+  pollingIntervalSeconds?: number;
+  /** Background failures (polling, maintenance, cron). Without a listener pg-boss's 'error' would kill the process. */
+  onError?: (error: Error) => void;
+}
+
+/**
+ * How a queue admits jobs. `standard` queues everything; `singleton` runs one job at a time per
+ * singletonKey; `stately` keeps at most one queued and one active per singletonKey; `exclusive`
+ * allows one queued-or-active job per singletonKey (a duplicate `send` returns null).
+ */
+export type QueuePolicy = 'standard' | 'singleton' | 'stately' | 'exclusive';
+
+export interface DefineQueueOptions {
+  /** Overrides the default retry budget for this queue. */
+  retryLimit?: number;
+  /** Most jobs active at once for one `key` (e.g. one tenant); unset means no per-key limit. */
+  concurrencyKeyLimit?: number;
+  policy?: QueuePolicy;
+}
+
+export interface SendJobOptions {
+  /** Groups jobs for `concurrencyKeyLimit`, e.g. the tenant id. */
+  key?: string;
+  /** Deduplicates only on queues whose policy is not `standard` (see QueuePolicy). */
+  singletonKey?: string;
+  startAfterSeconds?: number;
+  /** Higher runs first. */
+  priority?: number;
+}
+
+export interface QueueJob<T = unknown> {
+  id: string;
+  name: string;
+  data: T;
+  /** 0 on the first attempt, then one more per retry. */
+  retryCount: number;
+}
+
+export type JobHandler<T = unknown> = (job: QueueJob<T>) => Promise<unknown>;
+
+export interface WorkOptions {
+  /** Jobs of this queue this process runs at once. */
+  concurrency?: number;
+}
+
+export interface DeadLetter {
+  /** Id of the dead letter (pass it to retryDeadLetters). */
+  id: string;
+  /** The queue the job failed on. */
+  queue: string;
+  data: unknown;
+  /** Message of the last error. */
+  error: string;
+  failedAt: Date;
+  /** Retries the job used before it was dead-lettered. */
+  retryCount: number;
+}
+
+export interface QueueStats {
+  queue: string;
+  /** Waiting to run, including jobs waiting out a retry delay or a startAfter. */
+  queued: number;
+  active: number;
+  deadLetters: number;
+}
+
+export interface JobQueue {
+  /** Installs or migrates pg-boss's schema (safe when several processes start at once) and starts maintenance. */
+  start(): Promise<void>;
+  /** Creates (or updates) queue `name` and its dead-letter queue `${name}.dlq`. */
+  define(name: string, options?: DefineQueueOptions): Promise<void>;
+  /** Returns the job id, or null when the queue's policy refused a duplicate. */
+  send(name: string, data: object, options?: SendJobOptions): Promise<string | null>;
+  /** A thrown error fails the attempt: retried with backoff, dead-lettered after the retry budget. */
+  work<T = unknown>(name: string, handler: JobHandler<T>, options?: WorkOptions): Promise<void>;
+  /** Jobs sitting in every dead-letter queue, or in `queue`'s; oldest first. */
+  deadLetters(options?: { queue?: string; limit?: number }): Promise<DeadLetter[]>;
+  /** Re-queues dead letters on their original queue with a fresh retry budget; returns how many moved. */
+  retryDeadLetters(options: { queue?: string; ids?: string[] }): Promise<number>;
+  /** Sends a job to `name` on a cron expression (UTC); one schedule per queue. */
+  schedule(name: string, cron: string, data?: object): Promise<void>;
+  /** Live counts per queue (dead-letter queues are folded into their source queue's row). */
+  stats(): Promise<QueueStats[]>;
+  /** Stops fetching, lets running handlers finish for up to graceMs, then fails the rest (an attempt spent; they retry later). */
+  stop(options?: { graceMs?: number }): Promise<void>;
+}
+
+const DEAD_LETTER_SUFFIX = '.dlq';
+// pg-boss's own default: an idle worker costs one cheap query per queue every two seconds.
+const DEFAULT_POLLING_INTERVAL_SECONDS = 2;
+// pg-boss deletes queued jobs after 14 days by default; a dead letter waits for an operator, so it
+// is kept long enough to outlast a holiday and a triage backlog.
+const DEAD_LETTER_RETENTION_SECONDS = 60 * 60 * 24 * 30;
+// Long enough for a handler to finish a chunk of work; short of systemd's 90 s stop timeout, after
+// which the process is killed and its active jobs wait for pg-boss's expiry (15 min) to retry.
+const DEFAULT_GRACE_MS = 30_000;
+// One page an operator can read; the dead-letter health check already fails at 50.
+const DEFAULT_DEAD_LETTER_LIMIT = 100;
+// pg-boss's own default batch: one statement each, so a large backlog never holds one long transaction.
+const REDRIVE_BATCH = 1000;
+// pg-boss's rule for queue names.
+const QUEUE_NAME = /^[\w.\-/]+$/;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+// The schema name is interpolated into the stats query, so only plain identifiers are accepted.
+const SCHEMA_NAME = /^[a-z_][a-z0-9_]*$/;
+
+export function createJobQueue(db: Db, options: QueueOptions): JobQueue {
+  const schema = options.schema ?? 'pgboss';
+  if (!SCHEMA_NAME.test(schema)) throw new Error(`queue schema must be a lower-case identifier, not ${schema}`);
+  const pollingIntervalSeconds = options.pollingIntervalSeconds ?? DEFAULT_POLLING_INTERVAL_SECONDS;
+  const reportError = (error: unknown) => options.onError?.(toError(error));
+
+  const boss = new PgBoss({
+    db: queueAdapter(db, schema),
+    backend: db.backend === 'pglite' ? 'pglite' : 'postgres',
+    schema,
+  });
+  boss.on('error', reportError);
+
+  // Per-key limits are a fetch option in pg-boss, not a queue property, so work() reads them from here.
+  const keyLimits = new Map<string, number | undefined>();
+
+  // An unknown or malformed queue name (e.g. from an HTTP filter) has no dead letters; pg-boss
+  // would throw on either.
+  async function deadLetterQueues(queue?: string): Promise<string[]> {
+    if (queue !== undefined) {
+      const name = queue + DEAD_LETTER_SUFFIX;
+      return QUEUE_NAME.test(name) && (await boss.getQueue(name)) ? [name] : [];
+    }
+    const queues = await boss.getQueues();
+    return queues.map((q: QueueResult) => q.name).filter((name) => name.endsWith(DEAD_LETTER_SUFFIX));
+  }
+
+  return {
+    async start() {
+      await boss.start();
+    },
+
+    async define(name, defineOptions = {}) {
+      if (name.endsWith(DEAD_LETTER_SUFFIX))
+        throw new Error(`queue name ${name} ends in ${DEAD_LETTER_SUFFIX}, which is reserved`);
+      const deadLetter = name + DEAD_LETTER_SUFFIX;
+      // The dead-letter queue has to exist before a queue can name it.
+      await upsertQueue(boss, deadLetter, { retentionSeconds: DEAD_LETTER_RETENTION_SECONDS });
+      await upsertQueue(
+        boss,
+        name,
+        {
+          retryLimit: defineOptions.retryLimit ?? options.retryLimit,
+          retryDelay: options.retryDelaySeconds,
+          retryBackoff: true,
+          retryDelayMax: options.retryDelayMaxSeconds,
+          deadLetter,
+        },
+        defineOptions.policy ?? 'standard',
+      );
+      keyLimits.set(name, defineOptions.concurrencyKeyLimit);
+    },
+
+    send(name, data, sendOptions = {}) {
+      return boss.send(name, data, {
+        ...(sendOptions.key !== undefined && { group: { id: sendOptions.key } }),
+        ...(sendOptions.singletonKey !== undefined && { singletonKey: sendOptions.singletonKey }),
+        ...(sendOptions.startAfterSeconds !== undefined && { startAfter: sendOptions.startAfterSeconds }),
+        ...(sendOptions.priority !== undefined && { priority: sendOptions.priority }),
+      });
+    },
+
+    async work<T>(name: string, handler: JobHandler<T>, workOptions: WorkOptions = {}) {
+      // Without define() this process would not know the queue's per-key limit and would silently ignore it.
+      if (!keyLimits.has(name)) throw new Error(`queue ${name} must be defined in this process before work()`);
+      const keyLimit = keyLimits.get(name);
+      await boss.work<T>(
+        name,
+        {
+          batchSize: 1,
+          localConcurrency: workOptions.concurrency ?? 1,
+          pollingIntervalSeconds,
+          ...(keyLimit !== undefined && { groupConcurrency: keyLimit }),
+        },
+        async (jobs: Job<T>[]) => {
+          for (const job of jobs) {
+            await handler({ id: job.id, name: job.name, data: job.data, retryCount: job.retryCount });
+          }
+        },
+      );
+    },
+
+    async deadLetters(listOptions = {}) {
+      const limit = listOptions.limit ?? DEFAULT_DEAD_LETTER_LIMIT;
+      const letters: DeadLetter[] = [];
+      for (const queue of await deadLetterQueues(listOptions.queue)) {
+        const jobs = await boss.findJobs(queue, { queued: true, limit });
+        for (const job of jobs) {
+          letters.push({
+            id: job.id,
+            queue: job.sourceName ?? queue.slice(0, -DEAD_LETTER_SUFFIX.length),
+            data: job.data,
+            error: errorMessage(job.sourceOutput),
+            failedAt: job.createdOn,
+            retryCount: job.sourceRetryCount ?? 0,
+          });
+        }
+      }
+      letters.sort((a, b) => a.failedAt.getTime() - b.failedAt.getTime());
+      return letters.slice(0, limit);
+    },
+
+    async retryDeadLetters(retryOptions) {
+      // pg-boss compares ids as uuid, so anything else would be an SQL error rather than "not found";
+      // and it rejects an empty list, which here simply means nothing to retry.
+      const ids = retryOptions.ids?.filter((id) => UUID.test(id));
+      if (ids?.length === 0) return 0;
+      let moved = 0;
+      for (const queue of await deadLetterQueues(retryOptions.queue)) {
+        for (;;) {
+          const batch = await boss.redrive(queue, { limit: REDRIVE_BATCH, ...(ids && { ids }) });
+          moved += batch;
+          if (batch < REDRIVE_BATCH) break;
+        }
+      }
+      return moved;
+    },
+
+    async schedule(name, cron, data) {
+      await boss.schedule(name, cron, data ?? null);
+    },
+
+    async stats() {
+      const { rows } = await db.query<{ name: string; queued: number; active: number }>(
+        `select q.name,
+                count(j.id) filter (where j.state < 'active')::int as queued,
+                count(j.id) filter (where j.state = 'active')::int as active
+           from ${schema}.queue q left join ${schema}.job j on j.name = q.name
+          group by q.name order by q.name`,
+      );
+      const byName = new Map(rows.map((row) => [row.name, row]));
+      return rows
+        .filter((row) => !row.name.endsWith(DEAD_LETTER_SUFFIX) && !row.name.startsWith('__pgboss__'))
+        .map((row) => ({
+          queue: row.name,
+          queued: row.queued,
+          active: row.active,
+          deadLetters: byName.get(row.name + DEAD_LETTER_SUFFIX)?.queued ?? 0,
+        }));
+    },
+
+    async stop(stopOptions = {}) {
+      await boss.stop({ graceful: true, timeout: stopOptions.graceMs ?? DEFAULT_GRACE_MS });
+    },
+  };
+}
+
+type QueueSettings = Parameters<PgBoss['createQueue']>[1] & Parameters<PgBoss['updateQueue']>[1];
+
+/** createQueue leaves an existing queue untouched, so a changed retry budget needs updateQueue too. */
+async function upsertQueue(boss: PgBoss, name: string, settings: QueueSettings, policy?: string): Promise<void> {
+  await boss.createQueue(name, { ...settings, ...(policy !== undefined && { policy }) });
+  await boss.updateQueue(name, settings);
+}
+
+// pg-boss names these CTEs only in a fetch that enforces groupConcurrency (limit 1, and above 1).
+const GROUP_LIMITED_FETCH = /\bactive_group_(probe|count_map)\b/;
+
+/** The Db port's adapter, with the two fixes each backend needs (see below). */
+function queueAdapter(db: Db, schema: string) {
+  const adapter = db.queueAdapter();
+
+  if (db.capabilities.concurrentTransactions) {
+    // pg-boss checks a key's active count and claims a job in one statement, but two statements
+    // running at once on different connections both see the key idle and both claim (measured: 20
+    // overlaps in 300 jobs with 8 workers). Taking one lock per schema before the fetch makes the
+    // second fetch start after the first committed, so it sees the claim. Only group-limited
+    // fetches wait, and each holds the lock for one short statement.
+    return {
+      executeSql(text: string, values?: unknown[]) {
+        if (!GROUP_LIMITED_FETCH.test(text)) return adapter.executeSql(text, values);
+        return db.transaction(async (tx) => {
+          // The two-key form lives apart from pg-boss's own single-key advisory locks.
+          await tx.query(`select pg_advisory_xact_lock(hashtext('stella.queue.group-fetch'), hashtext($1))`, [schema]);
+          return tx.query(text, values);
+        });
+      },
+    };
+  }
+
+  // PGlite runs every statement on one connection, so fetches cannot race. But a failed statement
+  // inside a BEGIN … COMMIT block leaves that connection in an aborted transaction, and every later
+  // query would fail with "current transaction is aborted"; a pool would discard the connection,
+  // here we roll back.
+  return {
+    async executeSql(text: string, values?: unknown[]) {
+      try {
+        return await adapter.executeSql(text, values);
+      } catch (error) {
+        await adapter.executeSql('rollback').catch(() => {});
+        throw error;
+      }
+    },
+  };
+}
+
+/** pg-boss re-emits some errors as plain objects ({...error, message, stack}). */
+function toError(value: unknown): Error {
+  if (value instanceof Error || typeof value !== 'object' || value === null) return coerceError(value);
+  const { message, stack, ...rest } = value as { message?: unknown; stack?: unknown };
+  const error = new Error(typeof message === 'string' ? message : 'job queue error', { cause: rest });
+  if (typeof stack === 'string') error.stack = stack;
+  return error;
+}
+
+/** pg-boss stores a thrown error as its serialised form ({name, message, stack}). */
+function errorMessage(output: unknown): string {
+  if (output && typeof output === 'object' && 'message' in output && typeof output.message === 'string') {
+    return output.message;
+  }
+  return output === null || output === undefined ? '' : JSON.stringify(output);
+}

@@ -1,0 +1,10 @@
+export type { ChainVerdict, TimelineEvent } from './chain.ts';
+export { eventHash, GENESIS_HASH, verifyChain } from './chain.ts';
+export type { OutboxDispatcher, OutboxHandler } from './outbox.ts';
+export { createOutboxDispatcher } from './outbox.ts';
+export { registerTimelineRoutes, TIMELINE_APPENDED_TOPIC } from './routes.ts';
+export type { EventFilter } from './sql/timeline.ts';
+export type { Timeline, TimelineEntry } from './timeline.ts';
+export { createTimeline } from './timeline.ts';
+export type { WireEvent } from './wire.ts';
+export { fromWire, TimelineEventSchema, toWire } from './wire.ts';

@@ -1,0 +1,79 @@
+// Starts a real server (in-process) on the backend the suite runs on, in a temporary STELLA_HOME.
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadConfig } from '@stella/platform';
+import { createDatabase, testBackend } from '@stella/testkit';
+import { type RunningServer, startServer } from '../src/index.ts';
+
+export interface TestServer {
+  server: RunningServer;
+  home: string;
+  base: string;
+  databaseUrl: string | undefined;
+  admin: { clientId: string; clientSecret: string };
+  token(scope?: string, tenant?: string): Promise<string>;
+  restart(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export async function newDatabaseUrl(): Promise<{ url: string | undefined; drop(): Promise<void> }> {
+  if (testBackend() !== 'postgres') return { url: undefined, drop: async () => {} };
+  const admin = process.env.STELLA_TEST_PG_ADMIN_URL!;
+  const app = process.env.STELLA_TEST_PG_APP_URL!;
+  const name = `s_${Math.random().toString(36).slice(2, 10)}`;
+  return createDatabase(admin, (n) => app.replace(/\/[^/]*$/, `/${n}`), name);
+}
+
+export async function startTestServer(extraEnv: Record<string, string> = {}, yaml?: string): Promise<TestServer> {
+  const home = mkdtempSync(join(tmpdir(), 'stella-e2e-'));
+  if (yaml) (await import('node:fs')).writeFileSync(join(home, 'stella.yaml'), yaml);
+  const database = await newDatabaseUrl();
+  const env = {
+    STELLA_HOME: home,
+    STELLA_SERVER_PORT: '0',
+    STELLA_LOG_LEVEL: 'silent',
+    STELLA_SERVER_DOCS_UI: 'false',
+    ...(database.url ? { STELLA_DATABASE_URL: database.url } : {}),
+    ...extraEnv,
+  };
+  const start = () => startServer({ config: loadConfig({ env }).config });
+  let server = await start();
+  const creds = JSON.parse(readFileSync(join(home, 'credentials.json'), 'utf8'));
+  const admin = creds.clients['stella-admin'];
+  const handle: TestServer = {
+    server,
+    home,
+    base: server.url,
+    databaseUrl: database.url,
+    admin,
+    async token(scope, tenant) {
+      const form = new URLSearchParams({
+        grant_type: 'client_credentials',
+        client_id: admin.clientId,
+        client_secret: admin.clientSecret,
+      });
+      if (scope) form.set('scope', scope);
+      if (tenant) form.set('tenant', tenant);
+      const res = await fetch(`${handle.base}/token`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: form,
+      });
+      if (!res.ok) throw new Error(`token: ${res.status} ${await res.text()}`);
+      return ((await res.json()) as { access_token: string }).access_token;
+    },
+    async restart() {
+      await server.close();
+      server = await start();
+      handle.server = server;
+      handle.base = server.url;
+    },
+    async close() {
+      await server.close();
+      await database.drop();
+      rmSync(home, { recursive: true, force: true });
+    },
+  };
+  return handle;
+}
