@@ -11,6 +11,8 @@ test('committed docs (openapi.json, errors.md, config.md) match the code; run `n
     const committed = readFileSync(new URL(path, root), 'utf8');
     assert.equal(committed, expected, `${path} is stale: run npm run gen:docs and commit the result`);
   }
-  const openapi = JSON.parse(docs['docs/openapi.json']!) as { paths: Record<string, Record<string, { security?: unknown }>> };
+  const openapi = JSON.parse(docs['docs/openapi.json']!) as {
+    paths: Record<string, Record<string, { security?: unknown }>>;
+  };
   assert.ok(openapi.paths['/api/v1/timeline/events']?.get?.security, 'authenticated routes declare bearer security');
 });
