@@ -43,3 +43,19 @@ export function printResult(io: CliIo, opts: GlobalOptions, value: unknown, huma
 export function log(io: CliIo, opts: Pick<GlobalOptions, 'quiet'>, message: string): void {
   if (!opts.quiet) io.stderr.write(`${message}\n`);
 }
+
+/** A count on stderr for long work, redrawn in place on a terminal and silent with --quiet or --json. */
+export function counterOnStderr(io: CliIo, opts: Pick<GlobalOptions, 'quiet' | 'json'>, label: string) {
+  const tty = (io.stderr as NodeJS.WriteStream).isTTY === true;
+  const enabled = !opts.quiet && !opts.json;
+  let n = 0;
+  return {
+    tick() {
+      n++;
+      if (enabled && tty && n % 1000 === 0) io.stderr.write(`\r${n} ${label}`);
+    },
+    done() {
+      if (enabled) io.stderr.write(`${tty ? '\r' : ''}${n} ${label}\n`);
+    },
+  };
+}

@@ -3,7 +3,7 @@ import { ExitCode } from '@stella/core';
 import { fromWire, type TimelineEvent, verifyChain, type WireEvent } from '@stella/platform';
 import type { Command } from 'commander';
 import { createApiClient } from '../client.ts';
-import { CliError, type CliIo, type GlobalOptions, log, printResult } from '../io.ts';
+import { CliError, type CliIo, counterOnStderr, type GlobalOptions, printResult } from '../io.ts';
 
 export function registerTimeline(program: Command, io: CliIo, globals: () => GlobalOptions): void {
   const timeline = program.command('timeline').description('The append-only, hash-chained event timeline');
@@ -54,11 +54,9 @@ export function registerTimeline(program: Command, io: CliIo, globals: () => Glo
       const response = await createApiClient(io, opts).request('GET', '/api/v1/timeline/export', {
         scope: 'timeline:read',
       });
-      const events: TimelineEvent[] = [];
-      const text = await response.text();
-      for (const line of text.split('\n')) if (line.trim()) events.push(fromWire(JSON.parse(line) as WireEvent));
-      log(io, opts, `checking ${events.length} events of tenant ${opts.tenant}`);
-      const verdict = verifyChain(events);
+      const progress = counterOnStderr(io, opts, 'events read');
+      const verdict = verifyChain(readEvents(await response.text(), progress.tick));
+      progress.done();
       printResult(io, opts, verdict, () =>
         verdict.ok
           ? `timeline chain OK: ${verdict.checked} events, head ${verdict.head}`
@@ -67,4 +65,18 @@ export function registerTimeline(program: Command, io: CliIo, globals: () => Glo
       if (!verdict.ok)
         throw new CliError('timeline chain does not verify', ExitCode.verificationFailed, 'ERR_TIMELINE_CHAIN_BROKEN');
     });
+}
+
+/** Parses the NDJSON export line by line; verifyChain consumes it lazily. */
+function* readEvents(text: string, tick: () => void): Generator<TimelineEvent> {
+  let start = 0;
+  while (start < text.length) {
+    let end = text.indexOf('\n', start);
+    if (end === -1) end = text.length;
+    const line = text.slice(start, end).trim();
+    start = end + 1;
+    if (!line) continue;
+    tick();
+    yield fromWire(JSON.parse(line) as WireEvent);
+  }
 }

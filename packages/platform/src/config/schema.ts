@@ -171,7 +171,6 @@ export const ConfigSchema = Type.Object(
     ),
     timeline: Type.Object(
       {
-        retentionDays: Type.Integer({ default: 365, minimum: 1, description: 'How long timeline events are kept.' }),
         pageSize: Type.Integer({ default: 100, minimum: 1, maximum: 1000, description: 'Default page size.' }),
       },
       { default: {}, additionalProperties: false },
