@@ -154,6 +154,10 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       version: VERSION,
     });
     readiness.addCheck('database', () => db.ping());
+    // A head of an object that never exists proves the store (directory or bucket) answers.
+    readiness.addCheck('cas', async () => {
+      await blobs.head(`cas://platform/${'0'.repeat(64)}`);
+    });
     if (redis) {
       const client = redis;
       readiness.addCheck('redis', async () => {

@@ -3,7 +3,7 @@ import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { makeProgram } from '@stella/cli';
-import { testBackend } from '@stella/testkit';
+import { type S3Server, startS3, testBackend } from '@stella/testkit';
 import { startTestServer, type TestServer } from '../helpers.ts';
 
 function capture() {
@@ -299,5 +299,38 @@ describe(`rate limiting end to end on ${testBackend()}`, () => {
     const body = (await last!.json()) as { error: string; scope: string };
     assert.equal(body.error, 'rate_limit_exceeded');
     assert.equal(body.scope, 'instance');
+  });
+});
+
+describe(`S3-compatible CAS end to end on ${testBackend()}`, () => {
+  let t: TestServer;
+  let s3: S3Server;
+  before(async () => {
+    s3 = await startS3();
+    t = await startTestServer({
+      STELLA_CAS_URL: `s3://${s3.bucket}/stella`,
+      STELLA_CAS_ENDPOINT: s3.endpoint,
+      STELLA_CAS_ACCESS_KEY_ID: s3.accessKeyId,
+      STELLA_CAS_SECRET_ACCESS_KEY: s3.secretAccessKey,
+    });
+  });
+  after(async () => {
+    await t.close();
+    await s3.stop();
+  });
+
+  test('the server stores and verifies blobs in the bucket and reports it ready', async () => {
+    const ready = (await (await fetch(`${t.base}/readyz`)).json()) as { checks: Record<string, string> };
+    assert.equal(ready.checks.cas, 'ok');
+    const put = await t.server.ctx.blobs.put('evidence', Buffer.from('hello evidence'));
+    assert.match(put.uri, /^cas:\/\/evidence\/[0-9a-f]{64}$/);
+    assert.equal((await t.server.ctx.blobs.getBytes(put.uri)).toString(), 'hello evidence');
+  });
+
+  test('readiness fails when the bucket is gone', async () => {
+    await s3.stop();
+    const res = await fetch(`${t.base}/readyz`);
+    assert.equal(res.status, 503);
+    s3 = await startS3();
   });
 });
