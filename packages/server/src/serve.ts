@@ -25,6 +25,7 @@ import {
   type Module,
   migrate,
   openDatabase,
+  registerQueueMetrics,
   type TokenVerifier,
 } from '@stella/platform';
 import pkg from '../package.json' with { type: 'json' };
@@ -104,6 +105,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       },
     });
     await queue.start();
+    registerQueueMetrics(metrics, queue);
     cleanups.push(() => queue.stop({ graceMs: config.server.shutdownGraceMs }));
 
     const timeline = createTimeline(db, clock);

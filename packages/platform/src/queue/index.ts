@@ -1,4 +1,6 @@
 // Background jobs: pg-boss queues with retries, dead letters and per-key (per-tenant) concurrency.
+
+export { registerQueueMetrics } from './metrics.ts';
 export type {
   DeadLetter,
   DefineQueueOptions,

@@ -37,6 +37,7 @@ describe(`platform end to end on ${testBackend()}`, () => {
     assert.equal(((await ready.json()) as { checks: Record<string, string> }).checks.database, 'ok');
     const metrics = await (await fetch(`${t.base}/metrics`)).text();
     assert.match(metrics, /stella_http_requests_total/);
+    assert.match(metrics, /# TYPE stella_queue_jobs gauge/);
     assert.match(metrics, /stella_process_resident_memory_bytes/);
     const openapi = (await (await fetch(`${t.base}/openapi.json`)).json()) as { paths: Record<string, unknown> };
     assert.ok(openapi.paths['/api/v1/timeline/events']);
