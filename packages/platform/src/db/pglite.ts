@@ -31,10 +31,18 @@ export async function openPglite(options: PgliteOptions): Promise<Db> {
     queueAdapter() {
       return {
         async executeSql(text: string, values?: unknown[]) {
-          if (values?.length) return pg.query(text, values);
-          // pg-boss sends parameterless multi-statement blocks; only exec() accepts those.
-          const results = await pg.exec(text);
-          return { rows: results.flatMap((r) => r.rows ?? []) };
+          try {
+            if (values?.length) return await pg.query(text, values);
+            // pg-boss sends parameterless multi-statement blocks; only exec() accepts those.
+            const results = await pg.exec(text);
+            return { rows: results.flatMap((r) => r.rows ?? []) };
+          } catch (error) {
+            // A statement failing inside one of those BEGIN … COMMIT blocks leaves the only connection
+            // in an aborted transaction and every later query would fail; a pool would drop the
+            // connection, here we roll back.
+            await pg.exec('rollback').catch(() => {});
+            throw error;
+          }
         },
       };
     },

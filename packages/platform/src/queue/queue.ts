@@ -279,7 +279,7 @@ async function upsertQueue(boss: PgBoss, name: string, settings: QueueSettings, 
 // pg-boss names these CTEs only in a fetch that enforces groupConcurrency (limit 1, and above 1).
 const GROUP_LIMITED_FETCH = /\bactive_group_(probe|count_map)\b/;
 
-/** The Db port's adapter, with the two fixes each backend needs (see below). */
+/** The Db port's adapter, serialising group-limited fetches where transactions run side by side. */
 function queueAdapter(db: Db, schema: string) {
   const adapter = db.queueAdapter();
 
@@ -301,20 +301,7 @@ function queueAdapter(db: Db, schema: string) {
     };
   }
 
-  // PGlite runs every statement on one connection, so fetches cannot race. But a failed statement
-  // inside a BEGIN … COMMIT block leaves that connection in an aborted transaction, and every later
-  // query would fail with "current transaction is aborted"; a pool would discard the connection,
-  // here we roll back.
-  return {
-    async executeSql(text: string, values?: unknown[]) {
-      try {
-        return await adapter.executeSql(text, values);
-      } catch (error) {
-        await adapter.executeSql('rollback').catch(() => {});
-        throw error;
-      }
-    },
-  };
+  return adapter;
 }
 
 /** pg-boss re-emits some errors as plain objects ({...error, message, stack}). */
