@@ -1,12 +1,11 @@
 // First-start bootstrap: the default tenant and clients exist once, their secrets reach only a 0600
 // credentials file and the database holds hashes; config clients follow the config file.
 import assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync, readFileSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { StellaError } from '@stella/core';
-import { type TestDb, testBackend, testDb } from '@stella/testkit';
+import { scratchDir, type TestDb, testBackend, testDb } from '@stella/testkit';
 import { SCOPES } from '../../platform/src/auth/index.ts';
 import { migrate } from '../../platform/src/db/index.ts';
 import {
@@ -26,7 +25,7 @@ describe(`authority bootstrap on ${testBackend()}`, () => {
   before(async () => {
     t = await testDb();
     await migrate(t.db, [{ module: 'authority', migrations: authorityMigrations }]);
-    home = join(mkdtempSync(join(tmpdir(), 'stella-authority-')), 'home');
+    home = join(scratchDir('stella-authority-'), 'home');
   });
   after(() => t.close());
 
@@ -144,7 +143,7 @@ describe(`authority bootstrap on ${testBackend()}`, () => {
     const other = await testDb();
     try {
       await migrate(other.db, [{ module: 'authority', migrations: authorityMigrations }]);
-      const elsewhere = join(mkdtempSync(join(tmpdir(), 'stella-authority-')), 'home');
+      const elsewhere = join(scratchDir('stella-authority-'), 'home');
       const result = await bootstrapAuthority(other.db, { home: elsewhere, createDefaults: false });
       assert.equal(result.created, false);
       const clients = await other.db.query('select 1 from authority_clients');

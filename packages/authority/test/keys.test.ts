@@ -1,12 +1,10 @@
 // Signing-key lifecycle against the real verifier: one active key, rotation without a restart, and
 // retired keys published exactly until every token they signed has expired.
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 import { StellaError } from '@stella/core';
-import { type TestDb, testBackend, testDb } from '@stella/testkit';
+import { scratchDir, type TestDb, testBackend, testDb } from '@stella/testkit';
 import { calculateJwkThumbprint, decodeProtectedHeader } from 'jose';
 import { createTokenVerifier, type TokenVerifier } from '../../platform/src/auth/index.ts';
 import { migrate } from '../../platform/src/db/index.ts';
@@ -44,7 +42,7 @@ describe(`signing keys on ${testBackend()}`, () => {
   before(async () => {
     t = await testDb();
     await migrate(t.db, [{ module: 'authority', migrations: authorityMigrations }]);
-    const home = mkdtempSync(join(tmpdir(), 'stella-keys-'));
+    const home = scratchDir('stella-keys-');
     const { credentialsFile } = await bootstrapAuthority(t.db, { home, now: T0 });
     admin = (JSON.parse(readFileSync(credentialsFile!, 'utf8')) as CredentialsFile).clients['stella-admin']!;
     verifier = createTokenVerifier({

@@ -1,11 +1,9 @@
 // POST /token over app.inject(): both client authentication methods, every RFC 6749 §5.2 refusal we
 // promise, and the public JWKS and discovery documents.
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
-import { type TestDb, testBackend, testDb } from '@stella/testkit';
+import { scratchDir, type TestDb, testBackend, testDb } from '@stella/testkit';
 import Fastify, { type FastifyInstance, type LightMyRequestResponse } from 'fastify';
 import { decodeProtectedHeader } from 'jose';
 import { createTokenVerifier, SCOPES } from '../../platform/src/auth/index.ts';
@@ -28,7 +26,7 @@ describe(`POST /token on ${testBackend()}`, () => {
   before(async () => {
     t = await testDb();
     await migrate(t.db, [{ module: 'authority', migrations: authorityMigrations }]);
-    const home = mkdtempSync(join(tmpdir(), 'stella-token-'));
+    const home = scratchDir('stella-token-');
     const { credentialsFile } = await bootstrapAuthority(t.db, { home });
     creds = (JSON.parse(readFileSync(credentialsFile!, 'utf8')) as CredentialsFile).clients;
     app = Fastify();

@@ -1,10 +1,9 @@
 import assert from 'node:assert/strict';
-import { cpSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { pathToFileURL } from 'node:url';
-import { type TestDb, testBackend, testDb } from '@stella/testkit';
+import { scratchDir, type TestDb, testBackend, testDb } from '@stella/testkit';
 import { CAPABILITIES, type MigrationSet, migrate, orderModules } from '../src/db/index.ts';
 
 const fixtures = new URL('./fixtures/migrations/', import.meta.url);
@@ -41,7 +40,7 @@ describe(`database on ${testBackend()}`, () => {
   });
 
   test('an edited migration stops start-up with an actionable message', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'stella-mig-'));
+    const dir = scratchDir('stella-mig-');
     cpSync(new URL('alpha/', fixtures), dir, { recursive: true });
     writeFileSync(join(dir, '0001_things.sql'), 'create table things (id text);');
     await assert.rejects(
@@ -51,7 +50,7 @@ describe(`database on ${testBackend()}`, () => {
   });
 
   test('a failing migration leaves nothing behind', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'stella-mig-'));
+    const dir = scratchDir('stella-mig-');
     writeFileSync(join(dir, '0001_half.sql'), 'create table half_done (id int); select * from no_such_table;');
     await assert.rejects(
       migrate(t.db, [{ module: 'gamma', migrations: pathToFileURL(`${dir}/`) }]),

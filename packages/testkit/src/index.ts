@@ -8,3 +8,4 @@ export type { RedisServer } from './redis.ts';
 export { startRedis } from './redis.ts';
 export type { S3Server } from './s3.ts';
 export { startS3 } from './s3.ts';
+export { scratchDir } from './scratch.ts';
