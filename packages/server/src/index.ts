@@ -1,5 +1,4 @@
 // @stella/server: composes the rooms into `stella serve --target all|api|worker`.
-
 export { generateDocs, renderErrorsDoc } from './docs.ts';
 export { modules } from './modules.ts';
 export type { RunningServer, ServeOptions } from './serve.ts';
