@@ -15,7 +15,7 @@ export function lockHome(home: string): () => void {
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
     const holder = Number(readFileSync(path, 'utf8'));
-    if (holder && holder !== process.pid && isAlive(holder)) {
+    if (holder && isAlive(holder)) {
       throw new Error(
         `another stella server (pid ${holder}) is using ${home} with the embedded database; stop it, use a different STELLA_HOME, or run several processes on PostgreSQL (STELLA_DATABASE_URL)`,
       );

@@ -2,7 +2,7 @@
 // ordered (database, migrations, storage, queue, rooms, HTTP) and shutdown drains in reverse.
 import { join } from 'node:path';
 import { jwks } from '@stella/authority';
-import { type Clock, systemClock } from '@stella/core';
+import { type Clock, Errors, StellaError, systemClock } from '@stella/core';
 import {
   type BlobStore,
   type Config,
@@ -191,7 +191,14 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       cleanups.push(() => outbox.stop());
     }
 
-    const address = await app.listen({ host: config.server.host, port: config.server.port });
+    const address = await app.listen({ host: config.server.host, port: config.server.port }).catch((error: unknown) => {
+      if ((error as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw error;
+      throw new StellaError(
+        Errors.config,
+        `${config.server.host}:${config.server.port} is already in use: stop the other server or choose another port (--port, STELLA_SERVER_PORT)`,
+        { cause: error },
+      );
+    });
     cleanups.push(() => app.close());
     const port = app.server.address();
     const listening =

@@ -118,6 +118,8 @@ const REDRIVE_BATCH = 1000;
 // pg-boss's rule for queue names.
 const QUEUE_NAME = /^[\w.\-/]+$/;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+// pg-boss waits 1, 2, 4, 8 s between attempts: enough for a racing install or a database still starting.
+const START_ATTEMPTS = 5;
 // The schema name is interpolated into the stats query, so only plain identifiers are accepted.
 const SCHEMA_NAME = /^[a-z_][a-z0-9_]*$/;
 
@@ -150,7 +152,9 @@ export function createJobQueue(db: Db, options: QueueOptions): JobQueue {
 
   return {
     async start() {
-      await boss.start();
+      // pg-boss's first install creates its schema without a lock, so a second process starting at
+      // the same moment fails on a catalog unique index; by its next attempt the schema is in place.
+      await boss.start({ attempts: START_ATTEMPTS });
     },
 
     async define(name, defineOptions = {}) {

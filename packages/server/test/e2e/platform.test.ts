@@ -3,7 +3,7 @@ import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { makeProgram } from '@stella/cli';
-import { type S3Server, startS3, testBackend } from '@stella/testkit';
+import { type S3Server, scratchDir, startS3, testBackend } from '@stella/testkit';
 import { startTestServer, type TestServer } from '../helpers.ts';
 
 function capture() {
@@ -256,6 +256,27 @@ describe(`platform end to end on ${testBackend()}`, () => {
     });
     assert.equal(still.status, 200);
     token = await t.token();
+  });
+
+  test('a second server on the same home or port is refused with an actionable message', async () => {
+    const { loadConfig } = await import('@stella/platform');
+    const { startServer } = await import('../../src/index.ts');
+    if (testBackend() === 'pglite') {
+      const sameHome = loadConfig({
+        env: { STELLA_HOME: t.home, STELLA_SERVER_PORT: '0', STELLA_LOG_LEVEL: 'silent' },
+      });
+      await assert.rejects(startServer({ config: sameHome.config }), /another stella server .* is using/);
+    }
+    const port = new URL(t.base).port;
+    const samePort = loadConfig({
+      env: {
+        STELLA_HOME: scratchDir('stella-port-'),
+        STELLA_SERVER_PORT: port,
+        STELLA_LOG_LEVEL: 'silent',
+        ...(t.databaseUrl ? { STELLA_DATABASE_URL: t.databaseUrl } : {}),
+      },
+    });
+    await assert.rejects(startServer({ config: samePort.config }), /already in use: stop the other server/);
   });
 
   test('a restart reuses the same data and credentials', async () => {
