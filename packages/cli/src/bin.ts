@@ -1,4 +1,4 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --disable-proto=delete
 // Entry point of the `stella` command.
 import { makeProgram } from './program.ts';
 
