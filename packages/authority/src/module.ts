@@ -3,11 +3,15 @@
 import type { Module } from '@stella/platform';
 import Type from 'typebox';
 import { bootstrapAuthority } from './clients.ts';
+import { registerAuthCommands } from './commands.ts';
 import { rotateKeys } from './keys.ts';
 import { registerAuthorityRoutes } from './routes.ts';
 
 export const authorityModule: Module = {
   name: 'authority',
+  commands(program, cli) {
+    registerAuthCommands(program, cli);
+  },
   migrations: new URL('../migrations/', import.meta.url),
   dependsOn: ['platform'],
   async start(ctx) {

@@ -2,6 +2,7 @@
 // rate limits, metrics, logging and the timeline.
 export * from './auth/index.ts';
 export * from './blob/index.ts';
+export * from './cli/index.ts';
 export * from './config/index.ts';
 export * from './db/index.ts';
 export * from './http/index.ts';

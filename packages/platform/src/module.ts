@@ -1,7 +1,9 @@
 // The contract between the server and each room: migrations, routes, jobs and start-up work.
 import type { Clock } from '@stella/core';
+import type { Command } from 'commander';
 import type { Registry } from 'prom-client';
 import type { BlobStore } from './blob/index.ts';
+import type { CliCtx } from './cli/index.ts';
 import type { Config } from './config/index.ts';
 import type { Db } from './db/index.ts';
 import type { HttpApp, Readiness } from './http/app.ts';
@@ -35,4 +37,6 @@ export interface Module {
   routes?(app: HttpApp, ctx: Ctx): void | Promise<void>;
   /** Workers and crons; mounted by the worker and all targets. */
   jobs?(queue: JobQueue, ctx: Ctx): Promise<void>;
+  /** The room's `stella` verbs; they run in the CLI process and reach the server over HTTP. */
+  commands?(program: Command, cli: CliCtx): void;
 }

@@ -240,6 +240,17 @@ describe(`platform end to end on ${testBackend()}`, () => {
 
     const usage = await run(['timeline', 'nonsense']);
     assert.equal(usage.code, 2);
+
+    const help = capture();
+    const helpCode = await makeProgram({
+      argv: ['--help'],
+      env: { ...env, STELLA_CLIENT_SECRET: 'never-print-me', STELLA_TOKEN: 'never-print-me-either' },
+      stdout: help.stream,
+      stderr: help.stream,
+    }).run();
+    assert.equal(helpCode, 0);
+    assert.match(help.text(), /STELLA_CLIENT_SECRET/);
+    assert.ok(!help.text().includes('never-print-me'), 'secrets from the environment never appear in --help');
   });
 
   test('key rotation keeps old tokens valid and publishes both keys', async () => {

@@ -1,10 +1,10 @@
 // `stella auth`: tokens for scripts, key rotation, and hashing secrets for config-file clients.
-import { hashSecret } from '@stella/authority';
-import type { Command } from 'commander';
-import { createApiClient } from '../client.ts';
-import { type CliIo, type GlobalOptions, printResult } from '../io.ts';
 
-export function registerAuth(program: Command, io: CliIo, globals: () => GlobalOptions): void {
+import { type CliCtx, createApiClient, printResult } from '@stella/platform';
+import type { Command } from 'commander';
+import { hashSecret } from './secrets.ts';
+
+export function registerAuthCommands(program: Command, { io, globals }: CliCtx): void {
   const auth = program.command('auth').description('Tokens and signing keys');
 
   auth

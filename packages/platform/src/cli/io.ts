@@ -20,6 +20,12 @@ export interface GlobalOptions {
   config?: string;
 }
 
+/** Handed to each room's `commands()`; globals are read when a command runs, after parsing. */
+export interface CliCtx {
+  io: CliIo;
+  globals: () => GlobalOptions;
+}
+
 export class CliError extends Error {
   readonly exit: number;
   readonly code: string;

@@ -1,10 +1,9 @@
 // `stella serve`: runs the platform in this process until SIGINT/SIGTERM, then drains and exits 0.
-import { type Config, loadConfig } from '@stella/platform';
-import { startServer } from '@stella/server';
+import { type CliCtx, type CliIo, type Config, loadConfig } from '@stella/platform';
 import type { Command } from 'commander';
-import type { CliIo, GlobalOptions } from '../io.ts';
+import { startServer } from './serve.ts';
 
-export function registerServe(program: Command, io: CliIo, globals: () => GlobalOptions): void {
+export function registerServeCommand(program: Command, { io, globals }: CliCtx): void {
   program
     .command('serve')
     .description('Run the platform: API, workers and crons (embedded PGlite unless STELLA_DATABASE_URL is set)')

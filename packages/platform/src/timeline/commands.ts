@@ -1,11 +1,11 @@
 // `stella timeline list|verify`: read the tenant timeline and check its hash chain offline.
 import { ExitCode } from '@stella/core';
-import { fromWire, type TimelineEvent, verifyChain, type WireEvent } from '@stella/platform';
 import type { Command } from 'commander';
-import { createApiClient } from '../client.ts';
-import { CliError, type CliIo, counterOnStderr, type GlobalOptions, printResult } from '../io.ts';
+import { type CliCtx, CliError, counterOnStderr, createApiClient, printResult } from '../cli/index.ts';
+import { type TimelineEvent, verifyChain } from './chain.ts';
+import { fromWire, type WireEvent } from './wire.ts';
 
-export function registerTimeline(program: Command, io: CliIo, globals: () => GlobalOptions): void {
+export function registerTimelineCommands(program: Command, { io, globals }: CliCtx): void {
   const timeline = program.command('timeline').description('The append-only, hash-chained event timeline');
 
   timeline

@@ -1,11 +1,12 @@
 // `stella config show|docs`: the effective configuration (secrets redacted) and its reference.
-import { loadConfig, renderConfigDocs } from '@stella/platform';
 import type { Command } from 'commander';
-import type { CliIo, GlobalOptions } from '../io.ts';
+import type { CliCtx } from '../cli/index.ts';
+import { renderConfigDocs } from './docs.ts';
+import { loadConfig } from './load.ts';
 
 const SECRET_KEYS = /secret|password|token/i;
 
-export function registerConfig(program: Command, io: CliIo, globals: () => GlobalOptions): void {
+export function registerConfigCommands(program: Command, { io, globals }: CliCtx): void {
   const config = program.command('config').description('Configuration');
   config
     .command('show')

@@ -1,7 +1,6 @@
 // `stella orchestrator deadletter list|retry`: inspect and redrive jobs that exhausted their retries.
 import type { Command } from 'commander';
-import { createApiClient } from '../client.ts';
-import { CliError, type CliIo, type GlobalOptions, printResult } from '../io.ts';
+import { type CliCtx, CliError, createApiClient, printResult } from '../cli/index.ts';
 
 interface DeadLetterView {
   id: string;
@@ -11,7 +10,7 @@ interface DeadLetterView {
   retryCount: number;
 }
 
-export function registerOrchestrator(program: Command, io: CliIo, globals: () => GlobalOptions): void {
+export function registerOrchestratorCommands(program: Command, { io, globals }: CliCtx): void {
   const dlq = program
     .command('orchestrator')
     .description('Job queue operations')
