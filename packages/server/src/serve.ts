@@ -152,6 +152,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       tenantHeader: config.auth.tenantHeader,
       verifier,
       rateLimiter,
+      db,
       docsUi: config.server.docsUi,
       version: VERSION,
     });

@@ -17,8 +17,10 @@ import Fastify, {
 } from 'fastify';
 import type { Registry } from 'prom-client';
 import { AuthErrors, authorize, type Principal, type TokenVerifier } from '../auth/index.ts';
+import type { Db } from '../db/index.ts';
 import { counter, histogram } from '../metrics/index.ts';
 import { type RateLimiter, rateLimitHook } from '../ratelimit/index.ts';
+import { idempotencyHooks } from './idempotency.ts';
 import type { Logger } from './logger.ts';
 import { sendProblem, toStellaError } from './problem.ts';
 
@@ -54,6 +56,8 @@ export interface HttpAppOptions {
   tenantHeader: string;
   verifier: TokenVerifier;
   rateLimiter?: RateLimiter;
+  /** Enables Idempotency-Key on routes with `config: { idempotent: true }`. */
+  db?: Db;
   docsUi?: boolean;
   version: string;
 }
@@ -113,7 +117,14 @@ export async function createHttpApp(options: HttpAppOptions): Promise<{ app: Htt
     const schema = route.schema as Record<string, unknown>;
     schema.security = [{ bearerAuth: [] }];
     const scopes = auth.scopes.join(' ');
-    schema.description = [schema.description, `Requires scope${auth.scopes.length > 1 ? 's' : ''}: \`${scopes}\`.`]
+    const idempotent = route.config?.idempotent
+      ? 'Honours `Idempotency-Key`: a repeat of the same request returns the first answer (`Idempotency-Replayed: true`).'
+      : undefined;
+    schema.description = [
+      schema.description,
+      `Requires scope${auth.scopes.length > 1 ? 's' : ''}: \`${scopes}\`.`,
+      idempotent,
+    ]
       .filter(Boolean)
       .join(' ');
   });
@@ -167,6 +178,13 @@ export async function createHttpApp(options: HttpAppOptions): Promise<{ app: Htt
         key: (req) => (req as FastifyRequest).tenant ?? req.ip,
       }),
     );
+  }
+
+  if (options.db) {
+    app.decorateRequest('idempotencyKey', undefined);
+    const idempotency = idempotencyHooks(options.db);
+    app.addHook('preHandler', idempotency.preHandler);
+    app.addHook('onSend', idempotency.onSend);
   }
 
   app.addHook('onResponse', async (request, reply) => {

@@ -24,7 +24,7 @@ export function registerTimelineRoutes(app: HttpApp, deps: { db: Db; timeline: T
   app.post(
     '/timeline/events',
     {
-      config: { auth: { scopes: ['timeline:write'] } },
+      config: { auth: { scopes: ['timeline:write'] }, idempotent: true },
       schema: {
         tags: ['timeline'],
         summary: 'Append an event to the tenant timeline (internal)',

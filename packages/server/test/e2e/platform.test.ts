@@ -101,6 +101,44 @@ describe(`platform end to end on ${testBackend()}`, () => {
     );
   });
 
+  test('Idempotency-Key: a repeat returns the first answer and writes nothing twice', async () => {
+    const post = (key: string, details: Record<string, unknown>) =>
+      fetch(`${t.base}/timeline/events`, {
+        method: 'POST',
+        headers: { ...auth(), 'content-type': 'application/json', 'idempotency-key': key },
+        body: JSON.stringify({ category: 'runtime', kind: 'idempotent.append', details }),
+      });
+    const key = crypto.randomUUID();
+    const first = await post(key, { n: 1 });
+    assert.equal(first.status, 201);
+    const firstBody = await first.text();
+    const repeat = await post(key, { n: 1 });
+    assert.equal(repeat.status, 201);
+    assert.equal(repeat.headers.get('idempotency-replayed'), 'true');
+    assert.equal(repeat.headers.get('location'), first.headers.get('location'));
+    assert.equal(await repeat.text(), firstBody, 'the same bytes');
+    const listed = (await (
+      await fetch(`${t.base}/api/v1/timeline/events?kind=idempotent.append`, { headers: auth() })
+    ).json()) as { items: unknown[] };
+    assert.equal(listed.items.length, 1);
+
+    const reused = await post(key, { n: 2 });
+    assert.equal(reused.status, 422);
+    assert.equal(((await reused.json()) as { code: string }).code, 'ERR_IDEMPOTENCY_KEY_REUSED');
+    const malformed = await post('not a key!', { n: 3 });
+    assert.equal(malformed.status, 400);
+    assert.equal(((await malformed.json()) as { code: string }).code, 'ERR_IDEMPOTENCY_KEY_INVALID');
+
+    const failedKey = crypto.randomUUID();
+    const invalid = await fetch(`${t.base}/timeline/events`, {
+      method: 'POST',
+      headers: { ...auth(), 'content-type': 'application/json', 'idempotency-key': failedKey },
+      body: JSON.stringify({ category: 'runtime', kind: 'Bad Kind', details: {} }),
+    });
+    assert.equal(invalid.status, 400);
+    assert.equal((await post(failedKey, { n: 4 })).status, 201, 'a key whose request was refused is not consumed');
+  });
+
   test('tokens for another tenant, missing scopes and forged tokens are refused', async () => {
     const other = await fetch(`${t.base}/api/v1/timeline/events`, {
       headers: { authorization: `Bearer ${token}`, 'x-stella-tenant': 'globex' },
