@@ -116,6 +116,18 @@ export async function createHttpApp(options: HttpAppOptions): Promise<{ app: Htt
     route.schema ??= {};
     const schema = route.schema as Record<string, unknown>;
     schema.security = [{ bearerAuth: [] }];
+    if (auth.tenant !== false) {
+      schema.headers ??= { type: 'object', properties: {} };
+      const headers = schema.headers as { properties?: Record<string, unknown> };
+      headers.properties = {
+        ...headers.properties,
+        [options.tenantHeader.toLowerCase()]: {
+          type: 'string',
+          description:
+            'Tenant the request acts for (X-StellaOps-Tenant is accepted too); optional for a single-tenant token',
+        },
+      };
+    }
     const scopes = auth.scopes.join(' ');
     const idempotent = route.config?.idempotent
       ? 'Honours `Idempotency-Key`: a repeat of the same request returns the first answer (`Idempotency-Replayed: true`).'
