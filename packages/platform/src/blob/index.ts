@@ -1,7 +1,7 @@
 // Content-addressed storage: the BlobStore port, `cas://` URIs, and the filesystem and S3 backends.
-import { createFsBlobStore } from './fs.ts';
+import { createFsBlobStore, type FsBlobStoreOptions } from './fs.ts';
 import type { BlobStore } from './port.ts';
-import { createS3BlobStore } from './s3.ts';
+import { createS3BlobStore, type S3BlobStoreOptions } from './s3.ts';
 
 export type { FsBlobStoreOptions } from './fs.ts';
 export { createFsBlobStore } from './fs.ts';
@@ -11,18 +11,7 @@ export { createS3BlobStore, parseS3Url } from './s3.ts';
 export type { CasAddress } from './uri.ts';
 export { assertNamespace, formatCasUri, parseCasUri } from './uri.ts';
 
-export type BlobStoreOptions =
-  | { kind: 'fs'; root: string }
-  | {
-      kind: 's3';
-      /** `s3://<bucket>/<prefix>` */
-      url: string;
-      endpoint?: string;
-      region?: string;
-      accessKeyId?: string;
-      secretAccessKey?: string;
-      stagingDir?: string;
-    };
+export type BlobStoreOptions = ({ kind: 'fs' } & FsBlobStoreOptions) | ({ kind: 's3' } & S3BlobStoreOptions);
 
 export function createBlobStore(options: BlobStoreOptions): BlobStore {
   if (options.kind === 'fs') return createFsBlobStore({ root: options.root });
