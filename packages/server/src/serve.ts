@@ -200,7 +200,15 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
         { cause: error },
       );
     });
-    cleanups.push(() => app.close());
+    cleanups.push(async () => {
+      // Requests still running after the grace period are cut off rather than holding the process.
+      const cutoff = setTimeout(() => app.server.closeAllConnections(), config.server.shutdownGraceMs);
+      try {
+        await app.close();
+      } finally {
+        clearTimeout(cutoff);
+      }
+    });
     const port = app.server.address();
     const listening =
       typeof port === 'object' && port ? `http://${hostForUrl(config.server.host)}:${port.port}` : address;

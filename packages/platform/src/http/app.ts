@@ -90,6 +90,10 @@ export async function createHttpApp(options: HttpAppOptions): Promise<{ app: Htt
     forceCloseConnections: 'idle',
   }).withTypeProvider<TypeBoxTypeProvider>();
 
+  const checks = new Map<string, () => Promise<void>>();
+  let started = false;
+  let stopping = false;
+
   app.decorateRequest('principal', undefined);
   app.decorateRequest('tenant', undefined);
 
@@ -199,6 +203,13 @@ export async function createHttpApp(options: HttpAppOptions): Promise<{ app: Htt
     app.addHook('onSend', idempotency.onSend);
   }
 
+  // While draining, answers close their keep-alive connection: an idle keep-alive socket would
+  // otherwise hold the shutdown open until its keep-alive timeout (72 s in Fastify).
+  app.addHook('onSend', async (_request, reply, payload) => {
+    if (stopping) reply.header('connection', 'close');
+    return payload;
+  });
+
   app.addHook('onResponse', async (request, reply) => {
     const route = request.routeOptions.url ?? 'unmatched';
     const seconds = reply.elapsedTime / 1000;
@@ -230,9 +241,6 @@ export async function createHttpApp(options: HttpAppOptions): Promise<{ app: Htt
     ),
   );
 
-  const checks = new Map<string, () => Promise<void>>();
-  let started = false;
-  let stopping = false;
   const readiness: Readiness = {
     addCheck: (name, check) => checks.set(name, check),
     markStarted: () => {
