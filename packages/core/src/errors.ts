@@ -130,26 +130,12 @@ export const Errors = {
     title: 'Unsupported content type',
     hint: 'Send the Content-Type the route documents (usually application/json).',
   }),
-  methodNotAllowed: defineError({
-    code: 'ERR_METHOD_NOT_ALLOWED',
-    status: 405,
-    exit: ExitCode.usage,
-    title: 'Method not allowed',
-    hint: 'See /openapi.json for the methods of this route.',
-  }),
   conflict: defineError({
     code: 'ERR_CONFLICT',
     status: 409,
     exit: ExitCode.failure,
     title: 'Conflict with the current state',
     hint: 'Reload the resource and retry.',
-  }),
-  notReady: defineError({
-    code: 'ERR_NOT_READY',
-    status: 503,
-    exit: ExitCode.transport,
-    title: 'Service not ready',
-    hint: 'Wait for /readyz to answer 200; migrations or dependencies are still starting.',
   }),
   config: defineError({
     code: 'ERR_CONFIG',
