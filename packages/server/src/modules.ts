@@ -1,5 +1,7 @@
-// The rooms this server is made of, in one list. Later issues add aoc, signals and export here.
+// The rooms this server is made of, in one list, in dependency order.
+import { aocModule } from '@stella/aoc';
 import { authorityModule } from '@stella/authority';
 import { type Module, platformModule } from '@stella/platform';
+import { signalsModule } from '@stella/signals';
 
-export const modules: readonly Module[] = [platformModule, authorityModule];
+export const modules: readonly Module[] = [platformModule, authorityModule, aocModule, signalsModule];
