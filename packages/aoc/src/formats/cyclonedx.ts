@@ -1,0 +1,116 @@
+// SPDX-License-Identifier: Apache-2.0
+// CycloneDX 1.4–1.6 documents that carry `vulnerabilities[]` (VEX / BOV). A BOM without
+// vulnerabilities is an SBOM and is not ingested here. Affected products are the components that
+// `affects[].ref` points at, resolved by bom-ref inside the same document.
+import {
+  arrayAt,
+  type Extracted,
+  identifiersCollector,
+  isRecord,
+  type JsonRecord,
+  linksetCollector,
+  looksLikeVulnerabilityId,
+  pointerOf,
+  scalarText,
+  textAt,
+} from './linkset.ts';
+
+export function isCycloneDx(doc: JsonRecord): boolean {
+  return doc.bomFormat === 'CycloneDX';
+}
+
+export function hasVulnerabilities(doc: JsonRecord): boolean {
+  return Array.isArray(doc.vulnerabilities) && doc.vulnerabilities.length > 0;
+}
+
+interface ComponentAt {
+  component: JsonRecord;
+  path: Array<string | number>;
+}
+
+function indexComponents(doc: JsonRecord): Map<string, ComponentAt> {
+  const byRef = new Map<string, ComponentAt>();
+  const visit = (component: unknown, path: Array<string | number>): void => {
+    if (!isRecord(component)) return;
+    const ref = textAt(component['bom-ref']);
+    if (ref !== undefined && !byRef.has(ref)) byRef.set(ref, { component, path });
+    arrayAt(component.components).forEach((child, i) => {
+      visit(child, [...path, 'components', i]);
+    });
+  };
+  if (isRecord(doc.metadata)) visit(doc.metadata.component, ['metadata', 'component']);
+  arrayAt(doc.components).forEach((component, i) => {
+    visit(component, ['components', i]);
+  });
+  return byRef;
+}
+
+export function extractCycloneDx(doc: JsonRecord): Extracted {
+  const links = linksetCollector();
+  const ids = identifiersCollector();
+  const components = indexComponents(doc);
+  let firstVulnerabilityId: string | undefined;
+
+  arrayAt(doc.vulnerabilities).forEach((vulnerability, v) => {
+    if (!isRecord(vulnerability)) return;
+    const at = ['vulnerabilities', v];
+    const id = textAt(vulnerability.id);
+    firstVulnerabilityId ??= id;
+    if (id !== undefined && looksLikeVulnerabilityId(id)) {
+      links.alias(id, pointerOf([...at, 'id']));
+      ids.any(id);
+    }
+    if (isRecord(vulnerability.source)) {
+      links.reference('WEB', vulnerability.source.url, pointerOf([...at, 'source', 'url']));
+    }
+    arrayAt(vulnerability.references).forEach((reference, r) => {
+      if (!isRecord(reference)) return;
+      const referenceId = textAt(reference.id);
+      if (referenceId !== undefined && looksLikeVulnerabilityId(referenceId)) {
+        links.alias(referenceId, pointerOf([...at, 'references', r, 'id']));
+        ids.any(referenceId);
+        ids.alias(referenceId);
+      }
+      if (isRecord(reference.source)) {
+        links.reference('WEB', reference.source.url, pointerOf([...at, 'references', r, 'source', 'url']));
+      }
+    });
+    arrayAt(vulnerability.advisories).forEach((advisory, a) => {
+      if (isRecord(advisory)) links.reference('WEB', advisory.url, pointerOf([...at, 'advisories', a, 'url']));
+    });
+    arrayAt(vulnerability.affects).forEach((affect, a) => {
+      if (!isRecord(affect)) return;
+      const ref = textAt(affect.ref);
+      if (ref === undefined) return;
+      const refPointer = pointerOf([...at, 'affects', a, 'ref']);
+      // A BOM-Link (`urn:cdx:serial/version#bom-ref`, GUAC also writes `urn:uuid:…/1#bom-ref`)
+      // names a component by the fragment; only components of this document can be resolved.
+      const hash = ref.lastIndexOf('#');
+      const target = components.get(ref) ?? (hash === -1 ? undefined : components.get(ref.slice(hash + 1)));
+      if (target === undefined) {
+        // Some producers use the purl itself as the ref; anything else stays unresolved data.
+        links.purl(ref, refPointer);
+        return;
+      }
+      const { component, path } = target;
+      links.purl(component.purl, pointerOf([...path, 'purl']), refPointer);
+      links.cpe(component.cpe, pointerOf([...path, 'cpe']));
+      if (textAt(component.cpe) !== undefined) links.cpe(component.cpe, refPointer);
+    });
+  });
+
+  // Most VEX examples carry no serialNumber; the first vulnerability id is then the only stable
+  // name the document has. Documents about the same vulnerability from one source then share an
+  // upstream id and form one revision chain, which is what a re-issued VEX statement is.
+  const serial = textAt(doc.serialNumber);
+  return {
+    kind: 'vex',
+    format: 'CYCLONEDX_VEX',
+    specVersion: textAt(doc.specVersion) ?? '',
+    upstreamId: serial ?? firstVulnerabilityId ?? '',
+    documentVersion: scalarText(doc.version),
+    withdrawn: false,
+    identifiers: ids.build(),
+    linkset: links.build(),
+  };
+}
