@@ -1,0 +1,174 @@
+// SPDX-License-Identifier: Apache-2.0
+// Reads an OSV `all.zip` (local path or URL) entry by entry with yauzl, never extracting to disk.
+// The whole central directory is checked before the first document is handed over: too many
+// entries, a declared total over the cap, absolute or `..` paths, symlinks, encrypted or duplicate
+// entries refuse the archive outright. An entry that inflates beyond its declared size (or the
+// document cap), or whose CRC is wrong, is only discovered while reading it: documents handed over
+// before it stay valid (the caller commits per document) and the error names the entry.
+// Order is the sorted entry name; the cursor is the last entry name.
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { basename, join, resolve } from 'node:path';
+import { crc32 } from 'node:zlib';
+import { isoUtc } from '@stella/core';
+import yauzl from 'yauzl';
+import { CONNECTOR_VERSION, compareStrings, isDocumentName, withEnvelopeSignature } from './documents.ts';
+import { ConnectorError } from './errors.ts';
+import { DEFAULT_HTTP_SETTINGS, downloadToFile, type HttpSettings } from './http-client.ts';
+import type { Connector, FetchedDocument, FetchOptions } from './types.ts';
+
+const S_IFMT = 0o170000;
+const S_IFLNK = 0o120000;
+
+function hostile(archive: string, message: string, cause?: unknown): ConnectorError {
+  return new ConnectorError('ERR_CONNECTOR_HOSTILE_ARCHIVE', `${archive}: refused: ${message}`, {
+    location: archive,
+    cause,
+  });
+}
+
+/** Reads the central directory and refuses the archive on the first hostile entry. */
+async function listEntries(zip: yauzl.ZipFile, archive: string, options: FetchOptions): Promise<yauzl.Entry[]> {
+  const { archiveEntries, decompressedBytes } = options.limits;
+  if (zip.entryCount > archiveEntries)
+    throw hostile(archive, `${zip.entryCount} entries, more than the cap of ${archiveEntries}`);
+  const entries: yauzl.Entry[] = [];
+  const names = new Set<string>();
+  let declaredTotal = 0;
+  await new Promise<void>((done, fail) => {
+    zip.on('error', (err: Error) => fail(hostile(archive, err.message, err)));
+    zip.on('end', () => done());
+    zip.on('entry', (entry: yauzl.Entry) => {
+      const name = entry.fileName;
+      const problem = entry.isEncrypted()
+        ? 'is encrypted'
+        : ((entry.externalFileAttributes >>> 16) & S_IFMT) === S_IFLNK
+          ? 'is a symbolic link'
+          : names.has(name)
+            ? 'appears twice'
+            : undefined;
+      if (problem) return fail(hostile(archive, `entry "${name}" ${problem}`));
+      names.add(name);
+      declaredTotal += entry.uncompressedSize;
+      if (declaredTotal > decompressedBytes)
+        return fail(
+          hostile(archive, `entries declare more than the cap of ${decompressedBytes} bytes in total (at "${name}")`),
+        );
+      entries.push(entry);
+      zip.readEntry();
+    });
+    zip.readEntry();
+  });
+  return entries;
+}
+
+async function readEntry(
+  zip: yauzl.ZipFile,
+  entry: yauzl.Entry,
+  archive: string,
+  documentBytes: number,
+  cursor: string,
+) {
+  const name = entry.fileName;
+  const location = `${archive}!/${name}`;
+  if (entry.uncompressedSize > documentBytes)
+    throw new ConnectorError(
+      'ERR_CONNECTOR_TOO_LARGE',
+      `${location}: declares ${entry.uncompressedSize} bytes, more than the document cap of ${documentBytes}`,
+      { location, cursor },
+    );
+  const limit = Math.min(entry.uncompressedSize, documentBytes);
+  const stream = await zip.openReadStreamPromise(entry);
+  const chunks: Buffer[] = [];
+  let total = 0;
+  try {
+    for await (const chunk of stream as AsyncIterable<Buffer>) {
+      total += chunk.byteLength;
+      if (total > limit)
+        throw hostile(archive, `entry "${name}" inflates beyond its declared size of ${entry.uncompressedSize} bytes`);
+      chunks.push(chunk);
+    }
+  } catch (err) {
+    stream.destroy();
+    if (err instanceof ConnectorError) throw err;
+    throw new ConnectorError('ERR_CONNECTOR_MALFORMED', `${location}: cannot inflate (${(err as Error).message})`, {
+      location,
+      cursor,
+      cause: err,
+    });
+  }
+  if (total !== entry.uncompressedSize)
+    throw hostile(archive, `entry "${name}" inflates to ${total} bytes but declares ${entry.uncompressedSize}`);
+  const bytes = Buffer.concat(chunks);
+  if (crc32(bytes) >>> 0 !== entry.crc32 >>> 0)
+    throw new ConnectorError('ERR_CONNECTOR_MALFORMED', `${location}: CRC-32 mismatch, the entry is corrupt`, {
+      location,
+      cursor,
+    });
+  return { location, bytes: new Uint8Array(bytes) };
+}
+
+async function* readArchive(path: string, archive: string, options: FetchOptions): AsyncGenerator<FetchedDocument> {
+  let zip: yauzl.ZipFile;
+  try {
+    // Our own size checks name the entry; yauzl's would only say "too many bytes in the stream".
+    zip = await yauzl.openPromise(path, { lazyEntries: true, autoClose: false, validateEntrySizes: false });
+  } catch (err) {
+    throw new ConnectorError(
+      'ERR_CONNECTOR_MALFORMED',
+      `${archive}: not a readable zip archive (${(err as Error).message})`,
+      {
+        location: archive,
+        cause: err,
+      },
+    );
+  }
+  try {
+    const entries = await listEntries(zip, archive, options);
+    const documents = entries
+      .filter((e) => !e.fileName.endsWith('/') && isDocumentName(e.fileName) && !e.fileName.endsWith('.gz'))
+      .sort((a, b) => compareStrings(a.fileName, b.fileName));
+    for (const e of entries)
+      if (!e.fileName.endsWith('/') && !documents.includes(e))
+        options.onSkip?.({ location: `${archive}!/${e.fileName}`, reason: 'not a *.json document' });
+    let done = 0;
+    for (const entry of documents) {
+      done++;
+      const cursor = entry.fileName;
+      if (options.cursor !== undefined && compareStrings(cursor, options.cursor) <= 0) continue;
+      options.signal?.throwIfAborted();
+      const { location, bytes } = await readEntry(zip, entry, archive, options.limits.documentBytes, cursor);
+      options.onProgress?.({ done, total: documents.length, location });
+      yield withEnvelopeSignature({ location, bytes, retrievedAt: isoUtc(options.now()), cursor });
+    }
+  } finally {
+    zip.close();
+  }
+}
+
+export function createOsvZipConnector(settings: Partial<HttpSettings> = {}): Connector {
+  const http = { ...DEFAULT_HTTP_SETTINGS, ...settings };
+  async function* fetchZip(options: FetchOptions): AsyncGenerator<FetchedDocument> {
+    if (!/^https?:\/\//i.test(options.input)) {
+      yield* readArchive(resolve(options.input), basename(options.input), options);
+      return;
+    }
+    const dir = await mkdtemp(join(tmpdir(), 'stella-osv-zip-'));
+    try {
+      const path = join(dir, 'archive.zip');
+      // An archive is its (compressed) entries plus headers, so the expansion cap plus 1 KiB of headers per
+      // entry bounds the download; anything larger would be refused by listEntries anyway.
+      const maxArchiveBytes = options.limits.decompressedBytes + options.limits.archiveEntries * 1024;
+      const found = await downloadToFile(options.input, path, maxArchiveBytes, {
+        fetch: options.fetch ?? fetch,
+        signal: options.signal,
+        settings: http,
+      });
+      if (!found) throw new ConnectorError('ERR_CONNECTOR_INPUT', `${options.input}: not found (HTTP 404)`);
+      yield* readArchive(path, options.input, options);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  }
+  return { name: 'osv-zip', version: CONNECTOR_VERSION, fetch: fetchZip };
+}
