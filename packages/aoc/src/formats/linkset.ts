@@ -33,7 +33,9 @@ export function scalarText(value: unknown): string | null {
 }
 
 export function escapePointerSegment(segment: string | number): string {
-  return String(segment).replaceAll('~', '~0').replaceAll('/', '~1');
+  if (typeof segment === 'number') return String(segment);
+  if (!segment.includes('~') && !segment.includes('/')) return segment;
+  return segment.replaceAll('~', '~0').replaceAll('/', '~1');
 }
 
 /** RFC 6901 pointer of a path; the empty path is the whole document (""). */

@@ -37,21 +37,153 @@ export function parseStrictJson(bytes: Uint8Array): unknown {
   } catch (error) {
     throw malformed(describeSyntaxError(text, error), error);
   }
-  if (value !== null && typeof value === 'object') assertNoDuplicateKeys(text);
+  // Fast path: the text names as many keys as the parsed tree holds exactly when no object
+  // repeated a key. Only on a mismatch does the slower walk run to say where.
+  if (value !== null && typeof value === 'object' && countKeyTokens(text) !== countKeys(value)) {
+    assertNoDuplicateKeys(text);
+  }
   return value;
+}
+
+/** Object keys in valid JSON text: the strings followed by ':'. Strings are found with indexOf. */
+function countKeyTokens(text: string): number {
+  let count = 0;
+  let start = text.indexOf('"');
+  while (start !== -1) {
+    const end = endOfString(text, start);
+    let next = end + 1;
+    let c = text.charCodeAt(next);
+    while (c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09) {
+      next += 1;
+      c = text.charCodeAt(next);
+    }
+    if (c === COLON) count += 1;
+    start = text.indexOf('"', next);
+  }
+  return count;
+}
+
+function countKeys(value: unknown): number {
+  if (Array.isArray(value)) {
+    let count = 0;
+    for (const item of value) if (item !== null && typeof item === 'object') count += countKeys(item);
+    return count;
+  }
+  let count = 0;
+  for (const key in value as Record<string, unknown>) {
+    count += 1;
+    const item = (value as Record<string, unknown>)[key];
+    if (item !== null && typeof item === 'object') count += countKeys(item);
+  }
+  return count;
 }
 
 function describeSyntaxError(text: string, error: unknown): string {
   const raw = error instanceof Error ? error.message : String(error);
-  const match = /at position (\d+)/.exec(raw);
-  const position = match?.[1] === undefined ? text.length : Number(match[1]);
+  // V8 gives a position for some errors only ("Unexpected token" has none), so the position comes
+  // from our own small validator; V8's wording is kept as the reason, without its text excerpt.
+  const position = firstSyntaxErrorAt(text);
   const { line, column } = lineAndColumn(text, position);
-  // V8 appends "(line L column C)" and a source excerpt; we give our own position instead.
-  const reason = raw
-    .replace(/\s*\(line \d+ column \d+\)/, '')
-    .replace(/,?\s*"[^"]*" is not valid JSON$/, '')
-    .replace(/ in JSON at position \d+/, '');
+  const reason = raw.replace(/,\s*"[\s\S]*" is not valid JSON$/, '').replace(/ in JSON at position \d+.*$/, '');
   return `malformed JSON at line ${line} column ${column}: ${reason}`;
+}
+
+/** Offset of the first character where `text` stops being JSON (the error path only). */
+function firstSyntaxErrorAt(text: string): number {
+  let i = 0;
+  const ws = (): void => {
+    while (i < text.length && ' \t\n\r'.includes(text.charAt(i))) i += 1;
+  };
+  const fail = (): never => {
+    throw i;
+  };
+  const expect = (ch: string): void => {
+    if (text.charAt(i) !== ch) fail();
+    i += 1;
+  };
+  const string = (): void => {
+    expect('"');
+    for (;;) {
+      if (i >= text.length) fail();
+      const c = text.charCodeAt(i);
+      if (c === QUOTE) {
+        i += 1;
+        return;
+      }
+      if (c < 0x20) fail();
+      if (c === BACKSLASH) {
+        i += 1;
+        const e = text.charAt(i);
+        if (e === 'u') {
+          if (!/^[0-9a-fA-F]{4}$/.test(text.slice(i + 1, i + 5))) fail();
+          i += 4;
+        } else if (!'"\\/bfnrt'.includes(e) || e === '') fail();
+      }
+      i += 1;
+    }
+  };
+  const value = (): void => {
+    ws();
+    const c = text.charAt(i);
+    if (c === '{') {
+      i += 1;
+      ws();
+      if (text.charAt(i) === '}') {
+        i += 1;
+        return;
+      }
+      for (;;) {
+        ws();
+        string();
+        ws();
+        expect(':');
+        value();
+        ws();
+        if (text.charAt(i) !== ',') break;
+        i += 1;
+      }
+      expect('}');
+      return;
+    }
+    if (c === '[') {
+      i += 1;
+      ws();
+      if (text.charAt(i) === ']') {
+        i += 1;
+        return;
+      }
+      for (;;) {
+        value();
+        ws();
+        if (text.charAt(i) !== ',') break;
+        i += 1;
+      }
+      expect(']');
+      return;
+    }
+    if (c === '"') {
+      string();
+      return;
+    }
+    for (const literal of ['true', 'false', 'null']) {
+      if (text.startsWith(literal, i)) {
+        i += literal.length;
+        return;
+      }
+    }
+    const number = /^-?(0|[1-9]\d*)(\.\d+)?([eE][+-]?\d+)?/.exec(text.slice(i, i + 400));
+    if (number === null) fail();
+    i += number?.[0].length ?? 0;
+  };
+  try {
+    value();
+    ws();
+    if (i < text.length) fail();
+  } catch (at) {
+    if (typeof at === 'number') return at;
+    throw at;
+  }
+  return text.length;
 }
 
 function lineAndColumn(text: string, position: number): { line: number; column: number } {
