@@ -2,7 +2,7 @@
 // credentials file written on first start) and turns problem+json answers into coded CLI errors.
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { ExitCode } from '@stella/core';
+import { ExitCode, lookupError } from '@stella/core';
 import { CliError, type CliIo, type GlobalOptions } from './io.ts';
 
 export interface ApiClient {
@@ -13,6 +13,8 @@ export interface ApiClient {
 
 export interface RequestOptions {
   body?: unknown;
+  /** A body sent as is (NDJSON, a raw document), instead of JSON-encoding `body`. */
+  rawBody?: { contentType: string; data: string | Uint8Array };
   headers?: Record<string, string>;
   query?: Record<string, string | number | undefined>;
   scope?: string;
@@ -26,7 +28,12 @@ export function credentialsPath(env: CliIo['env']): string {
   return join(resolve(env.STELLA_HOME ?? './.stella'), 'credentials.json');
 }
 
-export function createApiClient(io: CliIo, opts: GlobalOptions): ApiClient {
+export interface ApiClientOptions {
+  /** Which client of the local credentials file to use when no token or client flags are given. */
+  credentialsClient?: string;
+}
+
+export function createApiClient(io: CliIo, opts: GlobalOptions, clientOptions: ApiClientOptions = {}): ApiClient {
   const base = opts.server.replace(/\/+$/, '');
   let cached: { token: string; scope: string | undefined } | undefined;
 
@@ -43,9 +50,10 @@ export function createApiClient(io: CliIo, opts: GlobalOptions): ApiClient {
         'ERR_AUTH_MISSING_TOKEN',
       );
     }
-    const admin = parsed.clients?.['stella-admin'];
-    if (!admin) throw new CliError(`${path} holds no stella-admin client`, ExitCode.auth, 'ERR_AUTH_MISSING_TOKEN');
-    return { id: admin.clientId, secret: admin.clientSecret };
+    const name = clientOptions.credentialsClient ?? 'stella-admin';
+    const client = parsed.clients?.[name];
+    if (!client) throw new CliError(`${path} holds no ${name} client`, ExitCode.auth, 'ERR_AUTH_MISSING_TOKEN');
+    return { id: client.clientId, secret: client.clientSecret };
   };
 
   const fetchOrFail = async (url: string, init: RequestInit): Promise<Response> => {
@@ -93,8 +101,11 @@ export function createApiClient(io: CliIo, opts: GlobalOptions): ApiClient {
       'x-stella-tenant': opts.tenant,
       ...options.headers,
     };
-    let body: string | undefined;
-    if (options.body !== undefined) {
+    let body: string | Uint8Array | undefined;
+    if (options.rawBody) {
+      headers['content-type'] = options.rawBody.contentType;
+      body = options.rawBody.data;
+    } else if (options.body !== undefined) {
       headers['content-type'] = 'application/json';
       body = JSON.stringify(options.body);
     }
@@ -115,14 +126,16 @@ export function createApiClient(io: CliIo, opts: GlobalOptions): ApiClient {
 
 async function throwProblem(response: Response): Promise<never> {
   const text = await response.text();
-  let problem: { code?: string; detail?: string; message?: string; error?: string } = {};
+  let problem: { code?: string; detail?: string; message?: string; error?: string; [k: string]: unknown } = {};
   try {
     problem = JSON.parse(text);
   } catch {
     // not JSON: keep the status line
   }
-  const exit =
-    response.status === 401 || response.status === 403
+  const registered = problem.code ? lookupError(problem.code) : undefined;
+  const exit = registered
+    ? registered.exit
+    : response.status === 401 || response.status === 403
       ? ExitCode.auth
       : response.status === 404
         ? ExitCode.notFound
@@ -136,5 +149,6 @@ async function throwProblem(response: Response): Promise<never> {
     `${code}: ${problem.detail ?? problem.message ?? (text.slice(0, 200) || response.statusText)}`,
     exit,
     code,
+    problem,
   );
 }

@@ -29,11 +29,14 @@ export interface CliCtx {
 export class CliError extends Error {
   readonly exit: number;
   readonly code: string;
-  constructor(message: string, exit: number, code = 'ERR_CLI') {
+  /** The server's problem document, when the error came from one. */
+  readonly problem: Record<string, unknown> | undefined;
+  constructor(message: string, exit: number, code = 'ERR_CLI', problem?: Record<string, unknown>) {
     super(message);
     this.name = 'CliError';
     this.exit = exit;
     this.code = code;
+    this.problem = problem;
   }
 }
 

@@ -16,6 +16,10 @@ const ENV_ALIASES: Record<string, string> = {
   STELLA_CAS_URL: 'cas.url',
   STELLA_REDIS_URL: 'redis.url',
   AOC_TENANT_HEADER: 'auth.tenantHeader',
+  AOC_GUARD_ENABLED: 'aoc.guardEnabled',
+  AOC_ALLOW_SUPERSEDES_RETROFIT: 'aoc.allowSupersedesRetrofit',
+  AOC_METRICS_ENABLED: 'aoc.metricsEnabled',
+  AOC_VERIFIER_USER: 'aoc.verifierClient',
 };
 
 export interface LoadConfigOptions {

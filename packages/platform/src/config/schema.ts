@@ -17,6 +17,31 @@ const ClientConfig = Type.Object(
   { additionalProperties: false },
 );
 
+const AocSourceConfig = Type.Object(
+  {
+    signature: Type.Union([Type.Literal('require'), Type.Literal('record'), Type.Literal('ignore')], {
+      default: 'record',
+      description:
+        'require: refuse documents without a valid upstream signature (ERR_AOC_005); record: store the result; ignore: do not verify.',
+    }),
+    keys: Type.Array(Type.String(), {
+      default: [],
+      description: 'Trusted keys: paths to armored OpenPGP public keys (CSAF .asc) or PEM public keys (DSSE).',
+    }),
+    kind: Type.Union([Type.Literal('auto'), Type.Literal('advisory'), Type.Literal('vex')], {
+      default: 'auto',
+      description: 'Which raw store the source writes to; auto decides per document format.',
+    }),
+    input: Type.String({
+      default: '',
+      description: 'Scheduled connector input: a directory, an OSV zip, a CSAF provider-metadata.json or an HTTP(S) base URL. Empty: no schedule.',
+    }),
+    schedule: Type.String({ default: '0 * * * *', description: 'Cron expression for the scheduled connector.' }),
+    tenant: Type.String({ default: 'default', description: 'Tenant the scheduled connector writes for.' }),
+  },
+  { additionalProperties: false },
+);
+
 export const ConfigSchema = Type.Object(
   {
     home: Type.String({
@@ -148,6 +173,94 @@ export const ConfigSchema = Type.Object(
       },
       { default: {}, additionalProperties: false },
     ),
+    nats: Type.Object(
+      {
+        url: Type.String({
+          default: '',
+          description:
+            'NATS server with JetStream for fact events (nats://host:4222). Empty: in-process subscribers only.',
+        }),
+      },
+      { default: {}, additionalProperties: false },
+    ),
+    signals: Type.Object(
+      {
+        maxUploadBytes: Type.Integer({
+          default: 1024 * MiB,
+          minimum: 1024,
+          description: 'Largest runtime-facts or callgraph upload as sent (compressed); 413 above.',
+        }),
+        maxDecompressedBytes: Type.Integer({
+          default: 256 * MiB,
+          minimum: 1024,
+          description: 'Largest decompressed runtime-facts stream (gzip bomb guard); 413 above.',
+        }),
+        maxLineBytes: Type.Integer({ default: 64 * 1024, minimum: 256, description: 'Largest NDJSON event line.' }),
+        maxEventsPerBatch: Type.Integer({
+          default: 1_000_000,
+          minimum: 1,
+          description: 'Most runtime events in one upload.',
+        }),
+        maxHitCount: Type.Integer({
+          default: 1_000_000_000,
+          minimum: 1,
+          description: 'Largest hitCount accepted on one event.',
+        }),
+        maxFutureSkewSeconds: Type.Integer({
+          default: 300,
+          minimum: 0,
+          description: 'How far in the future an event observedAt may lie before the batch is refused.',
+        }),
+        maxGraphNodes: Type.Integer({ default: 5_000_000, minimum: 1, description: 'Most nodes in one callgraph.' }),
+        maxGraphEdges: Type.Integer({ default: 20_000_000, minimum: 1, description: 'Most edges in one callgraph.' }),
+        maxTargets: Type.Integer({ default: 100_000, minimum: 1, description: 'Most target symbols per subject.' }),
+        weightEntrypoint: Type.Number({ default: 1, minimum: 0, maximum: 1, description: 'Bucket weight: entrypoint.' }),
+        weightDirect: Type.Number({ default: 0.85, minimum: 0, maximum: 1, description: 'Bucket weight: direct.' }),
+        weightRuntime: Type.Number({ default: 0.45, minimum: 0, maximum: 1, description: 'Bucket weight: runtime.' }),
+        weightUnknown: Type.Number({ default: 0.5, minimum: 0, maximum: 1, description: 'Bucket weight: unknown.' }),
+        weightUnreachable: Type.Number({ default: 0, minimum: 0, maximum: 1, description: 'Bucket weight: unreachable.' }),
+        reachableConfidence: Type.Number({ default: 0.75, minimum: 0, maximum: 1, description: 'Confidence of a static path.' }),
+        unreachableConfidence: Type.Number({
+          default: 0.25,
+          minimum: 0,
+          maximum: 1,
+          description: 'Confidence when no path exists.',
+        }),
+        runtimeBonus: Type.Number({ default: 0.15, minimum: 0, maximum: 1, description: 'Added when a runtime hit lies on the path.' }),
+        minConfidence: Type.Number({ default: 0.05, minimum: 0, maximum: 1, description: 'Lower clamp of confidence.' }),
+        maxConfidence: Type.Number({ default: 0.99, minimum: 0, maximum: 1, description: 'Upper clamp of confidence.' }),
+        unknownsPressureCeiling: Type.Number({
+          default: 0.35,
+          minimum: 0,
+          maximum: 1,
+          description: 'Most the unknowns share may lower a fact score (score = mean x (1 - pressure)).',
+        }),
+        runtimeAbsenceIsEvidence: Type.Boolean({
+          default: false,
+          description:
+            'Treat a target with no hits as RuntimeUnobserved when the subject has runtime facts (static reachable + unobserved becomes Contested).',
+        }),
+        offlineStalenessBudgetSeconds: Type.Integer({
+          default: 7 * 24 * 3600,
+          minimum: 0,
+          description: 'Oldest time anchor the offline runtime ingest accepts (reported as staleness_seconds).',
+        }),
+        trustRootsPath: Type.String({
+          default: '',
+          description: 'File or directory of PEM public keys trusted for runtime DSSE bundles (offline verification).',
+        }),
+        symbolOverlayPath: Type.String({
+          default: '',
+          description: 'JSON file mapping advisory id to vulnerable symbols or glob patterns (operator overlay).',
+        }),
+        eventMaxAttempts: Type.Integer({
+          default: 8,
+          minimum: 1,
+          description: 'Delivery attempts of a fact event to NATS before it goes to signals.fact.updated.dlq.',
+        }),
+      },
+      { default: {}, additionalProperties: false },
+    ),
     log: Type.Object(
       {
         level: Type.Union(
@@ -175,6 +288,39 @@ export const ConfigSchema = Type.Object(
       },
       { default: {}, additionalProperties: false },
     ),
+    aoc: Type.Object(
+      {
+        guardEnabled: Type.Boolean({
+          default: true,
+          description:
+            'Run the AOC write guard in code before every write (the database constraints hold regardless). Set false only for a controlled rollback. Env: AOC_GUARD_ENABLED.',
+        }),
+        allowSupersedesRetrofit: Type.Boolean({
+          default: false,
+          description:
+            'At start-up, link rows written without `supersedes` (imported by SQL from an older store) into their chains. Remove after cutover. Env: AOC_ALLOW_SUPERSEDES_RETROFIT.',
+        }),
+        metricsEnabled: Type.Boolean({
+          default: true,
+          description: 'Emit ingestion_write_total, aoc_violation_total and the other AOC metrics. Env: AOC_METRICS_ENABLED.',
+        }),
+        verifierClient: Type.String({
+          default: 'stella-aoc-verify',
+          description: 'Read-only client used by `stella aoc verify`. Env: AOC_VERIFIER_USER.',
+        }),
+        batchSize: Type.Integer({
+          default: 200,
+          minimum: 1,
+          maximum: 5000,
+          description: 'Documents written per transaction by connectors and NDJSON batches.',
+        }),
+        sources: Type.Record(Type.String({ pattern: '^[a-z0-9][a-z0-9._-]*$' }), AocSourceConfig, {
+          default: {},
+          description: 'Per-vendor source settings (file only): signature policy, trusted keys and scheduled connectors.',
+        }),
+      },
+      { default: {}, additionalProperties: false },
+    ),
     rateLimiting: Type.Unknown({
       default: null,
       description:
@@ -186,3 +332,4 @@ export const ConfigSchema = Type.Object(
 
 export type Config = Static<typeof ConfigSchema>;
 export type ClientConfig = Static<typeof ClientConfig>;
+export type AocSourceConfig = Static<typeof AocSourceConfig>;

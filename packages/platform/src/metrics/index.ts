@@ -1,5 +1,5 @@
 // One Prometheus registry per process, shared by every room; served at GET /metrics.
-import { Counter, collectDefaultMetrics, Histogram, Registry } from 'prom-client';
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 
 export type { Registry } from 'prom-client';
 
@@ -32,5 +32,12 @@ export function histogram<L extends string>(
   return (
     (registry.getSingleMetric(name) as Histogram<L> | undefined) ??
     new Histogram<L>({ name, help, labelNames, registers: [registry], ...(buckets ? { buckets } : {}) })
+  );
+}
+
+export function gauge<L extends string>(registry: Registry, name: string, help: string, labelNames: readonly L[] = []) {
+  return (
+    (registry.getSingleMetric(name) as Gauge<L> | undefined) ??
+    new Gauge<L>({ name, help, labelNames, registers: [registry] })
   );
 }

@@ -1,0 +1,319 @@
+// SPDX-License-Identifier: Apache-2.0
+// `stella sources ingest` and `stella aoc verify` (spec §3.5). Ingest reads locally through the
+// same connectors and guard the server uses: --dry-run stops there and writes nothing; otherwise
+// the guarded documents go to the server as NDJSON batches of envelopes carrying the exact bytes.
+import { readFileSync, writeFileSync } from 'node:fs';
+import { gunzipSync } from 'node:zlib';
+import { lookupError, systemClock } from '@stella/core';
+import {
+  type CliCtx,
+  CliError,
+  type CliIo,
+  createApiClient,
+  createMetricsRegistry,
+  type GlobalOptions,
+  printResult,
+} from '@stella/platform';
+import type { Command } from 'commander';
+import { documentFromFetched } from './connector-runner.ts';
+import { CONNECTOR_KINDS, type ConnectorKind, connectorFor, detectConnector } from './connectors/index.ts';
+import type { DocumentKind } from './formats/types.ts';
+import { type IngestDocument, type Prepared, prepareDocument } from './ingest.ts';
+import { createAocMetrics } from './metrics.ts';
+import { documentFromEnvelope } from './routes.ts';
+import { STELLA_VERSION } from './service.ts';
+import { createSignatureChecker } from './signature-check.ts';
+import type { VerifyReport } from './verify.ts';
+
+const MiB = 1024 * 1024;
+/** Exit code of `stella aoc verify` when the result was truncated or partial. */
+const EXIT_TRUNCATED = 18;
+
+interface IngestFlags {
+  source: string;
+  input: string;
+  dryRun?: boolean;
+  kind: DocumentKind | 'auto';
+  connector?: ConnectorKind;
+  format?: 'json' | 'table';
+  output?: string;
+  batch: string;
+  documentBytes: string;
+  restart?: boolean;
+}
+
+/** A single file as the runbook describes: gzip and base64 are unwrapped; an envelope file is kept as one. */
+function singleFileDocument(path: string, vendor: string, kind: DocumentKind | 'auto'): IngestDocument {
+  let bytes: Buffer = readFileSync(path);
+  if (bytes[0] === 0x1f && bytes[1] === 0x8b) bytes = gunzipSync(bytes);
+  const text = bytes.toString('latin1').trim();
+  if (text && !text.startsWith('{') && !text.startsWith('[') && /^[A-Za-z0-9+/=\r\n]+$/.test(text)) {
+    bytes = Buffer.from(text, 'base64');
+    if (bytes[0] === 0x1f && bytes[1] === 0x8b) bytes = gunzipSync(bytes);
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(bytes.toString('utf8'));
+  } catch {
+    parsed = undefined;
+  }
+  if (isEnvelope(parsed)) {
+    const doc = documentFromEnvelope(parsed, kind, path);
+    const source = (doc.proposal.source ?? {}) as Record<string, unknown>;
+    return { ...doc, proposal: { ...doc.proposal, source: { vendor, ...source } } };
+  }
+  return {
+    bytes,
+    proposal: { source: { vendor, connector: 'cli', version: STELLA_VERSION } },
+    kind,
+    location: path,
+  };
+}
+
+function isEnvelope(value: unknown): value is Record<string, unknown> {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    !Array.isArray(value) &&
+    typeof (value as { content?: unknown }).content === 'object' &&
+    (value as { content: object | null }).content !== null &&
+    'raw' in ((value as { content: object }).content ?? {})
+  );
+}
+
+async function* localDocuments(flags: IngestFlags, io: CliIo): AsyncGenerator<IngestDocument> {
+  const kind = flags.connector ?? detectConnector(flags.input);
+  if (kind === 'directory') {
+    const { statSync } = await import('node:fs');
+    if (statSync(flags.input).isFile()) {
+      yield singleFileDocument(flags.input, flags.source, flags.kind);
+      return;
+    }
+  }
+  const connector = connectorFor(kind);
+  for await (const fetched of connector.fetch({
+    input: flags.input,
+    now: () => new Date(),
+    limits: { documentBytes: Number(flags.documentBytes), decompressedBytes: 1024 * MiB, archiveEntries: 1_000_000 },
+    onSkip: (s) => io.stderr.write(`skipped ${s.location}: ${s.reason}\n`),
+  })) {
+    yield documentFromFetched(fetched, flags.source, connector.name, flags.kind);
+  }
+}
+
+function violationLines(rejected: ReadonlyArray<Extract<Prepared, { ok: false }>>): string[] {
+  return rejected.flatMap((r) =>
+    r.violations.map((v) => `${v.code}  ${r.location ?? '-'}  ${v.path || '/'}  ${v.message}`),
+  );
+}
+
+function firstExit(rejected: ReadonlyArray<Extract<Prepared, { ok: false }>>): number {
+  const first = rejected[0];
+  return first ? first.error.exit : 0;
+}
+
+function progress(io: CliIo, opts: GlobalOptions, label: string) {
+  const tty = (io.stderr as NodeJS.WriteStream).isTTY === true;
+  const enabled = !opts.quiet && !opts.json;
+  let last = 0;
+  return (text: string, force = false) => {
+    if (!enabled) return;
+    const now = Date.now();
+    if (!force && now - last < 250) return;
+    last = now;
+    io.stderr.write(tty ? `\r${label}: ${text}\u001b[K` : force ? `${label}: ${text}\n` : '');
+  };
+}
+
+export function registerAocCommands(program: Command, { io, globals }: CliCtx): void {
+  const sources = program.command('sources').description('Upstream advisory and VEX sources (AOC ingestion)');
+  sources
+    .command('ingest')
+    .description(
+      'Ingest raw documents from a file, directory, OSV zip, CSAF provider or HTTP(S) index; --dry-run only guards',
+    )
+    .requiredOption('--source <vendor>', 'source vendor the documents come from (e.g. osv, ghsa, redhat)')
+    .requiredOption(
+      '--input <path|url>',
+      'a file, a directory, an OSV all.zip, a provider-metadata.json, or an http(s) base URL',
+    )
+    .option('--dry-run', 'run the guard and print violations; write nothing (exit code of the first violation)')
+    .option('--kind <kind>', 'auto | advisory | vex', 'auto')
+    .option('--connector <kind>', `force a connector: ${CONNECTOR_KINDS.join(' | ')} (default: detected from --input)`)
+    .option('--format <format>', 'json | table (default table; --json implies json)')
+    .option('--output <file>', 'also write the JSON report to this file')
+    .option('--batch <n>', 'documents per request', '100')
+    .option('--document-bytes <n>', 'largest document accepted locally', String(16 * MiB))
+    .action(async (flags: IngestFlags) => {
+      const opts = globals();
+      const json = opts.json || flags.format === 'json';
+      const tenant = opts.tenant;
+      const show = progress(io, opts, flags.dryRun ? 'guarded' : 'ingested');
+      const prepareOptions = {
+        tenant,
+        guardEnabled: true,
+        documentBytes: Number(flags.documentBytes),
+        defaults: { connector: 'cli', version: STELLA_VERSION },
+        clock: systemClock,
+        checkSignature: createSignatureChecker({}),
+        metrics: createAocMetrics(createMetricsRegistry({ defaultMetrics: false }), false),
+      };
+      const rejected: Extract<Prepared, { ok: false }>[] = [];
+      const client = flags.dryRun ? undefined : createApiClient(io, opts);
+      const pending: Record<DocumentKind, Array<{ doc: IngestDocument; bytes: number }>> = { advisory: [], vex: [] };
+      let seen = 0;
+      let written = 0;
+      let noop = 0;
+      const send = async (kind: DocumentKind) => {
+        const items = pending[kind];
+        if (!client || items.length === 0) return;
+        pending[kind] = [];
+        const body = items
+          .map(({ doc }) =>
+            JSON.stringify({
+              ...doc.proposal,
+              content: { raw: Buffer.from(doc.bytes).toString('base64'), encoding: 'base64' },
+              ...(doc.signature
+                ? {
+                    upstream: {
+                      ...((doc.proposal.upstream as object | undefined) ?? {}),
+                      signature: {
+                        format: doc.signature.format,
+                        sig: Buffer.from(doc.signature.bytes).toString('base64'),
+                      },
+                    },
+                  }
+                : {}),
+            }),
+          )
+          .join('\n');
+        const result = await client.json<{ written: number; noop: number }>('POST', `/ingest/${kind}/batch`, {
+          scope: `${kind}:ingest`,
+          rawBody: { contentType: 'application/x-ndjson', data: `${body}\n` },
+        });
+        written += result.written;
+        noop += result.noop;
+      };
+      for await (const doc of localDocuments(flags, io)) {
+        seen++;
+        const p = await prepareDocument(doc, prepareOptions);
+        if (!p.ok) {
+          rejected.push(p);
+        } else if (client) {
+          const kind: DocumentKind = p.doc.store === 'vex_raw' ? 'vex' : 'advisory';
+          pending[kind].push({ doc, bytes: doc.bytes.length });
+          const size = pending[kind].reduce((n, i) => n + i.bytes, 0);
+          if (pending[kind].length >= Number(flags.batch) || size > 4 * MiB) await send(kind);
+        }
+        show(`${seen} documents, ${rejected.length} rejected`);
+      }
+      await send('advisory');
+      await send('vex');
+      show(`${seen} documents, ${rejected.length} rejected`, true);
+      const report = {
+        source: flags.source,
+        input: flags.input,
+        dryRun: flags.dryRun === true,
+        documents: seen,
+        ...(flags.dryRun ? { valid: seen - rejected.length } : { written, noop }),
+        rejected: rejected.map((r) => ({ location: r.location ?? null, code: r.error.code, violations: r.violations })),
+      };
+      if (flags.output) writeFileSync(flags.output, `${JSON.stringify(report, null, 2)}\n`);
+      printResult(io, { ...opts, json }, report, () =>
+        [
+          ...violationLines(rejected),
+          flags.dryRun
+            ? `${seen} documents checked, ${seen - rejected.length} valid, ${rejected.length} rejected (nothing written: --dry-run)`
+            : `${seen} documents: ${written} written, ${noop} unchanged, ${rejected.length} rejected`,
+        ].join('\n'),
+      );
+      if (rejected.length > 0) {
+        throw new CliError(
+          `${rejected.length} document(s) rejected; first: ${rejected[0]!.error.message}`,
+          firstExit(rejected),
+          rejected[0]!.error.code,
+        );
+      }
+    });
+
+  const aoc = program.command('aoc').description('Aggregation-Only Contract checks');
+  aoc
+    .command('verify')
+    .description(
+      'Re-check stored raw advisories and VEX: hashes, forbidden fields, supersedes chains (exit 0 clean, 11–17 first violation, 18 truncated)',
+    )
+    .option('--since <time|duration>', 'RFC 3339 time or duration back from now (30m, 24h, 7d)', '24h')
+    .option('--until <time>', 'RFC 3339 upper bound (exclusive)')
+    .option('--sources <vendors>', 'comma-separated source vendors')
+    .option('--codes <codes>', 'comma-separated ERR_AOC_00x codes to report')
+    .option('--limit <n>', 'most rows checked per store', '100000')
+    .option('--format <format>', 'json | table (default table; --json implies json)')
+    .option('--export <file>', 'write the JSON report to this file')
+    .action(
+      async (flags: {
+        since: string;
+        until?: string;
+        sources?: string;
+        codes?: string;
+        limit: string;
+        format?: string;
+        export?: string;
+      }) => {
+        const opts = globals();
+        const json = opts.json || flags.format === 'json';
+        const client = createApiClient(io, opts, { credentialsClient: 'stella-aoc-verify' });
+        const report = await client.json<VerifyReport>('POST', '/aoc/verify', {
+          scope: 'aoc:verify advisory:read vex:read',
+          headers: { 'x-stella-initiator': 'cli' },
+          body: {
+            since: flags.since,
+            ...(flags.until ? { until: flags.until } : {}),
+            ...(flags.sources
+              ? {
+                  sources: flags.sources
+                    .split(',')
+                    .map((s) => s.trim())
+                    .filter(Boolean),
+                }
+              : {}),
+            ...(flags.codes
+              ? {
+                  codes: flags.codes
+                    .split(',')
+                    .map((s) => s.trim())
+                    .filter(Boolean),
+                }
+              : {}),
+            limit: Number(flags.limit),
+          },
+        });
+        if (flags.export) writeFileSync(flags.export, `${JSON.stringify(report, null, 2)}\n`);
+        printResult(io, { ...opts, json }, report, () =>
+          [
+            ...report.violations.map((v) => `${v.code}  ${v.id}  ${v.path}  ${v.message}`),
+            `checked ${Object.entries(report.checked)
+              .filter(([store]) => report.stores.includes(store as never))
+              .map(([store, n]) => `${n} ${store}`)
+              .join(
+                ', ',
+              )} since ${report.since}: ${report.violations.length ? `${report.violations.length} violation(s)` : 'clean'}${report.truncated ? ' (truncated)' : ''}`,
+          ].join('\n'),
+        );
+        const first = report.violations[0];
+        if (first) {
+          throw new CliError(
+            `AOC verification failed: ${first.code} ${first.message}`,
+            lookupError(first.code)?.exit ?? 1,
+            first.code,
+          );
+        }
+        if (report.truncated) {
+          throw new CliError(
+            'AOC verification truncated: raise --limit or narrow --since/--sources',
+            EXIT_TRUNCATED,
+            'ERR_AOC_VERIFY_TRUNCATED',
+          );
+        }
+      },
+    );
+}

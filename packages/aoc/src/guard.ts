@@ -1,0 +1,198 @@
+// SPDX-License-Identifier: Apache-2.0
+// The AOC write guard (spec §3.1, §3.4): pure checks over the envelope a writer proposes, used by the
+// ingest routes, the connectors and `stella sources ingest --dry-run`. It inspects our envelope and
+// never the upstream body: GHSA's database_specific.severity inside content.raw is legal.
+import { type ErrorDefinition, StellaError, sha256Digest } from '@stella/core';
+import {
+  ALLOWED_SECTION_KEYS,
+  ALLOWED_TOP_LEVEL,
+  DERIVED_FINDING_KEYS,
+  isForbiddenKey,
+  pointerEscape,
+} from './envelope.ts';
+import { AocErrors } from './errors.ts';
+
+export interface AocViolation {
+  code: string;
+  /** JSON pointer into the envelope. */
+  path: string;
+  message: string;
+}
+
+export interface AocGuardOptions {
+  /** Tenant of the request; an envelope naming another tenant is refused. */
+  tenant: string;
+  /** The upstream bytes, to check a declared content_hash. */
+  bytes?: Uint8Array;
+  /** Require provenance fields to be present in the proposal itself (the final envelope check). */
+  requireProvenance?: boolean;
+}
+
+const RFC3339_RE = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/;
+const HASH_RE = /^sha256:[0-9a-f]{64}$/;
+
+type Json = Record<string, unknown>;
+
+function isObject(value: unknown): value is Json {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function violation(def: ErrorDefinition, path: string, message: string): AocViolation {
+  return { code: def.code, path, message };
+}
+
+function forbiddenKeys(value: unknown, path: string, out: AocViolation[]): void {
+  if (path === '/content/raw') return;
+  if (Array.isArray(value)) {
+    for (const [i, item] of value.entries()) forbiddenKeys(item, `${path}/${i}`, out);
+  } else if (isObject(value)) {
+    for (const [key, child] of Object.entries(value)) {
+      const childPath = `${path}/${pointerEscape(key)}`;
+      if (isForbiddenKey(key)) {
+        out.push(
+          violation(
+            AocErrors.forbiddenField,
+            childPath,
+            `forbidden field "${key}": derived values may not be written at ingest; upstream values stay inside content.raw`,
+          ),
+        );
+      }
+      forbiddenKeys(child, childPath, out);
+    }
+  }
+}
+
+function nonEmptyString(value: unknown): value is string {
+  return typeof value === 'string' && value.trim().length > 0;
+}
+
+/** Every violation of the proposal, in a stable order: 006, 001, 007, 002, tenant, 004, 005. */
+export function guardEnvelope(proposal: unknown, options: AocGuardOptions): AocViolation[] {
+  const out: AocViolation[] = [];
+  if (!isObject(proposal)) {
+    return [violation(AocErrors.missingProvenance, '', 'the envelope must be a JSON object')];
+  }
+  for (const key of Object.keys(proposal)) {
+    if (DERIVED_FINDING_KEYS.has(key)) {
+      out.push(
+        violation(
+          AocErrors.derivedFindings,
+          `/${pointerEscape(key)}`,
+          `"${key}" may only be written by the policy engine`,
+        ),
+      );
+    }
+  }
+  forbiddenKeys(proposal, '', out);
+  for (const key of Object.keys(proposal)) {
+    if (!ALLOWED_TOP_LEVEL.has(key) && !isForbiddenKey(key) && !DERIVED_FINDING_KEYS.has(key)) {
+      out.push(violation(AocErrors.unknownField, `/${pointerEscape(key)}`, `unknown top-level field "${key}"`));
+    }
+  }
+  for (const [section, allowed] of Object.entries(ALLOWED_SECTION_KEYS)) {
+    const value = section.split('/').reduce<unknown>((v, k) => (isObject(v) ? v[k] : undefined), proposal);
+    if (!isObject(value)) continue;
+    for (const key of Object.keys(value)) {
+      if (!allowed.has(key) && !isForbiddenKey(key)) {
+        out.push(
+          violation(
+            AocErrors.unknownField,
+            `/${section}/${pointerEscape(key)}`,
+            `unknown field "${key}" in ${section}`,
+          ),
+        );
+      }
+    }
+  }
+  for (const section of ['source', 'upstream'] as const) {
+    if (Array.isArray(proposal[section])) {
+      out.push(
+        violation(
+          AocErrors.mergeAttempt,
+          `/${section}`,
+          `${section} is a list: one record holds exactly one upstream document`,
+        ),
+      );
+    }
+  }
+  const content = proposal.content;
+  if (isObject(content) && Array.isArray(content.raw)) {
+    out.push(
+      violation(AocErrors.mergeAttempt, '/content/raw', 'content.raw is a list of documents: ingest each on its own'),
+    );
+  }
+  if (proposal.tenant !== undefined && proposal.tenant !== options.tenant) {
+    out.push(
+      violation(
+        AocErrors.tenantMismatch,
+        '/tenant',
+        `envelope tenant "${String(proposal.tenant)}" differs from the request tenant "${options.tenant}"`,
+      ),
+    );
+  }
+  const source = proposal.source;
+  if (!isObject(source)) {
+    if (!Array.isArray(source)) out.push(violation(AocErrors.missingProvenance, '/source', 'source is required'));
+  } else {
+    const required = options.requireProvenance ? ['vendor', 'connector', 'version'] : ['vendor'];
+    for (const key of required) {
+      if (!nonEmptyString(source[key])) {
+        out.push(violation(AocErrors.missingProvenance, `/source/${key}`, `source.${key} is required`));
+      }
+    }
+  }
+  const upstream = proposal.upstream;
+  if (isObject(upstream)) {
+    if (options.requireProvenance) {
+      for (const key of ['upstream_id', 'retrieved_at', 'content_hash']) {
+        if (!nonEmptyString(upstream[key])) {
+          out.push(violation(AocErrors.missingProvenance, `/upstream/${key}`, `upstream.${key} is required`));
+        }
+      }
+      if (!isObject(upstream.signature) || typeof upstream.signature.present !== 'boolean') {
+        out.push(
+          violation(AocErrors.missingProvenance, '/upstream/signature', 'upstream.signature.present is required'),
+        );
+      }
+    }
+    if (
+      upstream.retrieved_at !== undefined &&
+      !(typeof upstream.retrieved_at === 'string' && RFC3339_RE.test(upstream.retrieved_at))
+    ) {
+      out.push(
+        violation(AocErrors.missingProvenance, '/upstream/retrieved_at', 'retrieved_at must be an RFC 3339 timestamp'),
+      );
+    }
+    if (upstream.content_hash !== undefined) {
+      if (typeof upstream.content_hash !== 'string' || !HASH_RE.test(upstream.content_hash)) {
+        out.push(
+          violation(
+            AocErrors.signatureMismatch,
+            '/upstream/content_hash',
+            'content_hash must be sha256:<64 lowercase hex>',
+          ),
+        );
+      } else if (options.bytes && sha256Digest(options.bytes) !== upstream.content_hash) {
+        out.push(
+          violation(
+            AocErrors.signatureMismatch,
+            '/upstream/content_hash',
+            `content_hash ${upstream.content_hash} does not match the document bytes (${sha256Digest(options.bytes)})`,
+          ),
+        );
+      }
+    }
+  } else if (options.requireProvenance || upstream !== undefined) {
+    if (!Array.isArray(upstream)) out.push(violation(AocErrors.missingProvenance, '/upstream', 'upstream is required'));
+  }
+  return out;
+}
+
+/** The problem to answer for a non-empty violation list: the first violation's code, all of them listed. */
+export function violationError(violations: readonly AocViolation[]): StellaError {
+  const first = violations[0];
+  if (!first) throw new Error('violationError needs at least one violation');
+  const def = Object.values(AocErrors).find((d) => d.code === first.code) ?? AocErrors.missingProvenance;
+  const summary = violations.length === 1 ? first.message : `${first.message} (and ${violations.length - 1} more)`;
+  return new StellaError(def, summary, { details: { violations } });
+}

@@ -1,0 +1,330 @@
+// SPDX-License-Identifier: Apache-2.0
+// The ingestion pipeline shared by the HTTP routes, the NDJSON batch route, the connectors and the
+// CLI dry-run: bytes → strict parse → format recognition and linkset → signature policy → envelope
+// → guard. `prepareDocument` is pure apart from signature checks; `writeDocuments` is the only
+// writer of advisory_raw and vex_raw.
+import { type Clock, StellaError, sha256Digest } from '@stella/core';
+import type { Db, Queryable, Timeline } from '@stella/platform';
+import {
+  type AocEnvelope,
+  type RawStore,
+  recordId,
+  type SignatureInfo,
+  type SourceInfo,
+  storeFor,
+} from './envelope.ts';
+import { AocErrors } from './errors.ts';
+import { parseStrictJson, recognise } from './formats/index.ts';
+import type { DocumentKind } from './formats/types.ts';
+import { type AocViolation, guardEnvelope, violationError } from './guard.ts';
+import type { AocMetrics } from './metrics.ts';
+import { type Head, identityKey, insertRows, loadHeads, type RawRow } from './sql/raw.ts';
+
+export interface IngestDocument {
+  /** The upstream document exactly as received. */
+  bytes: Uint8Array;
+  /** Envelope fields the writer proposes (source, upstream, tenant…); everything else is computed. */
+  proposal: Record<string, unknown>;
+  /** Which store: `auto` decides from the format. */
+  kind: DocumentKind | 'auto';
+  /** A detached signature delivered with the document (CSAF `.asc`, a DSSE envelope). */
+  signature?: { format: 'pgp' | 'dsse'; bytes: Uint8Array } | undefined;
+  /** For messages: a file, URL or NDJSON line. */
+  location?: string | undefined;
+}
+
+export interface PreparedDocument {
+  store: RawStore;
+  /** Complete except id, supersedes and revision, which the writer assigns. */
+  envelope: AocEnvelope;
+  raw: string;
+  packages: string[];
+  location?: string | undefined;
+}
+
+export type Prepared =
+  | { ok: true; doc: PreparedDocument }
+  | { ok: false; error: StellaError; violations: AocViolation[]; vendor: string; location?: string | undefined };
+
+/** Verifies a document's upstream signature under the source's policy. */
+export type SignatureChecker = (
+  vendor: string,
+  bytes: Uint8Array,
+  signature: IngestDocument['signature'],
+) => Promise<{ info: SignatureInfo; reject?: string | undefined }>;
+
+export interface PrepareOptions {
+  tenant: string;
+  guardEnabled: boolean;
+  documentBytes: number;
+  defaults: { connector: string; version: string };
+  clock: Clock;
+  checkSignature: SignatureChecker;
+  metrics: AocMetrics;
+}
+
+const decoder = new TextDecoder('utf-8', { fatal: true });
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function str(value: unknown): string | undefined {
+  return typeof value === 'string' && value.trim() ? value.trim() : undefined;
+}
+
+/** Version-less purls for package-level lookups; canonical purls encode '@' in names as %40. */
+export function packagesOf(purls: readonly string[]): string[] {
+  return [...new Set(purls.map((p) => (p.includes('@') ? p.slice(0, p.indexOf('@')) : p)))].sort();
+}
+
+function reject(error: StellaError, vendor: string, location: string | undefined): Prepared {
+  const violations = (error.details?.violations as AocViolation[] | undefined) ?? [
+    { code: error.code, path: '', message: error.message },
+  ];
+  return { ok: false, error, violations, vendor, location };
+}
+
+export async function prepareDocument(input: IngestDocument, options: PrepareOptions): Promise<Prepared> {
+  const started = performance.now();
+  const proposal = input.proposal;
+  const proposedSource = isObject(proposal.source) ? proposal.source : {};
+  const vendor = str(proposedSource.vendor) ?? 'unknown';
+  const where = input.location ? `${input.location}: ` : '';
+  const fail = (error: StellaError) => {
+    options.metrics.write(vendor, options.tenant, 'reject');
+    for (const v of (error.details?.violations as AocViolation[] | undefined) ?? []) {
+      options.metrics.violation(vendor, options.tenant, v.code);
+    }
+    return reject(error, vendor, input.location);
+  };
+
+  if (input.bytes.length > options.documentBytes) {
+    return fail(
+      new StellaError(
+        AocErrors.documentTooLarge,
+        `${where}document is ${input.bytes.length} bytes; the cap is ${options.documentBytes} (limits.documentBytes)`,
+      ),
+    );
+  }
+  if (options.guardEnabled) {
+    const violations = guardEnvelope(proposal, { tenant: options.tenant, bytes: input.bytes });
+    if (violations.length > 0) return fail(violationError(violations));
+  }
+  let doc: unknown;
+  let raw: string;
+  let recognised: ReturnType<typeof recognise>;
+  try {
+    doc = parseStrictJson(input.bytes);
+    raw = decoder.decode(input.bytes);
+    const hint = str(isObject(proposal.content) ? proposal.content.format : undefined);
+    recognised = recognise(doc, hint ? { format: hint as never } : undefined);
+  } catch (error) {
+    if (error instanceof StellaError) return fail(new StellaError(lookup(error.code), `${where}${error.message}`));
+    throw error;
+  }
+  if (input.kind !== 'auto' && recognised.kind !== input.kind) {
+    return fail(
+      new StellaError(
+        AocErrors.wrongKind,
+        `${where}${recognised.format} is a${recognised.kind === 'advisory' ? 'n advisory' : ' VEX document'}, not ${input.kind === 'vex' ? 'VEX' : 'an advisory'}`,
+      ),
+    );
+  }
+  const proposedUpstream = isObject(proposal.upstream) ? proposal.upstream : {};
+  const givenId = str(proposedUpstream.upstream_id);
+  if (givenId && givenId !== recognised.upstreamId) {
+    return fail(
+      violationError([
+        {
+          code: AocErrors.missingProvenance.code,
+          path: '/upstream/upstream_id',
+          message: `upstream_id "${givenId}" does not match the document's own id "${recognised.upstreamId}"`,
+        },
+      ]),
+    );
+  }
+  const { info: signature, reject: signatureReject } = await options.checkSignature(
+    vendor,
+    input.bytes,
+    input.signature,
+  );
+  options.metrics.signature(
+    vendor,
+    options.tenant,
+    !signature.present ? 'skipped' : signature.verified ? 'ok' : 'fail',
+  );
+  if (signatureReject) {
+    return fail(
+      violationError([
+        { code: AocErrors.signatureMismatch.code, path: '/upstream/signature', message: signatureReject },
+      ]),
+    );
+  }
+  const now = options.clock.now().toISOString();
+  const source: SourceInfo = {
+    vendor,
+    connector: str(proposedSource.connector) ?? options.defaults.connector,
+    version: str(proposedSource.version) ?? options.defaults.version,
+    ...(str(proposedSource.stream) ? { stream: str(proposedSource.stream) as string } : {}),
+  };
+  const envelope: AocEnvelope = {
+    id: '',
+    tenant: options.tenant,
+    source,
+    upstream: {
+      upstream_id: recognised.upstreamId,
+      document_version: str(proposedUpstream.document_version) ?? recognised.documentVersion,
+      retrieved_at: str(proposedUpstream.retrieved_at)
+        ? new Date(str(proposedUpstream.retrieved_at) as string).toISOString()
+        : now,
+      content_hash: sha256Digest(input.bytes),
+      signature,
+    },
+    content: {
+      format: recognised.format,
+      spec_version: recognised.specVersion,
+      raw: doc,
+      schema_validation: recognised.schema,
+    },
+    identifiers: recognised.identifiers,
+    linkset: recognised.linkset,
+    supersedes: null,
+    ingested_at: now,
+  };
+  if (options.guardEnabled) {
+    const violations = guardEnvelope(envelope, { tenant: options.tenant, requireProvenance: true });
+    if (violations.length > 0) return fail(violationError(violations));
+  }
+  options.metrics.latency(vendor, options.tenant, 'transform', (performance.now() - started) / 1000);
+  return {
+    ok: true,
+    doc: {
+      store: storeFor(recognised.kind),
+      envelope,
+      raw,
+      packages: packagesOf(recognised.linkset.purls),
+      location: input.location,
+    },
+  };
+}
+
+function lookup(code: string) {
+  return Object.values(AocErrors).find((d) => d.code === code) ?? AocErrors.malformedDocument;
+}
+
+export interface WriteResult {
+  id: string;
+  store: RawStore;
+  result: 'ok' | 'noop';
+  revision: number;
+  supersedes: string | null;
+  contentHash: string;
+  location?: string | undefined;
+}
+
+export interface WriteDeps {
+  db: Db;
+  timeline: Timeline;
+  metrics: AocMetrics;
+}
+
+const MAX_ATTEMPTS = 4;
+
+/**
+ * Writes prepared documents for one tenant in one transaction: a document whose hash equals its
+ * chain head is a no-op; any other becomes the next revision, superseding the head. The timeline
+ * event commits with the rows. Concurrent writers of the same chain collide on the chain index and
+ * the transaction is retried.
+ */
+export async function writeDocuments(
+  deps: WriteDeps,
+  tenant: string,
+  docs: readonly PreparedDocument[],
+  context: { initiator: string },
+): Promise<WriteResult[]> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      const started = performance.now();
+      const results = await deps.db.transaction((tx) => writeInTx(tx, deps, tenant, docs, context), { tenant });
+      const seconds = (performance.now() - started) / 1000;
+      const vendors = new Set<string>();
+      for (const [i, r] of results.entries()) {
+        const vendor = docs[i]!.envelope.source.vendor;
+        vendors.add(vendor);
+        deps.metrics.write(vendor, tenant, r.result);
+        if (r.result === 'ok') deps.metrics.revisionCount(vendor, tenant, r.revision);
+      }
+      for (const vendor of vendors) deps.metrics.latency(vendor, tenant, 'write', seconds);
+      return results;
+    } catch (error) {
+      const code = (error as { code?: string }).code;
+      if (attempt < MAX_ATTEMPTS && (code === '23505' || code === '40001')) continue;
+      throw mapDatabaseError(error);
+    }
+  }
+}
+
+async function writeInTx(
+  tx: Queryable,
+  deps: WriteDeps,
+  tenant: string,
+  docs: readonly PreparedDocument[],
+  context: { initiator: string },
+): Promise<WriteResult[]> {
+  const heads = new Map<RawStore, Map<string, Head>>();
+  const rows = new Map<RawStore, RawRow[]>();
+  for (const store of new Set(docs.map((d) => d.store))) {
+    const identities = docs
+      .filter((d) => d.store === store)
+      .map((d) => ({ vendor: d.envelope.source.vendor, upstreamId: d.envelope.upstream.upstream_id }));
+    heads.set(store, await loadHeads(tx, store, tenant, identities));
+    rows.set(store, []);
+  }
+  // One pass in input order, so several revisions of one document in a batch chain in that order.
+  const results = docs.map((doc): WriteResult => {
+    const { store } = doc;
+    const storeHeads = heads.get(store)!;
+    const { vendor } = doc.envelope.source;
+    const key = identityKey(vendor, doc.envelope.upstream.upstream_id);
+    const head = storeHeads.get(key);
+    const contentHash = doc.envelope.upstream.content_hash;
+    const location = doc.location;
+    if (head && head.contentHash === contentHash) {
+      return { id: head.id, store, result: 'noop', revision: head.revision, supersedes: null, contentHash, location };
+    }
+    const revision = (head?.revision ?? 0) + 1;
+    const id = recordId(store, vendor, doc.envelope.upstream.upstream_id, revision);
+    const envelope: AocEnvelope = { ...doc.envelope, id, tenant, supersedes: head?.id ?? null };
+    rows.get(store)!.push({ envelope, revision, raw: doc.raw, packages: doc.packages });
+    storeHeads.set(key, { id, revision, contentHash });
+    return { id, store, result: 'ok', revision, supersedes: envelope.supersedes, contentHash, location };
+  });
+  for (const [store, storeRows] of rows) await insertRows(tx, store, storeRows);
+  const written = results.filter((r) => r.result === 'ok');
+  if (written.length > 0) {
+    await deps.timeline.append(tx, tenant, {
+      category: 'aoc',
+      kind: 'aoc.raw.ingested',
+      details: {
+        initiator: context.initiator,
+        written: written.length,
+        noop: results.length - written.length,
+        documents: written
+          .slice(0, 100)
+          .map((r) => ({ id: r.id, content_hash: r.contentHash, supersedes: r.supersedes })),
+        truncated: written.length > 100,
+      },
+    });
+  }
+  return results;
+}
+
+/** Database refusals carry the AOC code in their message (see the insert trigger). */
+export function mapDatabaseError(error: unknown): unknown {
+  const message = (error as Error)?.message ?? '';
+  const match = /\b(ERR_AOC_00[1-7])\b/.exec(message);
+  if (!match) return error;
+  const def = Object.values(AocErrors).find((d) => d.code === match[1]) ?? AocErrors.idempotency;
+  return new StellaError(def, `refused by the database: ${message}`, { cause: error });
+}

@@ -1,0 +1,440 @@
+// SPDX-License-Identifier: Apache-2.0
+// AOC HTTP routes: ingest (one raw document, or an NDJSON batch of envelopes), read the raw stores
+// back byte for byte, revision history, cross-source linkset queries, and verification.
+import { Errors, StellaError } from '@stella/core';
+import type { Ctx, HttpApp } from '@stella/platform';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import Type from 'typebox';
+import type { RawStore } from './envelope.ts';
+import type { DocumentKind } from './formats/types.ts';
+import type { IngestDocument, WriteResult } from './ingest.ts';
+import { type AocService, rejectionError } from './service.ts';
+import { linksetGroups } from './sql/linksets.ts';
+import { chainOf, envelopeFromRow, getRaw, listRaw } from './sql/raw.ts';
+import { runVerify, VerifyRequestSchema } from './verify.ts';
+
+export const ENVELOPE_CONTENT_TYPE = 'application/vnd.stella.aoc-envelope+json';
+const RAW_TYPES = [
+  'application/json',
+  'application/csaf+json',
+  'application/vnd.cyclonedx+json',
+  'application/openvex+json',
+];
+
+const WriteResultSchema = Type.Object({
+  id: Type.String(),
+  store: Type.String(),
+  result: Type.Union([Type.Literal('ok'), Type.Literal('noop')]),
+  revision: Type.Integer(),
+  supersedes: Type.Union([Type.String(), Type.Null()]),
+  contentHash: Type.String(),
+  location: Type.Optional(Type.String()),
+});
+
+const ListQuery = Type.Object({
+  purl: Type.Optional(Type.String({ description: 'Exact purl, or a version-less purl to match every version' })),
+  alias: Type.Optional(Type.String({ description: 'Any vulnerability id in the linkset (CVE, GHSA, GO-, …)' })),
+  cve: Type.Optional(Type.String({ pattern: '^CVE-\\d{4}-\\d{4,}$' })),
+  source: Type.Optional(Type.String({ description: 'Source vendor' })),
+  upstream_id: Type.Optional(Type.String()),
+  format: Type.Optional(Type.String()),
+  since: Type.Optional(Type.String({ format: 'date-time' })),
+  history: Type.Optional(Type.Boolean({ default: false, description: 'Include superseded revisions' })),
+  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500, default: 100 })),
+  cursor: Type.Optional(Type.String()),
+});
+
+function header(request: FastifyRequest, name: string): string | undefined {
+  const value = request.headers[name];
+  return Array.isArray(value) ? value[0] : value;
+}
+
+function decodeCursor(cursor: string | undefined): { ingestedAt: string; id: string } | undefined {
+  if (!cursor) return undefined;
+  try {
+    const [ingestedAt, id] = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as [string, string];
+    if (typeof ingestedAt === 'string' && typeof id === 'string') return { ingestedAt, id };
+  } catch {
+    // fall through
+  }
+  throw new StellaError(Errors.validation, 'cursor is not a nextCursor value from a previous page');
+}
+
+function encodeCursor(ingestedAt: string, id: string): string {
+  return Buffer.from(JSON.stringify([ingestedAt, id])).toString('base64url');
+}
+
+/** A raw document in the body; provenance in X-Stella-* headers. */
+function documentFromHeaders(request: FastifyRequest, body: Buffer, kind: DocumentKind): IngestDocument {
+  const source: Record<string, string> = {};
+  const upstream: Record<string, string> = {};
+  const set = (target: Record<string, string>, key: string, name: string) => {
+    const value = header(request, name);
+    if (value !== undefined) target[key] = value;
+  };
+  set(source, 'vendor', 'x-stella-source-vendor');
+  set(source, 'connector', 'x-stella-source-connector');
+  set(source, 'version', 'x-stella-source-version');
+  set(source, 'stream', 'x-stella-source-stream');
+  set(upstream, 'upstream_id', 'x-stella-upstream-id');
+  set(upstream, 'document_version', 'x-stella-document-version');
+  set(upstream, 'retrieved_at', 'x-stella-retrieved-at');
+  set(upstream, 'content_hash', 'x-stella-content-hash');
+  const sig = header(request, 'x-stella-signature');
+  const sigFormat = header(request, 'x-stella-signature-format') ?? 'pgp';
+  return {
+    bytes: body,
+    proposal: { source, ...(Object.keys(upstream).length ? { upstream } : {}) },
+    kind,
+    signature: sig ? { format: sigFormat === 'dsse' ? 'dsse' : 'pgp', bytes: Buffer.from(sig, 'base64') } : undefined,
+  };
+}
+
+/**
+ * An envelope proposal `{source, upstream?, content: {raw, encoding?}}`. `raw` is the document as a
+ * string (utf8 or base64, which keeps the upstream bytes exactly) or as JSON, which is stored as its
+ * compact serialisation.
+ */
+export function documentFromEnvelope(value: unknown, kind: DocumentKind | 'auto', location?: string): IngestDocument {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new StellaError(Errors.malformedBody, `${location ? `${location}: ` : ''}an envelope must be a JSON object`);
+  }
+  const proposal = value as Record<string, unknown>;
+  const content = proposal.content as Record<string, unknown> | undefined;
+  if (typeof content !== 'object' || content === null || !('raw' in content)) {
+    throw new StellaError(Errors.malformedBody, `${location ? `${location}: ` : ''}content.raw is required`);
+  }
+  const raw = content.raw;
+  const bytes =
+    typeof raw === 'string'
+      ? Buffer.from(raw, content.encoding === 'base64' ? 'base64' : 'utf8')
+      : Buffer.from(JSON.stringify(raw), 'utf8');
+  const upstream = proposal.upstream as Record<string, unknown> | undefined;
+  const sig =
+    upstream && typeof upstream.signature === 'object' ? (upstream.signature as Record<string, unknown>) : undefined;
+  const { raw: _raw, encoding: _encoding, ...contentRest } = content;
+  let cleaned: Record<string, unknown> = { ...proposal, content: contentRest };
+  let signature: IngestDocument['signature'];
+  if (sig && typeof sig.sig === 'string') {
+    signature = { format: sig.format === 'dsse' ? 'dsse' : 'pgp', bytes: Buffer.from(sig.sig, 'base64') };
+    const { signature: _s, ...upstreamRest } = upstream as Record<string, unknown>;
+    cleaned = { ...cleaned, upstream: upstreamRest };
+  }
+  return { bytes, proposal: cleaned, kind, signature, location };
+}
+
+function storeOf(kind: DocumentKind): RawStore {
+  return kind === 'vex' ? 'vex_raw' : 'advisory_raw';
+}
+
+export function registerAocRoutes(app: HttpApp, ctx: Ctx, service: AocService): void {
+  const documentBytes = ctx.config.limits.documentBytes;
+  const batchBytes = ctx.config.limits.requestBodyBytes;
+
+  const answer = (reply: FastifyReply, results: WriteResult[], kind: DocumentKind) => {
+    const r = results[0]!;
+    reply.header('location', `/${kind === 'vex' ? 'vex' : 'advisories'}/raw/${encodeURIComponent(r.id)}`);
+    reply.code(r.result === 'ok' ? 201 : 200);
+    return r;
+  };
+
+  app.register(async (scope) => {
+    // The body is the record: keep the exact bytes instead of parsing JSON.
+    scope.removeAllContentTypeParsers();
+    scope.addContentTypeParser(
+      [...RAW_TYPES, ENVELOPE_CONTENT_TYPE, 'application/x-ndjson'],
+      { parseAs: 'buffer' },
+      (_req, body, done) => done(null, body),
+    );
+
+    for (const kind of ['advisory', 'vex'] as const) {
+      const scopes = [kind === 'vex' ? 'vex:ingest' : 'advisory:ingest'];
+      scope.post(
+        `/ingest/${kind}`,
+        {
+          bodyLimit: Math.max(documentBytes + 1, 1024),
+          config: { auth: { scopes }, idempotent: true },
+          schema: {
+            tags: ['aoc'],
+            summary: `Ingest one raw ${kind === 'vex' ? 'VEX' : 'advisory'} document verbatim`,
+            description:
+              `Body: the upstream document (${RAW_TYPES.join(', ')}) with provenance in X-Stella-Source-Vendor (required), ` +
+              'X-Stella-Source-Connector, X-Stella-Source-Version, X-Stella-Source-Stream, X-Stella-Upstream-Id, X-Stella-Document-Version, ' +
+              'X-Stella-Retrieved-At, X-Stella-Content-Hash, X-Stella-Signature (base64 detached signature) and X-Stella-Signature-Format (pgp|dsse); ' +
+              `or an envelope (${ENVELOPE_CONTENT_TYPE}). 201 for a new revision, 200 when the content equals the current head (no-op).`,
+            response: { 200: WriteResultSchema, 201: WriteResultSchema },
+          },
+        },
+        async (request, reply) => {
+          const tenant = request.tenant!;
+          const body = request.body as Buffer;
+          const contentType = (request.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+          let doc: IngestDocument;
+          if (contentType === ENVELOPE_CONTENT_TYPE) {
+            doc = documentFromEnvelope(parseJsonBody(body), kind);
+          } else if (contentType === 'application/x-ndjson') {
+            throw new StellaError(Errors.unsupportedMediaType, `send NDJSON batches to /ingest/${kind}/batch`);
+          } else {
+            doc = documentFromHeaders(request, body, kind);
+          }
+          const { results, rejected } = await service.ingest(tenant, [doc], {
+            initiator: `api:${request.principal?.subject ?? 'unknown'}`,
+            connector: 'api',
+            version: '1',
+            atomic: true,
+          });
+          if (rejected.length) throw rejectionError(rejected);
+          return answer(reply, results, kind);
+        },
+      );
+
+      scope.post(
+        `/ingest/${kind}/batch`,
+        {
+          bodyLimit: batchBytes,
+          config: { auth: { scopes }, idempotent: true },
+          schema: {
+            tags: ['aoc'],
+            summary: `Ingest an NDJSON batch of ${kind} envelopes, all or nothing`,
+            description:
+              'Content-Type application/x-ndjson; one envelope per line ({source, upstream?, content: {raw, encoding?}}). ' +
+              'When any line is rejected nothing is written and the problem lists every violation with its line.',
+            response: {
+              200: Type.Object({
+                written: Type.Integer(),
+                noop: Type.Integer(),
+                results: Type.Array(WriteResultSchema),
+              }),
+            },
+          },
+        },
+        async (request) => {
+          const tenant = request.tenant!;
+          const body = request.body as Buffer;
+          const lineCap = ctx.config.limits.ndjsonLineBytes;
+          const docs: IngestDocument[] = [];
+          let lineNo = 0;
+          for (const line of body.toString('utf8').split('\n')) {
+            lineNo++;
+            if (!line.trim()) continue;
+            if (Buffer.byteLength(line) > lineCap) {
+              throw new StellaError(
+                Errors.bodyTooLarge,
+                `line ${lineNo} is longer than limits.ndjsonLineBytes (${lineCap})`,
+              );
+            }
+            let value: unknown;
+            try {
+              value = JSON.parse(line);
+            } catch (error) {
+              throw new StellaError(Errors.malformedBody, `line ${lineNo} is not JSON: ${(error as Error).message}`);
+            }
+            docs.push(documentFromEnvelope(value, kind, `line ${lineNo}`));
+          }
+          if (docs.length === 0) throw new StellaError(Errors.malformedBody, 'the batch is empty');
+          const { results, rejected } = await service.ingest(tenant, docs, {
+            initiator: `api:${request.principal?.subject ?? 'unknown'}`,
+            connector: 'api',
+            version: '1',
+            atomic: true,
+          });
+          if (rejected.length) throw rejectionError(rejected);
+          const written = results.filter((r) => r.result === 'ok').length;
+          return { written, noop: results.length - written, results };
+        },
+      );
+    }
+  });
+
+  for (const kind of ['advisory', 'vex'] as const) {
+    const base = kind === 'vex' ? '/vex/raw' : '/advisories/raw';
+    const store = storeOf(kind);
+    const scopes = [kind === 'vex' ? 'vex:read' : 'advisory:read'];
+
+    app.get(
+      base,
+      {
+        config: { auth: { scopes } },
+        schema: {
+          tags: ['aoc'],
+          summary: `List raw ${kind} records (heads unless history=true), oldest ingest first`,
+          querystring: ListQuery,
+        },
+      },
+      async (request) => {
+        const q = request.query as Record<string, string | number | boolean | undefined>;
+        const limit = Number(q.limit ?? 100);
+        const rows = await ctx.db.transaction(
+          (tx) =>
+            listRaw(tx, store, {
+              purl: q.purl as string | undefined,
+              alias: (q.cve ?? q.alias) as string | undefined,
+              vendor: q.source as string | undefined,
+              upstreamId: q.upstream_id as string | undefined,
+              format: q.format as string | undefined,
+              since: q.since as string | undefined,
+              history: q.history === true,
+              after: decodeCursor(q.cursor as string | undefined),
+              limit: limit + 1,
+            }),
+          { tenant: request.tenant! },
+        );
+        const page = rows.slice(0, limit);
+        const last = page.at(-1);
+        const items = page.map((row) => {
+          const { content, ...rest } = envelopeFromRow(row);
+          const { raw: _raw, ...contentWithoutRaw } = content;
+          return { ...rest, content: contentWithoutRaw };
+        });
+        return {
+          items,
+          nextCursor:
+            rows.length > limit && last ? encodeCursor(new Date(last.ingested_at).toISOString(), last.id) : null,
+        };
+      },
+    );
+
+    app.get(
+      `${base}/history`,
+      {
+        config: { auth: { scopes } },
+        schema: {
+          tags: ['aoc'],
+          summary: `Every revision of one upstream ${kind} document, first to last`,
+          querystring: Type.Object({ source: Type.String(), upstream_id: Type.String() }),
+        },
+      },
+      async (request) => {
+        const q = request.query as { source: string; upstream_id: string };
+        const rows = await ctx.db.transaction((tx) => chainOf(tx, store, q.source, q.upstream_id), {
+          tenant: request.tenant!,
+        });
+        if (rows.length === 0) {
+          throw new StellaError(Errors.notFound, `no ${kind} ${q.upstream_id} from source ${q.source}`);
+        }
+        return {
+          source: q.source,
+          upstream_id: q.upstream_id,
+          head: rows.at(-1)!.id,
+          revisions: rows.map((row) => {
+            const { content, ...rest } = envelopeFromRow(row);
+            const { raw: _raw, ...contentWithoutRaw } = content;
+            return { ...rest, content: contentWithoutRaw };
+          }),
+        };
+      },
+    );
+
+    app.get(
+      `${base}/:id`,
+      {
+        config: { auth: { scopes } },
+        schema: {
+          tags: ['aoc'],
+          summary: `One raw ${kind} record: the envelope with the upstream document in content.raw`,
+          params: Type.Object({ id: Type.String() }),
+        },
+      },
+      async (request, reply) => {
+        const row = await readRow(ctx, store, request);
+        reply.header('etag', `"${row.content_hash}"`);
+        return envelopeFromRow(row, row.raw === undefined ? undefined : JSON.parse(row.raw.replace(/^\uFEFF/, '')));
+      },
+    );
+
+    app.get(
+      `${base}/:id/raw`,
+      {
+        config: { auth: { scopes } },
+        schema: {
+          tags: ['aoc'],
+          summary: `The upstream ${kind} document exactly as received (byte-identical; ETag is its sha256)`,
+          params: Type.Object({ id: Type.String() }),
+        },
+      },
+      async (request, reply) => {
+        const row = await readRow(ctx, store, request);
+        const bytes = Buffer.from(row.raw ?? '', 'utf8');
+        reply.header('etag', `"${row.content_hash}"`);
+        reply.header('x-stella-content-hash', row.content_hash);
+        reply.type('application/json');
+        return reply.send(bytes);
+      },
+    );
+  }
+
+  app.get(
+    '/v1/lnm/linksets',
+    {
+      config: { auth: { scopes: ['advisory:read'] } },
+      schema: {
+        tags: ['aoc'],
+        summary: 'Link-not-merge: every source that names the same vulnerability or package, side by side',
+        querystring: Type.Object({
+          cve: Type.Optional(Type.String()),
+          ghsa: Type.Optional(Type.String()),
+          alias: Type.Optional(Type.String()),
+          purl: Type.Optional(Type.String()),
+          source: Type.Optional(Type.String()),
+          includeVex: Type.Optional(Type.Boolean({ default: true })),
+          page: Type.Optional(Type.Integer({ minimum: 1, default: 1 })),
+          pageSize: Type.Optional(Type.Integer({ minimum: 1, maximum: 200, default: 50 })),
+        }),
+      },
+    },
+    async (request) => {
+      const q = request.query as Record<string, string | number | boolean | undefined>;
+      const alias = (q.cve ?? q.ghsa ?? q.alias) as string | undefined;
+      const purl = q.purl as string | undefined;
+      if (!alias && !purl) throw new StellaError(Errors.validation, 'give cve, ghsa, alias or purl');
+      const includeVex = q.includeVex !== false && (request.principal?.scopes.has('vex:read') ?? false);
+      return ctx.db.transaction(
+        (tx) =>
+          linksetGroups(tx, {
+            alias,
+            purl,
+            vendor: q.source as string | undefined,
+            includeVex,
+            page: Number(q.page ?? 1),
+            pageSize: Number(q.pageSize ?? 50),
+          }),
+        { tenant: request.tenant! },
+      );
+    },
+  );
+
+  app.post(
+    '/aoc/verify',
+    {
+      config: { auth: { scopes: ['aoc:verify', 'advisory:read'] } },
+      schema: {
+        tags: ['aoc'],
+        summary: 'Re-check stored raw rows: hashes of the stored bytes, forbidden keys, supersedes chains',
+        body: VerifyRequestSchema,
+      },
+    },
+    async (request) => {
+      const initiator = header(request, 'x-stella-initiator') ?? 'api';
+      const includeVex = request.principal?.scopes.has('vex:read') ?? false;
+      return runVerify(ctx, service.metrics, request.tenant!, request.body as never, {
+        initiator: ['ui', 'cli', 'api', 'scheduled'].includes(initiator) ? initiator : 'api',
+        includeVex,
+      });
+    },
+  );
+}
+
+async function readRow(ctx: Ctx, store: RawStore, request: FastifyRequest) {
+  const { id } = request.params as { id: string };
+  const row = await ctx.db.transaction((tx) => getRaw(tx, store, id), { tenant: request.tenant! });
+  if (!row) throw new StellaError(Errors.notFound, `no raw record ${id}`);
+  return row;
+}
+
+function parseJsonBody(body: Buffer): unknown {
+  try {
+    return JSON.parse(body.toString('utf8'));
+  } catch (error) {
+    throw new StellaError(Errors.malformedBody, `envelope is not JSON: ${(error as Error).message}`);
+  }
+}

@@ -1,0 +1,86 @@
+// SPDX-License-Identifier: Apache-2.0
+// Link-not-merge queries: find every head record, in both stores, whose linkset names an alias or a
+// package, and return them side by side without fusing anything.
+import type { Queryable } from '@stella/platform';
+import type { RawStore } from '../envelope.ts';
+
+export interface LinksetObservation {
+  store: RawStore;
+  id: string;
+  vendor: string;
+  upstream_id: string;
+  format: string;
+  content_hash: string;
+  retrieved_at: string;
+  aliases: string[];
+  purls: string[];
+}
+
+export interface LinksetQuery {
+  alias?: string | undefined;
+  purl?: string | undefined;
+  vendor?: string | undefined;
+  includeVex: boolean;
+  page: number;
+  pageSize: number;
+}
+
+function headsMatching(store: RawStore, params: unknown[], q: LinksetQuery): string {
+  const where = [`not exists (select 1 from ${store} n where n.tenant = r.tenant and n.supersedes = r.id)`];
+  const add = (sql: (p: string) => string, value: unknown) => {
+    params.push(value);
+    where.push(sql(`$${params.length}`));
+  };
+  if (q.alias) add((p) => `r.linkset -> 'aliases' ? ${p}`, q.alias);
+  if (q.purl) {
+    if (q.purl.includes('@')) add((p) => `r.linkset -> 'purls' ? ${p}`, q.purl);
+    else add((p) => `r.packages @> array[${p}::text]`, q.purl);
+  }
+  if (q.vendor) add((p) => `r.source_vendor = ${p}`, q.vendor);
+  return `select '${store}' as store, r.id, r.source_vendor as vendor, r.upstream_id, r.content_format as format,
+                 r.content_hash, r.retrieved_at, r.linkset -> 'aliases' as aliases, r.linkset -> 'purls' as purls
+            from ${store} r where ${where.join(' and ')}`;
+}
+
+export async function linksetGroups(tx: Queryable, q: LinksetQuery) {
+  const params: unknown[] = [];
+  const parts = [headsMatching('advisory_raw', params, q)];
+  if (q.includeVex) parts.push(headsMatching('vex_raw', params, q));
+  params.push(q.pageSize + 1, (q.page - 1) * q.pageSize);
+  const { rows } = await tx.query<Omit<LinksetObservation, 'retrieved_at'> & { retrieved_at: Date | string }>(
+    `${parts.join(' union all ')} order by vendor, upstream_id, store limit $${params.length - 1} offset $${params.length}`,
+    params,
+  );
+  const observations = rows.slice(0, q.pageSize).map((r) => ({
+    ...r,
+    retrieved_at: new Date(r.retrieved_at).toISOString(),
+  }));
+  return {
+    query: { alias: q.alias ?? null, purl: q.purl ?? null, source: q.vendor ?? null },
+    sources: [...new Set(observations.map((o) => o.vendor))].sort(),
+    observations,
+    page: q.page,
+    pageSize: q.pageSize,
+    hasMore: rows.length > q.pageSize,
+  };
+}
+
+/** Vulnerable-symbol facts of head advisories whose linkset packages match (versions ignored). */
+export async function symbolsForPackages(tx: Queryable, packages: readonly string[]) {
+  if (packages.length === 0) return [];
+  const { rows } = await tx.query<{
+    upstream_id: string;
+    vendor: string;
+    aliases: string[];
+    symbols: Array<{ package: string; path?: string; symbols: string[] }>;
+  }>(
+    `select r.upstream_id, r.source_vendor as vendor, r.linkset -> 'aliases' as aliases, r.linkset -> 'symbols' as symbols
+       from advisory_raw r
+      where r.packages && $1::text[]
+        and jsonb_array_length(coalesce(r.linkset -> 'symbols', '[]'::jsonb)) > 0
+        and not exists (select 1 from advisory_raw n where n.tenant = r.tenant and n.supersedes = r.id)
+      order by r.source_vendor, r.upstream_id`,
+    [packages],
+  );
+  return rows;
+}

@@ -1,0 +1,226 @@
+// SPDX-License-Identifier: Apache-2.0
+// SQL for the two raw stores. Table names come only from the RawStore union, never from input.
+import type { Queryable } from '@stella/platform';
+import type { AocEnvelope, RawStore } from '../envelope.ts';
+
+export interface Head {
+  id: string;
+  revision: number;
+  contentHash: string;
+}
+
+export function identityKey(vendor: string, upstreamId: string): string {
+  return `${vendor}\u0000${upstreamId}`;
+}
+
+/** The current head (highest revision) of each identity, in one round trip. */
+export async function loadHeads(
+  tx: Queryable,
+  store: RawStore,
+  tenant: string,
+  identities: ReadonlyArray<{ vendor: string; upstreamId: string }>,
+): Promise<Map<string, Head>> {
+  const heads = new Map<string, Head>();
+  if (identities.length === 0) return heads;
+  const { rows } = await tx.query<{
+    source_vendor: string;
+    upstream_id: string;
+    id: string;
+    revision: number;
+    content_hash: string;
+  }>(
+    `select distinct on (source_vendor, upstream_id) source_vendor, upstream_id, id, revision, content_hash
+       from ${store}
+      where tenant = $1 and (source_vendor, upstream_id) in (select * from unnest($2::text[], $3::text[]))
+      order by source_vendor, upstream_id, revision desc`,
+    [tenant, identities.map((i) => i.vendor), identities.map((i) => i.upstreamId)],
+  );
+  for (const r of rows) {
+    heads.set(identityKey(r.source_vendor, r.upstream_id), {
+      id: r.id,
+      revision: r.revision,
+      contentHash: r.content_hash,
+    });
+  }
+  return heads;
+}
+
+export interface RawRow {
+  envelope: AocEnvelope;
+  revision: number;
+  raw: string;
+  packages: string[];
+}
+
+/** Inserts rows in one statement; the insert trigger checks hash, forbidden keys and chain position. */
+export async function insertRows(tx: Queryable, store: RawStore, rows: readonly RawRow[]): Promise<void> {
+  if (rows.length === 0) return;
+  const col = <T>(f: (r: RawRow) => T) => rows.map(f);
+  await tx.query(
+    `insert into ${store} (tenant, id, revision, source_vendor, source_connector, source_version, source_stream,
+        upstream_id, document_version, retrieved_at, content_hash, signature, content_format, spec_version, raw,
+        schema_validation, identifiers, linkset, packages, supersedes, ingested_at)
+     select t.tenant, t.id, t.revision, t.vendor, t.connector, t.version, t.stream, t.upstream_id, t.document_version,
+            t.retrieved_at, t.content_hash, t.signature::jsonb, t.format, t.spec_version, t.raw,
+            t.schema_validation::jsonb, t.identifiers::jsonb, t.linkset::jsonb,
+            coalesce(array(select jsonb_array_elements_text(t.packages::jsonb)), '{}'), t.supersedes, t.ingested_at
+       from unnest($1::text[], $2::text[], $3::int[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[],
+                   $9::text[], $10::timestamptz[], $11::text[], $12::text[], $13::text[], $14::text[], $15::text[],
+                   $16::text[], $17::text[], $18::text[], $19::text[], $20::text[], $21::timestamptz[])
+         as t(tenant, id, revision, vendor, connector, version, stream, upstream_id, document_version, retrieved_at,
+              content_hash, signature, format, spec_version, raw, schema_validation, identifiers, linkset, packages,
+              supersedes, ingested_at)`,
+    [
+      col((r) => r.envelope.tenant),
+      col((r) => r.envelope.id),
+      col((r) => r.revision),
+      col((r) => r.envelope.source.vendor),
+      col((r) => r.envelope.source.connector),
+      col((r) => r.envelope.source.version),
+      col((r) => r.envelope.source.stream ?? null),
+      col((r) => r.envelope.upstream.upstream_id),
+      col((r) => r.envelope.upstream.document_version),
+      col((r) => r.envelope.upstream.retrieved_at),
+      col((r) => r.envelope.upstream.content_hash),
+      col((r) => JSON.stringify(r.envelope.upstream.signature)),
+      col((r) => r.envelope.content.format),
+      col((r) => r.envelope.content.spec_version),
+      col((r) => r.raw),
+      col((r) => JSON.stringify(r.envelope.content.schema_validation)),
+      col((r) => JSON.stringify(r.envelope.identifiers)),
+      col((r) => JSON.stringify(r.envelope.linkset)),
+      col((r) => JSON.stringify(r.packages)),
+      col((r) => r.envelope.supersedes),
+      col((r) => r.envelope.ingested_at),
+    ],
+  );
+}
+
+/** Columns of an envelope without the raw body. */
+export const ENVELOPE_COLUMNS = `tenant, id, revision, source_vendor, source_connector, source_version, source_stream,
+  upstream_id, document_version, retrieved_at, content_hash, signature, content_format, spec_version,
+  schema_validation, identifiers, linkset, supersedes, ingested_at`;
+
+export interface EnvelopeRow {
+  tenant: string;
+  id: string;
+  revision: number;
+  source_vendor: string;
+  source_connector: string;
+  source_version: string;
+  source_stream: string | null;
+  upstream_id: string;
+  document_version: string | null;
+  retrieved_at: Date | string;
+  content_hash: string;
+  signature: AocEnvelope['upstream']['signature'];
+  content_format: AocEnvelope['content']['format'];
+  spec_version: string;
+  schema_validation: AocEnvelope['content']['schema_validation'];
+  identifiers: AocEnvelope['identifiers'];
+  linkset: AocEnvelope['linkset'];
+  supersedes: string | null;
+  ingested_at: Date | string;
+  raw?: string;
+}
+
+function iso(value: Date | string): string {
+  return (value instanceof Date ? value : new Date(value)).toISOString();
+}
+
+/** Rebuilds the envelope from a row; `raw` is the parsed upstream body when the row carries it. */
+export function envelopeFromRow(row: EnvelopeRow, raw?: unknown): AocEnvelope {
+  return {
+    id: row.id,
+    tenant: row.tenant,
+    source: {
+      vendor: row.source_vendor,
+      connector: row.source_connector,
+      version: row.source_version,
+      ...(row.source_stream ? { stream: row.source_stream } : {}),
+    },
+    upstream: {
+      upstream_id: row.upstream_id,
+      document_version: row.document_version,
+      retrieved_at: iso(row.retrieved_at),
+      content_hash: row.content_hash,
+      signature: row.signature,
+    },
+    content: {
+      format: row.content_format,
+      spec_version: row.spec_version,
+      raw,
+      schema_validation: row.schema_validation,
+    },
+    identifiers: row.identifiers,
+    linkset: row.linkset,
+    supersedes: row.supersedes,
+    ingested_at: iso(row.ingested_at),
+  };
+}
+
+export async function getRaw(tx: Queryable, store: RawStore, id: string): Promise<EnvelopeRow | undefined> {
+  const { rows } = await tx.query<EnvelopeRow>(`select ${ENVELOPE_COLUMNS}, raw from ${store} where id = $1`, [id]);
+  return rows[0];
+}
+
+export interface RawFilter {
+  purl?: string | undefined;
+  alias?: string | undefined;
+  vendor?: string | undefined;
+  upstreamId?: string | undefined;
+  format?: string | undefined;
+  since?: string | undefined;
+  /** Include superseded revisions (default: heads only). */
+  history?: boolean | undefined;
+  /** Keyset pagination: rows after this (ingested_at, id). */
+  after?: { ingestedAt: string; id: string } | undefined;
+  limit: number;
+}
+
+/** Heads (or every revision) matching the filter, oldest first, keyset-paged. */
+export async function listRaw(tx: Queryable, store: RawStore, filter: RawFilter): Promise<EnvelopeRow[]> {
+  const where: string[] = [];
+  const params: unknown[] = [];
+  const add = (sql: (n: string) => string, value: unknown) => {
+    params.push(value);
+    where.push(sql(`$${params.length}`));
+  };
+  if (filter.alias) add((p) => `linkset -> 'aliases' ? ${p}`, filter.alias);
+  if (filter.purl) {
+    if (filter.purl.includes('@')) add((p) => `linkset -> 'purls' ? ${p}`, filter.purl);
+    else add((p) => `packages @> array[${p}::text]`, filter.purl);
+  }
+  if (filter.vendor) add((p) => `source_vendor = ${p}`, filter.vendor);
+  if (filter.upstreamId) add((p) => `upstream_id = ${p}`, filter.upstreamId);
+  if (filter.format) add((p) => `content_format = ${p}`, filter.format);
+  if (filter.since) add((p) => `ingested_at >= ${p}::timestamptz`, filter.since);
+  if (!filter.history) {
+    where.push(`not exists (select 1 from ${store} n where n.tenant = r.tenant and n.supersedes = r.id)`);
+  }
+  if (filter.after) {
+    params.push(filter.after.ingestedAt, filter.after.id);
+    where.push(`(ingested_at, id) > ($${params.length - 1}::timestamptz, $${params.length})`);
+  }
+  params.push(filter.limit);
+  const { rows } = await tx.query<EnvelopeRow>(
+    `select ${ENVELOPE_COLUMNS} from ${store} r ${where.length ? `where ${where.join(' and ')}` : ''}
+      order by ingested_at, id limit $${params.length}`,
+    params,
+  );
+  return rows;
+}
+
+/** Every revision of one upstream document, first to last. */
+export async function chainOf(
+  tx: Queryable,
+  store: RawStore,
+  vendor: string,
+  upstreamId: string,
+): Promise<EnvelopeRow[]> {
+  const { rows } = await tx.query<EnvelopeRow>(
+    `select ${ENVELOPE_COLUMNS} from ${store} where source_vendor = $1 and upstream_id = $2 order by revision`,
+    [vendor, upstreamId],
+  );
+  return rows;
+}

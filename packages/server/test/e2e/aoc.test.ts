@@ -1,0 +1,317 @@
+// AOC ingestion end to end on the suite's backend: verbatim storage (sha256 equals the fixture
+// MANIFEST), idempotent re-ingest, revision chains from real upstream history, the guard's coded
+// refusals, database-level enforcement against hand-written SQL, cross-source linkset queries, the
+// CLI (`sources ingest`, `--dry-run`, `aoc verify`) and tamper detection.
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { makeProgram } from '@stella/cli';
+import { scratchDir, testBackend } from '@stella/testkit';
+import pg from 'pg';
+import { startTestServer, type TestServer } from '../helpers.ts';
+
+const FIXTURES = new URL('../../../../../shared/fixtures/advisories/', import.meta.url).pathname;
+const manifest = new Map(
+  readFileSync(join(FIXTURES, 'MANIFEST.tsv'), 'utf8')
+    .trim()
+    .split('\n')
+    .map((line) => line.split('\t'))
+    .map(([path, , sha]) => [path!, sha!]),
+);
+
+function capture() {
+  let out = '';
+  return {
+    stream: { write: (s: string) => ((out += s), true) } as unknown as NodeJS.WritableStream,
+    text: () => out,
+  };
+}
+
+describe(`AOC ingestion on ${testBackend()}`, () => {
+  let t: TestServer;
+  let token: string;
+  const headers = (extra: Record<string, string> = {}) => ({
+    authorization: `Bearer ${token}`,
+    'x-stella-tenant': 'default',
+    ...extra,
+  });
+
+  async function ingest(kind: 'advisory' | 'vex', body: string | Buffer, extra: Record<string, string> = {}) {
+    return fetch(`${t.base}/ingest/${kind}`, {
+      method: 'POST',
+      headers: headers({ 'content-type': 'application/json', 'x-stella-source-vendor': 'test', ...extra }),
+      body,
+    });
+  }
+
+  async function cli(args: string[]) {
+    const out = capture();
+    const err = capture();
+    const program = makeProgram({
+      argv: args,
+      env: { STELLA_HOME: t.home, STELLA_SERVER: t.base },
+      stdout: out.stream,
+      stderr: err.stream,
+    });
+    const code = await program.run();
+    return { code, stdout: out.text(), stderr: err.text() };
+  }
+
+  before(async () => {
+    t = await startTestServer();
+    token = await t.token();
+  });
+  after(() => t.close());
+
+  test('a document is stored verbatim: GET /raw returns the exact bytes; re-ingest is a no-op', async () => {
+    const rel = 'ghsa/via-trivy-db/GHSA-4v7x-pqxf-cx7m.json';
+    const path = join(FIXTURES, rel);
+    const bytes = readFileSync(path);
+    const first = await ingest('advisory', bytes, { 'x-stella-source-vendor': 'ghsa' });
+    assert.equal(first.status, 201, await first.clone().text());
+    const written = (await first.json()) as { id: string; result: string; revision: number; contentHash: string };
+    assert.equal(written.result, 'ok');
+    assert.equal(written.revision, 1);
+    assert.equal(written.contentHash, `sha256:${manifest.get(rel)}`);
+    const raw = await fetch(`${t.base}/advisories/raw/${encodeURIComponent(written.id)}/raw`, { headers: headers() });
+    assert.equal(raw.status, 200);
+    const back = Buffer.from(await raw.arrayBuffer());
+    assert.equal(createHash('sha256').update(back).digest('hex'), manifest.get(rel));
+    const envelope = (await (
+      await fetch(`${t.base}/advisories/raw/${encodeURIComponent(written.id)}`, { headers: headers() })
+    ).json()) as Record<string, any>;
+    assert.equal(envelope.source.vendor, 'ghsa');
+    assert.equal(envelope.upstream.upstream_id, 'GHSA-4v7x-pqxf-cx7m');
+    assert.equal(envelope.content.format, 'OSV');
+    assert.ok(envelope.linkset.aliases.includes('CVE-2023-45288'));
+    assert.equal(envelope.supersedes, null);
+    const again = await ingest('advisory', bytes, { 'x-stella-source-vendor': 'ghsa' });
+    assert.equal(again.status, 200);
+    assert.equal(((await again.json()) as { result: string }).result, 'noop');
+  });
+
+  test('real upstream history becomes a chain whose head is the current file; A→B→A appends a revision', async () => {
+    const id = 'GO-2024-2445';
+    const dir = join(FIXTURES, 'osv-go/history', id);
+    const revisions = readdirSync(dir)
+      .filter((f) => f.endsWith('.json'))
+      .sort();
+    for (const file of revisions) {
+      const res = await ingest('advisory', readFileSync(join(dir, file)), {
+        'x-stella-source-vendor': 'go-vulndb',
+        'x-stella-retrieved-at': `${file.slice(0, 4)}-${file.slice(4, 6)}-${file.slice(6, 8)}T${file.slice(9, 11)}:${file.slice(11, 13)}:${file.slice(13, 15)}Z`,
+      });
+      assert.ok(res.status === 201 || res.status === 200, await res.text());
+    }
+    const current = readFileSync(join(FIXTURES, 'osv-go/current', `${id}.json`));
+    await ingest('advisory', current, { 'x-stella-source-vendor': 'go-vulndb' });
+    const history = (await (
+      await fetch(`${t.base}/advisories/raw/history?source=go-vulndb&upstream_id=${id}`, { headers: headers() })
+    ).json()) as {
+      head: string;
+      revisions: Array<{ id: string; supersedes: string | null; upstream: { content_hash: string } }>;
+    };
+    const head = history.revisions.at(-1)!;
+    assert.equal(head.upstream.content_hash, `sha256:${createHash('sha256').update(current).digest('hex')}`);
+    for (const [i, r] of history.revisions.entries()) {
+      assert.equal(r.supersedes, i === 0 ? null : history.revisions[i - 1]!.id);
+    }
+    // Revert to the first revision: the chain records it as a new head, not as a no-op.
+    const before = history.revisions.length;
+    const revert = await ingest('advisory', readFileSync(join(dir, revisions[0]!)), {
+      'x-stella-source-vendor': 'go-vulndb',
+    });
+    assert.equal(revert.status, 201);
+    assert.equal(((await revert.json()) as { revision: number }).revision, before + 1);
+  });
+
+  test('the guard refuses with coded problems and writes nothing', async () => {
+    const doc = readFileSync(join(FIXTURES, 'osv-go/current/GO-2021-0097.json'), 'utf8');
+    const envelope = (extra: Record<string, unknown>) =>
+      fetch(`${t.base}/ingest/advisory`, {
+        method: 'POST',
+        headers: headers({ 'content-type': 'application/vnd.stella.aoc-envelope+json' }),
+        body: JSON.stringify({ source: { vendor: 'guarded' }, content: { raw: doc }, ...extra }),
+      });
+    const forbidden = await envelope({ severity: 'critical' });
+    assert.equal(forbidden.status, 400);
+    const problem = (await forbidden.json()) as {
+      code: string;
+      violations: Array<{ code: string; path: string; message: string }>;
+    };
+    assert.equal(problem.code, 'ERR_AOC_001');
+    assert.deepEqual(problem.violations[0], {
+      code: 'ERR_AOC_001',
+      path: '/severity',
+      message: problem.violations[0]!.message,
+    } as never);
+    const nested = await envelope({ linkset: { effective_status: 'fixed' } });
+    assert.equal(((await nested.json()) as { code: string }).code, 'ERR_AOC_001');
+    const unknown = await envelope({ opinion: 'x' });
+    assert.equal(((await unknown.json()) as { code: string }).code, 'ERR_AOC_007');
+    const tenant = await envelope({ tenant: 'other' });
+    assert.equal(tenant.status, 403);
+    const badHash = await envelope({ upstream: { content_hash: `sha256:${'0'.repeat(64)}` } });
+    assert.equal(badHash.status, 422);
+    assert.equal(((await badHash.json()) as { code: string }).code, 'ERR_AOC_005');
+    const noVendor = await ingest('advisory', doc, { 'x-stella-source-vendor': '' });
+    assert.equal(((await noVendor.json()) as { code: string }).code, 'ERR_AOC_004');
+    for (const [body, what] of [
+      ['{"id": "GO-1", "id": "GO-2"}', /duplicate key/],
+      ['{"id": "GO-1",', /malformed JSON/],
+      [Buffer.from([0x7b, 0x22, 0xff, 0x22, 0x3a, 0x31, 0x7d]), /invalid UTF-8/],
+    ] as const) {
+      const res = await ingest('advisory', body);
+      assert.equal(res.status, 400);
+      const p = (await res.json()) as { code: string; detail: string };
+      assert.equal(p.code, 'ERR_AOC_MALFORMED_DOCUMENT');
+      assert.match(p.detail, what);
+    }
+    const vexToAdvisory = await ingest(
+      'advisory',
+      readFileSync(join(FIXTURES, 'openvex/go-vex-testdata/v001-1.vex.json')),
+    );
+    assert.equal(vexToAdvisory.status, 422);
+    const huge = await ingest('advisory', `{"id":"GO-1","pad":"${'x'.repeat(17 * 1024 * 1024)}"}`);
+    assert.equal(huge.status, 413);
+    const list = (await (await fetch(`${t.base}/advisories/raw?source=guarded`, { headers: headers() })).json()) as {
+      items: unknown[];
+    };
+    assert.equal(list.items.length, 0);
+  });
+
+  test('an NDJSON batch is all or nothing', async () => {
+    const a = readFileSync(join(FIXTURES, 'osv-go/current/GO-2021-0097.json'), 'utf8');
+    const line = (extra: object) => JSON.stringify({ source: { vendor: 'batch' }, content: { raw: a }, ...extra });
+    const bad = await fetch(`${t.base}/ingest/advisory/batch`, {
+      method: 'POST',
+      headers: headers({ 'content-type': 'application/x-ndjson' }),
+      body: `${line({})}\n${line({ cvss: 9.8 })}\n`,
+    });
+    assert.equal(bad.status, 400);
+    const problem = (await bad.json()) as { violations: Array<{ location: string }> };
+    assert.equal(problem.violations[0]!.location, 'line 2');
+    const list = (await (await fetch(`${t.base}/advisories/raw?source=batch`, { headers: headers() })).json()) as {
+      items: unknown[];
+    };
+    assert.equal(list.items.length, 0);
+    const good = await fetch(`${t.base}/ingest/advisory/batch`, {
+      method: 'POST',
+      headers: headers({ 'content-type': 'application/x-ndjson' }),
+      body: `${line({})}\n`,
+    });
+    assert.equal(good.status, 200);
+    assert.equal(((await good.json()) as { written: number }).written, 1);
+  });
+
+  test('the database refuses hand-written rows that break the contract, and UPDATE/DELETE', async () => {
+    const db = t.server.ctx.db;
+    const insert = (hash: string, linkset: string) =>
+      db.transaction(
+        (tx) =>
+          tx.query(
+            `insert into advisory_raw (tenant, id, revision, source_vendor, source_connector, source_version, upstream_id,
+               retrieved_at, content_hash, signature, content_format, spec_version, raw, schema_validation, identifiers,
+               linkset, packages)
+             values ('default', 'advisory_raw:sql:X-1:1', 1, 'sql', 'psql', '1', 'X-1', now(), $1,
+               '{"present":false}', 'OSV', '1.0.0', '{"id":"X-1"}', '{}', '{}', $2::jsonb, '{}')`,
+            [hash, linkset],
+          ),
+        { tenant: 'default' },
+      );
+    const okLinkset = '{"purls":[],"cpes":[],"aliases":[],"references":[],"reconciled_from":[]}';
+    const goodHash = `sha256:${createHash('sha256').update('{"id":"X-1"}').digest('hex')}`;
+    await assert.rejects(insert(`sha256:${'1'.repeat(64)}`, okLinkset), /ERR_AOC_005/);
+    await assert.rejects(
+      insert(goodHash, '{"purls":[],"cpes":[],"aliases":[],"references":[],"reconciled_from":[],"severity":"high"}'),
+      /ERR_AOC_001/,
+    );
+    await assert.rejects(insert(goodHash, '{"purls":[]}'), /check constraint/);
+    await insert(goodHash, okLinkset);
+    await assert.rejects(
+      db.transaction((tx) => tx.query(`update advisory_raw set raw = '{}' where id = 'advisory_raw:sql:X-1:1'`), {
+        tenant: 'default',
+      }),
+      /append-only/,
+    );
+    await assert.rejects(
+      db.transaction((tx) => tx.query(`delete from advisory_raw where id = 'advisory_raw:sql:X-1:1'`), {
+        tenant: 'default',
+      }),
+      /append-only/,
+    );
+  });
+
+  test('the same CVE is found across sources with one linkset query', async () => {
+    for (const [vendor, rel] of [
+      ['cve', 'cve5/CVE-2021-44228.json'],
+      ['ghsa', 'ghsa/advisory-database'],
+      ['redhat', 'csaf/redhat-via-anchore-vunnel'],
+      ['cyclonedx', 'cyclonedx-vex/bom-examples/CISA-Use-Cases/Case-1'],
+      ['go-vulndb', 'osv-go/current/GO-2024-2687.json'],
+    ] as const) {
+      const r = await cli(['sources', 'ingest', '--source', vendor, '--input', join(FIXTURES, rel), '--json']);
+      assert.ok(r.code === 0, `${vendor}: ${r.stdout}${r.stderr}`);
+    }
+    const groups = async (cve: string) =>
+      (await (await fetch(`${t.base}/v1/lnm/linksets?cve=${cve}`, { headers: headers() })).json()) as {
+        sources: string[];
+      };
+    const log4shell = await groups('CVE-2021-44228');
+    for (const vendor of ['cve', 'ghsa'])
+      assert.ok(log4shell.sources.includes(vendor), JSON.stringify(log4shell.sources));
+    const net = await groups('CVE-2023-45288');
+    for (const vendor of ['ghsa', 'go-vulndb']) assert.ok(net.sources.includes(vendor), JSON.stringify(net.sources));
+  });
+
+  test('dry-run refuses an envelope severity with exit 11 and writes nothing; verify is clean, then catches tampering', async () => {
+    const file = join(scratchDir('aoc-dry-'), 'envelope.json');
+    writeFileSync(
+      file,
+      JSON.stringify({
+        severity: 'critical',
+        source: { vendor: 'dry' },
+        content: { raw: readFileSync(join(FIXTURES, 'osv-go/current/GO-2021-0097.json'), 'utf8') },
+      }),
+    );
+    const dry = await cli(['sources', 'ingest', '--dry-run', '--source', 'dry', '--input', file]);
+    assert.equal(dry.code, 11, dry.stdout + dry.stderr);
+    assert.match(dry.stdout, /ERR_AOC_001/);
+    const clean = await cli(['aoc', 'verify', '--since', '24h', '--json']);
+    assert.equal(clean.code, 0, clean.stdout + clean.stderr);
+    assert.ok((JSON.parse(clean.stdout) as { checked: { advisory_raw: number } }).checked.advisory_raw > 10);
+
+    await tamper(
+      t,
+      `update advisory_raw set raw = replace(raw, 'GO-2024-2687', 'GO-2024-2688') where upstream_id = 'GO-2024-2687'`,
+    );
+    const dirty = await cli(['aoc', 'verify', '--since', '24h', '--json']);
+    assert.equal(dirty.code, 15, dirty.stdout);
+    const report = JSON.parse(dirty.stdout) as { violations: Array<{ code: string; id: string }> };
+    assert.equal(report.violations[0]!.code, 'ERR_AOC_005');
+    assert.match(report.violations[0]!.id, /GO-2024-2687/);
+  });
+});
+
+/** Changes a row as a superuser would: around the triggers, bypassing RLS. */
+async function tamper(t: TestServer, sql: string): Promise<void> {
+  if (testBackend() === 'postgres') {
+    const admin = new URL(process.env.STELLA_TEST_PG_ADMIN_URL!);
+    const target = new URL(t.databaseUrl!);
+    admin.pathname = target.pathname;
+    const superuser = new pg.Client({ connectionString: admin.toString() });
+    await superuser.connect();
+    try {
+      await superuser.query(`set session_replication_role = replica; ${sql}`);
+    } finally {
+      await superuser.end();
+    }
+  } else {
+    // PGlite: the embedded session's superuser is behind the app role; step out of it for one transaction.
+    await t.server.ctx.db.transaction(async (tx) => {
+      await tx.exec(`reset role; set local session_replication_role = replica; ${sql}; set role stella_app;`);
+    });
+  }
+}
