@@ -14,7 +14,8 @@ import { after, before, beforeEach, describe, test } from 'node:test';
 import { gzipSync } from 'node:zlib';
 import { fixedClock } from '@stella/core';
 import * as openpgp from 'openpgp';
-import { ConnectorError, connectorFor } from '../src/connectors/index.ts';
+import type { ProviderKey } from '../src/connectors/csaf-keys.ts';
+import { ConnectorError, connectorFor, fetchProviderKeys } from '../src/connectors/index.ts';
 import type { FetchedDocument, FetchOptions, FetchSkip } from '../src/connectors/types.ts';
 import { verifyDetachedPgp } from '../src/signatures/pgp.ts';
 import { checkDeclaredDigest } from '../src/signatures/policy.ts';
@@ -514,6 +515,67 @@ describe('csaf connector', () => {
     assert.equal(docs.length, 5);
     assert.equal(bsi.length, 1);
     assert.equal(bsi[0]!.declaredDigest?.location, `${server.base}/both/bsi.sha256`);
+  });
+
+  test('provider keys are pinned by the announced fingerprint', async () => {
+    const fingerprint = signingKey.getFingerprint().toUpperCase();
+    server.put(`keys/${fingerprint}.asc`, publicKey);
+    server.put(
+      'keyed/provider-metadata.json',
+      JSON.stringify({
+        role: 'csaf_trusted_provider',
+        distributions: [{ directory_url: './csaf/' }],
+        public_openpgp_keys: [
+          { fingerprint: fingerprint.replace(/(.{4})/g, '$1 '), url: `/keys/${fingerprint}.asc` },
+          { fingerprint: '8F5F267907B2C4559DB360DB2294BA7D2B2298B1', url: `/keys/${fingerprint}.asc` },
+          { fingerprint: '0000000000000000000000000000000000000000', url: '/keys/missing.asc' },
+          { url: `/keys/${fingerprint}.asc` },
+        ],
+      }),
+    );
+    const trust = await fetchProviderKeys(
+      { input: `${server.base}/keyed/provider-metadata.json`, limits: LIMITS },
+      FAST.http,
+    );
+    assert.equal(trust.role, 'csaf_trusted_provider');
+    const [good, impostor, missing, unpinned] = trust.keys as [ProviderKey, ProviderKey, ProviderKey, ProviderKey];
+    assert.equal(good.fingerprint, fingerprint);
+    assert.equal(good.reason, undefined);
+    assert.equal(
+      (await verifyDetachedPgp(esaBytes, readFileSync(join(root, `${feedEntryPath}.asc`)), [good.armored!])).verified,
+      true,
+    );
+    assert.equal(impostor.armored, undefined);
+    assert.match(impostor.reason ?? '', new RegExp(`has fingerprint ${fingerprint}, not the announced 8F5F2679`));
+    assert.match(missing.reason ?? '', /not found/);
+    assert.match(unpinned.reason ?? '', /cannot be pinned/);
+  });
+
+  test('a remote listing cannot reach local files, nor a local one files outside its directory', async () => {
+    server.put('sneaky/provider-metadata.json', JSON.stringify({ distributions: [{ directory_url: 'file:///etc/' }] }));
+    const remote = await rejection(collect('csaf', `${server.base}/sneaky/provider-metadata.json`));
+    assert.equal(remote.code, 'ERR_CONNECTOR_INPUT');
+    assert.match(remote.message, /may not point at local files/);
+
+    const local = mkdtempSync(join(tmpdir(), 'stella-csaf-escape-'));
+    try {
+      mkdirSync(join(local, 'provider'));
+      writeFileSync(join(local, 'secret.json'), '{"secret":true}');
+      writeFileSync(
+        join(local, 'provider', 'feed.json'),
+        JSON.stringify({ feed: { entry: [{ updated: '2022-01-01T00:00:00Z', content: { src: '../secret.json' } }] } }),
+      );
+      writeFileSync(
+        join(local, 'provider', 'provider-metadata.json'),
+        JSON.stringify({ distributions: [{ rolie: { feeds: [{ url: 'feed.json' }] } }] }),
+      );
+      const escaped = await rejection(collect('csaf', join(local, 'provider', 'provider-metadata.json')));
+      assert.equal(escaped.code, 'ERR_CONNECTOR_INPUT');
+      assert.match(escaped.message, /secret\.json: outside .*; not read/);
+    } finally {
+      rmSync(local, { recursive: true, force: true });
+    }
+    assert.equal((await rejection(collect('http', '/var/lib/mirror'))).code, 'ERR_CONNECTOR_INPUT');
   });
 
   test('unreadable metadata, a feed without entries array and a foreign cursor are refused', async () => {

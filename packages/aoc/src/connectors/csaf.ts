@@ -78,7 +78,7 @@ export function parseCsvLine(line: string): string[] {
   return fields;
 }
 
-async function readJson(url: URL, options: FetchOptions, context: GetContext, what: string): Promise<Json> {
+export async function readJson(url: URL, options: FetchOptions, context: GetContext, what: string): Promise<Json> {
   const bytes = await getResource(url, options.limits.decompressedBytes, context);
   if (bytes === null) throw new ConnectorError('ERR_CONNECTOR_METADATA', `${what} ${url.href}: not found`);
   return parseJson(bytes, `${what} ${url.href}`);
@@ -196,6 +196,7 @@ export function createCsafConnector(settings: Partial<HttpSettings> = {}): Conne
     };
     const from = options.cursor === undefined ? undefined : parseCursor(options.cursor);
     const context: GetContext = { fetch: options.fetch ?? fetch, signal: options.signal, settings: http };
+    if (!remote) context.fileRoot = fileURLToPath(root);
     const entries = (await listProviderDocuments(metadataUrl, options, context))
       .map((e) => ({ ...e, location: describe(e.url) }))
       .sort(compareKeys);

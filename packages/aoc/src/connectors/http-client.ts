@@ -2,7 +2,8 @@
 // Bounded GETs for connectors: a per-attempt timeout, a few retries with exponential backoff on 5xx,
 // 429 and network failures, and a byte cap enforced while the body streams (the connection is
 // dropped as soon as it is exceeded). 404/410 mean "absent", which is how optional sidecars are probed.
-import { open, readFile, stat } from 'node:fs/promises';
+import { open, readFile, realpath, stat } from 'node:fs/promises';
+import { sep } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { ConnectorError } from './errors.ts';
@@ -22,6 +23,11 @@ export interface GetContext {
   fetch: typeof fetch;
   signal: AbortSignal | undefined;
   settings: HttpSettings;
+  /**
+   * Directory that `file:` URLs must stay inside. Unset means no `file:` URL is read at all, so a
+   * remote provider-metadata.json or feed can never point the connector at local files.
+   */
+  fileRoot?: string;
 }
 
 type ChunkSink = (chunk: Uint8Array) => Promise<void> | void;
@@ -133,9 +139,17 @@ export async function getResource(url: URL, maxBytes: number, context: GetContex
   if (url.protocol === 'http:' || url.protocol === 'https:') return getUrl(url.href, maxBytes, context);
   if (url.protocol !== 'file:')
     throw new ConnectorError('ERR_CONNECTOR_INPUT', `${url.href}: only file:, http: and https: are fetched`);
+  if (context.fileRoot === undefined)
+    throw new ConnectorError('ERR_CONNECTOR_INPUT', `${url.href}: a remote listing may not point at local files`);
   const path = fileURLToPath(url);
   try {
-    const info = await stat(path);
+    const real = await realpath(path);
+    const root = await realpath(context.fileRoot);
+    if (real !== root && !real.startsWith(root.endsWith(sep) ? root : root + sep))
+      throw new ConnectorError('ERR_CONNECTOR_INPUT', `${path}: outside ${context.fileRoot}; not read`, {
+        location: path,
+      });
+    const info = await stat(real);
     if (!info.isFile()) return null;
     if (info.size > maxBytes)
       throw new ConnectorError(
@@ -145,7 +159,7 @@ export async function getResource(url: URL, maxBytes: number, context: GetContex
           location: path,
         },
       );
-    return new Uint8Array(await readFile(path));
+    return new Uint8Array(await readFile(real));
   } catch (err) {
     if ((err as { code?: string }).code === 'ENOENT' || (err as { code?: string }).code === 'ENOTDIR') return null;
     throw err;

@@ -59,6 +59,8 @@ export async function listIndex(
 export function createHttpConnector(settings: Partial<HttpSettings> = {}): Connector {
   const http = { ...DEFAULT_HTTP_SETTINGS, ...settings };
   async function* fetchHttp(options: FetchOptions): AsyncGenerator<FetchedDocument> {
+    if (!/^https?:\/\//i.test(options.input))
+      throw new ConnectorError('ERR_CONNECTOR_INPUT', `${options.input}: the http connector takes an http(s) base URL`);
     const base = directoryUrl(options.input);
     const context: GetContext = { fetch: options.fetch ?? fetch, signal: options.signal, settings: http };
     const listed = await listIndex(base, options, context);

@@ -37,6 +37,7 @@ export function detectConnector(input: string): ConnectorKind {
   return 'directory';
 }
 
+export { fetchProviderKeys, type ProviderKey, type ProviderTrust } from './csaf-keys.ts';
 export { ConnectorError, type ConnectorErrorCode } from './errors.ts';
 export type { HttpSettings } from './http-client.ts';
 export type { Connector, FetchedDocument, FetchLimits, FetchOptions, FetchProgress, FetchSkip } from './types.ts';
