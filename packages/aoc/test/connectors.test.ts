@@ -17,6 +17,7 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { fixedClock } from '@stella/core';
 import { ConnectorError, connectorFor, detectConnector } from '../src/connectors/index.ts';
@@ -224,6 +225,46 @@ describe('directory connector', () => {
     controller.abort(new Error('operator cancelled'));
     await assert.rejects(collect(root, { signal: controller.signal }), /operator cancelled/);
   });
+});
+
+test('every fixture document is handed over byte for byte (sha256 as in MANIFEST.tsv)', async () => {
+  const fixtures = new URL('../../../../shared/fixtures/advisories/', import.meta.url);
+  const manifest = new Map(
+    readFileSync(new URL('MANIFEST.tsv', fixtures), 'utf8')
+      .trim()
+      .split('\n')
+      .map((line) => line.split('\t'))
+      .map(([path, , hash]) => [path!, hash!]),
+  );
+  const docs = await collect(fileURLToPath(fixtures), { limits: { ...LIMITS, documentBytes: 16 * 1024 * 1024 } });
+  const expected = [...manifest.keys()].filter(
+    (p) => p.endsWith('.json') && !/^(licen[cs]e|notice|readme|manifest|provenance)/i.test(p.split('/').pop()!),
+  );
+  assert.deepEqual(
+    docs.map((d) => d.location),
+    [...expected].sort(),
+  );
+  for (const doc of docs)
+    assert.equal(createHash('sha256').update(doc.bytes).digest('hex'), manifest.get(doc.location), doc.location);
+});
+
+test('version-control directories are not walked', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'stella-dir-git-'));
+  try {
+    mkdirSync(join(dir, '.git', 'objects'), { recursive: true });
+    writeFileSync(join(dir, '.git', 'objects', 'pack.json'), '{}');
+    mkdirSync(join(dir, '.well-known', 'csaf'), { recursive: true });
+    writeFileSync(join(dir, '.well-known', 'csaf', 'a.json'), '{}');
+    const skipped: FetchSkip[] = [];
+    const docs = await collect(dir, { onSkip: (s) => skipped.push(s) });
+    assert.deepEqual(
+      docs.map((d) => d.location),
+      ['.well-known/csaf/a.json'],
+    );
+    assert.deepEqual(skipped, [{ location: '.git', reason: 'version-control metadata not read' }]);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test('detectConnector picks the connector from the input', () => {

@@ -28,6 +28,9 @@ interface ListedFile {
   abs: string;
 }
 
+/** A git checkout of an advisory database is a common input; its object store holds no documents. */
+const VCS_DIRECTORIES = new Set(['.git', '.hg', '.svn']);
+
 function toPosix(path: string): string {
   return sep === '/' ? path : path.split(sep).join('/');
 }
@@ -46,8 +49,10 @@ async function walk(root: string, onSkip: (s: FetchSkip) => void): Promise<Liste
     for (const entry of entries) {
       const abs = join(dir, entry.name);
       const rel = toPosix(relative(root, abs));
-      if (entry.isDirectory()) pending.push(abs);
-      else if (entry.isFile()) files.push({ rel, abs });
+      if (entry.isDirectory()) {
+        if (VCS_DIRECTORIES.has(entry.name)) onSkip({ location: rel, reason: 'version-control metadata not read' });
+        else pending.push(abs);
+      } else if (entry.isFile()) files.push({ rel, abs });
       else if (entry.isSymbolicLink()) {
         let target: string;
         try {

@@ -45,12 +45,15 @@ export async function fetchListedDocument(
     const doc: FetchedDocument = { location, bytes, retrievedAt: isoUtc(options.now()), cursor };
     const base = sidecarBase(url.href);
     const signatureUrl = listed.signatureUrl ?? new URL(`${base}.asc`);
-    const signature = await getResource(signatureUrl, SIDECAR_BYTES, context);
-    if (signature !== null) doc.signature = { format: 'pgp', bytes: signature, location: describe(signatureUrl) };
     const hashUrls = listed.hashUrl ? [listed.hashUrl] : [new URL(`${base}.sha512`), new URL(`${base}.sha256`)];
-    for (const hashUrl of hashUrls) {
-      const digest = await getResource(hashUrl, SIDECAR_BYTES, context);
-      if (digest === null) continue;
+    // Sidecars are probed together: three sequential round trips per document would dominate a large feed.
+    const [signature, ...digests] = await Promise.all(
+      [signatureUrl, ...hashUrls].map((u) => getResource(u, SIDECAR_BYTES, context)),
+    );
+    if (signature) doc.signature = { format: 'pgp', bytes: signature, location: describe(signatureUrl) };
+    for (const [i, digest] of digests.entries()) {
+      const hashUrl = hashUrls[i];
+      if (!digest || hashUrl === undefined) continue;
       doc.declaredDigest = parseDigestSidecar(digest, digestAlgorithmFor(hashUrl.pathname, digest), describe(hashUrl));
       break;
     }
