@@ -3,12 +3,13 @@
 // refusals, database-level enforcement against hand-written SQL, cross-source linkset queries, the
 // CLI (`sources ingest`, `--dry-run`, `aoc verify`) and tamper detection.
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { makeProgram } from '@stella/cli';
-import { scratchDir, testBackend } from '@stella/testkit';
+import { findPostgresBin, scratchDir, testBackend } from '@stella/testkit';
 import pg from 'pg';
 import { startTestServer, type TestServer } from '../helpers.ts';
 
@@ -293,15 +294,31 @@ describe(`AOC ingestion on ${testBackend()}`, () => {
     assert.equal(report.violations[0]!.code, 'ERR_AOC_005');
     assert.match(report.violations[0]!.id, /GO-2024-2687/);
   });
+
+  test('ops scripts: the duplicate audit, and removing and re-applying the constraints with psql', {
+    skip: testBackend() !== 'postgres' && 'psql needs PostgreSQL',
+  }, async () => {
+    const url = superuserUrl(t);
+    const psql = (...args: string[]) =>
+      execFileSync(`${findPostgresBin()}/psql`, ['-X', '-q', url, ...args], {
+        encoding: 'utf8',
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+    const ops = new URL('../../../../ops/sql/', import.meta.url).pathname;
+    const audit = psql('-v', 'LIMIT=200', '-f', join(ops, 'check-advisory-raw-duplicates.sql'));
+    assert.match(audit, /\(0 rows\)[\s\S]*\(0 rows\)/);
+    assert.match(psql('-v', 'remove=1', '-f', join(ops, 'apply-aoc-constraints.sql')), /removed/);
+    const triggers = () => psql('-t', '-A', '-c', "select count(*) from pg_trigger where tgname like '%_aoc_%'").trim();
+    assert.equal(triggers(), '0');
+    assert.match(psql('-f', join(ops, 'apply-aoc-constraints.sql')), /applied/);
+    assert.equal(triggers(), '4');
+  });
 });
 
 /** Changes a row as a superuser would: around the triggers, bypassing RLS. */
 async function tamper(t: TestServer, sql: string): Promise<void> {
   if (testBackend() === 'postgres') {
-    const admin = new URL(process.env.STELLA_TEST_PG_ADMIN_URL!);
-    const target = new URL(t.databaseUrl!);
-    admin.pathname = target.pathname;
-    const superuser = new pg.Client({ connectionString: admin.toString() });
+    const superuser = new pg.Client({ connectionString: superuserUrl(t) });
     await superuser.connect();
     try {
       await superuser.query(`set session_replication_role = replica; ${sql}`);
@@ -314,4 +331,10 @@ async function tamper(t: TestServer, sql: string): Promise<void> {
       await tx.exec(`reset role; set local session_replication_role = replica; ${sql}; set role stella_app;`);
     });
   }
+}
+
+function superuserUrl(t: TestServer): string {
+  const admin = new URL(process.env.STELLA_TEST_PG_ADMIN_URL!);
+  admin.pathname = new URL(t.databaseUrl!).pathname;
+  return admin.toString();
 }

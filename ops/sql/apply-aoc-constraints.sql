@@ -1,0 +1,18 @@
+-- Applies (or, with -v remove=1, removes) the AOC constraint set on advisory_raw and vex_raw:
+-- the CHECK constraints on tenant, source, upstream and linkset, the insert trigger (content hash
+-- recomputed from the raw bytes, forbidden envelope keys, chain position) and the append-only
+-- trigger. stella's migrations already apply it; this script is for the runbook's rollback and
+-- re-apply (seed 004 §1.1, §6). Idempotent.
+--
+--   psql "$STELLA_DATABASE_URL" -f ops/sql/apply-aoc-constraints.sql
+--   psql "$STELLA_DATABASE_URL" -v remove=1 -f ops/sql/apply-aoc-constraints.sql     # rollback
+--
+-- Run check-advisory-raw-duplicates.sql first: re-applying fails if rows violate the checks.
+\set ON_ERROR_STOP on
+\if :{?remove}
+  select aoc_remove_constraints();
+  \echo 'AOC constraints removed from advisory_raw and vex_raw. Re-apply before resuming ingestion.'
+\else
+  select aoc_apply_constraints();
+  \echo 'AOC constraints applied to advisory_raw and vex_raw.'
+\endif
