@@ -295,6 +295,25 @@ describe('http connector (index.txt)', () => {
     assert.equal(bomb.code, 'ERR_CONNECTOR_TOO_LARGE');
   });
 
+  test("aborting during the retry backoff stops at once with the caller's reason", async () => {
+    const controller = new AbortController();
+    server.behaviours.set('/mirror/index.txt', (_req, res) => {
+      res.writeHead(503);
+      res.end();
+      controller.abort(new Error('operator cancelled'));
+      return true;
+    });
+    // A 10-minute backoff: the test only finishes because the abort cuts it short.
+    const connector = connectorFor('http', { http: { retries: 3, backoffMs: 600_000, timeoutMs: 5_000 } });
+    await assert.rejects(
+      (async () => {
+        for await (const _ of connector.fetch(options(`${server.base}/mirror/`, { signal: controller.signal })));
+      })(),
+      /operator cancelled/,
+    );
+    assert.equal(server.requests.get('/mirror/index.txt'), 1);
+  });
+
   test('a base without index.txt is an input error', async () => {
     const err = await rejection(collect('http', `${server.base}/nothing-here/`));
     assert.equal(err.code, 'ERR_CONNECTOR_INPUT');

@@ -5,7 +5,7 @@
 // Symlinks are followed only to files that resolve inside the root; everything else is reported via
 // onSkip. A new file that sorts before the cursor is picked up by the next full (cursor-less) run.
 import type { Dirent } from 'node:fs';
-import { lstat, readdir, readFile, realpath, stat } from 'node:fs/promises';
+import { lstat, readdir, realpath, stat } from 'node:fs/promises';
 import { basename, dirname, join, relative, resolve, sep } from 'node:path';
 import { isoUtc } from '@stella/core';
 import {
@@ -19,6 +19,7 @@ import {
   withEnvelopeSignature,
 } from './documents.ts';
 import { ConnectorError } from './errors.ts';
+import { readFileCapped } from './http-client.ts';
 import type { Connector, FetchedDocument, FetchOptions, FetchSkip } from './types.ts';
 
 interface ListedFile {
@@ -76,14 +77,12 @@ async function walk(root: string, onSkip: (s: FetchSkip) => void): Promise<Liste
 }
 
 async function readCapped(file: ListedFile, maxBytes: number, cursor: string): Promise<Uint8Array> {
-  const info = await stat(file.abs);
-  if (info.size > maxBytes)
-    throw new ConnectorError(
-      'ERR_CONNECTOR_TOO_LARGE',
-      `${file.rel}: ${info.size} bytes exceeds the cap of ${maxBytes} bytes`,
-      { location: file.rel, cursor },
-    );
-  return new Uint8Array(await readFile(file.abs));
+  try {
+    return await readFileCapped(file.abs, maxBytes, file.rel);
+  } catch (err) {
+    if (err instanceof ConnectorError) throw new ConnectorError(err.code, err.message, { location: file.rel, cursor });
+    throw err;
+  }
 }
 
 async function* fetchDirectory(options: FetchOptions): AsyncGenerator<FetchedDocument> {

@@ -2,7 +2,7 @@
 // Bounded GETs for connectors: a per-attempt timeout, a few retries with exponential backoff on 5xx,
 // 429 and network failures, and a byte cap enforced while the body streams (the connection is
 // dropped as soon as it is exceeded). 404/410 mean "absent", which is how optional sidecars are probed.
-import { open, readFile, realpath, stat } from 'node:fs/promises';
+import { open, realpath, stat } from 'node:fs/promises';
 import { sep } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
@@ -80,7 +80,7 @@ export async function streamUrl(
         await response.body?.cancel();
         return false;
       }
-      if (response.status >= 500 || response.status === 429) {
+      if (response.status >= 500 || response.status === 429 || response.status === 408) {
         await response.body?.cancel();
         failure = `HTTP ${response.status}`;
       } else if (!response.ok) {
@@ -113,7 +113,11 @@ export async function streamUrl(
         location: url,
       });
     await reset();
-    await delay(settings.backoffMs * 2 ** attempt, undefined, { signal });
+    try {
+      await delay(settings.backoffMs * 2 ** attempt, undefined, { signal });
+    } catch (err) {
+      throw signal?.aborted ? signal.reason : err;
+    }
   }
 }
 
@@ -134,6 +138,34 @@ export async function getUrl(url: string, maxBytes: number, context: GetContext)
   return found ? new Uint8Array(Buffer.concat(chunks)) : null;
 }
 
+/**
+ * Reads at most `maxBytes` of a local file; a file over the cap (even one that grew after a stat) is
+ * refused without being read whole.
+ */
+export async function readFileCapped(path: string, maxBytes: number, location: string): Promise<Uint8Array> {
+  const handle = await open(path, 'r');
+  try {
+    const size = (await handle.stat()).size;
+    const buffer = Buffer.alloc(Math.min(size, maxBytes) + 1);
+    let length = 0;
+    for (;;) {
+      const { bytesRead } = await handle.read(buffer, length, buffer.length - length, null);
+      if (bytesRead === 0) break;
+      length += bytesRead;
+      if (length === buffer.length) break;
+    }
+    if (length > maxBytes || size > maxBytes)
+      throw new ConnectorError(
+        'ERR_CONNECTOR_TOO_LARGE',
+        `${location}: ${Math.max(size, length)} bytes exceeds the cap of ${maxBytes} bytes`,
+        { location },
+      );
+    return new Uint8Array(buffer.buffer, buffer.byteOffset, length);
+  } finally {
+    await handle.close();
+  }
+}
+
 /** Reads a `file:` or `http(s):` URL; null when absent. Local files are size-checked before reading. */
 export async function getResource(url: URL, maxBytes: number, context: GetContext): Promise<Uint8Array | null> {
   if (url.protocol === 'http:' || url.protocol === 'https:') return getUrl(url.href, maxBytes, context);
@@ -151,15 +183,7 @@ export async function getResource(url: URL, maxBytes: number, context: GetContex
       });
     const info = await stat(real);
     if (!info.isFile()) return null;
-    if (info.size > maxBytes)
-      throw new ConnectorError(
-        'ERR_CONNECTOR_TOO_LARGE',
-        `${path}: ${info.size} bytes exceeds the cap of ${maxBytes}`,
-        {
-          location: path,
-        },
-      );
-    return new Uint8Array(await readFile(real));
+    return await readFileCapped(real, maxBytes, path);
   } catch (err) {
     if ((err as { code?: string }).code === 'ENOENT' || (err as { code?: string }).code === 'ENOTDIR') return null;
     throw err;
