@@ -9,6 +9,7 @@ import { StellaError } from '@stella/core';
 import {
   canonicalPurl,
   cpe23,
+  packageLevelPurl,
   parseStrictJson,
   purlForEcosystem,
   recognise,
@@ -464,6 +465,54 @@ describe('purl and CPE canonical forms', () => {
     assert.equal(canonicalPurl('pkg:npm'), null);
     assert.equal(canonicalPurl('pkg:npm/%E0%A4%A'), null);
     assert.equal(canonicalPurl('pkg:1bad/x'), null);
+    assert.equal(canonicalPurl('pkg:user:pass@npm/x'), null);
+  });
+
+  it("applies packageurl-js's per-type rules and skips what it refuses", () => {
+    assert.equal(canonicalPurl('pkg:pub/Flutter-Foo@1.0.0'), 'pkg:pub/flutter_foo@1.0.0');
+    assert.equal(
+      canonicalPurl('pkg:deb/debian/OpenSSL@3.0.11-1~deb12u2?arch=amd64'),
+      'pkg:deb/debian/openssl@3.0.11-1~deb12u2',
+    );
+    assert.equal(
+      canonicalPurl('pkg:huggingface/microsoft/deberta@559062AD'),
+      'pkg:huggingface/microsoft/deberta@559062ad',
+    );
+    // maven needs a namespace; a golang version starting with 'v' must be semver.
+    assert.equal(canonicalPurl('pkg:maven/log4j-core@2.14.1'), null);
+    assert.equal(canonicalPurl('pkg:golang/github.com/x/y@vbad'), null);
+    // conan with a namespace is only valid with its user/channel qualifiers, which linksets strip.
+    assert.equal(canonicalPurl('pkg:conan/openssl.org/openssl@3.0.0?user=bincrafters&channel=stable'), null);
+  });
+
+  it('percent-encodes the characters the spec does not permit literally, in every component', () => {
+    assert.equal(
+      canonicalPurl('pkg:golang/github.com/x/y@v1.2.3+incompatible'),
+      'pkg:golang/github.com/x/y@v1.2.3%2Bincompatible',
+    );
+    assert.equal(canonicalPurl('pkg:generic/it%27s(x)@1!*'), 'pkg:generic/it%27s%28x%29@1%21%2A');
+    assert.equal(canonicalPurl('pkg:generic/a%2Bb@1'), 'pkg:generic/a%2Bb@1');
+    // The canonical form parses back to itself.
+    for (const purl of [
+      'pkg:pypi/urllib3@1.26.16%2Bcgr.0',
+      'pkg:oci/git@sha256:23a2',
+      'pkg:npm/%40angular/core@1.0.0',
+    ]) {
+      assert.equal(canonicalPurl(purl), purl);
+    }
+  });
+
+  it('cuts the package-level purl from the versioned form', () => {
+    assert.equal(packageLevelPurl('pkg:npm/%40angular/core@1.0.0?x=y'), 'pkg:npm/%40angular/core');
+    assert.equal(packageLevelPurl('pkg:pypi/urllib3@1.26.16+cgr.0'), 'pkg:pypi/urllib3');
+    // cran and swift need a version to be valid purls; their package-level key still exists.
+    assert.equal(packageLevelPurl('pkg:cran/A3@1.0.0'), 'pkg:cran/A3');
+    assert.equal(
+      packageLevelPurl('pkg:swift/github.com/Alamofire/Alamofire@5.4.3'),
+      'pkg:swift/github.com/Alamofire/Alamofire',
+    );
+    assert.equal(packageLevelPurl('pkg:cran/A3'), null);
+    assert.equal(packageLevelPurl('pkg:npm/left-pad'), 'pkg:npm/left-pad');
   });
 
   it('builds package-level purls for well-known OSV ecosystems only', () => {
@@ -478,6 +527,8 @@ describe('purl and CPE canonical forms', () => {
     assert.equal(purlForEcosystem('RubyGems', 'rack'), 'pkg:gem/rack');
     assert.equal(purlForEcosystem('Debian:12', 'openssl'), null);
     assert.equal(purlForEcosystem('Maven', 'no-colon'), null);
+    assert.equal(purlForEcosystem('Go', 'github.com//x'), null);
+    assert.equal(purlForEcosystem('Pub', 'Flutter-Foo'), 'pkg:pub/flutter_foo');
   });
 
   it('binds CPE 2.2 URIs to CPE 2.3 and keeps 2.3 as given', () => {

@@ -1,26 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 // Syntactic purl canonicalisation for linksets (spec §3.2: `pkg:type/namespace/name@version`,
-// qualifiers and subpath stripped). Follows the purl specification's parse and build rules and its
-// per-type case rules; it never resolves or guesses packages. packageurl-js is not installed in
-// this workspace, so this is a small spec-following implementation instead of a dependency.
+// qualifiers and subpath stripped), delegated to packageurl-js, the purl project's reference
+// implementation, for parsing, per-type case rules and validation. It never resolves or guesses packages.
 
-/** Types whose namespace and name are case-insensitive (purl-spec PURL-TYPES). */
-const LOWERCASE_NAMESPACE_AND_NAME = new Set([
-  'bitbucket',
-  'github',
-  'composer',
-  'hex',
-  'npm',
-  'apk',
-  'deb',
-  'alpm',
-  'qpkg',
-  'bitnami',
-]);
-const LOWERCASE_NAME = new Set(['pub', 'oci', 'pypi', 'huggingface']);
-const LOWERCASE_NAMESPACE = new Set(['rpm']);
-
-const TYPE_RE = /^[a-z.+-][a-z0-9.+-]*$/;
+import { PackageURL } from 'packageurl-js';
 
 export interface PurlParts {
   type: string;
@@ -29,86 +12,73 @@ export interface PurlParts {
   version: string | null;
 }
 
-function decode(segment: string): string | null {
+/**
+ * packageurl-js keeps `+ ! ' ( ) *` literal (it encodes with encodeURIComponent and un-encodes `+`
+ * in versions), but the purl spec's canonical form permits only alphanumerics, `.-_~`, `%`, `:`
+ * and the separators. Encoding them here keeps `pkg:pypi/x@1.0%2Blocal` one linkset key, the
+ * same key rows written before the switch to packageurl-js carry; otherwise joins across
+ * sources that spell it differently miss.
+ */
+function encodeSubDelimiters(purl: string): string {
+  const slash = purl.indexOf('/');
+  return (
+    purl.slice(0, slash) +
+    purl.slice(slash).replace(/[!'()*+]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`)
+  );
+}
+
+/** Parses a purl string; null when packageurl-js rejects it. Qualifiers and subpath are dropped. */
+export function parsePurl(input: string): PurlParts | null {
+  let purl: PackageURL;
   try {
-    return decodeURIComponent(segment);
+    purl = PackageURL.fromString(input.trim());
+  } catch {
+    return null;
+  }
+  return {
+    type: purl.type,
+    namespace: purl.namespace ? purl.namespace.split('/') : [],
+    name: purl.name,
+    version: purl.version ? purl.version : null,
+  };
+}
+
+/** Builds the canonical string; throws packageurl-js's error when the parts do not form a valid purl. */
+export function formatPurl(parts: PurlParts): string {
+  const namespace = parts.namespace.length === 0 ? null : parts.namespace.join('/');
+  return encodeSubDelimiters(new PackageURL(parts.type, namespace, parts.name, parts.version, null, null).toString());
+}
+
+/**
+ * Formats, or null when packageurl-js refuses the stripped form: some types are only valid with
+ * qualifiers (conan with a namespace needs `user`/`channel`), so their linkset purl is skipped.
+ */
+function tryFormat(parts: PurlParts): string | null {
+  try {
+    return formatPurl(parts);
   } catch {
     return null;
   }
 }
 
-/** Percent-encodes everything but unreserved characters; ':' stays literal as the spec allows. */
-function encode(segment: string): string {
-  return encodeURIComponent(segment)
-    .replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`)
-    .replaceAll('%3A', ':');
-}
-
-/** Parses a purl string; null when it is not one. Qualifiers and subpath are dropped. */
-export function parsePurl(input: string): PurlParts | null {
-  const text = input.trim();
-  if (!/^pkg:/i.test(text)) return null;
-  let rest = text.slice(4).replace(/^\/+/, '');
-  const hash = rest.indexOf('#');
-  if (hash !== -1) rest = rest.slice(0, hash);
-  const question = rest.indexOf('?');
-  if (question !== -1) rest = rest.slice(0, question);
-  rest = rest.replace(/\/+$/, '');
-  const slash = rest.indexOf('/');
-  if (slash <= 0) return null;
-  const type = rest.slice(0, slash).toLowerCase();
-  if (!TYPE_RE.test(type)) return null;
-  const path = rest.slice(slash + 1);
-  const segments = path.split('/').filter((s) => s !== '');
-  let last = segments.pop();
-  if (last === undefined) return null;
-  // The version separator is the last '@' of the last segment, so `pkg:npm/@scope/name`
-  // (scope written unencoded) keeps its namespace.
-  let version: string | null = null;
-  const at = last.lastIndexOf('@');
-  if (at > 0) {
-    const rawVersion = last.slice(at + 1);
-    last = last.slice(0, at);
-    const decodedVersion = decode(rawVersion);
-    if (decodedVersion === null) return null;
-    version = decodedVersion === '' ? null : decodedVersion;
-  } else if (at === 0) {
-    return null;
-  }
-  let name = decode(last);
-  if (name === null || name === '') return null;
-  let namespace: string[] = [];
-  for (const segment of segments) {
-    const decoded = decode(segment);
-    if (decoded === null || decoded.includes('/')) return null;
-    if (decoded !== '') namespace.push(decoded);
-  }
-  if (LOWERCASE_NAMESPACE_AND_NAME.has(type)) {
-    namespace = namespace.map((s) => s.toLowerCase());
-    name = name.toLowerCase();
-  } else if (LOWERCASE_NAMESPACE.has(type)) {
-    namespace = namespace.map((s) => s.toLowerCase());
-  }
-  if (LOWERCASE_NAME.has(type)) name = name.toLowerCase();
-  if (type === 'pypi') name = name.replaceAll('_', '-');
-  return { type, namespace, name, version };
-}
-
-export function formatPurl(parts: PurlParts): string {
-  const path = [...parts.namespace, parts.name].map(encode).join('/');
-  return `pkg:${parts.type}/${path}${parts.version === null ? '' : `@${encode(parts.version)}`}`;
-}
-
 /** `pkg:type/namespace/name@version`, or null when the input is not a parsable purl. */
 export function canonicalPurl(input: string): string | null {
   const parts = parsePurl(input);
-  return parts === null ? null : formatPurl(parts);
+  return parts === null ? null : tryFormat(parts);
 }
 
-/** The canonical purl without its version. */
+/**
+ * The canonical purl without its version. It is cut from the versioned form rather than rebuilt
+ * without a version, because packageurl-js refuses a version-less purl for types whose spec
+ * requires one (cran, swift) while the package-level join key still has to exist for them.
+ */
 export function packageLevelPurl(input: string): string | null {
   const parts = parsePurl(input);
-  return parts === null ? null : formatPurl({ ...parts, version: null });
+  if (parts === null) return null;
+  const canonical = tryFormat(parts);
+  if (canonical === null || parts.version === null) return canonical;
+  // Every '@' inside a component is percent-encoded, so the last one is the version separator.
+  return canonical.slice(0, canonical.lastIndexOf('@'));
 }
 
 /** OSV ecosystem names (as spelled by OSV) mapped to purl types; others get no purl. */
@@ -141,6 +111,5 @@ export function purlForEcosystem(ecosystem: string, name: string): string | null
   }
   const last = segments.pop();
   if (last === undefined || last === '' || segments.some((s) => s === '')) return null;
-  const parts = parsePurl(`pkg:${type}/${[...segments, last].map(encode).join('/')}`);
-  return parts === null ? null : formatPurl({ ...parts, version: null });
+  return tryFormat({ type, namespace: segments, name: last, version: null });
 }
