@@ -94,9 +94,12 @@ function options(input: string, extra: Partial<FetchOptions> = {}): FetchOptions
   return { input, now: clock.now, limits: LIMITS, ...extra };
 }
 
+/** Both ways of reading an archive (in memory, and from disk by positioned reads) run every test. */
+let inMemoryArchiveBytes: number | undefined;
+
 async function collect(input: string, extra: Partial<FetchOptions> = {}, stopAfter = Infinity) {
   const documents: FetchedDocument[] = [];
-  for await (const doc of connectorFor('osv-zip').fetch(options(input, extra))) {
+  for await (const doc of connectorFor('osv-zip', { inMemoryArchiveBytes }).fetch(options(input, extra))) {
     documents.push(doc);
     if (documents.length >= stopAfter) break;
   }
@@ -107,7 +110,8 @@ async function collect(input: string, extra: Partial<FetchOptions> = {}, stopAft
 async function collectUntilError(input: string, extra: Partial<FetchOptions> = {}) {
   const documents: FetchedDocument[] = [];
   try {
-    for await (const doc of connectorFor('osv-zip').fetch(options(input, extra))) documents.push(doc);
+    for await (const doc of connectorFor('osv-zip', { inMemoryArchiveBytes }).fetch(options(input, extra)))
+      documents.push(doc);
   } catch (err) {
     assert.ok(err instanceof ConnectorError, `expected a ConnectorError, got ${String(err)}`);
     return { documents, error: err };
@@ -117,55 +121,63 @@ async function collectUntilError(input: string, extra: Partial<FetchOptions> = {
 
 const doc = (n: number) => Buffer.from(`{"id":"OSV-${n}","modified":"2026-01-01T00:00:00Z"}`);
 
-describe('osv-zip connector', () => {
-  let dir: string;
-  let archive: string;
-  let names: string[];
+for (const mode of ['in memory', 'from disk'] as const)
+  describe(`osv-zip connector (${mode})`, () => {
+    before(() => {
+      inMemoryArchiveBytes = mode === 'from disk' ? 0 : undefined;
+    });
+    let dir: string;
+    let archive: string;
+    let names: string[];
 
-  before(() => {
-    dir = mkdtempSync(join(tmpdir(), 'stella-osv-zip-'));
-    const tree = join(dir, 'tree');
-    mkdirSync(tree);
-    names = readdirSync(OSV_GO)
-      .filter((n) => n.endsWith('.json'))
-      .sort()
-      .slice(0, 12);
-    for (const name of names) copyFileSync(new URL(name, OSV_GO), join(tree, name));
-    writeFileSync(join(tree, 'README.txt'), 'not a document');
-    archive = join(dir, 'all.zip');
-    // Added in reverse so the archive order differs from the order the connector hands over.
-    execFileSync('zip', ['-q', '-X', archive, 'README.txt', ...[...names].reverse()], { cwd: tree });
-  });
-  after(() => rmSync(dir, { recursive: true, force: true }));
+    before(() => {
+      dir = mkdtempSync(join(tmpdir(), 'stella-osv-zip-'));
+      const tree = join(dir, 'tree');
+      mkdirSync(tree);
+      names = readdirSync(OSV_GO)
+        .filter((n) => n.endsWith('.json'))
+        .sort()
+        .slice(0, 12);
+      for (const name of names) copyFileSync(new URL(name, OSV_GO), join(tree, name));
+      writeFileSync(join(tree, 'README.txt'), 'not a document');
+      archive = join(dir, 'all.zip');
+      // Added in reverse so the archive order differs from the order the connector hands over.
+      execFileSync('zip', ['-q', '-X', archive, 'README.txt', ...[...names].reverse()], { cwd: tree });
+    });
+    after(() => rmSync(dir, { recursive: true, force: true }));
 
-  test('streams every document of a zip made by zip(1) in sorted order, byte for byte', async () => {
-    const skipped: string[] = [];
-    const docs = await collect(archive, { onSkip: (s) => skipped.push(s.location) });
-    assert.deepEqual(
-      docs.map((x) => x.cursor),
-      names,
-    );
-    for (const d of docs) {
-      assert.equal(d.location, `all.zip!/${d.cursor}`);
-      assert.deepEqual(Buffer.from(d.bytes), readFileSync(new URL(d.cursor, OSV_GO)));
-      assert.equal(d.retrievedAt, '2026-11-25T12:00:00.000Z');
-    }
-    assert.deepEqual(skipped, ['all.zip!/README.txt']);
-  });
-
-  test('resuming from a cursor yields exactly the rest', async () => {
-    for (const stop of [1, 5, 11]) {
-      const first = await collect(archive, {}, stop);
-      const rest = await collect(archive, { cursor: first.at(-1)!.cursor });
+    test('streams every document of a zip made by zip(1) in sorted order, byte for byte', async () => {
+      const skipped: string[] = [];
+      const docs = await collect(archive, { onSkip: (s) => skipped.push(s.location) });
       assert.deepEqual(
-        [...first, ...rest].map((x) => x.cursor),
+        docs.map((x) => x.cursor),
         names,
       );
-    }
-  });
+      for (const d of docs) {
+        assert.equal(d.location, `all.zip!/${d.cursor}`);
+        assert.deepEqual(Buffer.from(d.bytes), readFileSync(new URL(d.cursor, OSV_GO)));
+        assert.equal(d.retrievedAt, '2026-11-25T12:00:00.000Z');
+      }
+      assert.deepEqual(skipped, ['all.zip!/README.txt']);
+    });
 
-  const hostile: { title: string; entries: () => CraftedEntry[]; limits?: Partial<typeof LIMITS>; message: RegExp }[] =
-    [
+    test('resuming from a cursor yields exactly the rest', async () => {
+      for (const stop of [1, 5, 11]) {
+        const first = await collect(archive, {}, stop);
+        const rest = await collect(archive, { cursor: first.at(-1)!.cursor });
+        assert.deepEqual(
+          [...first, ...rest].map((x) => x.cursor),
+          names,
+        );
+      }
+    });
+
+    const hostile: {
+      title: string;
+      entries: () => CraftedEntry[];
+      limits?: Partial<typeof LIMITS>;
+      message: RegExp;
+    }[] = [
       {
         title: 'a zip-slip name',
         entries: () => [
@@ -210,124 +222,137 @@ describe('osv-zip connector', () => {
         message: /more than the cap of 1000 bytes in total \(at "3\.json"\)/,
       },
     ];
-  for (const { title, entries, limits, message } of hostile) {
-    test(`refuses ${title} before handing over anything`, async () => {
-      const path = join(dir, 'hostile.zip');
-      writeFileSync(path, craftZip(entries()));
-      const { documents, error } = await collectUntilError(path, { limits: { ...LIMITS, ...limits } });
-      assert.deepEqual(documents, []);
-      assert.equal(error.code, 'ERR_CONNECTOR_HOSTILE_ARCHIVE');
-      assert.match(error.message, message);
-    });
-  }
-
-  test('refuses a symlink entry written by zip --symlinks', async () => {
-    const tree = join(dir, 'links');
-    mkdirSync(tree);
-    writeFileSync(join(tree, 'a.json'), doc(1));
-    symlinkSync('/etc/hostname', join(tree, 'b.json'));
-    const path = join(dir, 'links.zip');
-    execFileSync('zip', ['-q', '--symlinks', path, 'a.json', 'b.json'], { cwd: tree });
-    const { documents, error } = await collectUntilError(path);
-    assert.deepEqual(documents, []);
-    assert.match(error.message, /entry "b\.json" is a symbolic link/);
-  });
-
-  test('an entry that inflates beyond its declared size stops the run at that entry', async () => {
-    const path = join(dir, 'lying.zip');
-    const big = Buffer.from(`{"id":"OSV-2","details":"${'A'.repeat(5000)}"}`);
-    writeFileSync(
-      path,
-      craftZip([
-        { name: '1.json', data: doc(1) },
-        { name: '2.json', data: big, declaredSize: 40 },
-        { name: '3.json', data: doc(3) },
-      ]),
-    );
-    const { documents, error } = await collectUntilError(path);
-    // Documents before the liar were handed over (the caller has committed them); nothing after it.
-    assert.deepEqual(
-      documents.map((x) => x.cursor),
-      ['1.json'],
-    );
-    assert.equal(error.code, 'ERR_CONNECTOR_HOSTILE_ARCHIVE');
-    assert.match(error.message, /entry "2\.json" inflates beyond its declared size of 40 bytes/);
-  });
-
-  test('an entry that inflates to less than declared, or whose CRC is wrong, is refused', async () => {
-    const path = join(dir, 'short.zip');
-    writeFileSync(path, craftZip([{ name: '1.json', data: doc(1), declaredSize: 500 }]));
-    const short = await collectUntilError(path);
-    assert.match(short.error.message, /entry "1\.json" inflates to \d+ bytes but declares 500/);
-    writeFileSync(path, craftZip([{ name: '1.json', data: doc(1), crc: 0x12345678 }]));
-    const corrupt = await collectUntilError(path);
-    assert.equal(corrupt.error.code, 'ERR_CONNECTOR_MALFORMED');
-    assert.match(corrupt.error.message, /short\.zip!\/1\.json: CRC-32 mismatch/);
-  });
-
-  test('an entry over the document cap fails with a cursor past it', async () => {
-    const path = join(dir, 'big.zip');
-    writeFileSync(
-      path,
-      craftZip([
-        { name: '1.json', data: doc(1) },
-        { name: '2.json', data: Buffer.alloc(300, 0x20) },
-        { name: '3.json', data: doc(3) },
-      ]),
-    );
-    const small = { ...LIMITS, documentBytes: 200 };
-    const { documents, error } = await collectUntilError(path, { limits: small });
-    assert.deepEqual(
-      documents.map((x) => x.cursor),
-      ['1.json'],
-    );
-    assert.equal(error.code, 'ERR_CONNECTOR_TOO_LARGE');
-    assert.equal(error.cursor, '2.json');
-    const rest = await collect(path, { limits: small, cursor: error.cursor! });
-    assert.deepEqual(
-      rest.map((x) => x.cursor),
-      ['3.json'],
-    );
-  });
-
-  test('a file that is not a zip is malformed, not hostile', async () => {
-    const path = join(dir, 'not.zip');
-    writeFileSync(path, '{"id":"x"}');
-    const { error } = await collectUntilError(path);
-    assert.equal(error.code, 'ERR_CONNECTOR_MALFORMED');
-  });
-
-  describe('over HTTP', () => {
-    let server: Server;
-    let base: string;
-    before(async () => {
-      server = createServer((req, res) => {
-        if (req.url === '/Go/all.zip') {
-          res.writeHead(200, { 'content-type': 'application/zip' });
-          res.end(readFileSync(archive));
-        } else {
-          res.writeHead(404);
-          res.end();
-        }
+    for (const { title, entries, limits, message } of hostile) {
+      test(`refuses ${title} before handing over anything`, async () => {
+        const path = join(dir, 'hostile.zip');
+        writeFileSync(path, craftZip(entries()));
+        const { documents, error } = await collectUntilError(path, { limits: { ...LIMITS, ...limits } });
+        assert.deepEqual(documents, []);
+        assert.equal(error.code, 'ERR_CONNECTOR_HOSTILE_ARCHIVE');
+        assert.match(error.message, message);
       });
-      await new Promise<void>((ready) => server.listen(0, '127.0.0.1', ready));
-      base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-    });
-    after(() => new Promise<void>((closed) => server.close(() => closed())));
+    }
 
-    test('downloads the archive and streams it like a local one', async () => {
-      const docs = await collect(`${base}/Go/all.zip`);
-      assert.deepEqual(
-        docs.map((x) => x.cursor),
-        names,
+    test('refuses a symlink entry written by zip --symlinks', async () => {
+      const tree = join(dir, 'links');
+      mkdirSync(tree);
+      writeFileSync(join(tree, 'a.json'), doc(1));
+      symlinkSync('/etc/hostname', join(tree, 'b.json'));
+      const path = join(dir, 'links.zip');
+      execFileSync('zip', ['-q', '--symlinks', path, 'a.json', 'b.json'], { cwd: tree });
+      const { documents, error } = await collectUntilError(path);
+      assert.deepEqual(documents, []);
+      assert.match(error.message, /entry "b\.json" is a symbolic link/);
+    });
+
+    test('an entry that inflates beyond its declared size stops the run at that entry', async () => {
+      const path = join(dir, 'lying.zip');
+      const big = Buffer.from(`{"id":"OSV-2","details":"${'A'.repeat(5000)}"}`);
+      writeFileSync(
+        path,
+        craftZip([
+          { name: '1.json', data: doc(1) },
+          { name: '2.json', data: big, declaredSize: 40 },
+          { name: '3.json', data: doc(3) },
+        ]),
       );
-      assert.equal(docs[0]!.location, `${base}/Go/all.zip!/${names[0]}`);
-      assert.deepEqual(Buffer.from(docs[0]!.bytes), readFileSync(new URL(names[0]!, OSV_GO)));
+      const { documents, error } = await collectUntilError(path);
+      // Documents before the liar were handed over (the caller has committed them); nothing after it.
+      assert.deepEqual(
+        documents.map((x) => x.cursor),
+        ['1.json'],
+      );
+      assert.equal(error.code, 'ERR_CONNECTOR_HOSTILE_ARCHIVE');
+      assert.match(error.message, /entry "2\.json" inflates beyond its declared size of 40 bytes/);
     });
 
-    test('a missing archive is an input error', async () => {
-      const { error } = await collectUntilError(`${base}/PyPI/all.zip`);
-      assert.equal(error.code, 'ERR_CONNECTOR_INPUT');
+    test('an entry that inflates to less than declared, or whose CRC is wrong, is refused', async () => {
+      const path = join(dir, 'short.zip');
+      writeFileSync(path, craftZip([{ name: '1.json', data: doc(1), declaredSize: 500 }]));
+      const short = await collectUntilError(path);
+      assert.match(short.error.message, /entry "1\.json" inflates to \d+ bytes but declares 500/);
+      writeFileSync(path, craftZip([{ name: '1.json', data: doc(1), crc: 0x12345678 }]));
+      const corrupt = await collectUntilError(path);
+      assert.equal(corrupt.error.code, 'ERR_CONNECTOR_MALFORMED');
+      assert.match(corrupt.error.message, /short\.zip!\/1\.json: CRC-32 mismatch/);
+    });
+
+    test('an entry over the document cap fails with a cursor past it', async () => {
+      const path = join(dir, 'big.zip');
+      writeFileSync(
+        path,
+        craftZip([
+          { name: '1.json', data: doc(1) },
+          { name: '2.json', data: Buffer.alloc(300, 0x20) },
+          { name: '3.json', data: doc(3) },
+        ]),
+      );
+      const small = { ...LIMITS, documentBytes: 200 };
+      const { documents, error } = await collectUntilError(path, { limits: small });
+      assert.deepEqual(
+        documents.map((x) => x.cursor),
+        ['1.json'],
+      );
+      assert.equal(error.code, 'ERR_CONNECTOR_TOO_LARGE');
+      assert.equal(error.cursor, '2.json');
+      const rest = await collect(path, { limits: small, cursor: error.cursor! });
+      assert.deepEqual(
+        rest.map((x) => x.cursor),
+        ['3.json'],
+      );
+    });
+
+    test('a file that is not a zip is malformed, not hostile', async () => {
+      const path = join(dir, 'not.zip');
+      writeFileSync(path, '{"id":"x"}');
+      const { error } = await collectUntilError(path);
+      assert.equal(error.code, 'ERR_CONNECTOR_MALFORMED');
+      assert.equal((await collectUntilError(join(dir, 'missing.zip'))).error.code, 'ERR_CONNECTOR_INPUT');
+    });
+
+    test('a compressed size far beyond the inflated size is refused before it is buffered', async () => {
+      const path = join(dir, 'fat.zip');
+      const zip = craftZip([{ name: 'a.json', data: doc(1), stored: true }]);
+      // Patch the central directory's compressed size to 1 MiB for a 46-byte entry.
+      const central = zip.indexOf(Buffer.from([0x50, 0x4b, 0x01, 0x02]));
+      zip.writeUInt32LE(1024 * 1024, central + 20);
+      writeFileSync(path, zip);
+      const { error } = await collectUntilError(path);
+      assert.equal(error.code, 'ERR_CONNECTOR_HOSTILE_ARCHIVE');
+      assert.match(error.message, /entry "a\.json" declares 1048576 compressed bytes for \d+ inflated/);
+    });
+
+    describe('over HTTP', () => {
+      let server: Server;
+      let base: string;
+      before(async () => {
+        server = createServer((req, res) => {
+          if (req.url === '/Go/all.zip') {
+            res.writeHead(200, { 'content-type': 'application/zip' });
+            res.end(readFileSync(archive));
+          } else {
+            res.writeHead(404);
+            res.end();
+          }
+        });
+        await new Promise<void>((ready) => server.listen(0, '127.0.0.1', ready));
+        base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+      });
+      after(() => new Promise<void>((closed) => server.close(() => closed())));
+
+      test('downloads the archive and streams it like a local one', async () => {
+        const docs = await collect(`${base}/Go/all.zip`);
+        assert.deepEqual(
+          docs.map((x) => x.cursor),
+          names,
+        );
+        assert.equal(docs[0]!.location, `${base}/Go/all.zip!/${names[0]}`);
+        assert.deepEqual(Buffer.from(docs[0]!.bytes), readFileSync(new URL(names[0]!, OSV_GO)));
+      });
+
+      test('a missing archive is an input error', async () => {
+        const { error } = await collectUntilError(`${base}/PyPI/all.zip`);
+        assert.equal(error.code, 'ERR_CONNECTOR_INPUT');
+      });
     });
   });
-});

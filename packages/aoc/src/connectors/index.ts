@@ -13,6 +13,8 @@ export const CONNECTOR_KINDS: readonly ConnectorKind[] = ['directory', 'osv-zip'
 export interface ConnectorSettings {
   /** Timeout, retries and backoff for HTTP(S) inputs; the defaults suit public mirrors. */
   http?: Partial<HttpSettings>;
+  /** Zip archives up to this size are read into memory (default 128 MiB); larger ones from disk. */
+  inMemoryArchiveBytes?: number;
 }
 
 export function connectorFor(kind: ConnectorKind, settings: ConnectorSettings = {}): Connector {
@@ -20,7 +22,7 @@ export function connectorFor(kind: ConnectorKind, settings: ConnectorSettings = 
     case 'directory':
       return createDirectoryConnector();
     case 'osv-zip':
-      return createOsvZipConnector(settings.http);
+      return createOsvZipConnector(settings.http, settings.inMemoryArchiveBytes);
     case 'http':
       return createHttpConnector(settings.http);
     case 'csaf':

@@ -6,16 +6,22 @@
 // document cap), or whose CRC is wrong, is only discovered while reading it: documents handed over
 // before it stay valid (the caller commits per document) and the error names the entry.
 // Order is the sorted entry name; the cursor is the last entry name.
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join, resolve } from 'node:path';
-import { crc32 } from 'node:zlib';
+import { crc32, inflateRawSync } from 'node:zlib';
 import { isoUtc } from '@stella/core';
 import yauzl from 'yauzl';
 import { CONNECTOR_VERSION, compareStrings, isDocumentName, withEnvelopeSignature } from './documents.ts';
 import { ConnectorError } from './errors.ts';
 import { DEFAULT_HTTP_SETTINGS, downloadToFile, type HttpSettings } from './http-client.ts';
 import type { Connector, FetchedDocument, FetchOptions } from './types.ts';
+
+/**
+ * Archives up to this size are read into memory once: one positioned read per entry roughly halves
+ * the throughput. Per-ecosystem OSV zips are far below it; the all-ecosystems one is read from disk.
+ */
+export const IN_MEMORY_ARCHIVE_BYTES = 128 * 1024 * 1024;
 
 const S_IFMT = 0o170000;
 const S_IFLNK = 0o120000;
@@ -77,29 +83,56 @@ async function readEntry(
       `${location}: declares ${entry.uncompressedSize} bytes, more than the document cap of ${documentBytes}`,
       { location, cursor },
     );
-  const limit = Math.min(entry.uncompressedSize, documentBytes);
-  const stream = await zip.openReadStreamPromise(entry);
-  const chunks: Buffer[] = [];
-  let total = 0;
+  // Deflate never grows data by more than ~0.1 % plus block headers; a larger compressed size is a lie
+  // that would otherwise make us buffer an arbitrary amount before inflating.
+  const maxCompressed = entry.uncompressedSize + Math.ceil(entry.uncompressedSize / 1000) + 1024;
+  if (entry.compressedSize > maxCompressed)
+    throw hostile(
+      archive,
+      `entry "${name}" declares ${entry.compressedSize} compressed bytes for ${entry.uncompressedSize} inflated`,
+    );
+  if (entry.compressionMethod !== 0 && entry.compressionMethod !== 8)
+    throw new ConnectorError(
+      'ERR_CONNECTOR_MALFORMED',
+      `${location}: compression method ${entry.compressionMethod} is not supported (only stored and deflate)`,
+      { location, cursor },
+    );
+  // The raw entry is read and inflated in one synchronous call: OSV records are a few KiB, and a
+  // stream per entry costs more than the inflation itself.
+  let raw: Buffer;
   try {
-    for await (const chunk of stream as AsyncIterable<Buffer>) {
-      total += chunk.byteLength;
-      if (total > limit)
-        throw hostile(archive, `entry "${name}" inflates beyond its declared size of ${entry.uncompressedSize} bytes`);
-      chunks.push(chunk);
-    }
+    const stream = await zip.openReadStreamPromise(entry, { decompress: false });
+    const chunks: Buffer[] = [];
+    for await (const chunk of stream as AsyncIterable<Buffer>) chunks.push(chunk);
+    raw = Buffer.concat(chunks);
   } catch (err) {
-    stream.destroy();
-    if (err instanceof ConnectorError) throw err;
-    throw new ConnectorError('ERR_CONNECTOR_MALFORMED', `${location}: cannot inflate (${(err as Error).message})`, {
+    throw new ConnectorError('ERR_CONNECTOR_MALFORMED', `${location}: cannot read (${(err as Error).message})`, {
       location,
       cursor,
       cause: err,
     });
   }
+  let inflated: Buffer;
+  if (entry.compressionMethod === 0) inflated = raw;
+  else
+    try {
+      // One byte of headroom so "inflates beyond its declared size" is told apart from "exactly the size".
+      inflated = inflateRawSync(raw, { maxOutputLength: entry.uncompressedSize + 1 });
+    } catch (err) {
+      if ((err as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE' || err instanceof RangeError)
+        throw hostile(archive, `entry "${name}" inflates beyond its declared size of ${entry.uncompressedSize} bytes`);
+      throw new ConnectorError('ERR_CONNECTOR_MALFORMED', `${location}: cannot inflate (${(err as Error).message})`, {
+        location,
+        cursor,
+        cause: err,
+      });
+    }
+  const total = inflated.length;
+  if (total > entry.uncompressedSize)
+    throw hostile(archive, `entry "${name}" inflates beyond its declared size of ${entry.uncompressedSize} bytes`);
   if (total !== entry.uncompressedSize)
     throw hostile(archive, `entry "${name}" inflates to ${total} bytes but declares ${entry.uncompressedSize}`);
-  const bytes = Buffer.concat(chunks);
+  const bytes = inflated;
   if (crc32(bytes) >>> 0 !== entry.crc32 >>> 0)
     throw new ConnectorError('ERR_CONNECTOR_MALFORMED', `${location}: CRC-32 mismatch, the entry is corrupt`, {
       location,
@@ -108,11 +141,29 @@ async function readEntry(
   return { location, bytes: new Uint8Array(bytes) };
 }
 
-async function* readArchive(path: string, archive: string, options: FetchOptions): AsyncGenerator<FetchedDocument> {
+async function* readArchive(
+  path: string,
+  archive: string,
+  options: FetchOptions,
+  inMemoryBytes: number,
+): AsyncGenerator<FetchedDocument> {
   let zip: yauzl.ZipFile;
+  let size: number;
+  try {
+    size = (await stat(path)).size;
+  } catch (err) {
+    throw new ConnectorError('ERR_CONNECTOR_INPUT', `${archive}: cannot read input (${(err as Error).message})`, {
+      location: archive,
+      cause: err,
+    });
+  }
   try {
     // Our own size checks name the entry; yauzl's would only say "too many bytes in the stream".
-    zip = await yauzl.openPromise(path, { lazyEntries: true, autoClose: false, validateEntrySizes: false });
+    const zipOptions = { lazyEntries: true, autoClose: false, validateEntrySizes: false };
+    zip =
+      size <= inMemoryBytes
+        ? await yauzl.fromBufferPromise(await readFile(path), zipOptions)
+        : await yauzl.openPromise(path, zipOptions);
   } catch (err) {
     throw new ConnectorError(
       'ERR_CONNECTOR_MALFORMED',
@@ -128,8 +179,9 @@ async function* readArchive(path: string, archive: string, options: FetchOptions
     const documents = entries
       .filter((e) => !e.fileName.endsWith('/') && isDocumentName(e.fileName) && !e.fileName.endsWith('.gz'))
       .sort((a, b) => compareStrings(a.fileName, b.fileName));
+    const handedOver = new Set(documents);
     for (const e of entries)
-      if (!e.fileName.endsWith('/') && !documents.includes(e))
+      if (!e.fileName.endsWith('/') && !handedOver.has(e))
         options.onSkip?.({ location: `${archive}!/${e.fileName}`, reason: 'not a *.json document' });
     let done = 0;
     for (const entry of documents) {
@@ -146,11 +198,14 @@ async function* readArchive(path: string, archive: string, options: FetchOptions
   }
 }
 
-export function createOsvZipConnector(settings: Partial<HttpSettings> = {}): Connector {
+export function createOsvZipConnector(
+  settings: Partial<HttpSettings> = {},
+  inMemoryBytes = IN_MEMORY_ARCHIVE_BYTES,
+): Connector {
   const http = { ...DEFAULT_HTTP_SETTINGS, ...settings };
   async function* fetchZip(options: FetchOptions): AsyncGenerator<FetchedDocument> {
     if (!/^https?:\/\//i.test(options.input)) {
-      yield* readArchive(resolve(options.input), basename(options.input), options);
+      yield* readArchive(resolve(options.input), basename(options.input), options, inMemoryBytes);
       return;
     }
     const dir = await mkdtemp(join(tmpdir(), 'stella-osv-zip-'));
@@ -165,7 +220,7 @@ export function createOsvZipConnector(settings: Partial<HttpSettings> = {}): Con
         settings: http,
       });
       if (!found) throw new ConnectorError('ERR_CONNECTOR_INPUT', `${options.input}: not found (HTTP 404)`);
-      yield* readArchive(path, options.input, options);
+      yield* readArchive(path, options.input, options, inMemoryBytes);
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
