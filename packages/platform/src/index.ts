@@ -11,4 +11,5 @@ export type { Ctx, Module } from './module.ts';
 export { platformModule } from './platform-module.ts';
 export * from './queue/index.ts';
 export * from './ratelimit/index.ts';
+export * from './signing/index.ts';
 export * from './timeline/index.ts';

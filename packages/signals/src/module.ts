@@ -1,8 +1,86 @@
 // SPDX-License-Identifier: Apache-2.0
-// Signals as a room of the server.
-import type { Module } from '@stella/platform';
+// Signals as a room of the server: its tables, routes, the recompute and orphan-attach workers, the
+// fact-event bridge to NATS JetStream (when STELLA_NATS_URL is set) and its `stella` verbs.
+import { type Ctx, createSigningKeyStore, type Module } from '@stella/platform';
+import { registerSignalsCommands } from './commands.ts';
+import { createNatsBridge, type NatsBridge } from './events.ts';
+import { registerSignalsRoutes } from './routes.ts';
+import { createSignals, FACT_TOPIC, ORPHAN_QUEUE, RECOMPUTE_QUEUE, type Signals } from './service.ts';
+
+interface RoomState {
+  signals: Signals;
+  signing: ReturnType<typeof createSigningKeyStore>;
+  bridge?: NatsBridge;
+}
+
+const rooms = new WeakMap<Ctx, RoomState>();
+
+function room(ctx: Ctx): RoomState {
+  let state = rooms.get(ctx);
+  if (!state) {
+    const signing = createSigningKeyStore(ctx.db);
+    state = {
+      signing,
+      signals: createSignals({
+        db: ctx.db,
+        blobs: ctx.blobs,
+        timeline: ctx.timeline,
+        signing,
+        config: ctx.config.signals,
+        clock: ctx.clock,
+        metrics: ctx.metrics,
+        logger: ctx.logger,
+        queue: ctx.queue,
+      }),
+    };
+    rooms.set(ctx, state);
+  }
+  return state;
+}
+
+/** The signals service of a running server (for tests and other rooms' in-process use). */
+export function signalsOf(ctx: Ctx): Signals {
+  return room(ctx).signals;
+}
 
 export const signalsModule: Module = {
   name: 'signals',
+  migrations: new URL('../migrations/', import.meta.url),
   dependsOn: ['platform', 'aoc'],
+  async start(ctx) {
+    room(ctx);
+    // Defined in every target: the API queues recomputes and orphan retries that workers run.
+    await ctx.queue.define(RECOMPUTE_QUEUE, { concurrencyKeyLimit: 1 });
+    await ctx.queue.define(ORPHAN_QUEUE, { retryLimit: 10 });
+  },
+  async routes(app, ctx) {
+    const state = room(ctx);
+    await registerSignalsRoutes(app, { signals: state.signals, signing: state.signing, config: ctx.config });
+    app.addHook('onClose', async () => {
+      await state.bridge?.close();
+    });
+  },
+  async jobs(queue, ctx) {
+    const state = room(ctx);
+    await queue.work<{ tenant: string; subjectKey?: string; force?: boolean }>(RECOMPUTE_QUEUE, async (job) =>
+      state.signals.recompute(job.data.tenant, {
+        ...(job.data.subjectKey ? { subjectKey: job.data.subjectKey } : {}),
+        ...(job.data.force ? { force: true } : {}),
+      }),
+    );
+    await queue.work<{ tenant: string; graphHash: string }>(ORPHAN_QUEUE, async (job) =>
+      state.signals.attachOrphans(job.data.tenant, job.data.graphHash),
+    );
+    if (ctx.config.nats.url) {
+      state.bridge = createNatsBridge({
+        url: ctx.config.nats.url,
+        maxAttempts: ctx.config.signals.eventMaxAttempts,
+        logger: ctx.logger,
+      });
+      ctx.outbox.subscribe(FACT_TOPIC, state.bridge.handler);
+    }
+  },
+  commands(program, cli) {
+    registerSignalsCommands(program, cli);
+  },
 };

@@ -2,6 +2,8 @@
 // in temporary directories and stopped by the tests themselves.
 export type { TestBackend, TestDb } from './db.ts';
 export { testBackend, testDb } from './db.ts';
+export type { NatsServer } from './nats.ts';
+export { findNatsServer, startNats } from './nats.ts';
 export type { PostgresCluster } from './postgres.ts';
 export { APP_ROLE, createDatabase, findPostgresBin, freePort, startPostgres } from './postgres.ts';
 export type { RedisServer } from './redis.ts';

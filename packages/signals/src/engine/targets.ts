@@ -1,0 +1,159 @@
+// Where reachability targets come from when a request names none: vulnerable symbols of advisories
+// whose packages occur in the graph (asked of the AOC room), plus the operator overlay file mapping
+// advisory id → symbols or glob patterns. Symbols are matched to graph nodes by id, by display name,
+// or by a qualified suffix (".Sym", ":Sym", "/Sym", "#Sym"), within the advisory's package when the
+// graph knows node packages.
+import { readFileSync } from 'node:fs';
+import { Errors, StellaError } from '@stella/core';
+import type { Db } from '@stella/platform';
+import type { CsrGraph } from '../graph/csr.ts';
+import type { Target } from './reachability.ts';
+
+export interface AdvisorySymbols {
+  advisoryId: string;
+  vendor?: string;
+  aliases?: string[];
+  package: string;
+  path?: string;
+  symbols: string[];
+}
+
+export interface OverlayEntry {
+  /** Version-less purl the symbols belong to; optional. */
+  package?: string;
+  symbols?: string[];
+  /** Glob patterns (`*` = any run of characters) over node ids and names. */
+  patterns?: string[];
+}
+
+export type SymbolOverlay = Record<string, OverlayEntry>;
+
+export function loadOverlay(path: string): SymbolOverlay {
+  if (!path) return {};
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (error) {
+    throw new StellaError(
+      Errors.config,
+      `signals.symbolOverlayPath ${path} is not readable JSON: ${(error as Error).message}`,
+      {
+        cause: error,
+      },
+    );
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+    throw new StellaError(
+      Errors.config,
+      `signals.symbolOverlayPath ${path} must map advisory ids to {symbols, patterns}`,
+    );
+  }
+  const out: SymbolOverlay = {};
+  for (const [id, value] of Object.entries(parsed as Record<string, unknown>)) {
+    const entry: OverlayEntry = Array.isArray(value) ? { symbols: value as string[] } : (value as OverlayEntry);
+    out[id] = {
+      ...(typeof entry.package === 'string' ? { package: entry.package } : {}),
+      symbols: Array.isArray(entry.symbols) ? entry.symbols.filter((s) => typeof s === 'string') : [],
+      patterns: Array.isArray(entry.patterns) ? entry.patterns.filter((s: unknown) => typeof s === 'string') : [],
+    };
+  }
+  return out;
+}
+
+type VulnerableSymbolsFn = (db: Db, tenant: string, purls: readonly string[]) => Promise<AdvisorySymbols[]>;
+
+let aocLookup: Promise<VulnerableSymbolsFn | undefined> | undefined;
+
+/** The AOC room's `vulnerableSymbols`, or undefined while that room does not export it yet. */
+export function aocVulnerableSymbols(): Promise<VulnerableSymbolsFn | undefined> {
+  aocLookup ??= import('@stella/aoc')
+    .then((aoc) => {
+      const fn = (aoc as Record<string, unknown>).vulnerableSymbols;
+      return typeof fn === 'function' ? (fn as VulnerableSymbolsFn) : undefined;
+    })
+    .catch(() => undefined);
+  return aocLookup;
+}
+
+const globToRegex = (glob: string) =>
+  new RegExp(`^${glob.replace(/[.+?^${}()|[\]\\]/g, '\\$&').replaceAll('*', '.*')}$`);
+
+/** Resolves advisory symbols (and overlay entries) to graph node ids; advisories without symbols stay as unknown targets. */
+export function resolveTargets(
+  csr: CsrGraph | undefined,
+  advisories: readonly AdvisorySymbols[],
+  overlay: SymbolOverlay,
+): Target[] {
+  const out = new Map<string, Target>();
+  const add = (t: Target) => out.set(`${t.advisoryId ?? ''}\u0000${t.symbolId ?? ''}\u0000${t.package ?? ''}`, t);
+  const byName = new Map<string, number[]>();
+  if (csr) {
+    for (let i = 0; i < csr.ids.length; i++) {
+      for (const key of [csr.ids[i]!, csr.names[i]!]) {
+        if (!key) continue;
+        const list = byName.get(key);
+        if (list) list.push(i);
+        else byName.set(key, [i]);
+      }
+    }
+  }
+  const inPackage = (i: number, pkg: string | undefined) => {
+    if (!csr || !pkg) return true;
+    const k = csr.purlOf[i]!;
+    // Nodes without a package cannot be excluded: graphs without purls still match by name.
+    return k === 0xffffffff || csr.purls[k] === pkg;
+  };
+  const match = (symbol: string, pkg: string | undefined, path: string | undefined): number[] => {
+    if (!csr) return [];
+    const exact = (byName.get(symbol) ?? []).filter((i) => inPackage(i, pkg));
+    if (exact.length) return exact;
+    const suffixes = [`.${symbol}`, `:${symbol}`, `/${symbol}`, `#${symbol}`];
+    const hits: number[] = [];
+    for (let i = 0; i < csr.ids.length; i++) {
+      const id = csr.ids[i]!;
+      const name = csr.names[i]!;
+      if (!suffixes.some((s) => id.endsWith(s) || (name !== '' && name.endsWith(s)))) continue;
+      if (path && !id.includes(path) && !name.includes(path)) continue;
+      if (inPackage(i, pkg)) hits.push(i);
+    }
+    return hits;
+  };
+  const addSymbols = (
+    advisoryId: string,
+    pkg: string | undefined,
+    path: string | undefined,
+    symbols: readonly string[],
+  ) => {
+    for (const symbol of symbols) {
+      const nodes = match(symbol, pkg, path);
+      if (nodes.length === 0) add({ symbolId: symbol, advisoryId, ...(pkg ? { package: pkg } : {}) });
+      for (const i of nodes) add({ symbolId: csr!.ids[i]!, advisoryId, ...(pkg ? { package: pkg } : {}) });
+    }
+  };
+
+  for (const advisory of advisories) {
+    const symbols = [...advisory.symbols, ...(overlay[advisory.advisoryId]?.symbols ?? [])];
+    if (symbols.length === 0 && !overlay[advisory.advisoryId]?.patterns?.length) {
+      add({ advisoryId: advisory.advisoryId, package: advisory.package });
+      continue;
+    }
+    addSymbols(advisory.advisoryId, advisory.package, advisory.path, symbols);
+  }
+  for (const [advisoryId, entry] of Object.entries(overlay)) {
+    const known = advisories.some((a) => a.advisoryId === advisoryId);
+    if (!known) addSymbols(advisoryId, entry.package, undefined, entry.symbols ?? []);
+    if (csr && entry.patterns?.length) {
+      const regexes = entry.patterns.map(globToRegex);
+      for (let i = 0; i < csr.ids.length; i++) {
+        if (regexes.some((r) => r.test(csr.ids[i]!) || (csr.names[i] !== '' && r.test(csr.names[i]!)))) {
+          add({ symbolId: csr.ids[i]!, advisoryId, ...(entry.package ? { package: entry.package } : {}) });
+        }
+      }
+    }
+  }
+  return [...out.values()].sort((a, b) => {
+    const ka = `${a.symbolId ?? ''}\u0000${a.advisoryId ?? ''}`;
+    const kb = `${b.symbolId ?? ''}\u0000${b.advisoryId ?? ''}`;
+    return ka < kb ? -1 : ka > kb ? 1 : 0;
+  });
+}

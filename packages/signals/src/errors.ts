@@ -1,0 +1,55 @@
+// Signals' registered error codes. Seed 001 fixes the text of some 400 answers (`callgraphId is
+// required`, ...); those messages are passed verbatim as the problem `detail`.
+import { defineError, ExitCode } from '@stella/core';
+
+export const SignalsErrors = {
+  runtimeInvalid: defineError({
+    code: 'ERR_SIGNALS_RUNTIME_INVALID',
+    status: 400,
+    exit: ExitCode.usage,
+    title: 'Runtime facts were refused',
+    hint: 'Fix the named line or field (callgraphId, subject, symbolId, hitCount, observedAt) and re-send the whole batch; nothing was stored.',
+  }),
+  callgraphInvalid: defineError({
+    code: 'ERR_SIGNALS_CALLGRAPH_INVALID',
+    status: 400,
+    exit: ExitCode.usage,
+    title: 'Callgraph failed validation',
+    hint: 'Send stella.callgraph.v1, richgraph-v1, the union NDJSON set or Jelly call-graph JSON with unique node ids and resolvable edges; nothing was stored.',
+  }),
+  callgraphNotFound: defineError({
+    code: 'ERR_SIGNALS_CALLGRAPH_NOT_FOUND',
+    status: 404,
+    exit: ExitCode.notFound,
+    title: 'Callgraph not found',
+    hint: 'POST the graph to /signals/callgraphs first, and check the tenant; other tenants’ graphs are reported as not found.',
+  }),
+  factNotFound: defineError({
+    code: 'ERR_SIGNALS_FACT_NOT_FOUND',
+    status: 404,
+    exit: ExitCode.notFound,
+    title: 'No reachability fact for this subject',
+    hint: 'Ingest runtime facts for the subject or POST /signals/reachability/recompute, then retry.',
+  }),
+  offlineStale: defineError({
+    code: 'ERR_SIGNALS_TIME_ANCHOR_STALE',
+    status: 422,
+    exit: ExitCode.verificationFailed,
+    title: 'Time anchor is older than the staleness budget',
+    hint: 'Refresh the time anchor (or resync NTP) and rebuild the bundle, or raise signals.offlineStalenessBudgetSeconds.',
+  }),
+  offlineHashMismatch: defineError({
+    code: 'ERR_SIGNALS_MANIFEST_MISMATCH',
+    status: 422,
+    exit: ExitCode.verificationFailed,
+    title: 'A file does not match the bundle manifest',
+    hint: 'Recompute sha256sum of the named file and compare it with manifest.json; re-transfer the bundle.',
+  }),
+  dsseInvalid: defineError({
+    code: 'ERR_SIGNALS_DSSE_INVALID',
+    status: 422,
+    exit: ExitCode.verificationFailed,
+    title: 'DSSE envelope does not verify',
+    hint: 'Check signals.trustRootsPath holds the signer’s public key and that the envelope covers this runtime trace.',
+  }),
+};

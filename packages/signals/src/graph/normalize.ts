@@ -1,0 +1,116 @@
+// Normalisation makes equal graphs equal bytes: NFC strings, nodes sorted by id, edges by
+// (sourceId, targetId, kind), entrypoints by order. Validation refuses duplicate ids, dangling edge
+// or entrypoint references and weights outside [0, 1]. graphHash is the sha256 of the canonical JSON.
+import { canonicalJson, type Sha256Digest, sha256Digest } from '@stella/core';
+import type { CanonicalGraph, GraphEdge, GraphEntrypoint, GraphNode } from './model.ts';
+import { invalidGraph, type ParsedGraph } from './parse.ts';
+
+export interface NormalizeLimits {
+  maxNodes: number;
+  maxEdges: number;
+}
+
+export interface NormalizedGraph {
+  graph: CanonicalGraph;
+  /** Canonical JSON of `graph`, the bytes stored in CAS. */
+  bytes: Buffer;
+  graphHash: Sha256Digest;
+}
+
+// Ids become NDJSON keys and CSR lines, so control characters (newline above all) are refused.
+// biome-ignore lint/suspicious/noControlCharactersInRegex: refusing control characters is the point
+const CONTROL_RE = /[\u0000-\u001f\u007f]/;
+const MAX_REPORTED = 20;
+
+const byCodeUnits = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+
+export function normalizeGraph(parsed: ParsedGraph, limits: NormalizeLimits): NormalizedGraph {
+  if (parsed.nodes.length > limits.maxNodes) {
+    throw invalidGraph(
+      `callgraph has ${parsed.nodes.length} nodes; the limit is ${limits.maxNodes} (signals.maxGraphNodes)`,
+    );
+  }
+  if (parsed.edges.length > limits.maxEdges) {
+    throw invalidGraph(
+      `callgraph has ${parsed.edges.length} edges; the limit is ${limits.maxEdges} (signals.maxGraphEdges)`,
+    );
+  }
+  const problems: string[] = [];
+  const report = (message: string) => {
+    if (problems.length < MAX_REPORTED) problems.push(message);
+  };
+
+  const nodes: GraphNode[] = parsed.nodes.map((n) => nfcObject(n));
+  nodes.sort((a, b) => byCodeUnits(a.id, b.id));
+  const ids = new Set<string>();
+  for (let i = 0; i < nodes.length; i++) {
+    const id = nodes[i]!.id;
+    if (CONTROL_RE.test(id)) report(`node id ${JSON.stringify(id)} contains a control character`);
+    if (i > 0 && nodes[i - 1]!.id === id) report(`duplicate node id ${JSON.stringify(id)}`);
+    ids.add(id);
+  }
+
+  const edges: GraphEdge[] = [];
+  const sortedEdges = parsed.edges.map((e) => nfcObject(e));
+  sortedEdges.sort(
+    (a, b) =>
+      byCodeUnits(a.sourceId, b.sourceId) ||
+      byCodeUnits(a.targetId, b.targetId) ||
+      byCodeUnits(a.kind, b.kind) ||
+      byCodeUnits(a.reason ?? '', b.reason ?? '') ||
+      b.weight - a.weight,
+  );
+  for (const e of sortedEdges) {
+    if (!ids.has(e.sourceId))
+      report(`edge ${e.sourceId} -> ${e.targetId}: source ${JSON.stringify(e.sourceId)} is not a node`);
+    if (!ids.has(e.targetId))
+      report(`edge ${e.sourceId} -> ${e.targetId}: target ${JSON.stringify(e.targetId)} is not a node`);
+    const last = edges.at(-1);
+    // The same call reported twice (e.g. two call sites) is one edge; the strongest weight survives.
+    if (last && last.sourceId === e.sourceId && last.targetId === e.targetId && last.kind === e.kind) continue;
+    edges.push(e);
+  }
+
+  const entrypoints: GraphEntrypoint[] = [];
+  const seen = new Set<string>();
+  const sortedEntries = parsed.entrypoints.map((p) => nfcObject(p));
+  sortedEntries.sort((a, b) => a.order - b.order || byCodeUnits(a.nodeId, b.nodeId));
+  for (const p of sortedEntries) {
+    if (!ids.has(p.nodeId)) report(`entrypoint ${JSON.stringify(p.nodeId)} is not a node`);
+    if (seen.has(p.nodeId)) continue;
+    seen.add(p.nodeId);
+    entrypoints.push({ ...p, order: entrypoints.length });
+  }
+  if (problems.length > 0) {
+    throw invalidGraph(
+      `callgraph failed validation: ${problems[0]}${problems.length > 1 ? ` (and ${problems.length - 1} more)` : ''}`,
+      {
+        problems,
+      },
+    );
+  }
+
+  const graph: CanonicalGraph = {
+    schema: 'stella.callgraph.v1',
+    metadata: {
+      language: nfc(parsed.metadata.language ?? 'unknown'),
+      component: nfc(parsed.metadata.component ?? ''),
+      version: nfc(parsed.metadata.version ?? ''),
+    },
+    nodes,
+    edges,
+    entrypoints,
+  };
+  const bytes = Buffer.from(canonicalJson(graph), 'utf8');
+  return { graph, bytes, graphHash: sha256Digest(bytes) };
+}
+
+function nfc(value: string): string {
+  return value.normalize('NFC');
+}
+
+function nfcObject<T extends object>(value: T): T {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(value)) out[k] = typeof v === 'string' ? v.normalize('NFC') : v;
+  return out as T;
+}

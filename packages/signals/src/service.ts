@@ -1,0 +1,841 @@
+// Signals' application service: callgraph ingest (normalise, hash, CAS + manifest + DSSE), runtime
+// ingest (idempotent aggregation, CAS batch, timeline, orphans), recompute (incremental, cached
+// graphs, fact versions and events) and the reads behind the routes. Routes and the CLI call this.
+import { createReadStream } from 'node:fs';
+import {
+  type Clock,
+  canonicalDigest,
+  canonicalJson,
+  Errors,
+  newUlid,
+  newUuid,
+  StellaError,
+  sha256Hex,
+} from '@stella/core';
+import {
+  type BlobStore,
+  type Config,
+  counter,
+  type Db,
+  histogram,
+  type JobQueue,
+  type Logger,
+  type Registry,
+  type SigningKeyStore,
+  type Timeline,
+} from '@stella/platform';
+import { type BfsResult, bfs, computeReachability, type ScoringOptions, type Target } from './engine/reachability.ts';
+import {
+  type AdvisorySymbols,
+  aocVulnerableSymbols,
+  loadOverlay,
+  resolveTargets,
+  type SymbolOverlay,
+} from './engine/targets.ts';
+import { SignalsErrors } from './errors.ts';
+import { type CsrGraph, decodeCsr, encodeCsr, nodeIndex, toCsr } from './graph/csr.ts';
+import { normalizeGraph } from './graph/normalize.ts';
+import { parseCallgraphBody } from './graph/parse.ts';
+import { RuntimeAggregate, refuse } from './runtime/events.ts';
+import type { SpooledBatch } from './runtime/stream.ts';
+import { type Subject, subjectKeyOf } from './runtime/subject.ts';
+import { type CallgraphRow, insertCallgraph, selectCallgraph } from './sql/callgraphs.ts';
+import {
+  type FactRow,
+  insertReportedUnknowns,
+  replaceEngineUnknowns,
+  selectFact,
+  selectUnknowns,
+  touchFactInputs,
+  upsertFact,
+} from './sql/facts.ts';
+import {
+  addRuntimeFacts,
+  findIngest,
+  type IngestRow,
+  insertIngest,
+  markApplied,
+  runtimeSummary,
+  selectHits,
+  selectOrphans,
+  selectSubjects,
+  setSubjectTargets,
+  touchSubject,
+} from './sql/runtime.ts';
+
+export type SignalsConfig = Config['signals'];
+
+export const FACT_TOPIC = 'signals.fact.updated.v1';
+export const RECOMPUTE_QUEUE = 'signals.recompute';
+export const ORPHAN_QUEUE = 'signals.orphan-attach';
+export const MANIFEST_PAYLOAD_TYPE = 'application/vnd.stella.signals.callgraph-manifest+json';
+const ENGINE_VERSION = 'stella.reachability/1';
+const RELEASE = '0.1.0';
+/** Orphans wait for their graph; the first retry comes soon, later ones back off through the queue. */
+const ORPHAN_RETRY_SECONDS = 30;
+/** Recently used graphs stay decoded; a few keep memory bounded even for million-edge graphs. */
+const GRAPH_CACHE_SIZE = 8;
+
+export interface SignalsDeps {
+  db: Db;
+  blobs: BlobStore;
+  timeline: Timeline;
+  signing: SigningKeyStore;
+  config: SignalsConfig;
+  clock: Clock;
+  metrics: Registry;
+  logger: Logger;
+  queue?: JobQueue;
+}
+
+export interface CallgraphIngestResult {
+  callgraphId: string;
+  graphHash: string;
+  format: string;
+  nodeCount: number;
+  edgeCount: number;
+  entrypointCount: number;
+  casUri: string;
+  csrUri: string;
+  manifestUri: string;
+  dsseUri: string;
+  created: boolean;
+  orphansAttached: number;
+}
+
+export interface RuntimeIngestInput {
+  callgraphId?: string;
+  graphHash?: string;
+  subject: Subject;
+  source?: string;
+  analysisId?: string;
+  ingestId?: string;
+  /** A spooled NDJSON stream or an in-memory aggregate of a structured body with its canonical bytes. */
+  batch: SpooledBatch | { aggregate: RuntimeAggregate; bytes: Buffer };
+}
+
+export interface RuntimeIngestResult {
+  subjectKey: string;
+  ingestId: string;
+  callgraphId: string | null;
+  graphHash: string;
+  casUri: string;
+  contentSha256: string;
+  events: number;
+  symbols: number;
+  status: 'applied' | 'orphan';
+  duplicate: boolean;
+}
+
+export interface RecomputeReport {
+  subjects: {
+    subjectKey: string;
+    status: 'updated' | 'unchanged' | 'skipped';
+    factVersion?: number;
+    digest?: string;
+  }[];
+  durationMs: number;
+}
+
+interface LoadedGraph {
+  csr: CsrGraph;
+  index: Map<string, number>;
+  searches: { strict: BfsResult; loose: BfsResult };
+}
+
+/**
+ * Callgraph ids are derived from (tenant, graphHash): the same graph gets the same id in every
+ * database, so facts that name it are reproducible; the tenant in the input keeps ids of different
+ * tenants unrelated, so an id reveals nothing about another tenant's graphs.
+ */
+export function callgraphIdOf(tenant: string, graphHash: string): string {
+  const digest = Buffer.from(sha256Hex(`stella.callgraph-id\u0000${tenant}\u0000${graphHash}`), 'hex');
+  const alphabet = '0123456789abcdefghjkmnpqrstvwxyz';
+  let bits = 0;
+  let value = 0;
+  let out = '';
+  for (const byte of digest) {
+    value = (value << 8) | byte;
+    bits += 8;
+    while (bits >= 5 && out.length < 26) {
+      out += alphabet[(value >>> (bits - 5)) & 31];
+      bits -= 5;
+    }
+    value &= (1 << bits) - 1;
+  }
+  return `cg-${out}`;
+}
+
+const INGEST_ID_RE = /^[A-Za-z0-9._:-]{1,128}$/;
+
+export type Signals = ReturnType<typeof createSignals>;
+
+export function createSignals(deps: SignalsDeps) {
+  const { db, blobs, timeline, signing, config, clock, logger } = deps;
+  const m = deps.metrics;
+  const runtimeEvents = counter(m, 'stella_signals_runtime_events_total', 'Runtime fact events accepted (ingest rate)');
+  const batchSize = histogram(
+    m,
+    'stella_signals_runtime_batch_events',
+    'Events per accepted runtime batch',
+    [],
+    [1, 10, 100, 1000, 10000, 100000, 1000000],
+  );
+  const orphanTraces = counter(
+    m,
+    'stella_reachability_orphan_traces_total',
+    'Runtime batches received for a graph hash that was not ingested yet (queued for retry)',
+  );
+  const recomputeSeconds = histogram(
+    m,
+    'stella_signals_recompute_seconds',
+    'Recompute latency per subject',
+    [],
+    [0.001, 0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10],
+  );
+  const cacheRequests = counter(m, 'stella_signals_cache_requests_total', 'Graph cache and fact-input cache lookups', [
+    'cache',
+    'result',
+  ]);
+  const factStaleness = histogram(
+    m,
+    'stella_signals_fact_staleness_seconds',
+    'Age of the newest runtime observation when a fact is computed',
+    [],
+    [1, 10, 60, 600, 3600, 21600, 86400, 604800],
+  );
+  const factsUpdated = counter(
+    m,
+    'stella_signals_facts_updated_total',
+    'Reachability facts written (new fact_version)',
+  );
+
+  const scoring: ScoringOptions = {
+    weights: {
+      entrypoint: config.weightEntrypoint,
+      direct: config.weightDirect,
+      runtime: config.weightRuntime,
+      unknown: config.weightUnknown,
+      unreachable: config.weightUnreachable,
+    },
+    reachableConfidence: config.reachableConfidence,
+    unreachableConfidence: config.unreachableConfidence,
+    runtimeBonus: config.runtimeBonus,
+    minConfidence: config.minConfidence,
+    maxConfidence: config.maxConfidence,
+    unknownsPressureCeiling: config.unknownsPressureCeiling,
+    runtimeAbsenceIsEvidence: config.runtimeAbsenceIsEvidence,
+  };
+  let overlay: SymbolOverlay | undefined;
+  const getOverlay = () => {
+    overlay ??= loadOverlay(config.symbolOverlayPath);
+    return overlay;
+  };
+
+  const graphCache = new Map<string, Promise<LoadedGraph>>();
+
+  const inTenant = <T>(tenant: string, fn: (tx: import('@stella/platform').Tx) => Promise<T>) =>
+    db.transaction(fn, { tenant });
+
+  async function getCallgraph(tenant: string, idOrHash: string): Promise<CallgraphRow> {
+    const row = await inTenant(tenant, (tx) => selectCallgraph(tx, tenant, idOrHash));
+    if (!row) throw new StellaError(SignalsErrors.callgraphNotFound, `callgraph ${idOrHash} not found`);
+    return row;
+  }
+
+  async function loadGraph(row: CallgraphRow): Promise<LoadedGraph> {
+    const key = `${row.tenant}\u0000${row.graphHash}`;
+    const cached = graphCache.get(key);
+    if (cached) {
+      cacheRequests.inc({ cache: 'graph', result: 'hit' });
+      graphCache.delete(key);
+      graphCache.set(key, cached);
+      return cached;
+    }
+    cacheRequests.inc({ cache: 'graph', result: 'miss' });
+    const loading = blobs.getBytes(row.csrUri).then((bytes) => {
+      const csr = decodeCsr(bytes);
+      return { csr, index: nodeIndex(csr), searches: { strict: bfs(csr, false), loose: bfs(csr, true) } };
+    });
+    loading.catch(() => graphCache.delete(key));
+    graphCache.set(key, loading);
+    while (graphCache.size > GRAPH_CACHE_SIZE) graphCache.delete(graphCache.keys().next().value!);
+    return loading;
+  }
+
+  async function ingestCallgraph(
+    tenant: string,
+    body: unknown,
+    options: { analysisId?: string } = {},
+  ): Promise<CallgraphIngestResult> {
+    const parsed = parseCallgraphBody(body);
+    const normalized = normalizeGraph(parsed, { maxNodes: config.maxGraphNodes, maxEdges: config.maxGraphEdges });
+    const { graph, graphHash } = normalized;
+    const existing = await inTenant(tenant, (tx) => selectCallgraph(tx, tenant, graphHash));
+    if (existing) return { ...resultOf(existing), created: false, orphansAttached: 0 };
+
+    const csr = toCsr(graph);
+    // Blobs first, rows after: a crash in between leaves unreferenced blobs, never rows without blobs.
+    const graphBlob = await blobs.put('reachability/graphs', normalized.bytes, { expectedDigest: graphHash });
+    const csrBlob = await blobs.put('reachability/csr', encodeCsr(csr));
+    const callgraphId = callgraphIdOf(tenant, graphHash);
+    const signer = await signing.getSigner(tenant, 'signals-graph', 'ed25519');
+    const manifest = {
+      schema: 'stella.signals.callgraph-manifest.v1',
+      graph_id: callgraphId,
+      digest: graphHash,
+      language: graph.metadata.language,
+      component: graph.metadata.component,
+      version: graph.metadata.version,
+      source: parsed.format,
+      nodeCount: graph.nodes.length,
+      edgeCount: graph.edges.length,
+      entrypointCount: graph.entrypoints.length,
+      casUri: graphBlob.uri,
+      csrUri: csrBlob.uri,
+      created: clock.now().toISOString(),
+      signer: signer.keyid,
+    };
+    const manifestBytes = Buffer.from(canonicalJson(manifest), 'utf8');
+    const envelope = signer.signDsse(MANIFEST_PAYLOAD_TYPE, manifestBytes);
+    const manifestBlob = await blobs.put('reachability/manifests', manifestBytes);
+    const dsseBlob = await blobs.put('reachability/dsse', Buffer.from(canonicalJson(envelope), 'utf8'));
+    const row = {
+      tenant,
+      callgraphId,
+      graphHash,
+      format: parsed.format,
+      language: graph.metadata.language,
+      component: graph.metadata.component,
+      version: graph.metadata.version,
+      nodeCount: graph.nodes.length,
+      edgeCount: graph.edges.length,
+      entrypointCount: graph.entrypoints.length,
+      packages: csr.purls,
+      casUri: graphBlob.uri,
+      csrUri: csrBlob.uri,
+      manifestUri: manifestBlob.uri,
+      dsseUri: dsseBlob.uri,
+      signerKeyid: signer.keyid,
+      analysisId: options.analysisId ?? null,
+    };
+    const inserted = await inTenant(tenant, async (tx) => {
+      if (!(await insertCallgraph(tx, row))) return undefined;
+      await timeline.append(tx, tenant, {
+        category: 'evidence',
+        kind: 'signals.callgraph.ingested',
+        details: {
+          callgraphId,
+          graphHash,
+          casUri: graphBlob.uri,
+          manifestUri: manifestBlob.uri,
+          nodes: row.nodeCount,
+          edges: row.edgeCount,
+        },
+      });
+      return row;
+    });
+    if (!inserted) {
+      // Another request stored the same graph first: answer with its id.
+      const winner = await getCallgraph(tenant, graphHash);
+      return { ...resultOf(winner), created: false, orphansAttached: 0 };
+    }
+    graphCache.set(
+      `${tenant}\u0000${graphHash}`,
+      Promise.resolve({ csr, index: nodeIndex(csr), searches: { strict: bfs(csr, false), loose: bfs(csr, true) } }),
+    );
+    const orphansAttached = await attachOrphans(tenant, graphHash);
+    return { ...resultOf({ ...row, createdAt: '' }), created: true, orphansAttached };
+  }
+
+  function resultOf(row: CallgraphRow): Omit<CallgraphIngestResult, 'created' | 'orphansAttached'> {
+    return {
+      callgraphId: row.callgraphId,
+      graphHash: row.graphHash,
+      format: row.format,
+      nodeCount: row.nodeCount,
+      edgeCount: row.edgeCount,
+      entrypointCount: row.entrypointCount,
+      casUri: row.casUri,
+      csrUri: row.csrUri,
+      manifestUri: row.manifestUri,
+      dsseUri: row.dsseUri,
+    };
+  }
+
+  async function getManifest(tenant: string, idOrHash: string) {
+    const row = await getCallgraph(tenant, idOrHash);
+    const manifest = JSON.parse((await blobs.getBytes(row.manifestUri)).toString('utf8')) as Record<string, unknown>;
+    const dsse = JSON.parse((await blobs.getBytes(row.dsseUri)).toString('utf8')) as Record<string, unknown>;
+    return { manifest, dsse, manifestUri: row.manifestUri, dsseUri: row.dsseUri };
+  }
+
+  /** How many of the given runtime symbols map onto graph nodes (`stella graph verify`). */
+  async function coverage(tenant: string, idOrHash: string, symbols: readonly string[]) {
+    const row = await getCallgraph(tenant, idOrHash);
+    const { index } = await loadGraph(row);
+    const distinct = [...new Set(symbols.map((s) => s.normalize('NFC')))].sort();
+    const unmapped = distinct.filter((s) => !index.has(s));
+    return {
+      callgraphId: row.callgraphId,
+      graphHash: row.graphHash,
+      symbols: distinct.length,
+      mapped: distinct.length - unmapped.length,
+      unmapped: unmapped.length,
+      ratio: distinct.length ? Math.round(((distinct.length - unmapped.length) / distinct.length) * 1e4) / 1e4 : 0,
+      unmappedSample: unmapped.slice(0, 50),
+    };
+  }
+
+  /** Resolves the graph a runtime upload refers to; a 404 for an unknown or foreign callgraph id. */
+  async function resolveGraphFor(tenant: string, input: { callgraphId?: string; graphHash?: string }) {
+    if (input.callgraphId) return getCallgraph(tenant, input.callgraphId);
+    if (!input.graphHash) throw refuse('callgraphId is required');
+    return inTenant(tenant, (tx) => selectCallgraph(tx, tenant, input.graphHash!));
+  }
+
+  async function ingestRuntime(tenant: string, input: RuntimeIngestInput): Promise<RuntimeIngestResult> {
+    const subjectKey = subjectKeyOf(input.subject);
+    const graph = await resolveGraphFor(tenant, input);
+    const batch = input.batch;
+    const spooled = 'file' in batch ? batch : undefined;
+    const contentSha256 = spooled ? spooled.digest : `sha256:${sha256Hex((batch as { bytes: Buffer }).bytes)}`;
+    const graphHash = graph?.graphHash ?? input.graphHash!;
+    if (input.ingestId !== undefined && !INGEST_ID_RE.test(input.ingestId)) {
+      throw refuse('X-Ingest-Id must be 1-128 characters of letters, digits, ".", "_", ":" or "-"');
+    }
+    const ingestId =
+      input.ingestId ??
+      `ing-${sha256Hex(`${tenant}\u0000${subjectKey}\u0000${graphHash}\u0000${contentSha256}`).slice(0, 32)}`;
+    const aggregate = batch.aggregate;
+    const source = input.source?.slice(0, 200) || 'runtime';
+
+    const prior = await inTenant(tenant, (tx) => findIngest(tx, tenant, ingestId, subjectKey, contentSha256));
+    if (prior) return resultFromRow(prior, true);
+
+    const stored = await blobs.put(
+      'reachability/runtime',
+      spooled ? createReadStream(spooled.file) : (batch as { bytes: Buffer }).bytes,
+      {
+        expectedDigest: contentSha256,
+      },
+    );
+    const status: 'applied' | 'orphan' = graph ? 'applied' : 'orphan';
+    const row: Omit<IngestRow, 'receivedAt'> = {
+      ingestId,
+      subjectKey,
+      callgraphId: graph?.callgraphId ?? null,
+      graphHash,
+      contentSha256,
+      casUri: stored.uri,
+      eventCount: aggregate.events,
+      symbolCount: aggregate.symbols.size,
+      source,
+      analysisId: input.analysisId ?? null,
+      subject: input.subject as Record<string, string>,
+      status,
+    };
+    const loaded = graph ? await loadGraph(graph) : undefined;
+    const symbols = aggregate.sorted();
+    const outcome = await inTenant(tenant, async (tx) => {
+      if (!(await insertIngest(tx, tenant, row))) return 'duplicate' as const;
+      if (!graph) {
+        await timeline.append(tx, tenant, {
+          category: 'runtime',
+          kind: 'reach.runtime.orphaned',
+          details: {
+            ingestId,
+            graphHash,
+            casDigest: contentSha256,
+            casUri: stored.uri,
+            subjectKey,
+            events: aggregate.events,
+          },
+        });
+        return 'orphan' as const;
+      }
+      await applyBatch(tx, tenant, { ...row, callgraphId: graph.callgraphId }, symbols, loaded!);
+      return 'applied' as const;
+    });
+    if (outcome === 'duplicate') {
+      const winner = await inTenant(tenant, (tx) => findIngest(tx, tenant, ingestId, subjectKey, contentSha256));
+      return resultFromRow(winner!, true);
+    }
+    if (outcome === 'orphan') {
+      orphanTraces.inc();
+      await deps.queue
+        ?.send(ORPHAN_QUEUE, { tenant, graphHash }, { startAfterSeconds: ORPHAN_RETRY_SECONDS, key: tenant })
+        .catch((error: unknown) => logger.warn({ err: error }, 'orphan retry could not be queued'));
+    } else {
+      runtimeEvents.inc(aggregate.events);
+      batchSize.observe(aggregate.events);
+      await queueRecompute(tenant, subjectKey);
+    }
+    return { ...resultFromRow({ ...row, receivedAt: '' }, false) };
+  }
+
+  /** Adds a batch's hits to the subject (same transaction as the ingest row) and records it on the timeline. */
+  async function applyBatch(
+    tx: import('@stella/platform').Tx,
+    tenant: string,
+    row: Omit<IngestRow, 'receivedAt'> & { callgraphId: string },
+    symbols: [string, import('./runtime/events.ts').SymbolAggregate][],
+    loaded: LoadedGraph,
+  ): Promise<void> {
+    const version = await touchSubject(tx, tenant, row.subjectKey, row.callgraphId, row.subject, true);
+    await addRuntimeFacts(tx, tenant, row.subjectKey, symbols, (s) => loaded.index.has(s));
+    await timeline.append(tx, tenant, {
+      category: 'runtime',
+      kind: 'reach.runtime.ingested',
+      details: {
+        ingestId: row.ingestId,
+        casDigest: row.contentSha256,
+        casUri: row.casUri,
+        graphHash: row.graphHash,
+        callgraphId: row.callgraphId,
+        subjectKey: row.subjectKey,
+        events: row.eventCount,
+        symbols: row.symbolCount,
+        source: row.source,
+      },
+    });
+    await timeline.publish(
+      tx,
+      tenant,
+      FACT_TOPIC,
+      factEvent(tenant, row.subjectKey, 'runtime', version, row.contentSha256, 'application/vnd.stellaops.ndjson'),
+    );
+  }
+
+  function resultFromRow(row: IngestRow | Omit<IngestRow, 'receivedAt'>, duplicate: boolean): RuntimeIngestResult {
+    return {
+      subjectKey: row.subjectKey,
+      ingestId: row.ingestId,
+      callgraphId: row.callgraphId,
+      graphHash: row.graphHash ?? '',
+      casUri: row.casUri,
+      contentSha256: row.contentSha256,
+      events: row.eventCount,
+      symbols: row.symbolCount,
+      status: row.status,
+      duplicate,
+    };
+  }
+
+  /** Attaches parked batches once their graph exists; returns how many were attached. */
+  async function attachOrphans(tenant: string, graphHash: string): Promise<number> {
+    const graph = await inTenant(tenant, (tx) => selectCallgraph(tx, tenant, graphHash));
+    const orphans = await inTenant(tenant, (tx) => selectOrphans(tx, tenant, graphHash));
+    if (!graph) {
+      if (orphans.length > 0)
+        throw new Error(`graph ${graphHash} not ingested yet; ${orphans.length} runtime batches wait`);
+      return 0;
+    }
+    let attached = 0;
+    const loaded = await loadGraph(graph);
+    for (const orphan of orphans) {
+      // The batch was validated on arrival; re-read it from CAS and aggregate again.
+      const text = (await blobs.getBytes(orphan.casUri)).toString('utf8');
+      const aggregate = new RuntimeAggregate();
+      for (const line of text.split('\n')) {
+        if (!line.trim()) continue;
+        const event = JSON.parse(line) as { symbolId: string; hitCount: number; observedAt?: string };
+        aggregate.add(
+          event.symbolId.normalize('NFC'),
+          event.hitCount,
+          event.observedAt ? new Date(event.observedAt).toISOString() : undefined,
+        );
+      }
+      const done = await inTenant(tenant, async (tx) => {
+        if (!(await markApplied(tx, tenant, orphan.ingestId, graph.callgraphId))) return false;
+        await applyBatch(tx, tenant, { ...orphan, callgraphId: graph.callgraphId }, aggregate.sorted(), loaded);
+        return true;
+      });
+      if (done) {
+        attached++;
+        runtimeEvents.inc(aggregate.events);
+        await queueRecompute(tenant, orphan.subjectKey);
+      }
+    }
+    return attached;
+  }
+
+  async function queueRecompute(tenant: string, subjectKey: string): Promise<void> {
+    await deps.queue
+      ?.send(RECOMPUTE_QUEUE, { tenant, subjectKey }, { key: tenant, singletonKey: `${tenant}:${subjectKey}` })
+      .catch((error: unknown) => logger.warn({ err: error }, 'recompute could not be queued'));
+  }
+
+  function factEvent(
+    tenant: string,
+    subjectKey: string,
+    kind: string,
+    version: number,
+    digest: string,
+    contentType: string,
+  ) {
+    return {
+      event_id: newUuid(),
+      emitted_at: clock.now().toISOString(),
+      tenant,
+      subject_key: subjectKey,
+      fact_kind: kind,
+      fact_version: version,
+      digest,
+      content_type: contentType,
+      producer: 'stella.signals',
+      source: { pipeline: 'signals', release: RELEASE },
+      trace: { trace_id: newUlid(), span_id: sha256Hex(`${subjectKey}:${version}`).slice(0, 16) },
+    };
+  }
+
+  async function defaultTargets(
+    tenant: string,
+    graph: LoadedGraph | undefined,
+    packages: readonly string[],
+  ): Promise<{ targets: Target[]; source: string }> {
+    let advisories: AdvisorySymbols[] = [];
+    const lookup = await aocVulnerableSymbols();
+    if (lookup && packages.length > 0) advisories = await lookup(db, tenant, packages);
+    const targets = resolveTargets(graph?.csr, advisories, getOverlay());
+    return { targets, source: lookup ? 'advisories' : 'overlay' };
+  }
+
+  function explicitTargets(value: unknown, index: Map<string, number> | undefined): Target[] | undefined {
+    if (!Array.isArray(value) || value.length === 0) return undefined;
+    const out = value.map((t): Target => {
+      if (typeof t === 'string') return { symbolId: t.normalize('NFC') };
+      const o = t as { symbolId?: string; advisoryId?: string; package?: string };
+      return {
+        ...(o.symbolId ? { symbolId: o.symbolId.normalize('NFC') } : {}),
+        ...(o.advisoryId ? { advisoryId: o.advisoryId } : {}),
+        ...(o.package ? { package: o.package } : {}),
+      };
+    });
+    void index;
+    return out;
+  }
+
+  /** Recomputes the facts of one subject or of every subject whose graph, runtime facts or targets changed. */
+  async function recompute(
+    tenant: string,
+    options: { subjectKey?: string; targets?: unknown[]; force?: boolean } = {},
+  ): Promise<RecomputeReport> {
+    const started = performance.now();
+    if (options.targets !== undefined) {
+      if (!options.subjectKey) throw new StellaError(Errors.validation, 'targets need a subjectKey');
+      if (options.targets.length > config.maxTargets) {
+        throw new StellaError(Errors.validation, `at most ${config.maxTargets} targets (signals.maxTargets)`);
+      }
+      await inTenant(tenant, (tx) =>
+        setSubjectTargets(tx, tenant, options.subjectKey!, options.targets!.length ? options.targets : null),
+      );
+    }
+    const subjects = await inTenant(tenant, (tx) => selectSubjects(tx, tenant, options.subjectKey));
+    if (options.subjectKey && subjects.length === 0) {
+      throw new StellaError(
+        SignalsErrors.factNotFound,
+        `no subject ${options.subjectKey}: ingest runtime facts for it first`,
+      );
+    }
+    const report: RecomputeReport = { subjects: [], durationMs: 0 };
+    for (const subject of subjects) {
+      const t0 = performance.now();
+      const graphRow = await inTenant(tenant, (tx) => selectCallgraph(tx, tenant, subject.callgraphId));
+      let loaded: LoadedGraph | undefined;
+      try {
+        loaded = graphRow ? await loadGraph(graphRow) : undefined;
+      } catch (error) {
+        logger.warn(
+          { err: error, callgraphId: subject.callgraphId },
+          'graph blob unreadable; targets become unknown (graph_missing)',
+        );
+      }
+      const hits = await inTenant(tenant, (tx) => selectHits(tx, tenant, subject.subjectKey));
+      const explicit = explicitTargets(subject.targets, loaded?.index);
+      let targets: Target[];
+      let targetsSource: string;
+      if (explicit) {
+        targets = explicit;
+        targetsSource = 'request';
+      } else {
+        const resolved = await defaultTargets(tenant, loaded, graphRow?.packages ?? []);
+        targets = resolved.targets;
+        targetsSource = resolved.source;
+        if (targets.length === 0) {
+          // Nothing known to be vulnerable: report on what ran (spec §1.2 step 5).
+          targets = [...hits.keys()].sort().map((symbolId) => ({ symbolId }));
+          targetsSource = 'observed';
+        }
+      }
+      const inputsDigest = canonicalDigest({
+        engine: ENGINE_VERSION,
+        graphHash: graphRow?.graphHash ?? null,
+        graphLoaded: loaded !== undefined,
+        runtimeVersion: subject.runtimeVersion,
+        targets,
+        scoring,
+      });
+      const current = await inTenant(tenant, (tx) => selectFact(tx, tenant, subject.subjectKey));
+      if (current && current.inputsDigest === inputsDigest && !options.force) {
+        cacheRequests.inc({ cache: 'fact', result: 'hit' });
+        report.subjects.push({
+          subjectKey: subject.subjectKey,
+          status: 'unchanged',
+          factVersion: current.factVersion,
+          digest: current.digest,
+        });
+        continue;
+      }
+      cacheRequests.inc({ cache: 'fact', result: 'miss' });
+      const result = computeReachability(
+        { csr: loaded?.csr, index: loaded?.index, targets, hits, ...(loaded ? { searches: loaded.searches } : {}) },
+        scoring,
+      );
+      const summary = await inTenant(tenant, (tx) => runtimeSummary(tx, tenant, subject.subjectKey));
+      const document = {
+        schema: 'stella.signals.reachability-fact.v1',
+        subjectKey: subject.subjectKey,
+        subject: subject.subject,
+        callgraphId: subject.callgraphId,
+        graphHash: graphRow?.graphHash ?? null,
+        states: result.states,
+        score: result.score,
+        unknownsCount: result.unknowns.length,
+        unknowns: result.unknowns,
+        runtimeFacts: {
+          symbols: summary.symbols,
+          totalHits: summary.totalHits,
+          runtimeOnlySymbols: summary.runtimeOnly,
+          lastSeen: summary.lastSeen,
+        },
+        provenance: {
+          engine: ENGINE_VERSION,
+          targetsSource,
+          runtimeIngests: summary.ingests,
+          runtimeVersion: subject.runtimeVersion,
+          scoringDigest: canonicalDigest(scoring),
+        },
+      };
+      const bytes = Buffer.from(canonicalJson(document), 'utf8');
+      const digest = `sha256:${sha256Hex(bytes)}`;
+      if (current && current.digest === digest && !options.force) {
+        await inTenant(tenant, (tx) => touchFactInputs(tx, tenant, subject.subjectKey, inputsDigest));
+        report.subjects.push({
+          subjectKey: subject.subjectKey,
+          status: 'unchanged',
+          factVersion: current.factVersion,
+          digest,
+        });
+        continue;
+      }
+      const stored = await blobs.put('reachability/facts', bytes, { expectedDigest: digest });
+      const computedAt = clock.now().toISOString();
+      const version = await inTenant(tenant, async (tx) => {
+        const v = await upsertFact(tx, tenant, {
+          subjectKey: subject.subjectKey,
+          callgraphId: subject.callgraphId,
+          digest,
+          casUri: stored.uri,
+          inputsDigest,
+          score: result.score,
+          unknownsCount: result.unknowns.length,
+          document,
+          computedAt,
+        });
+        await replaceEngineUnknowns(tx, tenant, subject.subjectKey, subject.callgraphId, result.unknowns);
+        await timeline.append(tx, tenant, {
+          category: 'evidence',
+          kind: 'signals.fact.updated',
+          details: { subjectKey: subject.subjectKey, factVersion: v, digest, casUri: stored.uri, score: result.score },
+        });
+        await timeline.publish(
+          tx,
+          tenant,
+          FACT_TOPIC,
+          factEvent(tenant, subject.subjectKey, 'reachability', v, digest, 'application/json'),
+        );
+        return v;
+      });
+      factsUpdated.inc();
+      recomputeSeconds.observe((performance.now() - t0) / 1000);
+      if (summary.lastSeen)
+        factStaleness.observe(Math.max(0, (clock.now().getTime() - Date.parse(summary.lastSeen)) / 1000));
+      report.subjects.push({ subjectKey: subject.subjectKey, status: 'updated', factVersion: version, digest });
+    }
+    report.durationMs = Math.round(performance.now() - started);
+    return report;
+  }
+
+  /** Validates and stores the request's targets now, then leaves the computation to the queue. */
+  async function queueRecomputeJob(
+    tenant: string,
+    body: { subjectKey?: string; targets?: unknown[]; force?: boolean },
+  ): Promise<string | null> {
+    if (body.subjectKey) {
+      const subjects = await inTenant(tenant, (tx) => selectSubjects(tx, tenant, body.subjectKey));
+      if (subjects.length === 0) {
+        throw new StellaError(
+          SignalsErrors.factNotFound,
+          `no subject ${body.subjectKey}: ingest runtime facts for it first`,
+        );
+      }
+      if (body.targets !== undefined) {
+        if (body.targets.length > config.maxTargets) {
+          throw new StellaError(Errors.validation, `at most ${config.maxTargets} targets (signals.maxTargets)`);
+        }
+        await inTenant(tenant, (tx) =>
+          setSubjectTargets(tx, tenant, body.subjectKey!, body.targets!.length ? body.targets : null),
+        );
+      }
+    } else if (body.targets !== undefined) {
+      throw new StellaError(Errors.validation, 'targets need a subjectKey');
+    }
+    const data = {
+      tenant,
+      ...(body.subjectKey ? { subjectKey: body.subjectKey } : {}),
+      ...(body.force ? { force: true } : {}),
+    };
+    if (!deps.queue) {
+      await recompute(tenant, data);
+      return null;
+    }
+    return deps.queue.send(RECOMPUTE_QUEUE, data, { key: tenant });
+  }
+
+  async function getFact(tenant: string, subjectKey: string): Promise<FactRow> {
+    const fact = await inTenant(tenant, (tx) => selectFact(tx, tenant, subjectKey));
+    if (!fact) throw new StellaError(SignalsErrors.factNotFound, `no reachability fact for subject ${subjectKey}`);
+    return fact;
+  }
+
+  async function reportUnknowns(
+    tenant: string,
+    input: { subjectKey: string; callgraphId?: string; unknowns: { symbolId: string; reason: string }[] },
+  ): Promise<number> {
+    if (input.callgraphId) await getCallgraph(tenant, input.callgraphId);
+    return inTenant(tenant, (tx) =>
+      insertReportedUnknowns(tx, tenant, input.subjectKey, input.callgraphId ?? null, input.unknowns),
+    );
+  }
+
+  async function listUnknowns(tenant: string, subjectKey: string) {
+    return inTenant(tenant, (tx) => selectUnknowns(tx, tenant, subjectKey));
+  }
+
+  return {
+    ingestCallgraph,
+    getCallgraph,
+    getManifest,
+    coverage,
+    ingestRuntime,
+    attachOrphans,
+    recompute,
+    queueRecomputeJob,
+    getFact,
+    reportUnknowns,
+    listUnknowns,
+    loadGraph,
+    scoring,
+  };
+}

@@ -1,0 +1,128 @@
+// SQL of reachability facts and unknowns.
+import type { Queryable } from '@stella/platform';
+
+export interface FactRow {
+  subjectKey: string;
+  callgraphId: string;
+  factVersion: number;
+  digest: string;
+  casUri: string;
+  inputsDigest: string;
+  score: number;
+  unknownsCount: number;
+  document: Record<string, unknown>;
+  computedAt: string;
+}
+
+export async function selectFact(tx: Queryable, tenant: string, subjectKey: string): Promise<FactRow | undefined> {
+  const result = await tx.query<FactRow & { factVersion: string | number }>(
+    `select subject_key as "subjectKey", callgraph_id as "callgraphId", fact_version as "factVersion", digest,
+       cas_uri as "casUri", inputs_digest as "inputsDigest", score, unknowns_count as "unknownsCount", document,
+       computed_at as "computedAt"
+     from signals_facts where tenant = $1 and subject_key = $2`,
+    [tenant, subjectKey],
+  );
+  const row = result.rows[0];
+  return row && { ...row, factVersion: Number(row.factVersion), computedAt: new Date(row.computedAt).toISOString() };
+}
+
+/** Writes the new fact; the version is the previous one plus one, so it is monotonic per subject. */
+export async function upsertFact(tx: Queryable, tenant: string, row: Omit<FactRow, 'factVersion'>): Promise<number> {
+  const result = await tx.query<{ fact_version: string | number }>(
+    `insert into signals_facts (tenant, subject_key, callgraph_id, fact_version, digest, cas_uri, inputs_digest, score,
+       unknowns_count, document, computed_at)
+     values ($1, $2, $3, 1, $4, $5, $6, $7, $8, $9, $10)
+     on conflict (tenant, subject_key) do update set callgraph_id = excluded.callgraph_id,
+       fact_version = signals_facts.fact_version + 1, digest = excluded.digest, cas_uri = excluded.cas_uri,
+       inputs_digest = excluded.inputs_digest, score = excluded.score, unknowns_count = excluded.unknowns_count,
+       document = excluded.document, computed_at = excluded.computed_at
+     returning fact_version`,
+    [
+      tenant,
+      row.subjectKey,
+      row.callgraphId,
+      row.digest,
+      row.casUri,
+      row.inputsDigest,
+      row.score,
+      row.unknownsCount,
+      JSON.stringify(row.document),
+      row.computedAt,
+    ],
+  );
+  return Number(result.rows[0]!.fact_version);
+}
+
+export async function touchFactInputs(
+  tx: Queryable,
+  tenant: string,
+  subjectKey: string,
+  inputsDigest: string,
+): Promise<void> {
+  await tx.query('update signals_facts set inputs_digest = $3 where tenant = $1 and subject_key = $2', [
+    tenant,
+    subjectKey,
+    inputsDigest,
+  ]);
+}
+
+export interface UnknownRow {
+  symbolId: string;
+  reason: string;
+  origin: 'engine' | 'reported';
+  callgraphId: string | null;
+  advisoryId: string | null;
+}
+
+export async function replaceEngineUnknowns(
+  tx: Queryable,
+  tenant: string,
+  subjectKey: string,
+  callgraphId: string,
+  unknowns: readonly { symbolId: string; reason: string; advisoryId?: string }[],
+): Promise<void> {
+  await tx.query(`delete from signals_unknowns where tenant = $1 and subject_key = $2 and origin = 'engine'`, [
+    tenant,
+    subjectKey,
+  ]);
+  if (unknowns.length === 0) return;
+  await tx.query(
+    `insert into signals_unknowns (tenant, subject_key, symbol_id, reason, origin, callgraph_id, advisory_id)
+     select $1, $2, s, r, 'engine', $3, a from unnest($4::text[], $5::text[], $6::text[]) as t(s, r, a)
+     on conflict do nothing`,
+    [
+      tenant,
+      subjectKey,
+      callgraphId,
+      unknowns.map((u) => u.symbolId),
+      unknowns.map((u) => u.reason),
+      unknowns.map((u) => u.advisoryId ?? null),
+    ],
+  );
+}
+
+export async function insertReportedUnknowns(
+  tx: Queryable,
+  tenant: string,
+  subjectKey: string,
+  callgraphId: string | null,
+  unknowns: readonly { symbolId: string; reason: string }[],
+): Promise<number> {
+  if (unknowns.length === 0) return 0;
+  const result = await tx.query(
+    `insert into signals_unknowns (tenant, subject_key, symbol_id, reason, origin, callgraph_id)
+     select $1, $2, s, r, 'reported', $3 from unnest($4::text[], $5::text[]) as t(s, r)
+     on conflict do nothing`,
+    [tenant, subjectKey, callgraphId, unknowns.map((u) => u.symbolId), unknowns.map((u) => u.reason)],
+  );
+  return result.rowCount;
+}
+
+export async function selectUnknowns(tx: Queryable, tenant: string, subjectKey: string): Promise<UnknownRow[]> {
+  const result = await tx.query<UnknownRow>(
+    `select symbol_id as "symbolId", reason, origin, callgraph_id as "callgraphId", advisory_id as "advisoryId"
+     from signals_unknowns where tenant = $1 and subject_key = $2 order by symbol_id, reason, origin`,
+    [tenant, subjectKey],
+  );
+  return result.rows;
+}

@@ -1,0 +1,217 @@
+// SQL of subjects, runtime ingests (idempotency and orphans) and the aggregated runtime facts.
+import type { Queryable } from '@stella/platform';
+import type { SymbolAggregate } from '../runtime/events.ts';
+
+export interface IngestRow {
+  ingestId: string;
+  subjectKey: string;
+  callgraphId: string | null;
+  graphHash: string | null;
+  contentSha256: string;
+  casUri: string;
+  eventCount: number;
+  symbolCount: number;
+  source: string;
+  analysisId: string | null;
+  subject: Record<string, string>;
+  status: 'applied' | 'orphan';
+  receivedAt: string;
+}
+
+const INGEST_COLUMNS = `ingest_id as "ingestId", subject_key as "subjectKey", callgraph_id as "callgraphId",
+  graph_hash as "graphHash", content_sha256 as "contentSha256", cas_uri as "casUri", event_count as "eventCount",
+  symbol_count as "symbolCount", source, analysis_id as "analysisId", subject, status, received_at as "receivedAt"`;
+
+function ingest(row: IngestRow | undefined): IngestRow | undefined {
+  return row && { ...row, receivedAt: new Date(row.receivedAt).toISOString() };
+}
+
+export async function findIngest(
+  tx: Queryable,
+  tenant: string,
+  ingestId: string,
+  subjectKey: string,
+  contentSha256: string,
+): Promise<IngestRow | undefined> {
+  const result = await tx.query<IngestRow>(
+    `select ${INGEST_COLUMNS} from signals_runtime_ingests
+     where tenant = $1 and (ingest_id = $2 or (subject_key = $3 and content_sha256 = $4)) order by received_at limit 1`,
+    [tenant, ingestId, subjectKey, contentSha256],
+  );
+  return ingest(result.rows[0]);
+}
+
+export async function insertIngest(
+  tx: Queryable,
+  tenant: string,
+  row: Omit<IngestRow, 'receivedAt'>,
+): Promise<boolean> {
+  const result = await tx.query(
+    `insert into signals_runtime_ingests (tenant, ingest_id, subject_key, callgraph_id, graph_hash, content_sha256, cas_uri,
+       event_count, symbol_count, source, analysis_id, subject, status, applied_at)
+     values ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13, case when $13 = 'applied' then now() end)
+     on conflict do nothing`,
+    [
+      tenant,
+      row.ingestId,
+      row.subjectKey,
+      row.callgraphId,
+      row.graphHash,
+      row.contentSha256,
+      row.casUri,
+      row.eventCount,
+      row.symbolCount,
+      row.source,
+      row.analysisId,
+      JSON.stringify(row.subject),
+      row.status,
+    ],
+  );
+  return result.rowCount === 1;
+}
+
+export async function selectOrphans(tx: Queryable, tenant: string, graphHash: string): Promise<IngestRow[]> {
+  const result = await tx.query<IngestRow>(
+    `select ${INGEST_COLUMNS} from signals_runtime_ingests where tenant = $1 and graph_hash = $2 and status = 'orphan'
+     order by received_at, ingest_id`,
+    [tenant, graphHash],
+  );
+  return result.rows.map((r) => ingest(r)!);
+}
+
+/** Claims an orphan for attaching; false when another worker already did. */
+export async function markApplied(
+  tx: Queryable,
+  tenant: string,
+  ingestId: string,
+  callgraphId: string,
+): Promise<boolean> {
+  const result = await tx.query(
+    `update signals_runtime_ingests set status = 'applied', applied_at = now(), callgraph_id = $3
+     where tenant = $1 and ingest_id = $2 and status = 'orphan'`,
+    [tenant, ingestId, callgraphId],
+  );
+  return result.rowCount === 1;
+}
+
+/** Creates the subject or binds it to the given callgraph, and bumps its runtime version. */
+export async function touchSubject(
+  tx: Queryable,
+  tenant: string,
+  subjectKey: string,
+  callgraphId: string,
+  subject: Record<string, string>,
+  bumpRuntime: boolean,
+): Promise<number> {
+  const result = await tx.query<{ runtime_version: string | number }>(
+    `insert into signals_subjects (tenant, subject_key, callgraph_id, subject, runtime_version)
+     values ($1, $2, $3, $4, $5)
+     on conflict (tenant, subject_key) do update set callgraph_id = excluded.callgraph_id, subject = excluded.subject,
+       runtime_version = signals_subjects.runtime_version + $5, updated_at = now()
+     returning runtime_version`,
+    [tenant, subjectKey, callgraphId, JSON.stringify(subject), bumpRuntime ? 1 : 0],
+  );
+  return Number(result.rows[0]!.runtime_version);
+}
+
+const ROWS_PER_STATEMENT = 5000;
+
+export async function addRuntimeFacts(
+  tx: Queryable,
+  tenant: string,
+  subjectKey: string,
+  symbols: readonly [string, SymbolAggregate][],
+  inGraph: (symbolId: string) => boolean,
+): Promise<void> {
+  for (let at = 0; at < symbols.length; at += ROWS_PER_STATEMENT) {
+    const slice = symbols.slice(at, at + ROWS_PER_STATEMENT);
+    await tx.query(
+      `insert into signals_runtime_facts (tenant, subject_key, symbol_id, hit_count, first_seen, last_seen, in_graph)
+       select $1, $2, s, h, f, l, g from unnest($3::text[], $4::bigint[], $5::timestamptz[], $6::timestamptz[], $7::boolean[])
+         as t(s, h, f, l, g)
+       on conflict (tenant, subject_key, symbol_id) do update set
+         hit_count = least(signals_runtime_facts.hit_count + excluded.hit_count, 9007199254740991),
+         first_seen = least(signals_runtime_facts.first_seen, excluded.first_seen),
+         last_seen = greatest(signals_runtime_facts.last_seen, excluded.last_seen),
+         in_graph = excluded.in_graph`,
+      [
+        tenant,
+        subjectKey,
+        slice.map(([s]) => s),
+        slice.map(([, a]) => a.hits),
+        slice.map(([, a]) => a.firstSeen ?? null),
+        slice.map(([, a]) => a.lastSeen ?? null),
+        slice.map(([s]) => inGraph(s)),
+      ],
+    );
+  }
+}
+
+export interface SubjectRow {
+  subjectKey: string;
+  callgraphId: string;
+  subject: Record<string, string>;
+  runtimeVersion: number;
+  targets: unknown;
+}
+
+export async function selectSubjects(tx: Queryable, tenant: string, subjectKey?: string): Promise<SubjectRow[]> {
+  const result = await tx.query<SubjectRow & { runtimeVersion: string | number }>(
+    `select subject_key as "subjectKey", callgraph_id as "callgraphId", subject, runtime_version as "runtimeVersion", targets
+     from signals_subjects where tenant = $1 and ($2::text is null or subject_key = $2) order by subject_key`,
+    [tenant, subjectKey ?? null],
+  );
+  return result.rows.map((r) => ({ ...r, runtimeVersion: Number(r.runtimeVersion) }));
+}
+
+export async function setSubjectTargets(
+  tx: Queryable,
+  tenant: string,
+  subjectKey: string,
+  targets: unknown,
+): Promise<void> {
+  await tx.query('update signals_subjects set targets = $3 where tenant = $1 and subject_key = $2', [
+    tenant,
+    subjectKey,
+    targets === null ? null : JSON.stringify(targets),
+  ]);
+}
+
+export async function selectHits(tx: Queryable, tenant: string, subjectKey: string): Promise<Map<string, number>> {
+  const result = await tx.query<{ symbol_id: string; hit_count: string | number }>(
+    'select symbol_id, hit_count from signals_runtime_facts where tenant = $1 and subject_key = $2 and hit_count > 0',
+    [tenant, subjectKey],
+  );
+  return new Map(result.rows.map((r) => [r.symbol_id, Number(r.hit_count)]));
+}
+
+export async function runtimeSummary(
+  tx: Queryable,
+  tenant: string,
+  subjectKey: string,
+): Promise<{ symbols: number; totalHits: number; runtimeOnly: number; lastSeen: string | null; ingests: string[] }> {
+  const facts = await tx.query<{
+    symbols: number;
+    total: string | null;
+    runtime_only: number;
+    last_seen: Date | string | null;
+  }>(
+    `select count(*)::int as symbols, sum(hit_count)::text as total, count(*) filter (where not in_graph)::int as runtime_only,
+       max(last_seen) as last_seen
+     from signals_runtime_facts where tenant = $1 and subject_key = $2`,
+    [tenant, subjectKey],
+  );
+  const ingests = await tx.query<{ ingest_id: string }>(
+    `select ingest_id from signals_runtime_ingests where tenant = $1 and subject_key = $2 and status = 'applied'
+     order by ingest_id`,
+    [tenant, subjectKey],
+  );
+  const row = facts.rows[0]!;
+  return {
+    symbols: row.symbols,
+    totalHits: Number(row.total ?? 0),
+    runtimeOnly: row.runtime_only,
+    lastSeen: row.last_seen ? new Date(row.last_seen).toISOString() : null,
+    ingests: ingests.rows.map((r) => r.ingest_id),
+  };
+}

@@ -1,0 +1,91 @@
+// A signals service on a real test database (PGlite or PostgreSQL), a real filesystem CAS and the
+// real timeline, without HTTP: for tests of ingest, recompute and events below the routes.
+
+import { aocModule } from '@stella/aoc';
+import { type Clock, fixedClock } from '@stella/core';
+import {
+  type BlobStore,
+  type Config,
+  createFsBlobStore,
+  createLogger,
+  createMetricsRegistry,
+  createSigningKeyStore,
+  createTimeline,
+  loadConfig,
+  migrate,
+  platformModule,
+  type Registry,
+  type Timeline,
+} from '@stella/platform';
+import { scratchDir, type TestDb, testDb } from '@stella/testkit';
+import { createSignals, type Signals } from '../src/service.ts';
+
+export interface Harness {
+  t: TestDb;
+  signals: Signals;
+  blobs: BlobStore;
+  timeline: Timeline;
+  metrics: Registry;
+  config: Config;
+  close(): Promise<void>;
+}
+
+export async function startHarness(options: { env?: Record<string, string>; clock?: Clock } = {}): Promise<Harness> {
+  const t = await testDb();
+  await migrate(t.db, [
+    { module: 'platform', migrations: platformModule.migrations! },
+    { module: 'aoc', migrations: aocModule.migrations!, dependsOn: ['platform'] },
+    { module: 'signals', migrations: new URL('../migrations/', import.meta.url), dependsOn: ['platform', 'aoc'] },
+  ]);
+  const home = scratchDir('stella-signals-');
+  const { config } = loadConfig({ env: { STELLA_HOME: home, ...(options.env ?? {}) } });
+  const blobs = createFsBlobStore({ root: `${home}/cas` });
+  const clock = options.clock ?? fixedClock('2026-01-02T03:04:05.000Z');
+  const timeline = createTimeline(t.db, clock);
+  const metrics = createMetricsRegistry({ defaultMetrics: false });
+  const signals = createSignals({
+    db: t.db,
+    blobs,
+    timeline,
+    signing: createSigningKeyStore(t.db),
+    config: config.signals,
+    clock,
+    metrics,
+    logger: createLogger({ level: 'silent' }),
+  });
+  return { t, signals, blobs, timeline, metrics, config, close: () => t.close() };
+}
+
+/**
+ *   main ─► handler ─► parse ─► vulnSink
+ *     │                  └───► helper
+ *     └─► admin ┄┄(heuristic)┄┄► reflect
+ *   orphanFn (no caller), deadFn ─► vulnSink2 (deadFn unreachable)
+ */
+export function sampleGraph(extra: { component?: string } = {}) {
+  return {
+    schema: 'stella.callgraph.v1',
+    metadata: { language: 'Node', component: extra.component ?? 'web', version: '1.0.0' },
+    nodes: [
+      { id: 'app:main', name: 'main', kind: 'function' },
+      { id: 'app:handler', name: 'handler', kind: 'function' },
+      { id: 'lib:parse', name: 'parse', kind: 'function', purl: 'pkg:npm/lib@1.2.3' },
+      { id: 'lib:vulnSink', name: 'vulnSink', kind: 'function', purl: 'pkg:npm/lib@1.2.3' },
+      { id: 'lib:helper', name: 'helper', kind: 'function', purl: 'pkg:npm/lib@1.2.3' },
+      { id: 'app:admin', name: 'admin', kind: 'function' },
+      { id: 'app:reflect', name: 'reflect', kind: 'function' },
+      { id: 'app:deadFn', name: 'deadFn', kind: 'function' },
+      { id: 'lib:vulnSink2', name: 'vulnSink2', kind: 'function', purl: 'pkg:npm/lib@1.2.3' },
+    ],
+    edges: [
+      { sourceId: 'app:main', targetId: 'app:handler', kind: 'static', weight: 1 },
+      { sourceId: 'app:handler', targetId: 'lib:parse', kind: 'static', weight: 0.9 },
+      { sourceId: 'lib:parse', targetId: 'lib:vulnSink', kind: 'static' },
+      { sourceId: 'lib:parse', targetId: 'lib:helper', kind: 'static' },
+      { sourceId: 'app:main', targetId: 'app:admin', kind: 'static' },
+      { sourceId: 'app:admin', targetId: 'app:reflect', kind: 'heuristic', reason: 'reflectionString', weight: 0.3 },
+      { sourceId: 'app:deadFn', targetId: 'lib:vulnSink2', kind: 'static' },
+    ],
+    entrypoints: [{ nodeId: 'app:main', kind: 'http', route: '/', order: 0 }],
+  };
+}
