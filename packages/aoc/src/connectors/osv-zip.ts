@@ -2,9 +2,10 @@
 // Reads an OSV `all.zip` (local path or URL) entry by entry with yauzl, never extracting to disk.
 // The whole central directory is checked before the first document is handed over: too many
 // entries, a declared total over the cap, absolute or `..` paths, symlinks, encrypted or duplicate
-// entries refuse the archive outright. An entry that inflates beyond its declared size (or the
-// document cap), or whose CRC is wrong, is only discovered while reading it: documents handed over
-// before it stay valid (the caller commits per document) and the error names the entry.
+// entries refuse the archive outright. An entry that inflates beyond its declared size, declares a
+// compressed size deflate cannot produce, exceeds the document cap or has a wrong CRC is only found
+// when it is reached: documents handed over before it stay valid (the caller commits per document;
+// this is partial output by design) and the error names the entry.
 // Order is the sorted entry name; the cursor is the last entry name.
 import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
