@@ -4,7 +4,8 @@
 --   * the raw text is the record: a trigger recomputes its SHA-256 and derives raw_json from it;
 --   * forbidden derived keys (severity, cvss, effective_*, …) are refused anywhere in the envelope
 --     columns (never inside the upstream document, where e.g. GHSA's database_specific.severity is legal);
---   * a revision must supersede the current head of its (tenant, vendor, upstream_id) chain;
+--   * a revision must supersede the current head of its (tenant, vendor, upstream_id) chain, and a
+--     content already in the chain is never stored twice (the idempotency key of spec §3.3);
 --   * UPDATE and DELETE are refused (append-only); FORCE RLS by tenant.
 -- The constraint set is installed by aoc_apply_constraints() and removed by aoc_remove_constraints(),
 -- which ops/sql/apply-aoc-constraints.sql calls for operators (with -v remove=1 for the rollback).
@@ -41,6 +42,8 @@ begin
       primary key (tenant, id)
     )$ddl$, tbl);
   execute format('create unique index %1$I on %2$I (tenant, source_vendor, upstream_id, revision)', tbl || '_chain', tbl);
+  -- The idempotency key (spec §3.3): one row per distinct content of a document.
+  execute format('create unique index %1$I on %2$I (tenant, source_vendor, upstream_id, content_hash)', tbl || '_idempotency', tbl);
   -- A row is superseded at most once: chains are linear, and "head" means "not superseded".
   execute format('create unique index %1$I on %2$I (tenant, supersedes) where supersedes is not null', tbl || '_successor', tbl);
   execute format('create index %1$I on %2$I (tenant, ingested_at, id)', tbl || '_by_ingested', tbl);
@@ -111,7 +114,6 @@ declare
   found text;
   head_id text;
   head_revision integer;
-  head_hash text;
 begin
   actual := 'sha256:' || encode(sha256(convert_to(new.raw, 'UTF8')), 'hex');
   if actual <> new.content_hash then
@@ -127,11 +129,11 @@ begin
       using errcode = '23514', table = tg_table_name;
   end if;
   if tg_table_name = 'advisory_raw' then
-    select id, revision, content_hash into head_id, head_revision, head_hash from advisory_raw
+    select id, revision into head_id, head_revision from advisory_raw
      where tenant = new.tenant and source_vendor = new.source_vendor and upstream_id = new.upstream_id
      order by revision desc limit 1;
   else
-    select id, revision, content_hash into head_id, head_revision, head_hash from vex_raw
+    select id, revision into head_id, head_revision from vex_raw
      where tenant = new.tenant and source_vendor = new.source_vendor and upstream_id = new.upstream_id
      order by revision desc limit 1;
   end if;
@@ -144,10 +146,6 @@ begin
     if new.supersedes is distinct from head_id or new.revision <> head_revision + 1 then
       raise exception 'ERR_AOC_003: revision must supersede the current head % (revision %)', head_id, head_revision
         using errcode = '23514', table = tg_table_name;
-    end if;
-    if head_hash = new.content_hash then
-      raise exception 'ERR_AOC_003: content_hash % equals the current head %; that is a no-op, not a revision',
-        new.content_hash, head_id using errcode = '23505', table = tg_table_name;
     end if;
   end if;
   -- jsonb cannot hold \u0000; such documents keep their raw text and no parsed copy.

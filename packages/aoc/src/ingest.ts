@@ -18,7 +18,7 @@ import { parseStrictJson, recognise } from './formats/index.ts';
 import type { DocumentKind } from './formats/types.ts';
 import { type AocViolation, guardEnvelope, violationError } from './guard.ts';
 import type { AocMetrics } from './metrics.ts';
-import { type Head, identityKey, insertRows, loadHeads, type RawRow } from './sql/raw.ts';
+import { type Chain, identityKey, insertRows, loadChains, type RawRow } from './sql/raw.ts';
 
 export interface IngestDocument {
   /** The upstream document exactly as received. */
@@ -133,13 +133,27 @@ export async function prepareDocument(input: IngestDocument, options: PrepareOpt
   }
   const proposedUpstream = isObject(proposal.upstream) ? proposal.upstream : {};
   const givenId = str(proposedUpstream.upstream_id);
-  if (givenId && givenId !== recognised.upstreamId) {
+  if (givenId && recognised.upstreamId && givenId !== recognised.upstreamId) {
     return fail(
       violationError([
         {
           code: AocErrors.missingProvenance.code,
           path: '/upstream/upstream_id',
           message: `upstream_id "${givenId}" does not match the document's own id "${recognised.upstreamId}"`,
+        },
+      ]),
+    );
+  }
+  // A document without an id of its own (a CycloneDX VEX without serialNumber) is named by the
+  // writer, or else by where the connector fetched it from.
+  const upstreamId = recognised.upstreamId || givenId || input.location;
+  if (!upstreamId) {
+    return fail(
+      violationError([
+        {
+          code: AocErrors.missingProvenance.code,
+          path: '/upstream/upstream_id',
+          message: `this ${recognised.format} document carries no id of its own (CycloneDX serialNumber, OpenVEX @id, CSAF document.tracking.id…); give upstream_id (X-Stella-Upstream-Id)`,
         },
       ]),
     );
@@ -173,7 +187,7 @@ export async function prepareDocument(input: IngestDocument, options: PrepareOpt
     tenant: options.tenant,
     source,
     upstream: {
-      upstream_id: recognised.upstreamId,
+      upstream_id: upstreamId,
       document_version: str(proposedUpstream.document_version) ?? recognised.documentVersion,
       retrieved_at: str(proposedUpstream.retrieved_at)
         ? new Date(str(proposedUpstream.retrieved_at) as string).toISOString()
@@ -214,9 +228,12 @@ function lookup(code: string) {
 }
 
 export interface WriteResult {
+  /** The new row, or for a no-op the row that already holds this content. */
   id: string;
   store: RawStore;
   result: 'ok' | 'noop';
+  /** For a no-op: false when the content is an earlier revision (an upstream revert; the head stays). */
+  head: boolean;
   revision: number;
   supersedes: string | null;
   contentHash: string;
@@ -272,35 +289,71 @@ async function writeInTx(
   docs: readonly PreparedDocument[],
   context: { initiator: string },
 ): Promise<WriteResult[]> {
-  const heads = new Map<RawStore, Map<string, Head>>();
+  const chains = new Map<RawStore, Map<string, Chain>>();
   const rows = new Map<RawStore, RawRow[]>();
   for (const store of new Set(docs.map((d) => d.store))) {
     const identities = docs
       .filter((d) => d.store === store)
       .map((d) => ({ vendor: d.envelope.source.vendor, upstreamId: d.envelope.upstream.upstream_id }));
-    heads.set(store, await loadHeads(tx, store, tenant, identities));
+    chains.set(store, await loadChains(tx, store, tenant, identities));
     rows.set(store, []);
   }
+  const reverts: WriteResult[] = [];
   // One pass in input order, so several revisions of one document in a batch chain in that order.
   const results = docs.map((doc): WriteResult => {
     const { store } = doc;
-    const storeHeads = heads.get(store)!;
+    const storeChains = chains.get(store)!;
     const { vendor } = doc.envelope.source;
     const key = identityKey(vendor, doc.envelope.upstream.upstream_id);
-    const head = storeHeads.get(key);
+    const chain = storeChains.get(key);
     const contentHash = doc.envelope.upstream.content_hash;
     const location = doc.location;
-    if (head && head.contentHash === contentHash) {
-      return { id: head.id, store, result: 'noop', revision: head.revision, supersedes: null, contentHash, location };
+    const existing = chain?.byHash.get(contentHash);
+    if (chain && existing) {
+      // Spec §3.3: (tenant, vendor, upstream_id, content_hash) is the idempotency key, so a content
+      // the chain already holds is a no-op even when it is not the head (an upstream revert).
+      const result: WriteResult = {
+        id: existing,
+        store,
+        result: 'noop',
+        head: existing === chain.head.id,
+        revision: chain.head.revision,
+        supersedes: null,
+        contentHash,
+        location,
+      };
+      if (!result.head) reverts.push({ ...result, supersedes: chain.head.id });
+      return result;
     }
-    const revision = (head?.revision ?? 0) + 1;
+    const revision = (chain?.head.revision ?? 0) + 1;
     const id = recordId(store, vendor, doc.envelope.upstream.upstream_id, revision);
-    const envelope: AocEnvelope = { ...doc.envelope, id, tenant, supersedes: head?.id ?? null };
+    const envelope: AocEnvelope = { ...doc.envelope, id, tenant, supersedes: chain?.head.id ?? null };
     rows.get(store)!.push({ envelope, revision, raw: doc.raw, packages: doc.packages });
-    storeHeads.set(key, { id, revision, contentHash });
-    return { id, store, result: 'ok', revision, supersedes: envelope.supersedes, contentHash, location };
+    const head = { id, revision, contentHash };
+    if (chain) {
+      chain.head = head;
+      chain.byHash.set(contentHash, id);
+    } else {
+      storeChains.set(key, { head, byHash: new Map([[contentHash, id]]) });
+    }
+    return { id, store, result: 'ok', head: true, revision, supersedes: envelope.supersedes, contentHash, location };
   });
   for (const [store, storeRows] of rows) await insertRows(tx, store, storeRows);
+  if (reverts.length > 0) {
+    // The upstream went back to content the chain already holds: no row (idempotency), but the
+    // observation is on the record so an auditor sees that the head is no longer what upstream serves.
+    await deps.timeline.append(tx, tenant, {
+      category: 'aoc',
+      kind: 'aoc.raw.revert_observed',
+      details: {
+        initiator: context.initiator,
+        documents: reverts
+          .slice(0, 100)
+          .map((r) => ({ matches: r.id, head: r.supersedes, content_hash: r.contentHash })),
+        truncated: reverts.length > 100,
+      },
+    });
+  }
   const written = results.filter((r) => r.result === 'ok');
   if (written.length > 0) {
     await deps.timeline.append(tx, tenant, {

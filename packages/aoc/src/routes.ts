@@ -25,6 +25,7 @@ const WriteResultSchema = Type.Object({
   id: Type.String(),
   store: Type.String(),
   result: Type.Union([Type.Literal('ok'), Type.Literal('noop')]),
+  head: Type.Boolean({ description: 'false for a no-op whose content is an earlier revision (an upstream revert)' }),
   revision: Type.Integer(),
   supersedes: Type.Union([Type.String(), Type.Null()]),
   contentHash: Type.String(),

@@ -49,13 +49,11 @@ export function extractCycloneDx(doc: JsonRecord): Extracted {
   const links = linksetCollector();
   const ids = identifiersCollector();
   const components = indexComponents(doc);
-  let firstVulnerabilityId: string | undefined;
 
   arrayAt(doc.vulnerabilities).forEach((vulnerability, v) => {
     if (!isRecord(vulnerability)) return;
     const at = ['vulnerabilities', v];
     const id = textAt(vulnerability.id);
-    firstVulnerabilityId ??= id;
     if (id !== undefined && looksLikeVulnerabilityId(id)) {
       links.alias(id, pointerOf([...at, 'id']));
       ids.any(id);
@@ -99,15 +97,16 @@ export function extractCycloneDx(doc: JsonRecord): Extracted {
     });
   });
 
-  // Most VEX examples carry no serialNumber; the first vulnerability id is then the only stable
-  // name the document has. Documents about the same vulnerability from one source then share an
-  // upstream id and form one revision chain, which is what a re-issued VEX statement is.
+  // Most VEX examples carry no serialNumber. The first vulnerability id is not a name for the
+  // document (one source publishes many VEX files about the same CVE, which would then chain as
+  // revisions of each other), so the id is left empty and ingestion names the document by where
+  // it was fetched from, or by the upstream_id the writer gives.
   const serial = textAt(doc.serialNumber);
   return {
     kind: 'vex',
     format: 'CYCLONEDX_VEX',
     specVersion: textAt(doc.specVersion) ?? '',
-    upstreamId: serial ?? firstVulnerabilityId ?? '',
+    upstreamId: serial ?? '',
     documentVersion: scalarText(doc.version),
     withdrawn: false,
     identifiers: ids.build(),

@@ -116,9 +116,8 @@ export function recognise(doc: unknown, hint: RecogniseHint = {}): Recognised {
     }
   }
   const extracted = family.extract(doc);
-  if (extracted.upstreamId === '') {
-    throw unrecognised(`${extracted.format} document has no ${family.idField}, so it cannot be identified`);
-  }
+  // An empty upstreamId (no ${family.idField}) is left to ingestion, which names the document by
+  // the writer's upstream_id or by where it was fetched from.
   return { ...extracted, schema: validateSchema(extracted.format, extracted.specVersion, doc) };
 }
 

@@ -9,19 +9,25 @@ export interface Head {
   contentHash: string;
 }
 
+/** A document's chain as the writer needs it: its head and the id of every content it holds. */
+export interface Chain {
+  head: Head;
+  byHash: Map<string, string>;
+}
+
 export function identityKey(vendor: string, upstreamId: string): string {
   return `${vendor}\u0000${upstreamId}`;
 }
 
-/** The current head (highest revision) of each identity, in one round trip. */
-export async function loadHeads(
+/** The chains of the given documents (every revision's hash; chains are short), in one round trip. */
+export async function loadChains(
   tx: Queryable,
   store: RawStore,
   tenant: string,
   identities: ReadonlyArray<{ vendor: string; upstreamId: string }>,
-): Promise<Map<string, Head>> {
-  const heads = new Map<string, Head>();
-  if (identities.length === 0) return heads;
+): Promise<Map<string, Chain>> {
+  const chains = new Map<string, Chain>();
+  if (identities.length === 0) return chains;
   const { rows } = await tx.query<{
     source_vendor: string;
     upstream_id: string;
@@ -29,20 +35,24 @@ export async function loadHeads(
     revision: number;
     content_hash: string;
   }>(
-    `select distinct on (source_vendor, upstream_id) source_vendor, upstream_id, id, revision, content_hash
+    `select source_vendor, upstream_id, id, revision, content_hash
        from ${store}
       where tenant = $1 and (source_vendor, upstream_id) in (select * from unnest($2::text[], $3::text[]))
-      order by source_vendor, upstream_id, revision desc`,
+      order by source_vendor, upstream_id, revision`,
     [tenant, identities.map((i) => i.vendor), identities.map((i) => i.upstreamId)],
   );
   for (const r of rows) {
-    heads.set(identityKey(r.source_vendor, r.upstream_id), {
-      id: r.id,
-      revision: r.revision,
-      contentHash: r.content_hash,
-    });
+    const key = identityKey(r.source_vendor, r.upstream_id);
+    const head = { id: r.id, revision: r.revision, contentHash: r.content_hash };
+    const chain = chains.get(key);
+    if (chain) {
+      chain.head = head;
+      chain.byHash.set(r.content_hash, r.id);
+    } else {
+      chains.set(key, { head, byHash: new Map([[r.content_hash, r.id]]) });
+    }
   }
-  return heads;
+  return chains;
 }
 
 export interface RawRow {

@@ -88,6 +88,9 @@ export async function createHttpApp(options: HttpAppOptions): Promise<{ app: Htt
     ajv: { customOptions: { coerceTypes: 'array', removeAdditional: false, allErrors: false } },
     return503OnClosing: true,
     forceCloseConnections: 'idle',
+    // Record ids embed upstream ids, which may be URLs (OpenVEX @id); find-my-way's default of 100
+    // characters answers 414 to those.
+    routerOptions: { maxParamLength: 1024 },
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   const checks = new Map<string, () => Promise<void>>();

@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { makeProgram } from '@stella/cli';
@@ -93,7 +93,7 @@ describe(`AOC ingestion on ${testBackend()}`, () => {
     assert.equal(((await again.json()) as { result: string }).result, 'noop');
   });
 
-  test('real upstream history becomes a chain whose head is the current file; A→B→A appends a revision', async () => {
+  test('real upstream history becomes a chain whose head is the current file; A→B→A is a recorded no-op', async () => {
     const id = 'GO-2024-2445';
     const dir = join(FIXTURES, 'osv-go/history', id);
     const revisions = readdirSync(dir)
@@ -119,13 +119,22 @@ describe(`AOC ingestion on ${testBackend()}`, () => {
     for (const [i, r] of history.revisions.entries()) {
       assert.equal(r.supersedes, i === 0 ? null : history.revisions[i - 1]!.id);
     }
-    // Revert to the first revision: the chain records it as a new head, not as a no-op.
-    const before = history.revisions.length;
+    // Revert to the first revision: the content is already in the chain, so it is a no-op (spec §3.3
+    // idempotency key); the response says it is not the head and the timeline records the revert.
     const revert = await ingest('advisory', readFileSync(join(dir, revisions[0]!)), {
       'x-stella-source-vendor': 'go-vulndb',
     });
-    assert.equal(revert.status, 201);
-    assert.equal(((await revert.json()) as { revision: number }).revision, before + 1);
+    assert.equal(revert.status, 200);
+    const body = (await revert.json()) as { result: string; head: boolean; id: string };
+    assert.deepEqual([body.result, body.head, body.id], ['noop', false, history.revisions[0]!.id]);
+    const events = (await (
+      await fetch(`${t.base}/api/v1/timeline/events?kind=aoc.raw.revert_observed`, { headers: headers() })
+    ).json()) as { items: Array<{ details: { documents: Array<{ matches: string; head: string }> } }> };
+    assert.deepEqual(events.items.at(-1)!.details.documents[0], {
+      matches: history.revisions[0]!.id,
+      head: history.head,
+      content_hash: history.revisions[0]!.upstream.content_hash,
+    });
   });
 
   test('the guard refuses with coded problems and writes nothing', async () => {
@@ -338,3 +347,119 @@ function superuserUrl(t: TestServer): string {
   admin.pathname = new URL(t.databaseUrl!).pathname;
   return admin.toString();
 }
+
+describe(`AOC acceptance: every fixture, by the CLI, on ${testBackend()}`, () => {
+  let t: TestServer;
+  before(async () => {
+    t = await startTestServer();
+  });
+  after(() => t.close());
+
+  const run = async (args: string[]) => {
+    const out = capture();
+    const err = capture();
+    const code = await makeProgram({
+      argv: args,
+      env: { STELLA_HOME: t.home, STELLA_SERVER: t.base },
+      stdout: out.stream,
+      stderr: err.stream,
+    }).run();
+    return { code, stdout: out.text(), stderr: err.text() };
+  };
+  // One source per upstream snapshot, as the fixture README lists them; osv-go's history first, in
+  // time order (file names start with the commit time), then its current files.
+  const folders = [
+    ...['csaf', 'cyclonedx-vex', 'ghsa', 'openvex', 'osv-misc'].flatMap((family) =>
+      readdirSync(join(FIXTURES, family)).map((source) => `${family}/${source}`),
+    ),
+    'cve5',
+    'nvd-api-2.0',
+    'osv-go/history',
+    'osv-go/current',
+  ];
+  const vendorOf = (folder: string) => (folder.startsWith('osv-go') ? 'osv-go' : folder.split('/').at(-1)!);
+  // What a folder may legitimately hold besides advisories and VEX: CycloneDX SBOMs, CSAF provider
+  // metadata / ROLIE / aggregator files, and the two deliberately malformed upstream files.
+  const expectedReject = (location: string) =>
+    /(^|\/)bom(-\d+)?\.json$/.test(location) ||
+    /(^|\/)(ROLIE|aggregator|provider-metadata)\//.test(location) ||
+    /sad-(legacy-api-shape-GHSA-wjx8-cgrm-hh8p|PYSEC-2005-1)\.json$/.test(location);
+
+  test('ingest every file per source, re-ingest writes nothing, and every stored document is byte-identical', async () => {
+    let written = 0;
+    for (const folder of folders) {
+      const r = await run([
+        'sources',
+        'ingest',
+        '--source',
+        vendorOf(folder),
+        '--input',
+        join(FIXTURES, folder),
+        '--json',
+      ]);
+      const report = JSON.parse(r.stdout) as { written: number; rejected: Array<{ location: string; code: string }> };
+      for (const rej of report.rejected) assert.ok(expectedReject(rej.location), `${folder}: ${JSON.stringify(rej)}`);
+      if (report.rejected.length === 0) assert.equal(r.code, 0, r.stderr);
+      else assert.notEqual(r.code, 0);
+      written += report.written;
+    }
+    assert.ok(written > 350, `written ${written}`);
+    for (const folder of folders) {
+      const again = JSON.parse(
+        (await run(['sources', 'ingest', '--source', vendorOf(folder), '--input', join(FIXTURES, folder), '--json']))
+          .stdout,
+      ) as { written: number; noop: number };
+      assert.equal(again.written, 0, folder);
+      assert.ok(again.noop > 0 || folder === 'osv-go/history', folder);
+    }
+    const hashes = new Set(manifest.values());
+    const token = await t.token();
+    let checked = 0;
+    for (const base of ['/advisories/raw', '/vex/raw']) {
+      let cursor: string | null = null;
+      do {
+        const page = (await (
+          await fetch(`${t.base}${base}?history=true&limit=500${cursor ? `&cursor=${cursor}` : ''}`, {
+            headers: { authorization: `Bearer ${token}` },
+          })
+        ).json()) as { items: Array<{ id: string }>; nextCursor: string | null };
+        for (const item of page.items) {
+          const raw = await fetch(`${t.base}${base}/${encodeURIComponent(item.id)}/raw`, {
+            headers: { authorization: `Bearer ${token}` },
+          });
+          const sha = createHash('sha256')
+            .update(Buffer.from(await raw.arrayBuffer()))
+            .digest('hex');
+          assert.ok(hashes.has(sha), `${item.id} is not byte-identical to any fixture`);
+          checked++;
+        }
+        cursor = page.nextCursor;
+      } while (cursor);
+    }
+    assert.equal(checked, written);
+    const verify = await run(['aoc', 'verify', '--since', '1h']);
+    assert.equal(verify.code, 0, verify.stdout + verify.stderr);
+  });
+
+  test('osv-go history chains end at the current file', async () => {
+    const token = await t.token();
+    const withCurrent = readdirSync(join(FIXTURES, 'osv-go/history')).filter((id) =>
+      existsSync(join(FIXTURES, 'osv-go/current', `${id}.json`)),
+    );
+    assert.equal(withCurrent.length, 2);
+    for (const id of withCurrent) {
+      const chain = (await (
+        await fetch(`${t.base}/advisories/raw/history?source=osv-go&upstream_id=${id}`, {
+          headers: { authorization: `Bearer ${token}` },
+        })
+      ).json()) as { revisions: Array<{ upstream: { content_hash: string } }> };
+      const current = readFileSync(join(FIXTURES, 'osv-go/current', `${id}.json`));
+      assert.ok(chain.revisions.length >= 2, `${id} has ${chain.revisions.length} revisions`);
+      assert.equal(
+        chain.revisions.at(-1)!.upstream.content_hash,
+        `sha256:${createHash('sha256').update(current).digest('hex')}`,
+        id,
+      );
+    }
+  });
+});
