@@ -8,6 +8,9 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { gzipSync } from 'node:zlib';
 import { hashSecret } from '@stella/authority';
+import { Ajv } from 'ajv';
+import { Ajv2020 } from 'ajv/dist/2020.js';
+import formats from 'ajv-formats';
 import { startTestServer, type TestServer } from '../helpers.ts';
 
 const SCHEMAS = '/work/shared/fixtures/advisories/schemas';
@@ -305,12 +308,9 @@ describe('signals end to end', () => {
       ['symbol_not_in_graph'],
     );
 
-    const { Ajv2020 } = await import('ajv/dist/2020.js');
-    const { default: Ajv } = await import('ajv');
-    const { default: addFormats } = await import('ajv-formats');
     const openvexSchema = JSON.parse(readFileSync(join(SCHEMAS, 'openvex/openvex_json_schema.json'), 'utf8'));
     const ajv20 = new Ajv2020({ strict: false, allErrors: true });
-    addFormats(ajv20);
+    formats.default(ajv20);
     ajv20.addFormat('iri', true);
     const openvex = (await (
       await call(`/signals/facts/${encodeURIComponent('web|1.0.0')}/vex?format=openvex`)
@@ -328,7 +328,7 @@ describe('signals end to end', () => {
     );
 
     const ajv7 = new Ajv({ strict: false, allErrors: true });
-    addFormats(ajv7);
+    formats.default(ajv7);
     for (const f of ['spdx.schema.json', 'jsf-0.82.schema.json'])
       ajv7.addSchema(JSON.parse(readFileSync(join(SCHEMAS, 'cyclonedx-1.6', f), 'utf8')), f);
     const cdxSchema = JSON.parse(readFileSync(join(SCHEMAS, 'cyclonedx-1.6/bom-1.6.schema.json'), 'utf8'));
