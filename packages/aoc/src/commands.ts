@@ -4,7 +4,7 @@
 // the guarded documents go to the server as NDJSON batches of envelopes carrying the exact bytes.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
-import { lookupError, systemClock } from '@stella/core';
+import { lookupError, StellaError, systemClock } from '@stella/core';
 import {
   type CliCtx,
   CliError,
@@ -17,6 +17,8 @@ import {
 import type { Command } from 'commander';
 import { documentFromFetched } from './connector-runner.ts';
 import { CONNECTOR_KINDS, type ConnectorKind, connectorFor, detectConnector } from './connectors/index.ts';
+import { AocErrors } from './errors.ts';
+import { fetchDocuments } from './fetch.ts';
 import type { DocumentKind } from './formats/types.ts';
 import { type IngestDocument, type Prepared, prepareDocument } from './ingest.ts';
 import { createAocMetrics } from './metrics.ts';
@@ -81,7 +83,11 @@ function isEnvelope(value: unknown): value is Record<string, unknown> {
   );
 }
 
-async function* localDocuments(flags: IngestFlags, io: CliIo): AsyncGenerator<IngestDocument> {
+async function* localDocuments(
+  flags: IngestFlags,
+  io: CliIo,
+  rejected: Array<Extract<Prepared, { ok: false }>>,
+): AsyncGenerator<IngestDocument> {
   const kind = flags.connector ?? detectConnector(flags.input);
   if (kind === 'directory') {
     const { statSync } = await import('node:fs');
@@ -91,12 +97,24 @@ async function* localDocuments(flags: IngestFlags, io: CliIo): AsyncGenerator<In
     }
   }
   const connector = connectorFor(kind);
-  for await (const fetched of connector.fetch({
-    input: flags.input,
-    now: () => new Date(),
-    limits: { documentBytes: Number(flags.documentBytes), decompressedBytes: 1024 * MiB, archiveEntries: 1_000_000 },
-    onSkip: (s) => io.stderr.write(`skipped ${s.location}: ${s.reason}\n`),
-  })) {
+  const documents = fetchDocuments(
+    connector,
+    {
+      input: flags.input,
+      now: () => new Date(),
+      limits: { documentBytes: Number(flags.documentBytes), decompressedBytes: 1024 * MiB, archiveEntries: 1_000_000 },
+      onSkip: (s) => io.stderr.write(`skipped ${s.location}: ${s.reason}\n`),
+    },
+    (location, error) =>
+      rejected.push({
+        ok: false,
+        error,
+        violations: [{ code: error.code, path: '', message: error.message }],
+        vendor: flags.source,
+        location,
+      }),
+  );
+  for await (const fetched of documents) {
     yield documentFromFetched(fetched, flags.source, connector.name, flags.kind);
   }
 }
@@ -164,37 +182,65 @@ export function registerAocCommands(program: Command, { io, globals }: CliCtx): 
       let seen = 0;
       let written = 0;
       let noop = 0;
-      const send = async (kind: DocumentKind) => {
-        const items = pending[kind];
-        if (!client || items.length === 0) return;
-        pending[kind] = [];
-        const body = items
-          .map(({ doc }) =>
-            JSON.stringify({
-              ...doc.proposal,
-              content: { raw: Buffer.from(doc.bytes).toString('base64'), encoding: 'base64' },
-              ...(doc.signature
-                ? {
-                    upstream: {
-                      ...((doc.proposal.upstream as object | undefined) ?? {}),
-                      signature: {
-                        format: doc.signature.format,
-                        sig: Buffer.from(doc.signature.bytes).toString('base64'),
-                      },
-                    },
-                  }
-                : {}),
-            }),
-          )
-          .join('\n');
-        const result = await client.json<{ written: number; noop: number }>('POST', `/ingest/${kind}/batch`, {
-          scope: `${kind}:ingest`,
-          rawBody: { contentType: 'application/x-ndjson', data: `${body}\n` },
+      const envelopeLine = (doc: IngestDocument) =>
+        JSON.stringify({
+          ...doc.proposal,
+          content: { raw: Buffer.from(doc.bytes).toString('base64'), encoding: 'base64' },
+          ...(doc.signature
+            ? {
+                upstream: {
+                  ...((doc.proposal.upstream as object | undefined) ?? {}),
+                  signature: { format: doc.signature.format, sig: Buffer.from(doc.signature.bytes).toString('base64') },
+                },
+              }
+            : {}),
         });
-        written += result.written;
-        noop += result.noop;
+      // Batches are all or nothing on the server. Documents only the server can judge (signatures
+      // under its source keys) come back as violations with their line: record them, resend the rest.
+      const send = async (kind: DocumentKind, items = pending[kind]): Promise<void> => {
+        if (!client || items.length === 0) return;
+        if (items === pending[kind]) pending[kind] = [];
+        try {
+          const result = await client.json<{ written: number; noop: number }>('POST', `/ingest/${kind}/batch`, {
+            scope: `${kind}:ingest`,
+            rawBody: {
+              contentType: 'application/x-ndjson',
+              data: `${items.map(({ doc }) => envelopeLine(doc)).join('\n')}\n`,
+            },
+          });
+          written += result.written;
+          noop += result.noop;
+        } catch (error) {
+          const violations = (error as CliError).problem?.violations as
+            | Array<{ code: string; path: string; message: string; location?: string }>
+            | undefined;
+          const lines = new Set(
+            (violations ?? []).map((v) => Number(/^line (\d+)$/.exec(v.location ?? '')?.[1])).filter((n) => n > 0),
+          );
+          if (!(error instanceof CliError) || lines.size === 0) throw error;
+          const keep: typeof items = [];
+          for (const [i, item] of items.entries()) {
+            if (!lines.has(i + 1)) {
+              keep.push(item);
+              continue;
+            }
+            const mine = violations!.filter((v) => v.location === `line ${i + 1}`).map(({ location: _l, ...v }) => v);
+            const def = lookupError(mine[0]!.code);
+            rejected.push({
+              ok: false,
+              error: new StellaError(def ?? AocErrors.malformedDocument, mine[0]!.message, {
+                details: { violations: mine },
+              }),
+              violations: mine,
+              vendor: flags.source,
+              location: item.doc.location,
+            });
+          }
+          if (keep.length === items.length) throw error;
+          await send(kind, keep);
+        }
       };
-      for await (const doc of localDocuments(flags, io)) {
+      for await (const doc of localDocuments(flags, io, rejected)) {
         seen++;
         const p = await prepareDocument(doc, prepareOptions);
         if (!p.ok) {

@@ -6,10 +6,12 @@
 // queues a run now.
 import type { Ctx, JobQueue } from '@stella/platform';
 import { type ConnectorKind, connectorFor, detectConnector, type FetchedDocument } from './connectors/index.ts';
+import { fetchDocuments } from './fetch.ts';
 import type { DocumentKind } from './formats/types.ts';
 import type { IngestDocument } from './ingest.ts';
 import type { AocService } from './service.ts';
 import { STELLA_VERSION } from './service.ts';
+import { configuredSources } from './sources.ts';
 
 export interface ConnectorRun {
   tenant: string;
@@ -48,6 +50,7 @@ export function documentFromFetched(
     },
     kind,
     signature: fetched.signature ? { format: fetched.signature.format, bytes: fetched.signature.bytes } : undefined,
+    declaredDigest: fetched.declaredDigest,
     location: fetched.location,
   };
 }
@@ -108,17 +111,26 @@ export async function runConnector(ctx: Ctx, service: AocService, run: Connector
   try {
     const fetchStarted = performance.now();
     let fetchMark = fetchStarted;
-    for await (const fetched of connector.fetch({
-      input: run.input,
-      ...(summary.cursor ? { cursor: summary.cursor } : {}),
-      ...(run.signal ? { signal: run.signal } : {}),
-      now: () => ctx.clock.now(),
-      limits: {
-        documentBytes: ctx.config.limits.documentBytes,
-        decompressedBytes: ctx.config.limits.decompressedBytes,
-        archiveEntries: ctx.config.limits.archiveEntries,
+    const documents = fetchDocuments(
+      connector,
+      {
+        input: run.input,
+        ...(summary.cursor ? { cursor: summary.cursor } : {}),
+        ...(run.signal ? { signal: run.signal } : {}),
+        now: () => ctx.clock.now(),
+        limits: {
+          documentBytes: ctx.config.limits.documentBytes,
+          decompressedBytes: ctx.config.limits.decompressedBytes,
+          archiveEntries: ctx.config.limits.archiveEntries,
+        },
       },
-    })) {
+      (location, error) => {
+        summary.rejected.push({ location, code: error.code, message: error.message });
+        service.metrics.write(run.vendor, run.tenant, 'reject');
+        service.metrics.violation(run.vendor, run.tenant, error.code);
+      },
+    );
+    for await (const fetched of documents) {
       service.metrics.latency(run.vendor, run.tenant, 'fetch', (performance.now() - fetchMark) / 1000);
       summary.fetched++;
       batch.push(documentFromFetched(fetched, run.vendor, connector.name, run.kind));
@@ -154,7 +166,7 @@ export function connectorQueue(vendor: string): string {
 
 /** One queue per configured source (pg-boss keeps one schedule per queue), on its cron. */
 export async function registerConnectorJobs(queue: JobQueue, ctx: Ctx, service: AocService): Promise<void> {
-  for (const [vendor, source] of Object.entries(ctx.config.aoc.sources)) {
+  for (const [vendor, source] of configuredSources(ctx.config)) {
     if (!source.input) continue;
     const name = connectorQueue(vendor);
     await queue.define(name, { policy: 'singleton' });

@@ -18,6 +18,7 @@ import { parseStrictJson, recognise } from './formats/index.ts';
 import type { DocumentKind } from './formats/types.ts';
 import { type AocViolation, guardEnvelope, violationError } from './guard.ts';
 import type { AocMetrics } from './metrics.ts';
+import { checkDeclaredDigest, type DeclaredDigest } from './signatures/index.ts';
 import { type Chain, identityKey, insertRows, loadChains, type RawRow } from './sql/raw.ts';
 
 export interface IngestDocument {
@@ -29,6 +30,8 @@ export interface IngestDocument {
   kind: DocumentKind | 'auto';
   /** A detached signature delivered with the document (CSAF `.asc`, a DSSE envelope). */
   signature?: { format: 'pgp' | 'dsse'; bytes: Uint8Array } | undefined;
+  /** A digest the upstream published next to the document (`.sha256`/`.sha512`, ROLIE hash links). */
+  declaredDigest?: DeclaredDigest | undefined;
   /** For messages: a file, URL or NDJSON line. */
   location?: string | undefined;
 }
@@ -157,6 +160,20 @@ export async function prepareDocument(input: IngestDocument, options: PrepareOpt
         },
       ]),
     );
+  }
+  if (input.declaredDigest) {
+    const check = checkDeclaredDigest(input.bytes, input.declaredDigest);
+    if (!check.ok) {
+      return fail(
+        violationError([
+          {
+            code: AocErrors.signatureMismatch.code,
+            path: '/upstream/content_hash',
+            message: `${where}${check.reason}`,
+          },
+        ]),
+      );
+    }
   }
   const { info: signature, reject: signatureReject } = await options.checkSignature(
     vendor,

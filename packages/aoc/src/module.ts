@@ -6,6 +6,7 @@ import { registerAocCommands } from './commands.ts';
 import { registerConnectorJobs } from './connector-runner.ts';
 import { registerAocRoutes } from './routes.ts';
 import { type AocService, createAocService } from './service.ts';
+import { configuredSources } from './sources.ts';
 import { retrofitSupersedes } from './sql/retrofit.ts';
 
 const services = new WeakMap<Ctx, AocService>();
@@ -29,7 +30,7 @@ export const aocModule: Module = {
       const tenants = [
         'default',
         ...ctx.config.auth.clients.flatMap((c) => c.tenants),
-        ...Object.values(ctx.config.aoc.sources).map((s) => s.tenant),
+        ...configuredSources(ctx.config).map(([, s]) => s.tenant),
       ];
       const linked = await retrofitSupersedes(ctx.db, tenants);
       ctx.logger.warn(

@@ -5,10 +5,12 @@ import { Errors, StellaError } from '@stella/core';
 import type { Ctx, HttpApp } from '@stella/platform';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import Type from 'typebox';
+import { connectorQueue } from './connector-runner.ts';
 import type { RawStore } from './envelope.ts';
 import type { DocumentKind } from './formats/types.ts';
 import type { IngestDocument, WriteResult } from './ingest.ts';
 import { type AocService, rejectionError } from './service.ts';
+import { configuredSources, sourceSettings } from './sources.ts';
 import { linksetGroups } from './sql/linksets.ts';
 import { chainOf, envelopeFromRow, getRaw, listRaw } from './sql/raw.ts';
 import { runVerify, VerifyRequestSchema } from './verify.ts';
@@ -401,6 +403,79 @@ export function registerAocRoutes(app: HttpApp, ctx: Ctx, service: AocService): 
           }),
         { tenant: request.tenant! },
       );
+    },
+  );
+
+  app.get(
+    '/aoc/sources',
+    {
+      config: { auth: { scopes: ['advisory:read'] } },
+      schema: {
+        tags: ['aoc'],
+        summary: 'Configured sources of this tenant with their connector state (cursor, last run, last error)',
+      },
+    },
+    async (request) => {
+      const tenant = request.tenant!;
+      const { rows } = await ctx.db.transaction(
+        (tx) =>
+          tx.query<{
+            source_vendor: string;
+            input: string;
+            cursor: string | null;
+            updated_at: Date;
+            last_error: string | null;
+          }>(
+            'select source_vendor, input, cursor, updated_at, last_error from aoc_connector_state order by source_vendor, input',
+          ),
+        { tenant },
+      );
+      const sources = configuredSources(ctx.config)
+        .filter(([, s]) => s.tenant === tenant)
+        .map(([vendor, s]) => {
+          const state = rows.find((r) => r.source_vendor === vendor && r.input === s.input);
+          return {
+            vendor,
+            input: s.input,
+            schedule: s.input ? s.schedule : null,
+            signature: s.signature,
+            kind: s.kind,
+            cursor: state?.cursor ?? null,
+            lastRunAt: state ? new Date(state.updated_at).toISOString() : null,
+            lastError: state?.last_error ?? null,
+          };
+        });
+      return { sources };
+    },
+  );
+
+  app.post(
+    '/aoc/sources/:vendor/run',
+    {
+      config: { auth: { scopes: ['advisory:ingest'] } },
+      schema: {
+        tags: ['aoc'],
+        summary: 'Queue a run of a configured source now (resumes from its cursor unless restart is true)',
+        params: Type.Object({ vendor: Type.String() }),
+        body: Type.Optional(Type.Object({ restart: Type.Optional(Type.Boolean()) }, { additionalProperties: false })),
+        response: { 202: Type.Object({ vendor: Type.String(), jobId: Type.Union([Type.String(), Type.Null()]) }) },
+      },
+    },
+    async (request, reply) => {
+      const { vendor } = request.params as { vendor: string };
+      const source = ctx.config.aoc.sources[vendor] ? sourceSettings(ctx.config.aoc.sources[vendor]) : undefined;
+      if (!source?.input || source.tenant !== request.tenant) {
+        throw new StellaError(
+          Errors.notFound,
+          `no scheduled source ${vendor} for this tenant (aoc.sources.${vendor}.input in stella.yaml)`,
+        );
+      }
+      const body = (request.body ?? {}) as { restart?: boolean };
+      // An api-only process does not run the workers that define the queue; defining is idempotent.
+      await ctx.queue.define(connectorQueue(vendor), { policy: 'singleton' });
+      const jobId = await ctx.queue.send(connectorQueue(vendor), { restart: body.restart === true });
+      reply.code(202);
+      return { vendor, jobId };
     },
   );
 

@@ -9,6 +9,7 @@ import { Errors, StellaError } from '@stella/core';
 import type { AocSourceConfig } from '@stella/platform';
 import type { SignatureChecker } from './ingest.ts';
 import { evaluateSignature, type SignatureResult, verifyDetachedPgp, verifyDsseDocument } from './signatures/index.ts';
+import { sourceSettings } from './sources.ts';
 
 interface TrustedKeys {
   pgp: string[];
@@ -43,7 +44,7 @@ export function createSignatureChecker(sources: Record<string, AocSourceConfig>)
   const keysFor = (vendor: string): TrustedKeys => {
     let keys = cache.get(vendor);
     if (!keys) {
-      keys = loadKeys(vendor, sources[vendor]?.keys ?? []);
+      keys = loadKeys(vendor, sourceSettings(sources[vendor]).keys);
       cache.set(vendor, keys);
     }
     return keys;
@@ -52,7 +53,7 @@ export function createSignatureChecker(sources: Record<string, AocSourceConfig>)
   for (const vendor of Object.keys(sources)) keysFor(vendor);
 
   return async (vendor, bytes, signature) => {
-    const policy = sources[vendor]?.signature ?? 'record';
+    const policy = sourceSettings(sources[vendor]).signature;
     if (policy === 'ignore' || !signature) {
       const decision = evaluateSignature(policy, undefined, signature !== undefined, signature?.format);
       return { info: decision.signature, reject: decision.reject };

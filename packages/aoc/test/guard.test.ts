@@ -82,6 +82,6 @@ describe('AOC guard', () => {
     assert.equal(error.code, 'ERR_AOC_001');
     assert.equal(error.status, 400);
     assert.equal(error.exit, 11);
-    assert.equal((error.details?.violations as unknown[]).length, 2);
+    assert.equal((error.details?.violations as unknown[] | undefined)?.length, 2);
   });
 });

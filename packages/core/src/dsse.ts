@@ -91,8 +91,9 @@ export function parseDsseEnvelope(value: unknown): DsseEnvelope {
 }
 
 /**
- * Verifies that at least one signature was made by one of the trusted keys. A signature whose keyid
- * names a trusted key is checked against that key only; an empty keyid is tried against all keys.
+ * Verifies that at least one signature was made by one of the trusted keys. The keyid is a hint
+ * (DSSE leaves it optional and unauthenticated): a signature whose keyid names a trusted key is
+ * checked against that key only; any other signature is tried against every trusted key.
  */
 export function dsseVerify(envelope: DsseEnvelope, trusted: readonly DsseTrustedKey[]): DsseVerification {
   if (trusted.length === 0) return { verified: false, reason: 'no trusted keys configured' };
@@ -114,7 +115,8 @@ export function dsseVerify(envelope: DsseEnvelope, trusted: readonly DsseTrusted
     } catch {
       continue;
     }
-    const candidates = signature.keyid ? keys.filter((k) => k.keyid === signature.keyid) : keys;
+    const named = signature.keyid ? keys.filter((k) => k.keyid === signature.keyid) : [];
+    const candidates = named.length > 0 ? named : keys;
     for (const candidate of candidates) {
       let ok = false;
       try {

@@ -37,6 +37,15 @@ for (const type of ['ed25519', 'ec'] as const) {
     assert.equal(foreign.verified, false);
     assert.match(foreign.verified ? '' : foreign.reason, /signatures by: k1/);
     assert.equal(dsseVerify(env, []).verified, false);
+    // keyid is a hint: a trusted key under another name still verifies; a named wrong key does not.
+    assert.equal(dsseVerify(env, [{ keyid: 'local-name', publicKey: pair.publicKey }]).verified, true);
+    assert.equal(
+      dsseVerify(env, [
+        { keyid: 'k1', publicKey: other.publicKey },
+        { keyid: 'k2', publicKey: pair.publicKey },
+      ]).verified,
+      false,
+    );
   });
 }
 

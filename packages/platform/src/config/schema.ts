@@ -19,25 +19,38 @@ const ClientConfig = Type.Object(
 
 const AocSourceConfig = Type.Object(
   {
-    signature: Type.Union([Type.Literal('require'), Type.Literal('record'), Type.Literal('ignore')], {
-      default: 'record',
-      description:
-        'require: refuse documents without a valid upstream signature (ERR_AOC_005); record: store the result; ignore: do not verify.',
-    }),
-    keys: Type.Array(Type.String(), {
-      default: [],
-      description: 'Trusted keys: paths to armored OpenPGP public keys (CSAF .asc) or PEM public keys (DSSE).',
-    }),
-    kind: Type.Union([Type.Literal('auto'), Type.Literal('advisory'), Type.Literal('vex')], {
-      default: 'auto',
-      description: 'Which raw store the source writes to; auto decides per document format.',
-    }),
-    input: Type.String({
-      default: '',
-      description: 'Scheduled connector input: a directory, an OSV zip, a CSAF provider-metadata.json or an HTTP(S) base URL. Empty: no schedule.',
-    }),
-    schedule: Type.String({ default: '0 * * * *', description: 'Cron expression for the scheduled connector.' }),
-    tenant: Type.String({ default: 'default', description: 'Tenant the scheduled connector writes for.' }),
+    signature: Type.Optional(
+      Type.Union([Type.Literal('require'), Type.Literal('record'), Type.Literal('ignore')], {
+        default: 'record',
+        description:
+          'require: refuse documents without a valid upstream signature (ERR_AOC_005); record: store the result; ignore: do not verify.',
+      }),
+    ),
+    keys: Type.Optional(
+      Type.Array(Type.String(), {
+        default: [],
+        description: 'Trusted keys: paths to armored OpenPGP public keys (CSAF .asc) or PEM public keys (DSSE).',
+      }),
+    ),
+    kind: Type.Optional(
+      Type.Union([Type.Literal('auto'), Type.Literal('advisory'), Type.Literal('vex')], {
+        default: 'auto',
+        description: 'Which raw store the source writes to; auto decides per document format.',
+      }),
+    ),
+    input: Type.Optional(
+      Type.String({
+        default: '',
+        description:
+          'Scheduled connector input: a directory, an OSV zip, a CSAF provider-metadata.json or an HTTP(S) base URL. Empty: no schedule.',
+      }),
+    ),
+    schedule: Type.Optional(
+      Type.String({ default: '0 * * * *', description: 'Cron expression for the scheduled connector.' }),
+    ),
+    tenant: Type.Optional(
+      Type.String({ default: 'default', description: 'Tenant the scheduled connector writes for.' }),
+    ),
   },
   { additionalProperties: false },
 );
@@ -214,21 +227,51 @@ export const ConfigSchema = Type.Object(
         maxGraphNodes: Type.Integer({ default: 5_000_000, minimum: 1, description: 'Most nodes in one callgraph.' }),
         maxGraphEdges: Type.Integer({ default: 20_000_000, minimum: 1, description: 'Most edges in one callgraph.' }),
         maxTargets: Type.Integer({ default: 100_000, minimum: 1, description: 'Most target symbols per subject.' }),
-        weightEntrypoint: Type.Number({ default: 1, minimum: 0, maximum: 1, description: 'Bucket weight: entrypoint.' }),
+        weightEntrypoint: Type.Number({
+          default: 1,
+          minimum: 0,
+          maximum: 1,
+          description: 'Bucket weight: entrypoint.',
+        }),
         weightDirect: Type.Number({ default: 0.85, minimum: 0, maximum: 1, description: 'Bucket weight: direct.' }),
         weightRuntime: Type.Number({ default: 0.45, minimum: 0, maximum: 1, description: 'Bucket weight: runtime.' }),
         weightUnknown: Type.Number({ default: 0.5, minimum: 0, maximum: 1, description: 'Bucket weight: unknown.' }),
-        weightUnreachable: Type.Number({ default: 0, minimum: 0, maximum: 1, description: 'Bucket weight: unreachable.' }),
-        reachableConfidence: Type.Number({ default: 0.75, minimum: 0, maximum: 1, description: 'Confidence of a static path.' }),
+        weightUnreachable: Type.Number({
+          default: 0,
+          minimum: 0,
+          maximum: 1,
+          description: 'Bucket weight: unreachable.',
+        }),
+        reachableConfidence: Type.Number({
+          default: 0.75,
+          minimum: 0,
+          maximum: 1,
+          description: 'Confidence of a static path.',
+        }),
         unreachableConfidence: Type.Number({
           default: 0.25,
           minimum: 0,
           maximum: 1,
           description: 'Confidence when no path exists.',
         }),
-        runtimeBonus: Type.Number({ default: 0.15, minimum: 0, maximum: 1, description: 'Added when a runtime hit lies on the path.' }),
-        minConfidence: Type.Number({ default: 0.05, minimum: 0, maximum: 1, description: 'Lower clamp of confidence.' }),
-        maxConfidence: Type.Number({ default: 0.99, minimum: 0, maximum: 1, description: 'Upper clamp of confidence.' }),
+        runtimeBonus: Type.Number({
+          default: 0.15,
+          minimum: 0,
+          maximum: 1,
+          description: 'Added when a runtime hit lies on the path.',
+        }),
+        minConfidence: Type.Number({
+          default: 0.05,
+          minimum: 0,
+          maximum: 1,
+          description: 'Lower clamp of confidence.',
+        }),
+        maxConfidence: Type.Number({
+          default: 0.99,
+          minimum: 0,
+          maximum: 1,
+          description: 'Upper clamp of confidence.',
+        }),
         unknownsPressureCeiling: Type.Number({
           default: 0.35,
           minimum: 0,
@@ -302,7 +345,8 @@ export const ConfigSchema = Type.Object(
         }),
         metricsEnabled: Type.Boolean({
           default: true,
-          description: 'Emit ingestion_write_total, aoc_violation_total and the other AOC metrics. Env: AOC_METRICS_ENABLED.',
+          description:
+            'Emit ingestion_write_total, aoc_violation_total and the other AOC metrics. Env: AOC_METRICS_ENABLED.',
         }),
         verifierClient: Type.String({
           default: 'stella-aoc-verify',
@@ -316,7 +360,8 @@ export const ConfigSchema = Type.Object(
         }),
         sources: Type.Record(Type.String({ pattern: '^[a-z0-9][a-z0-9._-]*$' }), AocSourceConfig, {
           default: {},
-          description: 'Per-vendor source settings (file only): signature policy, trusted keys and scheduled connectors.',
+          description:
+            'Per-vendor source settings (file only): signature policy, trusted keys and scheduled connectors.',
         }),
       },
       { default: {}, additionalProperties: false },

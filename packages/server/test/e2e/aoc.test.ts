@@ -25,7 +25,12 @@ const manifest = new Map(
 function capture() {
   let out = '';
   return {
-    stream: { write: (s: string) => ((out += s), true) } as unknown as NodeJS.WritableStream,
+    stream: {
+      write: (s: string) => {
+        out += s;
+        return true;
+      },
+    } as unknown as NodeJS.WritableStream,
     text: () => out,
   };
 }
@@ -82,7 +87,13 @@ describe(`AOC ingestion on ${testBackend()}`, () => {
     assert.equal(createHash('sha256').update(back).digest('hex'), manifest.get(rel));
     const envelope = (await (
       await fetch(`${t.base}/advisories/raw/${encodeURIComponent(written.id)}`, { headers: headers() })
-    ).json()) as Record<string, any>;
+    ).json()) as {
+      source: { vendor: string };
+      upstream: { upstream_id: string };
+      content: { format: string };
+      linkset: { aliases: string[] };
+      supersedes: string | null;
+    };
     assert.equal(envelope.source.vendor, 'ghsa');
     assert.equal(envelope.upstream.upstream_id, 'GHSA-4v7x-pqxf-cx7m');
     assert.equal(envelope.content.format, 'OSV');
@@ -463,3 +474,151 @@ describe(`AOC acceptance: every fixture, by the CLI, on ${testBackend()}`, () =>
     }
   });
 });
+
+describe(`AOC signatures and scheduled sources on ${testBackend()}`, () => {
+  let t: TestServer;
+  const work = scratchDir('aoc-signed-');
+  const feed = join(work, 'feed');
+  const gnupg = join(work, 'gnupg');
+  const csaf = join(FIXTURES, 'csaf/oasis-csaf-2.0-examples/csaf');
+
+  before(async () => {
+    const { mkdirSync, chmodSync, copyFileSync } = await import('node:fs');
+    mkdirSync(feed);
+    mkdirSync(gnupg);
+    chmodSync(gnupg, 0o700);
+    const gpg = (...args: string[]) =>
+      execFileSync('gpg', ['--homedir', gnupg, '--batch', '--quiet', '--passphrase', '', ...args], { stdio: 'pipe' });
+    gpg('--quick-gen-key', 'stella test <csaf@example.test>', 'ed25519', 'sign', 'never');
+    writeFileSync(join(work, 'provider.asc'), gpg('--armor', '--export', 'csaf@example.test'));
+    // a: signed; b: signed, then the document changed; c: no signature at all.
+    copyFileSync(join(csaf, 'bsi-2022-0001.json'), join(feed, 'a.json'));
+    gpg('--armor', '--detach-sign', '--output', join(feed, 'a.json.asc'), join(feed, 'a.json'));
+    writeFileSync(join(feed, 'b.json'), readFileSync(join(csaf, 'rhsa-2021_5186.json')));
+    gpg('--armor', '--detach-sign', '--output', join(feed, 'b.json.asc'), join(feed, 'b.json'));
+    writeFileSync(
+      join(feed, 'b.json'),
+      readFileSync(join(csaf, 'rhsa-2021_5186.json'), 'utf8').replace('Red Hat', 'Red Hot'),
+    );
+    copyFileSync(join(csaf, 'cisco-sa-20180328-smi2.json'), join(feed, 'c.json'));
+    t = await startTestServer(
+      {},
+      [
+        'aoc:',
+        '  sources:',
+        '    signed:',
+        '      signature: require',
+        `      keys: [${join(work, 'provider.asc')}]`,
+        `      input: ${feed}`,
+        "      schedule: '0 0 1 1 *'",
+      ].join('\n'),
+    );
+  });
+  after(() => t.close());
+
+  const cli = async (args: string[]) => {
+    const out = capture();
+    const err = capture();
+    const code = await makeProgram({
+      argv: args,
+      env: { STELLA_HOME: t.home, STELLA_SERVER: t.base },
+      stdout: out.stream,
+      stderr: err.stream,
+    }).run();
+    return { code, stdout: out.text(), stderr: err.text() };
+  };
+
+  test('require: a valid detached OpenPGP signature is stored as verified; a broken or missing one is ERR_AOC_005', async () => {
+    const r = await cli(['sources', 'ingest', '--source', 'signed', '--input', feed, '--json']);
+    assert.equal(r.code, 15, r.stdout + r.stderr);
+    const report = JSON.parse(r.stdout) as {
+      written: number;
+      rejected: Array<{ location: string; code: string; violations: Array<{ message: string }> }>;
+    };
+    assert.equal(report.written, 1);
+    assert.deepEqual(report.rejected.map((x) => [x.location, x.code]).sort(), [
+      ['b.json', 'ERR_AOC_005'],
+      ['c.json', 'ERR_AOC_005'],
+    ]);
+    assert.match(report.rejected.find((x) => x.location === 'c.json')!.violations[0]!.message, /none was published/);
+    const token = await t.token();
+    const list = (await (
+      await fetch(`${t.base}/advisories/raw?source=signed`, { headers: { authorization: `Bearer ${token}` } })
+    ).json()) as {
+      items: Array<{
+        upstream: { signature: { present: boolean; verified: boolean; format: string; key_id: string } };
+      }>;
+    };
+    assert.equal(list.items.length, 1);
+    const sig = list.items[0]!.upstream.signature;
+    assert.deepEqual([sig.present, sig.verified, sig.format], [true, true, 'pgp']);
+    assert.match(sig.key_id, /^[0-9A-F]{16}$/);
+    const metrics = aocMetrics(await (await fetch(`${t.base}/metrics`)).text());
+    // a.json is verified twice: its first batch was refused as a whole because of b and c.
+    assert.match(metrics, /ingestion_signature_verified_total\{source="signed",tenant="default",result="ok"\} 2/);
+    assert.match(metrics, /ingestion_signature_verified_total\{source="signed",tenant="default",result="fail"\} 1/);
+    assert.match(metrics, /ingestion_signature_verified_total\{source="signed",tenant="default",result="skipped"\} 1/);
+    assert.match(metrics, /aoc_violation_total\{source="signed",tenant="default",code="ERR_AOC_005"\} 2/);
+  });
+
+  test('the scheduled source runs on demand in the worker, saves its cursor and applies the same policy', async () => {
+    const token = await t.token();
+    const auth = { authorization: `Bearer ${token}`, 'content-type': 'application/json' };
+    const run = await fetch(`${t.base}/aoc/sources/signed/run`, {
+      method: 'POST',
+      headers: auth,
+      body: '{"restart":true}',
+    });
+    assert.equal(run.status, 202, await run.clone().text());
+    const missing = await fetch(`${t.base}/aoc/sources/nope/run`, { method: 'POST', headers: auth, body: '{}' });
+    assert.equal(missing.status, 404);
+    let source: { cursor: string | null; lastRunAt: string | null } | undefined;
+    for (let i = 0; i < 60 && !source?.cursor; i++) {
+      await new Promise((r) => setTimeout(r, 500));
+      const body = (await (await fetch(`${t.base}/aoc/sources`, { headers: auth })).json()) as {
+        sources: Array<{ vendor: string; cursor: string | null; lastRunAt: string | null }>;
+      };
+      source = body.sources.find((s) => s.vendor === 'signed');
+    }
+    assert.equal(source?.cursor, 'c.json');
+    const metrics = aocMetrics(await (await fetch(`${t.base}/metrics`)).text());
+    assert.match(metrics, /ingestion_write_total\{source="signed",tenant="default",result="noop"\} 1/);
+    assert.match(metrics, /aoc_violation_total\{source="signed",tenant="default",code="ERR_AOC_005"\} 4/);
+  });
+
+  test('an oversized document is reported and skipped; the rest of the directory is ingested', async () => {
+    const dir = join(work, 'big');
+    (await import('node:fs')).mkdirSync(dir);
+    writeFileSync(
+      join(dir, 'a-big.json'),
+      `{"id":"GO-BIG","modified":"2024-01-01T00:00:00Z","pad":"${'x'.repeat(5000)}"}`,
+    );
+    writeFileSync(join(dir, 'b-small.json'), readFileSync(join(FIXTURES, 'osv-go/current/GO-2021-0097.json')));
+    const r = await cli([
+      'sources',
+      'ingest',
+      '--source',
+      'sizes',
+      '--input',
+      dir,
+      '--document-bytes',
+      '4096',
+      '--json',
+    ]);
+    const report = JSON.parse(r.stdout) as { written: number; rejected: Array<{ location: string; code: string }> };
+    assert.equal(report.written, 1);
+    assert.deepEqual(
+      report.rejected.map((x) => [x.location, x.code]),
+      [['a-big.json', 'ERR_AOC_DOCUMENT_TOO_LARGE']],
+    );
+    assert.equal(r.code, 2);
+  });
+});
+
+/** The AOC sample lines of a Prometheus exposition, so a failed match prints something readable. */
+function aocMetrics(text: string): string {
+  return text
+    .split('\n')
+    .filter((l) => /^(ingestion_|aoc_|verify_|advisory_revision)/.test(l))
+    .join('\n');
+}

@@ -1,0 +1,23 @@
+// SPDX-License-Identifier: Apache-2.0
+// Per-source settings from `aoc.sources` with their defaults filled in (the config schema keeps the
+// members optional because defaults are not applied inside a record of sources).
+import type { AocSourceConfig, Config } from '@stella/platform';
+
+export type SourceSettings = Required<AocSourceConfig>;
+
+export function sourceSettings(source: AocSourceConfig | undefined): SourceSettings {
+  return {
+    signature: source?.signature ?? 'record',
+    keys: source?.keys ?? [],
+    kind: source?.kind ?? 'auto',
+    input: source?.input ?? '',
+    schedule: source?.schedule ?? '0 * * * *',
+    tenant: source?.tenant ?? 'default',
+  };
+}
+
+export function configuredSources(config: Config): Array<[string, SourceSettings]> {
+  return Object.entries(config.aoc.sources)
+    .map(([vendor, source]): [string, SourceSettings] => [vendor, sourceSettings(source)])
+    .sort(([a], [b]) => a.localeCompare(b));
+}
