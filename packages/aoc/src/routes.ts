@@ -1,12 +1,15 @@
 // SPDX-License-Identifier: Apache-2.0
 // AOC HTTP routes: ingest (one raw document, or an NDJSON batch of envelopes), read the raw stores
 // back byte for byte, revision history, cross-source linkset queries, and verification.
+
+import { gunzipSync } from 'node:zlib';
 import { Errors, StellaError } from '@stella/core';
 import type { Ctx, HttpApp } from '@stella/platform';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import Type from 'typebox';
 import { connectorQueue } from './connector-runner.ts';
 import type { RawStore } from './envelope.ts';
+import { AocErrors } from './errors.ts';
 import type { DocumentKind } from './formats/types.ts';
 import type { IngestDocument, WriteResult } from './ingest.ts';
 import { type AocService, rejectionError } from './service.ts';
@@ -147,7 +150,26 @@ export function registerAocRoutes(app: HttpApp, ctx: Ctx, service: AocService): 
     scope.addContentTypeParser(
       [...RAW_TYPES, ENVELOPE_CONTENT_TYPE, 'application/x-ndjson'],
       { parseAs: 'buffer' },
-      (_req, body, done) => done(null, body),
+      (req, body, done) => {
+        // Content-Encoding: gzip is unwrapped here with the decompressed-size cap; the record is the JSON.
+        if ((req.headers['content-encoding'] ?? '').toLowerCase() !== 'gzip') return done(null, body);
+        try {
+          done(null, gunzipSync(body as Buffer, { maxOutputLength: ctx.config.limits.decompressedBytes }));
+        } catch (error) {
+          const code = (error as { code?: string }).code;
+          done(
+            code === 'ERR_BUFFER_TOO_LARGE'
+              ? new StellaError(
+                  Errors.bodyTooLarge,
+                  `gzip body expands beyond limits.decompressedBytes (${ctx.config.limits.decompressedBytes})`,
+                )
+              : new StellaError(
+                  AocErrors.malformedDocument,
+                  `gzip body cannot be decompressed: ${(error as Error).message}`,
+                ),
+          );
+        }
+      },
     );
 
     for (const kind of ['advisory', 'vex'] as const) {

@@ -8,6 +8,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { gzipSync } from 'node:zlib';
 import { makeProgram } from '@stella/cli';
 import { findPostgresBin, scratchDir, testBackend } from '@stella/testkit';
 import pg from 'pg';
@@ -190,6 +191,16 @@ describe(`AOC ingestion on ${testBackend()}`, () => {
       assert.equal(p.code, 'ERR_AOC_MALFORMED_DOCUMENT');
       assert.match(p.detail, what);
     }
+    const gz = gzipSync(readFileSync(join(FIXTURES, 'osv-go/current/GO-2021-0097.json')));
+    const truncated = await ingest('advisory', gz.subarray(0, gz.length - 20), { 'content-encoding': 'gzip' });
+    assert.equal(truncated.status, 400);
+    assert.equal(((await truncated.json()) as { code: string }).code, 'ERR_AOC_MALFORMED_DOCUMENT');
+    const bomb = await ingest('advisory', gzipSync(Buffer.alloc(300 * 1024 * 1024, 32)), {
+      'content-encoding': 'gzip',
+    });
+    assert.equal(bomb.status, 413);
+    const otherTenant = await ingest('advisory', doc, { 'x-stella-tenant': 'acme' });
+    assert.equal(otherTenant.status, 403);
     const vexToAdvisory = await ingest(
       'advisory',
       readFileSync(join(FIXTURES, 'openvex/go-vex-testdata/v001-1.vex.json')),
