@@ -8,8 +8,21 @@ import { registerAocRoutes } from './routes.ts';
 import { type AocService, createAocService } from './service.ts';
 import { configuredSources } from './sources.ts';
 import { retrofitSupersedes } from './sql/retrofit.ts';
+import { runVerify } from './verify.ts';
 
 const services = new WeakMap<Ctx, AocService>();
+const VERIFY_QUEUE = 'aoc.verify';
+
+/** Tenants this server knows from its configuration: the bootstrap tenant, clients and sources. */
+function knownTenants(ctx: Ctx): string[] {
+  return [
+    ...new Set([
+      'default',
+      ...ctx.config.auth.clients.flatMap((c) => c.tenants),
+      ...configuredSources(ctx.config).map(([, s]) => s.tenant),
+    ]),
+  ].sort();
+}
 
 /** One service per server context, shared by routes and jobs. */
 export function aocService(ctx: Ctx): AocService {
@@ -27,12 +40,7 @@ export const aocModule: Module = {
   migrations: new URL('../migrations/', import.meta.url),
   async start(ctx) {
     if (ctx.config.aoc.allowSupersedesRetrofit) {
-      const tenants = [
-        'default',
-        ...ctx.config.auth.clients.flatMap((c) => c.tenants),
-        ...configuredSources(ctx.config).map(([, s]) => s.tenant),
-      ];
-      const linked = await retrofitSupersedes(ctx.db, tenants);
+      const linked = await retrofitSupersedes(ctx.db, knownTenants(ctx));
       ctx.logger.warn(
         { linked },
         'AOC_ALLOW_SUPERSEDES_RETROFIT is on: missing supersedes links filled; turn it off after cutover',
@@ -49,6 +57,28 @@ export const aocModule: Module = {
   },
   async jobs(queue, ctx) {
     await registerConnectorJobs(queue, ctx, aocService(ctx));
+    // Nightly verification of the last day's rows, as the runbook's CI job would run it.
+    await queue.define(VERIFY_QUEUE, { policy: 'singleton' });
+    await queue.work(VERIFY_QUEUE, async () => {
+      const reports = [];
+      for (const tenant of knownTenants(ctx)) {
+        const report = await runVerify(
+          ctx,
+          aocService(ctx).metrics,
+          tenant,
+          { since: '24h' },
+          {
+            initiator: 'scheduled',
+            includeVex: true,
+          },
+        );
+        if (!report.ok)
+          ctx.logger.error({ tenant, byCode: report.byCode }, 'scheduled AOC verification found violations');
+        reports.push({ tenant, ok: report.ok, byCode: report.byCode });
+      }
+      return reports;
+    });
+    await queue.schedule(VERIFY_QUEUE, '30 2 * * *', {});
   },
   commands(program, cli) {
     registerAocCommands(program, cli);
