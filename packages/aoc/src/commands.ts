@@ -2,7 +2,7 @@
 // `stella sources ingest` and `stella aoc verify` (spec §3.5). Ingest reads locally through the
 // same connectors and guard the server uses: --dry-run stops there and writes nothing; otherwise
 // the guarded documents go to the server as NDJSON batches of envelopes carrying the exact bytes.
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
 import { lookupError, StellaError, systemClock } from '@stella/core';
 import {
@@ -90,7 +90,6 @@ async function* localDocuments(
 ): AsyncGenerator<IngestDocument> {
   const kind = flags.connector ?? detectConnector(flags.input);
   if (kind === 'directory') {
-    const { statSync } = await import('node:fs');
     if (statSync(flags.input).isFile()) {
       yield singleFileDocument(flags.input, flags.source, flags.kind);
       return;

@@ -3,7 +3,7 @@
 // CLI dry-run: bytes → strict parse → format recognition and linkset → signature policy → envelope
 // → guard. `prepareDocument` is pure apart from signature checks; `writeDocuments` is the only
 // writer of advisory_raw and vex_raw.
-import { type Clock, StellaError, sha256Digest } from '@stella/core';
+import { type Clock, type ErrorDefinition, StellaError, sha256Digest } from '@stella/core';
 import type { Db, Queryable, Timeline } from '@stella/platform';
 import {
   type AocEnvelope,
@@ -101,6 +101,8 @@ export async function prepareDocument(input: IngestDocument, options: PrepareOpt
     }
     return reject(error, vendor, input.location);
   };
+  const violated = (def: ErrorDefinition, path: string, message: string) =>
+    fail(violationError([{ code: def.code, path, message }]));
 
   if (input.bytes.length > options.documentBytes) {
     return fail(
@@ -137,43 +139,25 @@ export async function prepareDocument(input: IngestDocument, options: PrepareOpt
   const proposedUpstream = isObject(proposal.upstream) ? proposal.upstream : {};
   const givenId = str(proposedUpstream.upstream_id);
   if (givenId && recognised.upstreamId && givenId !== recognised.upstreamId) {
-    return fail(
-      violationError([
-        {
-          code: AocErrors.missingProvenance.code,
-          path: '/upstream/upstream_id',
-          message: `upstream_id "${givenId}" does not match the document's own id "${recognised.upstreamId}"`,
-        },
-      ]),
+    return violated(
+      AocErrors.missingProvenance,
+      '/upstream/upstream_id',
+      `upstream_id "${givenId}" does not match the document's own id "${recognised.upstreamId}"`,
     );
   }
   // A document without an id of its own (a CycloneDX VEX without serialNumber) is named by the
   // writer, or else by where the connector fetched it from.
   const upstreamId = recognised.upstreamId || givenId || input.location;
   if (!upstreamId) {
-    return fail(
-      violationError([
-        {
-          code: AocErrors.missingProvenance.code,
-          path: '/upstream/upstream_id',
-          message: `this ${recognised.format} document carries no id of its own (CycloneDX serialNumber, OpenVEX @id, CSAF document.tracking.id…); give upstream_id (X-Stella-Upstream-Id)`,
-        },
-      ]),
+    return violated(
+      AocErrors.missingProvenance,
+      '/upstream/upstream_id',
+      `this ${recognised.format} document carries no id of its own (CycloneDX serialNumber, OpenVEX @id, CSAF document.tracking.id…); give upstream_id (X-Stella-Upstream-Id)`,
     );
   }
   if (input.declaredDigest) {
     const check = checkDeclaredDigest(input.bytes, input.declaredDigest);
-    if (!check.ok) {
-      return fail(
-        violationError([
-          {
-            code: AocErrors.signatureMismatch.code,
-            path: '/upstream/content_hash',
-            message: `${where}${check.reason}`,
-          },
-        ]),
-      );
-    }
+    if (!check.ok) return violated(AocErrors.signatureMismatch, '/upstream/content_hash', `${where}${check.reason}`);
   }
   const { info: signature, reject: signatureReject } = await options.checkSignature(
     vendor,
@@ -185,13 +169,7 @@ export async function prepareDocument(input: IngestDocument, options: PrepareOpt
     options.tenant,
     !signature.present ? 'skipped' : signature.verified ? 'ok' : 'fail',
   );
-  if (signatureReject) {
-    return fail(
-      violationError([
-        { code: AocErrors.signatureMismatch.code, path: '/upstream/signature', message: signatureReject },
-      ]),
-    );
-  }
+  if (signatureReject) return violated(AocErrors.signatureMismatch, '/upstream/signature', signatureReject);
   const now = options.clock.now().toISOString();
   const source: SourceInfo = {
     vendor,

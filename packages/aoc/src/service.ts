@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // The AOC room's services, built once per process from the context and shared by routes, jobs and
 // the connector runner: prepare (guard) and write documents, read the stores, verify them.
-import { StellaError, systemClock } from '@stella/core';
+import { StellaError } from '@stella/core';
 import type { Ctx } from '@stella/platform';
 import { AocErrors } from './errors.ts';
 import {
@@ -32,14 +32,13 @@ export const STELLA_VERSION = '0.1.0';
 export function createAocService(ctx: Ctx, options: { checkSignature?: SignatureChecker } = {}): AocService {
   const metrics = createAocMetrics(ctx.metrics, ctx.config.aoc.metricsEnabled);
   const checkSignature = options.checkSignature ?? createSignatureChecker(ctx.config.aoc.sources);
-  const clock = ctx.clock ?? systemClock;
   const prepare = (tenant: string, doc: IngestDocument, defaults: { connector: string; version: string }) =>
     prepareDocument(doc, {
       tenant,
       guardEnabled: ctx.config.aoc.guardEnabled,
       documentBytes: ctx.config.limits.documentBytes,
       defaults,
-      clock,
+      clock: ctx.clock,
       checkSignature,
       metrics,
     });

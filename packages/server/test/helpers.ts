@@ -2,6 +2,7 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { makeProgram } from '@stella/cli';
 import { loadConfig } from '@stella/platform';
 import { createDatabase, testBackend } from '@stella/testkit';
 import { type RunningServer, startServer } from '../src/index.ts';
@@ -76,4 +77,31 @@ export async function startTestServer(extraEnv: Record<string, string> = {}, yam
     },
   };
   return handle;
+}
+
+/** A writable that keeps what is written, for the CLI's stdout and stderr in tests. */
+export function capture(): { stream: NodeJS.WritableStream; text(): string } {
+  let out = '';
+  return {
+    stream: {
+      write: (s: string) => {
+        out += s;
+        return true;
+      },
+    } as unknown as NodeJS.WritableStream,
+    text: () => out,
+  };
+}
+
+/** Runs `stella <args>` in-process against the test server, with its credentials file. */
+export async function runCli(t: TestServer, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  const out = capture();
+  const err = capture();
+  const code = await makeProgram({
+    argv: args,
+    env: { STELLA_HOME: t.home, STELLA_SERVER: t.base },
+    stdout: out.stream,
+    stderr: err.stream,
+  }).run();
+  return { code, stdout: out.text(), stderr: err.text() };
 }

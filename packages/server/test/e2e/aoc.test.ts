@@ -9,10 +9,9 @@ import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { gzipSync } from 'node:zlib';
-import { makeProgram } from '@stella/cli';
 import { findPostgresBin, scratchDir, testBackend } from '@stella/testkit';
 import pg from 'pg';
-import { startTestServer, type TestServer } from '../helpers.ts';
+import { runCli, startTestServer, type TestServer } from '../helpers.ts';
 
 const FIXTURES = new URL('../../../../../shared/fixtures/advisories/', import.meta.url).pathname;
 const manifest = new Map(
@@ -22,19 +21,6 @@ const manifest = new Map(
     .map((line) => line.split('\t'))
     .map(([path, , sha]) => [path!, sha!]),
 );
-
-function capture() {
-  let out = '';
-  return {
-    stream: {
-      write: (s: string) => {
-        out += s;
-        return true;
-      },
-    } as unknown as NodeJS.WritableStream,
-    text: () => out,
-  };
-}
 
 describe(`AOC ingestion on ${testBackend()}`, () => {
   let t: TestServer;
@@ -53,18 +39,7 @@ describe(`AOC ingestion on ${testBackend()}`, () => {
     });
   }
 
-  async function cli(args: string[]) {
-    const out = capture();
-    const err = capture();
-    const program = makeProgram({
-      argv: args,
-      env: { STELLA_HOME: t.home, STELLA_SERVER: t.base },
-      stdout: out.stream,
-      stderr: err.stream,
-    });
-    const code = await program.run();
-    return { code, stdout: out.text(), stderr: err.text() };
-  }
+  const cli = (args: string[]) => runCli(t, args);
 
   before(async () => {
     t = await startTestServer();
@@ -377,17 +352,7 @@ describe(`AOC acceptance: every fixture, by the CLI, on ${testBackend()}`, () =>
   });
   after(() => t.close());
 
-  const run = async (args: string[]) => {
-    const out = capture();
-    const err = capture();
-    const code = await makeProgram({
-      argv: args,
-      env: { STELLA_HOME: t.home, STELLA_SERVER: t.base },
-      stdout: out.stream,
-      stderr: err.stream,
-    }).run();
-    return { code, stdout: out.text(), stderr: err.text() };
-  };
+  const run = (args: string[]) => runCli(t, args);
   // One source per upstream snapshot, as the fixture README lists them; osv-go's history first, in
   // time order (file names start with the commit time), then its current files.
   const folders = [
@@ -527,17 +492,7 @@ describe(`AOC signatures and scheduled sources on ${testBackend()}`, () => {
   });
   after(() => t.close());
 
-  const cli = async (args: string[]) => {
-    const out = capture();
-    const err = capture();
-    const code = await makeProgram({
-      argv: args,
-      env: { STELLA_HOME: t.home, STELLA_SERVER: t.base },
-      stdout: out.stream,
-      stderr: err.stream,
-    }).run();
-    return { code, stdout: out.text(), stderr: err.text() };
-  };
+  const cli = (args: string[]) => runCli(t, args);
 
   test('require: a valid detached OpenPGP signature is stored as verified; a broken or missing one is ERR_AOC_005', async () => {
     const r = await cli(['sources', 'ingest', '--source', 'signed', '--input', feed, '--json']);

@@ -4,20 +4,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { makeProgram } from '@stella/cli';
 import { type S3Server, scratchDir, startS3, testBackend } from '@stella/testkit';
-import { startTestServer, type TestServer } from '../helpers.ts';
-
-function capture() {
-  let out = '';
-  return {
-    stream: {
-      write: (s: string) => {
-        out += s;
-        return true;
-      },
-    } as unknown as NodeJS.WritableStream,
-    text: () => out,
-  };
-}
+import { capture, startTestServer, type TestServer } from '../helpers.ts';
 
 describe(`platform end to end on ${testBackend()}`, () => {
   let t: TestServer;
