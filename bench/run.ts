@@ -4,6 +4,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 const areas: Record<string, () => Promise<unknown>> = {
   platform: async () => (await import('./platform.ts')).runPlatformBench(),
   aoc: async () => (await import('./aoc.ts')).runAocBench(),
+  signals: async () => (await import('./signals.ts')).runSignalsBench(),
 };
 
 const area = process.argv[2];

@@ -50,7 +50,9 @@ export const signalsModule: Module = {
   async start(ctx) {
     room(ctx);
     // Defined in every target: the API queues recomputes and orphan retries that workers run.
-    await ctx.queue.define(RECOMPUTE_QUEUE, { concurrencyKeyLimit: 1 });
+    // stately: per subject at most one recompute queued and one running, so a burst of runtime batches
+    // costs one recompute, not one per batch (recompute is incremental and reads all facts anyway).
+    await ctx.queue.define(RECOMPUTE_QUEUE, { concurrencyKeyLimit: 1, policy: 'stately' });
     await ctx.queue.define(ORPHAN_QUEUE, { retryLimit: 10 });
   },
   async routes(app, ctx) {

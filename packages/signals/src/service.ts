@@ -1,7 +1,6 @@
 // Signals' application service: callgraph ingest (normalise, hash, CAS + manifest + DSSE), runtime
 // ingest (idempotent aggregation, CAS batch, timeline, orphans), recompute (incremental, cached
 // graphs, fact versions and events) and the reads behind the routes. Routes and the CLI call this.
-import { createReadStream } from 'node:fs';
 import {
   type Clock,
   canonicalDigest,
@@ -398,7 +397,7 @@ export function createSignals(deps: SignalsDeps) {
     const subjectKey = subjectKeyOf(input.subject);
     const graph = await resolveGraphFor(tenant, input);
     const batch = input.batch;
-    const spooled = 'file' in batch ? batch : undefined;
+    const spooled = 'body' in batch ? batch : undefined;
     const contentSha256 = spooled ? spooled.digest : `sha256:${sha256Hex((batch as { bytes: Buffer }).bytes)}`;
     const graphHash = graph?.graphHash ?? input.graphHash!;
     if (input.ingestId !== undefined && !INGEST_ID_RE.test(input.ingestId)) {
@@ -415,7 +414,7 @@ export function createSignals(deps: SignalsDeps) {
 
     const stored = await blobs.put(
       'reachability/runtime',
-      spooled ? createReadStream(spooled.file) : (batch as { bytes: Buffer }).bytes,
+      spooled ? spooled.body() : (batch as { bytes: Buffer }).bytes,
       {
         expectedDigest: contentSha256,
       },

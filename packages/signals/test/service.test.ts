@@ -15,7 +15,7 @@ describe(`signals service on ${testBackend()}`, () => {
   let h: Harness;
   const limits = () => ({
     maxUploadBytes: 10 * 1024 * 1024,
-    maxDecompressedBytes: 1024 * 1024,
+    maxDecompressedBytes: 16 * 1024 * 1024,
     maxLineBytes: 4096,
     maxEvents: 100_000,
     maxHitCount: 1_000_000,
@@ -137,6 +137,21 @@ describe(`signals service on ${testBackend()}`, () => {
     assert.equal(events2[0]!.details.ingestId, first.ingestId);
   });
 
+  test('a batch larger than the in-memory spool spills to a file and is stored byte for byte', async () => {
+    const events = Array.from({ length: 60_000 }, (_, i) => ({
+      symbolId: `lib:spill${i % 300}`,
+      hitCount: 1,
+      containerId: 'c'.repeat(40),
+    }));
+    const bytes = ndjson(events);
+    assert.ok(bytes.length > 4 * 1024 * 1024);
+    const result = await ingest('acme', { callgraphId }, bytes, { scanId: 'spill' });
+    assert.equal(result.events, 60_000);
+    assert.equal(result.symbols, 300);
+    assert.equal(result.contentSha256, sha256Digest(bytes));
+    assert.deepEqual(await h.blobs.getBytes(result.casUri), bytes);
+  });
+
   test('bad batches are refused with the line named and leave nothing behind', async () => {
     const before = {
       ingests: await count('acme', 'signals_runtime_ingests'),
@@ -158,12 +173,12 @@ describe(`signals service on ${testBackend()}`, () => {
         String(pattern),
       );
     }
-    // A gzip bomb: 64 KiB compressed, 50 MiB inflated, refused at the 1 MiB cap.
+    // A gzip bomb: about 50 KiB compressed, 50 MiB inflated, refused at the 16 MiB cap.
     const bomb = gzipSync(Buffer.alloc(50 * 1024 * 1024, 0x0a));
     assert.ok(bomb.length < 100 * 1024);
     await assert.rejects(
       spool(bomb),
-      (e: StellaError) => e.status === 413 && /decompresses to more than 1048576 bytes/.test(e.message),
+      (e: StellaError) => e.status === 413 && /decompresses to more than 16777216 bytes/.test(e.message),
     );
     // gzip is recognised by its magic bytes even without Content-Encoding.
     const zipped = await spool(gzipSync(ndjson([{ symbolId: 'a', hitCount: 1 }])));
@@ -189,13 +204,24 @@ describe(`signals service on ${testBackend()}`, () => {
       ['app:reflect:dynamic_edge_only', 'lib:absent:symbol_not_in_graph'],
     );
 
+    const scan1 = (r: { subjects: { subjectKey: string; status: string; factVersion?: number }[] }) =>
+      r.subjects.find((s) => s.subjectKey === 'scan-1')!;
+    await h.signals.recompute('acme', {});
     const second = await h.signals.recompute('acme', {});
-    assert.equal(second.subjects[0]!.status, 'unchanged', 'nothing changed, nothing recomputed');
+    assert.ok(
+      second.subjects.every((s) => s.status === 'unchanged'),
+      'nothing changed, nothing recomputed',
+    );
 
     await ingest('acme', { callgraphId }, ndjson([{ symbolId: 'lib:vulnSink2', hitCount: 1 }]));
     const third = await h.signals.recompute('acme', {});
-    assert.equal(third.subjects[0]!.status, 'updated');
-    assert.equal(third.subjects[0]!.factVersion, 2);
+    assert.equal(scan1(third).status, 'updated');
+    assert.equal(scan1(third).factVersion, 2);
+    assert.equal(
+      third.subjects.find((s) => s.subjectKey === 'spill')!.status,
+      'unchanged',
+      'only the changed subject is recomputed',
+    );
     const after = await h.signals.getFact('acme', 'scan-1');
     const contested = (after.document.states as { target: string; state: string }[]).find(
       (s) => s.target === 'lib:vulnSink2',
@@ -210,7 +236,9 @@ describe(`signals service on ${testBackend()}`, () => {
         ),
       { tenant: 'acme' },
     );
-    const reach = outbox.rows.map((r) => r.payload).filter((p) => p.fact_kind === 'reachability');
+    const reach = outbox.rows
+      .map((r) => r.payload)
+      .filter((p) => p.fact_kind === 'reachability' && p.subject_key === 'scan-1');
     assert.deepEqual(
       reach.map((p) => p.fact_version),
       [1, 2],

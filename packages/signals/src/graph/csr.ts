@@ -2,6 +2,7 @@
 // two integer arrays (offsets per source, targets), so a graph of millions of edges costs a few bytes
 // per edge instead of an object each. This is what the reachability engine walks and what CAS keeps
 // next to the canonical JSON (cas://reachability/csr/<sha256>) so a recompute loads it without parsing.
+import { endianness } from 'node:os';
 import type { CanonicalGraph } from './model.ts';
 
 export const EDGE_HEURISTIC = 1;
@@ -135,13 +136,18 @@ export function decodeCsr(bytes: Buffer): CsrGraph {
   return { ids, names, purls: header.purls, purlOf, offsets, targets, flags, entries };
 }
 
+const LITTLE_ENDIAN = endianness() === 'LE';
+
 function typedBytes(a: Uint32Array): Buffer {
+  if (LITTLE_ENDIAN) return Buffer.from(a.buffer, a.byteOffset, a.byteLength);
   const out = Buffer.alloc(a.length * 4);
   for (let i = 0; i < a.length; i++) out.writeUInt32LE(a[i]!, i * 4);
   return out;
 }
 
 function u32(b: Buffer): Uint32Array {
+  // Copying into a fresh ArrayBuffer also aligns the block, which a view into the file may not be.
+  if (LITTLE_ENDIAN) return new Uint32Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.length));
   const out = new Uint32Array(b.length / 4);
   for (let i = 0; i < out.length; i++) out[i] = b.readUInt32LE(i * 4);
   return out;
