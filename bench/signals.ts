@@ -28,7 +28,7 @@ const BATCH_EVENTS = 1000;
 const BATCHES = Number(process.env.STELLA_BENCH_SIGNALS_BATCHES ?? 300);
 const WARMUP_BATCHES = 20;
 /** Concurrent uploads: a handful of observers flushing at once, as seed 001's sampler would. */
-const CONCURRENCY = 4;
+const CONCURRENCY = Number(process.env.STELLA_BENCH_SIGNALS_CONCURRENCY ?? 4);
 const GRAPH_NODES = Number(process.env.STELLA_BENCH_SIGNALS_NODES ?? 200_000);
 const GRAPH_EDGES = Number(process.env.STELLA_BENCH_SIGNALS_EDGES ?? 1_000_000);
 const TARGETS = 1000;

@@ -93,7 +93,7 @@ export async function registerSignalsRoutes(app: HttpApp, deps: SignalsRouteDeps
       const tenant = tenantOf(request as never);
       if (!target.callgraphId && !target.graphHash) throw refuse('callgraphId is required');
       subjectKeyOf(subject);
-      if (target.callgraphId) await signals.getCallgraph(tenant, target.callgraphId);
+      const graph = target.callgraphId ? await signals.getCallgraph(tenant, target.callgraphId) : undefined;
       const declared = Number(request.headers['content-length'] ?? Number.NaN);
       if (Number.isFinite(declared) && declared > config.signals.maxUploadBytes) {
         throw new StellaError(
@@ -116,6 +116,7 @@ export async function registerSignalsRoutes(app: HttpApp, deps: SignalsRouteDeps
       try {
         return await signals.ingestRuntime(tenant, {
           ...target,
+          ...(graph ? { graph } : {}),
           subject,
           ...(source ? { source } : {}),
           ...(header(request, 'x-analysis-id') ? { analysisId: header(request, 'x-analysis-id')!.slice(0, 200) } : {}),

@@ -103,6 +103,8 @@ export interface CallgraphIngestResult {
 }
 
 export interface RuntimeIngestInput {
+  /** The callgraph row when the caller resolved it already (saves a query per batch). */
+  graph?: CallgraphRow;
   callgraphId?: string;
   graphHash?: string;
   subject: Subject;
@@ -395,7 +397,7 @@ export function createSignals(deps: SignalsDeps) {
 
   async function ingestRuntime(tenant: string, input: RuntimeIngestInput): Promise<RuntimeIngestResult> {
     const subjectKey = subjectKeyOf(input.subject);
-    const graph = await resolveGraphFor(tenant, input);
+    const graph = input.graph ?? (await resolveGraphFor(tenant, input));
     const batch = input.batch;
     const spooled = 'body' in batch ? batch : undefined;
     const contentSha256 = spooled ? spooled.digest : `sha256:${sha256Hex((batch as { bytes: Buffer }).bytes)}`;
@@ -409,9 +411,8 @@ export function createSignals(deps: SignalsDeps) {
     const aggregate = batch.aggregate;
     const source = input.source?.slice(0, 200) || 'runtime';
 
-    const prior = await inTenant(tenant, (tx) => findIngest(tx, tenant, ingestId, subjectKey, contentSha256));
-    if (prior) return resultFromRow(prior, true);
-
+    // The blob goes first (content-addressed, so a retried batch rewrites nothing); the ingest row's
+    // unique keys then decide, inside the transaction, whether this batch was seen before.
     const stored = await blobs.put(
       'reachability/runtime',
       spooled ? spooled.body() : (batch as { bytes: Buffer }).bytes,
@@ -437,7 +438,9 @@ export function createSignals(deps: SignalsDeps) {
     const loaded = graph ? await loadGraph(graph) : undefined;
     const symbols = aggregate.sorted();
     const outcome = await inTenant(tenant, async (tx) => {
-      if (!(await insertIngest(tx, tenant, row))) return 'duplicate' as const;
+      if (!(await insertIngest(tx, tenant, row))) {
+        return { duplicate: (await findIngest(tx, tenant, ingestId, subjectKey, contentSha256))! };
+      }
       if (!graph) {
         await timeline.append(tx, tenant, {
           category: 'runtime',
@@ -456,10 +459,7 @@ export function createSignals(deps: SignalsDeps) {
       await applyBatch(tx, tenant, { ...row, callgraphId: graph.callgraphId }, symbols, loaded!);
       return 'applied' as const;
     });
-    if (outcome === 'duplicate') {
-      const winner = await inTenant(tenant, (tx) => findIngest(tx, tenant, ingestId, subjectKey, contentSha256));
-      return resultFromRow(winner!, true);
-    }
+    if (typeof outcome === 'object') return resultFromRow(outcome.duplicate, true);
     if (outcome === 'orphan') {
       orphanTraces.inc();
       await deps.queue
