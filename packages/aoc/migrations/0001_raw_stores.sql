@@ -155,13 +155,6 @@ end $fn$;
 
 create function aoc_raw_refuse_change() returns trigger language plpgsql as $fn$
 begin
-  -- AOC_ALLOW_SUPERSEDES_RETROFIT: the server may fill a missing supersedes link during a
-  -- migration from older data, and nothing else.
-  if tg_op = 'UPDATE' and current_setting('app.aoc_supersedes_retrofit', true) = 'on'
-     and old.supersedes is null and new.supersedes is not null
-     and (to_jsonb(new) - 'supersedes') = (to_jsonb(old) - 'supersedes') then
-    return new;
-  end if;
   raise exception '% is append-only: % refused', tg_table_name, tg_op using errcode = '42501';
 end $fn$;
 

@@ -4,12 +4,12 @@
 // a batch and its cursor only repeats that batch, which idempotency turns into no-ops. Sources with
 // an `input` in config are scheduled with pg-boss on their cron; POST /aoc/sources/{vendor}/run
 // queues a run now.
-import type { Ctx, JobQueue } from '@stella/platform';
+import type { Ctx, JobQueue, Queryable } from '@stella/platform';
 import { type ConnectorKind, connectorFor, detectConnector, type FetchedDocument } from './connectors/index.ts';
 import { fetchDocuments } from './fetch.ts';
 import type { DocumentKind } from './formats/types.ts';
-import type { IngestDocument } from './ingest.ts';
-import type { AocService } from './service.ts';
+import type { IngestDocument, PreparedDocument } from './ingest.ts';
+import type { AocService, Rejected } from './service.ts';
 import { STELLA_VERSION } from './service.ts';
 import { configuredSources } from './sources.ts';
 
@@ -81,36 +81,49 @@ export async function runConnector(ctx: Ctx, service: AocService, run: Connector
     cursor: state?.cursor ?? null,
   };
   const batchSize = ctx.config.aoc.batchSize;
-  let batch: IngestDocument[] = [];
+  const initiator = `connector:${run.vendor}`;
+  const defaults = { connector: connector.name, version: connector.version };
+  let batch: PreparedDocument[] = [];
+  let rejected: Rejected[] = [];
   let batchCursor: string | null = null;
-  const flush = async () => {
-    if (batch.length === 0) return;
-    const { results, rejected } = await service.ingest(run.tenant, batch, {
-      initiator: `connector:${run.vendor}`,
-      connector: connector.name,
-      version: connector.version,
-      atomic: false,
-    });
-    for (const r of results) {
-      if (r.result === 'ok') summary.written++;
-      else summary.noop++;
-    }
-    for (const r of rejected) {
-      summary.rejected.push({ location: r.location, code: r.error.code, message: r.error.message });
-    }
-    summary.cursor = batchCursor;
-    await saveCursor(ctx, run, batchCursor, null);
+  // Batch n commits while batch n+1 is read and guarded; batches commit in order, each with its
+  // cursor in the same transaction, so a crash repeats nothing and skips nothing.
+  let writing: Promise<void> = Promise.resolve();
+  const flush = () => {
+    const docs = batch;
+    const failed = rejected;
+    const cursor = batchCursor;
     batch = [];
-    run.onProgress?.({
-      done: summary.fetched,
-      written: summary.written,
-      noop: summary.noop,
-      rejected: summary.rejected.length,
-    });
+    rejected = [];
+    const previous = writing;
+    writing = (async () => {
+      await previous;
+      await service.recordRejections(run.tenant, failed, initiator);
+      if (docs.length > 0) {
+        const results = await service.write(run.tenant, docs, {
+          initiator,
+          inTransaction: (tx) => saveCursor(tx, run, cursor, null),
+        });
+        for (const r of results) {
+          if (r.result === 'ok') summary.written++;
+          else summary.noop++;
+        }
+      } else {
+        await ctx.db.transaction((tx) => saveCursor(tx, run, cursor, null), { tenant: run.tenant });
+      }
+      summary.cursor = cursor;
+      run.onProgress?.({
+        done: summary.fetched,
+        written: summary.written,
+        noop: summary.noop,
+        rejected: summary.rejected.length,
+      });
+    })();
+    // Surfaced by the next await of `writing`; never an unhandled rejection in between.
+    writing.catch(() => {});
   };
   try {
-    const fetchStarted = performance.now();
-    let fetchMark = fetchStarted;
+    let fetchMark = performance.now();
     const documents = fetchDocuments(
       connector,
       {
@@ -133,30 +146,51 @@ export async function runConnector(ctx: Ctx, service: AocService, run: Connector
     for await (const fetched of documents) {
       service.metrics.latency(run.vendor, run.tenant, 'fetch', (performance.now() - fetchMark) / 1000);
       summary.fetched++;
-      batch.push(documentFromFetched(fetched, run.vendor, connector.name, run.kind));
+      const prepared = await service.prepare(
+        run.tenant,
+        documentFromFetched(fetched, run.vendor, connector.name, run.kind),
+        defaults,
+      );
+      if (prepared.ok) batch.push(prepared.doc);
+      else {
+        rejected.push(prepared);
+        summary.rejected.push({
+          location: prepared.location,
+          code: prepared.error.code,
+          message: prepared.error.message,
+        });
+      }
       batchCursor = fetched.cursor;
-      if (batch.length >= batchSize) await flush();
+      if (batch.length + rejected.length >= batchSize) {
+        await writing;
+        flush();
+      }
       fetchMark = performance.now();
     }
-    await flush();
+    if (batch.length + rejected.length > 0) flush();
+    await writing;
   } catch (error) {
-    await saveCursor(ctx, run, summary.cursor, (error as Error).message).catch(() => undefined);
+    await writing.catch(() => undefined);
+    await ctx.db
+      .transaction((tx) => saveCursor(tx, run, summary.cursor, (error as Error).message), { tenant: run.tenant })
+      .catch(() => undefined);
     throw error;
   }
   return summary;
 }
 
-async function saveCursor(ctx: Ctx, run: ConnectorRun, cursor: string | null, lastError: string | null): Promise<void> {
-  await ctx.db.transaction(
-    (tx) =>
-      tx.query(
-        `insert into aoc_connector_state (tenant, source_vendor, input, cursor, updated_at, last_error)
+async function saveCursor(
+  tx: Queryable,
+  run: ConnectorRun,
+  cursor: string | null,
+  lastError: string | null,
+): Promise<void> {
+  await tx.query(
+    `insert into aoc_connector_state (tenant, source_vendor, input, cursor, updated_at, last_error)
          values ($1, $2, $3, $4, now(), $5)
          on conflict (tenant, source_vendor, input) do update
            set cursor = coalesce(excluded.cursor, aoc_connector_state.cursor), updated_at = now(), last_error = excluded.last_error`,
-        [run.tenant, run.vendor, run.input, cursor, lastError],
-      ),
-    { tenant: run.tenant },
+    [run.tenant, run.vendor, run.input, cursor, lastError],
   );
 }
 

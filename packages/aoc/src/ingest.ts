@@ -241,6 +241,12 @@ export interface WriteDeps {
   metrics: AocMetrics;
 }
 
+export interface WriteContext {
+  initiator: string;
+  /** More work for the same transaction (a connector's cursor), so it commits with the rows. */
+  inTransaction?: ((tx: Queryable) => Promise<void>) | undefined;
+}
+
 const MAX_ATTEMPTS = 4;
 
 /**
@@ -253,12 +259,19 @@ export async function writeDocuments(
   deps: WriteDeps,
   tenant: string,
   docs: readonly PreparedDocument[],
-  context: { initiator: string },
+  context: WriteContext,
 ): Promise<WriteResult[]> {
   for (let attempt = 1; ; attempt++) {
     try {
       const started = performance.now();
-      const results = await deps.db.transaction((tx) => writeInTx(tx, deps, tenant, docs, context), { tenant });
+      const results = await deps.db.transaction(
+        async (tx) => {
+          const written = await writeInTx(tx, deps, tenant, docs, context);
+          await context.inTransaction?.(tx);
+          return written;
+        },
+        { tenant },
+      );
       const seconds = (performance.now() - started) / 1000;
       const vendors = new Set<string>();
       for (const [i, r] of results.entries()) {
@@ -282,7 +295,7 @@ async function writeInTx(
   deps: WriteDeps,
   tenant: string,
   docs: readonly PreparedDocument[],
-  context: { initiator: string },
+  context: WriteContext,
 ): Promise<WriteResult[]> {
   const chains = new Map<RawStore, Map<string, Chain>>();
   const rows = new Map<RawStore, RawRow[]>();

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 // The AOC room's services, built once per process from the context and shared by routes, jobs and
-// the connector runner: prepare (guard) and write documents, read the stores, verify them.
+// the connector runner: prepare (guard) documents, write the accepted ones, record rejections.
 import { StellaError } from '@stella/core';
 import type { Ctx } from '@stella/platform';
 import { AocErrors } from './errors.ts';
@@ -10,21 +10,28 @@ import {
   type PreparedDocument,
   prepareDocument,
   type SignatureChecker,
+  type WriteContext,
   type WriteResult,
   writeDocuments,
 } from './ingest.ts';
 import { type AocMetrics, createAocMetrics } from './metrics.ts';
 import { createSignatureChecker } from './signature-check.ts';
 
+export type Rejected = Extract<Prepared, { ok: false }>;
+
 export interface AocService {
   metrics: AocMetrics;
-  /** Guards every document; writes the accepted ones in batches. With `atomic`, one rejection writes nothing. */
+  prepare(tenant: string, doc: IngestDocument, defaults: { connector: string; version: string }): Promise<Prepared>;
+  /** Writes prepared documents in one transaction. */
+  write(tenant: string, docs: readonly PreparedDocument[], context: WriteContext): Promise<WriteResult[]>;
+  /** Puts rejected documents on the timeline (one event per call). */
+  recordRejections(tenant: string, rejected: readonly Rejected[], initiator: string): Promise<void>;
+  /** Guards every document and writes the accepted ones in batches; with `atomic`, one rejection writes nothing. */
   ingest(
     tenant: string,
     docs: readonly IngestDocument[],
     context: { initiator: string; connector: string; version: string; atomic: boolean },
-  ): Promise<{ results: WriteResult[]; rejected: Extract<Prepared, { ok: false }>[] }>;
-  prepare(tenant: string, doc: IngestDocument, defaults: { connector: string; version: string }): Promise<Prepared>;
+  ): Promise<{ results: WriteResult[]; rejected: Rejected[] }>;
 }
 
 export const STELLA_VERSION = '0.1.0';
@@ -32,60 +39,61 @@ export const STELLA_VERSION = '0.1.0';
 export function createAocService(ctx: Ctx, options: { checkSignature?: SignatureChecker } = {}): AocService {
   const metrics = createAocMetrics(ctx.metrics, ctx.config.aoc.metricsEnabled);
   const checkSignature = options.checkSignature ?? createSignatureChecker(ctx.config.aoc.sources);
-  const prepare = (tenant: string, doc: IngestDocument, defaults: { connector: string; version: string }) =>
-    prepareDocument(doc, {
-      tenant,
-      guardEnabled: ctx.config.aoc.guardEnabled,
-      documentBytes: ctx.config.limits.documentBytes,
-      defaults,
-      clock: ctx.clock,
-      checkSignature,
-      metrics,
-    });
-  return {
+  const service: AocService = {
     metrics,
-    prepare,
+    prepare: (tenant, doc, defaults) =>
+      prepareDocument(doc, {
+        tenant,
+        guardEnabled: ctx.config.aoc.guardEnabled,
+        documentBytes: ctx.config.limits.documentBytes,
+        defaults,
+        clock: ctx.clock,
+        checkSignature,
+        metrics,
+      }),
+    write: (tenant, docs, context) =>
+      writeDocuments({ db: ctx.db, timeline: ctx.timeline, metrics }, tenant, docs, context),
+    async recordRejections(tenant, rejected, initiator) {
+      if (rejected.length === 0) return;
+      await ctx.timeline.record(tenant, {
+        category: 'aoc',
+        kind: 'aoc.violation',
+        details: {
+          initiator,
+          rejected: rejected.slice(0, 100).map((r) => ({
+            vendor: r.vendor,
+            location: r.location,
+            violations: r.violations.slice(0, 20),
+          })),
+          truncated: rejected.length > 100,
+        },
+      });
+    },
     async ingest(tenant, docs, context) {
       const prepared: PreparedDocument[] = [];
-      const rejected: Extract<Prepared, { ok: false }>[] = [];
+      const rejected: Rejected[] = [];
       for (const doc of docs) {
-        const p = await prepare(tenant, doc, context);
+        const p = await service.prepare(tenant, doc, context);
         if (p.ok) prepared.push(p.doc);
         else rejected.push(p);
       }
-      if (rejected.length > 0) {
-        await ctx.timeline.record(tenant, {
-          category: 'aoc',
-          kind: 'aoc.violation',
-          details: {
-            initiator: context.initiator,
-            rejected: rejected.slice(0, 100).map((r) => ({
-              vendor: r.vendor,
-              location: r.location,
-              violations: r.violations.slice(0, 20),
-            })),
-            truncated: rejected.length > 100,
-          },
-        });
-        if (context.atomic) return { results: [], rejected };
-      }
+      await service.recordRejections(tenant, rejected, context.initiator);
+      if (rejected.length > 0 && context.atomic) return { results: [], rejected };
       const results: WriteResult[] = [];
       const batchSize = context.atomic ? Number.POSITIVE_INFINITY : ctx.config.aoc.batchSize;
       for (let i = 0; i < prepared.length; i += batchSize) {
-        const batch = prepared.slice(i, i + batchSize);
         results.push(
-          ...(await writeDocuments({ db: ctx.db, timeline: ctx.timeline, metrics }, tenant, batch, {
-            initiator: context.initiator,
-          })),
+          ...(await service.write(tenant, prepared.slice(i, i + batchSize), { initiator: context.initiator })),
         );
       }
       return { results, rejected };
     },
   };
+  return service;
 }
 
 /** The error to answer for rejected documents: the first one's, with every violation listed. */
-export function rejectionError(rejected: readonly Extract<Prepared, { ok: false }>[]): StellaError {
+export function rejectionError(rejected: readonly Rejected[]): StellaError {
   const first = rejected[0];
   if (!first) throw new Error('rejectionError needs a rejection');
   const violations = rejected.flatMap((r) => r.violations.map((v) => ({ ...v, location: r.location })));
@@ -94,7 +102,5 @@ export function rejectionError(rejected: readonly Extract<Prepared, { ok: false 
     rejected.length === 1
       ? first.error.message
       : `${rejected.length} documents rejected; first: ${first.error.message}`;
-  return new StellaError(def, message, {
-    details: { violations },
-  });
+  return new StellaError(def, message, { details: { violations } });
 }

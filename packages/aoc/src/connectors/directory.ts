@@ -22,6 +22,9 @@ import { ConnectorError } from './errors.ts';
 import { readFileCapped } from './http-client.ts';
 import type { Connector, FetchedDocument, FetchOptions, FetchSkip } from './types.ts';
 
+/** Documents read ahead of the one being handed over. */
+const READ_AHEAD = 16;
+
 interface ListedFile {
   /** POSIX path relative to the root. */
   rel: string;
@@ -119,12 +122,27 @@ async function* fetchDirectory(options: FetchOptions): AsyncGenerator<FetchedDoc
   const documents = files.filter((f) => isDocumentName(f.rel)).sort((a, b) => compareStrings(a.rel, b.rel));
   const cursor = options.cursor;
   let done = 0;
-  for (const file of documents) {
+  // Reads run ahead of the consumer: one file at a time costs five thread-pool round trips, which
+  // left the pipeline idle. A failed read is only reported when its document's turn comes.
+  const reads = new Map<string, Promise<Uint8Array>>();
+  const readAhead = (from: number) => {
+    for (let j = from; j < documents.length && j < from + READ_AHEAD; j++) {
+      const next = documents[j]!;
+      if (reads.has(next.rel) || (cursor !== undefined && compareStrings(next.rel, cursor) <= 0)) continue;
+      const read = readCapped(next, options.limits.documentBytes, next.rel);
+      read.catch(() => {});
+      reads.set(next.rel, read);
+    }
+  };
+  for (const [index, file] of documents.entries()) {
     done++;
     if (cursor !== undefined && compareStrings(file.rel, cursor) <= 0) continue;
     options.signal?.throwIfAborted();
     const location = file.rel;
-    let bytes = await readCapped(file, options.limits.documentBytes, location);
+    readAhead(index);
+    const read = reads.get(location)!;
+    reads.delete(location);
+    let bytes = await read;
     if (location.endsWith('.gz')) bytes = gunzipCapped(bytes, options.limits.documentBytes, location, location);
     const doc: FetchedDocument = { location, bytes, retrievedAt: isoUtc(options.now()), cursor: location };
     const base = sidecarBase(location);

@@ -35,10 +35,14 @@ export async function loadChains(
     revision: number;
     content_hash: string;
   }>(
-    `select source_vendor, upstream_id, id, revision, content_hash
-       from ${store}
-      where tenant = $1 and (source_vendor, upstream_id) in (select * from unnest($2::text[], $3::text[]))
-      order by source_vendor, upstream_id, revision`,
+    // One index probe per document (a lateral join), whatever the planner's statistics say: an IN
+    // over unnest() became a hash join over the tenant's whole table during a first bulk load.
+    `select r.source_vendor, r.upstream_id, r.id, r.revision, r.content_hash
+       from (select distinct * from unnest($2::text[], $3::text[])) as i(vendor, upstream_id)
+       cross join lateral (
+         select source_vendor, upstream_id, id, revision, content_hash from ${store}
+          where tenant = $1 and source_vendor = i.vendor and upstream_id = i.upstream_id) r
+      order by r.source_vendor, r.upstream_id, r.revision`,
     [tenant, identities.map((i) => i.vendor), identities.map((i) => i.upstreamId)],
   );
   for (const r of rows) {

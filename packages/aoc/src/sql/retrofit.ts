@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 // AOC_ALLOW_SUPERSEDES_RETROFIT: rows imported by SQL from an older store may lack their supersedes
-// link. Link each such row to the previous revision of its document, in revision order. The
-// append-only trigger allows exactly this update (supersedes from null, nothing else) while the
-// session flag is on.
+// link. Link each such row to the previous revision of its document. This runs during the cutover
+// window of the runbook, while the constraint set is removed (its CHECK and append-only trigger
+// refuse such rows and this UPDATE); re-apply the constraints afterwards.
 import type { Db } from '@stella/platform';
 
 export async function retrofitSupersedes(db: Db, tenants: readonly string[]): Promise<number> {
@@ -10,7 +10,6 @@ export async function retrofitSupersedes(db: Db, tenants: readonly string[]): Pr
   for (const tenant of [...new Set(tenants)].sort()) {
     linked += await db.transaction(
       async (tx) => {
-        await tx.query(`select set_config('app.aoc_supersedes_retrofit', 'on', true)`);
         let n = 0;
         for (const store of ['advisory_raw', 'vex_raw']) {
           const result = await tx.query(

@@ -9,6 +9,7 @@ import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { gzipSync } from 'node:zlib';
+import { aocModule } from '@stella/aoc';
 import { findPostgresBin, scratchDir, testBackend } from '@stella/testkit';
 import pg from 'pg';
 import { runCli, startTestServer, type TestServer } from '../helpers.ts';
@@ -318,6 +319,30 @@ describe(`AOC ingestion on ${testBackend()}`, () => {
     assert.equal(triggers(), '0');
     assert.match(psql('-f', join(ops, 'apply-aoc-constraints.sql')), /applied/);
     assert.equal(triggers(), '4');
+
+    // Cutover with AOC_ALLOW_SUPERSEDES_RETROFIT: rows imported without links while the constraint
+    // set is off get linked at start-up; re-applying the constraints then succeeds.
+    psql('-v', 'remove=1', '-f', join(ops, 'apply-aoc-constraints.sql'));
+    const row = (rev: number, body: string) =>
+      `('default', 'advisory_raw:legacy:L-1:${rev}', ${rev}, 'legacy', 'import', '1', 'L-1', now(),
+        'sha256:${createHash('sha256').update(body).digest('hex')}', '{"present":false}', 'OSV', '1.0.0', '${body}',
+        '${body}'::jsonb, '{}', '{}', '{"purls":[],"cpes":[],"aliases":[],"references":[],"reconciled_from":[]}', '{}')`;
+    psql(
+      '-c',
+      `insert into advisory_raw (tenant, id, revision, source_vendor, source_connector, source_version, upstream_id,
+         retrieved_at, content_hash, signature, content_format, spec_version, raw, raw_json, schema_validation,
+         identifiers, linkset, packages) values ${row(1, '{"id":"L-1"}')}, ${row(2, '{"id":"L-1","x":1}')}`,
+    );
+    const ctx = t.server.ctx;
+    await aocModule.start!({
+      ...ctx,
+      config: { ...ctx.config, aoc: { ...ctx.config.aoc, allowSupersedesRetrofit: true } },
+    });
+    assert.equal(
+      psql('-t', '-A', '-c', "select supersedes from advisory_raw where id = 'advisory_raw:legacy:L-1:2'").trim(),
+      'advisory_raw:legacy:L-1:1',
+    );
+    assert.match(psql('-f', join(ops, 'apply-aoc-constraints.sql')), /applied/);
   });
 });
 
