@@ -216,7 +216,7 @@ export async function registerSignalsRoutes(app: HttpApp, deps: SignalsRouteDeps
   app.post(
     '/signals/callgraphs',
     {
-      bodyLimit: config.signals.maxUploadBytes,
+      bodyLimit: config.signals.maxGraphBodyBytes,
       config: { auth: { scopes: ['signals:write'] }, idempotent: true },
       schema: {
         tags: ['signals'],

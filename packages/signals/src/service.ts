@@ -600,9 +600,9 @@ export function createSignals(deps: SignalsDeps) {
     return { targets, source: lookup ? 'advisories' : 'overlay' };
   }
 
-  function explicitTargets(value: unknown, index: Map<string, number> | undefined): Target[] | undefined {
+  function explicitTargets(value: unknown): Target[] | undefined {
     if (!Array.isArray(value) || value.length === 0) return undefined;
-    const out = value.map((t): Target => {
+    return value.map((t): Target => {
       if (typeof t === 'string') return { symbolId: t.normalize('NFC') };
       const o = t as { symbolId?: string; advisoryId?: string; package?: string };
       return {
@@ -611,8 +611,6 @@ export function createSignals(deps: SignalsDeps) {
         ...(o.package ? { package: o.package } : {}),
       };
     });
-    void index;
-    return out;
   }
 
   /** Recomputes the facts of one subject or of every subject whose graph, runtime facts or targets changed. */
@@ -638,7 +636,12 @@ export function createSignals(deps: SignalsDeps) {
       );
     }
     const report: RecomputeReport = { subjects: [], durationMs: 0 };
-    for (const subject of subjects) {
+    const defaultsByGraph = new Map<string, Promise<{ targets: Target[]; source: string }>>();
+    // Subjects of the same graph one after another, so the graph cache serves them all.
+    const ordered = [...subjects].sort((a, b) =>
+      a.callgraphId < b.callgraphId ? -1 : a.callgraphId > b.callgraphId ? 1 : a.subjectKey < b.subjectKey ? -1 : 1,
+    );
+    for (const subject of ordered) {
       const t0 = performance.now();
       const graphRow = await inTenant(tenant, (tx) => selectCallgraph(tx, tenant, subject.callgraphId));
       let loaded: LoadedGraph | undefined;
@@ -651,14 +654,21 @@ export function createSignals(deps: SignalsDeps) {
         );
       }
       const hits = await inTenant(tenant, (tx) => selectHits(tx, tenant, subject.subjectKey));
-      const explicit = explicitTargets(subject.targets, loaded?.index);
+      const explicit = explicitTargets(subject.targets);
       let targets: Target[];
       let targetsSource: string;
       if (explicit) {
         targets = explicit;
         targetsSource = 'request';
       } else {
-        const resolved = await defaultTargets(tenant, loaded, graphRow?.packages ?? []);
+        // Subjects of one graph share their default targets: resolve them once per run.
+        const cacheKey = graphRow?.graphHash ?? '';
+        let pending = defaultsByGraph.get(cacheKey);
+        if (!pending) {
+          pending = defaultTargets(tenant, loaded, graphRow?.packages ?? []);
+          defaultsByGraph.set(cacheKey, pending);
+        }
+        const resolved = await pending;
         targets = resolved.targets;
         targetsSource = resolved.source;
         if (targets.length === 0) {
@@ -762,6 +772,7 @@ export function createSignals(deps: SignalsDeps) {
         factStaleness.observe(Math.max(0, (clock.now().getTime() - Date.parse(summary.lastSeen)) / 1000));
       report.subjects.push({ subjectKey: subject.subjectKey, status: 'updated', factVersion: version, digest });
     }
+    report.subjects.sort((a, b) => (a.subjectKey < b.subjectKey ? -1 : a.subjectKey > b.subjectKey ? 1 : 0));
     report.durationMs = Math.round(performance.now() - started);
     return report;
   }

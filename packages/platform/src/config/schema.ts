@@ -201,7 +201,13 @@ export const ConfigSchema = Type.Object(
         maxUploadBytes: Type.Integer({
           default: 1024 * MiB,
           minimum: 1024,
-          description: 'Largest runtime-facts or callgraph upload as sent (compressed); 413 above.',
+          description: 'Largest runtime-facts upload as sent (compressed; streamed, never held in memory); 413 above.',
+        }),
+        maxGraphBodyBytes: Type.Integer({
+          default: 256 * MiB,
+          minimum: 1024,
+          description:
+            'Largest callgraph JSON body (parsed in memory, several times its size while normalising); 413 above.',
         }),
         maxDecompressedBytes: Type.Integer({
           default: 256 * MiB,

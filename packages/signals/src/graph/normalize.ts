@@ -73,10 +73,13 @@ export function normalizeGraph(parsed: ParsedGraph, limits: NormalizeLimits): No
       b.edge.weight - a.edge.weight,
   );
   const edges: GraphEdge[] = [];
-  for (const { edge: e } of keyed) {
-    const last = edges.at(-1);
+  let lastKey = -1;
+  let lastKind = '';
+  for (const { edge: e, key } of keyed) {
     // The same call reported twice (e.g. two call sites) is one edge; the strongest weight survives.
-    if (last && last.sourceId === e.sourceId && last.targetId === e.targetId && last.kind === e.kind) continue;
+    if (key === lastKey && e.kind === lastKind) continue;
+    lastKey = key;
+    lastKind = e.kind;
     edges.push(e);
   }
   const ids = rank;
