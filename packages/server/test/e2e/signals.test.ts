@@ -444,6 +444,33 @@ describe('signals end to end', () => {
     ]);
     assert.equal(serverSigned.code, 0, serverSigned.err);
 
+    // Online upload of the same trace file through the CLI (seed 000 route underneath).
+    const online = await run([
+      '--json',
+      'signals',
+      'ingest-runtime',
+      '--graph-hash',
+      graphHash,
+      '--runtime',
+      trace,
+      '--scan-id',
+      'cli-scan',
+    ]);
+    assert.equal(online.code, 0, online.err);
+    const uploaded = JSON.parse(online.out) as { status: string; subjectKey: string; events: number };
+    assert.deepEqual([uploaded.status, uploaded.subjectKey, uploaded.events], ['applied', 'cli-scan', 3]);
+    const missingGraph = await run([
+      'signals',
+      'ingest-runtime',
+      '--graph-hash',
+      `sha256:${'1'.repeat(64)}`,
+      '--runtime',
+      trace,
+      '--scan-id',
+      'later',
+    ]);
+    assert.equal(missingGraph.code, 0, 'a trace for a graph not ingested yet is parked, not refused');
+
     const sha = createHash('sha256').update(readFileSync(trace)).digest('hex');
     const manifest = (anchor: string, hash = sha) =>
       JSON.stringify({ files: [{ path: 'runtime-trace.ndjson.gz', sha256: hash }], timeAnchor: { issuedAt: anchor } });
