@@ -1,8 +1,8 @@
 -- Applies (or, with -v remove=1, removes) the AOC constraint set on advisory_raw and vex_raw:
--- the CHECK constraints on tenant, source, upstream and linkset, the insert trigger (content hash
--- recomputed from the raw bytes, forbidden envelope keys, chain position) and the append-only
--- trigger. stella's migrations already apply it; this script is for the runbook's rollback and
--- re-apply (seed 004 §1.1, §6). Idempotent.
+-- CHECK constraints on tenant, source, upstream and linkset, on the content hash (recomputed from the
+-- raw bytes), on forbidden envelope keys and on the chain position, the supersedes foreign key, and
+-- the append-only trigger. Applying validates every existing row. stella's migrations already apply
+-- the set; this script is for the runbook's rollback and re-apply (seed 004 §1.1, §6). Idempotent.
 --
 --   psql "$STELLA_DATABASE_URL" -f ops/sql/apply-aoc-constraints.sql
 --   psql "$STELLA_DATABASE_URL" -v remove=1 -f ops/sql/apply-aoc-constraints.sql     # rollback

@@ -1,12 +1,17 @@
 -- advisory_raw and vex_raw: verbatim upstream documents under the Aggregation-Only Contract (spec §3).
--- The database enforces the contract on its own, so a row written by hand with SQL obeys it too:
---   * NOT NULL / CHECK on tenant, source, upstream and linkset;
---   * the raw text is the record: a trigger recomputes its SHA-256 and derives raw_json from it;
+-- The database enforces the contract on its own, declaratively, so a row written by hand with SQL
+-- obeys it too (constraint names carry the ERR_AOC code the application reports):
+--   * NOT NULL / CHECK on tenant, source, upstream and linkset (err_aoc_004);
+--   * the raw text is the record: a CHECK recomputes its SHA-256 (err_aoc_005), and raw_json is a
+--     column generated from it;
 --   * forbidden derived keys (severity, cvss, effective_*, …) are refused anywhere in the envelope
---     columns (never inside the upstream document, where e.g. GHSA's database_specific.severity is legal);
---   * a revision must supersede the current head of its (tenant, vendor, upstream_id) chain, and a
---     content already in the chain is never stored twice (the idempotency key of spec §3.3);
---   * UPDATE and DELETE are refused (append-only); FORCE RLS by tenant.
+--     columns (err_aoc_001), never inside the upstream document, where e.g. GHSA's
+--     database_specific.severity is legal;
+--   * chains are linear and gap-free (err_aoc_003): the id is {table}:{vendor}:{upstream_id}:{revision},
+--     revision n > 1 supersedes exactly revision n-1 (CHECK), which must exist (foreign key), and
+--     (tenant, vendor, upstream_id, revision) is unique, so a revision can only extend the head;
+--   * a content already in the chain is never stored twice (unique idempotency key, spec §3.3);
+--   * UPDATE and DELETE are refused (append-only trigger); FORCE RLS by tenant.
 -- The constraint set is installed by aoc_apply_constraints() and removed by aoc_remove_constraints(),
 -- which ops/sql/apply-aoc-constraints.sql calls for operators (with -v remove=1 for the rollback).
 
@@ -31,7 +36,9 @@ begin
       -- The document exactly as received. Ingestion accepts UTF-8 only, so text holds the bytes losslessly.
       raw text not null,
       -- Parsed copy for queries; jsonb reorders keys and drops duplicates, so it is never the record.
-      raw_json jsonb,
+      -- jsonb cannot hold \u0000: such documents keep their raw text and no parsed copy.
+      raw_json jsonb generated always as (
+        case when strpos(raw, '\u0000') > 0 then null else ltrim(raw, chr(65279))::jsonb end) stored,
       schema_validation jsonb not null,
       identifiers jsonb not null,
       linkset jsonb not null,
@@ -107,96 +114,64 @@ begin
   return found;
 end $fn$;
 
--- BEFORE INSERT: hash, forbidden keys, id scheme, chain position; derives raw_json from raw.
-create function aoc_raw_before_insert() returns trigger language plpgsql as $fn$
-declare
-  actual text;
-  found text;
-  head_id text;
-  head_revision integer;
-begin
-  actual := 'sha256:' || encode(sha256(convert_to(new.raw, 'UTF8')), 'hex');
-  if actual <> new.content_hash then
-    raise exception 'ERR_AOC_005: content_hash % does not match the raw bytes (%)', new.content_hash, actual
-      using errcode = '23514', table = tg_table_name;
-  end if;
-  found := aoc_envelope_violation(new.signature, new.identifiers, new.linkset, new.schema_validation);
-  if found is not null then
-    raise exception 'ERR_AOC_001: forbidden field at %', found using errcode = '23514', table = tg_table_name;
-  end if;
-  if new.id <> tg_table_name || ':' || new.source_vendor || ':' || new.upstream_id || ':' || new.revision then
-    raise exception 'ERR_AOC_003: id % does not follow %:{vendor}:{upstream_id}:{revision}', new.id, tg_table_name
-      using errcode = '23514', table = tg_table_name;
-  end if;
-  if tg_table_name = 'advisory_raw' then
-    select id, revision into head_id, head_revision from advisory_raw
-     where tenant = new.tenant and source_vendor = new.source_vendor and upstream_id = new.upstream_id
-     order by revision desc limit 1;
-  else
-    select id, revision into head_id, head_revision from vex_raw
-     where tenant = new.tenant and source_vendor = new.source_vendor and upstream_id = new.upstream_id
-     order by revision desc limit 1;
-  end if;
-  if head_id is null then
-    if new.supersedes is not null or new.revision <> 1 then
-      raise exception 'ERR_AOC_003: first revision of %/% must have revision 1 and supersedes null',
-        new.source_vendor, new.upstream_id using errcode = '23514', table = tg_table_name;
-    end if;
-  else
-    if new.supersedes is distinct from head_id or new.revision <> head_revision + 1 then
-      raise exception 'ERR_AOC_003: revision must supersede the current head % (revision %)', head_id, head_revision
-        using errcode = '23514', table = tg_table_name;
-    end if;
-  end if;
-  -- jsonb cannot hold \u0000; such documents keep their raw text and no parsed copy.
-  new.raw_json := case when strpos(new.raw, '\u0000') > 0 then null else ltrim(new.raw, chr(65279))::jsonb end;
-  return new;
-end $fn$;
-
 create function aoc_raw_refuse_change() returns trigger language plpgsql as $fn$
 begin
   raise exception '% is append-only: % refused', tg_table_name, tg_op using errcode = '42501';
+end $fn$;
+
+create function aoc_remove_constraints() returns void language plpgsql as $fn$
+declare
+  tbl text;
+  name text;
+begin
+  foreach tbl in array array['advisory_raw', 'vex_raw'] loop
+    foreach name in array array['_err_aoc_004_provenance', '_err_aoc_005_content_hash', '_err_aoc_001_forbidden_field',
+                                '_err_aoc_003_chain', '_err_aoc_003_supersedes'] loop
+      execute format('alter table %I drop constraint if exists %I', tbl, tbl || name);
+    end loop;
+    execute format('drop trigger if exists %I on %I', tbl || '_aoc_append_only', tbl);
+  end loop;
 end $fn$;
 
 create function aoc_apply_constraints() returns void language plpgsql as $fn$
 declare
   tbl text;
 begin
+  perform aoc_remove_constraints();
   foreach tbl in array array['advisory_raw', 'vex_raw'] loop
-    execute format('alter table %I drop constraint if exists %I', tbl, tbl || '_aoc_checks');
     execute format($c$alter table %I add constraint %I check (
         tenant ~ '^[a-z0-9]([a-z0-9-]*[a-z0-9])?$'
-        and revision > 0
         and length(btrim(source_vendor)) > 0 and length(btrim(source_connector)) > 0
         and length(btrim(source_version)) > 0
         and length(btrim(upstream_id)) > 0
         and content_hash ~ '^sha256:[0-9a-f]{64}$'
-        and jsonb_typeof(signature) is not distinct from 'object' and jsonb_typeof(signature -> 'present') is not distinct from 'boolean'
+        and jsonb_typeof(signature) is not distinct from 'object'
+        and jsonb_typeof(signature -> 'present') is not distinct from 'boolean'
         and length(content_format) > 0 and length(spec_version) > 0
         and jsonb_typeof(identifiers) is not distinct from 'object'
         and jsonb_typeof(linkset) is not distinct from 'object'
-        and jsonb_typeof(linkset -> 'purls') is not distinct from 'array' and jsonb_typeof(linkset -> 'cpes') is not distinct from 'array'
-        and jsonb_typeof(linkset -> 'aliases') is not distinct from 'array' and jsonb_typeof(linkset -> 'references') is not distinct from 'array'
-        and jsonb_typeof(linkset -> 'reconciled_from') is not distinct from 'array'
-        and (supersedes is null) = (revision = 1)
-      )$c$, tbl, tbl || '_aoc_checks');
-    execute format('drop trigger if exists %I on %I', tbl || '_aoc_insert', tbl);
-    execute format('create trigger %I before insert on %I for each row execute function aoc_raw_before_insert()',
-      tbl || '_aoc_insert', tbl);
-    execute format('drop trigger if exists %I on %I', tbl || '_aoc_append_only', tbl);
+        and jsonb_typeof(linkset -> 'purls') is not distinct from 'array'
+        and jsonb_typeof(linkset -> 'cpes') is not distinct from 'array'
+        and jsonb_typeof(linkset -> 'aliases') is not distinct from 'array'
+        and jsonb_typeof(linkset -> 'references') is not distinct from 'array'
+        and jsonb_typeof(linkset -> 'reconciled_from') is not distinct from 'array')$c$,
+      tbl, tbl || '_err_aoc_004_provenance');
+    execute format($c$alter table %I add constraint %I check (
+        content_hash = 'sha256:' || encode(sha256(convert_to(raw, 'UTF8')), 'hex'))$c$,
+      tbl, tbl || '_err_aoc_005_content_hash');
+    execute format($c$alter table %I add constraint %I check (
+        aoc_envelope_violation(signature, identifiers, linkset, schema_validation) is null)$c$,
+      tbl, tbl || '_err_aoc_001_forbidden_field');
+    execute format($c$alter table %I add constraint %I check (
+        revision > 0
+        and id = %L || ':' || source_vendor || ':' || upstream_id || ':' || revision
+        and ((revision = 1 and supersedes is null)
+          or (revision > 1 and supersedes = %L || ':' || source_vendor || ':' || upstream_id || ':' || (revision - 1))))$c$,
+      tbl, tbl || '_err_aoc_003_chain', tbl, tbl);
+    execute format('alter table %I add constraint %I foreign key (tenant, supersedes) references %I (tenant, id)',
+      tbl, tbl || '_err_aoc_003_supersedes', tbl);
     execute format('create trigger %I before update or delete on %I for each row execute function aoc_raw_refuse_change()',
       tbl || '_aoc_append_only', tbl);
-  end loop;
-end $fn$;
-
-create function aoc_remove_constraints() returns void language plpgsql as $fn$
-declare
-  tbl text;
-begin
-  foreach tbl in array array['advisory_raw', 'vex_raw'] loop
-    execute format('alter table %I drop constraint if exists %I', tbl, tbl || '_aoc_checks');
-    execute format('drop trigger if exists %I on %I', tbl || '_aoc_insert', tbl);
-    execute format('drop trigger if exists %I on %I', tbl || '_aoc_append_only', tbl);
   end loop;
 end $fn$;
 

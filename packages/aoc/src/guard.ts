@@ -44,11 +44,17 @@ function violation(def: ErrorDefinition, path: string, message: string): AocViol
 function forbiddenKeys(value: unknown, path: string, out: AocViolation[]): void {
   if (path === '/content/raw') return;
   if (Array.isArray(value)) {
-    for (const [i, item] of value.entries()) forbiddenKeys(item, `${path}/${i}`, out);
+    for (const [i, item] of value.entries()) {
+      if (typeof item === 'object' && item !== null) forbiddenKeys(item, `${path}/${i}`, out);
+    }
   } else if (isObject(value)) {
-    for (const [key, child] of Object.entries(value)) {
+    for (const key of Object.keys(value)) {
+      const child = value[key];
+      const forbidden = isForbiddenKey(key);
+      // Pointers are built only where they are needed: for a violation or to descend.
+      if (!forbidden && (typeof child !== 'object' || child === null)) continue;
       const childPath = `${path}/${pointerEscape(key)}`;
-      if (isForbiddenKey(key)) {
+      if (forbidden) {
         out.push(
           violation(
             AocErrors.forbiddenField,

@@ -381,11 +381,13 @@ async function writeInTx(
   return results;
 }
 
-/** Database refusals carry the AOC code in their message (see the insert trigger). */
+/** Database refusals name their constraint after the AOC code (see the raw-store migration). */
 export function mapDatabaseError(error: unknown): unknown {
   const message = (error as Error)?.message ?? '';
-  const match = /\b(ERR_AOC_00[1-7])\b/.exec(message);
+  const constraint = (error as { constraint?: string })?.constraint ?? '';
+  const match = /err_aoc_00([1-7])/i.exec(`${constraint} ${message}`);
   if (!match) return error;
-  const def = Object.values(AocErrors).find((d) => d.code === match[1]) ?? AocErrors.idempotency;
+  const code = `ERR_AOC_00${match[1]}`;
+  const def = Object.values(AocErrors).find((d) => d.code === code) ?? AocErrors.idempotency;
   return new StellaError(def, `refused by the database: ${message}`, { cause: error });
 }

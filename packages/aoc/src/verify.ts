@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // `POST /aoc/verify`: re-checks stored rows independently of the write path, so anything slipped
 // past the API (a superuser UPDATE with triggers disabled, a restored backup, a deleted revision)
-// shows up: the stored bytes' hash, the parsed copy, forbidden envelope keys, the id scheme and
+// shows up: the stored bytes' hash, forbidden envelope keys, the id scheme and
 // the supersedes chains (every link resolves to the previous revision, one head per document).
 import { Errors, StellaError } from '@stella/core';
 import type { Ctx, Queryable } from '@stella/platform';
@@ -70,7 +70,6 @@ interface Row {
   content_hash: string;
   actual_hash: string;
   forbidden: string | null;
-  json_drift: boolean;
   supersedes: string | null;
   prev_id: string | null;
   prev_vendor: string | null;
@@ -91,10 +90,6 @@ async function checkStore(
     `select r.id, r.revision, r.source_vendor, r.upstream_id, r.content_hash,
             'sha256:' || encode(sha256(convert_to(r.raw, 'UTF8')), 'hex') as actual_hash,
             aoc_envelope_violation(r.signature, r.identifiers, r.linkset, r.schema_validation) as forbidden,
-            case when 'sha256:' || encode(sha256(convert_to(r.raw, 'UTF8')), 'hex') = r.content_hash
-                      and strpos(r.raw, '\\u0000') = 0
-                 then r.raw_json is distinct from ltrim(r.raw, chr(65279))::jsonb
-                 else false end as json_drift,
             r.supersedes, p.id as prev_id, p.source_vendor as prev_vendor, p.upstream_id as prev_upstream,
             p.revision as prev_revision
        from ${store} r
@@ -116,13 +111,6 @@ async function checkStore(
         row,
         '/upstream/content_hash',
         `stored bytes hash to ${row.actual_hash}, the record says ${row.content_hash}: the raw document was altered`,
-      );
-    } else if (row.json_drift) {
-      add(
-        AocErrors.signatureMismatch.code,
-        row,
-        '/content/raw',
-        'the parsed copy (raw_json) differs from the stored bytes',
       );
     }
     if (row.forbidden) {

@@ -22,9 +22,6 @@ import { ConnectorError } from './errors.ts';
 import { readFileCapped } from './http-client.ts';
 import type { Connector, FetchedDocument, FetchOptions, FetchSkip } from './types.ts';
 
-/** Documents read ahead of the one being handed over. */
-const READ_AHEAD = 16;
-
 interface ListedFile {
   /** POSIX path relative to the root. */
   rel: string;
@@ -79,9 +76,9 @@ async function walk(root: string, onSkip: (s: FetchSkip) => void): Promise<Liste
   return files;
 }
 
-async function readCapped(file: ListedFile, maxBytes: number, cursor: string): Promise<Uint8Array> {
+function readCapped(file: ListedFile, maxBytes: number, cursor: string): Uint8Array {
   try {
-    return await readFileCapped(file.abs, maxBytes, file.rel);
+    return readFileCapped(file.abs, maxBytes, file.rel);
   } catch (err) {
     if (err instanceof ConnectorError) throw new ConnectorError(err.code, err.message, { location: file.rel, cursor });
     throw err;
@@ -122,41 +119,21 @@ async function* fetchDirectory(options: FetchOptions): AsyncGenerator<FetchedDoc
   const documents = files.filter((f) => isDocumentName(f.rel)).sort((a, b) => compareStrings(a.rel, b.rel));
   const cursor = options.cursor;
   let done = 0;
-  // Reads run ahead of the consumer: one file at a time costs five thread-pool round trips, which
-  // left the pipeline idle. A failed read is only reported when its document's turn comes.
-  const reads = new Map<string, Promise<Uint8Array>>();
-  const readAhead = (from: number) => {
-    for (let j = from; j < documents.length && j < from + READ_AHEAD; j++) {
-      const next = documents[j]!;
-      if (reads.has(next.rel) || (cursor !== undefined && compareStrings(next.rel, cursor) <= 0)) continue;
-      const read = readCapped(next, options.limits.documentBytes, next.rel);
-      read.catch(() => {});
-      reads.set(next.rel, read);
-    }
-  };
-  for (const [index, file] of documents.entries()) {
+  for (const file of documents) {
     done++;
     if (cursor !== undefined && compareStrings(file.rel, cursor) <= 0) continue;
     options.signal?.throwIfAborted();
     const location = file.rel;
-    readAhead(index);
-    const read = reads.get(location)!;
-    reads.delete(location);
-    let bytes = await read;
+    let bytes = readCapped(file, options.limits.documentBytes, location);
     if (location.endsWith('.gz')) bytes = gunzipCapped(bytes, options.limits.documentBytes, location, location);
     const doc: FetchedDocument = { location, bytes, retrievedAt: isoUtc(options.now()), cursor: location };
     const base = sidecarBase(location);
     const asc = byPath.get(`${base}.asc`);
-    if (asc)
-      doc.signature = { format: 'pgp', bytes: await readCapped(asc, SIDECAR_BYTES, location), location: asc.rel };
+    if (asc) doc.signature = { format: 'pgp', bytes: readCapped(asc, SIDECAR_BYTES, location), location: asc.rel };
     for (const algorithm of ['sha512', 'sha256'] as const) {
       const sidecar = byPath.get(`${base}.${algorithm}`);
       if (sidecar && doc.declaredDigest === undefined)
-        doc.declaredDigest = parseDigestSidecar(
-          await readCapped(sidecar, SIDECAR_BYTES, location),
-          algorithm,
-          sidecar.rel,
-        );
+        doc.declaredDigest = parseDigestSidecar(readCapped(sidecar, SIDECAR_BYTES, location), algorithm, sidecar.rel);
     }
     options.onProgress?.({ done, total: documents.length, location });
     yield withEnvelopeSignature(doc);

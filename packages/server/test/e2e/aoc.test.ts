@@ -231,12 +231,12 @@ describe(`AOC ingestion on ${testBackend()}`, () => {
       );
     const okLinkset = '{"purls":[],"cpes":[],"aliases":[],"references":[],"reconciled_from":[]}';
     const goodHash = `sha256:${createHash('sha256').update('{"id":"X-1"}').digest('hex')}`;
-    await assert.rejects(insert(`sha256:${'1'.repeat(64)}`, okLinkset), /ERR_AOC_005/);
+    await assert.rejects(insert(`sha256:${'1'.repeat(64)}`, okLinkset), /err_aoc_005/);
     await assert.rejects(
       insert(goodHash, '{"purls":[],"cpes":[],"aliases":[],"references":[],"reconciled_from":[],"severity":"high"}'),
-      /ERR_AOC_001/,
+      /err_aoc_001/,
     );
-    await assert.rejects(insert(goodHash, '{"purls":[]}'), /check constraint/);
+    await assert.rejects(insert(goodHash, '{"purls":[]}'), /check constraint "advisory_raw_err_aoc_004_provenance"/);
     await insert(goodHash, okLinkset);
     await assert.rejects(
       db.transaction((tx) => tx.query(`update advisory_raw set raw = '{}' where id = 'advisory_raw:sql:X-1:1'`), {
@@ -300,6 +300,12 @@ describe(`AOC ingestion on ${testBackend()}`, () => {
     const report = JSON.parse(dirty.stdout) as { violations: Array<{ code: string; id: string }> };
     assert.equal(report.violations[0]!.code, 'ERR_AOC_005');
     assert.match(report.violations[0]!.id, /GO-2024-2687/);
+    // Put the bytes back; the constraints re-apply only because every row satisfies them again.
+    await tamper(
+      t,
+      `update advisory_raw set raw = replace(raw, 'GO-2024-2688', 'GO-2024-2687') where upstream_id = 'GO-2024-2687'; select aoc_apply_constraints()`,
+    );
+    assert.equal((await cli(['aoc', 'verify', '--since', '24h'])).code, 0);
   });
 
   test('ops scripts: the duplicate audit, and removing and re-applying the constraints with psql', {
@@ -315,10 +321,16 @@ describe(`AOC ingestion on ${testBackend()}`, () => {
     const audit = psql('-v', 'LIMIT=200', '-f', join(ops, 'check-advisory-raw-duplicates.sql'));
     assert.match(audit, /\(0 rows\)[\s\S]*\(0 rows\)/);
     assert.match(psql('-v', 'remove=1', '-f', join(ops, 'apply-aoc-constraints.sql')), /removed/);
-    const triggers = () => psql('-t', '-A', '-c', "select count(*) from pg_trigger where tgname like '%_aoc_%'").trim();
-    assert.equal(triggers(), '0');
+    const installed = () =>
+      psql(
+        '-t',
+        '-A',
+        '-c',
+        "select (select count(*) from pg_constraint where conname like '%_err_aoc_%') || '/' || (select count(*) from pg_trigger where tgname like '%_aoc_append_only')",
+      ).trim();
+    assert.equal(installed(), '0/0');
     assert.match(psql('-f', join(ops, 'apply-aoc-constraints.sql')), /applied/);
-    assert.equal(triggers(), '4');
+    assert.equal(installed(), '10/2');
 
     // Cutover with AOC_ALLOW_SUPERSEDES_RETROFIT: rows imported without links while the constraint
     // set is off get linked at start-up; re-applying the constraints then succeeds.
@@ -326,11 +338,11 @@ describe(`AOC ingestion on ${testBackend()}`, () => {
     const row = (rev: number, body: string) =>
       `('default', 'advisory_raw:legacy:L-1:${rev}', ${rev}, 'legacy', 'import', '1', 'L-1', now(),
         'sha256:${createHash('sha256').update(body).digest('hex')}', '{"present":false}', 'OSV', '1.0.0', '${body}',
-        '${body}'::jsonb, '{}', '{}', '{"purls":[],"cpes":[],"aliases":[],"references":[],"reconciled_from":[]}', '{}')`;
+        '{}', '{}', '{"purls":[],"cpes":[],"aliases":[],"references":[],"reconciled_from":[]}', '{}')`;
     psql(
       '-c',
       `insert into advisory_raw (tenant, id, revision, source_vendor, source_connector, source_version, upstream_id,
-         retrieved_at, content_hash, signature, content_format, spec_version, raw, raw_json, schema_validation,
+         retrieved_at, content_hash, signature, content_format, spec_version, raw, schema_validation,
          identifiers, linkset, packages) values ${row(1, '{"id":"L-1"}')}, ${row(2, '{"id":"L-1","x":1}')}`,
     );
     const ctx = t.server.ctx;
@@ -346,20 +358,20 @@ describe(`AOC ingestion on ${testBackend()}`, () => {
   });
 });
 
-/** Changes a row as a superuser would: around the triggers, bypassing RLS. */
+/** Changes rows as a superuser would: with the constraint set removed, bypassing RLS. */
 async function tamper(t: TestServer, sql: string): Promise<void> {
   if (testBackend() === 'postgres') {
     const superuser = new pg.Client({ connectionString: superuserUrl(t) });
     await superuser.connect();
     try {
-      await superuser.query(`set session_replication_role = replica; ${sql}`);
+      await superuser.query(`select aoc_remove_constraints(); ${sql}`);
     } finally {
       await superuser.end();
     }
   } else {
     // PGlite: the embedded session's superuser is behind the app role; step out of it for one transaction.
     await t.server.ctx.db.transaction(async (tx) => {
-      await tx.exec(`reset role; set local session_replication_role = replica; ${sql}; set role stella_app;`);
+      await tx.exec(`reset role; select aoc_remove_constraints(); ${sql}; set role stella_app;`);
     });
   }
 }
