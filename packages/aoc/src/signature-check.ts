@@ -5,7 +5,7 @@
 // stored as present but unverified, and nothing is rejected.
 import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
-import { Errors, StellaError } from '@stella/core';
+import { canonicalJson, Errors, StellaError } from '@stella/core';
 import type { AocSourceConfig } from '@stella/platform';
 import type { SignatureChecker } from './ingest.ts';
 import { evaluateSignature, type SignatureResult, verifyDetachedPgp, verifyDsseDocument } from './signatures/index.ts';
@@ -39,6 +39,18 @@ function loadKeys(vendor: string, paths: readonly string[]): TrustedKeys {
   return keys;
 }
 
+function payloadIsDocument(payload: Uint8Array | undefined, bytes: Uint8Array): boolean {
+  if (!payload) return false;
+  if (Buffer.from(payload).equals(Buffer.from(bytes))) return true;
+  try {
+    const statement = JSON.parse(Buffer.from(payload).toString('utf8')) as { predicate?: unknown };
+    const document: unknown = JSON.parse(Buffer.from(bytes).toString('utf8'));
+    return statement.predicate !== undefined && canonicalJson(statement.predicate) === canonicalJson(document);
+  } catch {
+    return false;
+  }
+}
+
 export function createSignatureChecker(sources: Record<string, AocSourceConfig>): SignatureChecker {
   const cache = new Map<string, TrustedKeys>();
   const keysFor = (vendor: string): TrustedKeys => {
@@ -66,6 +78,12 @@ export function createSignatureChecker(sources: Record<string, AocSourceConfig>)
         : undefined;
     } else {
       const verification = keys.pem.length ? verifyDsseDocument(signature.bytes, keys.pem) : undefined;
+      // A valid envelope only vouches for this document when its payload is this document: the
+      // in-toto Statement's predicate (OpenVEX) or the very bytes.
+      if (verification?.verified && !payloadIsDocument(verification.payload, bytes)) {
+        verification.verified = false;
+        verification.reason = 'the DSSE envelope is valid but its payload is not this document';
+      }
       result = verification
         ? {
             verified: verification.verified,

@@ -4,12 +4,13 @@
 // CLI (`sources ingest`, `--dry-run`, `aoc verify`) and tamper detection.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
+import { createHash, generateKeyPairSync } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { gzipSync } from 'node:zlib';
 import { aocModule } from '@stella/aoc';
+import { dsseSign, IN_TOTO_PAYLOAD_TYPE } from '@stella/core';
 import { findPostgresBin, scratchDir, testBackend } from '@stella/testkit';
 import pg from 'pg';
 import { runCli, startTestServer, type TestServer } from '../helpers.ts';
@@ -494,6 +495,7 @@ describe(`AOC signatures and scheduled sources on ${testBackend()}`, () => {
   const feed = join(work, 'feed');
   const gnupg = join(work, 'gnupg');
   const csaf = join(FIXTURES, 'csaf/oasis-csaf-2.0-examples/csaf');
+  const vexSigner = generateKeyPairSync('ec', { namedCurve: 'P-256' });
 
   before(async () => {
     const { mkdirSync, chmodSync, copyFileSync } = await import('node:fs');
@@ -514,6 +516,7 @@ describe(`AOC signatures and scheduled sources on ${testBackend()}`, () => {
       readFileSync(join(csaf, 'rhsa-2021_5186.json'), 'utf8').replace('Red Hat', 'Red Hot'),
     );
     copyFileSync(join(csaf, 'cisco-sa-20180328-smi2.json'), join(feed, 'c.json'));
+    writeFileSync(join(work, 'vex-signer.pem'), vexSigner.publicKey.export({ type: 'spki', format: 'pem' }));
     t = await startTestServer(
       {},
       [
@@ -524,6 +527,9 @@ describe(`AOC signatures and scheduled sources on ${testBackend()}`, () => {
         `      keys: [${join(work, 'provider.asc')}]`,
         `      input: ${feed}`,
         "      schedule: '0 0 1 1 *'",
+        '    vexsigned:',
+        '      signature: require',
+        `      keys: [${join(work, 'vex-signer.pem')}]`,
       ].join('\n'),
     );
   });
@@ -562,6 +568,48 @@ describe(`AOC signatures and scheduled sources on ${testBackend()}`, () => {
     assert.match(metrics, /ingestion_signature_verified_total\{source="signed",tenant="default",result="fail"\} 1/);
     assert.match(metrics, /ingestion_signature_verified_total\{source="signed",tenant="default",result="skipped"\} 1/);
     assert.match(metrics, /aoc_violation_total\{source="signed",tenant="default",code="ERR_AOC_005"\} 2/);
+  });
+
+  test('require: an OpenVEX document with a DSSE envelope over it verifies; the envelope of another document does not', async () => {
+    const token = await t.token();
+    const vex = (name: string) => readFileSync(join(FIXTURES, 'openvex/go-vex-testdata', name));
+    const statement = (doc: Buffer) =>
+      Buffer.from(
+        JSON.stringify({
+          _type: 'https://in-toto.io/Statement/v1',
+          subject: [],
+          predicateType: 'https://openvex.dev/ns/v0.2.0',
+          predicate: JSON.parse(doc.toString('utf8')),
+        }),
+      );
+    const envelope = (doc: Buffer) =>
+      Buffer.from(
+        JSON.stringify(
+          dsseSign(IN_TOTO_PAYLOAD_TYPE, statement(doc), [{ keyid: 'release', privateKey: vexSigner.privateKey }]),
+        ),
+      ).toString('base64');
+    const post = (doc: Buffer, sig: string) =>
+      fetch(`${t.base}/ingest/vex`, {
+        method: 'POST',
+        headers: {
+          authorization: `Bearer ${token}`,
+          'content-type': 'application/json',
+          'x-stella-source-vendor': 'vexsigned',
+          'x-stella-signature': sig,
+          'x-stella-signature-format': 'dsse',
+        },
+        body: doc,
+      });
+    const ok = await post(vex('v020-1.vex.json'), envelope(vex('v020-1.vex.json')));
+    assert.equal(ok.status, 201, await ok.clone().text());
+    const id = ((await ok.json()) as { id: string }).id;
+    const stored = (await (
+      await fetch(`${t.base}/vex/raw/${encodeURIComponent(id)}`, { headers: { authorization: `Bearer ${token}` } })
+    ).json()) as { upstream: { signature: { verified: boolean; format: string } } };
+    assert.deepEqual([stored.upstream.signature.verified, stored.upstream.signature.format], [true, 'dsse']);
+    const swapped = await post(vex('v020-2.vex.json'), envelope(vex('v020-1.vex.json')));
+    assert.equal(swapped.status, 422);
+    assert.match(((await swapped.json()) as { detail: string }).detail, /payload is not this document/);
   });
 
   test('the scheduled source runs on demand in the worker, saves its cursor and applies the same policy', async () => {
