@@ -47,64 +47,73 @@ function readTraceSymbols(path: string): string[] {
   return [...symbols].sort();
 }
 
-export function registerSignalsCommands(program: Command, cli: CliCtx): void {
-  const { io, globals } = cli;
-
-  const ingest = async (flags: IngestFlags, forceOffline: boolean) => {
-    const opts = globals();
-    const tenant = flags.tenant ?? opts.tenant;
-    const subject = pickSubject(flags as unknown as Record<string, unknown>);
-    if (forceOffline || flags.offline) {
-      if (!flags.manifest) throw new CliError('--manifest is required with --offline', ExitCode.usage, 'ERR_USAGE');
-      const { config } = loadConfig({ env: io.env, ...(opts.config ? { file: opts.config } : {}) });
-      const receipt = await offlineIngestRuntime({
-        config,
-        tenant,
-        graphHash: flags.graphHash,
-        runtimePath: flags.runtime,
-        manifestPath: flags.manifest,
-        ...(flags.dsse ? { dssePath: flags.dsse } : {}),
-        subject,
-      });
-      if (flags.receipt) writeFileSync(flags.receipt, `${JSON.stringify(receipt, null, 2)}\n`);
-      printResult(
-        io,
-        opts,
-        receipt,
-        () =>
-          `ingest ${receipt.ingestId} ${receipt.status}${receipt.duplicate ? ' (duplicate)' : ''}: ${receipt.events} events, ` +
-          `graph ${receipt.graphHash}, CAS ${receipt.casDigest}, tenant ${receipt.tenant}, staleness ${receipt.staleness_seconds} s; receipt ${receipt.receiptUri}`,
-      );
-      return;
-    }
-    const api = createApiClient(io, { ...opts, tenant });
-    const data = readFileSync(flags.runtime);
-    const response = await api.request('POST', '/api/v1/runtime-facts', {
-      scope: 'signals:write',
-      query: { graph_hash: flags.graphHash, ...subject },
-      rawBody: { contentType: 'application/x-ndjson', data },
+async function ingest({ io, globals }: CliCtx, flags: IngestFlags, forceOffline: boolean): Promise<void> {
+  const opts = globals();
+  const tenant = flags.tenant ?? opts.tenant;
+  const subject = pickSubject(flags as unknown as Record<string, unknown>);
+  if (forceOffline || flags.offline) {
+    if (!flags.manifest) throw new CliError('--manifest is required with --offline', ExitCode.usage, 'ERR_USAGE');
+    const { config } = loadConfig({ env: io.env, ...(opts.config ? { file: opts.config } : {}) });
+    const receipt = await offlineIngestRuntime({
+      config,
+      tenant,
+      graphHash: flags.graphHash,
+      runtimePath: flags.runtime,
+      manifestPath: flags.manifest,
+      ...(flags.dsse ? { dssePath: flags.dsse } : {}),
+      subject,
     });
-    const result = (await response.json()) as Record<string, unknown>;
+    if (flags.receipt) writeFileSync(flags.receipt, `${JSON.stringify(receipt, null, 2)}\n`);
     printResult(
       io,
       opts,
-      result,
-      () => `ingest ${result.ingestId} ${result.status}: subject ${result.subjectKey}, CAS ${result.casUri}`,
+      receipt,
+      () =>
+        `ingest ${receipt.ingestId} ${receipt.status}${receipt.duplicate ? ' (duplicate)' : ''}: ${receipt.events} events, ` +
+        `graph ${receipt.graphHash}, CAS ${receipt.casDigest}, tenant ${receipt.tenant}, staleness ${receipt.staleness_seconds} s; receipt ${receipt.receiptUri}`,
     );
-  };
+    return;
+  }
+  const api = createApiClient(io, { ...opts, tenant });
+  const data = readFileSync(flags.runtime);
+  const response = await api.request('POST', '/api/v1/runtime-facts', {
+    scope: 'signals:write',
+    query: { graph_hash: flags.graphHash, ...subject },
+    rawBody: { contentType: 'application/x-ndjson', data },
+  });
+  const result = (await response.json()) as Record<string, unknown>;
+  printResult(
+    io,
+    opts,
+    result,
+    () => `ingest ${result.ingestId} ${result.status}: subject ${result.subjectKey}, CAS ${result.casUri}`,
+  );
+}
 
-  const ingestOptions = (cmd: Command) =>
-    cmd
-      .requiredOption('--graph-hash <sha256>', 'graph hash the trace belongs to')
-      .requiredOption('--runtime <file>', 'runtime trace NDJSON (.gz accepted)')
-      .option('--manifest <file>', 'bundle manifest.json with the sha256 of every file (offline)')
-      .option('--dsse <file>', 'DSSE bundle over the trace, verified against signals.trustRootsPath (offline)')
-      .option('--receipt <file>', 'also write the ingest receipt to this file')
-      .option('--scan-id <id>', 'subject: scan id')
-      .option('--image-digest <digest>', 'subject: image digest')
-      .option('--component <name>', 'subject: component (with --version)')
-      .option('--version <version>', 'subject: component version')
-      .option('--tenant <id>', 'tenant (defaults to the global --tenant)');
+const ingestOptions = (cmd: Command) =>
+  cmd
+    .requiredOption('--graph-hash <sha256>', 'graph hash the trace belongs to')
+    .requiredOption('--runtime <file>', 'runtime trace NDJSON (.gz accepted)')
+    .option('--manifest <file>', 'bundle manifest.json with the sha256 of every file (offline)')
+    .option('--dsse <file>', 'DSSE bundle over the trace, verified against signals.trustRootsPath (offline)')
+    .option('--receipt <file>', 'also write the ingest receipt to this file')
+    .option('--scan-id <id>', 'subject: scan id')
+    .option('--image-digest <digest>', 'subject: image digest')
+    .option('--component <name>', 'subject: component (with --version)')
+    .option('--version <version>', 'subject: component version')
+    .option('--tenant <id>', 'tenant (defaults to the global --tenant)');
+
+/** `<parent> ingest-runtime`, always offline: `stella signals-offline ingest-runtime` and the `signals-offline` binary. */
+export function addOfflineIngestCommand(parent: Command, cli: CliCtx): Command {
+  return ingestOptions(
+    parent
+      .command('ingest-runtime')
+      .description('Verify a runtime bundle (manifest, DSSE, time anchor) and import it locally'),
+  ).action((flags: IngestFlags) => ingest(cli, flags, true));
+}
+
+export function registerSignalsCommands(program: Command, cli: CliCtx): void {
+  const { io, globals } = cli;
 
   const signals = program.command('signals').description('Callgraphs, runtime facts and reachability');
   ingestOptions(
@@ -112,14 +121,12 @@ export function registerSignalsCommands(program: Command, cli: CliCtx): void {
       .command('ingest-runtime')
       .description('Ingest a runtime trace: over HTTP, or with --offline into the local database and CAS (air gap)')
       .option('--offline', 'verify the bundle and import locally without a server'),
-  ).action((flags: IngestFlags) => ingest(flags, false));
+  ).action((flags: IngestFlags) => ingest(cli, flags, false));
 
   const offline = program
     .command('signals-offline')
     .description('Air-gap runtime ingest (alias of `signals ingest-runtime --offline`)');
-  ingestOptions(offline.command('ingest-runtime').description('Verify a runtime bundle and import it locally')).action(
-    (flags: IngestFlags) => ingest(flags, true),
-  );
+  addOfflineIngestCommand(offline, cli);
 
   const graph = program.command('graph').description('Callgraph tools');
   graph
@@ -164,7 +171,7 @@ export function registerSignalsCommands(program: Command, cli: CliCtx): void {
     .command('runtime')
     .description('Sign a runtime trace as a DSSE in-toto statement (server key, or --key for a local PEM key)')
     .requiredOption('--bundle <file>', 'where to write the DSSE bundle (runtime.dsse.json)')
-    .requiredOption('--runtime <file>', 'the runtime trace to sign')
+    .option('--runtime <file>', 'the runtime trace to sign', 'runtime-trace.ndjson.gz')
     .option('--graph-hash <sha256>', 'graph hash recorded in the predicate')
     .option('--key <pem>', 'sign offline with this PKCS#8 private key instead of the tenant key on the server')
     .action(async (flags: { bundle: string; runtime: string; graphHash?: string; key?: string }) => {

@@ -521,6 +521,43 @@ describe('signals end to end', () => {
 
     const good = await offline(['--dsse', dsse, '--scan-id', 'offline-scan']);
     assert.equal(good.code, 0, good.err);
+    // The seed 000 command as written, through the `signals-offline` binary (here in-process).
+    const { runSignalsOffline } = await import('../../../signals/src/bin/signals-offline.ts');
+    let seedOut = '';
+    let seedErr = '';
+    const seedCode = await runSignalsOffline({
+      argv: [
+        '--json',
+        'ingest-runtime',
+        '--tenant',
+        'default',
+        '--graph-hash',
+        graphHash,
+        '--runtime',
+        trace,
+        '--manifest',
+        manifestFile,
+      ],
+      env: { STELLA_HOME: t.home, ...offlineEnv },
+      stdout: {
+        write: (x: string) => {
+          seedOut += x;
+          return true;
+        },
+      } as never,
+      stderr: {
+        write: (x: string) => {
+          seedErr += x;
+          return true;
+        },
+      } as never,
+    });
+    assert.equal(seedCode, 0, seedErr);
+    const seedReceipt = JSON.parse(seedOut) as { status: string; subjectKey: string; tenant: string };
+    assert.deepEqual(
+      [seedReceipt.status, seedReceipt.subjectKey, seedReceipt.tenant],
+      ['applied', graphHash, 'default'],
+    );
     const receipt = JSON.parse(good.out) as {
       ingestId: string;
       graphHash: string;
