@@ -85,7 +85,7 @@ async function checkStore(
   sources: readonly string[] | undefined,
   limit: number,
   out: VerifyViolation[],
-): Promise<{ checked: number; truncated: boolean }> {
+): Promise<{ checked: Row[]; truncated: boolean }> {
   const { rows } = await tx.query<Row>(
     `select r.id, r.revision, r.source_vendor, r.upstream_id, r.content_hash,
             'sha256:' || encode(sha256(convert_to(r.raw, 'UTF8')), 'hex') as actual_hash,
@@ -172,7 +172,87 @@ async function checkStore(
       message: `${h.upstream_id} has ${h.heads} heads: its revision chain forked`,
     });
   }
-  return { checked: checked.length, truncated };
+  return { checked, truncated };
+}
+
+// Rows are stamped when prepared, a moment before their transaction appends the event.
+const WITNESS_SLACK_MS = 60 * 60 * 1000;
+
+/**
+ * The timeline as witness: every row stella writes is named, with its hash, by an aoc.raw.ingested
+ * event in the same transaction, and the timeline is hash-chained. A row without an event was
+ * slipped in by SQL; a recorded row that is gone was deleted; a different hash was rewritten
+ * consistently (bytes and content_hash together), which the row checks alone cannot see.
+ */
+async function checkWitness(
+  ctx: Ctx,
+  tenant: string,
+  stores: readonly RawStore[],
+  rows: ReadonlyMap<RawStore, Row[]>,
+  window: { since: Date; until: Date; sources: readonly string[] | undefined },
+  out: VerifyViolation[],
+): Promise<void> {
+  const witnessed = new Map<string, { hash: string; vendor: string; at: Date }>();
+  for await (const event of ctx.timeline.stream(tenant, {
+    kind: 'aoc.raw.ingested',
+    since: window.since.toISOString(),
+    until: new Date(window.until.getTime() + WITNESS_SLACK_MS).toISOString(),
+  })) {
+    const documents = (event.details as { documents?: Array<{ id: string; vendor?: string; content_hash: string }> })
+      .documents;
+    for (const d of documents ?? []) {
+      witnessed.set(d.id, { hash: d.content_hash, vendor: d.vendor ?? '', at: new Date(event.occurredAt) });
+    }
+  }
+  const wantedSource = (vendor: string) => !window.sources?.length || window.sources.includes(vendor);
+  for (const store of stores) {
+    for (const row of rows.get(store) ?? []) {
+      const seen = witnessed.get(row.id);
+      if (!seen) {
+        out.push({
+          code: AocErrors.missingProvenance.code,
+          store,
+          id: row.id,
+          source: row.source_vendor,
+          path: '',
+          message:
+            'no aoc.raw.ingested event records this row: it was written outside stella (direct SQL or a restore)',
+        });
+      } else if (seen.hash !== row.content_hash) {
+        out.push({
+          code: AocErrors.signatureMismatch.code,
+          store,
+          id: row.id,
+          source: row.source_vendor,
+          path: '/upstream/content_hash',
+          message: `the row says ${row.content_hash}, the ingest event recorded ${seen.hash}: bytes and hash were rewritten together`,
+        });
+      }
+    }
+    const recorded = [...witnessed.entries()].filter(
+      ([id, w]) => id.startsWith(`${store}:`) && w.at < window.until && wantedSource(w.vendor),
+    );
+    if (recorded.length === 0) continue;
+    const { rows: missing } = await ctx.db.transaction(
+      (tx) =>
+        tx.query<{ id: string }>(
+          `select w.id from unnest($1::text[]) as w(id)
+            where not exists (select 1 from ${store} r where r.id = w.id) order by w.id`,
+          [recorded.map(([id]) => id)],
+        ),
+      { tenant },
+    );
+    for (const { id } of missing) {
+      out.push({
+        code: AocErrors.idempotency.code,
+        store,
+        id,
+        source: witnessed.get(id)!.vendor,
+        path: '',
+        message: 'recorded by an aoc.raw.ingested event but no longer stored: the row was deleted',
+      });
+    }
+  }
 }
 
 export async function runVerify(
@@ -191,16 +271,20 @@ export async function runVerify(
   const all: VerifyViolation[] = [];
   const checked = { advisory_raw: 0, vex_raw: 0 } as Record<RawStore, number>;
   let truncated = false;
+  const rows = new Map<RawStore, Row[]>();
   await ctx.db.transaction(
     async (tx) => {
       for (const store of stores) {
         const r = await checkStore(tx, store, since, until, request.sources, limit, all);
-        checked[store] = r.checked;
+        checked[store] = r.checked.length;
+        rows.set(store, r.checked);
         truncated ||= r.truncated;
       }
     },
     { tenant },
   );
+  // The timeline is read in its own transactions (it pages), so this runs after the row checks.
+  await checkWitness(ctx, tenant, stores, rows, { since, until, sources: request.sources }, all);
   const wanted = request.codes?.length ? new Set(request.codes) : undefined;
   const filtered = wanted ? all.filter((v) => wanted.has(v.code)) : all;
   const byCode: Record<string, number> = {};

@@ -251,6 +251,15 @@ describe(`AOC ingestion on ${testBackend()}`, () => {
       }),
       /append-only/,
     );
+    // A row that satisfies every constraint but was never ingested has no witness on the timeline.
+    const slipped = await cli(['aoc', 'verify', '--since', '1h', '--sources', 'sql', '--json']);
+    assert.equal(slipped.code, 14, slipped.stdout);
+    const report = JSON.parse(slipped.stdout) as { violations: Array<{ code: string; id: string; message: string }> };
+    assert.deepEqual(
+      report.violations.map((v) => [v.code, v.id]),
+      [['ERR_AOC_004', 'advisory_raw:sql:X-1:1']],
+    );
+    assert.match(report.violations[0]!.message, /written outside stella/);
   });
 
   test('the same CVE is found across sources with one linkset query', async () => {
@@ -288,7 +297,8 @@ describe(`AOC ingestion on ${testBackend()}`, () => {
     const dry = await cli(['sources', 'ingest', '--dry-run', '--source', 'dry', '--input', file]);
     assert.equal(dry.code, 11, dry.stdout + dry.stderr);
     assert.match(dry.stdout, /ERR_AOC_001/);
-    const clean = await cli(['aoc', 'verify', '--since', '24h', '--json']);
+    const sources = 'ghsa,go-vulndb,batch,cve,redhat,cyclonedx';
+    const clean = await cli(['aoc', 'verify', '--since', '24h', '--sources', sources, '--json']);
     assert.equal(clean.code, 0, clean.stdout + clean.stderr);
     assert.ok((JSON.parse(clean.stdout) as { checked: { advisory_raw: number } }).checked.advisory_raw > 10);
 
@@ -296,7 +306,7 @@ describe(`AOC ingestion on ${testBackend()}`, () => {
       t,
       `update advisory_raw set raw = replace(raw, 'GO-2024-2687', 'GO-2024-2688') where upstream_id = 'GO-2024-2687'`,
     );
-    const dirty = await cli(['aoc', 'verify', '--since', '24h', '--json']);
+    const dirty = await cli(['aoc', 'verify', '--since', '24h', '--sources', sources, '--json']);
     assert.equal(dirty.code, 15, dirty.stdout);
     const report = JSON.parse(dirty.stdout) as { violations: Array<{ code: string; id: string }> };
     assert.equal(report.violations[0]!.code, 'ERR_AOC_005');
@@ -306,7 +316,28 @@ describe(`AOC ingestion on ${testBackend()}`, () => {
       t,
       `update advisory_raw set raw = replace(raw, 'GO-2024-2688', 'GO-2024-2687') where upstream_id = 'GO-2024-2687'; select aoc_apply_constraints()`,
     );
-    assert.equal((await cli(['aoc', 'verify', '--since', '24h'])).code, 0);
+    assert.equal((await cli(['aoc', 'verify', '--since', '24h', '--sources', sources])).code, 0);
+
+    // Bytes and hash rewritten together pass the row checks; the ingest event still knows the hash.
+    await tamper(
+      t,
+      `update advisory_raw set raw = replace(raw, 'GO-2024-2687', 'GO-2024-2688') where upstream_id = 'GO-2024-2687';
+       update advisory_raw set content_hash = 'sha256:' || encode(sha256(convert_to(raw, 'UTF8')), 'hex') where upstream_id = 'GO-2024-2687'`,
+    );
+    const rewritten = await cli(['aoc', 'verify', '--since', '24h', '--sources', sources, '--json']);
+    assert.equal(rewritten.code, 15, rewritten.stdout);
+    assert.match(rewritten.stdout, /rewritten together/);
+    // A deleted head leaves a valid chain behind; the ingest event names the missing row.
+    await tamper(t, `delete from advisory_raw where id = 'advisory_raw:batch:GO-2021-0097:1'`);
+    const deleted = await cli(['aoc', 'verify', '--since', '24h', '--sources', 'batch', '--json']);
+    assert.equal(deleted.code, 13, deleted.stdout);
+    assert.match(deleted.stdout, /the row was deleted/);
+    await tamper(
+      t,
+      `update advisory_raw set raw = replace(raw, 'GO-2024-2688', 'GO-2024-2687') where upstream_id = 'GO-2024-2687';
+       update advisory_raw set content_hash = 'sha256:' || encode(sha256(convert_to(raw, 'UTF8')), 'hex') where upstream_id = 'GO-2024-2687';
+       select aoc_apply_constraints()`,
+    );
   });
 
   test('ops scripts: the duplicate audit, and removing and re-applying the constraints with psql', {
