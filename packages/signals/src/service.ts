@@ -752,6 +752,11 @@ export function createSignals(deps: SignalsDeps) {
           document,
           computedAt,
         });
+        if (v === undefined) {
+          // Same content as stored (a concurrent recompute wrote it): no new version, no event.
+          await touchFactInputs(tx, tenant, subject.subjectKey, inputsDigest);
+          return undefined;
+        }
         await replaceEngineUnknowns(tx, tenant, subject.subjectKey, subject.callgraphId, result.unknowns);
         await timeline.append(tx, tenant, {
           category: 'evidence',
@@ -766,6 +771,15 @@ export function createSignals(deps: SignalsDeps) {
         );
         return v;
       });
+      if (version === undefined) {
+        report.subjects.push({
+          subjectKey: subject.subjectKey,
+          status: 'unchanged',
+          factVersion: current?.factVersion ?? 1,
+          digest,
+        });
+        continue;
+      }
       factsUpdated.inc();
       recomputeSeconds.observe((performance.now() - t0) / 1000);
       if (summary.lastSeen)

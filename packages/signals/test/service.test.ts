@@ -247,6 +247,17 @@ describe(`signals service on ${testBackend()}`, () => {
     assert.match(String(reach[0]!.event_id), /^[0-9a-f-]{36}$/);
     assert.equal(reach[0]!.subject_key, 'scan-1');
     assert.equal(sha256Digest(await h.blobs.getBytes(after.casUri)), after.digest);
+
+    // Recomputes racing on the same inputs make no second version and no second event.
+    const raced = await Promise.all([
+      h.signals.recompute('acme', { subjectKey: 'scan-1', force: true }),
+      h.signals.recompute('acme', { subjectKey: 'scan-1', force: true }),
+    ]);
+    assert.deepEqual(
+      raced.map((r) => r.subjects[0]!.status),
+      ['unchanged', 'unchanged'],
+    );
+    assert.equal((await h.signals.getFact('acme', 'scan-1')).factVersion, 2);
   });
 
   test('a trace for an unknown graph hash waits as an orphan and is attached when the graph arrives', async () => {

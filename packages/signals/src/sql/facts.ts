@@ -26,8 +26,16 @@ export async function selectFact(tx: Queryable, tenant: string, subjectKey: stri
   return row && { ...row, factVersion: Number(row.factVersion), computedAt: new Date(row.computedAt).toISOString() };
 }
 
-/** Writes the new fact; the version is the previous one plus one, so it is monotonic per subject. */
-export async function upsertFact(tx: Queryable, tenant: string, row: Omit<FactRow, 'factVersion'>): Promise<number> {
+/**
+ * Writes the new fact; the version is the previous one plus one, so it is monotonic per subject.
+ * Returns undefined when the stored fact already has this digest (a concurrent recompute got there
+ * first), so no second version or event is made for the same content.
+ */
+export async function upsertFact(
+  tx: Queryable,
+  tenant: string,
+  row: Omit<FactRow, 'factVersion'>,
+): Promise<number | undefined> {
   const result = await tx.query<{ fact_version: string | number }>(
     `insert into signals_facts (tenant, subject_key, callgraph_id, fact_version, digest, cas_uri, inputs_digest, score,
        unknowns_count, document, computed_at)
@@ -36,6 +44,7 @@ export async function upsertFact(tx: Queryable, tenant: string, row: Omit<FactRo
        fact_version = signals_facts.fact_version + 1, digest = excluded.digest, cas_uri = excluded.cas_uri,
        inputs_digest = excluded.inputs_digest, score = excluded.score, unknowns_count = excluded.unknowns_count,
        document = excluded.document, computed_at = excluded.computed_at
+     where signals_facts.digest <> excluded.digest
      returning fact_version`,
     [
       tenant,
@@ -50,7 +59,7 @@ export async function upsertFact(tx: Queryable, tenant: string, row: Omit<FactRo
       row.computedAt,
     ],
   );
-  return Number(result.rows[0]!.fact_version);
+  return result.rows[0] ? Number(result.rows[0].fact_version) : undefined;
 }
 
 export async function touchFactInputs(
