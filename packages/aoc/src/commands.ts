@@ -20,10 +20,10 @@ import { CONNECTOR_KINDS, type ConnectorKind, connectorFor, detectConnector } fr
 import { AocErrors } from './errors.ts';
 import { fetchDocuments } from './fetch.ts';
 import type { DocumentKind } from './formats/types.ts';
-import { type IngestDocument, type Prepared, prepareDocument } from './ingest.ts';
+import { type IngestDocument, prepareDocument } from './ingest.ts';
 import { createAocMetrics } from './metrics.ts';
 import { documentFromEnvelope } from './routes.ts';
-import { STELLA_VERSION } from './service.ts';
+import { type Rejected, STELLA_VERSION } from './service.ts';
 import { createSignatureChecker } from './signature-check.ts';
 import type { VerifyReport } from './verify.ts';
 
@@ -41,17 +41,34 @@ interface IngestFlags {
   output?: string;
   batch: string;
   documentBytes: string;
-  restart?: boolean;
 }
 
 /** A single file as the runbook describes: gzip and base64 are unwrapped; an envelope file is kept as one. */
-function singleFileDocument(path: string, vendor: string, kind: DocumentKind | 'auto'): IngestDocument {
-  let bytes: Buffer = readFileSync(path);
-  if (bytes[0] === 0x1f && bytes[1] === 0x8b) bytes = gunzipSync(bytes);
+function singleFileDocument(
+  path: string,
+  vendor: string,
+  kind: DocumentKind | 'auto',
+  maxBytes: number,
+): IngestDocument {
+  // A gzip bomb stops at the document cap instead of filling memory.
+  const gunzip = (b: Buffer) => {
+    if (b[0] !== 0x1f || b[1] !== 0x8b) return b;
+    try {
+      return gunzipSync(b, { maxOutputLength: maxBytes + 1 });
+    } catch (error) {
+      const tooLarge = (error as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE';
+      throw new StellaError(
+        tooLarge ? AocErrors.documentTooLarge : AocErrors.malformedDocument,
+        tooLarge
+          ? `${path}: expands beyond ${maxBytes} bytes (--document-bytes)`
+          : `${path}: gzip cannot be decompressed: ${(error as Error).message}`,
+      );
+    }
+  };
+  let bytes = gunzip(readFileSync(path));
   const text = bytes.toString('latin1').trim();
   if (text && !text.startsWith('{') && !text.startsWith('[') && /^[A-Za-z0-9+/=\r\n]+$/.test(text)) {
-    bytes = Buffer.from(text, 'base64');
-    if (bytes[0] === 0x1f && bytes[1] === 0x8b) bytes = gunzipSync(bytes);
+    bytes = gunzip(Buffer.from(text, 'base64'));
   }
   let parsed: unknown;
   try {
@@ -86,12 +103,18 @@ function isEnvelope(value: unknown): value is Record<string, unknown> {
 async function* localDocuments(
   flags: IngestFlags,
   io: CliIo,
-  rejected: Array<Extract<Prepared, { ok: false }>>,
+  onReject: (rejected: Rejected) => void,
 ): AsyncGenerator<IngestDocument> {
   const kind = flags.connector ?? detectConnector(flags.input);
   if (kind === 'directory') {
-    if (statSync(flags.input).isFile()) {
-      yield singleFileDocument(flags.input, flags.source, flags.kind);
+    let isFile: boolean;
+    try {
+      isFile = statSync(flags.input).isFile();
+    } catch (error) {
+      throw new StellaError(AocErrors.connectorInput, `${flags.input}: ${(error as Error).message}`);
+    }
+    if (isFile) {
+      yield singleFileDocument(flags.input, flags.source, flags.kind, Number(flags.documentBytes));
       return;
     }
   }
@@ -105,7 +128,7 @@ async function* localDocuments(
       onSkip: (s) => io.stderr.write(`skipped ${s.location}: ${s.reason}\n`),
     },
     (location, error) =>
-      rejected.push({
+      onReject({
         ok: false,
         error,
         violations: [{ code: error.code, path: '', message: error.message }],
@@ -118,13 +141,13 @@ async function* localDocuments(
   }
 }
 
-function violationLines(rejected: ReadonlyArray<Extract<Prepared, { ok: false }>>): string[] {
+function violationLines(rejected: readonly Rejected[]): string[] {
   return rejected.flatMap((r) =>
     r.violations.map((v) => `${v.code}  ${r.location ?? '-'}  ${v.path || '/'}  ${v.message}`),
   );
 }
 
-function firstExit(rejected: ReadonlyArray<Extract<Prepared, { ok: false }>>): number {
+function firstExit(rejected: readonly Rejected[]): number {
   const first = rejected[0];
   return first ? first.error.exit : 0;
 }
@@ -175,7 +198,7 @@ export function registerAocCommands(program: Command, { io, globals }: CliCtx): 
         checkSignature: createSignatureChecker({}),
         metrics: createAocMetrics(createMetricsRegistry({ defaultMetrics: false }), false),
       };
-      const rejected: Extract<Prepared, { ok: false }>[] = [];
+      const rejected: Rejected[] = [];
       const client = flags.dryRun ? undefined : createApiClient(io, opts);
       const pending: Record<DocumentKind, Array<{ doc: IngestDocument; bytes: number }>> = { advisory: [], vex: [] };
       let seen = 0;
@@ -239,7 +262,11 @@ export function registerAocCommands(program: Command, { io, globals }: CliCtx): 
           await send(kind, keep);
         }
       };
-      for await (const doc of localDocuments(flags, io, rejected)) {
+      const unreadable = (r: Rejected) => {
+        seen++;
+        rejected.push(r);
+      };
+      for await (const doc of localDocuments(flags, io, unreadable)) {
         seen++;
         const p = await prepareDocument(doc, prepareOptions);
         if (!p.ok) {
