@@ -32,6 +32,21 @@ const CallgraphIngestResponse = Type.Object({
   dsseUri: Type.String(),
   created: Type.Boolean({ description: 'False when the same graph was stored before (its id is returned).' }),
   orphansAttached: Type.Integer({ description: 'Runtime batches that waited for this graph and were attached.' }),
+  runtime: Type.Optional(
+    Type.Object(
+      {
+        subjectKey: Type.String(),
+        ingestId: Type.String(),
+        casUri: Type.String(),
+        events: Type.Integer(),
+        duplicate: Type.Boolean(),
+      },
+      { description: "A union set's facts_runtime.ndjson, ingested for the subject in the query." },
+    ),
+  ),
+  runtimeFactsIgnored: Type.Optional(
+    Type.Integer({ description: 'facts_runtime.ndjson rows not ingested because the query named no subject.' }),
+  ),
 });
 
 const RuntimeIngestResponse = Type.Object({
@@ -222,14 +237,24 @@ export async function registerSignalsRoutes(app: HttpApp, deps: SignalsRouteDeps
         tags: ['signals'],
         summary: 'Ingest a callgraph (stella.callgraph.v1, richgraph-v1, union NDJSON set, Jelly JSON)',
         description:
-          'The graph is normalised (NFC, sorted), validated, hashed (graphHash), stored in CAS as canonical JSON and as a CSR edge list, and described by a DSSE-signed manifest. The same graph again answers with the same callgraphId.',
+          'The graph is normalised (NFC, sorted), validated, hashed (graphHash), stored in CAS as canonical JSON and as a CSR edge list, and described by a DSSE-signed manifest. The same graph again answers with the same callgraphId. A union set may carry facts_runtime.ndjson; with a subject in the query (scanId | imageDigest | component+version) those are ingested as a runtime batch.',
+        querystring: Type.Object({
+          scanId: Type.Optional(Type.String()),
+          imageDigest: Type.Optional(Type.String()),
+          component: Type.Optional(Type.String()),
+          version: Type.Optional(Type.String()),
+        }),
         body: Json,
         response: { 202: CallgraphIngestResponse },
       },
     },
     async (request, reply) => {
       const analysisId = header(request, 'x-analysis-id');
-      const result = await signals.ingestCallgraph(tenantOf(request), request.body, analysisId ? { analysisId } : {});
+      const subject = pickSubject(request.query as Record<string, unknown>);
+      const result = await signals.ingestCallgraph(tenantOf(request), request.body, {
+        ...(analysisId ? { analysisId } : {}),
+        subject,
+      });
       reply.header('location', `/signals/callgraphs/${result.callgraphId}`);
       return reply.code(202).send(result);
     },

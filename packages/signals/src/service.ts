@@ -35,7 +35,7 @@ import { SignalsErrors } from './errors.ts';
 import { type CsrGraph, decodeCsr, encodeCsr, nodeIndex, toCsr } from './graph/csr.ts';
 import { normalizeGraph } from './graph/normalize.ts';
 import { parseCallgraphBody } from './graph/parse.ts';
-import { RuntimeAggregate, refuse } from './runtime/events.ts';
+import { addEvent, RuntimeAggregate, refuse } from './runtime/events.ts';
 import type { SpooledBatch } from './runtime/stream.ts';
 import { type Subject, subjectKeyOf } from './runtime/subject.ts';
 import { type CallgraphRow, insertCallgraph, selectCallgraph } from './sql/callgraphs.ts';
@@ -100,6 +100,10 @@ export interface CallgraphIngestResult {
   dsseUri: string;
   created: boolean;
   orphansAttached: number;
+  /** The union set's facts_runtime.ndjson, ingested for the subject given with the graph. */
+  runtime?: RuntimeIngestResult;
+  /** Rows of facts_runtime.ndjson not ingested because no subject was given. */
+  runtimeFactsIgnored?: number;
 }
 
 export interface RuntimeIngestInput {
@@ -264,12 +268,51 @@ export function createSignals(deps: SignalsDeps) {
     return loading;
   }
 
+  /**
+   * Stores the graph; a union set's facts_runtime.ndjson is ingested as a runtime batch of `subject`
+   * when one is given (validated like any upload), and otherwise only counted as ignored.
+   */
   async function ingestCallgraph(
     tenant: string,
     body: unknown,
-    options: { analysisId?: string } = {},
+    options: { analysisId?: string; subject?: Subject } = {},
   ): Promise<CallgraphIngestResult> {
     const parsed = parseCallgraphBody(body);
+    const facts = parsed.runtimeFacts;
+    let unionBatch: { aggregate: RuntimeAggregate; bytes: Buffer } | undefined;
+    const withSubject = options.subject && Object.keys(options.subject).length > 0 ? options.subject : undefined;
+    if (facts.length > 0 && withSubject) {
+      subjectKeyOf(withSubject);
+      const aggregate = new RuntimeAggregate();
+      const limits = {
+        maxHitCount: config.maxHitCount,
+        maxFutureSkewSeconds: config.maxFutureSkewSeconds,
+        maxEvents: config.maxEventsPerBatch,
+        now: clock.now(),
+      };
+      const events = facts.map((f) => ({ symbolId: f.symbolId, hitCount: f.hitCount }));
+      for (const [i, event] of events.entries())
+        addEvent(aggregate, event, `facts_runtime.ndjson row ${i + 1}`, limits);
+      unionBatch = { aggregate, bytes: Buffer.from(`${events.map((e) => canonicalJson(e)).join('\n')}\n`, 'utf8') };
+    }
+    const result = await storeCallgraph(tenant, parsed, options.analysisId);
+    if (!unionBatch) return facts.length > 0 ? { ...result, runtimeFactsIgnored: facts.length } : result;
+    const graphRow = await getCallgraph(tenant, result.callgraphId);
+    const runtime = await ingestRuntime(tenant, {
+      graph: graphRow,
+      subject: withSubject!,
+      source: 'union-set',
+      batch: unionBatch,
+    });
+    return { ...result, runtime };
+  }
+
+  async function storeCallgraph(
+    tenant: string,
+    parsed: ReturnType<typeof parseCallgraphBody>,
+    analysisId: string | undefined,
+  ): Promise<CallgraphIngestResult> {
+    const options = { analysisId };
     const normalized = normalizeGraph(parsed, { maxNodes: config.maxGraphNodes, maxEdges: config.maxGraphEdges });
     const { graph, graphHash } = normalized;
     const existing = await inTenant(tenant, (tx) => selectCallgraph(tx, tenant, graphHash));

@@ -283,6 +283,43 @@ describe(`signals service on ${testBackend()}`, () => {
     assert.equal(fact.document.callgraphId, stored.callgraphId);
   });
 
+  test("a union set's facts_runtime.ndjson is ingested for the subject given with it, and only counted without one", async () => {
+    const union = (extra: string) => ({
+      schema: 'union-v0.1',
+      meta: { component: `union-${extra}`, entryPoints: ['u:a'] },
+      files: {
+        'nodes.ndjson': '{"symbol_id":"u:a"}\n{"symbol_id":"u:b"}\n',
+        'edges.ndjson': '{"from":"u:a","to":"u:b","edge_type":"call"}\n',
+        'facts_runtime.ndjson': '{"symbol_id":"u:b","hit_count":4}\n{"symbol_id":"u:b","hit_count":1}\n',
+      },
+    });
+    const ignored = await h.signals.ingestCallgraph('acme', union('1'));
+    assert.equal(ignored.runtimeFactsIgnored, 2);
+    assert.equal(ignored.runtime, undefined);
+    const applied = await h.signals.ingestCallgraph('acme', union('2'), { subject: { scanId: 'union-scan' } });
+    assert.equal(applied.runtime?.status, 'applied');
+    assert.equal(applied.runtime?.events, 2);
+    const hits = await h.t.db.transaction(
+      (tx) =>
+        tx.query<{ n: string }>(
+          `select hit_count::text as n from signals_runtime_facts where subject_key = 'union-scan'`,
+        ),
+      { tenant: 'acme' },
+    );
+    assert.deepEqual(hits.rows, [{ n: '5' }]);
+    await assert.rejects(
+      h.signals.ingestCallgraph(
+        'acme',
+        {
+          ...union('3'),
+          files: { ...union('3').files, 'facts_runtime.ndjson': '{"symbol_id":"u:b","hit_count":-2}\n' },
+        },
+        { subject: { scanId: 'x' } },
+      ),
+      /hitCount must be an integer/,
+    );
+  });
+
   test('the same inputs give the same fact bytes in a fresh database', async () => {
     const other = await startHarness();
     try {
