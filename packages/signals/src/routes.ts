@@ -448,13 +448,17 @@ export async function registerSignalsRoutes(app: HttpApp, deps: SignalsRouteDeps
       schema: {
         tags: ['signals'],
         summary: 'The reachability fact of a subject: per-target states, score, unknowns, provenance, fact_version',
+        description: 'ETag is the fact digest; If-None-Match with it answers 304.',
         params: SubjectParams,
-        response: { 200: Json },
+        response: { 200: Json, 304: Type.Null({ description: 'Not modified: the fact still has this digest.' }) },
       },
     },
     async (request, reply) => {
       const fact = await signals.getFact(tenantOf(request), (request.params as { subjectKey: string }).subjectKey);
-      reply.header('etag', `"${fact.digest}"`);
+      const etag = `"${fact.digest}"`;
+      reply.header('etag', etag);
+      // The digest names the fact's content, so a client holding it can skip the body (spec §0 ETags).
+      if (request.headers['if-none-match'] === etag) return reply.code(304).send(null);
       return {
         ...fact.document,
         fact_version: fact.factVersion,

@@ -361,6 +361,12 @@ describe('signals end to end', () => {
     const after = (await (await call(`/signals/facts/${encodeURIComponent('web|1.0.0')}`)).json()) as typeof fact;
     assert.equal(after.fact_version, fact.fact_version + 1);
     assert.equal(after.states.find((s) => s.target === 'pkg:python/django.utils:unused')!.state, 'Contested');
+    const etag = (await call(`/signals/facts/${encodeURIComponent('web|1.0.0')}`)).headers.get('etag');
+    assert.equal(etag, `"${after.digest}"`);
+    const notModified = await call(`/signals/facts/${encodeURIComponent('web|1.0.0')}`, {
+      headers: { 'if-none-match': etag! },
+    });
+    assert.equal(notModified.status, 304);
     const missing = await call('/signals/facts/nobody');
     assert.equal(missing.status, 404);
   });
