@@ -127,10 +127,13 @@ const ASCII_RE = /^[\u0000-\u007f]*$/;
 
 /** NFC copy of an object's strings; ASCII strings are already NFC, which saves the work on big graphs. */
 function nfcObject<T extends object>(value: T): T {
-  const out: Record<string, unknown> = {};
+  let out: Record<string, unknown> | undefined;
   for (const k in value) {
     const v = (value as Record<string, unknown>)[k];
-    out[k] = typeof v === 'string' && !ASCII_RE.test(v) ? v.normalize('NFC') : v;
+    if (typeof v !== 'string' || ASCII_RE.test(v)) continue;
+    // Parsers hand over fresh objects, so only one with a non-ASCII string is copied.
+    out ??= { ...(value as Record<string, unknown>) };
+    out[k] = v.normalize('NFC');
   }
-  return out as T;
+  return (out ?? value) as T;
 }
