@@ -1,9 +1,12 @@
 import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { join as joinPath } from 'node:path';
 import { describe, test } from 'node:test';
 import { loadConfig } from '@stella/platform';
+import { scratchDir } from '@stella/testkit';
 import { join, LATTICE_STATES, type LatticeState } from '../src/engine/lattice.ts';
 import { bfs, computeReachability, type ScoringOptions, UNREACHED } from '../src/engine/reachability.ts';
-import { resolveTargets } from '../src/engine/targets.ts';
+import { loadOverlay, resolveTargets } from '../src/engine/targets.ts';
 import { nodeIndex, toCsr } from '../src/graph/csr.ts';
 import { normalizeGraph } from '../src/graph/normalize.ts';
 import { parseCallgraphBody } from '../src/graph/parse.ts';
@@ -167,5 +170,24 @@ describe('reachability engine', () => {
     assert.ok(keys.includes('GHSA-nosym:-'), 'an advisory without symbols stays as a no_symbol_data target');
     assert.ok(keys.includes('GHSA-other:vulnSink'), 'a symbol of another package does not match lib nodes');
     assert.ok(keys.includes('CVE-2099-1:lib:vulnSink') && keys.includes('CVE-2099-1:lib:vulnSink2'));
+  });
+
+  test('the operator overlay file maps advisory ids to symbols or patterns; a broken file is a config error', () => {
+    const dir = scratchDir('stella-overlay-');
+    const file = joinPath(dir, 'overlay.json');
+    writeFileSync(
+      file,
+      JSON.stringify({ 'GHSA-list': ['vulnSink'], 'GHSA-obj': { package: 'pkg:npm/lib', patterns: ['lib:vuln*'] } }),
+    );
+    const overlay = loadOverlay(file);
+    assert.deepEqual(overlay['GHSA-list'], { symbols: ['vulnSink'], patterns: [] });
+    const targets = resolveTargets(csr, [], overlay).map((t) => `${t.advisoryId}:${t.symbolId}`);
+    assert.deepEqual(targets.sort(), ['GHSA-list:lib:vulnSink', 'GHSA-obj:lib:vulnSink', 'GHSA-obj:lib:vulnSink2']);
+    writeFileSync(file, '{not json');
+    assert.throws(
+      () => loadOverlay(file),
+      (e: Error & { code?: string }) => e.code === 'ERR_CONFIG',
+    );
+    assert.deepEqual(loadOverlay(''), {});
   });
 });

@@ -320,6 +320,33 @@ describe(`signals service on ${testBackend()}`, () => {
     );
   });
 
+  test('a graph whose CAS blobs are gone makes its targets unknown (graph_missing) instead of failing', async () => {
+    const cg = await h.signals.ingestCallgraph('acme', sampleGraph({ component: 'vanishing' }));
+    await ingest('acme', { callgraphId: cg.callgraphId }, ndjson([{ symbolId: 'lib:parse', hitCount: 1 }]), {
+      scanId: 'vanish',
+    });
+    assert.equal(await h.blobs.delete(cg.csrUri), true);
+    // A fresh service (as after a restart) has no cached copy of the graph.
+    const { createSignals } = await import('../src/service.ts');
+    const { createLogger, createMetricsRegistry, createSigningKeyStore } = await import('@stella/platform');
+    const fresh = createSignals({
+      db: h.t.db,
+      blobs: h.blobs,
+      timeline: h.timeline,
+      signing: createSigningKeyStore(h.t.db),
+      config: h.config.signals,
+      clock: { now: () => new Date('2026-01-02T03:04:05.000Z') },
+      metrics: createMetricsRegistry({ defaultMetrics: false }),
+      logger: createLogger({ level: 'silent' }),
+    });
+    await fresh.recompute('acme', { subjectKey: 'vanish', targets: ['lib:vulnSink'] });
+    const unknowns = await fresh.listUnknowns('acme', 'vanish');
+    assert.deepEqual(
+      unknowns.map((u) => `${u.symbolId}:${u.reason}`),
+      ['lib:vulnSink:graph_missing'],
+    );
+  });
+
   test('the same inputs give the same fact bytes in a fresh database', async () => {
     const other = await startHarness();
     try {
