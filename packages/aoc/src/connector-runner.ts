@@ -198,12 +198,18 @@ export function connectorQueue(vendor: string): string {
   return `aoc.connector.${vendor}`;
 }
 
-/** One queue per configured source (pg-boss keeps one schedule per queue), on its cron. */
+/** One queue per configured source (pg-boss keeps one schedule per queue); defined in every target. */
+export async function defineConnectorQueues(queue: JobQueue, ctx: Ctx): Promise<void> {
+  for (const [vendor, source] of configuredSources(ctx.config)) {
+    if (source.input) await queue.define(connectorQueue(vendor), { policy: 'singleton' });
+  }
+}
+
+/** The workers of the configured sources, each on its cron. */
 export async function registerConnectorJobs(queue: JobQueue, ctx: Ctx, service: AocService): Promise<void> {
   for (const [vendor, source] of configuredSources(ctx.config)) {
     if (!source.input) continue;
     const name = connectorQueue(vendor);
-    await queue.define(name, { policy: 'singleton' });
     await queue.work<{ restart?: boolean }>(name, async (job) => {
       const summary = await runConnector(ctx, service, {
         tenant: source.tenant,

@@ -3,7 +3,7 @@
 // the `stella sources` / `stella aoc` verbs.
 import type { Ctx, Module } from '@stella/platform';
 import { registerAocCommands } from './commands.ts';
-import { registerConnectorJobs } from './connector-runner.ts';
+import { defineConnectorQueues, registerConnectorJobs } from './connector-runner.ts';
 import { registerAocRoutes } from './routes.ts';
 import { type AocService, createAocService } from './service.ts';
 import { configuredSources } from './sources.ts';
@@ -46,6 +46,9 @@ export const aocModule: Module = {
         'AOC_ALLOW_SUPERSEDES_RETROFIT is on: missing supersedes links filled; turn it off after cutover',
       );
     }
+    // Defined in every target: an api-only process queues runs that workers pick up.
+    await defineConnectorQueues(ctx.queue, ctx);
+    await ctx.queue.define(VERIFY_QUEUE, { policy: 'singleton' });
     if (!ctx.config.aoc.guardEnabled) {
       ctx.logger.warn(
         'AOC_GUARD_ENABLED=false: the write guard is off; only database constraints protect the raw stores',
@@ -58,7 +61,6 @@ export const aocModule: Module = {
   async jobs(queue, ctx) {
     await registerConnectorJobs(queue, ctx, aocService(ctx));
     // Nightly verification of the last day's rows, as the runbook's CI job would run it.
-    await queue.define(VERIFY_QUEUE, { policy: 'singleton' });
     await queue.work(VERIFY_QUEUE, async () => {
       const reports = [];
       for (const tenant of knownTenants(ctx)) {

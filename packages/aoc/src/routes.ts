@@ -493,8 +493,6 @@ export function registerAocRoutes(app: HttpApp, ctx: Ctx, service: AocService): 
         );
       }
       const body = (request.body ?? {}) as { restart?: boolean };
-      // An api-only process does not run the workers that define the queue; defining is idempotent.
-      await ctx.queue.define(connectorQueue(vendor), { policy: 'singleton' });
       const jobId = await ctx.queue.send(connectorQueue(vendor), { restart: body.restart === true });
       reply.code(202);
       return { vendor, jobId };
