@@ -9,10 +9,10 @@ import { join } from 'node:path';
 import { aocService } from '@stella/aoc';
 import { type Db, loadConfig } from '@stella/platform';
 import { type RunningServer, startServer } from '@stella/server';
-import { createDatabase, startPostgres } from '@stella/testkit';
+import { advisoryFixtures, createDatabase, startPostgres } from '@stella/testkit';
 import { runConnector } from '../packages/aoc/src/connector-runner.ts';
 
-const FIXTURES = '/work/shared/fixtures/advisories/osv-go/current';
+const FIXTURES = `${advisoryFixtures()}/osv-go/current`;
 // The issue's figure; STELLA_BENCH_AOC_DOCUMENTS only shortens trial runs.
 const DOCUMENTS = Number(process.env.STELLA_BENCH_AOC_DOCUMENTS ?? 10_000);
 // The server's default aoc.batchSize, so an API batch is one write transaction like a connector batch.

@@ -13,6 +13,7 @@ import { dirname, join, normalize } from 'node:path';
 import { after, before, beforeEach, describe, test } from 'node:test';
 import { gzipSync } from 'node:zlib';
 import { fixedClock } from '@stella/core';
+import { advisoryFixturesUrl } from '@stella/testkit';
 import * as openpgp from 'openpgp';
 import type { ProviderKey } from '../src/connectors/csaf-keys.ts';
 import { ConnectorError, connectorFor, fetchProviderKeys } from '../src/connectors/index.ts';
@@ -20,7 +21,7 @@ import type { FetchedDocument, FetchOptions, FetchSkip } from '../src/connectors
 import { verifyDetachedPgp } from '../src/signatures/pgp.ts';
 import { checkDeclaredDigest } from '../src/signatures/policy.ts';
 
-const EXAMPLES = new URL('../../../../shared/fixtures/advisories/csaf/oasis-csaf-2.0-examples/', import.meta.url);
+const EXAMPLES = new URL('csaf/oasis-csaf-2.0-examples/', advisoryFixturesUrl());
 const csafDoc = (name: string) => readFileSync(new URL(`csaf/${name}`, EXAMPLES));
 const LIMITS = { documentBytes: 4 * 1024 * 1024, decompressedBytes: 64 * 1024 * 1024, archiveEntries: 10_000 };
 const FAST = { http: { retries: 2, backoffMs: 1, timeoutMs: 5_000 } };

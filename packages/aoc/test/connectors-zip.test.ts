@@ -21,10 +21,11 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { crc32, deflateRawSync } from 'node:zlib';
 import { fixedClock } from '@stella/core';
+import { advisoryFixturesUrl } from '@stella/testkit';
 import { ConnectorError, connectorFor } from '../src/connectors/index.ts';
 import type { FetchedDocument, FetchOptions } from '../src/connectors/types.ts';
 
-const OSV_GO = new URL('../../../../shared/fixtures/advisories/osv-go/current/', import.meta.url);
+const OSV_GO = new URL('osv-go/current/', advisoryFixturesUrl());
 const LIMITS = { documentBytes: 1024 * 1024, decompressedBytes: 64 * 1024 * 1024, archiveEntries: 10_000 };
 const clock = fixedClock('2026-11-25T12:00:00.000Z');
 

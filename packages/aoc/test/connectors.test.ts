@@ -20,10 +20,11 @@ import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { fixedClock } from '@stella/core';
+import { advisoryFixturesUrl } from '@stella/testkit';
 import { ConnectorError, connectorFor, detectConnector } from '../src/connectors/index.ts';
 import type { FetchedDocument, FetchOptions, FetchSkip } from '../src/connectors/types.ts';
 
-const OSV_GO = new URL('../../../../shared/fixtures/advisories/osv-go/current/', import.meta.url);
+const OSV_GO = new URL('osv-go/current/', advisoryFixturesUrl());
 const LIMITS = { documentBytes: 1024 * 1024, decompressedBytes: 64 * 1024 * 1024, archiveEntries: 10_000 };
 const clock = fixedClock('2026-11-25T12:00:00.000Z');
 
@@ -228,7 +229,7 @@ describe('directory connector', () => {
 });
 
 test('every fixture document is handed over byte for byte (sha256 as in MANIFEST.tsv)', async () => {
-  const fixtures = new URL('../../../../shared/fixtures/advisories/', import.meta.url);
+  const fixtures = advisoryFixturesUrl();
   const manifest = new Map(
     readFileSync(new URL('MANIFEST.tsv', fixtures), 'utf8')
       .trim()

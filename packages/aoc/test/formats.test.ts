@@ -6,6 +6,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { basename, join, relative } from 'node:path';
 import { describe, it } from 'node:test';
 import { StellaError } from '@stella/core';
+import { advisoryFixtures } from '@stella/testkit';
 import {
   canonicalPurl,
   cpe23,
@@ -17,7 +18,7 @@ import {
 } from '../src/formats/index.ts';
 import type { ContentFormat, Recognised } from '../src/formats/types.ts';
 
-const FIXTURES = '/work/shared/fixtures/advisories';
+const FIXTURES = advisoryFixtures();
 const MALFORMED = [
   'ghsa/via-trivy-db/sad-legacy-api-shape-GHSA-wjx8-cgrm-hh8p.json',
   'osv-misc/pysec-via-trivy-db/sad-PYSEC-2005-1.json',

@@ -10,12 +10,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { dsseSign, IN_TOTO_PAYLOAD_TYPE } from '@stella/core';
+import { advisoryFixturesUrl } from '@stella/testkit';
 import * as openpgp from 'openpgp';
 import { verifyDsseDocument } from '../src/signatures/dsse.ts';
 import { verifyDetachedPgp } from '../src/signatures/pgp.ts';
 import { checkDeclaredDigest, evaluateSignature } from '../src/signatures/policy.ts';
 
-const FIXTURES = new URL('../../../../shared/fixtures/advisories/', import.meta.url);
+const FIXTURES = advisoryFixturesUrl();
 const CSAF_DOC = new URL('csaf/oasis-csaf-2.0-examples/csaf/bsi-2022-0001.json', FIXTURES);
 const OPENVEX_DOC = new URL('openvex/go-vex-testdata/v020-1.vex.json', FIXTURES);
 

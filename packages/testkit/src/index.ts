@@ -2,6 +2,7 @@
 // in temporary directories and stopped by the tests themselves.
 export type { TestBackend, TestDb } from './db.ts';
 export { testBackend, testDb } from './db.ts';
+export { advisoryFixtures, advisoryFixturesUrl } from './fixtures.ts';
 export type { NatsServer } from './nats.ts';
 export { findNatsServer, startNats } from './nats.ts';
 export type { PostgresCluster } from './postgres.ts';

@@ -11,11 +11,11 @@ import { after, before, describe, test } from 'node:test';
 import { gzipSync } from 'node:zlib';
 import { aocModule } from '@stella/aoc';
 import { dsseSign, IN_TOTO_PAYLOAD_TYPE } from '@stella/core';
-import { findPostgresBin, scratchDir, testBackend } from '@stella/testkit';
+import { advisoryFixtures, findPostgresBin, scratchDir, testBackend } from '@stella/testkit';
 import pg from 'pg';
 import { runCli, startTestServer, type TestServer } from '../helpers.ts';
 
-const FIXTURES = new URL('../../../../../shared/fixtures/advisories/', import.meta.url).pathname;
+const FIXTURES = `${advisoryFixtures()}/`;
 const manifest = new Map(
   readFileSync(join(FIXTURES, 'MANIFEST.tsv'), 'utf8')
     .trim()

@@ -7,10 +7,10 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
-import { type NatsServer, startNats } from '@stella/testkit';
+import { advisoryFixtures, type NatsServer, startNats } from '@stella/testkit';
 import { startTestServer, type TestServer } from '../helpers.ts';
 
-const FIXTURES = new URL('../../../../../shared/fixtures/advisories/', import.meta.url).pathname;
+const FIXTURES = `${advisoryFixtures()}/`;
 
 function goGraph() {
   return {

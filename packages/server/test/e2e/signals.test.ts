@@ -8,12 +8,13 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { gzipSync } from 'node:zlib';
 import { hashSecret } from '@stella/authority';
+import { advisoryFixtures } from '@stella/testkit';
 import { Ajv } from 'ajv';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import formats from 'ajv-formats';
 import { startTestServer, type TestServer } from '../helpers.ts';
 
-const SCHEMAS = '/work/shared/fixtures/advisories/schemas';
+const SCHEMAS = `${advisoryFixtures()}/schemas`;
 
 function graph() {
   return {
