@@ -16,6 +16,7 @@ import {
   type Config,
   counter,
   type Db,
+  formatCasUri,
   histogram,
   type JobQueue,
   type Logger,
@@ -52,6 +53,7 @@ import {
   addRuntimeFacts,
   findIngest,
   type IngestRow,
+  insertAppliedIngest,
   insertIngest,
   markApplied,
   runtimeSummary,
@@ -86,6 +88,8 @@ export interface SignalsDeps {
   logger: Logger;
   queue?: JobQueue;
 }
+
+const noop = () => {};
 
 export interface CallgraphIngestResult {
   callgraphId: string;
@@ -454,15 +458,12 @@ export function createSignals(deps: SignalsDeps) {
     const aggregate = batch.aggregate;
     const source = input.source?.slice(0, 200) || 'runtime';
 
-    // The blob goes first (content-addressed, so a retried batch rewrites nothing); the ingest row's
-    // unique keys then decide, inside the transaction, whether this batch was seen before.
-    const stored = await blobs.put(
-      'reachability/runtime',
-      spooled ? spooled.body() : (batch as { bytes: Buffer }).bytes,
-      {
-        expectedDigest: contentSha256,
-      },
-    );
+    // The blob is written (content-addressed, so a retried batch rewrites nothing) while the transaction
+    // does its work; the transaction awaits it before the timeline append, so before COMMIT: a batch's
+    // rows never commit before its blob is durable, and a failed write rolls them back. The address
+    // follows from the digest of the stream. The ingest row's unique keys decide, inside the
+    // transaction, whether this batch was seen before.
+    const casUri = formatCasUri('reachability/runtime', contentSha256.slice('sha256:'.length));
     const status: 'applied' | 'orphan' = graph ? 'applied' : 'orphan';
     const row: Omit<IngestRow, 'receivedAt'> = {
       ingestId,
@@ -470,7 +471,7 @@ export function createSignals(deps: SignalsDeps) {
       callgraphId: graph?.callgraphId ?? null,
       graphHash,
       contentSha256,
-      casUri: stored.uri,
+      casUri,
       eventCount: aggregate.events,
       symbolCount: aggregate.symbols.size,
       source,
@@ -480,28 +481,35 @@ export function createSignals(deps: SignalsDeps) {
     };
     const loaded = graph ? await loadGraph(graph) : undefined;
     const symbols = aggregate.sorted();
-    const outcome = await inTenant(tenant, async (tx) => {
-      if (!(await insertIngest(tx, tenant, row))) {
-        return { duplicate: (await findIngest(tx, tenant, ingestId, subjectKey, contentSha256))! };
-      }
-      if (!graph) {
-        await timeline.append(tx, tenant, {
-          category: 'runtime',
-          kind: 'reach.runtime.orphaned',
-          details: {
-            ingestId,
-            graphHash,
-            casDigest: contentSha256,
-            casUri: stored.uri,
-            subjectKey,
-            events: aggregate.events,
-          },
-        });
-        return 'orphan' as const;
-      }
-      await applyBatch(tx, tenant, { ...row, callgraphId: graph.callgraphId }, symbols, loaded!);
-      return 'applied' as const;
+    const putting = blobs.put('reachability/runtime', spooled ? spooled.body() : (batch as { bytes: Buffer }).bytes, {
+      expectedDigest: contentSha256,
     });
+    putting.catch(noop); // awaited by durable(); this only keeps a failure mid-transaction from going unhandled
+    const durable = async () => {
+      const stored = await putting;
+      if (stored.uri !== casUri) throw new Error(`CAS stored ${stored.uri}, expected ${casUri}`);
+    };
+    const outcome = await inTenant(tenant, async (tx) => {
+      const duplicate = async () => {
+        await durable();
+        return { duplicate: (await findIngest(tx, tenant, ingestId, subjectKey, contentSha256))! };
+      };
+      if (graph) {
+        const applied = { ...row, callgraphId: graph.callgraphId, status: 'applied' as const };
+        const version = await insertAppliedIngest(tx, tenant, applied, symbols, (s) => loaded!.index.has(s));
+        if (version === undefined) return duplicate();
+        await recordBatch(tx, tenant, applied, version, durable);
+        return 'applied' as const;
+      }
+      if (!(await insertIngest(tx, tenant, row))) return duplicate();
+      await durable();
+      await timeline.append(tx, tenant, {
+        category: 'runtime',
+        kind: 'reach.runtime.orphaned',
+        details: { ingestId, graphHash, casDigest: contentSha256, casUri, subjectKey, events: aggregate.events },
+      });
+      return 'orphan' as const;
+    }).finally(() => putting.then(noop, noop)); // the caller disposes the spooled body once this returns
     if (typeof outcome === 'object') return resultFromRow(outcome.duplicate, true);
     if (outcome === 'orphan') {
       orphanTraces.inc();
@@ -526,6 +534,28 @@ export function createSignals(deps: SignalsDeps) {
   ): Promise<void> {
     const version = await touchSubject(tx, tenant, row.subjectKey, row.callgraphId, row.subject, true);
     await addRuntimeFacts(tx, tenant, row.subjectKey, symbols, (s) => loaded.index.has(s));
+    await recordBatch(tx, tenant, row, version, async () => {});
+  }
+
+  /**
+   * The outbox event, then (once `durable` says the CAS blob is on disk) the timeline event, as the
+   * last statement: appending locks the tenant's timeline head until COMMIT and every batch of the
+   * tenant queues on that lock, so nothing else runs while it is held.
+   */
+  async function recordBatch(
+    tx: import('@stella/platform').Tx,
+    tenant: string,
+    row: Omit<IngestRow, 'receivedAt'> & { callgraphId: string },
+    version: number,
+    durable: () => Promise<void>,
+  ): Promise<void> {
+    await timeline.publish(
+      tx,
+      tenant,
+      FACT_TOPIC,
+      factEvent(tenant, row.subjectKey, 'runtime', version, row.contentSha256, 'application/vnd.stellaops.ndjson'),
+    );
+    await durable();
     await timeline.append(tx, tenant, {
       category: 'runtime',
       kind: 'reach.runtime.ingested',
@@ -541,12 +571,6 @@ export function createSignals(deps: SignalsDeps) {
         source: row.source,
       },
     });
-    await timeline.publish(
-      tx,
-      tenant,
-      FACT_TOPIC,
-      factEvent(tenant, row.subjectKey, 'runtime', version, row.contentSha256, 'application/vnd.stellaops.ndjson'),
-    );
   }
 
   function resultFromRow(row: IngestRow | Omit<IngestRow, 'receivedAt'>, duplicate: boolean): RuntimeIngestResult {

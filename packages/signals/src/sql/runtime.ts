@@ -116,6 +116,86 @@ export async function touchSubject(
 
 const ROWS_PER_STATEMENT = 5000;
 
+const FACTS_UPSERT = `on conflict (tenant, subject_key, symbol_id) do update set
+         hit_count = least(signals_runtime_facts.hit_count + excluded.hit_count, 9007199254740991),
+         first_seen = least(signals_runtime_facts.first_seen, excluded.first_seen),
+         last_seen = greatest(signals_runtime_facts.last_seen, excluded.last_seen),
+         in_graph = excluded.in_graph`;
+
+function factColumns(slice: readonly [string, SymbolAggregate][], inGraph: (symbolId: string) => boolean) {
+  const ids: string[] = new Array(slice.length);
+  const hits: number[] = new Array(slice.length);
+  const first: (string | null)[] = new Array(slice.length);
+  const last: (string | null)[] = new Array(slice.length);
+  const known: boolean[] = new Array(slice.length);
+  for (let i = 0; i < slice.length; i++) {
+    const [id, a] = slice[i]!;
+    ids[i] = id;
+    hits[i] = a.hits;
+    first[i] = a.firstSeen ?? null;
+    last[i] = a.lastSeen ?? null;
+    known[i] = inGraph(id);
+  }
+  return [ids, hits, first, last, known];
+}
+
+/**
+ * An applied batch in one statement (one round trip instead of three): the ingest row, and only when
+ * it is new (not a retry, by ingest id or content) the subject's runtime version bump and the first
+ * ROWS_PER_STATEMENT aggregated facts. Returns undefined for a duplicate, else the new runtime version;
+ * facts beyond the first slice follow with addRuntimeFacts.
+ */
+export async function insertAppliedIngest(
+  tx: Queryable,
+  tenant: string,
+  row: Omit<IngestRow, 'receivedAt'> & { callgraphId: string; status: 'applied' },
+  symbols: readonly [string, SymbolAggregate][],
+  inGraph: (symbolId: string) => boolean,
+): Promise<number | undefined> {
+  const result = await tx.query<{ version: string | number | null }>(
+    `with ing as (
+       insert into signals_runtime_ingests (tenant, ingest_id, subject_key, callgraph_id, graph_hash, content_sha256, cas_uri,
+         event_count, symbol_count, source, analysis_id, subject, status, applied_at)
+       values ($1::text, $2::text, $3::text, $4::text, $5::text, $6::text, $7::text, $8::integer, $9::integer, $10::text,
+         $11::text, $12::jsonb, 'applied', now())
+       on conflict do nothing
+       returning 1
+     ), subj as (
+       insert into signals_subjects (tenant, subject_key, callgraph_id, subject, runtime_version)
+       select $1::text, $3::text, $4::text, $12::jsonb, 1 where exists (select from ing)
+       on conflict (tenant, subject_key) do update set callgraph_id = excluded.callgraph_id, subject = excluded.subject,
+         runtime_version = signals_subjects.runtime_version + 1, updated_at = now()
+       returning runtime_version
+     ), facts as (
+       insert into signals_runtime_facts (tenant, subject_key, symbol_id, hit_count, first_seen, last_seen, in_graph)
+       select $1::text, $3::text, s, h, f, l, g
+       from unnest($13::text[], $14::bigint[], $15::timestamptz[], $16::timestamptz[], $17::boolean[]) as t(s, h, f, l, g)
+       where exists (select from ing)
+       ${FACTS_UPSERT}
+     )
+     select (select runtime_version from subj) as version`,
+    [
+      tenant,
+      row.ingestId,
+      row.subjectKey,
+      row.callgraphId,
+      row.graphHash,
+      row.contentSha256,
+      row.casUri,
+      row.eventCount,
+      row.symbolCount,
+      row.source,
+      row.analysisId,
+      JSON.stringify(row.subject),
+      ...factColumns(symbols.slice(0, ROWS_PER_STATEMENT), inGraph),
+    ],
+  );
+  const version = result.rows[0]?.version;
+  if (version === null || version === undefined) return undefined;
+  await addRuntimeFacts(tx, tenant, row.subjectKey, symbols.slice(ROWS_PER_STATEMENT), inGraph);
+  return Number(version);
+}
+
 export async function addRuntimeFacts(
   tx: Queryable,
   tenant: string,
@@ -129,20 +209,8 @@ export async function addRuntimeFacts(
       `insert into signals_runtime_facts (tenant, subject_key, symbol_id, hit_count, first_seen, last_seen, in_graph)
        select $1, $2, s, h, f, l, g from unnest($3::text[], $4::bigint[], $5::timestamptz[], $6::timestamptz[], $7::boolean[])
          as t(s, h, f, l, g)
-       on conflict (tenant, subject_key, symbol_id) do update set
-         hit_count = least(signals_runtime_facts.hit_count + excluded.hit_count, 9007199254740991),
-         first_seen = least(signals_runtime_facts.first_seen, excluded.first_seen),
-         last_seen = greatest(signals_runtime_facts.last_seen, excluded.last_seen),
-         in_graph = excluded.in_graph`,
-      [
-        tenant,
-        subjectKey,
-        slice.map(([s]) => s),
-        slice.map(([, a]) => a.hits),
-        slice.map(([, a]) => a.firstSeen ?? null),
-        slice.map(([, a]) => a.lastSeen ?? null),
-        slice.map(([s]) => inGraph(s)),
-      ],
+       ${FACTS_UPSERT}`,
+      [tenant, subjectKey, ...factColumns(slice, inGraph)],
     );
   }
 }
