@@ -90,6 +90,7 @@ export interface SignalsDeps {
 }
 
 const noop = () => {};
+const CALLGRAPH_ROW_CACHE_SIZE = 1024;
 
 export interface CallgraphIngestResult {
   callgraphId: string;
@@ -246,9 +247,18 @@ export function createSignals(deps: SignalsDeps) {
   const inTenant = <T>(tenant: string, fn: (tx: import('@stella/platform').Tx) => Promise<T>) =>
     db.transaction(fn, { tenant });
 
+  // Callgraph rows are written once and never changed or deleted (the id is derived from the content),
+  // so a row once read can be kept: every runtime batch names its callgraph, and looking it up cost a
+  // transaction of its own per batch. Only rows that exist are kept; per tenant, bounded.
+  const callgraphRows = new Map<string, CallgraphRow>();
   async function getCallgraph(tenant: string, idOrHash: string): Promise<CallgraphRow> {
+    const key = `${tenant}\u0000${idOrHash}`;
+    const cached = callgraphRows.get(key);
+    if (cached) return cached;
     const row = await inTenant(tenant, (tx) => selectCallgraph(tx, tenant, idOrHash));
     if (!row) throw new StellaError(SignalsErrors.callgraphNotFound, `callgraph ${idOrHash} not found`);
+    callgraphRows.set(key, row);
+    while (callgraphRows.size > CALLGRAPH_ROW_CACHE_SIZE) callgraphRows.delete(callgraphRows.keys().next().value!);
     return row;
   }
 
