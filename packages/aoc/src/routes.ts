@@ -8,14 +8,14 @@ import type { Ctx, HttpApp } from '@stella/platform';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import Type from 'typebox';
 import { connectorQueue } from './connector-runner.ts';
-import type { RawStore } from './envelope.ts';
+import { type RawStore, storeFor } from './envelope.ts';
 import { AocErrors } from './errors.ts';
 import type { DocumentKind } from './formats/types.ts';
 import type { IngestDocument, WriteResult } from './ingest.ts';
 import { type AocService, rejectionError } from './service.ts';
 import { configuredSources, sourceSettings } from './sources.ts';
 import { linksetGroups } from './sql/linksets.ts';
-import { chainOf, envelopeFromRow, getRaw, listRaw } from './sql/raw.ts';
+import { chainOf, type EnvelopeRow, envelopeFromRow, getRaw, listRaw } from './sql/raw.ts';
 import { runVerify, VerifyRequestSchema } from './verify.ts';
 
 export const ENVELOPE_CONTENT_TYPE = 'application/vnd.stella.aoc-envelope+json';
@@ -127,10 +127,6 @@ export function documentFromEnvelope(value: unknown, kind: DocumentKind | 'auto'
     cleaned = { ...cleaned, upstream: upstreamRest };
   }
   return { bytes, proposal: cleaned, kind, signature, location };
-}
-
-function storeOf(kind: DocumentKind): RawStore {
-  return kind === 'vex' ? 'vex_raw' : 'advisory_raw';
 }
 
 export function registerAocRoutes(app: HttpApp, ctx: Ctx, service: AocService): void {
@@ -273,7 +269,7 @@ export function registerAocRoutes(app: HttpApp, ctx: Ctx, service: AocService): 
 
   for (const kind of ['advisory', 'vex'] as const) {
     const base = kind === 'vex' ? '/vex/raw' : '/advisories/raw';
-    const store = storeOf(kind);
+    const store = storeFor(kind);
     const scopes = [kind === 'vex' ? 'vex:read' : 'advisory:read'];
 
     app.get(
@@ -306,11 +302,7 @@ export function registerAocRoutes(app: HttpApp, ctx: Ctx, service: AocService): 
         );
         const page = rows.slice(0, limit);
         const last = page.at(-1);
-        const items = page.map((row) => {
-          const { content, ...rest } = envelopeFromRow(row);
-          const { raw: _raw, ...contentWithoutRaw } = content;
-          return { ...rest, content: contentWithoutRaw };
-        });
+        const items = page.map(withoutRaw);
         return {
           items,
           nextCursor:
@@ -341,11 +333,7 @@ export function registerAocRoutes(app: HttpApp, ctx: Ctx, service: AocService): 
           source: q.source,
           upstream_id: q.upstream_id,
           head: rows.at(-1)!.id,
-          revisions: rows.map((row) => {
-            const { content, ...rest } = envelopeFromRow(row);
-            const { raw: _raw, ...contentWithoutRaw } = content;
-            return { ...rest, content: contentWithoutRaw };
-          }),
+          revisions: rows.map(withoutRaw),
         };
       },
     );
@@ -525,6 +513,13 @@ async function readRow(ctx: Ctx, store: RawStore, request: FastifyRequest) {
   const row = await ctx.db.transaction((tx) => getRaw(tx, store, id), { tenant: request.tenant! });
   if (!row) throw new StellaError(Errors.notFound, `no raw record ${id}`);
   return row;
+}
+
+/** The envelope for listings: everything but the upstream body (fetch `/raw` for that). */
+function withoutRaw(row: EnvelopeRow) {
+  const { content, ...rest } = envelopeFromRow(row);
+  const { raw: _raw, ...contentWithoutRaw } = content;
+  return { ...rest, content: contentWithoutRaw };
 }
 
 function parseJsonBody(body: Buffer): unknown {
