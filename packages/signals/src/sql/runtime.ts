@@ -18,6 +18,24 @@ export interface IngestRow {
   receivedAt: string;
 }
 
+/** $1…$12 of both ingest statements: the ingest row's columns up to its subject. */
+function ingestParams(tenant: string, row: Omit<IngestRow, 'receivedAt'>): unknown[] {
+  return [
+    tenant,
+    row.ingestId,
+    row.subjectKey,
+    row.callgraphId,
+    row.graphHash,
+    row.contentSha256,
+    row.casUri,
+    row.eventCount,
+    row.symbolCount,
+    row.source,
+    row.analysisId,
+    JSON.stringify(row.subject),
+  ];
+}
+
 const INGEST_COLUMNS = `ingest_id as "ingestId", subject_key as "subjectKey", callgraph_id as "callgraphId",
   graph_hash as "graphHash", content_sha256 as "contentSha256", cas_uri as "casUri", event_count as "eventCount",
   symbol_count as "symbolCount", source, analysis_id as "analysisId", subject, status, received_at as "receivedAt"`;
@@ -51,21 +69,7 @@ export async function insertIngest(
        event_count, symbol_count, source, analysis_id, subject, status, applied_at)
      values ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13, case when $13 = 'applied' then now() end)
      on conflict do nothing`,
-    [
-      tenant,
-      row.ingestId,
-      row.subjectKey,
-      row.callgraphId,
-      row.graphHash,
-      row.contentSha256,
-      row.casUri,
-      row.eventCount,
-      row.symbolCount,
-      row.source,
-      row.analysisId,
-      JSON.stringify(row.subject),
-      row.status,
-    ],
+    [...ingestParams(tenant, row), row.status],
   );
   return result.rowCount === 1;
 }
@@ -174,21 +178,7 @@ export async function insertAppliedIngest(
        ${FACTS_UPSERT}
      )
      select (select runtime_version from subj) as version`,
-    [
-      tenant,
-      row.ingestId,
-      row.subjectKey,
-      row.callgraphId,
-      row.graphHash,
-      row.contentSha256,
-      row.casUri,
-      row.eventCount,
-      row.symbolCount,
-      row.source,
-      row.analysisId,
-      JSON.stringify(row.subject),
-      ...factColumns(symbols.slice(0, ROWS_PER_STATEMENT), inGraph),
-    ],
+    [...ingestParams(tenant, row), ...factColumns(symbols.slice(0, ROWS_PER_STATEMENT), inGraph)],
   );
   const version = result.rows[0]?.version;
   if (version === null || version === undefined) return undefined;
