@@ -1,11 +1,11 @@
 // A throwaway nats-server with JetStream on loopback, its store in a temporary directory, for tests of
 // fact-event delivery. Debian's nats-server (apt-get install nats-server) is looked up on PATH and /usr/sbin.
 import { type ChildProcess, spawn } from 'node:child_process';
-import { accessSync, constants, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
-import { delimiter, join } from 'node:path';
-import { freePort } from './postgres.ts';
+import { join } from 'node:path';
+import { findExecutable, onFreePort } from './binaries.ts';
 
 export interface NatsServer {
   url: string;
@@ -16,36 +16,14 @@ export interface NatsServer {
 /** nats-server starts in tens of ms; 10 s covers a loaded machine without hanging a suite. */
 const START_DEADLINE_MS = 10_000;
 const POLL_INTERVAL_MS = 25;
-/** Another process can take the free port between our probe and nats binding it; try a new one. */
-const PORT_ATTEMPTS = 3;
 
 export function findNatsServer(): string {
-  for (const dir of (process.env.PATH ?? '').split(delimiter).concat('/usr/sbin', '/usr/bin', '/usr/local/bin')) {
-    if (!dir) continue;
-    const candidate = join(dir, 'nats-server');
-    try {
-      accessSync(candidate, constants.X_OK);
-      return candidate;
-    } catch {
-      // not in this directory
-    }
-  }
-  throw new Error('nats-server not found: install it with `apt-get install -y nats-server`');
+  return findExecutable('nats-server', 'apt-get install -y nats-server');
 }
 
 export async function startNats(options: { port?: number } = {}): Promise<NatsServer> {
   const bin = findNatsServer();
-  let lastError: Error | undefined;
-  for (let attempt = 0; attempt < (options.port === undefined ? PORT_ATTEMPTS : 1); attempt++) {
-    const port = options.port ?? (await freePort());
-    try {
-      return await startOn(bin, port);
-    } catch (error) {
-      lastError = error as Error;
-      if (!/address already in use/i.test(lastError.message)) throw lastError;
-    }
-  }
-  throw lastError ?? new Error('nats-server did not start');
+  return onFreePort('nats-server', options.port, (port) => startOn(bin, port));
 }
 
 async function startOn(bin: string, port: number): Promise<NatsServer> {

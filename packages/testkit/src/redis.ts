@@ -1,11 +1,11 @@
 // A throwaway redis-server on loopback with no persistence, in a temporary directory, for tests of the
 // environment rate limiter and anything else that needs a real Redis/Valkey.
 import { type ChildProcess, spawn } from 'node:child_process';
-import { accessSync, constants, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
-import { delimiter, join } from 'node:path';
-import { freePort } from './postgres.ts';
+import { join } from 'node:path';
+import { findExecutable, onFreePort } from './binaries.ts';
 
 export interface RedisServer {
   url: string;
@@ -17,21 +17,9 @@ export interface RedisServer {
 const START_DEADLINE_MS = 10_000;
 /** Between PING attempts: short, because start-up usually finishes within the first one or two. */
 const POLL_INTERVAL_MS = 25;
-/** Another process can take the free port between our probe and redis binding it; try a new one. */
-const PORT_ATTEMPTS = 3;
 
 export function findRedisServer(): string {
-  for (const dir of (process.env.PATH ?? '').split(delimiter).concat('/usr/bin', '/usr/local/bin')) {
-    if (!dir) continue;
-    const candidate = join(dir, 'redis-server');
-    try {
-      accessSync(candidate, constants.X_OK);
-      return candidate;
-    } catch {
-      // not in this directory
-    }
-  }
-  throw new Error('redis-server not found: install it with `apt-get install -y redis-server`');
+  return findExecutable('redis-server', 'apt-get install -y redis-server');
 }
 
 /**
@@ -40,17 +28,7 @@ export function findRedisServer(): string {
  */
 export async function startRedis(options: { port?: number } = {}): Promise<RedisServer> {
   const bin = findRedisServer();
-  let lastError: Error | undefined;
-  for (let attempt = 0; attempt < (options.port === undefined ? PORT_ATTEMPTS : 1); attempt++) {
-    const port = options.port ?? (await freePort());
-    try {
-      return await startOn(bin, port);
-    } catch (error) {
-      lastError = error as Error;
-      if (!/address already in use/i.test(lastError.message)) throw lastError;
-    }
-  }
-  throw lastError ?? new Error('redis-server did not start');
+  return onFreePort('redis-server', options.port, (port) => startOn(bin, port));
 }
 
 async function startOn(bin: string, port: number): Promise<RedisServer> {
