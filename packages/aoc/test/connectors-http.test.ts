@@ -12,20 +12,18 @@ import { tmpdir } from 'node:os';
 import { dirname, join, normalize } from 'node:path';
 import { after, before, beforeEach, describe, test } from 'node:test';
 import { gzipSync } from 'node:zlib';
-import { fixedClock } from '@stella/core';
 import { advisoryFixturesUrl } from '@stella/testkit';
 import * as openpgp from 'openpgp';
 import type { ProviderKey } from '../src/connectors/csaf-keys.ts';
-import { ConnectorError, connectorFor, fetchProviderKeys } from '../src/connectors/index.ts';
+import { connectorFor, fetchProviderKeys } from '../src/connectors/index.ts';
 import type { FetchedDocument, FetchOptions, FetchSkip } from '../src/connectors/types.ts';
 import { verifyDetachedPgp } from '../src/signatures/pgp.ts';
 import { checkDeclaredDigest } from '../src/signatures/policy.ts';
+import { drain, fetchOptions, rejection } from './connector-kit.ts';
 
 const EXAMPLES = new URL('csaf/oasis-csaf-2.0-examples/', advisoryFixturesUrl());
 const csafDoc = (name: string) => readFileSync(new URL(`csaf/${name}`, EXAMPLES));
-const LIMITS = { documentBytes: 4 * 1024 * 1024, decompressedBytes: 64 * 1024 * 1024, archiveEntries: 10_000 };
 const FAST = { http: { retries: 2, backoffMs: 1, timeoutMs: 5_000 } };
-const clock = fixedClock('2026-11-25T12:00:00.000Z');
 
 type Behaviour = (req: IncomingMessage, res: ServerResponse) => boolean;
 
@@ -73,28 +71,11 @@ class TestServer {
   }
 }
 
-function options(input: string, extra: Partial<FetchOptions> = {}): FetchOptions {
-  return { input, now: clock.now, limits: LIMITS, ...extra };
-}
+const LIMITS = fetchOptions('', {}, 4 * 1024 * 1024).limits;
+const options = (input: string, extra: Partial<FetchOptions> = {}) => fetchOptions(input, extra, 4 * 1024 * 1024);
 
-async function collect(kind: 'http' | 'csaf', input: string, extra: Partial<FetchOptions> = {}, stopAfter = Infinity) {
-  const documents: FetchedDocument[] = [];
-  for await (const doc of connectorFor(kind, FAST).fetch(options(input, extra))) {
-    documents.push(doc);
-    if (documents.length >= stopAfter) break;
-  }
-  return documents;
-}
-
-async function rejection(promise: Promise<unknown>): Promise<ConnectorError> {
-  try {
-    await promise;
-  } catch (err) {
-    assert.ok(err instanceof ConnectorError, `expected a ConnectorError, got ${String(err)}`);
-    return err;
-  }
-  assert.fail('expected a rejection');
-}
+const collect = (kind: 'http' | 'csaf', input: string, extra: Partial<FetchOptions> = {}, stopAfter = Infinity) =>
+  drain(connectorFor(kind, FAST), options(input, extra), stopAfter);
 
 const sha = (algorithm: 'sha256' | 'sha512', bytes: Buffer) => createHash(algorithm).update(bytes).digest('hex');
 

@@ -20,14 +20,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { crc32, deflateRawSync } from 'node:zlib';
-import { fixedClock } from '@stella/core';
 import { advisoryFixturesUrl } from '@stella/testkit';
 import { ConnectorError, connectorFor } from '../src/connectors/index.ts';
 import type { FetchedDocument, FetchOptions } from '../src/connectors/types.ts';
+import { drain, fetchOptions } from './connector-kit.ts';
 
 const OSV_GO = new URL('osv-go/current/', advisoryFixturesUrl());
-const LIMITS = { documentBytes: 1024 * 1024, decompressedBytes: 64 * 1024 * 1024, archiveEntries: 10_000 };
-const clock = fixedClock('2026-11-25T12:00:00.000Z');
 
 interface CraftedEntry {
   name: string;
@@ -91,21 +89,14 @@ function craftZip(entries: CraftedEntry[]): Buffer {
   return Buffer.concat([...locals, directory, end]);
 }
 
-function options(input: string, extra: Partial<FetchOptions> = {}): FetchOptions {
-  return { input, now: clock.now, limits: LIMITS, ...extra };
-}
+const LIMITS = fetchOptions('').limits;
+const options = (input: string, extra: Partial<FetchOptions> = {}) => fetchOptions(input, extra);
 
 /** Both ways of reading an archive (in memory, and from disk by positioned reads) run every test. */
 let inMemoryArchiveBytes: number | undefined;
 
-async function collect(input: string, extra: Partial<FetchOptions> = {}, stopAfter = Infinity) {
-  const documents: FetchedDocument[] = [];
-  for await (const doc of connectorFor('osv-zip', { inMemoryArchiveBytes }).fetch(options(input, extra))) {
-    documents.push(doc);
-    if (documents.length >= stopAfter) break;
-  }
-  return documents;
-}
+const collect = (input: string, extra: Partial<FetchOptions> = {}, stopAfter = Infinity) =>
+  drain(connectorFor('osv-zip', { inMemoryArchiveBytes }), options(input, extra), stopAfter);
 
 /** Runs the connector to the end, keeping what it handed over before it failed. */
 async function collectUntilError(input: string, extra: Partial<FetchOptions> = {}) {

@@ -19,37 +19,18 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
-import { fixedClock } from '@stella/core';
 import { advisoryFixturesUrl } from '@stella/testkit';
-import { ConnectorError, connectorFor, detectConnector } from '../src/connectors/index.ts';
-import type { FetchedDocument, FetchOptions, FetchSkip } from '../src/connectors/types.ts';
+import { connectorFor, detectConnector } from '../src/connectors/index.ts';
+import type { FetchOptions, FetchSkip } from '../src/connectors/types.ts';
+import { drain, fetchOptions, rejection } from './connector-kit.ts';
 
 const OSV_GO = new URL('osv-go/current/', advisoryFixturesUrl());
-const LIMITS = { documentBytes: 1024 * 1024, decompressedBytes: 64 * 1024 * 1024, archiveEntries: 10_000 };
-const clock = fixedClock('2026-11-25T12:00:00.000Z');
 
-function options(input: string, extra: Partial<FetchOptions> = {}): FetchOptions {
-  return { input, now: clock.now, limits: LIMITS, ...extra };
-}
+const LIMITS = fetchOptions('').limits;
+const options = (input: string, extra: Partial<FetchOptions> = {}) => fetchOptions(input, extra);
 
-async function collect(input: string, extra: Partial<FetchOptions> = {}, stopAfter = Infinity) {
-  const documents: FetchedDocument[] = [];
-  for await (const doc of connectorFor('directory').fetch(options(input, extra))) {
-    documents.push(doc);
-    if (documents.length >= stopAfter) break;
-  }
-  return documents;
-}
-
-async function rejection(promise: Promise<unknown>): Promise<ConnectorError> {
-  try {
-    await promise;
-  } catch (err) {
-    assert.ok(err instanceof ConnectorError, `expected a ConnectorError, got ${String(err)}`);
-    return err;
-  }
-  assert.fail('expected a rejection');
-}
+const collect = (input: string, extra: Partial<FetchOptions> = {}, stopAfter = Infinity) =>
+  drain(connectorFor('directory'), options(input, extra), stopAfter);
 
 const fixture = (name: string) => readFileSync(new URL(name, OSV_GO));
 
