@@ -11,6 +11,7 @@ import { type Db, loadConfig } from '@stella/platform';
 import { type RunningServer, startServer } from '@stella/server';
 import { advisoryFixtures, createDatabase, startPostgres } from '@stella/testkit';
 import { runConnector } from '../packages/aoc/src/connector-runner.ts';
+import { benchServerEnv } from './kit.ts';
 
 const FIXTURES = `${advisoryFixtures()}/osv-go/current`;
 // The issue's figure; STELLA_BENCH_AOC_DOCUMENTS only shortens trial runs.
@@ -105,14 +106,7 @@ export async function runAocBench() {
 
 async function benchBackend(backend: 'pglite' | 'postgres', documents: string[], warmup: string[], url?: string) {
   const home = mkdtempSync(join(tmpdir(), 'stella-bench-aoc-'));
-  const env: Record<string, string> = {
-    STELLA_HOME: home,
-    STELLA_SERVER_HOST: '127.0.0.1',
-    STELLA_SERVER_PORT: '0',
-    STELLA_LOG_LEVEL: 'silent',
-    STELLA_SERVER_DOCS_UI: 'false',
-    ...(url ? { STELLA_DATABASE_URL: url } : {}),
-  };
+  const env = benchServerEnv(home, url);
   try {
     const server = await startServer({ config: loadConfig({ env }).config });
     try {

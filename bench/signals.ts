@@ -22,6 +22,7 @@ import {
   toCsr,
 } from '@stella/signals';
 import { createDatabase, startPostgres } from '@stella/testkit';
+import { benchServerEnv } from './kit.ts';
 
 // The figures; the env variables only shorten trial runs.
 const BATCH_EVENTS = 1000;
@@ -197,14 +198,7 @@ function parseOnly(bodies: Buffer[]) {
 
 async function ingestBackend(backend: 'pglite' | 'postgres', bodies: Buffer[], warmup: Buffer[], url?: string) {
   const home = mkdtempSync(join(tmpdir(), 'stella-bench-signals-'));
-  const env: Record<string, string> = {
-    STELLA_HOME: home,
-    STELLA_SERVER_HOST: '127.0.0.1',
-    STELLA_SERVER_PORT: '0',
-    STELLA_LOG_LEVEL: 'silent',
-    STELLA_SERVER_DOCS_UI: 'false',
-    ...(url ? { STELLA_DATABASE_URL: url } : {}),
-  };
+  const env = benchServerEnv(home, url);
   const server: RunningServer = await startServer({ config: loadConfig({ env }).config });
   try {
     const creds = JSON.parse(readFileSync(join(home, 'credentials.json'), 'utf8'));
