@@ -20,6 +20,7 @@ const ENV_ALIASES: Record<string, string> = {
   AOC_ALLOW_SUPERSEDES_RETROFIT: 'aoc.allowSupersedesRetrofit',
   AOC_METRICS_ENABLED: 'aoc.metricsEnabled',
   AOC_VERIFIER_USER: 'aoc.verifierClient',
+  SOURCE_DATE_EPOCH: 'export.sourceDateEpoch',
 };
 
 export interface LoadConfigOptions {

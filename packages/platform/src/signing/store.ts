@@ -2,7 +2,8 @@
 // that purpose, generating and storing it on first use. The private key is a KeyObject (its inspect
 // output carries no key material) and is exported only to the database row.
 import { createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject, sign } from 'node:crypto';
-import { type DsseEnvelope, dsseSign, Errors, isTenantId, StellaError, sha256Hex } from '@stella/core';
+import { p256 } from '@noble/curves/nist.js';
+import { type DsseEnvelope, Errors, isTenantId, pae, StellaError, sha256Hex } from '@stella/core';
 import type { Db } from '../db/index.ts';
 
 export type SigningAlgorithm = 'ed25519' | 'ecdsa-p256';
@@ -23,7 +24,11 @@ export interface PlatformSigner {
   readonly publicKeyPem: string;
   /** DSSE envelope over PAE(payloadType, payload). */
   signDsse(payloadType: string, payload: Uint8Array): DsseEnvelope;
-  /** Raw signature over bytes: Ed25519, or ECDSA P-256 with SHA-256 in DER (what cosign writes). */
+  /**
+   * Raw signature over bytes: Ed25519, or ECDSA P-256 with SHA-256 in DER (what cosign writes). Both are
+   * deterministic (Ed25519 by design, ECDSA with RFC 6979 nonces), so the same bytes signed twice give
+   * the same signature and a signed bundle stays reproducible.
+   */
   signBytes(data: Uint8Array): Buffer;
 }
 
@@ -129,12 +134,34 @@ export function createSigningKeyStore(db: Db): SigningKeyStore {
 function signerFrom(row: KeyRow): PlatformSigner {
   const privateKey = createPrivateKey(row.private_key_pem);
   const keyid = row.keyid;
+  const signBytes = row.algorithm === 'ed25519' ? ed25519Signer(privateKey) : ecdsaP256Signer(privateKey);
   return Object.freeze({
     keyid,
     algorithm: row.algorithm,
     publicKeyPem: row.public_key_pem,
-    signDsse: (payloadType: string, payload: Uint8Array) => dsseSign(payloadType, payload, [{ keyid, privateKey }]),
-    signBytes: (data: Uint8Array) => sign(row.algorithm === 'ed25519' ? null : 'sha256', data, privateKey),
+    signDsse: (payloadType: string, payload: Uint8Array): DsseEnvelope => ({
+      payloadType,
+      payload: Buffer.from(payload).toString('base64'),
+      signatures: [{ keyid, sig: signBytes(pae(payloadType, payload)).toString('base64') }],
+    }),
+    signBytes,
     toJSON: () => ({ keyid, algorithm: row.algorithm }),
   });
+}
+
+function ed25519Signer(privateKey: KeyObject): (data: Uint8Array) => Buffer {
+  return (data) => sign(null, data, privateKey);
+}
+
+/**
+ * OpenSSL picks a random ECDSA nonce, so node:crypto cannot sign deterministically; @noble/curves
+ * implements RFC 6979 (nonce derived from key and message hash) and emits the same DER as OpenSSL,
+ * which `openssl dgst -sha256 -verify` and cosign accept.
+ */
+function ecdsaP256Signer(privateKey: KeyObject): (data: Uint8Array) => Buffer {
+  const jwk = privateKey.export({ format: 'jwk' });
+  if (jwk.crv !== 'P-256' || !jwk.d)
+    throw new StellaError(Errors.internal, 'stored ECDSA key is not a P-256 private key');
+  const scalar = Buffer.from(jwk.d, 'base64url');
+  return (data) => Buffer.from(p256.sign(data, scalar, { format: 'der' }));
 }

@@ -1,0 +1,107 @@
+// SPDX-License-Identifier: Apache-2.0
+// Export Center error codes (spec §2.3). ERR_EXPORT_001…005 follow the API reference's numbering;
+// EMPTY, QUOTA, BASE_MISSING and UNSUPPORTED_SCHEMA are the runbook's names. A failed run's
+// `errorCode` is the registry code, except signing and distribution failures, which the runbook
+// calls `errorCode=signing` and `errorCode=distribution` (RUN_ERROR_CODES).
+import { defineError, type ErrorDefinition, ExitCode } from '@stella/core';
+
+export const ExportErrors = {
+  validation: defineError({
+    code: 'ERR_EXPORT_001',
+    status: 400,
+    exit: ExitCode.usage,
+    title: 'Invalid export request',
+    hint: 'Fix every listed problem (the profile schema is served at /api/export/schemas/export-profile.json) and resubmit.',
+  }),
+  notFound: defineError({
+    code: 'ERR_EXPORT_002',
+    status: 404,
+    exit: ExitCode.notFound,
+    title: 'Export profile or run not found for this tenant',
+    hint: 'Check the id and the tenant (X-Stella-Tenant); `stella export profile list` and `stella export run list` show what this tenant has.',
+  }),
+  concurrency: defineError({
+    code: 'ERR_EXPORT_003',
+    status: 429,
+    exit: 21,
+    title: 'Too many export runs queued for this tenant',
+    hint: 'Wait for queued runs to finish (`stella export run list --status queued`) or cancel some.',
+  }),
+  adapter: defineError({
+    code: 'ERR_EXPORT_004',
+    status: 502,
+    exit: 22,
+    title: 'Export adapter failed',
+    hint: 'Read the run errors (`stella export run watch <runId>`); replay the run once the cause is fixed.',
+  }),
+  signing: defineError({
+    code: 'ERR_EXPORT_005',
+    status: 500,
+    exit: 23,
+    title: 'Export signing failed (errorCode=signing)',
+    hint: 'The tenant signing key is missing or unusable: check the key store, then replay the run (runbook §7.3: set the quota to 0 during a KMS outage, resubmit with --priority catch-up).',
+  }),
+  distribution: defineError({
+    code: 'ERR_EXPORT_006',
+    status: 502,
+    exit: 24,
+    title: 'Export distribution failed (errorCode=distribution)',
+    hint: 'The bundle is still downloadable over http (`stella export download <runId>`). Restore the OCI/object backend, or switch the profile to distribution ["http"].',
+  }),
+  conflict: defineError({
+    code: 'ERR_EXPORT_007',
+    status: 409,
+    exit: 25,
+    title: 'Export run or profile is not in a state that allows this',
+    hint: 'Read its current status first; only queued or running runs can be cancelled, only succeeded runs downloaded, archived profiles take no new runs.',
+  }),
+  expired: defineError({
+    code: 'ERR_EXPORT_008',
+    status: 410,
+    exit: 26,
+    title: 'Export artefacts were removed by retention',
+    hint: 'Replay the run (`POST /api/export/runs/{id}/replay`) to build the bundle again.',
+  }),
+  verify: defineError({
+    code: 'ERR_EXPORT_009',
+    status: 422,
+    exit: ExitCode.verificationFailed,
+    title: 'Export bundle verification failed',
+    hint: 'The named file does not match its checksum or signature: do not import the bundle; download it again and compare with the run digest.',
+  }),
+  empty: defineError({
+    code: 'ERR_EXPORT_EMPTY',
+    status: 422,
+    exit: 27,
+    title: 'The selectors matched no records',
+    hint: 'Widen the selectors, or submit with allowEmpty (--allow-empty) if an empty bundle is intended.',
+  }),
+  quota: defineError({
+    code: 'ERR_EXPORT_QUOTA',
+    status: 429,
+    exit: 28,
+    title: 'Export quota exhausted for this tenant',
+    hint: 'Wait until X-Stella-Quota-Reset, or ask an operator to raise the quota (`stella export quota set`); a quota of 0 means submissions are paused.',
+  }),
+  baseMissing: defineError({
+    code: 'ERR_EXPORT_BASE_MISSING',
+    status: 409,
+    exit: 29,
+    title: 'Delta base export is not available',
+    hint: 'Trigger a full export (mirror:full) and notify the tenant; check the retention settings.',
+  }),
+  unsupportedSchema: defineError({
+    code: 'ERR_EXPORT_UNSUPPORTED_SCHEMA',
+    status: 422,
+    exit: 30,
+    title: 'Unsupported export schema version',
+    hint: 'Pin SchemaVersion to the previous value and rerun the export.',
+  }),
+} as const satisfies Record<string, ErrorDefinition>;
+
+/** A failed run's `errorCode`: the runbook's short names for signing and distribution, else the code. */
+export function runErrorCode(code: string): string {
+  if (code === ExportErrors.signing.code) return 'signing';
+  if (code === ExportErrors.distribution.code) return 'distribution';
+  return code;
+}
