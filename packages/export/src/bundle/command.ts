@@ -1,0 +1,75 @@
+// SPDX-License-Identifier: Apache-2.0
+// `stella export verify <file|dir>`: offline verification of a downloaded or extracted bundle.
+// It never contacts the server, so it works on the far side of an air gap; exit 0 valid, 3 invalid.
+import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { ExitCode } from '@stella/core';
+import { type CliCtx, CliError, log, printResult } from '@stella/platform';
+import { type Command, Option } from 'commander';
+import { ExportErrors } from '../errors.ts';
+import { type VerifyReport, verifyBundle } from './verify.ts';
+
+interface VerifyFlags {
+  key?: string;
+  format?: 'table' | 'json';
+}
+
+function table(report: VerifyReport): string {
+  const lines = report.checks.map((c) => {
+    const status = !c.ok ? 'FAIL' : c.reason ? 'note' : 'ok';
+    return `${status.padEnd(4)}  ${c.file}  ${c.check}${c.reason ? `: ${c.reason}` : ''}`;
+  });
+  if (report.ok)
+    lines.push(
+      `bundle verified: export ${report.exportId ?? '(no exportId)'}, key ${report.keyid} (${report.trustedKey})`,
+    );
+  return lines.join('\n');
+}
+
+export function registerVerifyCommand(exportCommand: Command, cli: CliCtx): Command {
+  const { io, globals } = cli;
+  return exportCommand
+    .command('verify')
+    .description(
+      'Verify an export bundle offline: checksums, manifest digests, provenance, DSSE envelopes and export.sig (exit 0 valid, 3 invalid)',
+    )
+    .argument('<bundle>', 'bundle file (.tar.zst, .tar.gz or .tar) or an extracted bundle directory')
+    .addOption(
+      new Option(
+        '--key <pub.pem>',
+        'trust this PEM public key instead of the bundled signatures/export-center.pub (env STELLA_EXPORT_VERIFY_KEY)',
+      ).default(io.env.STELLA_EXPORT_VERIFY_KEY),
+    )
+    .addOption(
+      new Option('--format <format>', 'table | json (default table; --json implies json)').choices(['table', 'json']),
+    )
+    .action(async (target: string, flags: VerifyFlags) => {
+      const opts = globals();
+      const json = opts.json || flags.format === 'json';
+      if (!existsSync(target)) throw new CliError(`${target}: no such file or directory`, ExitCode.notFound);
+      let publicKeyPem: string | undefined;
+      if (flags.key) {
+        try {
+          publicKeyPem = await readFile(flags.key, 'utf8');
+        } catch (error) {
+          throw new CliError(`--key ${flags.key}: cannot be read: ${(error as Error).message}`, ExitCode.usage);
+        }
+      }
+      const report = await verifyBundle(target, publicKeyPem === undefined ? {} : { publicKeyPem });
+      printResult(io, { ...opts, json }, report, () => table(report));
+      if (report.ok && report.trustedKey === 'bundled')
+        log(
+          io,
+          opts,
+          `note: trusted the key shipped inside the bundle (${report.keyid}); this proves integrity, not origin. Pass --key with the publisher's key to pin it.`,
+        );
+      const failed = report.checks.find((c) => !c.ok);
+      if (failed) {
+        throw new CliError(
+          `verification failed: ${failed.file}: ${failed.reason ?? `${failed.check} failed`}`,
+          ExportErrors.verify.exit,
+          ExportErrors.verify.code,
+        );
+      }
+    });
+}
