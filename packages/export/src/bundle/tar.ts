@@ -136,6 +136,8 @@ async function writeEntry(pack: Pack, entry: BundleEntry, mtime: Date): Promise<
     return done;
   }
   const sink = pack.entry(header, onDone);
+  // Failures reach the caller through `done` or the throw below; an unheard 'error' would crash the process.
+  sink.on('error', () => {});
   let written = 0;
   try {
     for await (const chunk of createReadStream(entry.source)) {
