@@ -1,0 +1,335 @@
+// SPDX-License-Identifier: Apache-2.0
+// The Export Center's operations artefacts stay consistent with what stella exposes: the Prometheus
+// rules (ops/prometheus/export-center.rules.yml) and the Grafana dashboards (ops/grafana/) reference
+// only metrics that exist, carry the runbook's alert names, and point at anchors that exist in
+// docs/runbooks/export.md. When promtool is installed (Debian package `prometheus`, which .ci/run
+// installs), every rule file is checked and the rule unit tests run.
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { accessSync, constants, readdirSync, readFileSync } from 'node:fs';
+import { delimiter, join } from 'node:path';
+import { describe, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { parse as parseYaml } from 'yaml';
+
+const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+const PROM_DIR = join(ROOT, 'ops/prometheus');
+const RULES = join(PROM_DIR, 'export-center.rules.yml');
+const RULE_TESTS = join(PROM_DIR, 'export-center.rules.test.yml');
+const RUNBOOK = join(ROOT, 'docs/runbooks/export.md');
+
+/** The metrics the Export Center exposes (seed 002 §3 plus the retention timestamp, queue and storage gauges). */
+const EXPORT_METRICS = [
+  'exporter_run_duration_seconds',
+  'exporter_run_failures_total',
+  'exporter_run_bytes_total',
+  'exporter_distribution_push_seconds',
+  'exporter_verify_failures_total',
+  'exporter_retention_pruned_total',
+  'exporter_retention_last_run_timestamp_seconds',
+  'exporter_jobs_ready',
+  'exporter_runs_active',
+  'exporter_storage_bytes_total',
+];
+const EXPORT_HISTOGRAMS = ['exporter_run_duration_seconds', 'exporter_distribution_push_seconds'];
+// biome-ignore lint/suspicious/noTemplateCurlyInString: Grafana's datasource input variable, not a template
+const DS_UID = '${DS_PROMETHEUS}';
+const RUNBOOK_ALERTS = [
+  'ExportCenterRunFailureSpike',
+  'ExportCenterVerifyFailure',
+  'ExportCenterWorkerLag',
+  'ExportCenterRetentionStale',
+];
+
+interface Rule {
+  alert?: string;
+  record?: string;
+  expr: string;
+  for?: string;
+  labels?: Record<string, string>;
+  annotations?: Record<string, string>;
+}
+interface Target {
+  expr?: string;
+  datasource?: { type?: string; uid?: string };
+}
+interface Panel {
+  id: number;
+  type: string;
+  title: string;
+  gridPos: { h: number; w: number; x: number; y: number };
+  datasource?: { type?: string; uid?: string };
+  targets?: Target[];
+  panels?: Panel[];
+}
+interface Dashboard {
+  uid: string;
+  title: string;
+  schemaVersion: number;
+  __inputs: { name: string; type: string; pluginId: string }[];
+  panels: Panel[];
+  templating: { list: { name: string; type: string; definition?: string; query?: unknown }[] };
+}
+
+/** Metric names documented in docs/metrics.md (first column of its table), with histogram series. */
+function knownMetrics(): Set<string> {
+  const known = new Set<string>();
+  const add = (name: string, type: string) => {
+    known.add(name);
+    if (type === 'histogram') for (const suffix of ['_bucket', '_sum', '_count']) known.add(name + suffix);
+  };
+  for (const name of EXPORT_METRICS) add(name, EXPORT_HISTOGRAMS.includes(name) ? 'histogram' : 'other');
+  const doc = readFileSync(join(ROOT, 'docs/metrics.md'), 'utf8');
+  for (const m of doc.matchAll(/^\|\s*`([a-zA-Z_:][\w:]*)`\s*\|\s*(\w+)\s*\|/gm)) add(m[1]!, m[2]!);
+  return known;
+}
+
+const PROMQL_KEYWORDS = new Set([
+  'and',
+  'or',
+  'unless',
+  'bool',
+  'offset',
+  'by',
+  'without',
+  'on',
+  'ignoring',
+  'group_left',
+  'group_right',
+  'inf',
+  'nan',
+]);
+
+/**
+ * The metric names a PromQL expression selects. Strings, label matchers, range/subquery brackets and
+ * grouping label lists are dropped first; what is left are functions/aggregations (followed by "("),
+ * keywords, numbers and durations, and metric names.
+ */
+function metricNames(expr: string): string[] {
+  const stripped = expr
+    .replace(/"(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'|`[^`]*`/g, ' ')
+    .replace(/\{[^}]*\}/g, ' ')
+    .replace(/\[[^\]]*\]/g, ' ')
+    .replace(/\b(by|without|on|ignoring|group_left|group_right)\s*\([^)]*\)/g, ' ');
+  const names = new Set<string>();
+  for (const m of stripped.matchAll(/\d[\w.]*|[a-zA-Z_:][\w:]*/g)) {
+    const token = m[0];
+    if (/^\d/.test(token) || PROMQL_KEYWORDS.has(token.toLowerCase())) continue;
+    const rest = stripped.slice(m.index + token.length);
+    if (/^\s*\(/.test(rest)) continue; // function or aggregation
+    names.add(token);
+  }
+  return [...names];
+}
+
+/** GitHub's heading anchors: lower case, punctuation dropped, spaces to hyphens. */
+function markdownAnchors(markdown: string): Set<string> {
+  const anchors = new Set<string>();
+  let fenced = false;
+  for (const line of markdown.split('\n')) {
+    if (line.startsWith('```')) fenced = !fenced;
+    const m = !fenced && /^#{1,6}\s+(.*?)\s*#*\s*$/.exec(line);
+    if (!m) continue;
+    const slug = m[1]!
+      .toLowerCase()
+      .replace(/[^\p{L}\p{N}\s_-]/gu, '')
+      .replace(/\s/g, '-');
+    let anchor = slug;
+    for (let n = 1; anchors.has(anchor); n++) anchor = `${slug}-${n}`;
+    anchors.add(anchor);
+  }
+  return anchors;
+}
+
+function loadRules(file: string): Rule[] {
+  const doc = parseYaml(readFileSync(file, 'utf8')) as { groups: { name: string; rules: Rule[] }[] };
+  return doc.groups.flatMap((g) => g.rules);
+}
+
+function loadDashboard(name: string): Dashboard {
+  return JSON.parse(readFileSync(join(ROOT, 'ops/grafana', name), 'utf8')) as Dashboard;
+}
+
+function allPanels(panels: Panel[]): Panel[] {
+  return panels.flatMap((p) => [p, ...allPanels(p.panels ?? [])]);
+}
+
+/** promtool on PATH or in the Debian directories, else undefined (the promtool tests are skipped). */
+function findPromtool(): string | undefined {
+  const dirs = (process.env.PATH ?? '').split(delimiter).concat(['/usr/bin', '/usr/local/bin']);
+  for (const dir of dirs) {
+    if (!dir) continue;
+    try {
+      accessSync(join(dir, 'promtool'), constants.X_OK);
+      return join(dir, 'promtool');
+    } catch {
+      // not here
+    }
+  }
+  return undefined;
+}
+
+describe('PromQL metric name extraction', () => {
+  test('finds selectors and skips functions, labels, strings, durations and keywords', () => {
+    assert.deepEqual(
+      metricNames(
+        'sum by (profile) (increase(exporter_run_failures_total{error_code=~"a|b"}[15m] offset 5m)) > 3 unless on (x) foo:bar:p95 or vector(0) and time() - up',
+      ).sort(),
+      ['exporter_run_failures_total', 'foo:bar:p95', 'up'],
+    );
+    assert.deepEqual(metricNames('histogram_quantile(0.95, sum(rate(h_bucket[$__rate_interval])) by (le)) * 3600'), [
+      'h_bucket',
+    ]);
+  });
+});
+
+describe('ops/prometheus/export-center.rules.yml', () => {
+  const rules = loadRules(RULES);
+  const alerts = rules.filter((r) => r.alert);
+  const recorded = new Set(rules.flatMap((r) => (r.record ? [r.record] : [])));
+
+  test('has the four alerts of the runbook', () => {
+    const names = alerts.map((r) => r.alert);
+    for (const name of RUNBOOK_ALERTS) assert.ok(names.includes(name), `alert ${name} missing`);
+    assert.equal(new Set(names).size, names.length, 'alert names are unique');
+  });
+
+  test('every expression references only metrics stella exposes (or rules recorded here)', () => {
+    const known = knownMetrics();
+    for (const rule of rules) {
+      const names = metricNames(rule.expr);
+      assert.ok(names.length > 0, `${rule.alert ?? rule.record}: no metric found in ${rule.expr}`);
+      for (const name of names) {
+        assert.ok(known.has(name) || recorded.has(name), `${rule.alert ?? rule.record}: unknown metric ${name}`);
+      }
+    }
+  });
+
+  test('alerts carry severity, summary, description and a runbook_url that resolves', () => {
+    const anchors = markdownAnchors(readFileSync(RUNBOOK, 'utf8'));
+    for (const rule of alerts) {
+      assert.match(rule.labels?.severity ?? '', /^(critical|warning|info)$/, `${rule.alert}: severity`);
+      assert.ok(rule.annotations?.summary, `${rule.alert}: summary`);
+      assert.ok(rule.annotations?.description, `${rule.alert}: description`);
+      const url = rule.annotations?.runbook_url ?? '';
+      const m = /^docs\/runbooks\/export\.md#([\w-]+)$/.exec(url);
+      assert.ok(m, `${rule.alert}: runbook_url ${url}`);
+      assert.equal(m[1], rule.alert!.toLowerCase(), `${rule.alert}: the anchor is the alert name`);
+      assert.ok(anchors.has(m[1]!), `${rule.alert}: docs/runbooks/export.md has no heading #${m[1]}`);
+    }
+  });
+
+  test('thresholds of the runbook', () => {
+    const byName = new Map(alerts.map((r) => [r.alert, r]));
+    assert.match(byName.get('ExportCenterRunFailureSpike')!.expr, /by \(profile\).*\[15m\].*>\s*3\b/s);
+    assert.match(byName.get('ExportCenterWorkerLag')!.expr, /exporter_jobs_ready\)?\s*>\s*10\b/);
+    assert.equal(byName.get('ExportCenterWorkerLag')!.for, '10m');
+    assert.match(byName.get('ExportCenterVerifyFailure')!.expr, /exporter_verify_failures_total/);
+    assert.match(byName.get('ExportCenterRetentionStale')!.expr, /exporter_retention_last_run_timestamp_seconds/);
+    assert.match(byName.get('ExportCenterRetentionStale')!.expr, /86400/);
+  });
+});
+
+describe('ops/grafana dashboards', () => {
+  const dashboards: [string, string, string][] = [
+    ['export-center-run-health.json', 'Export Center / Run Health', 'stella-export-run-health'],
+    ['export-center-distribution.json', 'Export Center / Distribution', 'stella-export-distribution'],
+  ];
+  const known = knownMetrics();
+  const recorded = new Set(loadRules(RULES).flatMap((r) => (r.record ? [r.record] : [])));
+
+  for (const [file, title, uid] of dashboards) {
+    test(`${file}: "${title}", fixed uid, Prometheus as an input, known metrics only`, () => {
+      const d = loadDashboard(file);
+      assert.equal(d.title, title);
+      assert.equal(d.uid, uid);
+      assert.ok(d.schemaVersion >= 36, `schemaVersion ${d.schemaVersion}`);
+      assert.deepEqual(
+        d.__inputs.map((i) => [i.name, i.type, i.pluginId]),
+        [['DS_PROMETHEUS', 'datasource', 'prometheus']],
+      );
+
+      const panels = allPanels(d.panels);
+      assert.equal(new Set(panels.map((p) => p.id)).size, panels.length, 'panel ids are unique');
+      let targets = 0;
+      for (const panel of panels) {
+        assert.ok(panel.title.trim(), `panel ${panel.id} has a title`);
+        if (panel.type === 'row') continue;
+        assert.equal(panel.datasource?.uid, DS_UID, `${panel.title}: datasource`);
+        assert.ok(panel.targets?.length, `${panel.title}: no targets`);
+        for (const target of panel.targets ?? []) {
+          targets++;
+          assert.equal(target.datasource?.uid, DS_UID, `${panel.title}: target datasource`);
+          const names = metricNames(target.expr ?? '');
+          assert.ok(names.length > 0, `${panel.title}: no metric in ${target.expr}`);
+          for (const name of names) {
+            assert.ok(known.has(name) || recorded.has(name), `${panel.title}: unknown metric ${name}`);
+          }
+        }
+      }
+      assert.ok(targets >= 5, `${file}: only ${targets} targets`);
+
+      // Panels sit on the 24-column grid without overlapping.
+      const cells = new Set<string>();
+      for (const { title: t, gridPos: g } of panels) {
+        assert.ok(g.x >= 0 && g.x + g.w <= 24, `${t}: outside the grid`);
+        for (let x = g.x; x < g.x + g.w; x++) {
+          for (let y = g.y; y < g.y + g.h; y++) {
+            assert.ok(!cells.has(`${x},${y}`), `${t}: overlaps another panel at ${x},${y}`);
+            cells.add(`${x},${y}`);
+          }
+        }
+      }
+
+      for (const variable of d.templating.list) {
+        if (variable.type !== 'query') continue;
+        const m = /^label_values\(\s*([a-zA-Z_:][\w:]*)\s*,\s*\w+\s*\)$/.exec(variable.definition ?? '');
+        assert.ok(m, `variable ${variable.name}: ${variable.definition}`);
+        assert.ok(known.has(m[1]!), `variable ${variable.name}: unknown metric ${m[1]}`);
+      }
+    });
+  }
+
+  test('Run Health shows throughput, p95 against both SLOs, failure classes, queue, bytes, storage, verify and retention', () => {
+    const exprs = allPanels(loadDashboard('export-center-run-health.json').panels)
+      .flatMap((p) => p.targets ?? [])
+      .map((t) => t.expr ?? '')
+      .join('\n');
+    for (const metric of EXPORT_METRICS.filter((m) => m !== 'exporter_distribution_push_seconds')) {
+      assert.ok(exprs.includes(metric), `Run Health does not show ${metric}`);
+    }
+    for (const code of ['"signing"', '"distribution"', 'ERR_EXPORT_004']) assert.ok(exprs.includes(code), code);
+  });
+
+  test('Distribution shows push p95 by driver, distribution failures and bytes', () => {
+    const exprs = allPanels(loadDashboard('export-center-distribution.json').panels)
+      .flatMap((p) => p.targets ?? [])
+      .map((t) => t.expr ?? '')
+      .join('\n');
+    assert.match(
+      exprs,
+      /histogram_quantile\(0\.95, sum by \(driver, le\) \(rate\(exporter_distribution_push_seconds_bucket/,
+    );
+    assert.match(exprs, /exporter_run_failures_total\{error_code="distribution"/);
+    assert.match(exprs, /exporter_run_bytes_total/);
+  });
+});
+
+describe('promtool', () => {
+  const promtool = findPromtool();
+  const skip = promtool ? false : 'promtool not installed (apt-get install prometheus)';
+
+  test('check rules: every rule file in ops/prometheus', { skip }, () => {
+    const files = readdirSync(PROM_DIR)
+      .filter((f) => f.endsWith('.rules.yml'))
+      .map((f) => join(PROM_DIR, f));
+    assert.ok(files.includes(RULES));
+    const run = spawnSync(promtool!, ['check', 'rules', ...files], { encoding: 'utf8' });
+    assert.equal(run.status, 0, `${run.stdout}\n${run.stderr}`);
+  });
+
+  test('test rules: export-center.rules.test.yml', { skip }, () => {
+    const run = spawnSync(promtool!, ['test', 'rules', RULE_TESTS], { encoding: 'utf8', cwd: PROM_DIR });
+    assert.equal(run.status, 0, `${run.stdout}\n${run.stderr}`);
+  });
+});
