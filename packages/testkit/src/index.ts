@@ -9,6 +9,8 @@ export type { PostgresCluster } from './postgres.ts';
 export { APP_ROLE, createDatabase, findPostgresBin, freePort, startPostgres } from './postgres.ts';
 export type { RedisServer } from './redis.ts';
 export { startRedis } from './redis.ts';
+export type { RegistryServer } from './registry.ts';
+export { findRegistryServer, startRegistry } from './registry.ts';
 export type { S3Server } from './s3.ts';
 export { startS3 } from './s3.ts';
 export { scratchDir } from './scratch.ts';
