@@ -189,16 +189,12 @@ describe('writeBundle streams large files', () => {
       }),
     ) as { growth: number; tarBytes: number };
 
-  test('a 200 MB staged file goes through zstd with no more RSS growth than a 20 MB one', () => {
-    const small = streamed(20);
+  test('a 200 MB staged file goes through zstd without RSS growing with it', () => {
     const large = streamed(200);
     assert.ok(large.tarBytes > 200 * MiB && large.tarBytes < 200 * MiB + 4096, `tar is ${large.tarBytes} bytes`);
-    // Measured: the same ~20-80 MiB of buffers and compressor state at 20, 100, 200 and 400 MiB.
-    // Holding the file, or ignoring backpressure, would add most of the extra 180 MiB.
-    const extra = large.growth - small.growth;
-    assert.ok(
-      extra < 48 * MiB,
-      `RSS grew ${Math.round(large.growth / MiB)} MiB for 200 MiB vs ${Math.round(small.growth / MiB)} MiB for 20 MiB`,
-    );
+    // Measured 20-80 MiB at 20, 100, 200, 400 and 800 MiB alike: read buffers wait for V8's
+    // external-memory GC (about 64 MiB) plus compressor state. Holding the file, or ignoring
+    // backpressure, would add the 200 MiB on top.
+    assert.ok(large.growth < 128 * MiB, `RSS grew ${Math.round(large.growth / MiB)} MiB while streaming 200 MiB`);
   });
 });
