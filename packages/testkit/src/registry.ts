@@ -1,6 +1,6 @@
 // A throwaway OCI registry (Debian's docker-registry, the CNCF distribution registry v2) on loopback over
 // plain HTTP, storing into a temporary directory, for tests of pushing export bundles as OCI artifacts.
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -24,6 +24,44 @@ const PROBE_TIMEOUT_MS = 1000;
 
 export function findRegistryServer(): string {
   return findExecutable('docker-registry', 'apt-get install -y docker-registry');
+}
+
+/** skopeo is the independent OCI client the tests check layouts and pushed artifacts with. */
+export function findSkopeo(): string {
+  return findExecutable('skopeo', 'apt-get install -y skopeo');
+}
+
+/** Why registry tests cannot run on this machine (docker-registry or skopeo missing), else undefined. */
+export function registryToolsMissing(): string | undefined {
+  const problems: string[] = [];
+  for (const find of [findRegistryServer, findSkopeo]) {
+    try {
+      find();
+    } catch (error) {
+      problems.push((error as Error).message);
+    }
+  }
+  return problems.length > 0 ? problems.join('; ') : undefined;
+}
+
+export interface SkopeoResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** A copy of a few MB to loopback takes well under a second; a minute means skopeo is stuck. */
+const SKOPEO_TIMEOUT_MS = 60_000;
+
+/** Runs skopeo with `--insecure-policy` (a test machine has no signature policy to honour); never throws. */
+export function runSkopeo(...args: string[]): Promise<SkopeoResult> {
+  const bin = findSkopeo();
+  return new Promise((resolve) => {
+    execFile(bin, ['--insecure-policy', ...args], { timeout: SKOPEO_TIMEOUT_MS }, (error, stdout, stderr) => {
+      const code = error === null ? 0 : typeof error.code === 'number' ? error.code : 1;
+      resolve({ code, stdout, stderr });
+    });
+  });
 }
 
 /**
