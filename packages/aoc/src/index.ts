@@ -2,6 +2,8 @@
 // @stella/aoc: raw advisory and VEX ingestion under the Aggregation-Only Contract.
 export type { AocEnvelope, RawStore, SignatureInfo, SourceInfo, UpstreamInfo } from './envelope.ts';
 export { AocErrors } from './errors.ts';
+export type { RawExportRecord, RawSelectors } from './export-feed.ts';
+export { countRawForExport, streamRawForExport } from './export-feed.ts';
 export type * from './formats/types.ts';
 export type { AocViolation } from './guard.ts';
 export { guardEnvelope } from './guard.ts';

@@ -69,6 +69,13 @@ export const ExportErrors = {
     title: 'Export bundle verification failed',
     hint: 'The named file does not match its checksum or signature: do not import the bundle; download it again and compare with the run digest.',
   }),
+  range: defineError({
+    code: 'ERR_EXPORT_010',
+    status: 416,
+    exit: 31,
+    title: 'Requested range is outside the bundle',
+    hint: "Ask for bytes within Content-Range's total size, or download without Range.",
+  }),
   empty: defineError({
     code: 'ERR_EXPORT_EMPTY',
     status: 422,

@@ -1,4 +1,12 @@
 // SPDX-License-Identifier: Apache-2.0
 // @stella/export: the Export Center — profiles, runs, deterministic signed bundles, distribution,
 // retention and offline verification.
+export type { BundleCodec, BundleEntry, VerifyReport, WrittenBundle } from './bundle/index.ts';
+export { bundleExtension, bundleMediaType, openBundle, verifyBundle, writeBundle } from './bundle/index.ts';
 export { ExportErrors, runErrorCode } from './errors.ts';
+export { exportModule, exportOf } from './module.ts';
+export type { OciArtifact, OciBlob } from './oci/index.ts';
+export { pushArtifact, writeOciLayout } from './oci/index.ts';
+export type { ExportProfile } from './profiles/schema.ts';
+export { ExportProfileSchema, profileProblems } from './profiles/schema.ts';
+export type { ExportService, ProfileView, RunView } from './service.ts';

@@ -99,6 +99,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       retryLimit: config.queue.retryLimit,
       retryDelaySeconds: config.queue.retryDelaySeconds,
       retryDelayMaxSeconds: config.queue.retryDelayMaxSeconds,
+      superviseIntervalSeconds: config.queue.superviseIntervalSeconds,
       onError: (error: unknown) => {
         queueErrors.inc();
         logger.error({ err: error }, 'job queue error');

@@ -1,10 +1,10 @@
 // Starts a real server (in-process) on the backend the suite runs on, in a temporary STELLA_HOME.
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { makeProgram } from '@stella/cli';
 import { loadConfig } from '@stella/platform';
-import { createDatabase, testBackend } from '@stella/testkit';
+import { advisoryFixtures, createDatabase, testBackend } from '@stella/testkit';
 import { type RunningServer, startServer } from '../src/index.ts';
 
 export interface TestServer {
@@ -104,4 +104,39 @@ export async function runCli(t: TestServer, args: string[]): Promise<{ code: num
     stderr: err.stream,
   }).run();
   return { code, stdout: out.text(), stderr: err.text() };
+}
+
+/**
+ * The fixture tree as sources: one per upstream snapshot, as the fixture README lists them; osv-go's
+ * history first, in time order (file names start with the commit time), then its current files.
+ */
+export function fixtureSources(): { folder: string; vendor: string }[] {
+  const root = advisoryFixtures();
+  return [
+    ...['csaf', 'cyclonedx-vex', 'ghsa', 'openvex', 'osv-misc'].flatMap((family) =>
+      readdirSync(join(root, family)).map((source) => `${family}/${source}`),
+    ),
+    'cve5',
+    'nvd-api-2.0',
+    'osv-go/history',
+    'osv-go/current',
+  ].map((folder) => ({ folder, vendor: folder.startsWith('osv-go') ? 'osv-go' : folder.split('/').at(-1)! }));
+}
+
+/** Ingests every fixture source with `stella sources ingest`; returns how many documents were written. */
+export async function ingestAllFixtures(t: TestServer): Promise<number> {
+  let written = 0;
+  for (const { folder, vendor } of fixtureSources()) {
+    const r = await runCli(t, [
+      'sources',
+      'ingest',
+      '--source',
+      vendor,
+      '--input',
+      join(advisoryFixtures(), folder),
+      '--json',
+    ]);
+    written += (JSON.parse(r.stdout) as { written: number }).written;
+  }
+  return written;
 }

@@ -65,6 +65,14 @@ export function createFsBlobStore(options: FsBlobStoreOptions): BlobStore {
       return readVerified(await openVerified(uri), uri, maxBytes);
     },
 
+    async getRange(uri: string, start: number, end: number): Promise<Readable> {
+      const { namespace, hex } = parseCasUri(uri);
+      const handle = await open(objectPath(namespace, hex), 'r').catch((error: unknown) => {
+        throw isMissing(error) ? casNotFound(uri, error) : error;
+      });
+      return handle.createReadStream({ start, end });
+    },
+
     async head(uri: string): Promise<{ size: number } | undefined> {
       const { namespace, hex } = parseCasUri(uri);
       try {

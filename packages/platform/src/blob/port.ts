@@ -26,6 +26,11 @@ export interface BlobStore {
   put(namespace: string, body: BlobBody, options?: PutOptions): Promise<PutResult>;
   /** Streams the object; the stream errors with ERR_CAS_DIGEST_MISMATCH at its end if the bytes at rest changed. */
   get(uri: string): Promise<Readable>;
+  /**
+   * Streams bytes start..end (inclusive) of the object, for HTTP Range answers. A part cannot be
+   * checked against the digest; clients verify the whole download against the object's digest.
+   */
+  getRange(uri: string, start: number, end: number): Promise<Readable>;
   /** Reads and verifies the whole object; refuses objects over maxBytes with ERR_BODY_TOO_LARGE. */
   getBytes(uri: string, maxBytes?: number): Promise<Buffer>;
   head(uri: string): Promise<{ size: number } | undefined>;

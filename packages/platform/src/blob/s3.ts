@@ -133,6 +133,19 @@ export function createS3BlobStore(options: S3BlobStoreOptions): BlobStore {
       return readVerified(verifyingStream(body, hex, uri), uri, maxBytes);
     },
 
+    async getRange(uri: string, start: number, end: number): Promise<Readable> {
+      const { namespace, hex } = parseCasUri(uri);
+      try {
+        const response = await client.send(
+          new GetObjectCommand({ Bucket: bucket, Key: keyOf(namespace, hex), Range: `bytes=${start}-${end}` }),
+        );
+        return response.Body as Readable;
+      } catch (error) {
+        if (isMissing(error)) throw casNotFound(uri, error);
+        throw error;
+      }
+    },
+
     head: headObject,
 
     async delete(uri: string): Promise<boolean> {

@@ -18,6 +18,8 @@ export interface RequestOptions {
   headers?: Record<string, string>;
   query?: Record<string, string | number | undefined>;
   scope?: string;
+  /** Time limit for the whole exchange, body included; 0 for none (event streams, large downloads). Default 60 s. */
+  timeoutMs?: number;
 }
 
 interface Credentials {
@@ -56,9 +58,9 @@ export function createApiClient(io: CliIo, opts: GlobalOptions, clientOptions: A
     return { id: client.clientId, secret: client.clientSecret };
   };
 
-  const fetchOrFail = async (url: string, init: RequestInit): Promise<Response> => {
+  const fetchOrFail = async (url: string, init: RequestInit, timeoutMs = 60_000): Promise<Response> => {
     try {
-      return await fetch(url, { ...init, signal: AbortSignal.timeout(60_000) });
+      return await fetch(url, { ...init, ...(timeoutMs > 0 ? { signal: AbortSignal.timeout(timeoutMs) } : {}) });
     } catch (error) {
       throw new CliError(
         `cannot reach ${base}: ${(error as Error).cause ? String((error as { cause: unknown }).cause) : (error as Error).message}. Is \`stella serve\` running? (--server / STELLA_SERVER)`,
@@ -109,7 +111,7 @@ export function createApiClient(io: CliIo, opts: GlobalOptions, clientOptions: A
       headers['content-type'] = 'application/json';
       body = JSON.stringify(options.body);
     }
-    const response = await fetchOrFail(url.toString(), { method, headers, body });
+    const response = await fetchOrFail(url.toString(), { method, headers, body }, options.timeoutMs);
     if (!response.ok) await throwProblem(response);
     return response;
   };

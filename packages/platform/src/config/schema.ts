@@ -328,6 +328,12 @@ export const ConfigSchema = Type.Object(
           description: 'First retry delay (doubles each try).',
         }),
         retryDelayMaxSeconds: Type.Integer({ default: 3600, minimum: 1, description: 'Longest retry delay.' }),
+        superviseIntervalSeconds: Type.Integer({
+          default: 60,
+          minimum: 1,
+          description:
+            'How often the queue supervisor retries jobs whose worker stopped reporting (killed process) or that expired.',
+        }),
       },
       { default: {}, additionalProperties: false },
     ),

@@ -35,9 +35,16 @@ export function histogram<L extends string>(
   );
 }
 
-export function gauge<L extends string>(registry: Registry, name: string, help: string, labelNames: readonly L[] = []) {
+/** `collect` runs at scrape time, for gauges read from elsewhere (queue depth, ...). */
+export function gauge<L extends string>(
+  registry: Registry,
+  name: string,
+  help: string,
+  labelNames: readonly L[] = [],
+  collect?: (this: Gauge<L>) => Promise<void> | void,
+) {
   return (
     (registry.getSingleMetric(name) as Gauge<L> | undefined) ??
-    new Gauge<L>({ name, help, labelNames, registers: [registry] })
+    new Gauge<L>({ name, help, labelNames, registers: [registry], ...(collect ? { collect } : {}) })
   );
 }

@@ -16,6 +16,8 @@ export interface QueueOptions {
   schema?: string;
   /** How often an idle worker asks for work; pg-boss refuses less than 0.5 s. */
   pollingIntervalSeconds?: number;
+  /** How often pg-boss's supervisor fails expired jobs and jobs with missed heartbeats (default 60). */
+  superviseIntervalSeconds?: number;
   /** Background failures (polling, maintenance, cron). Without a listener pg-boss's 'error' would kill the process. */
   onError?: (error: Error) => void;
 }
@@ -33,6 +35,11 @@ export interface DefineQueueOptions {
   /** Most jobs active at once for one `key` (e.g. one tenant); unset means no per-key limit. */
   concurrencyKeyLimit?: number;
   policy?: QueuePolicy;
+  /**
+   * Workers report a running job every half of this; a job silent for longer (its process was killed)
+   * is failed and retried by pg-boss's monitor. At least 10. Unset: only the 15-minute expiry applies.
+   */
+  heartbeatSeconds?: number;
 }
 
 export interface SendJobOptions {
@@ -133,6 +140,9 @@ export function createJobQueue(db: Db, options: QueueOptions): JobQueue {
     db: queueAdapter(db, schema),
     backend: db.backend === 'pglite' ? 'pglite' : 'postgres',
     schema,
+    ...(options.superviseIntervalSeconds !== undefined && {
+      superviseIntervalSeconds: options.superviseIntervalSeconds,
+    }),
   });
   boss.on('error', reportError);
 
@@ -172,6 +182,7 @@ export function createJobQueue(db: Db, options: QueueOptions): JobQueue {
           retryBackoff: true,
           retryDelayMax: options.retryDelayMaxSeconds,
           deadLetter,
+          ...(defineOptions.heartbeatSeconds !== undefined && { heartbeatSeconds: defineOptions.heartbeatSeconds }),
         },
         defineOptions.policy ?? 'standard',
       );

@@ -13,7 +13,7 @@ import { aocModule } from '@stella/aoc';
 import { dsseSign, IN_TOTO_PAYLOAD_TYPE } from '@stella/core';
 import { advisoryFixtures, findPostgresBin, scratchDir, testBackend } from '@stella/testkit';
 import pg from 'pg';
-import { runCli, startTestServer, type TestServer } from '../helpers.ts';
+import { fixtureSources, runCli, startTestServer, type TestServer } from '../helpers.ts';
 
 const FIXTURES = `${advisoryFixtures()}/`;
 const manifest = new Map(
@@ -422,18 +422,6 @@ describe(`AOC acceptance: every fixture, by the CLI, on ${testBackend()}`, () =>
   after(() => t.close());
 
   const run = (args: string[]) => runCli(t, args);
-  // One source per upstream snapshot, as the fixture README lists them; osv-go's history first, in
-  // time order (file names start with the commit time), then its current files.
-  const folders = [
-    ...['csaf', 'cyclonedx-vex', 'ghsa', 'openvex', 'osv-misc'].flatMap((family) =>
-      readdirSync(join(FIXTURES, family)).map((source) => `${family}/${source}`),
-    ),
-    'cve5',
-    'nvd-api-2.0',
-    'osv-go/history',
-    'osv-go/current',
-  ];
-  const vendorOf = (folder: string) => (folder.startsWith('osv-go') ? 'osv-go' : folder.split('/').at(-1)!);
   // What a folder may legitimately hold besides advisories and VEX: CycloneDX SBOMs, CSAF provider
   // metadata / ROLIE / aggregator files, and the two deliberately malformed upstream files.
   const expectedReject = (location: string) =>
@@ -443,16 +431,8 @@ describe(`AOC acceptance: every fixture, by the CLI, on ${testBackend()}`, () =>
 
   test('ingest every file per source, re-ingest writes nothing, and every stored document is byte-identical', async () => {
     let written = 0;
-    for (const folder of folders) {
-      const r = await run([
-        'sources',
-        'ingest',
-        '--source',
-        vendorOf(folder),
-        '--input',
-        join(FIXTURES, folder),
-        '--json',
-      ]);
+    for (const { folder, vendor } of fixtureSources()) {
+      const r = await run(['sources', 'ingest', '--source', vendor, '--input', join(FIXTURES, folder), '--json']);
       const report = JSON.parse(r.stdout) as { written: number; rejected: Array<{ location: string; code: string }> };
       for (const rej of report.rejected) assert.ok(expectedReject(rej.location), `${folder}: ${JSON.stringify(rej)}`);
       if (report.rejected.length === 0) assert.equal(r.code, 0, r.stderr);
@@ -460,10 +440,9 @@ describe(`AOC acceptance: every fixture, by the CLI, on ${testBackend()}`, () =>
       written += report.written;
     }
     assert.ok(written > 350, `written ${written}`);
-    for (const folder of folders) {
+    for (const { folder, vendor } of fixtureSources()) {
       const again = JSON.parse(
-        (await run(['sources', 'ingest', '--source', vendorOf(folder), '--input', join(FIXTURES, folder), '--json']))
-          .stdout,
+        (await run(['sources', 'ingest', '--source', vendor, '--input', join(FIXTURES, folder), '--json'])).stdout,
       ) as { written: number; noop: number };
       assert.equal(again.written, 0, folder);
       assert.ok(again.noop > 0 || folder === 'osv-go/history', folder);

@@ -1,0 +1,112 @@
+// SPDX-License-Identifier: Apache-2.0
+// The Export Center as a room of the server: its tables, the /api/export routes, the run worker on
+// a per-tenant-limited queue, the nightly retention pruner and the `stella export` verbs.
+import { type Ctx, createSigningKeyStore, type Module } from '@stella/platform';
+import { registerExportCommands } from './commands.ts';
+import { createExportMetrics } from './metrics.ts';
+import { createRetention, type RetentionService } from './retention.ts';
+import { registerExportRoutes } from './routes.ts';
+import { createExportService, type ExportService, RUN_QUEUE } from './service.ts';
+import { createExportWorker } from './worker.ts';
+
+const RETENTION_QUEUE = 'export.retention';
+// Attempts of one run before it is dead-lettered and marked failed: a killed worker costs one.
+const RUN_RETRY_LIMIT = 2;
+
+interface RoomState {
+  service: ExportService;
+  retention: RetentionService;
+  signing: ReturnType<typeof createSigningKeyStore>;
+  metrics: ReturnType<typeof createExportMetrics>;
+}
+
+const rooms = new WeakMap<Ctx, RoomState>();
+
+function room(ctx: Ctx): RoomState {
+  let state = rooms.get(ctx);
+  if (!state) {
+    const metrics = createExportMetrics(ctx.metrics, ctx.queue, RUN_QUEUE);
+    const service = createExportService({
+      db: ctx.db,
+      queue: ctx.queue,
+      timeline: ctx.timeline,
+      clock: ctx.clock,
+      metrics,
+      defaultRunsPerDay: ctx.config.export.quotaRunsPerDay,
+    });
+    state = {
+      service,
+      metrics,
+      signing: createSigningKeyStore(ctx.db),
+      retention: createRetention({
+        db: ctx.db,
+        blobs: ctx.blobs,
+        timeline: ctx.timeline,
+        clock: ctx.clock,
+        metrics,
+        logger: ctx.logger,
+        keepDeltas: ctx.config.export.keepDeltas,
+      }),
+    };
+    rooms.set(ctx, state);
+  }
+  return state;
+}
+
+/** The export service of a running server (tests and in-process use). */
+export function exportOf(ctx: Ctx): { service: ExportService; retention: RetentionService } {
+  const { service, retention } = room(ctx);
+  return { service, retention };
+}
+
+export const exportModule: Module = {
+  name: 'export',
+  migrations: new URL('../migrations/', import.meta.url),
+  dependsOn: ['platform', 'aoc'],
+  async start(ctx) {
+    room(ctx);
+    // Defined in every target: an api-only process queues runs that workers pick up.
+    await ctx.queue.define(RUN_QUEUE, {
+      concurrencyKeyLimit: ctx.config.export.maxActiveRuns,
+      retryLimit: RUN_RETRY_LIMIT,
+      heartbeatSeconds: ctx.config.export.heartbeatSeconds,
+    });
+    await ctx.queue.define(RETENTION_QUEUE, { policy: 'singleton' });
+  },
+  async routes(app, ctx) {
+    const state = room(ctx);
+    await registerExportRoutes(app, {
+      service: state.service,
+      retention: state.retention,
+      blobs: ctx.blobs,
+      signing: state.signing,
+      config: ctx.config,
+    });
+  },
+  async jobs(queue, ctx) {
+    const state = room(ctx);
+    const worker = createExportWorker({
+      service: state.service,
+      blobs: ctx.blobs,
+      signing: state.signing,
+      config: ctx.config,
+      metrics: state.metrics,
+      logger: ctx.logger,
+      db: ctx.db,
+      attempts: RUN_RETRY_LIMIT + 1,
+    });
+    await queue.work<{ tenant: string; runId: string }>(
+      RUN_QUEUE,
+      (job) => worker.execute(job.data.tenant, job.data.runId, job.retryCount),
+      { concurrency: ctx.config.export.workerConcurrency },
+    );
+    await queue.work(RETENTION_QUEUE, async () => {
+      const reports = await state.retention.pruneAll();
+      return reports.map((r) => ({ tenant: r.tenant, pruned: r.pruned.length }));
+    });
+    await queue.schedule(RETENTION_QUEUE, ctx.config.export.retentionCron, {});
+  },
+  commands(program, cli) {
+    registerExportCommands(program, cli);
+  },
+};

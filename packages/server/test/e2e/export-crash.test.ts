@@ -1,0 +1,163 @@
+// A worker killed with SIGKILL in the middle of an export run (issue 5, "faults"): nothing partial
+// becomes visible, the run is retried by another worker once the heartbeat lapses, and the bundle
+// it then publishes verifies. Needs separate API and worker processes on one PostgreSQL.
+import assert from 'node:assert/strict';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { CAPABILITIES } from '@stella/platform';
+import { advisoryFixtures, freePort, testBackend } from '@stella/testkit';
+import { newDatabaseUrl } from '../helpers.ts';
+
+const bin = new URL('../../../cli/src/bin.ts', import.meta.url).pathname;
+const DOCUMENTS = 12_000;
+
+interface Proc {
+  child: ChildProcess;
+  base: string;
+  log: () => string;
+}
+
+async function waitFor(check: () => Promise<boolean>, what: string, timeoutMs = 90_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await check().catch(() => false)) return;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+describe('export: a worker killed mid-run', {
+  skip: !CAPABILITIES[testBackend()].multiProcess && 'needs separate API and worker processes (PostgreSQL leg)',
+}, () => {
+  const home = mkdtempSync(join(tmpdir(), 'stella-export-crash-'));
+  let database: Awaited<ReturnType<typeof newDatabaseUrl>>;
+  const procs: Proc[] = [];
+  const env = () => ({
+    ...process.env,
+    STELLA_HOME: home,
+    STELLA_DATABASE_URL: database.url!,
+    STELLA_LOG_LEVEL: 'warn',
+    STELLA_EXPORT_HEARTBEAT_SECONDS: '10',
+    STELLA_QUEUE_SUPERVISE_INTERVAL_SECONDS: '1',
+    STELLA_QUEUE_RETRY_DELAY_SECONDS: '1',
+  });
+
+  async function start(target: 'api' | 'worker'): Promise<Proc> {
+    const port = await freePort();
+    let log = '';
+    const child = spawn(process.execPath, [bin, 'serve', '--target', target], {
+      env: { ...env(), STELLA_SERVER_PORT: String(port) },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    child.stderr!.on('data', (d) => {
+      log = (log + d).slice(-8000);
+    });
+    const proc = { child, base: `http://127.0.0.1:${port}`, log: () => log };
+    procs.push(proc);
+    await waitFor(async () => (await fetch(`${proc.base}/readyz`)).status === 200, `${target} ready: ${log}`);
+    return proc;
+  }
+
+  before(async () => {
+    database = await newDatabaseUrl();
+  });
+
+  after(async () => {
+    for (const p of procs) if (p.child.exitCode === null) p.child.kill('SIGKILL');
+    await database?.drop();
+    rmSync(home, { recursive: true, force: true });
+  });
+
+  test('nothing partial is visible; the run is retried and its bundle verifies', async () => {
+    const api = await start('api');
+    let worker = await start('worker');
+    const creds = JSON.parse(readFileSync(join(home, 'credentials.json'), 'utf8'));
+    const admin = creds.clients['stella-admin'];
+    const tokenRes = await fetch(`${api.base}/token`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({
+        grant_type: 'client_credentials',
+        client_id: admin.clientId,
+        client_secret: admin.clientSecret,
+      }),
+    });
+    const token = ((await tokenRes.json()) as { access_token: string }).access_token;
+    const headers = { authorization: `Bearer ${token}`, 'x-stella-tenant': 'default' };
+
+    // Enough documents that the run is still writing data when the worker dies.
+    const template = JSON.parse(readFileSync(join(advisoryFixtures(), 'osv-go/current/GO-2024-2687.json'), 'utf8'));
+    for (let start = 0; start < DOCUMENTS; start += 1000) {
+      const lines = Array.from({ length: 1000 }, (_, i) =>
+        JSON.stringify({
+          source: { vendor: 'crash' },
+          content: { raw: JSON.stringify({ ...template, id: `CRASH-${String(start + i).padStart(6, '0')}` }) },
+        }),
+      );
+      const res = await fetch(`${api.base}/ingest/advisory/batch`, {
+        method: 'POST',
+        headers: { ...headers, 'content-type': 'application/x-ndjson' },
+        body: `${lines.join('\n')}\n`,
+      });
+      assert.equal(res.status, 200, await res.text());
+    }
+    const profile = {
+      apiVersion: 'stellaops.io/export.v1',
+      kind: 'ExportProfile',
+      metadata: { name: 'crash-raw' },
+      spec: { kind: 'json', variant: 'raw', distribution: ['http'] },
+    };
+    const created = await fetch(`${api.base}/api/export/profiles`, {
+      method: 'POST',
+      headers: { ...headers, 'content-type': 'application/json' },
+      body: JSON.stringify(profile),
+    });
+    assert.equal(created.status, 201);
+    const submitted = await fetch(`${api.base}/api/export/runs`, {
+      method: 'POST',
+      headers: { ...headers, 'content-type': 'application/json' },
+      body: JSON.stringify({ profileId: 'crash-raw' }),
+    });
+    const { runId } = (await submitted.json()) as { runId: string };
+
+    // Kill the worker as soon as the run reports partial progress (polled; SSE adds up to a second).
+    await waitFor(async () => {
+      const run = (await (await fetch(`${api.base}/api/export/runs/${runId}`, { headers })).json()) as {
+        progress: { itemsCompleted: number; itemsTotal: number };
+      };
+      return run.progress.itemsCompleted > 0 && run.progress.itemsCompleted < run.progress.itemsTotal;
+    }, 'partial progress');
+    worker.child.kill('SIGKILL');
+    await new Promise((r) => worker.child.once('exit', r));
+
+    const during = (await (await fetch(`${api.base}/api/export/runs/${runId}`, { headers })).json()) as {
+      status: string;
+      bundle: unknown;
+    };
+    assert.equal(during.status, 'running');
+    assert.equal(during.bundle, null);
+    const exportsDir = join(home, 'cas', 'exports');
+    assert.ok(!existsSync(exportsDir) || readdirSync(exportsDir).length === 0, 'no bundle reached CAS');
+    assert.equal((await fetch(`${api.base}/api/export/runs/${runId}/download`, { headers })).status, 409);
+
+    worker = await start('worker');
+    let final: { status: string; attempts: number; bundle: { digest: string } | null } | undefined;
+    await waitFor(async () => {
+      final = (await (await fetch(`${api.base}/api/export/runs/${runId}`, { headers })).json()) as typeof final;
+      return final!.status === 'succeeded' || final!.status === 'failed';
+    }, `the retried run: ${worker.log()}`);
+    assert.equal(final!.status, 'succeeded', JSON.stringify(final));
+    assert.equal(final!.attempts, 2);
+    assert.ok(!existsSync(join(home, 'export-staging', 'default', runId)), 'staging cleaned');
+
+    const file = join(home, 'bundle.tar.zst');
+    writeFileSync(
+      file,
+      Buffer.from(await (await fetch(`${api.base}/api/export/runs/${runId}/download`, { headers })).arrayBuffer()),
+    );
+    execFileSync(process.execPath, [bin, 'export', 'verify', file], { env: env(), stdio: 'pipe' });
+  });
+});
