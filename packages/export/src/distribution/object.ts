@@ -51,7 +51,7 @@ export function createObjectDriver(config: ObjectStoreConfig, options: ObjectDri
           await blobs.put(namespace, input.manifest.bytes, { expectedDigest: input.manifest.digest });
           return bundle.uri;
         };
-        const uri = await withDeadline(put(), timeoutMs, signal);
+        const uri = await withDeadline(put, timeoutMs, signal);
         return {
           driver: 'object',
           target: objectLocation(config.url, uri),
@@ -102,7 +102,8 @@ class DeadlineExceeded extends Error {}
  * The S3 client has no overall deadline (a black-holed endpoint waits for the OS connect timeout), so the
  * run gives up on its own; the abandoned request fails later without touching the run.
  */
-function withDeadline<T>(work: Promise<T>, timeoutMs: number, signal?: AbortSignal): Promise<T> {
+function withDeadline<T>(start: () => Promise<T>, timeoutMs: number, signal?: AbortSignal): Promise<T> {
+  if (signal?.aborted) return Promise.reject(signal.reason);
   return new Promise<T>((resolve, reject) => {
     const timer = setTimeout(() => finish(() => reject(new DeadlineExceeded())), timeoutMs);
     const onAbort = () => finish(() => reject(signal?.reason));
@@ -111,9 +112,9 @@ function withDeadline<T>(work: Promise<T>, timeoutMs: number, signal?: AbortSign
       signal?.removeEventListener('abort', onAbort);
       settle();
     };
-    if (signal?.aborted) return onAbort();
     signal?.addEventListener('abort', onAbort, { once: true });
-    work.then(
+    // Settling twice is harmless, and these handlers also keep an abandoned put from being unhandled.
+    start().then(
       (value) => finish(() => resolve(value)),
       (error) => finish(() => reject(error)),
     );

@@ -2,7 +2,9 @@
 // The `oci` distribution driver: pushes the bundle and its export.json as one OCI artifact to
 // `<repositoryPrefix>/<tenant>/<profile>:<exportId>` in the configured registry.
 import { performance } from 'node:perf_hooks';
+import { StellaError } from '@stella/core';
 import type { Config } from '@stella/platform';
+import { ExportErrors } from '../errors.ts';
 import { buildArtifactManifest, OCI_CREATED_ANNOTATION } from '../oci/manifest.ts';
 import { pushArtifact } from '../oci/registry.ts';
 import type { DistributionDriver, DistributionInput, DistributionResult } from './types.ts';
@@ -23,27 +25,38 @@ export function createOciDriver(config: OciConfig, options: OciDriverOptions = {
     name: 'oci',
     async push(input: DistributionInput, signal?: AbortSignal): Promise<DistributionResult> {
       const started = performance.now();
-      const manifest = buildArtifactManifest({
-        artifactType: EXPORT_ARTIFACT_TYPE,
-        layers: [
-          {
-            digest: input.bundle.digest,
-            size: input.bundle.bytes,
-            mediaType: input.bundle.mediaType,
-            title: input.bundle.fileName,
-          },
-          {
-            digest: input.manifest.digest,
-            size: input.manifest.bytes.length,
-            mediaType: EXPORT_MANIFEST_MEDIA_TYPE,
-            title: EXPORT_MANIFEST_TITLE,
-          },
-        ],
-        annotations: { [OCI_CREATED_ANNOTATION]: input.createdAt },
-      });
+      const repository = exportRepository(config.repositoryPrefix, input.tenant, input.profileName);
+      let manifest: ReturnType<typeof buildArtifactManifest>;
+      try {
+        manifest = buildArtifactManifest({
+          artifactType: EXPORT_ARTIFACT_TYPE,
+          layers: [
+            {
+              digest: input.bundle.digest,
+              size: input.bundle.bytes,
+              mediaType: input.bundle.mediaType,
+              title: input.bundle.fileName,
+            },
+            {
+              digest: input.manifest.digest,
+              size: input.manifest.bytes.length,
+              mediaType: EXPORT_MANIFEST_MEDIA_TYPE,
+              title: EXPORT_MANIFEST_TITLE,
+            },
+          ],
+          annotations: { [OCI_CREATED_ANNOTATION]: input.createdAt },
+        });
+      } catch (error) {
+        // pushArtifact names the registry itself; a bundle it cannot describe fails the same way.
+        throw new StellaError(
+          ExportErrors.distribution,
+          `OCI push to ${repository}:${input.exportId} failed: ${(error as Error).message}`,
+          { cause: error },
+        );
+      }
       const result = await pushArtifact(
         config,
-        exportRepository(config.repositoryPrefix, input.tenant, input.profileName),
+        repository,
         input.exportId,
         {
           manifest,
