@@ -78,6 +78,7 @@ export interface RunView {
 
 export interface SubmitRequest {
   profileId: string;
+  policySnapshotId?: string | undefined;
   profileRevision?: number | undefined;
   selectors?: Record<string, unknown> | undefined;
   allowEmpty?: boolean | undefined;
@@ -366,6 +367,7 @@ export function createExportService(deps: ExportServiceDeps) {
             `profile kind ${kind} has no adapter in this build (supported: ${[...SUPPORTED_KINDS].join(', ')})`,
           );
         }
+        refuseUnbuildable(profile.document, request);
         const before = await quotaState(q, tenant);
         if (before.remaining <= 0) {
           throw new StellaError(
@@ -531,6 +533,43 @@ export function createExportService(deps: ExportServiceDeps) {
 
     transaction: tx,
   };
+}
+
+/** Families json:raw can write today; SBOMs and findings arrive with the Findings room. */
+const RAW_FAMILIES: ReadonlySet<string> = new Set(['advisories', 'vex']);
+
+/**
+ * Refuses a run this build would otherwise complete wrongly: silently without encryption, without
+ * the requested families, or without the policy snapshot the profile requires.
+ */
+function refuseUnbuildable(profile: ExportProfile, request: SubmitRequest): void {
+  const problems: { pointer: string; message: string }[] = [];
+  if (profile.spec.encryption?.enabled) {
+    problems.push({
+      pointer: '/spec/encryption',
+      message: 'encrypted json:raw bundles are not supported yet; disable encryption or use a mirror profile',
+    });
+  }
+  const missing = (profile.spec.include ?? []).filter((f) => !RAW_FAMILIES.has(f));
+  if (missing.length > 0) {
+    problems.push({
+      pointer: '/spec/include',
+      message: `json:raw cannot export ${missing.join(', ')} yet (only advisories, vex)`,
+    });
+  }
+  if (profile.spec.policySnapshotMode === 'required' && !request.policySnapshotId) {
+    problems.push({
+      pointer: '/policySnapshotId',
+      message: 'the profile requires a policy snapshot id (policySnapshotMode: required)',
+    });
+  }
+  if (problems.length > 0) {
+    throw new StellaError(
+      ExportErrors.validation,
+      `profile ${profile.metadata.name} cannot run: ${problems.map((p) => `${p.pointer}: ${p.message}`).join('; ')}`,
+      { details: { errors: problems } },
+    );
+  }
 }
 
 export function quotaHeaders(quota: QuotaState): Record<string, string> {
