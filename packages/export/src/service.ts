@@ -492,6 +492,7 @@ export function createExportService(deps: ExportServiceDeps) {
       tx(tenant, (q) => eventsAfter(q, runId, afterSeq)),
 
     emit,
+    timelineAppend: timeline.append,
 
     /** Moves a run to a terminal state with its event and timeline entry (no-op if already terminal). */
     async finish(

@@ -110,6 +110,12 @@ export function createExportWorker(deps: WorkerDeps) {
         attempt: updated.attempts,
         ts: new Date().toISOString(),
       });
+      await service.timelineAppend(q, run.tenant, {
+        category: 'export',
+        kind: 'export.run.started',
+        details: { runId: run.run_id, attempt: updated.attempts },
+        traceId: run.trace_id ?? undefined,
+      });
       const profile = await profileRevision(q, run.profile_name, run.profile_revision);
       if (!profile)
         throw new StellaError(ExportErrors.notFound, `profile ${run.profile_name}@r${run.profile_revision} vanished`);

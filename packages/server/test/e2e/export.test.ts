@@ -338,6 +338,7 @@ describe(`Export Center acceptance on ${testBackend()}`, () => {
     for (const k of [
       'export.profile.created',
       'export.run.queued',
+      'export.run.started',
       'export.run.succeeded',
       'export.run.failed',
       'export.run.expired',
