@@ -4,8 +4,7 @@ import { counter, gauge, histogram, type JobQueue, type Registry } from '@stella
 
 export interface ExportMetrics {
   runCompleted(profileKind: string, seconds: number, bytes: number): void;
-  /** `counted=false` records nothing (a cancellation is not a failure). */
-  failure(profileKind: string, profile: string, errorCode: string, counted?: boolean): void;
+  failure(profile: string, errorCode: string): void;
   distribution(driver: string, seconds: number): void;
   verifyFailure(profileKind: string): void;
   pruned(profileKind: string, n: number): void;
@@ -73,9 +72,7 @@ export function createExportMetrics(registry: Registry, queue: JobQueue, queueNa
       duration.observe({ profile_kind: kind }, seconds);
       bytes.inc({ profile_kind: kind }, n);
     },
-    failure(_kind, profile, code, counted = true) {
-      if (counted) failures.inc({ error_code: code, profile });
-    },
+    failure: (profile, code) => failures.inc({ error_code: code, profile }),
     distribution: (driver, seconds) => push.observe({ driver }, seconds),
     verifyFailure: (kind) => verify.inc({ profile_kind: kind }),
     pruned: (kind, n) => pruned.inc({ profile_kind: kind }, n),

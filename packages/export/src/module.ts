@@ -31,7 +31,6 @@ function room(ctx: Ctx): RoomState {
       queue: ctx.queue,
       timeline: ctx.timeline,
       clock: ctx.clock,
-      metrics,
       defaultRunsPerDay: ctx.config.export.quotaRunsPerDay,
     });
     state = {

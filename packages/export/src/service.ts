@@ -5,7 +5,6 @@ import { EventEmitter } from 'node:events';
 import { type Clock, canonicalDigest, Errors, newUlid, StellaError } from '@stella/core';
 import type { Db, JobQueue, Queryable, Timeline } from '@stella/platform';
 import { ExportErrors } from './errors.ts';
-import type { ExportMetrics } from './metrics.ts';
 import { type ExportProfile, PROFILE_API_VERSION, profileProblems } from './profiles/schema.ts';
 import { normalizeSelectors, type Selectors } from './selectors.ts';
 import {
@@ -98,7 +97,6 @@ export interface ExportServiceDeps {
   queue: JobQueue;
   timeline: Timeline;
   clock: Clock;
-  metrics: ExportMetrics;
   defaultRunsPerDay: number;
 }
 
@@ -467,7 +465,6 @@ export function createExportService(deps: ExportServiceDeps) {
         await timeline.append(q, tenant, { category: 'export', kind: 'export.run.cancelled', details: { runId } });
         return updated;
       });
-      deps.metrics.failure(row.profile_kind, row.profile_name, 'cancelled', false);
       return runView(row);
     },
 

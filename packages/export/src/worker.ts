@@ -3,7 +3,6 @@
 // Everything is assembled in a staging directory private to the run and reaches CAS only when
 // complete (CAS writes are atomic), so a worker killed mid-run leaves nothing visible; its job is
 // retried once the heartbeat lapses and the retry starts from a clean staging directory.
-
 import { once } from 'node:events';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdir, readFile, rm } from 'node:fs/promises';
@@ -19,9 +18,7 @@ import {
   verifyBundle,
   writeBundle,
 } from './bundle/index.ts';
-
 import { createDistributionDrivers, type DistributionDriver } from './distribution/index.ts';
-
 import { ExportErrors, runErrorCode } from './errors.ts';
 import { buildManifest, writeProvenance } from './manifest.ts';
 import type { ExportMetrics } from './metrics.ts';
@@ -88,7 +85,7 @@ export function createExportWorker(deps: WorkerDeps) {
       const message = coerceError(error).message;
       const errorCode = runErrorCode(code);
       await service.finish(tenant, runId, 'failed', { errorCode, errors: [{ code, message }] });
-      metrics.failure(run.profile_kind, run.profile_name, errorCode);
+      metrics.failure(run.profile_name, errorCode);
       log.error({ errorCode, err: coerceError(error) }, 'export run failed');
     } finally {
       metrics.active(-1);
