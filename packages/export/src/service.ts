@@ -415,6 +415,7 @@ export function createExportService(deps: ExportServiceDeps) {
           { tenant, runId },
           { key: tenant, ...(row.priority === 'catch-up' ? { priority: CATCH_UP_PRIORITY } : {}) },
         );
+        deps.queue.wake(RUN_QUEUE);
       } catch (error) {
         await this.finish(tenant, runId, 'failed', {
           errorCode: Errors.internal.code,

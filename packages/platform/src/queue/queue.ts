@@ -95,6 +95,11 @@ export interface JobQueue {
   define(name: string, options?: DefineQueueOptions): Promise<void>;
   /** Returns the job id, or null when the queue's policy refused a duplicate. */
   send(name: string, data: object, options?: SendJobOptions): Promise<string | null>;
+  /**
+   * Wakes this process's idle workers of queue `name` to fetch now instead of at their next poll; a
+   * no-op where the queue has no local worker (other processes still poll).
+   */
+  wake(name: string): void;
   /** A thrown error fails the attempt: retried with backoff, dead-lettered after the retry budget. */
   work<T = unknown>(name: string, handler: JobHandler<T>, options?: WorkOptions): Promise<void>;
   /** Jobs sitting in every dead-letter queue, or in `queue`'s; oldest first. */
@@ -146,6 +151,8 @@ export function createJobQueue(db: Db, options: QueueOptions): JobQueue {
   });
   boss.on('error', reportError);
 
+  // Workers of this process per queue, so a job sent here can be picked up at once (wake).
+  const localWorkers = new Map<string, string[]>();
   // Per-key limits are a fetch option in pg-boss, not a queue property, so work() reads them from here.
   const keyLimits = new Map<string, number | undefined>();
 
@@ -202,7 +209,7 @@ export function createJobQueue(db: Db, options: QueueOptions): JobQueue {
       // Without define() this process would not know the queue's per-key limit and would silently ignore it.
       if (!keyLimits.has(name)) throw new Error(`queue ${name} must be defined in this process before work()`);
       const keyLimit = keyLimits.get(name);
-      await boss.work<T>(
+      const workerId = await boss.work<T>(
         name,
         {
           batchSize: 1,
@@ -216,6 +223,11 @@ export function createJobQueue(db: Db, options: QueueOptions): JobQueue {
           }
         },
       );
+      localWorkers.set(name, [...(localWorkers.get(name) ?? []), workerId]);
+    },
+
+    wake(name) {
+      for (const id of localWorkers.get(name) ?? []) boss.notifyWorker(id);
     },
 
     async deadLetters(listOptions = {}) {
