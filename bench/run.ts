@@ -5,6 +5,7 @@ const areas: Record<string, () => Promise<unknown>> = {
   platform: async () => (await import('./platform.ts')).runPlatformBench(),
   aoc: async () => (await import('./aoc.ts')).runAocBench(),
   signals: async () => (await import('./signals.ts')).runSignalsBench(),
+  export: async () => (await import('./export.ts')).runExportBench(),
 };
 
 const area = process.argv[2];
