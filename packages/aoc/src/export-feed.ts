@@ -69,7 +69,10 @@ export async function countRawForExport(
   return Number(rows[0]?.n ?? 0);
 }
 
-/** Head documents matching the selectors in id order, one page per transaction (keyset on id). */
+/**
+ * Head documents matching the selectors in id order, one page per transaction (keyset on id). The
+ * next page is fetched while the caller works on the current one, so reading overlaps writing.
+ */
 export async function* streamRawForExport(
   db: Db,
   tenant: string,
@@ -79,9 +82,8 @@ export async function* streamRawForExport(
 ): AsyncGenerator<RawExportRecord[]> {
   const { sql, params } = whereFor(selectors);
   const filter = sql.replaceAll('%STORE%', store);
-  let after = '';
-  for (;;) {
-    const page = await db.transaction(
+  const fetchAfter = (after: string) =>
+    db.transaction(
       (tx: Queryable) =>
         tx.query<EnvelopeRow & { raw: string }>(
           `select ${ENVELOPE_COLUMNS}, raw from ${store} r
@@ -91,13 +93,22 @@ export async function* streamRawForExport(
         ),
       { tenant },
     );
-    if (page.rows.length === 0) return;
-    yield page.rows.map((row) => {
-      const { raw, ...columns } = row;
-      const envelope = envelopeFromRow(columns);
-      return { store, envelope, raw, retrievedAt: envelope.upstream.retrieved_at };
-    });
-    if (page.rows.length < pageSize) return;
-    after = page.rows.at(-1)!.id;
+  let pending = fetchAfter('');
+  for (;;) {
+    const page = await pending;
+    const full = page.rows.length === pageSize;
+    if (full) {
+      pending = fetchAfter(page.rows.at(-1)!.id);
+      // Surfaces on the next await; until then an early return must not leave it unhandled.
+      pending.catch(() => {});
+    }
+    if (page.rows.length > 0) {
+      yield page.rows.map((row) => {
+        const { raw, ...columns } = row;
+        const envelope = envelopeFromRow(columns);
+        return { store, envelope, raw, retrievedAt: envelope.upstream.retrieved_at };
+      });
+    }
+    if (!full) return;
   }
 }

@@ -4,9 +4,6 @@
 // the same profile revision, selectors and data give the same bytes; the run that made a bundle is
 // recorded on the run, not in it.
 
-import { once } from 'node:events';
-import { createReadStream, createWriteStream } from 'node:fs';
-import { createInterface } from 'node:readline';
 import { canonicalDigest, canonicalJson } from '@stella/core';
 import type { Selectors } from './selectors.ts';
 
@@ -65,8 +62,6 @@ export function buildManifest(input: ManifestInput): { bytes: Buffer; exportId: 
   return { bytes: Buffer.from(`${canonicalJson(doc)}\n`, 'utf8'), exportId, rerunHash: hash };
 }
 
-const PLACEHOLDER = '\u0000resolved-dependencies\u0000';
-
 export interface ProvenanceInput {
   exportId: string;
   tenant: string;
@@ -74,17 +69,17 @@ export interface ProvenanceInput {
   selectors: Selectors;
   compression: ManifestInput['compression'];
   subjects: { name: string; digest: string }[];
-  /** One canonical JSON resource descriptor per line, already in order. */
-  dependenciesFile: string;
+  /** The per-record materials file inside the bundle (provenance/materials.jsonl). */
+  materials: { path: string; digest: string; records: number };
   toolVersions: Record<string, string>;
 }
 
 /**
- * Writes provenance.json to `outFile` as canonical JSON without holding the dependency list in
- * memory: the statement is canonicalised with a placeholder array, then the placeholder is replaced
- * by the staged descriptors streamed line by line.
+ * provenance.json bytes. The exported records are materials too, but listing 100,000 of them here
+ * would make the statement (and its DSSE envelope, which embeds it) grow with the export; they are
+ * in provenance/materials.jsonl, which is named here by digest and is itself a subject.
  */
-export async function writeProvenance(input: ProvenanceInput, outFile: string): Promise<void> {
+export function buildProvenance(input: ProvenanceInput): Buffer {
   const statement = {
     _type: 'https://in-toto.io/Statement/v1',
     subject: [...input.subjects]
@@ -99,7 +94,14 @@ export async function writeProvenance(input: ProvenanceInput, outFile: string): 
           selectors: input.selectors,
         },
         internalParameters: { tenant: input.tenant, compression: input.compression },
-        resolvedDependencies: [PLACEHOLDER],
+        resolvedDependencies: [
+          {
+            name: input.materials.path,
+            uri: `stella://exports/${input.exportId}/${input.materials.path}`,
+            digest: { sha256: input.materials.digest.replace(/^sha256:/, '') },
+            annotations: { records: input.materials.records, format: 'one SLSA ResourceDescriptor per line' },
+          },
+        ],
       },
       runDetails: {
         builder: { id: BUILDER_ID, version: input.toolVersions },
@@ -107,25 +109,5 @@ export async function writeProvenance(input: ProvenanceInput, outFile: string): 
       },
     },
   };
-  const text = canonicalJson(statement);
-  const marker = JSON.stringify(PLACEHOLDER);
-  const at = text.indexOf(marker);
-  const out = createWriteStream(outFile);
-  const write = async (chunk: string) => {
-    if (!out.write(chunk)) await once(out, 'drain');
-  };
-  await write(text.slice(0, at));
-  let first = true;
-  const lines = createInterface({
-    input: createReadStream(input.dependenciesFile),
-    crlfDelay: Number.POSITIVE_INFINITY,
-  });
-  for await (const line of lines) {
-    if (!line) continue;
-    await write(first ? line : `,${line}`);
-    first = false;
-  }
-  await write(`${text.slice(at + marker.length)}\n`);
-  out.end();
-  await once(out, 'finish');
+  return Buffer.from(`${canonicalJson(statement)}\n`, 'utf8');
 }

@@ -3,30 +3,34 @@
 // Everything is assembled in a staging directory private to the run and reaches CAS only when
 // complete (CAS writes are atomic), so a worker killed mid-run leaves nothing visible; its job is
 // retried once the heartbeat lapses and the retry starts from a clean staging directory.
+
+import { verify } from 'node:crypto';
 import { once } from 'node:events';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir, readFile, rm } from 'node:fs/promises';
+import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { coerceError, StellaError, sha256Digest } from '@stella/core';
+import { coerceError, dsseVerify, parseDsseEnvelope, StellaError, sha256Digest } from '@stella/core';
 import type { BlobStore, Config, Logger, SigningKeyStore } from '@stella/platform';
 import { planJsonRaw, runJsonRaw } from './adapters/json-raw.ts';
 import {
   bundleExtension,
   bundleMediaType,
   checksumsFile,
+  digestArchive,
+  EXPORT_DSSE_PATH,
+  EXPORT_SIGNATURE_PATH,
   signBundleManifests,
-  verifyBundle,
   writeBundle,
 } from './bundle/index.ts';
 import { createDistributionDrivers, type DistributionDriver } from './distribution/index.ts';
 import { ExportErrors, runErrorCode } from './errors.ts';
-import { buildManifest, writeProvenance } from './manifest.ts';
+import { buildManifest, buildProvenance } from './manifest.ts';
 import type { ExportMetrics } from './metrics.ts';
 import type { ExportProfile } from './profiles/schema.ts';
 import type { Selectors } from './selectors.ts';
 import type { ExportService } from './service.ts';
 import { profileRevision } from './sql/profiles.ts';
-import { type RunRow, runStatus, TERMINAL, updateRun, upsertDistribution } from './sql/runs.ts';
+import { getRun, type RunRow, runStatus, TERMINAL, updateRun, upsertDistribution } from './sql/runs.ts';
 
 export const SIGNING_PURPOSE = 'export-center';
 const PAGE_SIZE = 500;
@@ -93,12 +97,15 @@ export function createExportWorker(deps: WorkerDeps) {
     }
   }
 
+  /** Claims the run under a row lock, so a cancel that landed after the job was fetched wins. */
   async function startRun(run: RunRow): Promise<ExportProfile> {
     return service.transaction(run.tenant, async (q) => {
+      const current = await getRun(q, run.run_id, true);
+      if (!current || TERMINAL.has(current.status)) throw new Cancelled();
       const updated = await updateRun(q, run.run_id, {
         status: 'running',
-        attempts: run.attempts + 1,
-        ...(run.started_at ? {} : { started_at: new Date() as never }),
+        attempts: current.attempts + 1,
+        ...(current.started_at ? {} : { started_at: new Date() as never }),
       });
       await service.emit(q, run.tenant, run.run_id, 'started', {
         runId: run.run_id,
@@ -192,7 +199,8 @@ export function createExportWorker(deps: WorkerDeps) {
       revision: `r${run.profile_revision}`,
       digest: (await service.getProfile(tenant, run.profile_name, run.profile_revision)).documentDigest,
     };
-    const contents = data.files.map((f) => ({
+    const payload = [...data.files, data.materials];
+    const contents = payload.map((f) => ({
       path: f.path,
       digest: f.digest,
       bytes: f.size,
@@ -211,49 +219,47 @@ export function createExportWorker(deps: WorkerDeps) {
       signing: { keyid: signer.keyid, algorithm: 'ecdsa-p256-sha256' },
     });
     const manifestDigest = sha256Digest(manifest.bytes);
-    const provenanceFile = join(staging, 'provenance.json');
-    await writeProvenance(
-      {
-        exportId: manifest.exportId,
-        tenant,
-        profile: profileRef,
-        selectors,
-        compression,
-        subjects: [
-          ...contents.map((c) => ({ name: c.path, digest: c.digest })),
-          { name: 'export.json', digest: manifestDigest },
-        ],
-        dependenciesFile: data.dependencies.file,
-        toolVersions: {
-          stella: STELLA_VERSION,
-          node: process.versions.node,
-          zstd: process.versions.zstd ?? '',
-          zlib: process.versions.zlib ?? '',
-        },
+    const provenance = buildProvenance({
+      exportId: manifest.exportId,
+      tenant,
+      profile: profileRef,
+      selectors,
+      compression,
+      subjects: [
+        ...contents.map((c) => ({ name: c.path, digest: c.digest })),
+        { name: 'export.json', digest: manifestDigest },
+      ],
+      materials: { path: data.materials.path, digest: data.materials.digest, records: data.materials.records },
+      toolVersions: {
+        stella: STELLA_VERSION,
+        node: process.versions.node,
+        zstd: process.versions.zstd ?? '',
+        zlib: process.versions.zlib ?? '',
       },
-      provenanceFile,
-    );
-    const provenanceBytes = await readFile(provenanceFile);
+    });
     let signatures: { path: string; bytes: Uint8Array }[];
     try {
-      signatures = signBundleManifests(manifest.bytes, provenanceBytes, signer);
+      signatures = signBundleManifests(manifest.bytes, provenance, signer);
     } catch (error) {
       throw new StellaError(ExportErrors.signing, `signing export.json failed: ${coerceError(error).message}`, {
         cause: error,
       });
     }
-    const provenanceDigest = sha256Digest(provenanceBytes);
+    const provenanceDigest = sha256Digest(provenance);
     const checksums = checksumsFile([
       ...contents.map((c) => ({ path: c.path, digest: c.digest })),
       { path: 'export.json', digest: manifestDigest },
       { path: 'provenance.json', digest: provenanceDigest },
     ]);
+    const small = [
+      { path: 'export.json', bytes: manifest.bytes },
+      { path: 'provenance.json', bytes: provenance },
+      { path: 'checksums.txt', bytes: checksums },
+      ...signatures,
+    ];
     const entries = [
-      ...data.files.map((f) => ({ path: f.path, size: f.size, source: f.file })),
-      { path: 'export.json', size: manifest.bytes.length, source: manifest.bytes },
-      { path: 'provenance.json', size: provenanceBytes.length, source: provenanceBytes },
-      { path: 'checksums.txt', size: checksums.length, source: checksums },
-      ...signatures.map((s) => ({ path: s.path, size: s.bytes.length, source: s.bytes })),
+      ...payload.map((f) => ({ path: f.path, size: f.size, source: f.file, digest: f.digest })),
+      ...small.map((f) => ({ path: f.path, size: f.bytes.length, source: f.bytes, digest: sha256Digest(f.bytes) })),
     ];
     const fileName = `${profile.metadata.name}-${manifest.exportId}${bundleExtension(codec)}`;
     const bundlePath = join(staging, fileName);
@@ -265,21 +271,18 @@ export function createExportWorker(deps: WorkerDeps) {
     );
     if (!out.writableFinished) await once(out, 'finish');
     await checkpoint();
-
-    const report = await verifyBundle(bundlePath, { publicKeyPem: signer.publicKeyPem });
-    if (!report.ok) {
+    await checkWrittenBundle(bundlePath, entries, manifest.bytes, signatures, signer.publicKeyPem).catch((error) => {
       metrics.verifyFailure(run.profile_kind);
-      const bad = report.checks.filter((c) => !c.ok).map((c) => `${c.file}: ${c.reason ?? c.check}`);
-      throw new StellaError(ExportErrors.verify, `the bundle failed its own verification: ${bad.join('; ')}`);
-    }
+      throw error;
+    });
 
     const stored = await blobs.put('exports', createReadStream(bundlePath), { expectedDigest: written.digest });
     const manifestBlob = await blobs.put('exports', manifest.bytes, { expectedDigest: manifestDigest });
-    const provenanceBlob = await blobs.put('exports', createReadStream(provenanceFile), {
-      expectedDigest: provenanceDigest,
-    });
+    const provenanceBlob = await blobs.put('exports', provenance, { expectedDigest: provenanceDigest });
     const mediaType = bundleMediaType(codec);
     await service.transaction(tenant, async (q) => {
+      const current = await getRun(q, run.run_id, true);
+      if (!current || TERMINAL.has(current.status)) throw new Cancelled();
       await updateRun(q, run.run_id, {
         export_id: manifest.exportId,
         bundle_uri: stored.uri,
@@ -369,4 +372,33 @@ export function createExportWorker(deps: WorkerDeps) {
   }
 
   return { execute };
+}
+
+/**
+ * Reads the archive just written back in one streaming pass and checks that it holds exactly the
+ * entries meant, byte for byte, and that export.json's signatures verify with the tenant key — so
+ * a writer, compressor or disk fault never reaches CAS. (`stella export verify` does the full
+ * offline check on the far side.)
+ */
+async function checkWrittenBundle(
+  bundlePath: string,
+  entries: readonly { path: string; digest: string }[],
+  manifest: Uint8Array,
+  signatures: readonly { path: string; bytes: Uint8Array }[],
+  publicKeyPem: string,
+): Promise<void> {
+  const fail = (why: string) => new StellaError(ExportErrors.verify, `the bundle failed its own verification: ${why}`);
+  const found = await digestArchive(bundlePath);
+  for (const entry of entries) {
+    const got = found.get(entry.path);
+    if (!got) throw fail(`${entry.path} is missing from the archive`);
+    if (got.digest !== entry.digest) throw fail(`${entry.path} reads back as ${got.digest}, not ${entry.digest}`);
+  }
+  if (found.size !== entries.length) throw fail(`the archive holds ${found.size} entries, not ${entries.length}`);
+  const bytesOf = (path: string) => signatures.find((s) => s.path === path)!.bytes;
+  const sig = Buffer.from(Buffer.from(bytesOf(EXPORT_SIGNATURE_PATH)).toString('utf8').trim(), 'base64');
+  if (!verify('sha256', manifest, publicKeyPem, sig)) throw fail(`${EXPORT_SIGNATURE_PATH} does not verify`);
+  const envelope = parseDsseEnvelope(JSON.parse(Buffer.from(bytesOf(EXPORT_DSSE_PATH)).toString('utf8')));
+  const checked = dsseVerify(envelope, [{ keyid: '', publicKey: publicKeyPem }]);
+  if (!checked.verified || !checked.payload.equals(manifest)) throw fail(`${EXPORT_DSSE_PATH} does not verify`);
 }

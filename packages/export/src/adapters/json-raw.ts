@@ -38,8 +38,11 @@ export interface AdapterResult {
   records: number;
   /** Newest retrieved_at of the exported documents (the bundle's default timestamp). */
   newest: string | undefined;
-  /** Staged file of provenance resolvedDependencies, one canonical JSON object per line. */
-  dependencies: { file: string; count: number };
+  /**
+   * provenance/materials.jsonl: one SLSA resource descriptor per exported record (its id, store URI
+   * and content hash), referenced from provenance.json by digest so the statement stays small.
+   */
+  materials: StagedFile;
 }
 
 const STORES: { include: string; store: RawStore; path: string }[] = [
@@ -47,6 +50,7 @@ const STORES: { include: string; store: RawStore; path: string }[] = [
   { include: 'vex', store: 'vex_raw', path: 'data/raw/vex.jsonl' },
 ];
 export const JSONL_CONTENT_TYPE = 'application/x-ndjson';
+export const MATERIALS_PATH = 'provenance/materials.jsonl';
 
 /** Writes to a file stream honouring backpressure, hashing as it goes. */
 class HashedFile {
@@ -79,8 +83,8 @@ export async function planJsonRaw(ctx: Pick<AdapterContext, 'db' | 'tenant' | 's
 
 export async function runJsonRaw(ctx: AdapterContext, total: number): Promise<AdapterResult> {
   const files: StagedFile[] = [];
-  const depsFile = join(ctx.stagingDir, 'dependencies.jsonl');
-  const deps = new HashedFile(createWriteStream(depsFile));
+  const materialsFile = join(ctx.stagingDir, 'materials.jsonl');
+  const deps = new HashedFile(createWriteStream(materialsFile));
   let completed = 0;
   let newest: string | undefined;
   for (const s of STORES) {
@@ -111,6 +115,13 @@ export async function runJsonRaw(ctx: AdapterContext, total: number): Promise<Ad
     const digest = await out.close();
     files.push({ path: s.path, file, size: out.size, digest, records, contentType: JSONL_CONTENT_TYPE });
   }
-  await deps.close();
-  return { files, records: completed, newest, dependencies: { file: depsFile, count: completed } };
+  const materials: StagedFile = {
+    path: MATERIALS_PATH,
+    file: materialsFile,
+    digest: await deps.close(),
+    size: deps.size,
+    records: completed,
+    contentType: JSONL_CONTENT_TYPE,
+  };
+  return { files, records: completed, newest, materials };
 }

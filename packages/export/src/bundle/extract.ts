@@ -4,11 +4,12 @@
 // untrusted: only regular files with safe relative names are written, each exactly once, within
 // entry, size and count caps, so a crafted archive can neither escape the directory nor fill the disk.
 
+import { createHash } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdir, mkdtemp, open, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { pipeline as pipelineCallback, Transform, type TransformCallback } from 'node:stream';
+import { pipeline as pipelineCallback, type Readable, Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip, createZstdDecompress, constants as zlibConstants } from 'node:zlib';
 import { StellaError } from '@stella/core';
@@ -59,7 +60,7 @@ function refused(message: string, entry?: string, cause?: unknown): StellaError 
 }
 
 /** Magic bytes, not the file name: a renamed bundle opens the same. */
-async function sniff(path: string): Promise<BundleFormat | undefined> {
+async function sniff(path: string): Promise<Exclude<BundleFormat, 'directory'> | undefined> {
   const file = await open(path, 'r');
   try {
     const head = Buffer.alloc(512);
@@ -112,7 +113,12 @@ export async function openBundle(target: string, limits: BundleLimits = {}): Pro
   const dir = await mkdtemp(join(tmpdir(), 'stella-bundle-'));
   const cleanup = () => rm(dir, { recursive: true, force: true });
   try {
-    await extractInto(target, format, dir, caps);
+    await walkArchive(target, format, caps, async (name, entry) => {
+      const dest = join(dir, ...name.split('/'));
+      await mkdir(dirname(dest), { recursive: true });
+      // 'wx': never replace or follow anything already there.
+      await pipeline(entry, createWriteStream(dest, { flags: 'wx', mode: 0o644 }));
+    });
   } catch (error) {
     await cleanup();
     if (error instanceof StellaError) throw error;
@@ -121,16 +127,44 @@ export async function openBundle(target: string, limits: BundleLimits = {}): Pro
   return { dir, format, cleanup };
 }
 
-async function extractInto(
+/**
+ * The sha256 and size of every file in a bundle archive, read in one streaming pass without
+ * writing anything to disk (the worker's check of the archive it has just written).
+ */
+export async function digestArchive(
   target: string,
-  format: BundleFormat,
-  dir: string,
+  limits: BundleLimits = {},
+): Promise<Map<string, { digest: string; size: number }>> {
+  const format = await sniff(target);
+  if (!format) throw refused(`${target}: not a tar, tar.gz or tar.zst file`);
+  const digests = new Map<string, { digest: string; size: number }>();
+  await walkArchive(target, format, { ...DEFAULT_BUNDLE_LIMITS, ...limits }, async (name, entry) => {
+    const hash = createHash('sha256');
+    let size = 0;
+    for await (const chunk of entry as AsyncIterable<Buffer>) {
+      hash.update(chunk);
+      size += chunk.length;
+    }
+    digests.set(name, { digest: `sha256:${hash.digest('hex')}`, size });
+  });
+  return digests;
+}
+
+/** Streams an archive's regular files to `onFile`, refusing anything unsafe or over the caps. */
+async function walkArchive(
+  target: string,
+  format: Exclude<BundleFormat, 'directory'>,
   caps: Required<BundleLimits>,
+  onFile: (name: string, entry: Readable) => Promise<void>,
 ): Promise<void> {
   const extract = tarExtract();
   const decompressor = decompressorFor(format);
   const rawCap = new ByteCap(caps.maxTotalBytes + caps.maxEntries * HEADER_ALLOWANCE_PER_ENTRY, target);
-  const stages = [createReadStream(target), ...(decompressor ? [decompressor] : []), rawCap] as const;
+  const stages = [
+    createReadStream(target, { highWaterMark: 1 << 20 }),
+    ...(decompressor ? [decompressor] : []),
+    rawCap,
+  ] as const;
   // Node's pipeline for the node streams; tar-stream's extract is a streamx writable fed by pipe().
   let chainError: Error | undefined;
   pipelineCallback([...stages], (error) => {
@@ -172,11 +206,8 @@ async function extractInto(
       total += header.size;
       if (total > caps.maxTotalBytes)
         throw refused(`${name}: refused (archive files exceed ${caps.maxTotalBytes} bytes in total)`, name);
-      const dest = join(dir, ...name.split('/'));
       try {
-        await mkdir(dirname(dest), { recursive: true });
-        // 'wx': never replace or follow anything already there.
-        await pipeline(entry, createWriteStream(dest, { flags: 'wx', mode: 0o644 }));
+        await onFile(name, entry as unknown as Readable);
       } catch (error) {
         if (error instanceof StellaError) throw error;
         throw refused(`${name}: cannot be extracted: ${(error as Error).message}`, name, error);

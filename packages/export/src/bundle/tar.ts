@@ -63,6 +63,9 @@ export function bundleMediaType(codec: BundleCodec): string {
   return MEDIA_TYPES[codec];
 }
 
+/** Staged files are read in 1 MiB chunks: the default 64 KiB costs measurably more per byte. */
+const READ_CHUNK = 1 << 20;
+
 /** Counts and hashes whatever passes through. */
 class DigestTap extends Transform {
   readonly hash: Hash = createHash('sha256');
@@ -140,7 +143,7 @@ async function writeEntry(pack: Pack, entry: BundleEntry, mtime: Date): Promise<
   sink.on('error', () => {});
   let written = 0;
   try {
-    for await (const chunk of createReadStream(entry.source)) {
+    for await (const chunk of createReadStream(entry.source, { highWaterMark: READ_CHUNK })) {
       written += (chunk as Buffer).length;
       // A file that grew after staging would shift every later header: stop before writing past the size.
       if (written > entry.size) throw badEntry(`${entry.path}: staged file is larger than its size ${entry.size}`);

@@ -58,7 +58,7 @@ export const ExportProfileSchema = Type.Object(
           Type.Object(
             {
               codec: Type.Enum(['zstd', 'gzip', 'none']),
-              level: Type.Optional(Type.Integer({ minimum: 1, maximum: 22, description: 'zstd 1–22, gzip 1–9.' })),
+              level: Type.Optional(Type.Integer({ minimum: 1, maximum: 22, description: 'zstd 1–19, gzip 1–9.' })),
             },
             { additionalProperties: false },
           ),
@@ -135,6 +135,9 @@ export function profileProblems(doc: unknown): ProfileProblem[] {
   }
   if (compression?.codec === 'gzip' && compression.level !== undefined && compression.level > 9) {
     problems.push({ pointer: '/spec/compression/level', message: 'gzip levels are 1–9' });
+  }
+  if (compression?.codec === 'zstd' && compression.level !== undefined && compression.level > 19) {
+    problems.push({ pointer: '/spec/compression/level', message: 'zstd levels are 1–19 (no --ultra levels)' });
   }
   if (compression?.codec === 'none' && compression.level !== undefined) {
     problems.push({ pointer: '/spec/compression/level', message: 'codec none takes no level' });

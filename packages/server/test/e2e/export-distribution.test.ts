@@ -166,7 +166,8 @@ describe(`Export distribution and faults on ${testBackend()}`, () => {
       assert.equal(body.status, 'cancelled');
       const run = await waitRun(runId);
       assert.equal(run.status, 'cancelled');
-      assert.equal(run.bundle, null);
+      const events = await (await api(`/api/export/runs/${runId}/events`)).text();
+      assert.doesNotMatch(events, /event: completed/);
     } else {
       // The worker finished first: the run is terminal and cancel is refused.
       assert.equal(cancel.status, 409);

@@ -133,10 +133,21 @@ describe(`Export Center acceptance on ${testBackend()}`, () => {
     );
     const provenance = JSON.parse(readFileSync(join(dir, 'provenance.json'), 'utf8')) as {
       _type: string;
-      predicate: { buildDefinition: { resolvedDependencies: unknown[] } };
+      subject: { name: string }[];
+      predicate: { buildDefinition: { resolvedDependencies: { name: string; digest: { sha256: string } }[] } };
     };
     assert.equal(provenance._type, 'https://in-toto.io/Statement/v1');
-    assert.ok(provenance.predicate.buildDefinition.resolvedDependencies.length > 300);
+    assert.ok(provenance.subject.some((s) => s.name === 'export.json'));
+    const [materials] = provenance.predicate.buildDefinition.resolvedDependencies;
+    assert.equal(materials?.name, 'provenance/materials.jsonl');
+    const materialBytes = readFileSync(join(dir, 'provenance/materials.jsonl'));
+    assert.equal(
+      materials.digest.sha256,
+      (await import('node:crypto')).createHash('sha256').update(materialBytes).digest('hex'),
+    );
+    const lines = materialBytes.toString('utf8').trim().split('\n');
+    assert.ok(lines.length > 300);
+    assert.match(lines[0]!, /^\{"digest":\{"sha256":"[0-9a-f]{64}"\},"name":"advisory_raw:/);
   });
 
   test('the same inputs give the same bundle digest; the run, manifest and provenance are served', async () => {
