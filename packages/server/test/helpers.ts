@@ -26,6 +26,29 @@ export async function newDatabaseUrl(): Promise<{ url: string | undefined; drop(
   return createDatabase(admin, (n) => app.replace(/\/[^/]*$/, `/${n}`), name);
 }
 
+/** An access token for a client by the client_credentials grant (spec §4). */
+export async function clientToken(
+  base: string,
+  clientId: string,
+  clientSecret: string,
+  options: { scope?: string | undefined; tenant?: string | undefined } = {},
+): Promise<string> {
+  const form = new URLSearchParams({
+    grant_type: 'client_credentials',
+    client_id: clientId,
+    client_secret: clientSecret,
+  });
+  if (options.scope) form.set('scope', options.scope);
+  if (options.tenant) form.set('tenant', options.tenant);
+  const res = await fetch(`${base}/token`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: form,
+  });
+  if (!res.ok) throw new Error(`token: ${res.status} ${await res.text()}`);
+  return ((await res.json()) as { access_token: string }).access_token;
+}
+
 export async function startTestServer(extraEnv: Record<string, string> = {}, yaml?: string): Promise<TestServer> {
   const home = mkdtempSync(join(tmpdir(), 'stella-e2e-'));
   if (yaml) (await import('node:fs')).writeFileSync(join(home, 'stella.yaml'), yaml);
@@ -48,22 +71,7 @@ export async function startTestServer(extraEnv: Record<string, string> = {}, yam
     base: server.url,
     databaseUrl: database.url,
     admin,
-    async token(scope, tenant) {
-      const form = new URLSearchParams({
-        grant_type: 'client_credentials',
-        client_id: admin.clientId,
-        client_secret: admin.clientSecret,
-      });
-      if (scope) form.set('scope', scope);
-      if (tenant) form.set('tenant', tenant);
-      const res = await fetch(`${handle.base}/token`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/x-www-form-urlencoded' },
-        body: form,
-      });
-      if (!res.ok) throw new Error(`token: ${res.status} ${await res.text()}`);
-      return ((await res.json()) as { access_token: string }).access_token;
-    },
+    token: (scope, tenant) => clientToken(handle.base, admin.clientId, admin.clientSecret, { scope, tenant }),
     async restart() {
       await server.close();
       server = await start();

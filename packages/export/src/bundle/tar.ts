@@ -108,9 +108,10 @@ function compressorFor(compression: BundleCompression): Transform | undefined {
   const level = levelFor(compression);
   if (compression.codec === 'gzip') {
     // Node's gzip header carries mtime 0, no file name and OS 3: the `gzip -n` form.
-    return createGzip({ level });
+    return createGzip({ level, chunkSize: READ_CHUNK });
   }
   return createZstdCompress({
+    chunkSize: READ_CHUNK,
     params: {
       [zlibConstants.ZSTD_c_compressionLevel]: level,
       // A frame checksum lets `zstd -t` and any decoder catch corruption on its own.

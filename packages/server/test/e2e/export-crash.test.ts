@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { CAPABILITIES } from '@stella/platform';
 import { advisoryFixtures, freePort, testBackend } from '@stella/testkit';
-import { newDatabaseUrl } from '../helpers.ts';
+import { clientToken, newDatabaseUrl } from '../helpers.ts';
 
 const bin = new URL('../../../cli/src/bin.ts', import.meta.url).pathname;
 // Few, large documents: the run then spends seconds hashing and compressing (room to kill it
@@ -80,16 +80,7 @@ describe('export: a worker killed mid-run', {
     let worker = await start('worker');
     const creds = JSON.parse(readFileSync(join(home, 'credentials.json'), 'utf8'));
     const admin = creds.clients['stella-admin'];
-    const tokenRes = await fetch(`${api.base}/token`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      body: new URLSearchParams({
-        grant_type: 'client_credentials',
-        client_id: admin.clientId,
-        client_secret: admin.clientSecret,
-      }),
-    });
-    const token = ((await tokenRes.json()) as { access_token: string }).access_token;
+    const token = await clientToken(api.base, admin.clientId, admin.clientSecret);
     const headers = { authorization: `Bearer ${token}`, 'x-stella-tenant': 'default' };
 
     // Enough documents that the run is still writing data when the worker dies.

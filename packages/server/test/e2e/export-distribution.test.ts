@@ -14,7 +14,7 @@ import {
   startS3,
   testBackend,
 } from '@stella/testkit';
-import { runCli, startTestServer, type TestServer } from '../helpers.ts';
+import { clientToken, runCli, startTestServer, type TestServer } from '../helpers.ts';
 
 const ACME_SECRET = 'acme-export-secret-0123456789';
 
@@ -187,16 +187,7 @@ describe(`Export distribution and faults on ${testBackend()}`, () => {
         ),
       { tenant: 'acme' },
     );
-    const res = await fetch(`${t.base}/token`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      body: new URLSearchParams({
-        grant_type: 'client_credentials',
-        client_id: 'acme-bot',
-        client_secret: ACME_SECRET,
-      }),
-    });
-    const acme = ((await res.json()) as { access_token: string }).access_token;
+    const acme = await clientToken(t.base, 'acme-bot', ACME_SECRET);
     const call = (path: string, body?: unknown) =>
       fetch(`${t.base}${path}`, {
         method: body ? 'POST' : 'GET',

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { hashSecret } from '@stella/authority';
 import { testBackend } from '@stella/testkit';
-import { ingestAllFixtures, runCli, startTestServer, type TestServer } from '../helpers.ts';
+import { clientToken, ingestAllFixtures, runCli, startTestServer, type TestServer } from '../helpers.ts';
 
 const PROFILE = {
   apiVersion: 'stellaops.io/export.v1',
@@ -39,16 +39,7 @@ describe(`Export Center acceptance on ${testBackend()}`, () => {
     const yaml = `auth:\n  clients:\n    - clientId: globex-bot\n      secretHash: "${await hashSecret(otherSecret)}"\n      tenants: [globex]\n      scopes: [export:profile:manage, export:run, export:read, export:download]\n`;
     t = await startTestServer({ STELLA_EXPORT_KEEPALIVE_SECONDS: '1' }, yaml);
     token = await t.token();
-    const res = await fetch(`${t.base}/token`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      body: new URLSearchParams({
-        grant_type: 'client_credentials',
-        client_id: 'globex-bot',
-        client_secret: otherSecret,
-      }),
-    });
-    otherToken = ((await res.json()) as { access_token: string }).access_token;
+    otherToken = await clientToken(t.base, 'globex-bot', otherSecret);
     work = join(t.home, 'work');
     mkdirSync(work);
     assert.ok((await ingestAllFixtures(t)) > 350);
@@ -264,15 +255,16 @@ describe(`Export Center acceptance on ${testBackend()}`, () => {
   });
 
   test('updates make revisions; runs record theirs; clone and archive', async () => {
+    const keepOne = JSON.stringify({ ...PROFILE, spec: { ...PROFILE.spec, retention: { mode: 'count', value: 1 } } });
     const updated = await api('/api/export/profiles/raw-all', {
       method: 'PUT',
-      body: JSON.stringify({ ...PROFILE, spec: { ...PROFILE.spec, retention: { mode: 'count', value: 1 } } }),
+      body: keepOne,
     });
     assert.equal(updated.status, 201);
     assert.equal(((await updated.json()) as { revision: string }).revision, 'r2');
     const same = await api('/api/export/profiles/raw-all', {
       method: 'PUT',
-      body: JSON.stringify({ ...PROFILE, spec: { ...PROFILE.spec, retention: { mode: 'count', value: 1 } } }),
+      body: keepOne,
     });
     assert.equal(same.status, 200);
     const r1 = (await (await api('/api/export/profiles/raw-all?revision=r1')).json()) as { document: { spec: object } };
@@ -286,42 +278,14 @@ describe(`Export Center acceptance on ${testBackend()}`, () => {
   });
 
   test('empty selectors fail with ERR_EXPORT_EMPTY unless allowEmpty', async () => {
-    const empty = await cli([
-      'export',
-      'run',
-      'submit',
-      '--profile',
-      'raw-all',
-      '--selectors',
-      'sources=no-such-source',
-      '--watch',
-    ]);
+    const submit = (...extra: string[]) =>
+      cli(['export', 'run', 'submit', '--profile', 'raw-all', '--watch', ...extra]);
+    const empty = await submit('--selectors', 'sources=no-such-source');
     assert.equal(empty.code, 27, empty.stdout + empty.stderr);
     assert.match(empty.stderr, /ERR_EXPORT_EMPTY/);
-    const allowed = await cli([
-      'export',
-      'run',
-      'submit',
-      '--profile',
-      'raw-all',
-      '--selectors',
-      'sources=no-such-source',
-      '--allow-empty',
-      '--watch',
-    ]);
+    const allowed = await submit('--selectors', 'sources=no-such-source', '--allow-empty');
     assert.equal(allowed.code, 0, allowed.stderr);
-    const narrow = await cli([
-      'export',
-      'run',
-      'submit',
-      '--profile',
-      'raw-all',
-      '--selectors',
-      'sources=osv-go',
-      'ecosystems=golang',
-      '--watch',
-      '--json',
-    ]);
+    const narrow = await submit('--selectors', 'sources=osv-go', 'ecosystems=golang', '--json');
     assert.equal(narrow.code, 0, narrow.stderr);
     const view = JSON.parse(narrow.stdout) as { records: number };
     assert.ok(view.records > 0 && view.records < 300, String(view.records));
