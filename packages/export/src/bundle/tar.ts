@@ -66,14 +66,42 @@ export function bundleMediaType(codec: BundleCodec): string {
 /** Staged files are read in 1 MiB chunks: the default 64 KiB costs measurably more per byte. */
 const READ_CHUNK = 1 << 20;
 
-/** Counts and hashes whatever passes through. */
+/**
+ * Counts and hashes whatever passes through. With `reslice`, it also hands on the bytes in pieces of
+ * exactly READ_CHUNK: Node's zstd output depends on how its input is split into writes, so fixed
+ * pieces make the compressed bytes a function of the tar bytes alone, whatever tar-stream and the
+ * file reads did; and one write per MiB instead of per 512-byte header costs far fewer round trips.
+ */
 class DigestTap extends Transform {
   readonly hash: Hash = createHash('sha256');
   bytes = 0;
+  private pending: Buffer[] = [];
+  private pendingBytes = 0;
+  private readonly reslice: boolean;
+  constructor(reslice = false) {
+    super({ highWaterMark: READ_CHUNK });
+    this.reslice = reslice;
+  }
   override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
     this.hash.update(chunk);
     this.bytes += chunk.length;
-    callback(null, chunk);
+    if (!this.reslice) return callback(null, chunk);
+    this.pending.push(chunk);
+    this.pendingBytes += chunk.length;
+    if (this.pendingBytes >= READ_CHUNK) {
+      let all = Buffer.concat(this.pending, this.pendingBytes);
+      while (all.length >= READ_CHUNK) {
+        this.push(all.subarray(0, READ_CHUNK));
+        all = all.subarray(READ_CHUNK);
+      }
+      this.pending = all.length > 0 ? [all] : [];
+      this.pendingBytes = all.length;
+    }
+    callback();
+  }
+  override _flush(callback: TransformCallback): void {
+    if (this.pendingBytes > 0) this.push(Buffer.concat(this.pending, this.pendingBytes));
+    callback();
   }
 }
 
@@ -175,7 +203,7 @@ export async function writeBundle(
   const mtime = new Date(Math.floor(options.mtime.getTime() / 1000) * 1000);
   if (Number.isNaN(mtime.getTime()) || mtime.getTime() < 0) throw new RangeError('bundle mtime must be a valid date');
   const compressor = compressorFor(options.compression);
-  const tarTap = new DigestTap();
+  const tarTap = new DigestTap(compressor !== undefined);
   const outTap = compressor ? new DigestTap() : tarTap;
   const pack = tarPack();
   const stages: NodeJS.ReadWriteStream[] = compressor ? [tarTap, compressor, outTap] : [tarTap];
