@@ -85,7 +85,10 @@ class DigestTap extends Transform {
   override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
     this.hash.update(chunk);
     this.bytes += chunk.length;
-    if (!this.reslice) return callback(null, chunk);
+    if (!this.reslice) {
+      callback(null, chunk);
+      return;
+    }
     this.pending.push(chunk);
     this.pendingBytes += chunk.length;
     if (this.pendingBytes >= READ_CHUNK) {
