@@ -3,15 +3,15 @@
 // PostgreSQL and PGlite, next to a floor measured in the same run: the same rows inserted with plain
 // multi-row INSERTs into a table without constraints, indexes, triggers or row-level security.
 // Everything runs on 127.0.0.1 in temporary directories that are removed afterwards.
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
+import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { aocService } from '@stella/aoc';
-import { type Db, loadConfig } from '@stella/platform';
-import { type RunningServer, startServer } from '@stella/server';
+import type { Db } from '@stella/platform';
+import type { RunningServer } from '@stella/server';
 import { advisoryFixtures, createDatabase, startPostgres } from '@stella/testkit';
 import { runConnector } from '../packages/aoc/src/connector-runner.ts';
-import { benchServerEnv } from './kit.ts';
+import { adminToken, withBenchServer } from './kit.ts';
 
 const FIXTURES = `${advisoryFixtures()}/osv-go/current`;
 // The issue's figure; STELLA_BENCH_AOC_DOCUMENTS only shortens trial runs.
@@ -105,18 +105,7 @@ export async function runAocBench() {
 }
 
 async function benchBackend(backend: 'pglite' | 'postgres', documents: string[], warmup: string[], url?: string) {
-  const home = mkdtempSync(join(tmpdir(), 'stella-bench-aoc-'));
-  const env = benchServerEnv(home, url);
-  try {
-    const server = await startServer({ config: loadConfig({ env }).config });
-    try {
-      return await measure(backend, server, home, documents, warmup);
-    } finally {
-      await server.close();
-    }
-  } finally {
-    rmSync(home, { recursive: true, force: true });
-  }
+  return withBenchServer('aoc', url, (server, home) => measure(backend, server, home, documents, warmup));
 }
 
 async function measure(
@@ -152,22 +141,6 @@ async function measure(
       `floor ${floor.documentsPerSecond} docs/s (connector/floor ${row.connectorToFloor}, api/floor ${row.apiToFloor})`,
   );
   return row;
-}
-
-async function adminToken(server: RunningServer, home: string): Promise<string> {
-  const creds = JSON.parse(readFileSync(join(home, 'credentials.json'), 'utf8'));
-  const admin = creds.clients['stella-admin'] as { clientId: string; clientSecret: string };
-  const res = await fetch(`${server.url}/token`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    body: new URLSearchParams({
-      grant_type: 'client_credentials',
-      client_id: admin.clientId,
-      client_secret: admin.clientSecret,
-    }),
-  });
-  if (!res.ok) throw new Error(`token: ${res.status} ${await res.text()}`);
-  return ((await res.json()) as { access_token: string }).access_token;
 }
 
 /** NDJSON batches of envelopes, one request in flight, bodies built before the clock starts. */

@@ -5,17 +5,8 @@
 // temporary directory that is removed afterwards.
 import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import {
-  createReadStream,
-  createWriteStream,
-  mkdirSync,
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  rmSync,
-  statSync,
-} from 'node:fs';
-import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
+import { createReadStream, createWriteStream, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { cpus, loadavg, totalmem } from 'node:os';
 import { join, relative } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { Readable } from 'node:stream';
@@ -25,12 +16,11 @@ import { runInNewContext } from 'node:vm';
 import { createZstdCompress, constants as zlibConstants } from 'node:zlib';
 import { aocService } from '@stella/aoc';
 import { type BundleEntry, verifyBundle, writeBundle } from '@stella/export';
-import { loadConfig } from '@stella/platform';
-import { type RunningServer, startServer } from '@stella/server';
+import type { RunningServer } from '@stella/server';
 import { advisoryFixtures, createDatabase, startPostgres } from '@stella/testkit';
 import type { PreparedDocument } from '../packages/aoc/src/ingest.ts';
 import type { AocService } from '../packages/aoc/src/service.ts';
-import { benchServerEnv } from './kit.ts';
+import { adminToken, withBenchServer } from './kit.ts';
 
 // The issue's figures; the variables only shorten trial runs.
 const DOCUMENTS = Number(process.env.STELLA_BENCH_EXPORT_DOCUMENTS ?? 100_000);
@@ -199,22 +189,6 @@ function createLoader(service: AocService, templates: Map<string, Template[]>, l
   };
 }
 
-async function adminToken(server: RunningServer, home: string): Promise<string> {
-  const creds = JSON.parse(readFileSync(join(home, 'credentials.json'), 'utf8'));
-  const admin = creds.clients['stella-admin'] as { clientId: string; clientSecret: string };
-  const res = await fetch(`${server.url}/token`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    body: new URLSearchParams({
-      grant_type: 'client_credentials',
-      client_id: admin.clientId,
-      client_secret: admin.clientSecret,
-    }),
-  });
-  if (!res.ok) throw new Error(`token: ${res.status} ${await res.text()}`);
-  return ((await res.json()) as { access_token: string }).access_token;
-}
-
 interface RunView {
   runId: string;
   status: string;
@@ -358,18 +332,7 @@ async function benchBackend(
   documents: number,
   url?: string,
 ) {
-  const home = mkdtempSync(join(tmpdir(), 'stella-bench-export-'));
-  const env = benchServerEnv(home, url);
-  try {
-    const server = await startServer({ config: loadConfig({ env }).config });
-    try {
-      return await measure(backend, server, home, templates, documents);
-    } finally {
-      await server.close();
-    }
-  } finally {
-    rmSync(home, { recursive: true, force: true });
-  }
+  return withBenchServer('export', url, (server, home) => measure(backend, server, home, templates, documents));
 }
 
 async function measure(
