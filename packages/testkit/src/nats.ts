@@ -1,21 +1,16 @@
 // A throwaway nats-server with JetStream on loopback, its store in a temporary directory, for tests of
 // fact-event delivery. Debian's nats-server (apt-get install nats-server) is looked up on PATH and /usr/sbin.
-import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { findExecutable, onFreePort } from './binaries.ts';
+import { findExecutable, onFreePort, startChildServer } from './binaries.ts';
 
 export interface NatsServer {
   url: string;
   port: number;
   stop(): Promise<void>;
 }
-
-/** nats-server starts in tens of ms; 10 s covers a loaded machine without hanging a suite. */
-const START_DEADLINE_MS = 10_000;
-const POLL_INTERVAL_MS = 25;
 
 export function findNatsServer(): string {
   return findExecutable('nats-server', 'apt-get install -y nats-server');
@@ -28,39 +23,16 @@ export async function startNats(options: { port?: number } = {}): Promise<NatsSe
 
 async function startOn(bin: string, port: number): Promise<NatsServer> {
   const dir = mkdtempSync(join(tmpdir(), 'stella-nats-'));
-  const child: ChildProcess = spawn(bin, ['-a', '127.0.0.1', '-p', String(port), '-js', '-sd', dir], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let log = '';
-  const keep = (d: Buffer) => {
-    log = (log + d.toString()).slice(-4000);
-  };
-  child.stdout?.on('data', keep);
-  child.stderr?.on('data', keep);
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  const stop = async () => {
-    if (child.exitCode === null && child.signalCode === null) {
-      child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), 3000);
-      await exited;
-      clearTimeout(timer);
-    }
-    rmSync(dir, { recursive: true, force: true });
-  };
-  const deadline = Date.now() + START_DEADLINE_MS;
-  for (;;) {
-    if (child.exitCode !== null) {
-      await stop();
-      throw new Error(`nats-server exited during start-up:\n${log}`);
-    }
+  const { stop } = await startChildServer({
+    name: 'nats-server',
+    bin,
+    args: ['-a', '127.0.0.1', '-p', String(port), '-js', '-sd', dir],
+    dir,
     // JetStream is enabled before the client listener opens, so an INFO line means JetStream is ready.
-    if (/Server is ready/.test(log) && (await sendsInfo(port))) break;
-    if (Date.now() > deadline) {
-      await stop();
-      throw new Error(`nats-server did not become ready within ${START_DEADLINE_MS} ms:\n${log}`);
-    }
-    await new Promise((r) => setTimeout(r, POLL_INTERVAL_MS));
-  }
+    ready: async (log) => /Server is ready/.test(log()) && (await sendsInfo(port)),
+    readyWhat: 'become ready',
+    graceful: true,
+  });
   return { url: `nats://127.0.0.1:${port}`, port, stop };
 }
 

@@ -1,11 +1,11 @@
 // A throwaway OCI registry (Debian's docker-registry, the CNCF distribution registry v2) on loopback over
 // plain HTTP, storing into a temporary directory, for tests of pushing export bundles as OCI artifacts.
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { findExecutable, onFreePort } from './binaries.ts';
+import { findExecutable, onFreePort, startChildServer } from './binaries.ts';
 
 export interface RegistryServer {
   /** `http://127.0.0.1:<port>` */
@@ -16,9 +16,6 @@ export interface RegistryServer {
   stop(): Promise<void>;
 }
 
-/** docker-registry starts in well under a second; 10 s covers a loaded CI machine without hanging a suite. */
-const START_DEADLINE_MS = 10_000;
-const POLL_INTERVAL_MS = 25;
 /** Per probe of GET /v2/: a listening but wedged server must not stall the poll loop past its deadline. */
 const PROBE_TIMEOUT_MS = 1000;
 
@@ -80,46 +77,16 @@ async function startOn(bin: string, port: number): Promise<RegistryServer> {
   // holds the port (a pinned port in use) is not mistaken for this one coming up.
   const instanceToken = randomUUID();
   writeFileSync(configPath, registryConfig(join(dir, 'storage'), port, instanceToken));
-  // setpriv (util-linux) makes the kernel kill the registry when this process dies, even by SIGKILL or a
-  // test-runner timeout, where no exit handler runs; without it an orphaned registry keeps its port.
-  const setpriv = optionalExecutable('setpriv');
-  const child: ChildProcess = setpriv
-    ? spawn(setpriv, ['--pdeathsig', 'SIGKILL', '--', bin, 'serve', configPath], { stdio: ['ignore', 'pipe', 'pipe'] })
-    : spawn(bin, ['serve', configPath], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let log = '';
-  const keep = (d: Buffer) => {
-    log = (log + d.toString()).slice(-4000);
-  };
-  child.stdout?.on('data', keep);
-  child.stderr?.on('data', keep);
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  // A test that forgets stop() (or fails before it) must not leave the registry running.
-  const killOnExit = () => child.kill('SIGKILL');
-  process.once('exit', killOnExit);
-
-  const stop = async () => {
-    process.removeListener('exit', killOnExit);
-    if (child.exitCode === null && child.signalCode === null) {
-      child.kill('SIGKILL'); // storage is thrown away, so no reason to wait for a graceful shutdown
-      await exited;
-    }
-    rmSync(dir, { recursive: true, force: true });
-  };
-
   const url = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + START_DEADLINE_MS;
-  for (;;) {
-    if (child.exitCode !== null) {
-      await stop();
-      throw new Error(`docker-registry exited during start-up:\n${log}`);
-    }
-    if (await answersApiVersion(url, instanceToken)) break;
-    if (Date.now() > deadline) {
-      await stop();
-      throw new Error(`docker-registry did not answer GET /v2/ within ${START_DEADLINE_MS} ms:\n${log}`);
-    }
-    await new Promise((r) => setTimeout(r, POLL_INTERVAL_MS));
-  }
+  const { stop } = await startChildServer({
+    name: 'docker-registry',
+    bin,
+    args: ['serve', configPath],
+    dir,
+    ready: () => answersApiVersion(url, instanceToken),
+    readyWhat: 'answer GET /v2/',
+    // Storage is thrown away, so no reason to wait for a graceful shutdown.
+  });
   return { url, host: `127.0.0.1:${port}`, port, stop };
 }
 
@@ -151,13 +118,5 @@ async function answersApiVersion(url: string, instanceToken: string): Promise<bo
     return response.status === 200 && response.headers.get(INSTANCE_HEADER) === instanceToken;
   } catch {
     return false;
-  }
-}
-
-function optionalExecutable(name: string): string | undefined {
-  try {
-    return findExecutable(name, `apt-get install -y ${name}`);
-  } catch {
-    return undefined;
   }
 }
