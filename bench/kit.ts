@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { loadConfig } from '@stella/platform';
 import { type RunningServer, startServer } from '@stella/server';
 
-export function benchServerEnv(home: string, databaseUrl?: string): Record<string, string> {
+function benchServerEnv(home: string, databaseUrl?: string): Record<string, string> {
   return {
     STELLA_HOME: home,
     STELLA_SERVER_HOST: '127.0.0.1',

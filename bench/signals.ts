@@ -10,8 +10,6 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync, gzipSync } from 'node:zlib';
-import { loadConfig } from '@stella/platform';
-import { type RunningServer, startServer } from '@stella/server';
 import {
   bfs,
   computeReachability,
@@ -22,7 +20,7 @@ import {
   toCsr,
 } from '@stella/signals';
 import { createDatabase, startPostgres } from '@stella/testkit';
-import { benchServerEnv } from './kit.ts';
+import { adminToken, withBenchServer } from './kit.ts';
 
 // The issue's figures; the env variables only shorten trial runs.
 const BATCH_EVENTS = 1000;
@@ -197,22 +195,8 @@ function parseOnly(bodies: Buffer[]) {
 }
 
 async function ingestBackend(backend: 'pglite' | 'postgres', bodies: Buffer[], warmup: Buffer[], url?: string) {
-  const home = mkdtempSync(join(tmpdir(), 'stella-bench-signals-'));
-  const env = benchServerEnv(home, url);
-  const server: RunningServer = await startServer({ config: loadConfig({ env }).config });
-  try {
-    const creds = JSON.parse(readFileSync(join(home, 'credentials.json'), 'utf8'));
-    const admin = creds.clients['stella-admin'];
-    const tokenRes = await fetch(`${server.url}/token`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      body: new URLSearchParams({
-        grant_type: 'client_credentials',
-        client_id: admin.clientId,
-        client_secret: admin.clientSecret,
-      }),
-    });
-    const token = ((await tokenRes.json()) as { access_token: string }).access_token;
+  return withBenchServer('signals', url, async (server, home) => {
+    const token = await adminToken(server, home);
     const headers = { authorization: `Bearer ${token}`, 'x-stella-tenant': 'default' };
     const graph = {
       schema: 'stella.callgraph.v1',
@@ -274,10 +258,7 @@ async function ingestBackend(backend: 'pglite' | 'postgres', bodies: Buffer[], w
     const version = (await server.ctx.db.query<{ v: string }>(`select current_setting('server_version') as v`)).rows[0]
       ?.v;
     return { backend, version, ...result };
-  } finally {
-    await server.close();
-    rmSync(home, { recursive: true, force: true });
-  }
+  });
 }
 
 export async function runSignalsBench() {
