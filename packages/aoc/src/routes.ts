@@ -4,7 +4,7 @@
 
 import { gunzipSync } from 'node:zlib';
 import { Errors, StellaError } from '@stella/core';
-import type { Ctx, HttpApp } from '@stella/platform';
+import { type Ctx, decodeCursor, encodeCursor, type HttpApp } from '@stella/platform';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import Type from 'typebox';
 import { connectorQueue } from './connector-runner.ts';
@@ -53,21 +53,6 @@ const ListQuery = Type.Object({
 function header(request: FastifyRequest, name: string): string | undefined {
   const value = request.headers[name];
   return Array.isArray(value) ? value[0] : value;
-}
-
-function decodeCursor(cursor: string | undefined): { ingestedAt: string; id: string } | undefined {
-  if (!cursor) return undefined;
-  try {
-    const [ingestedAt, id] = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as [string, string];
-    if (typeof ingestedAt === 'string' && typeof id === 'string') return { ingestedAt, id };
-  } catch {
-    // fall through
-  }
-  throw new StellaError(Errors.validation, 'cursor is not a nextCursor value from a previous page');
-}
-
-function encodeCursor(ingestedAt: string, id: string): string {
-  return Buffer.from(JSON.stringify([ingestedAt, id])).toString('base64url');
 }
 
 /** A raw document in the body; provenance in X-Stella-* headers. */

@@ -3,13 +3,20 @@
 // manifests, provenance, bundle download with Range and ETag, signing keys, quota and retention.
 import { once } from 'node:events';
 import { StellaError } from '@stella/core';
-import type { BlobStore, Config, HttpApp, SigningKeyStore } from '@stella/platform';
+import {
+  type BlobStore,
+  type Config,
+  decodeCursor,
+  encodeCursor,
+  type HttpApp,
+  type SigningKeyStore,
+} from '@stella/platform';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import Type from 'typebox';
 import { ExportErrors } from './errors.ts';
 import { ExportProfileSchema } from './profiles/schema.ts';
 import type { RetentionService } from './retention.ts';
-import { type ExportService, quotaHeaders, type RunView } from './service.ts';
+import { type ExportService, quotaHeaders } from './service.ts';
 import type { RunRow, RunStatus } from './sql/runs.ts';
 import { SIGNING_PURPOSE } from './worker.ts';
 
@@ -46,21 +53,6 @@ const traceOf = (request: FastifyRequest) => {
   const value = request.headers['x-stella-trace-id'] ?? request.headers['x-stella-traceid'];
   return typeof value === 'string' ? value.slice(0, 128) : undefined;
 };
-
-function encodeCursor(run: RunView): string {
-  return Buffer.from(JSON.stringify([run.createdAt, run.runId])).toString('base64url');
-}
-
-function decodeCursor(cursor: string | undefined): { createdAt: string; runId: string } | undefined {
-  if (!cursor) return undefined;
-  try {
-    const [createdAt, runId] = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as [string, string];
-    if (typeof createdAt === 'string' && typeof runId === 'string') return { createdAt, runId };
-  } catch {
-    // fall through
-  }
-  throw new StellaError(ExportErrors.validation, 'cursor is not a nextCursor value from a previous page');
-}
 
 /** The stored artefact of a run, or the error saying why there is none. */
 function artefactOf(run: RunRow, which: 'bundle_uri' | 'manifest_uri' | 'provenance_uri'): string {
@@ -285,10 +277,11 @@ export async function registerExportRoutes(app: HttpApp, deps: ExportRouteDeps):
         profile: q.profile,
         status: q.status,
         since: q.since,
-        after: decodeCursor(q.cursor),
+        after: decodeCursor(q.cursor, ExportErrors.validation),
         limit,
       });
-      return { items, nextCursor: items.length === limit ? encodeCursor(items.at(-1)!) : null };
+      const last = items.at(-1);
+      return { items, nextCursor: items.length === limit && last ? encodeCursor(last.createdAt, last.runId) : null };
     },
   );
 

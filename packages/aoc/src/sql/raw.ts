@@ -188,7 +188,7 @@ export interface RawFilter {
   /** Include superseded revisions (default: heads only). */
   history?: boolean | undefined;
   /** Keyset pagination: rows after this (ingested_at, id). */
-  after?: { ingestedAt: string; id: string } | undefined;
+  after?: { time: string; id: string } | undefined;
   limit: number;
 }
 
@@ -213,7 +213,7 @@ export async function listRaw(tx: Queryable, store: RawStore, filter: RawFilter)
     where.push(`not exists (select 1 from ${store} n where n.tenant = r.tenant and n.supersedes = r.id)`);
   }
   if (filter.after) {
-    params.push(filter.after.ingestedAt, filter.after.id);
+    params.push(filter.after.time, filter.after.id);
     where.push(`(ingested_at, id) > ($${params.length - 1}::timestamptz, $${params.length})`);
   }
   params.push(filter.limit);

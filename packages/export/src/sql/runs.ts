@@ -130,7 +130,8 @@ export interface RunFilter {
   profile?: string | undefined;
   status?: RunStatus | undefined;
   since?: string | undefined;
-  after?: { createdAt: string; runId: string } | undefined;
+  /** Keyset: rows before this (created_at, run_id), from a page cursor. */
+  after?: { time: string; id: string } | undefined;
   limit: number;
 }
 
@@ -146,7 +147,7 @@ export async function listRuns(tx: Queryable, filter: RunFilter): Promise<RunRow
   if (filter.status) add((p) => `status = ${p}`, filter.status);
   if (filter.since) add((p) => `created_at >= ${p}::timestamptz`, filter.since);
   if (filter.after) {
-    params.push(filter.after.createdAt, filter.after.runId);
+    params.push(filter.after.time, filter.after.id);
     where.push(`(created_at, run_id) < ($${params.length - 1}::timestamptz, $${params.length})`);
   }
   params.push(filter.limit);

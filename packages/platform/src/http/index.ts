@@ -1,5 +1,6 @@
 export type { FastifyReply, FastifyRequest, HttpApp, HttpAppOptions, Readiness, RouteAuth } from './app.ts';
 export { createHttpApp, microserviceOf } from './app.ts';
+export { decodeCursor, encodeCursor } from './cursor.ts';
 export { IdempotencyErrors } from './idempotency.ts';
 export type { Logger } from './logger.ts';
 export { createLogger, REDACT_PATHS } from './logger.ts';

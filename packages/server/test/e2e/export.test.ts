@@ -362,4 +362,26 @@ describe(`Export Center acceptance on ${testBackend()}`, () => {
       assert.ok(text.includes(name), name);
     }
   });
+
+  test('run lists page by cursor, newest first; a forged cursor is a 400', async () => {
+    const all = (await (await api('/api/export/runs?limit=200')).json()) as { items: { runId: string }[] };
+    assert.ok(all.items.length >= 4);
+    const seen: string[] = [];
+    let cursor: string | null = '';
+    while (cursor !== null) {
+      const page = (await (await api(`/api/export/runs?limit=2${cursor ? `&cursor=${cursor}` : ''}`)).json()) as {
+        items: { runId: string }[];
+        nextCursor: string | null;
+      };
+      seen.push(...page.items.map((r) => r.runId));
+      cursor = page.nextCursor;
+    }
+    assert.deepEqual(
+      seen,
+      all.items.map((r) => r.runId),
+    );
+    const bad = await api('/api/export/runs?cursor=bm90LWEtY3Vyc29y');
+    assert.equal(bad.status, 400);
+    assert.equal(((await bad.json()) as { code: string }).code, 'ERR_EXPORT_001');
+  });
 });
