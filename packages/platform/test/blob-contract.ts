@@ -116,8 +116,22 @@ export function describeBlobStoreContract(label: string, makeHarness: () => Prom
       assert.equal((await store.getBytes(uri, 2048)).length, 2048);
     });
 
+    test('getRange streams exactly the inclusive byte range', async () => {
+      const bytes = Buffer.from(Array.from({ length: 4096 }, (_, i) => i % 251));
+      const { uri } = await store.put('ranged', bytes);
+      const read = async (start: number, end: number) => {
+        const chunks: Buffer[] = [];
+        for await (const chunk of await store.getRange(uri, start, end)) chunks.push(chunk as Buffer);
+        return Buffer.concat(chunks);
+      };
+      assert.deepEqual(await read(10, 99), bytes.subarray(10, 100));
+      assert.deepEqual(await read(4095, 4095), bytes.subarray(4095));
+      assert.deepEqual(await read(0, 4095), bytes);
+    });
+
     test('missing objects: get and getBytes throw ERR_CAS_NOT_FOUND, head is undefined, delete is false', async () => {
       const uri = formatCasUri('absent', sha256Hex('never stored'));
+      await assert.rejects(store.getRange(uri, 0, 1), { code: 'ERR_CAS_NOT_FOUND' });
       await assert.rejects(store.get(uri), { code: 'ERR_CAS_NOT_FOUND' });
       await assert.rejects(store.getBytes(uri), { code: 'ERR_CAS_NOT_FOUND' });
       assert.equal(await store.head(uri), undefined);
