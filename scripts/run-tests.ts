@@ -1,5 +1,7 @@
-// Runs every package's tests on one database backend. For `--db postgres` it starts a throwaway
-// PostgreSQL cluster from the Debian binaries first and hands its URLs to the test processes.
+// Runs every package's tests once per database backend (`--db pglite --db postgres`). Each leg runs
+// even when an earlier one failed, so one failure never hides the other backend; the summary at the
+// end names both and the exit code is non-zero when either failed. For PostgreSQL a throwaway
+// cluster from the Debian binaries is started first and its URLs are handed to the test processes.
 import { spawn } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -7,13 +9,15 @@ import { parseArgs } from 'node:util';
 import { startPostgres } from '@stella/testkit';
 
 const { values, positionals } = parseArgs({
-  options: { db: { type: 'string', default: 'pglite' } },
+  options: { db: { type: 'string', multiple: true, default: ['pglite'] } },
   allowPositionals: true,
 });
-const backend = values.db;
-if (backend !== 'pglite' && backend !== 'postgres') {
-  console.error(`--db must be pglite or postgres, not ${backend}`);
-  process.exit(2);
+const backends = values.db;
+for (const backend of backends) {
+  if (backend !== 'pglite' && backend !== 'postgres') {
+    console.error(`--db must be pglite or postgres, not ${backend}`);
+    process.exit(2);
+  }
 }
 
 const files =
@@ -36,23 +40,68 @@ function listTests(dir: string): string[] {
   );
 }
 
-const env: Record<string, string | undefined> = { ...process.env, STELLA_TEST_DB: backend };
-let cluster: Awaited<ReturnType<typeof startPostgres>> | undefined;
-if (backend === 'postgres') {
-  cluster = await startPostgres();
-  env.STELLA_TEST_PG_ADMIN_URL = cluster.adminUrl;
-  env.STELLA_TEST_PG_APP_URL = cluster.appUrl('postgres');
+interface LegResult {
+  backend: string;
+  code: number;
+  /** node's closing figures (`ℹ tests 374` …), as printed. */
+  counts: Record<string, string>;
 }
 
-console.error(`\n== stella tests on ${backend}: ${files.length} files ==`);
-const code = await new Promise<number>((resolve) => {
-  const child = spawn(
-    process.execPath,
-    ['--disable-proto=delete', '--test', '--test-concurrency=2', '--test-timeout=120000', ...files],
-    { stdio: 'inherit', env },
-  );
-  child.on('exit', (c, signal) => resolve(c ?? (signal ? 1 : 0)));
-});
-await cluster?.stop();
-console.error(`== ${backend} leg finished with exit code ${code} ==`);
-process.exit(code);
+async function runLeg(backend: string): Promise<LegResult> {
+  const env: Record<string, string | undefined> = { ...process.env, STELLA_TEST_DB: backend };
+  let cluster: Awaited<ReturnType<typeof startPostgres>> | undefined;
+  if (backend === 'postgres') {
+    try {
+      cluster = await startPostgres();
+    } catch (error) {
+      console.error(`PostgreSQL did not start: ${(error as Error).message}`);
+      return { backend, code: 1, counts: {} };
+    }
+    env.STELLA_TEST_PG_ADMIN_URL = cluster.adminUrl;
+    env.STELLA_TEST_PG_APP_URL = cluster.appUrl('postgres');
+  }
+  console.error(`\n== stella tests on ${backend}: ${files.length} files ==`);
+  const counts: Record<string, string> = {};
+  const code = await new Promise<number>((resolve) => {
+    // --test-force-exit: a file whose set-up failed half-way must not keep its process (and the
+    // suite) alive through a server handle it never got to stop; its failure is reported either way.
+    const child = spawn(
+      process.execPath,
+      [
+        '--disable-proto=delete',
+        '--test',
+        '--test-force-exit',
+        '--test-concurrency=2',
+        '--test-timeout=120000',
+        ...files,
+      ],
+      { stdio: ['ignore', 'pipe', 'inherit'], env },
+    );
+    let partial = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      process.stdout.write(chunk);
+      const lines = (partial + chunk.toString()).split('\n');
+      partial = lines.pop()!;
+      for (const line of lines) {
+        const figure = /^ℹ (tests|pass|fail|cancelled|skipped) (\d+)$/.exec(line);
+        if (figure) counts[figure[1]!] = figure[2]!;
+      }
+    });
+    child.on('exit', (c, signal) => resolve(c ?? (signal ? 1 : 0)));
+  });
+  await cluster?.stop();
+  console.error(`== ${backend} leg finished with exit code ${code} ==`);
+  return { backend, code, counts };
+}
+
+const results: LegResult[] = [];
+for (const backend of backends) results.push(await runLeg(backend));
+
+if (results.length > 1) {
+  console.error('\n== summary ==');
+  for (const r of results) {
+    const figures = ['tests', 'pass', 'fail', 'cancelled', 'skipped'].map((k) => `${k} ${r.counts[k] ?? '?'}`);
+    console.error(`${r.backend.padEnd(9)} ${r.code === 0 ? 'ok    ' : 'FAILED'} ${figures.join(', ')}`);
+  }
+}
+process.exit(results.some((r) => r.code !== 0) ? 1 : 0);

@@ -13,7 +13,6 @@ import { type Config, createS3BlobStore, loadConfig } from '@stella/platform';
 import {
   freePort,
   type RegistryServer,
-  registryToolsMissing,
   runSkopeo,
   type S3Server,
   scratchDir,
@@ -198,7 +197,7 @@ describe('object driver (s3rver)', () => {
   });
 });
 
-describe('oci driver (docker-registry, read back by skopeo)', { skip: registryToolsMissing() }, () => {
+describe('oci driver (docker-registry, read back by skopeo)', () => {
   let registry: RegistryServer;
   before(async () => {
     registry = await startRegistry();

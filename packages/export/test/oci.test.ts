@@ -9,14 +9,7 @@ import { createServer, type IncomingMessage, request, type Server, type ServerRe
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import {
-  freePort,
-  type RegistryServer,
-  registryToolsMissing,
-  runSkopeo,
-  scratchDir,
-  startRegistry,
-} from '@stella/testkit';
+import { freePort, type RegistryServer, runSkopeo, scratchDir, startRegistry } from '@stella/testkit';
 import {
   buildArtifactManifest,
   OCI_EMPTY_DIGEST,
@@ -28,7 +21,6 @@ import {
 const TRIVY_ARTIFACT_TYPE = 'application/vnd.aquasec.trivy.config.v1+json';
 const TRIVY_LAYER_TYPE = 'application/vnd.aquasec.trivy.db.layer.v1.tar+gzip';
 const CREATED = '2026-01-02T03:04:05Z';
-const missing = registryToolsMissing();
 
 function sha256(bytes: Uint8Array): string {
   return `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
@@ -117,7 +109,7 @@ describe('artifact manifest', () => {
   });
 });
 
-describe('OCI image layout, read back by skopeo', { skip: missing }, () => {
+describe('OCI image layout, read back by skopeo', () => {
   test('skopeo resolves the tag, sees the manifest bytes and copies every blob with digest checks', async () => {
     const dir = scratchDir('stella-oci-layout-');
     const { db, manifest, artifact } = trivyArtifact(dir);
@@ -267,7 +259,7 @@ class RegistryGate {
   }
 }
 
-describe('pushing to a registry, read back by skopeo', { skip: missing }, () => {
+describe('pushing to a registry, read back by skopeo', () => {
   let registry: RegistryServer;
   let gate: RegistryGate;
   let dir: string;

@@ -2,14 +2,15 @@
 // The Export Center's operations artefacts stay consistent with what stella exposes: the Prometheus
 // rules (ops/prometheus/export-center.rules.yml) and the Grafana dashboards (ops/grafana/) reference
 // only metrics that exist, carry the runbook's alert names, and point at anchors that exist in
-// docs/runbooks/export.md. When promtool is installed (Debian package `prometheus`, which .ci/run
-// installs), every rule file is checked and the rule unit tests run.
+// docs/runbooks/export.md; promtool (Debian package `prometheus`) checks every rule file and runs the
+// rule unit tests.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { accessSync, constants, readdirSync, readFileSync } from 'node:fs';
-import { delimiter, join } from 'node:path';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { findExecutable } from '@stella/testkit';
 import { parse as parseYaml } from 'yaml';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
@@ -152,21 +153,6 @@ function loadDashboard(name: string): Dashboard {
 
 function allPanels(panels: Panel[]): Panel[] {
   return panels.flatMap((p) => [p, ...allPanels(p.panels ?? [])]);
-}
-
-/** promtool on PATH or in the Debian directories, else undefined (the promtool tests are skipped). */
-function findPromtool(): string | undefined {
-  const dirs = (process.env.PATH ?? '').split(delimiter).concat(['/usr/bin', '/usr/local/bin']);
-  for (const dir of dirs) {
-    if (!dir) continue;
-    try {
-      accessSync(join(dir, 'promtool'), constants.X_OK);
-      return join(dir, 'promtool');
-    } catch {
-      // not here
-    }
-  }
-  return undefined;
 }
 
 describe('PromQL metric name extraction', () => {
@@ -316,20 +302,20 @@ describe('ops/grafana dashboards', () => {
 });
 
 describe('promtool', () => {
-  const promtool = findPromtool();
-  const skip = promtool ? false : 'promtool not installed (apt-get install prometheus)';
+  // A prerequisite (scripts/prerequisites.ts): missing, it fails here at once with its package name.
+  const promtool = () => findExecutable('promtool');
 
-  test('check rules: every rule file in ops/prometheus', { skip }, () => {
+  test('check rules: every rule file in ops/prometheus', () => {
     const files = readdirSync(PROM_DIR)
       .filter((f) => f.endsWith('.rules.yml'))
       .map((f) => join(PROM_DIR, f));
     assert.ok(files.includes(RULES));
-    const run = spawnSync(promtool!, ['check', 'rules', ...files], { encoding: 'utf8' });
+    const run = spawnSync(promtool(), ['check', 'rules', ...files], { encoding: 'utf8' });
     assert.equal(run.status, 0, `${run.stdout}\n${run.stderr}`);
   });
 
-  test('test rules: export-center.rules.test.yml', { skip }, () => {
-    const run = spawnSync(promtool!, ['test', 'rules', RULE_TESTS], { encoding: 'utf8', cwd: PROM_DIR });
+  test('test rules: export-center.rules.test.yml', () => {
+    const run = spawnSync(promtool(), ['test', 'rules', RULE_TESTS], { encoding: 'utf8', cwd: PROM_DIR });
     assert.equal(run.status, 0, `${run.stdout}\n${run.stderr}`);
   });
 });

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
+import { spliceReadmePrerequisites } from '@stella/testkit';
 import { generateDocs } from '../src/index.ts';
 
 const root = new URL('../../../', import.meta.url);
@@ -15,4 +16,9 @@ test('committed docs (openapi.json, errors.md, config.md) match the code; run `n
     paths: Record<string, Record<string, { security?: unknown }>>;
   };
   assert.ok(openapi.paths['/api/v1/timeline/events']?.get?.security, 'authenticated routes declare bearer security');
+});
+
+test("README's prerequisites table is the list scripts/prerequisites.ts checks; run `npm run gen:docs` when this fails", () => {
+  const readme = readFileSync(new URL('README.md', root), 'utf8');
+  assert.equal(readme, spliceReadmePrerequisites(readme), 'README.md prerequisites are stale: run npm run gen:docs');
 });

@@ -2,24 +2,15 @@
 // test, and start on a free loopback port, trying again when another process took the port between
 // the probe and the bind.
 import { type ChildProcess, spawn } from 'node:child_process';
-import { accessSync, constants, rmSync } from 'node:fs';
-import { delimiter, join } from 'node:path';
+import { rmSync } from 'node:fs';
 import { freePort } from './postgres.ts';
+import { installLine, locateExecutable } from './prerequisites.ts';
 
-const SYSTEM_DIRS = ['/usr/sbin', '/usr/bin', '/usr/local/bin'];
-
-export function findExecutable(name: string, installHint: string): string {
-  for (const dir of (process.env.PATH ?? '').split(delimiter).concat(SYSTEM_DIRS)) {
-    if (!dir) continue;
-    const candidate = join(dir, name);
-    try {
-      accessSync(candidate, constants.X_OK);
-      return candidate;
-    } catch {
-      // not in this directory
-    }
-  }
-  throw new Error(`${name} not found: install it with \`${installHint}\``);
+/** Fails at once, naming the Debian package, when the program is missing: no test waits on it. */
+export function findExecutable(name: string): string {
+  const found = locateExecutable(name);
+  if (found === undefined) throw new Error(`${name} not found: install it with \`${installLine([name])}\``);
+  return found;
 }
 
 /** Another process can take the free port between our probe and the server binding it. */
@@ -76,12 +67,13 @@ const POLL_INTERVAL_MS = 25;
  * and an exit handler covers a test that forgets stop().
  */
 export async function startChildServer(options: ChildServerOptions): Promise<ChildServer> {
-  const setpriv = optionalExecutable('setpriv');
-  const child: ChildProcess = setpriv
-    ? spawn(setpriv, ['--pdeathsig', 'SIGKILL', '--', options.bin, ...options.args], {
-        stdio: ['ignore', 'pipe', 'pipe'],
-      })
-    : spawn(options.bin, [...options.args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child: ChildProcess = spawn(
+    findExecutable('setpriv'),
+    ['--pdeathsig', 'SIGKILL', '--', options.bin, ...options.args],
+    {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   let log = '';
   const keep = (d: Buffer) => {
     log = (log + d.toString()).slice(-4000);
@@ -117,12 +109,4 @@ export async function startChildServer(options: ChildServerOptions): Promise<Chi
     await new Promise((r) => setTimeout(r, POLL_INTERVAL_MS));
   }
   return { log: () => log, stop };
-}
-
-export function optionalExecutable(name: string): string | undefined {
-  try {
-    return findExecutable(name, `apt-get install -y ${name}`);
-  } catch {
-    return undefined;
-  }
 }

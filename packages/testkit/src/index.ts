@@ -1,5 +1,7 @@
 // @stella/testkit: real dependencies for tests (databases, redis-server, s3rver), started on loopback
 // in temporary directories and stopped by the tests themselves.
+
+export { findExecutable } from './binaries.ts';
 export type { TestBackend, TestDb } from './db.ts';
 export { testBackend, testDb } from './db.ts';
 export { advisoryFixtures, advisoryFixturesUrl } from './fixtures.ts';
@@ -7,10 +9,19 @@ export type { NatsServer } from './nats.ts';
 export { findNatsServer, startNats } from './nats.ts';
 export type { PostgresCluster } from './postgres.ts';
 export { APP_ROLE, createDatabase, findPostgresBin, freePort, startPostgres } from './postgres.ts';
+export type { Prerequisite } from './prerequisites.ts';
+export {
+  debianPackages,
+  installLine,
+  missingPrerequisites,
+  PREREQUISITES,
+  renderPrerequisites,
+  spliceReadmePrerequisites,
+} from './prerequisites.ts';
 export type { RedisServer } from './redis.ts';
 export { startRedis } from './redis.ts';
 export type { RegistryServer, SkopeoResult } from './registry.ts';
-export { findRegistryServer, findSkopeo, registryToolsMissing, runSkopeo, startRegistry } from './registry.ts';
+export { findRegistryServer, findSkopeo, runSkopeo, startRegistry } from './registry.ts';
 export type { S3Server } from './s3.ts';
 export { startS3 } from './s3.ts';
 export { scratchDir } from './scratch.ts';

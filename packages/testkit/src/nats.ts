@@ -13,7 +13,7 @@ export interface NatsServer {
 }
 
 export function findNatsServer(): string {
-  return findExecutable('nats-server', 'apt-get install -y nats-server');
+  return findExecutable('nats-server');
 }
 
 export async function startNats(options: { port?: number } = {}): Promise<NatsServer> {

@@ -1,11 +1,12 @@
 // A throwaway PostgreSQL cluster from the Debian binaries, in a temporary directory on loopback.
 // initdb refuses to run as root, so as root the cluster runs as the `postgres` system user.
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { chownSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { chownSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
+import { installLine, locatePostgresBin } from './prerequisites.ts';
 
 export interface PostgresCluster {
   /** Superuser URL, for creating roles and databases. */
@@ -20,16 +21,9 @@ export const APP_ROLE = 'stella_app';
 const APP_PASSWORD = 'stella-test';
 
 export function findPostgresBin(): string {
-  const candidates: string[] = [];
-  if (existsSync('/usr/lib/postgresql')) {
-    for (const v of readdirSync('/usr/lib/postgresql').sort((a, b) => Number(b) - Number(a))) {
-      if (Number(v) >= 15) candidates.push(`/usr/lib/postgresql/${v}/bin`);
-    }
-  }
-  const found = candidates.find((dir) => existsSync(join(dir, 'postgres')));
-  if (!found) {
-    throw new Error('PostgreSQL 15+ server binaries not found: install them with `apt-get install -y postgresql`');
-  }
+  const found = locatePostgresBin();
+  if (!found)
+    throw new Error(`PostgreSQL 15+ server binaries not found: install them with \`${installLine(['postgres'])}\``);
   return found;
 }
 

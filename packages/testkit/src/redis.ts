@@ -13,7 +13,7 @@ export interface RedisServer {
 }
 
 export function findRedisServer(): string {
-  return findExecutable('redis-server', 'apt-get install -y redis-server');
+  return findExecutable('redis-server');
 }
 
 /**

@@ -103,10 +103,11 @@ describe(`Export distribution and faults on ${testBackend()}`, () => {
       );
     }
   });
+  // Whatever before() got to start is stopped, even when a later step of it failed.
   after(async () => {
-    await t.close();
-    await registry.stop();
-    await s3.stop().catch(() => {});
+    await t?.close();
+    await registry?.stop();
+    await s3?.stop().catch(() => {});
   });
 
   test('object and oci drivers publish the bundle; skopeo reads the pushed artifact', async () => {
