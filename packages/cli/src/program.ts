@@ -1,6 +1,6 @@
 // The `stella` command: global flags with STELLA_* fallbacks, `serve`, then each room's verbs.
 import { ExitCode, StellaError } from '@stella/core';
-import { type CliCtx, CliError, type CliIo, exitCodeOf, type GlobalOptions } from '@stella/platform';
+import { type CliCtx, CliError, type CliIo, exitCodeOf, type GlobalOptions, localServerUrl } from '@stella/platform';
 import { modules, registerServeCommand, VERSION } from '@stella/server';
 import { Command, CommanderError, Option } from 'commander';
 
@@ -10,8 +10,9 @@ export function makeProgram(io: CliIo): { program: Command; run(): Promise<numbe
     .description('stella: offline-first evidence platform for software supply-chain security')
     .version(VERSION)
     .addOption(
-      new Option('--server <url>', 'server URL (env STELLA_SERVER)').default(
-        env.STELLA_SERVER ?? 'http://127.0.0.1:8440',
+      new Option(
+        '--server <url>',
+        'server URL (env STELLA_SERVER; default: server.publicUrl, else http://<server.host>:<server.port> of the configuration `stella serve` uses, e.g. STELLA_SERVER_PORT)',
       ),
     )
     .addOption(new Option('--tenant <id>', 'tenant (env STELLA_TENANT)').default(env.STELLA_TENANT ?? 'default'))
@@ -34,6 +35,7 @@ export function makeProgram(io: CliIo): { program: Command; run(): Promise<numbe
     const opts = program.opts<GlobalOptions>();
     return {
       ...opts,
+      server: opts.server ?? env.STELLA_SERVER ?? localServerUrl(env, opts.config),
       token: opts.token ?? env.STELLA_TOKEN,
       clientSecret: opts.clientSecret ?? env.STELLA_CLIENT_SECRET,
     };

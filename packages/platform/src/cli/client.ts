@@ -3,6 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { ExitCode, lookupError } from '@stella/core';
+import { loadConfig } from '../config/index.ts';
 import { CliError, type CliIo, type GlobalOptions } from './io.ts';
 
 export interface ApiClient {
@@ -28,6 +29,20 @@ interface Credentials {
 
 export function credentialsPath(env: CliIo['env']): string {
   return join(resolve(env.STELLA_HOME ?? './.stella'), 'credentials.json');
+}
+
+/** Where the server this machine would start listens: `server.publicUrl`, else `server.host`/`server.port`
+ * of the same configuration `stella serve` loads (flags aside), so `STELLA_SERVER_PORT=9000` moves both. */
+export function localServerUrl(env: CliIo['env'], configFile: string | undefined): string {
+  let server = { host: '127.0.0.1', port: 8440, publicUrl: '' };
+  try {
+    server = loadConfig({ env, ...(configFile ? { file: configFile } : {}) }).config.server;
+  } catch {
+    // An invalid configuration is reported by the commands that use it; the default address stands.
+  }
+  if (server.publicUrl) return server.publicUrl;
+  const host = server.host === '0.0.0.0' ? '127.0.0.1' : server.host === '::' ? '::1' : server.host;
+  return `http://${host.includes(':') ? `[${host}]` : host}:${server.port}`;
 }
 
 export interface ApiClientOptions {
@@ -148,7 +163,8 @@ async function throwProblem(response: Response): Promise<never> {
             : ExitCode.usage;
   const code = problem.code ?? problem.error ?? `HTTP_${response.status}`;
   throw new CliError(
-    `${code}: ${problem.detail ?? problem.message ?? (text.slice(0, 200) || response.statusText)}`,
+    // The code travels as the error's code; the CLI prints it once in front of this message.
+    problem.detail ?? problem.message ?? (text.slice(0, 200) || response.statusText),
     exit,
     code,
     problem,

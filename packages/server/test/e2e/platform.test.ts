@@ -266,6 +266,27 @@ describe(`platform end to end on ${testBackend()}`, () => {
     const usage = await run(['timeline', 'nonsense']);
     assert.equal(usage.code, 2);
 
+    // Without --server/STELLA_SERVER the CLI goes where `stella serve` would listen: the same port setting.
+    const port = new URL(t.base).port;
+    const byPort = capture();
+    const byPortErr = capture();
+    const byPortCode = await makeProgram({
+      argv: ['timeline', 'verify'],
+      env: { STELLA_HOME: t.home, STELLA_SERVER_PORT: port },
+      stdout: byPort.stream,
+      stderr: byPortErr.stream,
+    }).run();
+    assert.equal(byPortCode, 0, byPortErr.text());
+    assert.match(byPort.text(), /timeline chain OK/);
+    const wrongPort = await makeProgram({
+      argv: ['timeline', 'verify'],
+      env: { STELLA_HOME: t.home, STELLA_SERVER_PORT: '9' },
+      stdout: capture().stream,
+      stderr: byPortErr.stream,
+    }).run();
+    assert.equal(wrongPort, 70, 'port 9 is not the server: transport error');
+    assert.match(byPortErr.text(), /cannot reach http:\/\/127\.0\.0\.1:9\b/);
+
     const help = capture();
     const helpCode = await makeProgram({
       argv: ['--help'],
