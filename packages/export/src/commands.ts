@@ -206,10 +206,13 @@ export function registerExportCommands(program: Command, cli: CliCtx): void {
     .description('Create a profile from an ExportProfile JSON file (validated here first)')
     .requiredOption('--file <json>', 'ExportProfile document')
     .action(async (flags: { file: string }) => {
-      const view = await api().json<ProfileView>('POST', '/api/export/profiles', {
-        body: checkProfileFile(flags.file),
-      });
-      printResult(io, globals(), view, () => `created ${view.profileId}@${view.revision}`);
+      const response = await api().request('POST', '/api/export/profiles', { body: checkProfileFile(flags.file) });
+      const view = (await response.json()) as ProfileView;
+      printResult(io, globals(), view, () =>
+        response.status === 201
+          ? `created ${view.profileId}@${view.revision}`
+          : `${view.profileId}@${view.revision} already holds this document: unchanged`,
+      );
     });
   profile
     .command('update')

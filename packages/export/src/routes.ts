@@ -136,13 +136,15 @@ export async function registerExportRoutes(app: HttpApp, deps: ExportRouteDeps):
       schema: {
         tags,
         summary: 'Create an export profile (revision r1); 400 lists every schema error',
+        description:
+          '201 when created; 200 with the stored revision when a profile of that name already has this spec and labels; 409 ERR_EXPORT_007 when it has other content.',
         body: Type.Unknown(),
       },
     },
     async (request, reply) => {
-      const profile = await service.createProfile(tenantOf(request), request.body, actorOf(request));
+      const { profile, created } = await service.createProfile(tenantOf(request), request.body, actorOf(request));
       reply.header('location', `/api/export/profiles/${profile.profileId}`);
-      return reply.code(201).send(profile);
+      return reply.code(created ? 201 : 200).send(profile);
     },
   );
 

@@ -102,6 +102,14 @@ export interface ExportServiceDeps {
 
 const iso = (v: Date | string | null): string | null => (v === null ? null : new Date(v).toISOString());
 
+/** Two revisions say the same when spec and labels match; name and revision bookkeeping aside. */
+function sameContent(stored: ExportProfile, candidate: ExportProfile): boolean {
+  return (
+    canonicalDigest({ spec: stored.spec, labels: stored.metadata.labels ?? {} }) ===
+    canonicalDigest({ spec: candidate.spec, labels: candidate.metadata.labels ?? {} })
+  );
+}
+
 function profileView(row: ProfileRow): ProfileView {
   return {
     profileId: row.name,
@@ -234,13 +242,20 @@ export function createExportService(deps: ExportServiceDeps) {
     bus,
 
     // ---- profiles ----
-    async createProfile(tenant: string, doc: unknown, actor: string | null): Promise<ProfileView> {
+    /** Creates r1; the same document again is a no-op answering the stored revision (`created: false`). */
+    async createProfile(
+      tenant: string,
+      doc: unknown,
+      actor: string | null,
+    ): Promise<{ profile: ProfileView; created: boolean }> {
       const profile = checkProfile(doc, tenant);
-      const row = await tx(tenant, async (q) => {
-        if (await latestProfile(q, profile.metadata.name)) {
+      const { row, created } = await tx(tenant, async (q) => {
+        const latest = await latestProfile(q, profile.metadata.name);
+        if (latest) {
+          if (!latest.archived_at && sameContent(latest.document, profile)) return { row: latest, created: false };
           throw new StellaError(
             ExportErrors.conflict,
-            `profile ${profile.metadata.name} already exists; update it (PUT) to make a new revision, or clone it`,
+            `profile ${profile.metadata.name} already exists with other content; update it (PUT) to make a new revision, or clone it`,
           );
         }
         const stored = await storeRevision(q, tenant, profile, 1, actor, null);
@@ -249,9 +264,9 @@ export function createExportService(deps: ExportServiceDeps) {
           kind: 'export.profile.created',
           details: { profileId: stored.name, revision: 'r1', digest: stored.document_digest },
         });
-        return stored;
+        return { row: stored, created: true };
       });
-      return profileView(row);
+      return { profile: profileView(row), created };
     },
 
     async updateProfile(tenant: string, name: string, doc: unknown, actor: string | null) {
@@ -260,10 +275,7 @@ export function createExportService(deps: ExportServiceDeps) {
         const latest = await latestProfile(q, name);
         if (!latest) throw notFound(`export profile ${name}`);
         if (latest.archived_at) throw new StellaError(ExportErrors.conflict, `profile ${name} is archived`);
-        const same =
-          canonicalDigest({ spec: latest.document.spec, labels: latest.document.metadata.labels ?? {} }) ===
-          canonicalDigest({ spec: profile.spec, labels: profile.metadata.labels ?? {} });
-        if (same) return { row: latest, created: false };
+        if (sameContent(latest.document, profile)) return { row: latest, created: false };
         const stored = await storeRevision(q, tenant, profile, latest.revision + 1, actor, latest.cloned_from);
         await timeline.append(q, tenant, {
           category: 'export',

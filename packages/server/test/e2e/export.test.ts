@@ -55,6 +55,18 @@ describe(`Export Center acceptance on ${testBackend()}`, () => {
     const created = await cli(['export', 'profile', 'create', '--file', profileFile]);
     assert.equal(created.code, 0, created.stderr);
     assert.match(created.stdout, /created raw-all@r1/);
+    // The same document again is a no-op (200, still r1); other content under the name is a conflict.
+    const again = await cli(['export', 'profile', 'create', '--file', profileFile]);
+    assert.equal(again.code, 0, again.stderr);
+    assert.match(again.stdout, /raw-all@r1 already holds this document: unchanged/);
+    const changedFile = join(work, 'profile-changed.json');
+    writeFileSync(
+      changedFile,
+      JSON.stringify({ ...PROFILE, metadata: { ...PROFILE.metadata, labels: { team: 'x' } } }),
+    );
+    const conflict = await cli(['export', 'profile', 'create', '--file', changedFile]);
+    assert.equal(conflict.code, 25, conflict.stderr);
+    assert.match(conflict.stderr, /^stella: ERR_EXPORT_007: profile raw-all already exists with other content/m);
     const list = await cli(['export', 'profile', 'list']);
     assert.match(list.stdout, /^PROFILE\s+KIND\s+VARIANT\s+DISTRIBUTION\s+RETENTION/m);
     assert.match(list.stdout, /raw-all\s+json\s+raw\s+http\s+default/);
