@@ -62,6 +62,7 @@ async function ingest({ io, globals }: CliCtx, flags: IngestFlags, forceOffline:
       manifestPath: flags.manifest,
       ...(flags.dsse ? { dssePath: flags.dsse } : {}),
       subject,
+      ...(io.env.STELLA_SERVER ? { serverUrl: io.env.STELLA_SERVER } : {}),
     });
     if (flags.receipt) writeFileSync(flags.receipt, `${JSON.stringify(receipt, null, 2)}\n`);
     printResult(

@@ -29,7 +29,7 @@ export const SignalsErrors = {
     status: 404,
     exit: ExitCode.notFound,
     title: 'No reachability fact for this subject',
-    hint: 'Ingest runtime facts for the subject or POST /signals/reachability/recompute, then retry.',
+    hint: 'Nothing was accepted for this subject: check its key (scanId, else imageDigest, else component|version, lower-cased) and the tenant, and ingest runtime facts for it first. A subject whose facts were accepted answers 202 until its fact is computed.',
   }),
   offlineStale: defineError({
     code: 'ERR_SIGNALS_TIME_ANCHOR_STALE',
@@ -44,6 +44,13 @@ export const SignalsErrors = {
     exit: ExitCode.verificationFailed,
     title: 'A file does not match the bundle manifest',
     hint: 'Recompute sha256sum of the named file and compare it with manifest.json; re-transfer the bundle.',
+  }),
+  homeInUse: defineError({
+    code: 'ERR_SIGNALS_HOME_IN_USE',
+    status: 409,
+    exit: ExitCode.failure,
+    title: 'A running stella server owns the embedded database of this STELLA_HOME',
+    hint: 'Stop that server and run the offline ingest again, or send the trace through the running server: `stella signals ingest-runtime --graph-hash <sha256> --runtime <file>` (POST /api/v1/runtime-facts?graph_hash=…).',
   }),
   dsseInvalid: defineError({
     code: 'ERR_SIGNALS_DSSE_INVALID',

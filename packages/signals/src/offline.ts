@@ -1,11 +1,13 @@
 // Air-gap runtime ingest (seed 000 §3): check every hash of the bundle manifest, verify the DSSE
 // against local trust roots, refuse a stale time anchor, then import the trace into CAS and the
-// database exactly as the online route would, and write an ingest receipt. Failures after the
-// database opened are recorded as `runtime.ingest.failed` on the timeline. Never touches the network.
+// database exactly as the online route would, compute the subject's fact, and write an ingest
+// receipt. Failures after the database opened are recorded as `runtime.ingest.failed` on the
+// timeline. Never touches the network.
 
 import { createHash } from 'node:crypto';
 import { createReadStream, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
+import { aocModule } from '@stella/aoc';
 import {
   type Clock,
   canonicalJson,
@@ -43,6 +45,8 @@ export interface OfflineIngestOptions {
   dssePath?: string;
   subject?: Subject;
   clock?: Clock;
+  /** Where the stella server of this home listens (STELLA_SERVER), for the remedy when it runs. */
+  serverUrl?: string;
 }
 
 export interface IngestReceipt {
@@ -147,7 +151,69 @@ export function loadTrustRoots(path: string): DsseTrustedKey[] {
   return keys;
 }
 
-function lockHome(home: string): () => void {
+/** The URL a server started with this config listens on (`stella serve` prints the same). */
+function serverUrlOf(config: Config): string {
+  if (config.server.publicUrl) return config.server.publicUrl.replace(/\/+$/, '');
+  const { host, port } = config.server;
+  const shown = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host;
+  return `http://${shown}:${port === 0 ? '<port it printed>' : port}`;
+}
+
+/** Quotes for a POSIX shell when needed, so the printed commands can be pasted as they are. */
+function shellWord(word: string): string {
+  return /^[\w@%+=:,./-]+$/.test(word) ? word : `'${word.replaceAll("'", `'\\''`)}'`;
+}
+
+/**
+ * The remedy when a live server holds the home: stop it, or send the same trace through its API
+ * (the exact `stella` and curl forms for this tenant, graph, trace and subject).
+ */
+function homeInUse(home: string, pid: number, options: OfflineIngestOptions): StellaError {
+  const url = (options.serverUrl || serverUrlOf(options.config)).replace(/\/+$/, '');
+  const subject = Object.entries(options.subject ?? {}).filter(([, v]) => v !== undefined && v !== '');
+  const flagOf: Record<string, string> = {
+    scanId: '--scan-id',
+    imageDigest: '--image-digest',
+    component: '--component',
+    version: '--version',
+  };
+  const stella = [
+    'npx stella --server',
+    shellWord(url),
+    '--tenant',
+    shellWord(options.tenant),
+    'signals ingest-runtime --graph-hash',
+    shellWord(options.graphHash),
+    '--runtime',
+    shellWord(options.runtimePath),
+    ...subject.flatMap(([k, v]) => [flagOf[k] ?? `--${k}`, shellWord(String(v))]),
+  ].join(' ');
+  const query = new URLSearchParams({ graph_hash: options.graphHash, ...Object.fromEntries(subject) }).toString();
+  const curl = [
+    `curl -fsS -X POST ${shellWord(`${url}/api/v1/runtime-facts?${query}`)}`,
+    `-H "Authorization: Bearer $(npx stella --server ${shellWord(url)} --tenant ${shellWord(options.tenant)} auth token --scope signals:write)"`,
+    `-H ${shellWord(`X-Stella-Tenant: ${options.tenant}`)} -H 'Content-Type: application/x-ndjson'`,
+    `--data-binary @${shellWord(options.runtimePath)}`,
+  ].join(' ');
+  return new StellaError(
+    SignalsErrors.homeInUse,
+    [
+      `the stella server with pid ${pid} is running on ${resolve(home)} and owns its embedded database, so the offline ingest cannot open it. Either:`,
+      `  - stop that server (Ctrl-C where it runs, or \`kill ${pid}\`) and run this command again; or`,
+      `  - send the same trace through the running server's API (it does not check the bundle's manifest, DSSE or time anchor; this command does):`,
+      `      ${stella}`,
+      '    which is the same as',
+      `      ${curl}`,
+    ].join('\n'),
+    { details: { pid, home: resolve(home), serverUrl: url } },
+  );
+}
+
+/**
+ * Takes $STELLA_HOME/serve.lock as `stella serve` does: PGlite's data directory is used by one
+ * process at a time. A live holder is refused with the remedy; a stale lock (crashed holder) is taken.
+ */
+function lockHome(home: string, options: OfflineIngestOptions): () => void {
   const path = join(home, 'serve.lock');
   try {
     writeFileSync(path, String(process.pid), { flag: 'wx', mode: 0o600 });
@@ -161,12 +227,7 @@ function lockHome(home: string): () => void {
     } catch (e) {
       alive = (e as NodeJS.ErrnoException).code === 'EPERM';
     }
-    if (holder && alive) {
-      throw new StellaError(
-        Errors.conflict,
-        `a stella server (pid ${holder}) is using ${home}; stop it or ingest online with \`stella signals ingest-runtime\` without --offline`,
-      );
-    }
+    if (holder && alive) throw homeInUse(home, holder, options);
     writeFileSync(path, String(process.pid), { mode: 0o600 });
   }
   return () => rmSync(path, { force: true });
@@ -179,13 +240,15 @@ export async function offlineIngestRuntime(options: OfflineIngestOptions): Promi
     throw new StellaError(Errors.usage, '--graph-hash must be sha256:<64 lowercase hex>');
   }
   const manifest = readBundleManifest(options.manifestPath);
-  const release = config.database.url ? () => {} : lockHome(config.home);
+  const release = config.database.url ? () => {} : lockHome(config.home, options);
   let db: Db | undefined;
   try {
     db = await openDatabase(config);
+    // The same modules the signals room depends on in the server: default targets come from AOC advisories.
     await migrate(db, [
       { module: 'platform', migrations: platformModule.migrations! },
-      { module: 'signals', migrations: new URL('../migrations/', import.meta.url), dependsOn: ['platform'] },
+      { module: 'aoc', migrations: aocModule.migrations!, dependsOn: ['platform'] },
+      { module: 'signals', migrations: new URL('../migrations/', import.meta.url), dependsOn: ['platform', 'aoc'] },
     ]);
     const timeline = createTimeline(db, clock);
     const recordFailure = async (reason: string, details: Record<string, unknown>) => {
@@ -330,6 +393,11 @@ export async function offlineIngestRuntime(options: OfflineIngestOptions): Promi
     } finally {
       await batch.dispose();
     }
+    // Online, the ingest queues a recompute for the server's worker; here no worker runs (the server
+    // is stopped, or on PostgreSQL it would not hear of it), so the fact is computed now. It is
+    // incremental: importing the same bundle again computes nothing twice, and finishes a recompute
+    // that failed here before.
+    if (result.status === 'applied') await signals.recompute(tenant, { subjectKey: result.subjectKey });
     const receipt: IngestReceipt = {
       schema: 'stella.signals.ingest-receipt.v1',
       tenant,

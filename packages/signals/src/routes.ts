@@ -6,7 +6,7 @@ import Type from 'typebox';
 import { addEvent, RuntimeAggregate, refuse } from './runtime/events.ts';
 import { readRuntimeStream } from './runtime/stream.ts';
 import { pickSubject, type Subject, subjectKeyOf } from './runtime/subject.ts';
-import type { Signals } from './service.ts';
+import { type FactAnswer, MAX_FACT_WAIT_SECONDS, type Signals } from './service.ts';
 import { toCycloneDx, toOpenVex } from './vex.ts';
 
 const RAW_TYPES = [
@@ -388,7 +388,7 @@ export async function registerSignalsRoutes(app: HttpApp, deps: SignalsRouteDeps
         tags: ['signals'],
         summary: 'Recompute reachability facts (only subjects whose graph, runtime facts or targets changed)',
         description:
-          'Without subjectKey every changed subject of the tenant is recomputed. targets (symbol ids or {symbolId, advisoryId, package}) replace the default targets from advisories; an empty array restores them. wait=true runs it in the request; otherwise a job is queued (202).',
+          'Without subjectKey every changed subject of the tenant is recomputed. targets (symbol ids or {symbolId, advisoryId, package}) replace the default targets from advisories; an empty array restores them. wait=true runs it in the request; otherwise a job is queued (202). A fact is stored only from the current inputs of its subject: per subject the answer is updated, unchanged, or superseded (its inputs changed on every try; the recompute queued by that change writes the fact). With wait=true the fact reported is what GET /signals/facts returns next, unless another input arrived meanwhile.',
         body: Type.Object({
           subjectKey: Type.Optional(Type.String({ minLength: 1 })),
           targets: Type.Optional(
@@ -440,6 +440,70 @@ export async function registerSignalsRoutes(app: HttpApp, deps: SignalsRouteDeps
   );
 
   const SubjectParams = Type.Object({ subjectKey: Type.String({ minLength: 1 }) });
+  const Wait = Type.Optional(
+    Type.Integer({
+      minimum: 0,
+      maximum: MAX_FACT_WAIT_SECONDS,
+      description: `Seconds (at most ${MAX_FACT_WAIT_SECONDS}) to wait for a fact that covers every runtime batch, graph and targets change accepted for the subject before this request; 200 as soon as there is one, 202 if there is none by then. Without it a stored fact is answered even while a newer recompute is pending.`,
+    }),
+  );
+  const PendingFactResponse = Type.Object(
+    {
+      subjectKey: Type.String(),
+      status: Type.Literal('pending'),
+      waitingFor: Type.Union([Type.Literal('recompute'), Type.Literal('callgraph')], {
+        description:
+          'recompute: queued or running (Retry-After 2). callgraph: the runtime facts name a graph hash not ingested yet; POST the graph (Retry-After 30).',
+      }),
+      since: Type.String({ description: 'When the oldest input not yet covered by a fact was accepted (RFC 3339).' }),
+      retryAfterSeconds: Type.Integer({ description: 'Same as the Retry-After header.' }),
+      factVersion: Type.Union([Type.Integer(), Type.Null()], {
+        description: 'The older fact stored for the subject (GET without wait returns it), or null.',
+      }),
+      graphHash: Type.Optional(Type.String({ description: 'The graph the parked runtime facts wait for.' })),
+    },
+    {
+      description:
+        'Runtime facts or a graph were accepted for the subject, and no fact covers them yet. Retry after Retry-After seconds, or ask with ?wait=.',
+      // Documented in the OpenAPI answer (a response header, not a body member).
+      headers: {
+        'retry-after': {
+          type: 'integer',
+          description:
+            'Seconds to wait before asking again: 2 while the recompute is queued or running, 30 for a graph.',
+        },
+      },
+    },
+  );
+  // Waiting requests answer at once (202) when the server shuts down, rather than holding it up.
+  const waiting = new Set<AbortController>();
+  app.addHook('preClose', async () => {
+    for (const controller of waiting) controller.abort();
+  });
+  /** Reads the fact for a route: the answer, or the reply already sent as 202 for a pending subject. */
+  const answerFact = async (
+    request: import('fastify').FastifyRequest,
+    reply: import('fastify').FastifyReply,
+  ): Promise<Extract<FactAnswer, { status: 'ready' }> | undefined> => {
+    const subjectKey = (request.params as { subjectKey: string }).subjectKey;
+    const waitSeconds = (request.query as { wait?: number }).wait ?? 0;
+    const controller = new AbortController();
+    const gone = () => controller.abort();
+    // The client hung up: stop waiting for it.
+    reply.raw.once('close', gone);
+    waiting.add(controller);
+    let answer: FactAnswer;
+    try {
+      answer = await signals.readFact(tenantOf(request), subjectKey, { waitSeconds, signal: controller.signal });
+    } finally {
+      waiting.delete(controller);
+      reply.raw.off('close', gone);
+    }
+    if (answer.status === 'ready') return answer;
+    reply.header('retry-after', String(answer.retryAfterSeconds));
+    reply.code(202).send(answer);
+    return undefined;
+  };
 
   app.get(
     '/signals/facts/:subjectKey',
@@ -448,13 +512,21 @@ export async function registerSignalsRoutes(app: HttpApp, deps: SignalsRouteDeps
       schema: {
         tags: ['signals'],
         summary: 'The reachability fact of a subject: per-target states, score, unknowns, provenance, fact_version',
-        description: 'ETag is the fact digest; If-None-Match with it answers 304.',
+        description:
+          'ETag is the fact digest; If-None-Match with it answers 304. 202 with Retry-After while runtime facts or a graph accepted for the subject have no fact yet (the recompute is queued or running); ?wait=N waits up to N seconds for it. 404 only for a subject nothing was ever accepted for.',
         params: SubjectParams,
-        response: { 200: Json, 304: Type.Null({ description: 'Not modified: the fact still has this digest.' }) },
+        querystring: Type.Object({ wait: Wait }),
+        response: {
+          200: Json,
+          202: PendingFactResponse,
+          304: Type.Null({ description: 'Not modified: the fact still has this digest.' }),
+        },
       },
     },
     async (request, reply) => {
-      const fact = await signals.getFact(tenantOf(request), (request.params as { subjectKey: string }).subjectKey);
+      const answer = await answerFact(request, reply);
+      if (!answer) return reply;
+      const { fact } = answer;
       const etag = `"${fact.digest}"`;
       reply.header('etag', etag);
       // The digest names the fact's content, so a client holding it can skip the body (spec §0 ETags).
@@ -476,17 +548,21 @@ export async function registerSignalsRoutes(app: HttpApp, deps: SignalsRouteDeps
       schema: {
         tags: ['signals'],
         summary: 'The fact as VEX: OpenVEX 0.2.0 or CycloneDX 1.6 (witness path as evidence.callstack)',
+        description: 'Pending subjects and ?wait= as for GET /signals/facts/{subjectKey}.',
         params: SubjectParams,
         querystring: Type.Object({
           format: Type.Optional(
             Type.Union([Type.Literal('openvex'), Type.Literal('cyclonedx')], { default: 'openvex' }),
           ),
+          wait: Wait,
         }),
-        response: { 200: Json },
+        response: { 200: Json, 202: PendingFactResponse },
       },
     },
     async (request, reply) => {
-      const fact = await signals.getFact(tenantOf(request), (request.params as { subjectKey: string }).subjectKey);
+      const answer = await answerFact(request, reply);
+      if (!answer) return reply;
+      const { fact } = answer;
       const doc = fact.document as { states: never[]; subject?: Record<string, string> };
       const input = {
         subjectKey: fact.subjectKey,

@@ -1,6 +1,7 @@
 // Signals' application service: callgraph ingest (normalise, hash, CAS + manifest + DSSE), runtime
 // ingest (idempotent aggregation, CAS batch, timeline, orphans), recompute (incremental, cached
-// graphs, fact versions and events) and the reads behind the routes. Routes and the CLI call this.
+// graphs, fact versions and events, stored only from a subject's current inputs) and the reads
+// behind the routes (a fact, or its pending state and a bounded wait for it). Routes and the CLI call this.
 import {
   type Clock,
   canonicalDigest,
@@ -17,6 +18,7 @@ import {
   counter,
   type Db,
   formatCasUri,
+  gauge,
   histogram,
   type JobQueue,
   type Logger,
@@ -33,6 +35,7 @@ import {
   type SymbolOverlay,
 } from './engine/targets.ts';
 import { SignalsErrors } from './errors.ts';
+import { createFactWaiters } from './fact-waiters.ts';
 import { type CsrGraph, decodeCsr, encodeCsr, nodeIndex, toCsr } from './graph/csr.ts';
 import { normalizeGraph } from './graph/normalize.ts';
 import { parseCallgraphBody } from './graph/parse.ts';
@@ -55,12 +58,17 @@ import {
   type IngestRow,
   insertAppliedIngest,
   insertIngest,
+  lockSubjectInputs,
   markApplied,
   runtimeSummary,
+  type SubjectRow,
   selectHits,
+  selectOldestOrphan,
   selectOrphans,
+  selectSubjectInputs,
   selectSubjects,
   setSubjectTargets,
+  settleSubject,
   touchSubject,
 } from './sql/runtime.ts';
 
@@ -76,6 +84,26 @@ const RELEASE = '0.1.0';
 const ORPHAN_RETRY_SECONDS = 30;
 /** Recently used graphs stay decoded; a few keep memory bounded even for million-edge graphs. */
 const GRAPH_CACHE_SIZE = 8;
+/**
+ * Tries per subject when its inputs keep changing while it is computed: each try re-reads them. A
+ * few absorb a batch or a targets change arriving mid-way; under a steady stream the change's own
+ * queued recompute writes the fact instead.
+ */
+const RECOMPUTE_ATTEMPTS = 3;
+/** Longest `?wait=` on the fact routes: well under the usual 60 s proxy and client read timeouts. */
+export const MAX_FACT_WAIT_SECONDS = 30;
+/**
+ * Retry-After of a fact whose recompute is pending: the recompute worker polls its queue every 2 s
+ * (pg-boss default) and a subject takes well under a second.
+ */
+const PENDING_RETRY_AFTER_SECONDS = 2;
+/** Retry-After of a subject whose runtime facts wait for their callgraph: the orphan retry period. */
+const ORPHAN_RETRY_AFTER_SECONDS = ORPHAN_RETRY_SECONDS;
+/**
+ * A waiting request re-reads the fact this often: recomputes in this process wake it at once, this
+ * catches those of a worker in another process.
+ */
+const FACT_WAIT_POLL_MS = 500;
 
 export interface SignalsDeps {
   db: Db;
@@ -140,12 +168,30 @@ export interface RuntimeIngestResult {
 export interface RecomputeReport {
   subjects: {
     subjectKey: string;
-    status: 'updated' | 'unchanged' | 'skipped';
+    /** superseded: its inputs kept changing while computed; the recompute queued by the change writes the fact. */
+    status: 'updated' | 'unchanged' | 'superseded';
     factVersion?: number;
     digest?: string;
   }[];
   durationMs: number;
 }
+
+/** A subject whose inputs were accepted but whose fact does not cover them yet (GET answers 202). */
+export interface PendingFact {
+  subjectKey: string;
+  status: 'pending';
+  /** recompute: queued or running; callgraph: its runtime facts wait for their graph to be ingested. */
+  waitingFor: 'recompute' | 'callgraph';
+  /** When the oldest input the fact does not cover yet was accepted. */
+  since: string;
+  retryAfterSeconds: number;
+  /** The version of the older fact stored for the subject, when there is one. */
+  factVersion: number | null;
+  /** The graph the parked runtime facts name, when waiting for a callgraph. */
+  graphHash?: string;
+}
+
+export type FactAnswer = { status: 'ready'; fact: FactRow } | PendingFact;
 
 interface LoadedGraph {
   csr: CsrGraph;
@@ -218,6 +264,16 @@ export function createSignals(deps: SignalsDeps) {
     m,
     'stella_signals_facts_updated_total',
     'Reachability facts written (new fact_version)',
+  );
+  const factWaiters = createFactWaiters();
+  gauge(
+    m,
+    'stella_signals_fact_waiters',
+    'Requests waiting for a pending reachability fact (GET /signals/facts/{subjectKey}?wait=)',
+    [],
+    function () {
+      this.set(factWaiters.count());
+    },
   );
 
   const scoring: ScoringOptions = {
@@ -690,7 +746,179 @@ export function createSignals(deps: SignalsDeps) {
     });
   }
 
-  /** Recomputes the facts of one subject or of every subject whose graph, runtime facts or targets changed. */
+  /**
+   * Runs `write` in a transaction that holds the subject's row lock, only while the subject's inputs
+   * are still the ones this recompute read; 'stale' otherwise (an ingest or a targets change came in
+   * meanwhile, and a fact computed from the older inputs must not overwrite the newer one). Clears
+   * the subject's pending state and wakes waiters of its fact once committed.
+   */
+  async function commitIfCurrent<T>(
+    tenant: string,
+    subject: SubjectRow,
+    write: (tx: import('@stella/platform').Tx) => Promise<T>,
+  ): Promise<{ value: T } | 'stale'> {
+    const outcome = await inTenant(tenant, async (tx) => {
+      const inputsVersion = await lockSubjectInputs(tx, tenant, subject.subjectKey);
+      if (inputsVersion !== subject.inputsVersion) return 'stale' as const;
+      const value = await write(tx);
+      await settleSubject(tx, tenant, subject.subjectKey, subject.inputsVersion);
+      return { value };
+    });
+    if (outcome !== 'stale') factWaiters.wake(tenant, subject.subjectKey);
+    return outcome;
+  }
+
+  type SubjectReport = RecomputeReport['subjects'][number];
+
+  /** One subject from the inputs in `subject`; 'stale' when they changed before its fact was committed. */
+  async function recomputeSubject(
+    tenant: string,
+    subject: SubjectRow,
+    force: boolean,
+    defaultsByGraph: Map<string, Promise<{ targets: Target[]; source: string }>>,
+  ): Promise<SubjectReport | 'stale'> {
+    const t0 = performance.now();
+    const graphRow = await inTenant(tenant, (tx) => selectCallgraph(tx, tenant, subject.callgraphId));
+    let loaded: LoadedGraph | undefined;
+    try {
+      loaded = graphRow ? await loadGraph(graphRow) : undefined;
+    } catch (error) {
+      logger.warn(
+        { err: error, callgraphId: subject.callgraphId },
+        'graph blob unreadable; targets become unknown (graph_missing)',
+      );
+    }
+    const hits = await inTenant(tenant, (tx) => selectHits(tx, tenant, subject.subjectKey));
+    const explicit = explicitTargets(subject.targets);
+    let targets: Target[];
+    let targetsSource: string;
+    if (explicit) {
+      targets = explicit;
+      targetsSource = 'request';
+    } else {
+      // Subjects of one graph share their default targets: resolve them once per run.
+      const cacheKey = graphRow?.graphHash ?? '';
+      let pending = defaultsByGraph.get(cacheKey);
+      if (!pending) {
+        pending = defaultTargets(tenant, loaded, graphRow?.packages ?? []);
+        defaultsByGraph.set(cacheKey, pending);
+      }
+      const resolved = await pending;
+      targets = resolved.targets;
+      targetsSource = resolved.source;
+      if (targets.length === 0) {
+        // Nothing known to be vulnerable: report on what ran (spec §1.2 step 5).
+        targets = [...hits.keys()].sort().map((symbolId) => ({ symbolId }));
+        targetsSource = 'observed';
+      }
+    }
+    const inputsDigest = canonicalDigest({
+      engine: ENGINE_VERSION,
+      graphHash: graphRow?.graphHash ?? null,
+      graphLoaded: loaded !== undefined,
+      runtimeVersion: subject.runtimeVersion,
+      targets,
+      scoring,
+    });
+    const current = await inTenant(tenant, (tx) => selectFact(tx, tenant, subject.subjectKey));
+    const unchanged = async (fact: FactRow, digest: string): Promise<SubjectReport | 'stale'> => {
+      // The stored fact is what these inputs give; it now covers this inputs version too.
+      if (fact.inputsVersion !== subject.inputsVersion || fact.inputsDigest !== inputsDigest) {
+        const settled = await commitIfCurrent(tenant, subject, (tx) =>
+          touchFactInputs(tx, tenant, subject.subjectKey, inputsDigest, subject.inputsVersion),
+        );
+        if (settled === 'stale') return 'stale';
+      }
+      return { subjectKey: subject.subjectKey, status: 'unchanged', factVersion: fact.factVersion, digest };
+    };
+    if (current && current.inputsDigest === inputsDigest && !force) {
+      cacheRequests.inc({ cache: 'fact', result: 'hit' });
+      return unchanged(current, current.digest);
+    }
+    cacheRequests.inc({ cache: 'fact', result: 'miss' });
+    const result = computeReachability(
+      { csr: loaded?.csr, index: loaded?.index, targets, hits, ...(loaded ? { searches: loaded.searches } : {}) },
+      scoring,
+    );
+    const summary = await inTenant(tenant, (tx) => runtimeSummary(tx, tenant, subject.subjectKey));
+    const document = {
+      schema: 'stella.signals.reachability-fact.v1',
+      subjectKey: subject.subjectKey,
+      subject: subject.subject,
+      callgraphId: subject.callgraphId,
+      graphHash: graphRow?.graphHash ?? null,
+      states: result.states,
+      score: result.score,
+      unknownsCount: result.unknowns.length,
+      unknowns: result.unknowns,
+      runtimeFacts: {
+        symbols: summary.symbols,
+        totalHits: summary.totalHits,
+        runtimeOnlySymbols: summary.runtimeOnly,
+        lastSeen: summary.lastSeen,
+      },
+      provenance: {
+        engine: ENGINE_VERSION,
+        targetsSource,
+        runtimeIngests: summary.ingests,
+        runtimeVersion: subject.runtimeVersion,
+        scoringDigest: canonicalDigest(scoring),
+      },
+    };
+    const bytes = Buffer.from(canonicalJson(document), 'utf8');
+    const digest = `sha256:${sha256Hex(bytes)}`;
+    if (current && current.digest === digest && !force) return unchanged(current, digest);
+    const stored = await blobs.put('reachability/facts', bytes, { expectedDigest: digest });
+    const computedAt = clock.now().toISOString();
+    const written = await commitIfCurrent(tenant, subject, async (tx) => {
+      const v = await upsertFact(tx, tenant, {
+        subjectKey: subject.subjectKey,
+        callgraphId: subject.callgraphId,
+        digest,
+        casUri: stored.uri,
+        inputsDigest,
+        score: result.score,
+        unknownsCount: result.unknowns.length,
+        document,
+        computedAt,
+        inputsVersion: subject.inputsVersion,
+      });
+      if (v === undefined) {
+        // Same content as stored (a concurrent recompute of the same inputs wrote it): no new version, no event.
+        await touchFactInputs(tx, tenant, subject.subjectKey, inputsDigest, subject.inputsVersion);
+        return undefined;
+      }
+      await replaceEngineUnknowns(tx, tenant, subject.subjectKey, subject.callgraphId, result.unknowns);
+      await timeline.append(tx, tenant, {
+        category: 'evidence',
+        kind: 'signals.fact.updated',
+        details: { subjectKey: subject.subjectKey, factVersion: v, digest, casUri: stored.uri, score: result.score },
+      });
+      await timeline.publish(
+        tx,
+        tenant,
+        FACT_TOPIC,
+        factEvent(tenant, subject.subjectKey, 'reachability', v, digest, 'application/json'),
+      );
+      return v;
+    });
+    if (written === 'stale') return 'stale';
+    if (written.value === undefined) {
+      return { subjectKey: subject.subjectKey, status: 'unchanged', factVersion: current?.factVersion ?? 1, digest };
+    }
+    factsUpdated.inc();
+    recomputeSeconds.observe((performance.now() - t0) / 1000);
+    if (summary.lastSeen)
+      factStaleness.observe(Math.max(0, (clock.now().getTime() - Date.parse(summary.lastSeen)) / 1000));
+    return { subjectKey: subject.subjectKey, status: 'updated', factVersion: written.value, digest };
+  }
+
+  /**
+   * Recomputes the facts of one subject or of every subject whose graph, runtime facts or targets
+   * changed. A subject whose inputs change while it is computed is computed again from the new ones
+   * (up to RECOMPUTE_ATTEMPTS times, then reported `superseded`: the recompute queued by that change
+   * writes its fact), so the fact a run reports is the one stored when it returns.
+   */
   async function recompute(
     tenant: string,
     options: { subjectKey?: string; targets?: unknown[]; force?: boolean } = {},
@@ -718,150 +946,20 @@ export function createSignals(deps: SignalsDeps) {
     const ordered = [...subjects].sort((a, b) =>
       a.callgraphId < b.callgraphId ? -1 : a.callgraphId > b.callgraphId ? 1 : a.subjectKey < b.subjectKey ? -1 : 1,
     );
-    for (const subject of ordered) {
-      const t0 = performance.now();
-      const graphRow = await inTenant(tenant, (tx) => selectCallgraph(tx, tenant, subject.callgraphId));
-      let loaded: LoadedGraph | undefined;
-      try {
-        loaded = graphRow ? await loadGraph(graphRow) : undefined;
-      } catch (error) {
-        logger.warn(
-          { err: error, callgraphId: subject.callgraphId },
-          'graph blob unreadable; targets become unknown (graph_missing)',
-        );
-      }
-      const hits = await inTenant(tenant, (tx) => selectHits(tx, tenant, subject.subjectKey));
-      const explicit = explicitTargets(subject.targets);
-      let targets: Target[];
-      let targetsSource: string;
-      if (explicit) {
-        targets = explicit;
-        targetsSource = 'request';
-      } else {
-        // Subjects of one graph share their default targets: resolve them once per run.
-        const cacheKey = graphRow?.graphHash ?? '';
-        let pending = defaultsByGraph.get(cacheKey);
-        if (!pending) {
-          pending = defaultTargets(tenant, loaded, graphRow?.packages ?? []);
-          defaultsByGraph.set(cacheKey, pending);
+    for (const first of ordered) {
+      let subject: SubjectRow | undefined = first;
+      for (let attempt = 1; subject; attempt++) {
+        const outcome = await recomputeSubject(tenant, subject, options.force === true, defaultsByGraph);
+        if (outcome !== 'stale') {
+          report.subjects.push(outcome);
+          break;
         }
-        const resolved = await pending;
-        targets = resolved.targets;
-        targetsSource = resolved.source;
-        if (targets.length === 0) {
-          // Nothing known to be vulnerable: report on what ran (spec §1.2 step 5).
-          targets = [...hits.keys()].sort().map((symbolId) => ({ symbolId }));
-          targetsSource = 'observed';
+        if (attempt >= RECOMPUTE_ATTEMPTS) {
+          report.subjects.push({ subjectKey: subject.subjectKey, status: 'superseded' });
+          break;
         }
+        subject = (await inTenant(tenant, (tx) => selectSubjects(tx, tenant, first.subjectKey)))[0];
       }
-      const inputsDigest = canonicalDigest({
-        engine: ENGINE_VERSION,
-        graphHash: graphRow?.graphHash ?? null,
-        graphLoaded: loaded !== undefined,
-        runtimeVersion: subject.runtimeVersion,
-        targets,
-        scoring,
-      });
-      const current = await inTenant(tenant, (tx) => selectFact(tx, tenant, subject.subjectKey));
-      if (current && current.inputsDigest === inputsDigest && !options.force) {
-        cacheRequests.inc({ cache: 'fact', result: 'hit' });
-        report.subjects.push({
-          subjectKey: subject.subjectKey,
-          status: 'unchanged',
-          factVersion: current.factVersion,
-          digest: current.digest,
-        });
-        continue;
-      }
-      cacheRequests.inc({ cache: 'fact', result: 'miss' });
-      const result = computeReachability(
-        { csr: loaded?.csr, index: loaded?.index, targets, hits, ...(loaded ? { searches: loaded.searches } : {}) },
-        scoring,
-      );
-      const summary = await inTenant(tenant, (tx) => runtimeSummary(tx, tenant, subject.subjectKey));
-      const document = {
-        schema: 'stella.signals.reachability-fact.v1',
-        subjectKey: subject.subjectKey,
-        subject: subject.subject,
-        callgraphId: subject.callgraphId,
-        graphHash: graphRow?.graphHash ?? null,
-        states: result.states,
-        score: result.score,
-        unknownsCount: result.unknowns.length,
-        unknowns: result.unknowns,
-        runtimeFacts: {
-          symbols: summary.symbols,
-          totalHits: summary.totalHits,
-          runtimeOnlySymbols: summary.runtimeOnly,
-          lastSeen: summary.lastSeen,
-        },
-        provenance: {
-          engine: ENGINE_VERSION,
-          targetsSource,
-          runtimeIngests: summary.ingests,
-          runtimeVersion: subject.runtimeVersion,
-          scoringDigest: canonicalDigest(scoring),
-        },
-      };
-      const bytes = Buffer.from(canonicalJson(document), 'utf8');
-      const digest = `sha256:${sha256Hex(bytes)}`;
-      if (current && current.digest === digest && !options.force) {
-        await inTenant(tenant, (tx) => touchFactInputs(tx, tenant, subject.subjectKey, inputsDigest));
-        report.subjects.push({
-          subjectKey: subject.subjectKey,
-          status: 'unchanged',
-          factVersion: current.factVersion,
-          digest,
-        });
-        continue;
-      }
-      const stored = await blobs.put('reachability/facts', bytes, { expectedDigest: digest });
-      const computedAt = clock.now().toISOString();
-      const version = await inTenant(tenant, async (tx) => {
-        const v = await upsertFact(tx, tenant, {
-          subjectKey: subject.subjectKey,
-          callgraphId: subject.callgraphId,
-          digest,
-          casUri: stored.uri,
-          inputsDigest,
-          score: result.score,
-          unknownsCount: result.unknowns.length,
-          document,
-          computedAt,
-        });
-        if (v === undefined) {
-          // Same content as stored (a concurrent recompute wrote it): no new version, no event.
-          await touchFactInputs(tx, tenant, subject.subjectKey, inputsDigest);
-          return undefined;
-        }
-        await replaceEngineUnknowns(tx, tenant, subject.subjectKey, subject.callgraphId, result.unknowns);
-        await timeline.append(tx, tenant, {
-          category: 'evidence',
-          kind: 'signals.fact.updated',
-          details: { subjectKey: subject.subjectKey, factVersion: v, digest, casUri: stored.uri, score: result.score },
-        });
-        await timeline.publish(
-          tx,
-          tenant,
-          FACT_TOPIC,
-          factEvent(tenant, subject.subjectKey, 'reachability', v, digest, 'application/json'),
-        );
-        return v;
-      });
-      if (version === undefined) {
-        report.subjects.push({
-          subjectKey: subject.subjectKey,
-          status: 'unchanged',
-          factVersion: current?.factVersion ?? 1,
-          digest,
-        });
-        continue;
-      }
-      factsUpdated.inc();
-      recomputeSeconds.observe((performance.now() - t0) / 1000);
-      if (summary.lastSeen)
-        factStaleness.observe(Math.max(0, (clock.now().getTime() - Date.parse(summary.lastSeen)) / 1000));
-      report.subjects.push({ subjectKey: subject.subjectKey, status: 'updated', factVersion: version, digest });
     }
     report.subjects.sort((a, b) => (a.subjectKey < b.subjectKey ? -1 : a.subjectKey > b.subjectKey ? 1 : 0));
     report.durationMs = Math.round(performance.now() - started);
@@ -910,6 +1008,70 @@ export function createSignals(deps: SignalsDeps) {
     return fact;
   }
 
+  /** The stored fact, the subject's inputs and, for a subject not created yet, its oldest parked batch. */
+  async function readFactState(tenant: string, subjectKey: string) {
+    return inTenant(tenant, async (tx) => {
+      const fact = await selectFact(tx, tenant, subjectKey);
+      const inputs = await selectSubjectInputs(tx, tenant, subjectKey);
+      const orphan = inputs ? undefined : await selectOldestOrphan(tx, tenant, subjectKey);
+      return { fact, inputs, orphan };
+    });
+  }
+
+  /**
+   * The fact of a subject for GET /signals/facts: `ready` with the stored fact, or `pending` when its
+   * runtime facts or graph were accepted and no fact covers them yet; 404 when nothing was ever
+   * accepted for it. Without `waitSeconds` a stored fact is answered even while a newer recompute is
+   * pending. With it, the answer waits (at most that long) for a fact covering every input accepted
+   * before the call, and is `pending` if there is none by then.
+   */
+  async function readFact(
+    tenant: string,
+    subjectKey: string,
+    options: { waitSeconds?: number; signal?: AbortSignal } = {},
+  ): Promise<FactAnswer> {
+    const waitSeconds = Math.min(Math.max(options.waitSeconds ?? 0, 0), MAX_FACT_WAIT_SECONDS);
+    const waiter = waitSeconds > 0 ? factWaiters.subscribe(tenant, subjectKey) : undefined;
+    try {
+      let state = await readFactState(tenant, subjectKey);
+      if (!state.fact && !state.inputs && !state.orphan) {
+        throw new StellaError(
+          SignalsErrors.factNotFound,
+          `no reachability fact for subject ${subjectKey}, and no runtime facts or callgraph were accepted for it`,
+        );
+      }
+      if (!waiter) return state.fact ? { status: 'ready', fact: state.fact } : pendingOf(subjectKey, state);
+      // The inputs accepted before this call; later ones do not keep it waiting.
+      const target = state.inputs?.inputsVersion;
+      const covered = (s: typeof state): s is typeof state & { fact: FactRow } =>
+        s.fact !== undefined && s.inputs !== undefined && s.fact.inputsVersion >= (target ?? s.inputs.inputsVersion);
+      // A bounded wait on the wall clock (a timeout, not a recorded time, so not the injected clock).
+      const deadline = Date.now() + waitSeconds * 1000;
+      while (!covered(state)) {
+        const left = deadline - Date.now();
+        if (left <= 0 || options.signal?.aborted) break;
+        await waiter.next(Math.min(left, FACT_WAIT_POLL_MS), options.signal);
+        state = await readFactState(tenant, subjectKey);
+      }
+      return covered(state) ? { status: 'ready', fact: state.fact } : pendingOf(subjectKey, state);
+    } finally {
+      waiter?.close();
+    }
+  }
+
+  function pendingOf(subjectKey: string, state: Awaited<ReturnType<typeof readFactState>>): PendingFact {
+    const byCallgraph = !state.inputs && state.orphan;
+    return {
+      subjectKey,
+      status: 'pending',
+      waitingFor: byCallgraph ? 'callgraph' : 'recompute',
+      since: state.inputs?.pendingSince ?? state.orphan?.receivedAt ?? clock.now().toISOString(),
+      retryAfterSeconds: byCallgraph ? ORPHAN_RETRY_AFTER_SECONDS : PENDING_RETRY_AFTER_SECONDS,
+      factVersion: state.fact?.factVersion ?? null,
+      ...(byCallgraph ? { graphHash: state.orphan!.graphHash } : {}),
+    };
+  }
+
   async function reportUnknowns(
     tenant: string,
     input: { subjectKey: string; callgraphId?: string; unknowns: { symbolId: string; reason: string }[] },
@@ -934,6 +1096,7 @@ export function createSignals(deps: SignalsDeps) {
     recompute,
     queueRecomputeJob,
     getFact,
+    readFact,
     reportUnknowns,
     listUnknowns,
     loadGraph,

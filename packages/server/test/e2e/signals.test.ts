@@ -12,7 +12,7 @@ import { advisoryFixtures } from '@stella/testkit';
 import { Ajv } from 'ajv';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import formats from 'ajv-formats';
-import { startTestServer, type TestServer } from '../helpers.ts';
+import { capture, startTestServer, type TestServer } from '../helpers.ts';
 
 const SCHEMAS = `${advisoryFixtures()}/schemas`;
 
@@ -372,21 +372,21 @@ describe('signals end to end', () => {
     assert.equal(missing.status, 404);
   });
 
-  test('the recompute job runs after a runtime upload without being asked', async () => {
+  test('the recompute job runs after a runtime upload without being asked; ?wait= answers once it has', async () => {
     const res = await call(`/signals/runtime-facts/ndjson?callgraphId=${callgraphId}&scanId=auto-1`, {
       method: 'POST',
       headers: { 'content-type': 'application/x-ndjson' },
       body: `${JSON.stringify(event)}\n`,
     });
     assert.equal(res.status, 202);
-    const deadline = Date.now() + 30_000;
-    let status = 0;
-    while (Date.now() < deadline) {
-      status = (await call('/signals/facts/auto-1')).status;
-      if (status === 200) break;
-      await new Promise((r) => setTimeout(r, 200));
-    }
-    assert.equal(status, 200, 'the queued recompute produced a fact');
+    // Right after the upload the job may or may not have run: pending (202), never 404.
+    const now = await call('/signals/facts/auto-1');
+    assert.ok([200, 202].includes(now.status), `status ${now.status}`);
+    if (now.status === 202) assert.equal(now.headers.get('retry-after'), '2');
+    const waited = await call('/signals/facts/auto-1?wait=30');
+    assert.equal(waited.status, 200, 'the queued recompute produced a fact within the wait');
+    const fact = (await waited.json()) as { subjectKey: string; runtimeFacts: { totalHits: number } };
+    assert.deepEqual([fact.subjectKey, fact.runtimeFacts.totalHits], ['auto-1', 3]);
   });
 
   test('stella graph verify, attest runtime and the offline ingest with manifest, DSSE and time anchor', async () => {
@@ -582,11 +582,230 @@ describe('signals end to end', () => {
 
     await t.restart();
     token = await t.token();
+    // The offline import computed the fact itself: no worker had heard of the trace.
+    const offlineFact = await call('/signals/facts/offline-scan');
+    assert.equal(offlineFact.status, 200, await offlineFact.clone().text());
+    assert.equal(((await offlineFact.json()) as { runtimeFacts: { symbols: number } }).runtimeFacts.symbols, 3);
     const failures = (await (await call('/api/v1/timeline/events?kind=runtime.ingest.failed')).json()) as {
       items?: { details: { reason: string } }[];
       events?: { details: { reason: string } }[];
     };
     const reasons = (failures.items ?? failures.events ?? []).map((e) => e.details.reason).sort();
     assert.deepEqual(reasons, ['dsse_invalid', 'hash_mismatch', 'time_anchor_stale']);
+  });
+});
+
+/** Waiting fact requests the server holds now (its /metrics gauge). */
+async function factWaiters(base: string): Promise<number> {
+  const text = await (await fetch(`${base}/metrics`)).text();
+  return Number(/^stella_signals_fact_waiters (\d+)$/m.exec(text)?.[1] ?? 0);
+}
+
+/** Polls the gauge until a request waits (it has read the fact once and sleeps). */
+async function untilWaiting(base: string): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  while ((await factWaiters(base)) < 1) {
+    assert.ok(Date.now() < deadline, 'a fact request should be waiting');
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+}
+
+describe('signals facts while the recompute is pending (API-only server: the queued recompute never runs by itself)', () => {
+  let t: TestServer;
+  let token: string;
+  let callgraphId = '';
+  const call = (path: string, init: RequestInit = {}) =>
+    fetch(`${t.base}${path}`, {
+      ...init,
+      headers: { authorization: `Bearer ${token}`, 'x-stella-tenant': 'default', ...(init.headers as object) },
+    });
+
+  before(async () => {
+    t = await startTestServer({ STELLA_SERVER_TARGET: 'api' });
+    token = await t.token();
+    const res = await call('/signals/callgraphs', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(graph()),
+    });
+    assert.equal(res.status, 202);
+    callgraphId = ((await res.json()) as { callgraphId: string }).callgraphId;
+  });
+  after(() => t.close());
+
+  test('404 for a subject nothing was sent for; 202 with Retry-After and the pending state once runtime facts were accepted', async () => {
+    const missing = await call('/signals/facts/nobody');
+    assert.equal(missing.status, 404);
+    assert.equal(((await missing.json()) as { code: string }).code, 'ERR_SIGNALS_FACT_NOT_FOUND');
+    assert.equal((await call('/signals/facts/nobody?wait=1')).status, 404, 'nothing to wait for');
+
+    const before = Date.now();
+    const ingest = await call(`/signals/runtime-facts/ndjson?callgraphId=${callgraphId}&scanId=scan-1`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-ndjson' },
+      body: `${JSON.stringify(event)}\n`,
+    });
+    assert.equal(ingest.status, 202);
+    const pending = await call('/signals/facts/scan-1');
+    assert.equal(pending.status, 202);
+    assert.equal(pending.headers.get('retry-after'), '2');
+    assert.match(String(pending.headers.get('content-type')), /^application\/json/);
+    const body = (await pending.json()) as Record<string, unknown>;
+    assert.deepEqual(
+      { ...body, since: typeof body.since },
+      {
+        subjectKey: 'scan-1',
+        status: 'pending',
+        waitingFor: 'recompute',
+        since: 'string',
+        retryAfterSeconds: 2,
+        factVersion: null,
+      },
+    );
+    assert.ok(Date.parse(String(body.since)) >= before - 5_000, 'since is when the batch was accepted');
+    const vex = await call('/signals/facts/scan-1/vex?format=openvex');
+    assert.equal(vex.status, 202);
+    assert.equal(((await vex.json()) as { status: string }).status, 'pending');
+
+    const started = Date.now();
+    const timedOut = await call('/signals/facts/scan-1?wait=1');
+    assert.equal(timedOut.status, 202, 'still pending at the deadline');
+    assert.ok(Date.now() - started >= 900, 'it waited about a second');
+    const tooLong = await call('/signals/facts/scan-1?wait=31');
+    assert.equal(tooLong.status, 400);
+  });
+
+  test('?wait= answers 200 with the fact as soon as the recompute commits', async () => {
+    const waiting = call('/signals/facts/scan-1?wait=20');
+    await untilWaiting(t.base);
+    const recompute = await call('/signals/reachability/recompute', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ subjectKey: 'scan-1', wait: true }),
+    });
+    assert.equal(recompute.status, 200, await recompute.clone().text());
+    const computed = ((await recompute.json()) as { subjects: { digest: string; factVersion: number }[] }).subjects[0]!;
+    const res = await waiting;
+    assert.equal(res.status, 200);
+    assert.equal(res.headers.get('etag'), `"${computed.digest}"`);
+    const fact = (await res.json()) as { fact_version: number; digest: string; subjectKey: string };
+    assert.deepEqual([fact.subjectKey, fact.fact_version, fact.digest], ['scan-1', 1, computed.digest]);
+    assert.equal(await factWaiters(t.base), 0);
+    // With the fact current, ?wait= answers at once.
+    assert.equal((await call('/signals/facts/scan-1?wait=30')).status, 200);
+  });
+
+  test('runtime facts parked for a graph not ingested yet answer 202 waiting for the callgraph; shutdown ends a wait at once', async () => {
+    const graphHash = `sha256:${'1'.repeat(64)}`;
+    const parked = await call(`/api/v1/runtime-facts?graph_hash=${graphHash}&scanId=parked-1`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-ndjson' },
+      body: `${JSON.stringify({ symbolId: 'pkg:python/app:main', hitCount: 1 })}\n`,
+    });
+    assert.equal(parked.status, 202);
+    assert.equal(((await parked.json()) as { status: string }).status, 'orphan');
+    const pending = await call('/signals/facts/parked-1');
+    assert.equal(pending.status, 202);
+    assert.equal(pending.headers.get('retry-after'), '30');
+    const body = (await pending.json()) as { waitingFor: string; graphHash: string };
+    assert.deepEqual([body.waitingFor, body.graphHash], ['callgraph', graphHash]);
+
+    const started = Date.now();
+    const waiting = call('/signals/facts/parked-1?wait=30');
+    await untilWaiting(t.base);
+    await t.restart();
+    const answered = await waiting;
+    assert.equal(answered.status, 202);
+    assert.ok(Date.now() - started < 10_000, 'the wait ended with the server, not at its deadline');
+    token = await t.token();
+  });
+});
+
+describe('signals-offline beside a running embedded server', () => {
+  let t: TestServer;
+  let token: string;
+
+  // The embedded database on both test legs: its single-process lock is what this is about.
+  before(async () => {
+    t = await startTestServer({ STELLA_DATABASE_URL: '' });
+    token = await t.token();
+  });
+  after(() => t.close());
+
+  test('refuses with ERR_SIGNALS_HOME_IN_USE naming the pid and the exact commands, and the stella command it names works', async () => {
+    const res = await fetch(`${t.base}/signals/callgraphs`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'x-stella-tenant': 'default', 'content-type': 'application/json' },
+      body: JSON.stringify(graph()),
+    });
+    const { graphHash } = (await res.json()) as { graphHash: string };
+    const trace = join(t.home, 'runtime-trace.ndjson');
+    writeFileSync(trace, `${JSON.stringify({ symbolId: 'pkg:python/django.utils:parse', hitCount: 2 })}\n`);
+    const manifest = join(t.home, 'manifest.json');
+    const sha = createHash('sha256').update(readFileSync(trace)).digest('hex');
+    writeFileSync(
+      manifest,
+      JSON.stringify({
+        files: [{ path: 'runtime-trace.ndjson', sha256: sha }],
+        timeAnchor: { issuedAt: new Date().toISOString() },
+      }),
+    );
+    const { runSignalsOffline } = await import('../../../signals/src/bin/signals-offline.ts');
+    const out = capture();
+    const err = capture();
+    const code = await runSignalsOffline({
+      argv: [
+        'ingest-runtime',
+        '--tenant',
+        'default',
+        '--graph-hash',
+        graphHash,
+        '--runtime',
+        trace,
+        '--manifest',
+        manifest,
+        '--scan-id',
+        'offline-1',
+      ],
+      env: { STELLA_HOME: t.home, STELLA_SERVER: t.base },
+      stdout: out.stream,
+      stderr: err.stream,
+    });
+    assert.equal(code, 1, err.text());
+    assert.equal(out.text(), '');
+    const stella = `npx stella --server ${t.base} --tenant default signals ingest-runtime --graph-hash ${graphHash} --runtime ${trace} --scan-id offline-1`;
+    assert.equal(
+      err.text(),
+      [
+        `signals-offline: ERR_SIGNALS_HOME_IN_USE: the stella server with pid ${process.pid} is running on ${t.home} and owns its embedded database, so the offline ingest cannot open it. Either:`,
+        `  - stop that server (Ctrl-C where it runs, or \`kill ${process.pid}\`) and run this command again; or`,
+        "  - send the same trace through the running server's API (it does not check the bundle's manifest, DSSE or time anchor; this command does):",
+        `      ${stella}`,
+        '    which is the same as',
+        `      curl -fsS -X POST '${t.base}/api/v1/runtime-facts?graph_hash=${graphHash.replace(':', '%3A')}&scanId=offline-1' -H "Authorization: Bearer $(npx stella --server ${t.base} --tenant default auth token --scope signals:write)" -H 'X-Stella-Tenant: default' -H 'Content-Type: application/x-ndjson' --data-binary @${trace}`,
+        '',
+      ].join('\n'),
+    );
+
+    // The named command, run as it is printed (in-process), ingests the trace through the server.
+    const { makeProgram } = await import('@stella/cli');
+    const cliOut = capture();
+    const cliErr = capture();
+    const argv = stella.split(' ').slice(2);
+    const online = await makeProgram({
+      argv: ['--json', ...argv],
+      env: { STELLA_HOME: t.home },
+      stdout: cliOut.stream,
+      stderr: cliErr.stream,
+    }).run();
+    assert.equal(online, 0, cliErr.text());
+    assert.deepEqual(
+      [JSON.parse(cliOut.text()).status, JSON.parse(cliOut.text()).subjectKey],
+      ['applied', 'offline-1'],
+    );
+    const fact = await fetch(`${t.base}/signals/facts/offline-1?wait=30`, {
+      headers: { authorization: `Bearer ${token}`, 'x-stella-tenant': 'default' },
+    });
+    assert.equal(fact.status, 200);
   });
 });

@@ -12,24 +12,34 @@ export interface FactRow {
   unknownsCount: number;
   document: Record<string, unknown>;
   computedAt: string;
+  /** The subject's inputs version this fact was computed from (or found still current for). */
+  inputsVersion: number;
 }
 
 export async function selectFact(tx: Queryable, tenant: string, subjectKey: string): Promise<FactRow | undefined> {
-  const result = await tx.query<FactRow & { factVersion: string | number }>(
+  const result = await tx.query<FactRow & { factVersion: string | number; inputsVersion: string | number }>(
     `select subject_key as "subjectKey", callgraph_id as "callgraphId", fact_version as "factVersion", digest,
        cas_uri as "casUri", inputs_digest as "inputsDigest", score, unknowns_count as "unknownsCount", document,
-       computed_at as "computedAt"
+       computed_at as "computedAt", inputs_version as "inputsVersion"
      from signals_facts where tenant = $1 and subject_key = $2`,
     [tenant, subjectKey],
   );
   const row = result.rows[0];
-  return row && { ...row, factVersion: Number(row.factVersion), computedAt: new Date(row.computedAt).toISOString() };
+  return (
+    row && {
+      ...row,
+      factVersion: Number(row.factVersion),
+      inputsVersion: Number(row.inputsVersion),
+      computedAt: new Date(row.computedAt).toISOString(),
+    }
+  );
 }
 
 /**
  * Writes the new fact; the version is the previous one plus one, so it is monotonic per subject.
  * Returns undefined when the stored fact already has this digest (a concurrent recompute got there
- * first), so no second version or event is made for the same content.
+ * first), so no second version or event is made for the same content. The caller holds the subject's
+ * row lock (lockSubjectInputs) and has checked that `inputsVersion` is still the subject's.
  */
 export async function upsertFact(
   tx: Queryable,
@@ -38,12 +48,12 @@ export async function upsertFact(
 ): Promise<number | undefined> {
   const result = await tx.query<{ fact_version: string | number }>(
     `insert into signals_facts (tenant, subject_key, callgraph_id, fact_version, digest, cas_uri, inputs_digest, score,
-       unknowns_count, document, computed_at)
-     values ($1, $2, $3, 1, $4, $5, $6, $7, $8, $9, $10)
+       unknowns_count, document, computed_at, inputs_version)
+     values ($1, $2, $3, 1, $4, $5, $6, $7, $8, $9, $10, $11)
      on conflict (tenant, subject_key) do update set callgraph_id = excluded.callgraph_id,
        fact_version = signals_facts.fact_version + 1, digest = excluded.digest, cas_uri = excluded.cas_uri,
        inputs_digest = excluded.inputs_digest, score = excluded.score, unknowns_count = excluded.unknowns_count,
-       document = excluded.document, computed_at = excluded.computed_at
+       document = excluded.document, computed_at = excluded.computed_at, inputs_version = excluded.inputs_version
      where signals_facts.digest <> excluded.digest
      returning fact_version`,
     [
@@ -57,22 +67,24 @@ export async function upsertFact(
       row.unknownsCount,
       JSON.stringify(row.document),
       row.computedAt,
+      row.inputsVersion,
     ],
   );
   return result.rows[0] ? Number(result.rows[0].fact_version) : undefined;
 }
 
+/** The stored fact is what these inputs give: record them, so the next recompute of them is skipped. */
 export async function touchFactInputs(
   tx: Queryable,
   tenant: string,
   subjectKey: string,
   inputsDigest: string,
+  inputsVersion: number,
 ): Promise<void> {
-  await tx.query('update signals_facts set inputs_digest = $3 where tenant = $1 and subject_key = $2', [
-    tenant,
-    subjectKey,
-    inputsDigest,
-  ]);
+  await tx.query(
+    'update signals_facts set inputs_digest = $3, inputs_version = $4 where tenant = $1 and subject_key = $2',
+    [tenant, subjectKey, inputsDigest, inputsVersion],
+  );
 }
 
 export interface UnknownRow {

@@ -98,7 +98,14 @@ export async function markApplied(
   return result.rowCount === 1;
 }
 
-/** Creates the subject or binds it to the given callgraph, and bumps its runtime version. */
+/**
+ * The columns every change of a subject's inputs sets on conflict: the inputs version goes up and the
+ * subject is pending (from its first change not yet covered by a fact) until a recompute settles it.
+ */
+const INPUTS_CHANGED = `inputs_version = signals_subjects.inputs_version + 1,
+       pending_since = coalesce(signals_subjects.pending_since, now()), updated_at = now()`;
+
+/** Creates the subject or binds it to the given callgraph, and bumps its runtime and inputs versions. */
 export async function touchSubject(
   tx: Queryable,
   tenant: string,
@@ -108,10 +115,10 @@ export async function touchSubject(
   bumpRuntime: boolean,
 ): Promise<number> {
   const result = await tx.query<{ runtime_version: string | number }>(
-    `insert into signals_subjects (tenant, subject_key, callgraph_id, subject, runtime_version)
-     values ($1, $2, $3, $4, $5)
+    `insert into signals_subjects (tenant, subject_key, callgraph_id, subject, runtime_version, inputs_version, pending_since)
+     values ($1, $2, $3, $4, $5, 1, now())
      on conflict (tenant, subject_key) do update set callgraph_id = excluded.callgraph_id, subject = excluded.subject,
-       runtime_version = signals_subjects.runtime_version + $5, updated_at = now()
+       runtime_version = signals_subjects.runtime_version + $5, ${INPUTS_CHANGED}
      returning runtime_version`,
     [tenant, subjectKey, callgraphId, JSON.stringify(subject), bumpRuntime ? 1 : 0],
   );
@@ -165,10 +172,10 @@ export async function insertAppliedIngest(
        on conflict do nothing
        returning 1
      ), subj as (
-       insert into signals_subjects (tenant, subject_key, callgraph_id, subject, runtime_version)
-       select $1::text, $3::text, $4::text, $12::jsonb, 1 where exists (select from ing)
+       insert into signals_subjects (tenant, subject_key, callgraph_id, subject, runtime_version, inputs_version, pending_since)
+       select $1::text, $3::text, $4::text, $12::jsonb, 1, 1, now() where exists (select from ing)
        on conflict (tenant, subject_key) do update set callgraph_id = excluded.callgraph_id, subject = excluded.subject,
-         runtime_version = signals_subjects.runtime_version + 1, updated_at = now()
+         runtime_version = signals_subjects.runtime_version + 1, ${INPUTS_CHANGED}
        returning runtime_version
      ), facts as (
        insert into signals_runtime_facts (tenant, subject_key, symbol_id, hit_count, first_seen, last_seen, in_graph)
@@ -210,29 +217,103 @@ export interface SubjectRow {
   callgraphId: string;
   subject: Record<string, string>;
   runtimeVersion: number;
+  /** Bumped by every change of the subject's inputs (runtime batch, callgraph, targets). */
+  inputsVersion: number;
   targets: unknown;
 }
 
 export async function selectSubjects(tx: Queryable, tenant: string, subjectKey?: string): Promise<SubjectRow[]> {
-  const result = await tx.query<SubjectRow & { runtimeVersion: string | number }>(
-    `select subject_key as "subjectKey", callgraph_id as "callgraphId", subject, runtime_version as "runtimeVersion", targets
+  const result = await tx.query<SubjectRow & { runtimeVersion: string | number; inputsVersion: string | number }>(
+    `select subject_key as "subjectKey", callgraph_id as "callgraphId", subject, runtime_version as "runtimeVersion",
+       inputs_version as "inputsVersion", targets
      from signals_subjects where tenant = $1 and ($2::text is null or subject_key = $2) order by subject_key`,
     [tenant, subjectKey ?? null],
   );
-  return result.rows.map((r) => ({ ...r, runtimeVersion: Number(r.runtimeVersion) }));
+  return result.rows.map((r) => ({
+    ...r,
+    runtimeVersion: Number(r.runtimeVersion),
+    inputsVersion: Number(r.inputsVersion),
+  }));
 }
 
+/** Sets the subject's explicit targets; only a real change bumps its inputs version. */
 export async function setSubjectTargets(
   tx: Queryable,
   tenant: string,
   subjectKey: string,
   targets: unknown,
 ): Promise<void> {
-  await tx.query('update signals_subjects set targets = $3 where tenant = $1 and subject_key = $2', [
-    tenant,
-    subjectKey,
-    targets === null ? null : JSON.stringify(targets),
-  ]);
+  await tx.query(
+    `update signals_subjects set targets = $3::jsonb, ${INPUTS_CHANGED}
+     where tenant = $1 and subject_key = $2 and targets is distinct from $3::jsonb`,
+    [tenant, subjectKey, targets === null ? null : JSON.stringify(targets)],
+  );
+}
+
+/**
+ * Locks the subject's row until COMMIT and returns its inputs version: a recompute writes its fact
+ * only while this is still the version it computed from, and an ingest of the same subject waits
+ * for that transaction (both take this row lock before the tenant's timeline head, so no deadlock).
+ */
+export async function lockSubjectInputs(
+  tx: Queryable,
+  tenant: string,
+  subjectKey: string,
+): Promise<number | undefined> {
+  const result = await tx.query<{ inputs_version: string | number }>(
+    'select inputs_version from signals_subjects where tenant = $1 and subject_key = $2 for update',
+    [tenant, subjectKey],
+  );
+  const row = result.rows[0];
+  return row ? Number(row.inputs_version) : undefined;
+}
+
+/** The subject's fact now covers `inputsVersion`: it is no longer pending unless its inputs moved on. */
+export async function settleSubject(
+  tx: Queryable,
+  tenant: string,
+  subjectKey: string,
+  inputsVersion: number,
+): Promise<void> {
+  await tx.query(
+    'update signals_subjects set pending_since = null where tenant = $1 and subject_key = $2 and inputs_version = $3',
+    [tenant, subjectKey, inputsVersion],
+  );
+}
+
+export interface SubjectInputs {
+  inputsVersion: number;
+  /** When the oldest change not yet covered by a fact was accepted (the last change for older rows). */
+  pendingSince: string;
+}
+
+export async function selectSubjectInputs(
+  tx: Queryable,
+  tenant: string,
+  subjectKey: string,
+): Promise<SubjectInputs | undefined> {
+  const result = await tx.query<{ inputs_version: string | number; since: Date | string }>(
+    `select inputs_version, coalesce(pending_since, updated_at) as since
+     from signals_subjects where tenant = $1 and subject_key = $2`,
+    [tenant, subjectKey],
+  );
+  const row = result.rows[0];
+  return row && { inputsVersion: Number(row.inputs_version), pendingSince: new Date(row.since).toISOString() };
+}
+
+/** The oldest runtime batch of a subject parked for a graph that was not ingested yet. */
+export async function selectOldestOrphan(
+  tx: Queryable,
+  tenant: string,
+  subjectKey: string,
+): Promise<{ graphHash: string; receivedAt: string } | undefined> {
+  const result = await tx.query<{ graph_hash: string; received_at: Date | string }>(
+    `select graph_hash, received_at from signals_runtime_ingests
+     where tenant = $1 and subject_key = $2 and status = 'orphan' order by received_at, ingest_id limit 1`,
+    [tenant, subjectKey],
+  );
+  const row = result.rows[0];
+  return row && { graphHash: row.graph_hash, receivedAt: new Date(row.received_at).toISOString() };
 }
 
 export async function selectHits(tx: Queryable, tenant: string, subjectKey: string): Promise<Map<string, number>> {
