@@ -17,3 +17,5 @@ export {
   StellaError,
 } from './errors.ts';
 export { isTenantId, newUlid, newUuid, TENANT_ID_RE } from './ids.ts';
+export type { JsonLimits } from './json-limits.ts';
+export { checkJsonLimits, DEFAULT_JSON_LIMITS, parseJsonWithLimits } from './json-limits.ts';
