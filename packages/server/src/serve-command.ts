@@ -1,7 +1,15 @@
 // `stella serve`: runs the platform in this process until SIGINT/SIGTERM, then drains and exits 0.
+import { Errors, ExitCode, StellaError } from '@stella/core';
 import { type CliCtx, type CliIo, type Config, loadConfig } from '@stella/platform';
 import type { Command } from 'commander';
 import { startServer } from './serve.ts';
+
+// A terminal's Ctrl-C under `npm start` arrives here twice about a millisecond apart: once from the
+// terminal (npm and the server share its process group) and once forwarded by npm; so does a
+// supervisor's SIGTERM to the whole group (systemd's default). Without this window the copy would
+// count as a second signal and cut the drain short with exit 1. It is well under the pause before a
+// person presses Ctrl-C again on purpose.
+const SAME_STOP_WINDOW_MS = 500;
 
 export function registerServeCommand(program: Command, { io, globals }: CliCtx): void {
   program
@@ -31,22 +39,28 @@ async function serveUntilSignal(config: Config, file: string | undefined, io: Cl
   if (file) note(`  config: ${file}`);
   note('  API docs: /docs   metrics: /metrics   stop: Ctrl-C');
 
-  await new Promise<void>((resolve) => {
-    let stopping = false;
-    const stop = (signal: string) => {
-      if (stopping) {
+  const shutdownError = await new Promise<Error | undefined>((resolve) => {
+    let firstSignalAt: number | undefined;
+    const stop = (signal: NodeJS.Signals) => {
+      const now = performance.now();
+      if (firstSignalAt === undefined) {
+        firstSignalAt = now;
+        note(`${signal}: draining in-flight requests and jobs (${signal} again to exit without waiting)...`);
+        running.close().then(
+          () => resolve(undefined),
+          (error: unknown) => resolve(error instanceof Error ? error : new Error(String(error))),
+        );
+      } else if (now - firstSignalAt >= SAME_STOP_WINDOW_MS) {
         note(`${signal} again: exiting without waiting`);
-        process.exit(1);
+        process.exit(ExitCode.failure);
       }
-      stopping = true;
-      note(`${signal}: draining in-flight requests and jobs...`);
-      running.close().then(resolve, (error) => {
-        note(`shutdown error: ${(error as Error).message}`);
-        resolve();
-      });
     };
-    process.once('SIGINT', () => stop('SIGINT'));
-    process.once('SIGTERM', () => stop('SIGTERM'));
+    // Listeners stay for the life of the process: without one, a late copy of the signal would kill
+    // the process by the default action (exit status 130 or 143) in the middle of a clean stop.
+    process.on('SIGINT', stop);
+    process.on('SIGTERM', stop);
   });
+  if (shutdownError)
+    throw new StellaError(Errors.internal, `shutdown failed: ${shutdownError.message}`, { cause: shutdownError });
   note('stopped');
 }
