@@ -2,7 +2,6 @@
 // they stream into `<root>/.tmp/`, fsynced, then renamed into place, so readers see whole objects or none.
 // Also holds the staging and verifying stream helpers that the S3 store reuses.
 import { createHash, randomUUID } from 'node:crypto';
-import { createWriteStream } from 'node:fs';
 import { mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { type Readable, Transform } from 'node:stream';
@@ -118,6 +117,10 @@ export async function stageBody(stagingDir: string, body: BlobBody, options: Put
   const path = join(stagingDir, `${randomUUID()}.partial`);
   const hash = createHash('sha256');
   let size = 0;
+  // The file is opened before the pipeline starts: a stream that opens lazily can still be opening when
+  // an oversized or failing body rejects the pipeline, and would create the file after the cleanup
+  // below had already removed nothing (a leftover .partial, seen under load).
+  const file = await open(path, 'wx');
   try {
     await pipeline(
       chunksOf(body),
@@ -132,7 +135,7 @@ export async function stageBody(stagingDir: string, body: BlobBody, options: Put
         }
       },
       // flush: fsync before close, so the rename never publishes a name whose data is not on disk yet.
-      createWriteStream(path, { flags: 'wx', flush: true }),
+      file.createWriteStream({ flush: true }),
     );
     const hex = hash.digest('hex');
     if (expectedHex !== undefined && hex !== expectedHex) {
@@ -142,6 +145,7 @@ export async function stageBody(stagingDir: string, body: BlobBody, options: Put
     }
     return { path, hex, size };
   } catch (error) {
+    await file.close().catch(() => {}); // already closed when the stream got to close it
     await rm(path, { force: true });
     throw error;
   }
