@@ -4,23 +4,31 @@
 // the guarded documents go to the server as NDJSON batches of envelopes carrying the exact bytes.
 import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
-import { lookupError, StellaError, systemClock } from '@stella/core';
+import { lookupError, parseJsonWithLimits, StellaError, systemClock } from '@stella/core';
 import {
   type CliCtx,
   CliError,
   type CliIo,
+  type Config,
   createApiClient,
   createMetricsRegistry,
   type GlobalOptions,
+  loadConfig,
   printResult,
 } from '@stella/platform';
 import type { Command } from 'commander';
 import { documentFromFetched } from './connector-runner.ts';
-import { CONNECTOR_KINDS, type ConnectorKind, connectorFor, detectConnector } from './connectors/index.ts';
+import {
+  CONNECTOR_KINDS,
+  type ConnectorKind,
+  connectorFor,
+  detectConnector,
+  type FetchLimits,
+} from './connectors/index.ts';
 import { AocErrors } from './errors.ts';
 import { fetchDocuments } from './fetch.ts';
 import type { DocumentKind } from './formats/types.ts';
-import { type IngestDocument, prepareDocument } from './ingest.ts';
+import { type DocumentLimits, documentLimitsOf, type IngestDocument, prepareDocument } from './ingest.ts';
 import { createAocMetrics } from './metrics.ts';
 import { documentFromEnvelope } from './routes.ts';
 import { type Rejected, STELLA_VERSION } from './service.ts';
@@ -40,7 +48,7 @@ interface IngestFlags {
   format?: 'json' | 'table';
   output?: string;
   batch: string;
-  documentBytes: string;
+  documentBytes?: string;
 }
 
 /** A single file as the runbook describes: gzip and base64 are unwrapped; an envelope file is kept as one. */
@@ -49,6 +57,7 @@ function singleFileDocument(
   vendor: string,
   kind: DocumentKind | 'auto',
   maxBytes: number,
+  limits: DocumentLimits,
 ): IngestDocument {
   // A gzip bomb stops at the document cap instead of filling memory.
   const gunzip = (b: Buffer) => {
@@ -70,9 +79,14 @@ function singleFileDocument(
   if (text && !text.startsWith('{') && !text.startsWith('[') && /^[A-Za-z0-9+/=\r\n]+$/.test(text)) {
     bytes = gunzip(Buffer.from(text, 'base64'));
   }
+  // Only to tell an envelope from a document: a file over the JSON caps is not read as an envelope, and
+  // the guard then refuses it as a document with the cap's code.
   let parsed: unknown;
   try {
-    parsed = JSON.parse(bytes.toString('utf8'));
+    parsed = parseJsonWithLimits(bytes.toString('utf8'), {
+      ...limits.json,
+      maxStringLength: Math.max(limits.json.maxStringLength, Math.ceil((maxBytes * 4) / 3) + 4),
+    });
   } catch {
     parsed = undefined;
   }
@@ -103,6 +117,7 @@ function isEnvelope(value: unknown): value is Record<string, unknown> {
 async function* localDocuments(
   flags: IngestFlags,
   io: CliIo,
+  limits: { fetch: FetchLimits; document: DocumentLimits },
   onReject: (rejected: Rejected) => void,
 ): AsyncGenerator<IngestDocument> {
   const kind = flags.connector ?? detectConnector(flags.input);
@@ -114,7 +129,7 @@ async function* localDocuments(
       throw new StellaError(AocErrors.connectorInput, `${flags.input}: ${(error as Error).message}`);
     }
     if (isFile) {
-      yield singleFileDocument(flags.input, flags.source, flags.kind, Number(flags.documentBytes));
+      yield singleFileDocument(flags.input, flags.source, flags.kind, limits.fetch.documentBytes, limits.document);
       return;
     }
   }
@@ -124,7 +139,7 @@ async function* localDocuments(
     {
       input: flags.input,
       now: () => new Date(),
-      limits: { documentBytes: Number(flags.documentBytes), decompressedBytes: 1024 * MiB, archiveEntries: 1_000_000 },
+      limits: limits.fetch,
       onSkip: (s) => io.stderr.write(`skipped ${s.location}: ${s.reason}\n`),
     },
     (location, error) =>
@@ -139,6 +154,21 @@ async function* localDocuments(
   for await (const fetched of documents) {
     yield documentFromFetched(fetched, flags.source, connector.name, flags.kind);
   }
+}
+
+function cliLimits(config: Config, flags: IngestFlags): { fetch: FetchLimits; document: DocumentLimits } {
+  const documentBytes = flags.documentBytes === undefined ? config.limits.documentBytes : Number(flags.documentBytes);
+  if (!Number.isSafeInteger(documentBytes) || documentBytes < 1) {
+    throw new CliError('--document-bytes must be a positive integer', 2, 'ERR_USAGE');
+  }
+  return {
+    fetch: {
+      documentBytes,
+      decompressedBytes: config.limits.decompressedBytes,
+      archiveEntries: config.limits.archiveEntries,
+    },
+    document: documentLimitsOf(config.limits),
+  };
 }
 
 function violationLines(rejected: readonly Rejected[]): string[] {
@@ -183,16 +213,23 @@ export function registerAocCommands(program: Command, { io, globals }: CliCtx): 
     .option('--format <format>', 'json | table (default table; --json implies json)')
     .option('--output <file>', 'also write the JSON report to this file')
     .option('--batch <n>', 'documents per request', '100')
-    .option('--document-bytes <n>', 'largest document accepted locally', String(16 * MiB))
+    .option('--document-bytes <n>', 'largest document accepted locally (default: limits.documentBytes)')
     .action(async (flags: IngestFlags) => {
       const opts = globals();
       const json = opts.json || flags.format === 'json';
       const tenant = opts.tenant;
       const show = progress(io, opts, flags.dryRun ? 'guarded' : 'ingested');
+      // The same caps the server applies (stella.yaml and STELLA_LIMITS_*): archive entries and expansion
+      // while reading, JSON depth, members, strings and identifiers before the guard.
+      const limits = cliLimits(
+        loadConfig({ env: io.env, ...(opts.config ? { file: opts.config } : {}) }).config,
+        flags,
+      );
       const prepareOptions = {
         tenant,
         guardEnabled: true,
-        documentBytes: Number(flags.documentBytes),
+        documentBytes: limits.fetch.documentBytes,
+        limits: limits.document,
         defaults: { connector: 'cli', version: STELLA_VERSION },
         clock: systemClock,
         checkSignature: createSignatureChecker({}),
@@ -266,7 +303,7 @@ export function registerAocCommands(program: Command, { io, globals }: CliCtx): 
         seen++;
         rejected.push(r);
       };
-      for await (const doc of localDocuments(flags, io, unreadable)) {
+      for await (const doc of localDocuments(flags, io, limits, unreadable)) {
         seen++;
         const p = await prepareDocument(doc, prepareOptions);
         if (!p.ok) {

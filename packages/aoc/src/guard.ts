@@ -2,7 +2,7 @@
 // The AOC write guard (spec §3.1, §3.4): pure checks over the envelope a writer proposes, used by the
 // ingest routes, the connectors and `stella sources ingest --dry-run`. It inspects our envelope and
 // never the upstream body: GHSA's database_specific.severity inside content.raw is legal.
-import { type ErrorDefinition, StellaError, sha256Digest } from '@stella/core';
+import { type ErrorDefinition, lookupError, StellaError, sha256Digest } from '@stella/core';
 import {
   ALLOWED_SECTION_KEYS,
   ALLOWED_TOP_LEVEL,
@@ -198,7 +198,8 @@ export function guardEnvelope(proposal: unknown, options: AocGuardOptions): AocV
 export function violationError(violations: readonly AocViolation[]): StellaError {
   const first = violations[0];
   if (!first) throw new Error('violationError needs at least one violation');
-  const def = Object.values(AocErrors).find((d) => d.code === first.code) ?? AocErrors.missingProvenance;
+  // AOC codes and the platform's input caps (ERR_LIMIT_*, ERR_INVALID_TEXT) share the one registry.
+  const def = lookupError(first.code) ?? AocErrors.missingProvenance;
   const summary = violations.length === 1 ? first.message : `${first.message} (and ${violations.length - 1} more)`;
   return new StellaError(def, summary, { details: { violations } });
 }

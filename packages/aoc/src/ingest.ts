@@ -3,8 +3,17 @@
 // CLI dry-run: bytes → strict parse → format recognition and linkset → signature policy → envelope
 // → guard. `prepareDocument` is pure apart from signature checks; `writeDocuments` is the only
 // writer of advisory_raw and vex_raw.
-import { type Clock, type ErrorDefinition, StellaError, sha256Digest } from '@stella/core';
-import type { Db, Queryable, Timeline } from '@stella/platform';
+import {
+  type Clock,
+  DEFAULT_JSON_LIMITS,
+  type ErrorDefinition,
+  Errors,
+  type JsonLimits,
+  lookupError,
+  StellaError,
+  sha256Digest,
+} from '@stella/core';
+import { checkRequestText, type Db, type Queryable, type Timeline } from '@stella/platform';
 import {
   type AocEnvelope,
   type RawStore,
@@ -56,10 +65,33 @@ export type SignatureChecker = (
   signature: IngestDocument['signature'],
 ) => Promise<{ info: SignatureInfo; reject?: string | undefined }>;
 
+/** Caps on what a document may hold before anything recursive or the database sees it (config `limits`). */
+export interface DocumentLimits {
+  json: JsonLimits;
+  /** Longest upstream id, provenance value and record id (limits.identifierLength). */
+  identifierLength: number;
+}
+
+export const DEFAULT_DOCUMENT_LIMITS: DocumentLimits = { json: DEFAULT_JSON_LIMITS, identifierLength: 1024 };
+
+/** The document caps of a loaded configuration's `limits` section. */
+export function documentLimitsOf(limits: {
+  jsonDepth: number;
+  jsonKeys: number;
+  jsonStringLength: number;
+  identifierLength: number;
+}): DocumentLimits {
+  return {
+    json: { maxDepth: limits.jsonDepth, maxKeys: limits.jsonKeys, maxStringLength: limits.jsonStringLength },
+    identifierLength: limits.identifierLength,
+  };
+}
+
 export interface PrepareOptions {
   tenant: string;
   guardEnabled: boolean;
   documentBytes: number;
+  limits: DocumentLimits;
   defaults: { connector: string; version: string };
   clock: Clock;
   checkSignature: SignatureChecker;
@@ -120,12 +152,14 @@ export async function prepareDocument(input: IngestDocument, options: PrepareOpt
   let raw: string;
   let recognised: ReturnType<typeof recognise>;
   try {
-    doc = parseStrictJson(input.bytes);
+    doc = parseStrictJson(input.bytes, options.limits.json);
     raw = decoder.decode(input.bytes);
     const hint = str(isObject(proposal.content) ? proposal.content.format : undefined);
     recognised = recognise(doc, hint ? { format: hint as never } : undefined);
   } catch (error) {
-    if (error instanceof StellaError) return fail(new StellaError(lookup(error.code), `${where}${error.message}`));
+    if (error instanceof StellaError) {
+      return fail(new StellaError(lookup(error.code), `${where}${error.message}`, { details: error.details }));
+    }
     throw error;
   }
   if (input.kind !== 'auto' && recognised.kind !== input.kind) {
@@ -142,7 +176,7 @@ export async function prepareDocument(input: IngestDocument, options: PrepareOpt
     return violated(
       AocErrors.missingProvenance,
       '/upstream/upstream_id',
-      `upstream_id "${givenId}" does not match the document's own id "${recognised.upstreamId}"`,
+      `upstream_id "${excerpt(givenId)}" does not match the document's own id "${excerpt(recognised.upstreamId)}"`,
     );
   }
   // A document without an id of its own (a CycloneDX VEX without serialNumber) is named by the
@@ -155,6 +189,15 @@ export async function prepareDocument(input: IngestDocument, options: PrepareOpt
       `this ${recognised.format} document carries no id of its own (CycloneDX serialNumber, OpenVEX @id, CSAF document.tracking.id…); give upstream_id (X-Stella-Upstream-Id)`,
     );
   }
+  // Checked whether or not the guard runs: the database could not store (NUL) or the API could not
+  // read back (ids longer than a URL may carry) what these caps refuse.
+  const idViolations = identifierViolations(
+    storeFor(recognised.kind),
+    { ...proposedSource, vendor },
+    { ...proposedUpstream, upstream_id: upstreamId },
+    options.limits.identifierLength,
+  );
+  if (idViolations.length > 0) return fail(violationError(idViolations));
   if (input.declaredDigest) {
     const check = checkDeclaredDigest(input.bytes, input.declaredDigest);
     if (!check.ok) return violated(AocErrors.signatureMismatch, '/upstream/content_hash', `${where}${check.reason}`);
@@ -218,8 +261,55 @@ export async function prepareDocument(input: IngestDocument, options: PrepareOpt
   };
 }
 
-function lookup(code: string) {
-  return Object.values(AocErrors).find((d) => d.code === code) ?? AocErrors.malformedDocument;
+/** An id as quoted in a message: a hostile one may be megabytes long. */
+function excerpt(id: string): string {
+  return id.length > 128 ? `${id.slice(0, 128)}… (${id.length} characters)` : id;
+}
+
+/** The registered definition of a code (AOC or platform-wide, e.g. ERR_LIMIT_JSON_DEPTH). */
+function lookup(code: string): ErrorDefinition {
+  return lookupError(code) ?? AocErrors.malformedDocument;
+}
+
+/** Revisions are numbered from 1; ten digits is more than any chain will reach. */
+const LONGEST_REVISION = 9_999_999_999;
+
+/**
+ * Provenance strings and the record id built from them, against the identifier cap and for text
+ * PostgreSQL refuses. The record id (`{store}:{vendor}:{upstream_id}:{revision}`) is what
+ * GET /advisories/raw/{id} is given, so it must fit the same cap as every path id.
+ */
+function identifierViolations(
+  store: RawStore,
+  source: Record<string, unknown>,
+  upstream: Record<string, unknown>,
+  limit: number,
+): AocViolation[] {
+  const out: AocViolation[] = [];
+  const check = (path: string, name: string, value: unknown) => {
+    if (typeof value !== 'string') return;
+    try {
+      checkRequestText('field', name, value, limit);
+    } catch (error) {
+      const coded = error as StellaError;
+      out.push({ code: coded.code, path, message: coded.message });
+    }
+  };
+  for (const key of ['vendor', 'connector', 'version', 'stream']) check(`/source/${key}`, `source.${key}`, source[key]);
+  for (const key of ['upstream_id', 'document_version', 'retrieved_at', 'content_hash']) {
+    check(`/upstream/${key}`, `upstream.${key}`, upstream[key]);
+  }
+  const vendor = typeof source.vendor === 'string' ? source.vendor : '';
+  const upstreamId = typeof upstream.upstream_id === 'string' ? upstream.upstream_id : '';
+  const longestId = recordId(store, vendor, upstreamId, LONGEST_REVISION).length;
+  if (out.length === 0 && longestId > limit) {
+    out.push({
+      code: Errors.identifierTooLong.code,
+      path: '/upstream/upstream_id',
+      message: `the record id built from source.vendor and upstream.upstream_id would be up to ${longestId} characters; the limit is ${limit} (limits.identifierLength)`,
+    });
+  }
+  return out;
 }
 
 export interface WriteResult {

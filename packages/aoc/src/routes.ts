@@ -2,8 +2,9 @@
 // AOC HTTP routes: ingest (one raw document, or an NDJSON batch of envelopes), read the raw stores
 // back byte for byte, revision history, cross-source linkset queries, and verification.
 
-import { gunzipSync } from 'node:zlib';
-import { Errors, StellaError } from '@stella/core';
+import type { Readable } from 'node:stream';
+import { createGunzip } from 'node:zlib';
+import { Errors, type JsonLimits, lookupError, parseJsonWithLimits, StellaError } from '@stella/core';
 import { type Ctx, decodeCursor, encodeCursor, type HttpApp } from '@stella/platform';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import Type from 'typebox';
@@ -11,8 +12,9 @@ import { connectorQueue } from './connector-runner.ts';
 import { type RawStore, storeFor } from './envelope.ts';
 import { AocErrors } from './errors.ts';
 import type { DocumentKind } from './formats/types.ts';
-import type { IngestDocument, WriteResult } from './ingest.ts';
-import { type AocService, rejectionError } from './service.ts';
+import { violationError } from './guard.ts';
+import { documentLimitsOf, type IngestDocument, type WriteResult } from './ingest.ts';
+import { type AocService, type Rejected, rejectionError } from './service.ts';
 import { configuredSources, sourceSettings } from './sources.ts';
 import { linksetGroups } from './sql/linksets.ts';
 import { chainOf, type EnvelopeRow, envelopeFromRow, getRaw, listRaw } from './sql/raw.ts';
@@ -96,6 +98,22 @@ export function documentFromEnvelope(value: unknown, kind: DocumentKind | 'auto'
     throw new StellaError(Errors.malformedBody, `${location ? `${location}: ` : ''}content.raw is required`);
   }
   const raw = content.raw;
+  if (Array.isArray(raw)) {
+    // The guard's table: several documents fused into one record is a merge attempt.
+    throw violationError([
+      {
+        code: AocErrors.mergeAttempt.code,
+        path: '/content/raw',
+        message: `${location ? `${location}: ` : ''}content.raw is a list of documents: ingest each on its own`,
+      },
+    ]);
+  }
+  if (typeof raw !== 'string' && (typeof raw !== 'object' || raw === null)) {
+    throw new StellaError(
+      AocErrors.malformedDocument,
+      `${location ? `${location}: ` : ''}content.raw must be the document as a string (utf8 or base64) or a JSON object, not ${raw === null ? 'null' : typeof raw}`,
+    );
+  }
   const bytes =
     typeof raw === 'string'
       ? Buffer.from(raw, content.encoding === 'base64' ? 'base64' : 'utf8')
@@ -117,6 +135,7 @@ export function documentFromEnvelope(value: unknown, kind: DocumentKind | 'auto'
 export function registerAocRoutes(app: HttpApp, ctx: Ctx, service: AocService): void {
   const documentBytes = ctx.config.limits.documentBytes;
   const batchBytes = ctx.config.limits.requestBodyBytes;
+  const envelopeLimits = envelopeJsonLimits(documentLimitsOf(ctx.config.limits).json, documentBytes);
 
   const answer = (reply: FastifyReply, results: WriteResult[], kind: DocumentKind) => {
     const r = results[0]!;
@@ -126,30 +145,35 @@ export function registerAocRoutes(app: HttpApp, ctx: Ctx, service: AocService): 
   };
 
   app.register(async (scope) => {
-    // The body is the record: keep the exact bytes instead of parsing JSON.
+    // The body is the record: keep the exact bytes instead of parsing JSON. Content-Encoding: gzip is
+    // inflated as a stream on zlib's thread pool (a synchronous inflate blocked the event loop for
+    // seconds), under the route's cap on what was sent and limits.decompressedBytes on what it expands to.
     scope.removeAllContentTypeParsers();
     scope.addContentTypeParser(
       [...RAW_TYPES, ENVELOPE_CONTENT_TYPE, 'application/x-ndjson'],
-      { parseAs: 'buffer' },
-      (req, body, done) => {
-        // Content-Encoding: gzip is unwrapped here with the decompressed-size cap; the record is the JSON.
-        if ((req.headers['content-encoding'] ?? '').toLowerCase() !== 'gzip') return done(null, body);
-        try {
-          done(null, gunzipSync(body as Buffer, { maxOutputLength: ctx.config.limits.decompressedBytes }));
-        } catch (error) {
-          const code = (error as { code?: string }).code;
-          done(
-            code === 'ERR_BUFFER_TOO_LARGE'
-              ? new StellaError(
+      (request, payload, done) => {
+        const single = !request.routeOptions.url?.endsWith('/batch');
+        readBody(request, payload, {
+          sentBytes: request.routeOptions.bodyLimit ?? batchBytes,
+          // A single document inflating past its own cap is that document's refusal, not the body's.
+          expandedBytes: single
+            ? Math.min(documentBytes + 1, ctx.config.limits.decompressedBytes)
+            : ctx.config.limits.decompressedBytes,
+          tooLarge: single
+            ? () =>
+                new StellaError(
+                  AocErrors.documentTooLarge,
+                  `gzip body expands beyond the document cap of ${documentBytes} bytes (limits.documentBytes)`,
+                )
+            : () =>
+                new StellaError(
                   Errors.bodyTooLarge,
                   `gzip body expands beyond limits.decompressedBytes (${ctx.config.limits.decompressedBytes})`,
-                )
-              : new StellaError(
-                  AocErrors.malformedDocument,
-                  `gzip body cannot be decompressed: ${(error as Error).message}`,
                 ),
-          );
-        }
+        }).then(
+          (body) => done(null, body),
+          (error: Error) => done(error, undefined),
+        );
       },
     );
 
@@ -177,7 +201,7 @@ export function registerAocRoutes(app: HttpApp, ctx: Ctx, service: AocService): 
           const contentType = (request.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
           let doc: IngestDocument;
           if (contentType === ENVELOPE_CONTENT_TYPE) {
-            doc = documentFromEnvelope(parseJsonBody(body), kind);
+            doc = documentFromEnvelope(parseEnvelope(body, envelopeLimits), kind);
           } else if (contentType === 'application/x-ndjson') {
             throw new StellaError(Errors.unsupportedMediaType, `send NDJSON batches to /ingest/${kind}/batch`);
           } else {
@@ -204,7 +228,8 @@ export function registerAocRoutes(app: HttpApp, ctx: Ctx, service: AocService): 
             summary: `Ingest an NDJSON batch of ${kind} envelopes, all or nothing`,
             description:
               'Content-Type application/x-ndjson; one envelope per line ({source, upstream?, content: {raw, encoding?}}). ' +
-              'When any line is rejected nothing is written and the problem lists every violation with its line.',
+              'Each line is judged on its own: when any line is rejected nothing is written and the problem lists every ' +
+              'violation with its line (`location: "line N"`), so a client can resend the others (`stella sources ingest` does).',
             response: {
               200: Type.Object({
                 written: Type.Integer(),
@@ -218,24 +243,27 @@ export function registerAocRoutes(app: HttpApp, ctx: Ctx, service: AocService): 
           const tenant = request.tenant!;
           const body = request.body as Buffer;
           const lineCap = ctx.config.limits.ndjsonLineBytes;
-          const docs: IngestDocument[] = [];
+          // A line that cannot be read is refused on its own, with its line number, like a guard violation.
+          const docs: Array<IngestDocument | Rejected> = [];
           let lineNo = 0;
           for (const line of body.toString('utf8').split('\n')) {
             lineNo++;
             if (!line.trim()) continue;
-            if (Buffer.byteLength(line) > lineCap) {
-              throw new StellaError(
-                Errors.bodyTooLarge,
-                `line ${lineNo} is longer than limits.ndjsonLineBytes (${lineCap})`,
-              );
-            }
-            let value: unknown;
+            const location = `line ${lineNo}`;
             try {
-              value = JSON.parse(line);
+              if (Buffer.byteLength(line) > lineCap) {
+                throw new StellaError(
+                  Errors.bodyTooLarge,
+                  `${location} is longer than limits.ndjsonLineBytes (${lineCap})`,
+                );
+              }
+              docs.push(
+                documentFromEnvelope(parseEnvelope(Buffer.from(line), envelopeLimits, location), kind, location),
+              );
             } catch (error) {
-              throw new StellaError(Errors.malformedBody, `line ${lineNo} is not JSON: ${(error as Error).message}`);
+              if (!(error instanceof StellaError)) throw error;
+              docs.push(lineRejection(error, location));
             }
-            docs.push(documentFromEnvelope(value, kind, `line ${lineNo}`));
           }
           if (docs.length === 0) throw new StellaError(Errors.malformedBody, 'the batch is empty');
           const { results, rejected } = await service.ingest(tenant, docs, {
@@ -507,10 +535,116 @@ function withoutRaw(row: EnvelopeRow) {
   return { ...rest, content: contentWithoutRaw };
 }
 
-function parseJsonBody(body: Buffer): unknown {
+/**
+ * The JSON caps for an envelope: those of any JSON, except that `content.raw` may carry a whole document
+ * as one string (base64 is 4/3 of it), which limits.documentBytes caps instead.
+ */
+function envelopeJsonLimits(json: JsonLimits, documentBytes: number): JsonLimits {
+  return { ...json, maxStringLength: Math.max(json.maxStringLength, Math.ceil((documentBytes * 4) / 3) + 4) };
+}
+
+function parseEnvelope(body: Buffer, limits: JsonLimits, location?: string): unknown {
   try {
-    return JSON.parse(body.toString('utf8'));
+    return parseJsonWithLimits(body.toString('utf8'), limits);
   } catch (error) {
-    throw new StellaError(Errors.malformedBody, `envelope is not JSON: ${(error as Error).message}`);
+    const coded = error as StellaError;
+    const message = coded.code === Errors.malformedBody.code ? `envelope is not JSON: ${coded.message}` : coded.message;
+    throw new StellaError(
+      lookupError(coded.code) ?? Errors.malformedBody,
+      location ? `${location}: ${message}` : message,
+      {
+        cause: error,
+        details: coded.details,
+      },
+    );
   }
+}
+
+/** An NDJSON line refused before the guard: reported like a guard rejection, with its line. */
+function lineRejection(error: StellaError, location: string): Rejected {
+  const violations = (error.details?.violations as Rejected['violations'] | undefined) ?? [
+    { code: error.code, path: '', message: error.message },
+  ];
+  return { ok: false, error, violations, vendor: 'unknown', location };
+}
+
+interface BodyCaps {
+  /** Most bytes read off the wire (the route's bodyLimit). */
+  sentBytes: number;
+  /** Most bytes a gzip body may expand to. */
+  expandedBytes: number;
+  tooLarge: () => StellaError;
+}
+
+/**
+ * Reads a request body as sent, or inflated as a stream when it is gzip, each under its cap. On a breach
+ * the request stream is let go of as Fastify's own body reader does, not destroyed: destroying it would
+ * reset the socket before the 413 is written.
+ */
+function readBody(request: FastifyRequest, payload: Readable, caps: BodyCaps): Promise<Buffer> {
+  const declared = Number(request.headers['content-length']);
+  const sentTooLarge = () =>
+    new StellaError(Errors.bodyTooLarge, `request body is larger than ${caps.sentBytes} bytes for this route`);
+  if (Number.isFinite(declared) && declared > caps.sentBytes) return Promise.reject(sentTooLarge());
+  const encoding = String(request.headers['content-encoding'] ?? 'identity')
+    .trim()
+    .toLowerCase();
+  if (encoding !== 'identity' && encoding !== 'gzip' && encoding !== '') {
+    return Promise.reject(
+      new StellaError(
+        Errors.unsupportedMediaType,
+        `Content-Encoding ${encoding.slice(0, 32)} is not supported: send gzip or no encoding`,
+      ),
+    );
+  }
+  const gunzip = encoding === 'gzip' ? createGunzip() : undefined;
+  return new Promise<Buffer>((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let sent = 0;
+    let kept = 0;
+    let settled = false;
+    const finish = (error: Error | undefined) => {
+      if (settled) return;
+      settled = true;
+      payload.off('data', onData);
+      payload.off('end', onEnd);
+      payload.off('error', onError);
+      if (gunzip && error) gunzip.destroy();
+      if (error) reject(error);
+      else resolve(Buffer.concat(chunks));
+    };
+    const keep = (chunk: Buffer) => {
+      kept += chunk.length;
+      if (kept > caps.expandedBytes) return finish(caps.tooLarge());
+      chunks.push(chunk);
+    };
+    const onData = (chunk: Buffer) => {
+      sent += chunk.length;
+      if (sent > caps.sentBytes) return finish(sentTooLarge());
+      if (!gunzip) return keep(chunk);
+      // Backpressure: zlib inflates on the thread pool; the socket waits while it catches up.
+      if (!gunzip.write(chunk)) {
+        payload.pause();
+        gunzip.once('drain', () => payload.resume());
+      }
+    };
+    const onEnd = () => (gunzip ? gunzip.end() : finish(undefined));
+    const onError = (error: Error) => finish(error);
+    if (gunzip) {
+      gunzip.on('data', keep);
+      gunzip.on('end', () => finish(undefined));
+      gunzip.on('error', (error: Error) =>
+        finish(
+          new StellaError(
+            AocErrors.malformedDocument,
+            `gzip body cannot be decompressed: ${error.message} (truncated or not gzip)`,
+            { cause: error },
+          ),
+        ),
+      );
+    }
+    payload.on('data', onData);
+    payload.on('end', onEnd);
+    payload.on('error', onError);
+  });
 }

@@ -1,10 +1,11 @@
 // SPDX-License-Identifier: Apache-2.0
 // The AOC room's services, built once per process from the context and shared by routes, jobs and
 // the connector runner: prepare (guard) documents, write the accepted ones, record rejections.
-import { StellaError } from '@stella/core';
+import { lookupError, StellaError } from '@stella/core';
 import type { Ctx } from '@stella/platform';
 import { AocErrors } from './errors.ts';
 import {
+  documentLimitsOf,
   type IngestDocument,
   type Prepared,
   type PreparedDocument,
@@ -26,10 +27,13 @@ export interface AocService {
   write(tenant: string, docs: readonly PreparedDocument[], context: WriteContext): Promise<WriteResult[]>;
   /** Puts rejected documents on the timeline (one event per call). */
   recordRejections(tenant: string, rejected: readonly Rejected[], initiator: string): Promise<void>;
-  /** Guards every document and writes the accepted ones in batches; with `atomic`, one rejection writes nothing. */
+  /**
+   * Guards every document and writes the accepted ones in batches; with `atomic`, one rejection writes
+   * nothing. Items already refused by the caller (an unreadable NDJSON line) are reported in their place.
+   */
   ingest(
     tenant: string,
-    docs: readonly IngestDocument[],
+    docs: ReadonlyArray<IngestDocument | Rejected>,
     context: { initiator: string; connector: string; version: string; atomic: boolean },
   ): Promise<{ results: WriteResult[]; rejected: Rejected[] }>;
 }
@@ -46,6 +50,7 @@ export function createAocService(ctx: Ctx, options: { checkSignature?: Signature
         tenant,
         guardEnabled: ctx.config.aoc.guardEnabled,
         documentBytes: ctx.config.limits.documentBytes,
+        limits: documentLimitsOf(ctx.config.limits),
         defaults,
         clock: ctx.clock,
         checkSignature,
@@ -60,10 +65,13 @@ export function createAocService(ctx: Ctx, options: { checkSignature?: Signature
         kind: 'aoc.violation',
         details: {
           initiator,
+          // Bounded: a refused document may carry megabyte keys or ids, which the messages may quote.
           rejected: rejected.slice(0, 100).map((r) => ({
-            vendor: r.vendor,
-            location: r.location,
-            violations: r.violations.slice(0, 20),
+            vendor: clip(r.vendor),
+            location: r.location === undefined ? undefined : clip(r.location),
+            violations: r.violations
+              .slice(0, 20)
+              .map((v) => ({ code: v.code, path: clip(v.path), message: clip(v.message) })),
           })),
           truncated: rejected.length > 100,
         },
@@ -73,6 +81,12 @@ export function createAocService(ctx: Ctx, options: { checkSignature?: Signature
       const prepared: PreparedDocument[] = [];
       const rejected: Rejected[] = [];
       for (const doc of docs) {
+        if ('ok' in doc) {
+          metrics.write(doc.vendor, tenant, 'reject');
+          for (const v of doc.violations) metrics.violation(doc.vendor, tenant, v.code);
+          rejected.push(doc);
+          continue;
+        }
         const p = await service.prepare(tenant, doc, context);
         if (p.ok) prepared.push(p.doc);
         else rejected.push(p);
@@ -92,12 +106,18 @@ export function createAocService(ctx: Ctx, options: { checkSignature?: Signature
   return service;
 }
 
+const MAX_RECORDED_TEXT = 1000;
+
+function clip(text: string): string {
+  return text.length > MAX_RECORDED_TEXT ? `${text.slice(0, MAX_RECORDED_TEXT)}…` : text;
+}
+
 /** The error to answer for rejected documents: the first one's, with every violation listed. */
 export function rejectionError(rejected: readonly Rejected[]): StellaError {
   const first = rejected[0];
   if (!first) throw new Error('rejectionError needs a rejection');
   const violations = rejected.flatMap((r) => r.violations.map((v) => ({ ...v, location: r.location })));
-  const def = Object.values(AocErrors).find((d) => d.code === first.error.code) ?? AocErrors.malformedDocument;
+  const def = lookupError(first.error.code) ?? AocErrors.malformedDocument;
   const message =
     rejected.length === 1
       ? first.error.message

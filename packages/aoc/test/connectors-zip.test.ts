@@ -208,6 +208,14 @@ for (const mode of ['in memory', 'from disk'] as const)
         message: /4 entries, more than the cap of 3/,
       },
       {
+        title: 'an entry deflated beyond 100:1 (a bomb)',
+        entries: () => [
+          { name: '1.json', data: doc(1) },
+          { name: '2.json', data: Buffer.alloc(4 * 1024 * 1024, 0x20) },
+        ],
+        message: /entry "2\.json" inflates \d+ bytes to 4194304, more than 100:1/,
+      },
+      {
         title: 'a declared total over the cap',
         entries: () => [1, 2, 3].map((n) => ({ name: `${n}.json`, data: Buffer.alloc(400, 0x20) })),
         limits: { decompressedBytes: 1000 },
@@ -224,6 +232,22 @@ for (const mode of ['in memory', 'from disk'] as const)
         assert.match(error.message, message);
       });
     }
+
+    test('reads stored (uncompressed) entries, as zip writes them for tiny files', async () => {
+      const path = join(dir, 'stored.zip');
+      writeFileSync(
+        path,
+        craftZip([
+          { name: '1.json', data: doc(1), stored: true },
+          { name: '2.json', data: doc(2) },
+        ]),
+      );
+      const documents = await collect(path);
+      assert.deepEqual(
+        documents.map((d) => Buffer.from(d.bytes).toString()),
+        [doc(1).toString(), doc(2).toString()],
+      );
+    });
 
     test('refuses a symlink entry written by zip --symlinks', async () => {
       const tree = join(dir, 'links');

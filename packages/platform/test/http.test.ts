@@ -1,11 +1,21 @@
 import assert from 'node:assert/strict';
+import { connect } from 'node:net';
 import { Writable } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
 import { Errors, StellaError } from '@stella/core';
 import { exportJWK, generateKeyPair, SignJWT } from 'jose';
 import Type from 'typebox';
 import { createTokenVerifier } from '../src/auth/index.ts';
-import { createHttpApp, createLogger, type HttpApp, microserviceOf, type Readiness } from '../src/http/index.ts';
+import {
+  createHttpApp,
+  createLogger,
+  decodeCursor,
+  encodeCursor,
+  type HttpApp,
+  microserviceOf,
+  parseJsonBody,
+  type Readiness,
+} from '../src/http/index.ts';
 import { createMetricsRegistry } from '../src/metrics/index.ts';
 
 const ISSUER = 'http://issuer.test';
@@ -150,5 +160,218 @@ describe('HTTP factory', () => {
     assert.equal(microserviceOf('/signals/runtime-facts'), 'signals');
     assert.equal(microserviceOf('/api/export/runs'), 'export');
     assert.equal(microserviceOf('/'), 'root');
+  });
+});
+
+/** A quiet app with small caps and a short request timeout, listening on a real port. */
+async function hostileApp(): Promise<{ app: HttpApp; port: number }> {
+  const { app } = await createHttpApp({
+    logger: createLogger({ level: 'silent' }),
+    registry: createMetricsRegistry({ defaultMetrics: false }),
+    requestBodyBytes: 64 * 1024,
+    limits: { jsonDepth: 8, jsonKeys: 16, jsonStringLength: 256, identifierLength: 64 },
+    requestTimeoutMs: 500,
+    tenantHeader: 'X-Stella-Tenant',
+    verifier: {
+      verify: async () => {
+        throw new StellaError(Errors.internal, 'no token is valid here');
+      },
+    },
+    docsUi: false,
+    version: 'test',
+  });
+  app.post('/echo', async (request) => ({ body: request.body }));
+  app.get('/items/:id', async (request) => ({ params: request.params, query: request.query }));
+  app.get('/private/:id', { config: { auth: { scopes: ['x:read'] } } }, async () => ({ ok: true }));
+  await app.listen({ host: '127.0.0.1', port: 0 });
+  const address = app.server.address();
+  return { app, port: typeof address === 'object' && address ? address.port : 0 };
+}
+
+/** Sends raw bytes on a socket and resolves with everything the server wrote before closing. */
+function rawExchange(port: number, request: string, options: { keepOpen?: boolean } = {}): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = connect(port, '127.0.0.1');
+    let answer = '';
+    socket.setEncoding('latin1');
+    socket.on('data', (chunk: string) => {
+      answer += chunk;
+    });
+    socket.on('error', (error) => (answer ? resolve(answer) : reject(error)));
+    socket.on('close', () => resolve(answer));
+    socket.write(request, 'latin1');
+    if (!options.keepOpen) socket.end();
+    // Bounded: a server that never answers fails the test instead of hanging it.
+    socket.setTimeout(5000, () => {
+      socket.destroy();
+      resolve(answer);
+    });
+  });
+}
+
+function problemOf(raw: string): { status: number; contentType: string; body: Record<string, unknown> } {
+  const [head = '', body = ''] = raw.split('\r\n\r\n');
+  const status = Number(/^HTTP\/1\.1 (\d{3})/.exec(head)?.[1]);
+  const contentType = /^content-type:\s*(.+)$/im.exec(head)?.[1]?.trim() ?? '';
+  return { status, contentType, body: body ? (JSON.parse(body) as Record<string, unknown>) : {} };
+}
+
+describe('HTTP factory: hostile input at the door', () => {
+  let app: HttpApp;
+  let port: number;
+  before(async () => {
+    ({ app, port } = await hostileApp());
+  });
+  after(() => app.close());
+
+  const post = (payload: string) =>
+    app.inject({ method: 'POST', url: '/echo', headers: { 'content-type': 'application/json' }, payload });
+
+  test('JSON bodies are checked against every cap before parsing, each breach with its own code', async () => {
+    const cases: Array<[string, string]> = [
+      [`${'['.repeat(9)}${']'.repeat(9)}`, 'ERR_LIMIT_JSON_DEPTH'],
+      [`{"a":${'{"a":'.repeat(6000)}1${'}'.repeat(6001)}`, 'ERR_LIMIT_JSON_DEPTH'],
+      [JSON.stringify(Object.fromEntries(Array.from({ length: 17 }, (_, i) => [`k${i}`, i]))), 'ERR_LIMIT_JSON_KEYS'],
+      [JSON.stringify({ a: 'x'.repeat(257) }), 'ERR_LIMIT_STRING_LENGTH'],
+      ['{"a":"\\ud800"}', 'ERR_INVALID_TEXT'],
+      ['{"a":"\\udc00x"}', 'ERR_INVALID_TEXT'],
+      ['{"a":"x\\u0000"}', 'ERR_INVALID_TEXT'],
+      ['{"a":', 'ERR_MALFORMED_BODY'],
+      ['', 'ERR_MALFORMED_BODY'],
+    ];
+    for (const [payload, code] of cases) {
+      const res = await post(payload);
+      assert.equal(res.statusCode, 400, `${code}: ${res.body}`);
+      assert.equal(res.headers['content-type'], 'application/problem+json; charset=utf-8');
+      assert.equal(res.json().code, code, payload.slice(0, 40));
+    }
+    const fine = await post('\ufeff{"a":[1,{"b":"\\ud83d\\ude00"}]}');
+    assert.equal(fine.statusCode, 200, fine.body);
+    assert.deepEqual(fine.json(), { body: { a: [1, { b: '\u{1f600}' }] } });
+  });
+
+  test('__proto__ and constructor.prototype keys are refused; nothing is polluted', async () => {
+    for (const payload of [
+      '{"__proto__":{"polluted":true}}',
+      '{"a":[{"b":{"\\u005f_proto__":{"polluted":true}}}]}',
+      '{"constructor":{"prototype":{"polluted":true}}}',
+    ]) {
+      const res = await post(payload);
+      assert.equal(res.statusCode, 400, payload);
+      assert.equal(res.json().code, 'ERR_MALFORMED_BODY');
+    }
+    assert.equal(({} as Record<string, unknown>).polluted, undefined);
+    assert.equal((await post('{"constructor":"a string is data"}')).statusCode, 200);
+  });
+
+  test('path and query values with NUL, lone surrogates or over-long are 400s before auth, never 500s', async () => {
+    const cases: Array<[string, number, string]> = [
+      ['/items/a%00b', 400, 'ERR_INVALID_TEXT'],
+      ['/private/a%00b', 400, 'ERR_INVALID_TEXT'],
+      ['/items/ok?q=a%00', 400, 'ERR_INVALID_TEXT'],
+      ['/items/ok?a%00=1', 400, 'ERR_INVALID_TEXT'],
+      ['/items/ok?q=1&q=%00', 400, 'ERR_INVALID_TEXT'],
+      [`/items/ok?q=${'x'.repeat(65)}`, 400, 'ERR_LIMIT_IDENTIFIER_LENGTH'],
+      [`/items/${'x'.repeat(65)}`, 400, 'ERR_LIMIT_IDENTIFIER_LENGTH'],
+      ['/items/%E0%A4%A', 400, 'ERR_BAD_REQUEST'],
+      ['/items/%ED%A0%80', 400, 'ERR_BAD_REQUEST'],
+    ];
+    for (const [url, status, code] of cases) {
+      const res = await app.inject({ url });
+      assert.equal(res.statusCode, status, `${url}: ${res.body}`);
+      assert.equal(res.headers['content-type'], 'application/problem+json; charset=utf-8', url);
+      assert.equal(res.json().code, code, url);
+      assert.ok(res.headers['x-stella-request-id'], url);
+    }
+    // A cursor may be longer than an id (it carries one, base64-encoded), but not without bound.
+    assert.equal((await app.inject({ url: `/items/ok?cursor=${'A'.repeat(100)}` })).statusCode, 200);
+    assert.equal((await app.inject({ url: `/items/ok?cursor=${'A'.repeat(1000)}` })).statusCode, 400);
+    const ok = await app.inject({ url: '/items/caf%C3%A9?q=%F0%9F%98%80' });
+    assert.deepEqual(ok.json(), { params: { id: 'café' }, query: { q: '\u{1f600}' } });
+  });
+
+  test("Node's own refusals are problem+json too: oversized headers (431), malformed HTTP (400), a stalled body (408)", async () => {
+    const big = problemOf(
+      await rawExchange(port, `GET /items/x HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`),
+    );
+    assert.equal(big.status, 431);
+    assert.equal(big.contentType, 'application/problem+json; charset=utf-8');
+    assert.equal(big.body.code, 'ERR_HEADERS_TOO_LARGE');
+
+    const garbage = problemOf(await rawExchange(port, 'GET /items/x HTTP/1.1\r\nHost x\r\n\r\n'));
+    assert.equal(garbage.status, 400);
+    assert.equal(garbage.contentType, 'application/problem+json; charset=utf-8');
+    assert.equal(garbage.body.code, 'ERR_BAD_REQUEST');
+
+    // Content-Length promises 100 bytes, 10 arrive, then the client stalls with the socket open.
+    const stalled = problemOf(
+      await rawExchange(
+        port,
+        'POST /echo HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"a":"1234',
+        { keepOpen: true },
+      ),
+    );
+    assert.equal(stalled.status, 408);
+    assert.equal(stalled.contentType, 'application/problem+json; charset=utf-8');
+    assert.equal(stalled.body.code, 'ERR_REQUEST_TIMEOUT');
+
+    const after = await fetch(`http://127.0.0.1:${port}/healthz`, { signal: AbortSignal.timeout(5000) });
+    assert.equal(after.status, 200);
+  });
+});
+
+describe('parseJsonBody', () => {
+  const limits = { maxDepth: 4, maxKeys: 4, maxStringLength: 16 };
+  test('well-formed JSON within the caps parses as JSON.parse would', () => {
+    for (const text of ['null', '0', '"x"', '[]', '{}', '{"a":[1,2,{"b":null}]}', ' [ "\\u00e9" ] ']) {
+      assert.deepEqual(parseJsonBody(text, limits), JSON.parse(text));
+    }
+  });
+  test('prototype-shaped keys are found through escapes and at depth', () => {
+    assert.throws(() => parseJsonBody('[[{"__pro\\u0074o__":1}]]', limits), { code: 'ERR_MALFORMED_BODY' });
+    assert.deepEqual(parseJsonBody('{"proto":1,"constructor":{"name":"x"}}', limits), {
+      proto: 1,
+      constructor: { name: 'x' },
+    });
+  });
+});
+
+describe('paging cursors', () => {
+  test('a cursor round-trips', () => {
+    const time = '2025-01-02T03:04:05.678Z';
+    assert.deepEqual(decodeCursor(encodeCursor(time, 'advisory_raw:osv:GO-1:1')), {
+      time,
+      id: 'advisory_raw:osv:GO-1:1',
+    });
+    assert.equal(decodeCursor(undefined), undefined);
+    assert.equal(decodeCursor(''), undefined);
+  });
+
+  test('a tampered or undecodable cursor is a coded 400, never a value the database would refuse', () => {
+    const b64 = (text: string) => Buffer.from(text).toString('base64url');
+    const tampered = [
+      'not a cursor!',
+      '%%%',
+      b64('not json'),
+      b64('{"time":"2025-01-01T00:00:00.000Z","id":"x"}'),
+      b64('["2025-01-01T00:00:00.000Z"]'),
+      b64('["2025-01-01T00:00:00.000Z","x","extra"]'),
+      b64('["yesterday","x"]'),
+      b64('["2025-02-30T00:00:00.000Z","x"]'),
+      b64('["2025-01-01 00:00:00","x"]'),
+      b64('["2025-01-01T00:00:00.000Z",""]'),
+      b64('["2025-01-01T00:00:00.000Z",7]'),
+      b64('["2025-01-01T00:00:00.000Z","a\\u0000b"]'),
+      b64('["2025-01-01T00:00:00.000Z","\\ud800"]'),
+      b64(`["2025-01-01T00:00:00.000Z","${'x'.repeat(5000)}"]`),
+    ];
+    for (const cursor of tampered) {
+      assert.throws(
+        () => decodeCursor(cursor),
+        (error: unknown) => error instanceof StellaError && error.code === 'ERR_INVALID_CURSOR' && error.status === 400,
+        cursor.slice(0, 40),
+      );
+    }
+    assert.throws(() => decodeCursor('%%%', Errors.validation), { code: 'ERR_VALIDATION' });
   });
 });

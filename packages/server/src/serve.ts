@@ -150,6 +150,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       logger,
       registry: metrics,
       requestBodyBytes: config.limits.requestBodyBytes,
+      limits: config.limits,
       tenantHeader: config.auth.tenantHeader,
       verifier,
       rateLimiter,

@@ -5,7 +5,10 @@
 // entries refuse the archive outright. An entry that inflates beyond its declared size, declares a
 // compressed size deflate cannot produce, exceeds the document cap or has a wrong CRC is only found
 // when it is reached: documents handed over before it stay valid (the caller commits per document;
-// this is partial output by design) and the error names the entry.
+// this is partial output by design) and the error names the entry. While reading, the entries handed
+// over and the bytes inflated are counted against limits.archiveEntries and limits.decompressedBytes
+// again, so the caps hold even where the headers lie, and an entry deflated beyond
+// MAX_COMPRESSION_RATIO (a bomb's signature) is refused.
 // Order is the sorted entry name; the cursor is the last entry name.
 import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -23,6 +26,13 @@ import type { Connector, FetchedDocument, FetchOptions } from './types.ts';
  * the throughput. Per-ecosystem OSV zips are far below it; the all-ecosystems one is read from disk.
  */
 export const IN_MEMORY_ARCHIVE_BYTES = 128 * 1024 * 1024;
+
+/**
+ * Real JSON deflates 5–20:1; 100:1 is only reached by padding made to expand. Applied to entries that
+ * inflate beyond RATIO_CHECK_BYTES, since a small entry cannot hurt whatever its ratio.
+ */
+export const MAX_COMPRESSION_RATIO = 100;
+const RATIO_CHECK_BYTES = 1024 * 1024;
 
 const S_IFMT = 0o170000;
 const S_IFLNK = 0o120000;
@@ -56,6 +66,18 @@ async function listEntries(zip: yauzl.ZipFile, archive: string, options: FetchOp
             : undefined;
       if (problem) return fail(hostile(archive, `entry "${name}" ${problem}`));
       names.add(name);
+      if (entries.length >= archiveEntries)
+        return fail(hostile(archive, `more than the cap of ${archiveEntries} entries (at "${name}")`));
+      if (
+        entry.uncompressedSize > RATIO_CHECK_BYTES &&
+        entry.uncompressedSize > MAX_COMPRESSION_RATIO * Math.max(1, entry.compressedSize)
+      )
+        return fail(
+          hostile(
+            archive,
+            `entry "${name}" inflates ${entry.compressedSize} bytes to ${entry.uncompressedSize}, more than ${MAX_COMPRESSION_RATIO}:1`,
+          ),
+        );
       declaredTotal += entry.uncompressedSize;
       if (declaredTotal > decompressedBytes)
         return fail(
@@ -102,7 +124,8 @@ async function readEntry(
   // stream per entry costs more than the inflation itself.
   let raw: Buffer;
   try {
-    const stream = await zip.openReadStreamPromise(entry, { decompress: false });
+    // yauzl refuses `decompress: false` for a stored entry, whose bytes are raw already.
+    const stream = await zip.openReadStreamPromise(entry, entry.compressionMethod === 0 ? {} : { decompress: false });
     const chunks: Buffer[] = [];
     for await (const chunk of stream as AsyncIterable<Buffer>) chunks.push(chunk);
     raw = Buffer.concat(chunks);
@@ -185,12 +208,19 @@ async function* readArchive(
       if (!e.fileName.endsWith('/') && !handedOver.has(e))
         options.onSkip?.({ location: `${archive}!/${e.fileName}`, reason: 'not a *.json document' });
     let done = 0;
+    let inflatedTotal = 0;
     for (const entry of documents) {
       done++;
       const cursor = entry.fileName;
       if (options.cursor !== undefined && compareStrings(cursor, options.cursor) <= 0) continue;
       options.signal?.throwIfAborted();
       const { location, bytes } = await readEntry(zip, entry, archive, options.limits.documentBytes, cursor);
+      inflatedTotal += bytes.length;
+      if (inflatedTotal > options.limits.decompressedBytes)
+        throw hostile(
+          archive,
+          `entries inflate to more than the cap of ${options.limits.decompressedBytes} bytes in total (at "${entry.fileName}")`,
+        );
       options.onProgress?.({ done, total: documents.length, location });
       yield withEnvelopeSignature({ location, bytes, retrievedAt: isoUtc(options.now()), cursor });
     }

@@ -2,8 +2,10 @@
 // Strict reading of upstream bytes: UTF-8 only and no duplicate object keys. JSON.parse keeps the
 // last of two equal keys silently, so a document could say two things while we store one; such
 // bytes are refused here, before anything is hashed into the linkset. The native parser does the
-// parsing (fast); a second pass over the already-valid text only looks at object keys.
-import { StellaError } from '@stella/core';
+// parsing (fast); a second pass over the already-valid text only looks at object keys. Before either,
+// the text is held to the JSON caps (depth, members, string length, NUL, lone surrogates): every later
+// step, the database's jsonb parser included, then sees only bounded, storable JSON.
+import { checkJsonLimits, DEFAULT_JSON_LIMITS, type JsonLimits, StellaError } from '@stella/core';
 import { AocErrors } from '../errors.ts';
 import { pointerOf } from './linkset.ts';
 
@@ -22,8 +24,11 @@ function malformed(message: string, cause?: unknown): StellaError {
   return new StellaError(AocErrors.malformedDocument, message, cause === undefined ? {} : { cause });
 }
 
-/** Decodes UTF-8 (a leading BOM is skipped), parses JSON and refuses duplicate keys. */
-export function parseStrictJson(bytes: Uint8Array): unknown {
+/**
+ * Decodes UTF-8 (a leading BOM is skipped), checks the JSON caps (each breach its own ERR_LIMIT_* /
+ * ERR_INVALID_TEXT code), parses JSON and refuses duplicate keys.
+ */
+export function parseStrictJson(bytes: Uint8Array, limits: JsonLimits = DEFAULT_JSON_LIMITS): unknown {
   let text: string;
   try {
     // The decoder drops a leading U+FEFF by default (ignoreBOM: false), which is what we want.
@@ -31,6 +36,7 @@ export function parseStrictJson(bytes: Uint8Array): unknown {
   } catch (error) {
     throw malformed(`invalid UTF-8 at byte ${firstInvalidUtf8Byte(bytes)}`, error);
   }
+  checkJsonLimits(text, limits);
   let value: unknown;
   try {
     value = JSON.parse(text);

@@ -148,6 +148,30 @@ export const ConfigSchema = Type.Object(
           minimum: 1,
           description: 'Most entries read from one archive.',
         }),
+        jsonDepth: Type.Integer({
+          default: 128,
+          minimum: 8,
+          maximum: 4096,
+          description:
+            'Deepest nesting of objects and arrays in any JSON body, envelope or upstream document (ERR_LIMIT_JSON_DEPTH above).',
+        }),
+        jsonKeys: Type.Integer({
+          default: 50_000,
+          minimum: 16,
+          description: 'Most members of one JSON object (ERR_LIMIT_JSON_KEYS above).',
+        }),
+        jsonStringLength: Type.Integer({
+          default: 4 * MiB,
+          minimum: 1024,
+          description: 'Longest JSON string, key or value, in characters (ERR_LIMIT_STRING_LENGTH above).',
+        }),
+        identifierLength: Type.Integer({
+          default: 1024,
+          minimum: 64,
+          maximum: 1536,
+          description:
+            "Longest identifier: path ids, query values, upstream ids and the record ids built from them (ERR_LIMIT_IDENTIFIER_LENGTH above). Ids longer than this are refused at ingest, so every stored record stays readable by URL. At most 1536: a percent-encoded id must fit Node's 16 KiB request-header limit.",
+        }),
       },
       { default: {}, additionalProperties: false },
     ),
@@ -183,6 +207,52 @@ export const ConfigSchema = Type.Object(
           description: 'On first start create tenant `default` with clients stella-admin and stella-aoc-verify.',
         }),
         clients: Type.Array(ClientConfig, { default: [], description: 'Extra OAuth2 clients (file only).' }),
+        kek: Type.String({
+          default: '',
+          description:
+            'Key-encryption key sealing the private signing keys stored in the database: 32 random bytes in base64 (`openssl rand -base64 32`). Set it in the environment, not in stella.yaml. Empty: read auth.kekPath. Secret; redacted by `stella config show`.',
+        }),
+        kekPath: Type.String({
+          default: '',
+          description:
+            'File holding the key-encryption key (base64). Empty: $STELLA_HOME/keys/kek, created 0600 on first start. Back it up apart from the database; without it the stored signing keys cannot be used.',
+        }),
+        tokenFailuresBeforeBackoff: Type.Integer({
+          default: 5,
+          minimum: 1,
+          maximum: 1000,
+          description:
+            'Failed client authentications at /token per client id and source address before each further one waits 1, 2, 4 … s (429 slow_down with Retry-After). A client presenting its correct secret is not held up.',
+        }),
+        tokenBackoffMaxSeconds: Type.Integer({
+          default: 300,
+          minimum: 1,
+          maximum: 86400,
+          description: 'Longest back-off after failed client authentications.',
+        }),
+        secretCheckConcurrency: Type.Integer({
+          default: 2,
+          minimum: 1,
+          maximum: 64,
+          description:
+            'Client-secret scrypt checks running at once (about 32 MiB and tens of ms each, on the shared libuv thread pool); further ones queue.',
+        }),
+      },
+      { default: {}, additionalProperties: false },
+    ),
+    metrics: Type.Object(
+      {
+        port: Type.Integer({
+          default: -1,
+          minimum: -1,
+          maximum: 65535,
+          description:
+            'Port of a separate listener serving GET /metrics without authentication (0 = any free port). -1: none; /metrics on the API port needs a bearer token with scope metrics:read.',
+        }),
+        host: Type.String({
+          default: '127.0.0.1',
+          description: 'Address the separate metrics listener binds to. Keep it on loopback or a private network.',
+        }),
       },
       { default: {}, additionalProperties: false },
     ),
@@ -215,6 +285,12 @@ export const ConfigSchema = Type.Object(
           description: 'Largest decompressed runtime-facts stream (gzip bomb guard); 413 above.',
         }),
         maxLineBytes: Type.Integer({ default: 64 * 1024, minimum: 256, description: 'Largest NDJSON event line.' }),
+        maxLines: Type.Integer({
+          default: 1_000_000,
+          minimum: 1,
+          description:
+            'Most lines in one runtime-facts upload, blank lines included (counted while streaming, so a body of bare newlines is refused early); 413 above.',
+        }),
         maxEventsPerBatch: Type.Integer({
           default: 1_000_000,
           minimum: 1,

@@ -20,7 +20,9 @@ import { AuthErrors, authorize, type Principal, type TokenVerifier } from '../au
 import type { Db } from '../db/index.ts';
 import { counter, histogram } from '../metrics/index.ts';
 import { type RateLimiter, rateLimitHook } from '../ratelimit/index.ts';
+import { clientErrorHandler } from './client-error.ts';
 import { idempotencyHooks } from './idempotency.ts';
+import { checkRequestInput, DEFAULT_INPUT_LIMITS, type InputLimits, jsonLimitsOf, parseJsonBody } from './input.ts';
 import type { Logger } from './logger.ts';
 import { sendProblem, toStellaError } from './problem.ts';
 
@@ -53,6 +55,13 @@ export interface HttpAppOptions {
   logger: Logger;
   registry: Registry;
   requestBodyBytes: number;
+  /** JSON and identifier caps (config `limits`); the config schema's defaults when left out. */
+  limits?: Partial<InputLimits> | undefined;
+  /**
+   * Longest time to receive a whole request, headers and body; Node answers 408 after it. Bounds a client
+   * that stalls mid-body. Default 300 s (Node's own default, which Fastify turns off).
+   */
+  requestTimeoutMs?: number | undefined;
   tenantHeader: string;
   verifier: TokenVerifier;
   rateLimiter?: RateLimiter;
@@ -73,8 +82,15 @@ export interface Readiness {
 
 const REQUEST_ID_RE = /^[\w.:-]{1,128}$/;
 const ALT_TENANT_HEADER = 'x-stellaops-tenant';
+const DEFAULT_REQUEST_TIMEOUT_MS = 300_000;
+const HEADERS_TIMEOUT_MS = 60_000;
+/** Node checks request timeouts on an interval (30 s by default), so a short timeout needs a short interval. */
+const MAX_TIMEOUT_CHECK_INTERVAL_MS = 5_000;
 
 export async function createHttpApp(options: HttpAppOptions): Promise<{ app: HttpApp; readiness: Readiness }> {
+  const limits: InputLimits = { ...DEFAULT_INPUT_LIMITS, ...definedOnly(options.limits ?? {}) };
+  const jsonLimits = jsonLimitsOf(limits);
+  const requestTimeout = options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
   const app = Fastify({
     loggerInstance: options.logger as FastifyBaseLogger,
     // One log line per request is written in onResponse, with tenant and status.
@@ -89,9 +105,32 @@ export async function createHttpApp(options: HttpAppOptions): Promise<{ app: Htt
     return503OnClosing: true,
     forceCloseConnections: 'idle',
     // Record ids embed upstream ids, which may be URLs (OpenVEX @id); find-my-way's default of 100
-    // characters answers 414 to those.
-    routerOptions: { maxParamLength: 1024 },
+    // characters would refuse those. Longer (decoded) params are ERR_LIMIT_IDENTIFIER_LENGTH.
+    routerOptions: { maxParamLength: limits.identifierLength },
+    requestTimeout,
+    // Node enforces requestTimeout only when headersTimeout is not longer than it (60 s is Node's default).
+    http: {
+      requestTimeout,
+      headersTimeout: Math.min(HEADERS_TIMEOUT_MS, requestTimeout),
+      connectionsCheckingInterval: Math.max(100, Math.min(MAX_TIMEOUT_CHECK_INTERVAL_MS, requestTimeout / 4)),
+    },
+    clientErrorHandler: clientErrorHandler(options.logger),
+    // Bad URL encoding, over-long params and the like are answered before any hook: same problem+json.
+    frameworkErrors: (error, request, reply) => {
+      reply.header('x-stella-request-id', request.id);
+      return sendProblem(reply as FastifyReply, request as FastifyRequest, toStellaError(error));
+    },
   }).withTypeProvider<TypeBoxTypeProvider>();
+
+  // Every JSON body passes the caps before it is parsed, so no route, validator or query sees more.
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (_request, body, done) => {
+    try {
+      done(null, parseJsonBody(body as string, jsonLimits));
+    } catch (error) {
+      done(error as Error, undefined);
+    }
+  });
 
   const checks = new Map<string, () => Promise<void>>();
   let started = false;
@@ -163,6 +202,8 @@ export async function createHttpApp(options: HttpAppOptions): Promise<{ app: Htt
 
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-stella-request-id', request.id);
+    // Before auth and before any route: a NUL or over-long id never reaches a query.
+    checkRequestInput(request.params, request.query, limits);
     const auth = request.routeOptions.config.auth;
     if (!auth) return;
     const header = request.headers.authorization;
@@ -292,6 +333,10 @@ export async function createHttpApp(options: HttpAppOptions): Promise<{ app: Htt
   );
 
   return { app, readiness };
+}
+
+function definedOnly<T extends object>(values: T): Partial<T> {
+  return Object.fromEntries(Object.entries(values).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
 
 function headerValue(request: FastifyRequest, name: string): string | undefined {

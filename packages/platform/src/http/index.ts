@@ -2,6 +2,14 @@ export type { FastifyReply, FastifyRequest, HttpApp, HttpAppOptions, Readiness, 
 export { createHttpApp, microserviceOf } from './app.ts';
 export { decodeCursor, encodeCursor } from './cursor.ts';
 export { IdempotencyErrors } from './idempotency.ts';
+export type { InputLimits } from './input.ts';
+export {
+  checkRequestText,
+  cursorLengthFor,
+  DEFAULT_INPUT_LIMITS,
+  jsonLimitsOf,
+  parseJsonBody,
+} from './input.ts';
 export type { Logger } from './logger.ts';
 export { createLogger, REDACT_PATHS } from './logger.ts';
 export type { ProblemDocument } from './problem.ts';

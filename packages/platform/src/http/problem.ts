@@ -29,23 +29,41 @@ export function toStellaError(error: unknown): StellaError {
       details: { errors: fe.validation },
     });
   }
-  const byCode: Record<string, ErrorDefinition> = {
-    FST_ERR_CTP_BODY_TOO_LARGE: Errors.bodyTooLarge,
-    FST_ERR_CTP_INVALID_MEDIA_TYPE: Errors.unsupportedMediaType,
-    FST_ERR_CTP_INVALID_CONTENT_LENGTH: Errors.malformedBody,
-    FST_ERR_CTP_EMPTY_JSON_BODY: Errors.malformedBody,
-    FST_ERR_CTP_INVALID_JSON_BODY: Errors.malformedBody,
-    FST_ERR_NOT_FOUND: Errors.routeNotFound,
-  };
-  const mapped = fe?.code ? byCode[fe.code] : undefined;
+  const mapped = fe?.code ? FRAMEWORK_CODES[fe.code] : undefined;
   if (mapped) return new StellaError(mapped, fe.message, { cause: error });
   if (fe instanceof SyntaxError || (fe?.statusCode === 400 && /JSON/i.test(fe.message))) {
     return new StellaError(Errors.malformedBody, `malformed JSON body: ${fe.message}`, { cause: error });
   }
   if (fe?.statusCode === 413) return new StellaError(Errors.bodyTooLarge, fe.message, { cause: error });
   if (fe?.statusCode === 415) return new StellaError(Errors.unsupportedMediaType, fe.message, { cause: error });
+  // Any other client error Fastify raises itself still gets a registered code, never a 500.
+  const byStatus = fe?.code?.startsWith('FST_ERR_') && fe.statusCode ? FRAMEWORK_STATUSES[fe.statusCode] : undefined;
+  if (byStatus) return new StellaError(byStatus, fe.message, { cause: error });
   return new StellaError(Errors.internal, 'internal error', { cause: error });
 }
+
+/** Fastify's request-time error codes (fastify/lib/errors.js) and the registered code each answers with. */
+const FRAMEWORK_CODES: Record<string, ErrorDefinition> = {
+  FST_ERR_CTP_BODY_TOO_LARGE: Errors.bodyTooLarge,
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: Errors.unsupportedMediaType,
+  FST_ERR_CTP_INVALID_TYPE: Errors.unsupportedMediaType,
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: Errors.malformedBody,
+  FST_ERR_CTP_EMPTY_JSON_BODY: Errors.malformedBody,
+  FST_ERR_CTP_INVALID_JSON_BODY: Errors.malformedBody,
+  FST_ERR_NOT_FOUND: Errors.routeNotFound,
+  FST_ERR_BAD_URL: Errors.badRequest,
+  FST_ERR_MAX_PARAM_LENGTH: Errors.identifierTooLong,
+};
+
+const FRAMEWORK_STATUSES: Record<number, ErrorDefinition> = {
+  400: Errors.badRequest,
+  404: Errors.routeNotFound,
+  408: Errors.requestTimeout,
+  413: Errors.bodyTooLarge,
+  414: Errors.identifierTooLong,
+  415: Errors.unsupportedMediaType,
+  431: Errors.headersTooLarge,
+};
 
 export function problemFor(error: StellaError, request: FastifyRequest): ProblemDocument {
   const detail = error.message;

@@ -146,6 +146,7 @@ function encodeCursor(seq: number): string {
 function decodeCursor(cursor: string): number {
   const text = Buffer.from(cursor, 'base64url').toString();
   const match = /^s:(\d{1,15})$/.exec(text);
-  if (!match) throw new StellaError(Errors.validation, 'cursor is malformed: pass nextCursor from the previous page');
+  if (!match)
+    throw new StellaError(Errors.invalidCursor, 'cursor is malformed: pass nextCursor from the previous page');
   return Number(match[1]);
 }
