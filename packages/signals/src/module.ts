@@ -5,6 +5,8 @@ import { type Ctx, createSigningKeyStore, type Module } from '@stella/platform';
 import { registerSignalsCommands } from './commands.ts';
 import { createNatsBridge, type NatsBridge } from './events.ts';
 import { registerSignalsRoutes } from './routes.ts';
+import { sweepSpool } from './runtime/spool.ts';
+import { runtimeSpoolDir } from './runtime/stream.ts';
 import { createSignals, FACT_TOPIC, ORPHAN_QUEUE, RECOMPUTE_QUEUE, type Signals } from './service.ts';
 
 interface RoomState {
@@ -31,6 +33,11 @@ function room(ctx: Ctx): RoomState {
         metrics: ctx.metrics,
         logger: ctx.logger,
         queue: ctx.queue,
+        jsonLimits: {
+          maxDepth: ctx.config.limits.jsonDepth,
+          maxKeys: ctx.config.limits.jsonKeys,
+          maxStringLength: ctx.config.limits.jsonStringLength,
+        },
       }),
     };
     rooms.set(ctx, state);
@@ -49,6 +56,10 @@ export const signalsModule: Module = {
   dependsOn: ['platform', 'aoc'],
   async start(ctx) {
     room(ctx);
+    // Spooled uploads of a process that died mid-upload (killed, out of memory) are removed here;
+    // every other path removes its own. One readdir of a directory that is normally empty.
+    const swept = await sweepSpool(runtimeSpoolDir(ctx.config));
+    if (swept > 0) ctx.logger.info({ swept }, 'removed runtime upload spools left by a stopped process');
     // Defined in every target: the API queues recomputes and orphan retries that workers run.
     // stately: per subject at most one recompute queued and one running, so a burst of runtime batches
     // costs one recompute, not one per batch (recompute is incremental and reads all facts anyway).

@@ -15,6 +15,7 @@ import {
   dsseVerify,
   Errors,
   parseDsseEnvelope,
+  parseJsonWithLimits,
   StellaError,
   systemClock,
 } from '@stella/core';
@@ -32,7 +33,7 @@ import {
   platformModule,
 } from '@stella/platform';
 import { SignalsErrors } from './errors.ts';
-import { readRuntimeStream } from './runtime/stream.ts';
+import { readRuntimeStream, runtimeSpoolDir, runtimeStreamLimits } from './runtime/stream.ts';
 import type { Subject } from './runtime/subject.ts';
 import { createSignals } from './service.ts';
 
@@ -94,7 +95,7 @@ export function readBundleManifest(path: string): { files: ManifestFile[]; ancho
   let parsed: Record<string, unknown>;
   try {
     raw = readFileSync(path);
-    parsed = JSON.parse(raw.toString('utf8')) as Record<string, unknown>;
+    parsed = parseJsonWithLimits(raw.toString('utf8')) as Record<string, unknown>;
   } catch (error) {
     throw new StellaError(Errors.usage, `cannot read manifest ${path}: ${(error as Error).message}`, { cause: error });
   }
@@ -303,7 +304,7 @@ export async function offlineIngestRuntime(options: OfflineIngestOptions): Promi
       const trusted = loadTrustRoots(config.signals.trustRootsPath);
       let verdict: ReturnType<typeof dsseVerify>;
       try {
-        verdict = dsseVerify(parseDsseEnvelope(JSON.parse(readFileSync(options.dssePath, 'utf8'))), trusted);
+        verdict = dsseVerify(parseDsseEnvelope(parseJsonWithLimits(readFileSync(options.dssePath, 'utf8'))), trusted);
       } catch (error) {
         verdict = { verified: false, reason: (error as Error).message };
       }
@@ -311,7 +312,7 @@ export async function offlineIngestRuntime(options: OfflineIngestOptions): Promi
         await recordFailure('dsse_invalid', { detail: verdict.reason });
         throw fail(SignalsErrors.dsseInvalid, `DSSE ${basename(options.dssePath)} does not verify: ${verdict.reason}`);
       }
-      const statement = JSON.parse(verdict.payload.toString('utf8')) as {
+      const statement = parseJsonWithLimits(verdict.payload.toString('utf8')) as {
         subject?: { digest?: { sha256?: string } }[];
       };
       if (!statement.subject?.some((s) => s.digest?.sha256 === runtimeSha256)) {
@@ -368,15 +369,8 @@ export async function offlineIngestRuntime(options: OfflineIngestOptions): Promi
     });
     const batch = await readRuntimeStream(createReadStream(options.runtimePath), {
       gzip: false,
-      limits: {
-        maxUploadBytes: config.signals.maxUploadBytes,
-        maxDecompressedBytes: config.signals.maxDecompressedBytes,
-        maxLineBytes: config.signals.maxLineBytes,
-        maxEvents: config.signals.maxEventsPerBatch,
-        maxHitCount: config.signals.maxHitCount,
-        maxFutureSkewSeconds: config.signals.maxFutureSkewSeconds,
-        now: clock.now(),
-      },
+      limits: runtimeStreamLimits(config, clock.now()),
+      spoolDir: runtimeSpoolDir(config),
     }).catch(async (error: unknown) => {
       await recordFailure('invalid_trace', { detail: (error as Error).message.slice(0, 300) });
       throw error;

@@ -3,10 +3,12 @@
 import { canonicalJson, Errors, StellaError } from '@stella/core';
 import type { Config, HttpApp, SigningKeyStore } from '@stella/platform';
 import Type from 'typebox';
+import { MAX_TARGET_TEXT } from './engine/targets.ts';
 import { addEvent, RuntimeAggregate, refuse } from './runtime/events.ts';
-import { readRuntimeStream } from './runtime/stream.ts';
+import { readRuntimeStream, runtimeSpoolDir, runtimeStreamLimits } from './runtime/stream.ts';
 import { pickSubject, type Subject, subjectKeyOf } from './runtime/subject.ts';
 import { type FactAnswer, MAX_FACT_WAIT_SECONDS, type Signals } from './service.ts';
+import { assertStorableText } from './text.ts';
 import { toCycloneDx, toOpenVex } from './vex.ts';
 
 const RAW_TYPES = [
@@ -18,6 +20,13 @@ const RAW_TYPES = [
   'text/plain',
 ];
 const RUNTIME_PREDICATE = 'https://stella.local/attestations/runtime-trace/v1';
+/**
+ * After a streamed upload is refused mid-way, the rest of it is read and dropped, up to this much
+ * and this long, so the client (still sending) reads the answer instead of a reset connection and
+ * the connection stays usable; beyond either the connection is closed.
+ */
+const DISCARD_AFTER_REFUSAL_BYTES = 16 * 1024 * 1024;
+const DISCARD_AFTER_REFUSAL_MS = 30_000;
 
 const CallgraphIngestResponse = Type.Object({
   callgraphId: Type.String(),
@@ -82,15 +91,8 @@ export interface SignalsRouteDeps {
 
 export async function registerSignalsRoutes(app: HttpApp, deps: SignalsRouteDeps): Promise<void> {
   const { signals, config } = deps;
-  const limits = () => ({
-    maxUploadBytes: config.signals.maxUploadBytes,
-    maxDecompressedBytes: config.signals.maxDecompressedBytes,
-    maxLineBytes: config.signals.maxLineBytes,
-    maxEvents: config.signals.maxEventsPerBatch,
-    maxHitCount: config.signals.maxHitCount,
-    maxFutureSkewSeconds: config.signals.maxFutureSkewSeconds,
-    now: new Date(),
-  });
+  const limits = () => runtimeStreamLimits(config, new Date());
+  const spoolDir = runtimeSpoolDir(config);
   const tenantOf = (request: { tenant: string | undefined }) => request.tenant!;
 
   // The raw stream parsers live in their own scope so other rooms' parsers for these types are untouched.
@@ -105,8 +107,23 @@ export async function registerSignalsRoutes(app: HttpApp, deps: SignalsRouteDeps
       subject: Subject,
       source: string | undefined,
     ) => {
+      try {
+        return await ingestStream(request, target, subject, source);
+      } catch (error) {
+        discardRest(request.raw);
+        throw error;
+      }
+    };
+    const ingestStream = async (
+      request: import('fastify').FastifyRequest,
+      target: { callgraphId?: string; graphHash?: string },
+      subject: Subject,
+      source: string | undefined,
+    ) => {
       const tenant = tenantOf(request as never);
       if (!target.callgraphId && !target.graphHash) throw refuse('callgraphId is required');
+      if (target.callgraphId) assertStorableText(target.callgraphId, 'callgraphId');
+      if (source !== undefined) assertStorableText(source, 'source');
       subjectKeyOf(subject);
       const graph = target.callgraphId ? await signals.getCallgraph(tenant, target.callgraphId) : undefined;
       const declared = Number(request.headers['content-length'] ?? Number.NaN);
@@ -116,10 +133,8 @@ export async function registerSignalsRoutes(app: HttpApp, deps: SignalsRouteDeps
           `runtime fact upload of ${declared} bytes exceeds ${config.signals.maxUploadBytes} bytes (signals.maxUploadBytes); split it into batches`,
         );
       }
-      const body = request.body as AsyncIterable<Uint8Array> | undefined;
-      if (!body || typeof (body as { [Symbol.asyncIterator]?: unknown })[Symbol.asyncIterator] !== 'function') {
-        throw refuse('runtime fact stream was empty');
-      }
+      const body = request.body as import('node:stream').Readable | undefined;
+      if (!body || typeof body.iterator !== 'function') throw refuse('runtime fact stream was empty');
       const encoding = String(request.headers['content-encoding'] ?? '').toLowerCase();
       if (encoding && encoding !== 'gzip' && encoding !== 'identity') {
         throw new StellaError(
@@ -127,7 +142,13 @@ export async function registerSignalsRoutes(app: HttpApp, deps: SignalsRouteDeps
           `Content-Encoding ${encoding.slice(0, 40)} is not supported; use gzip`,
         );
       }
-      const batch = await readRuntimeStream(body, { gzip: encoding === 'gzip', limits: limits() });
+      // Not destroyed when reading stops early: destroying the request resets the connection before the
+      // client could read the refusal; discardRest() drops the remainder instead.
+      const batch = await readRuntimeStream(body.iterator({ destroyOnReturn: false }), {
+        gzip: encoding === 'gzip',
+        limits: limits(),
+        spoolDir,
+      });
       try {
         return await signals.ingestRuntime(tenant, {
           ...target,
@@ -358,6 +379,8 @@ export async function registerSignalsRoutes(app: HttpApp, deps: SignalsRouteDeps
       const callgraphId =
         typeof body.callgraphId === 'string' && body.callgraphId ? body.callgraphId : header(request, 'x-callgraph-id');
       if (!callgraphId) throw refuse('callgraphId is required');
+      assertStorableText(callgraphId, 'callgraphId');
+      if (typeof body.source === 'string') assertStorableText(body.source, 'source');
       if (!Array.isArray(body.events) || body.events.length === 0) throw refuse('runtime fact stream was empty');
       const subject = pickSubject(
         typeof body.subject === 'object' && body.subject ? (body.subject as Record<string, unknown>) : {},
@@ -394,12 +417,15 @@ export async function registerSignalsRoutes(app: HttpApp, deps: SignalsRouteDeps
           targets: Type.Optional(
             Type.Array(
               Type.Union([
-                Type.String({ minLength: 1 }),
-                Type.Object({
-                  symbolId: Type.Optional(Type.String({ minLength: 1 })),
-                  advisoryId: Type.Optional(Type.String()),
-                  package: Type.Optional(Type.String()),
-                }),
+                Type.String({ minLength: 1, maxLength: MAX_TARGET_TEXT }),
+                Type.Object(
+                  {
+                    symbolId: Type.Optional(Type.String({ minLength: 1, maxLength: MAX_TARGET_TEXT })),
+                    advisoryId: Type.Optional(Type.String({ maxLength: MAX_TARGET_TEXT })),
+                    package: Type.Optional(Type.String({ maxLength: MAX_TARGET_TEXT })),
+                  },
+                  { additionalProperties: false },
+                ),
               ]),
             ),
           ),
@@ -706,6 +732,23 @@ export async function registerSignalsRoutes(app: HttpApp, deps: SignalsRouteDeps
       return signer.signDsse('application/vnd.in-toto+json', Buffer.from(canonicalJson(statement), 'utf8'));
     },
   );
+}
+
+/**
+ * Reads and drops what is left of a refused upload (bounded by DISCARD_AFTER_REFUSAL_BYTES and _MS),
+ * so the refusal reaches a client that is still sending; a request already read to the end is left.
+ */
+function discardRest(raw: import('node:http').IncomingMessage): void {
+  if (raw.complete || raw.destroyed || raw.readableEnded) return;
+  let left = DISCARD_AFTER_REFUSAL_BYTES;
+  const timer = setTimeout(() => raw.destroy(), DISCARD_AFTER_REFUSAL_MS);
+  timer.unref();
+  raw.on('data', (chunk: Buffer) => {
+    left -= chunk.length;
+    if (left < 0) raw.destroy();
+  });
+  raw.once('close', () => clearTimeout(timer));
+  raw.resume();
 }
 
 function header(request: import('fastify').FastifyRequest, name: string): string | undefined {

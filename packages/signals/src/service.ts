@@ -6,7 +6,9 @@ import {
   type Clock,
   canonicalDigest,
   canonicalJson,
+  DEFAULT_JSON_LIMITS,
   Errors,
+  type JsonLimits,
   newUlid,
   newUuid,
   StellaError,
@@ -31,6 +33,7 @@ import {
   type AdvisorySymbols,
   aocVulnerableSymbols,
   loadOverlay,
+  requestTargets,
   resolveTargets,
   type SymbolOverlay,
 } from './engine/targets.ts';
@@ -71,6 +74,7 @@ import {
   settleSubject,
   touchSubject,
 } from './sql/runtime.ts';
+import { assertStorableText } from './text.ts';
 
 export type SignalsConfig = Config['signals'];
 
@@ -115,6 +119,8 @@ export interface SignalsDeps {
   metrics: Registry;
   logger: Logger;
   queue?: JobQueue;
+  /** Caps for JSON that signals parses itself (union-set files, wrapped graphs); the config's limits.json*. */
+  jsonLimits?: JsonLimits;
 }
 
 const noop = () => {};
@@ -224,6 +230,15 @@ export function callgraphIdOf(tenant: string, graphHash: string): string {
 
 const INGEST_ID_RE = /^[A-Za-z0-9._:-]{1,128}$/;
 
+/** Some runtime batches parked for a graph could not be attached; `attached` others were. */
+class OrphansNotAttached extends Error {
+  readonly attached: number;
+  constructor(attached: number, message: string, cause: unknown) {
+    super(message, { cause });
+    this.attached = attached;
+  }
+}
+
 export type Signals = ReturnType<typeof createSignals>;
 
 export function createSignals(deps: SignalsDeps) {
@@ -308,6 +323,7 @@ export function createSignals(deps: SignalsDeps) {
   // transaction of its own per batch. Only rows that exist are kept; per tenant, bounded.
   const callgraphRows = new Map<string, CallgraphRow>();
   async function getCallgraph(tenant: string, idOrHash: string): Promise<CallgraphRow> {
+    assertStorableText(idOrHash, 'callgraph id');
     const key = `${tenant}\u0000${idOrHash}`;
     const cached = callgraphRows.get(key);
     if (cached) return cached;
@@ -332,10 +348,21 @@ export function createSignals(deps: SignalsDeps) {
       const csr = decodeCsr(bytes);
       return { csr, index: nodeIndex(csr), searches: { strict: bfs(csr, false), loose: bfs(csr, true) } };
     });
-    loading.catch(() => graphCache.delete(key));
+    rememberGraph(key, loading);
+    return loading;
+  }
+
+  /**
+   * Keeps a decoded graph, evicting the least recently used beyond GRAPH_CACHE_SIZE. A load that fails
+   * (CAS unreadable for a while) is forgotten, so the next request reads the blob again instead of
+   * getting the same failure until a restart.
+   */
+  function rememberGraph(key: string, loading: Promise<LoadedGraph>): void {
+    loading.catch(() => {
+      if (graphCache.get(key) === loading) graphCache.delete(key);
+    });
     graphCache.set(key, loading);
     while (graphCache.size > GRAPH_CACHE_SIZE) graphCache.delete(graphCache.keys().next().value!);
-    return loading;
   }
 
   /**
@@ -347,7 +374,8 @@ export function createSignals(deps: SignalsDeps) {
     body: unknown,
     options: { analysisId?: string; subject?: Subject } = {},
   ): Promise<CallgraphIngestResult> {
-    const parsed = parseCallgraphBody(body);
+    if (options.analysisId !== undefined) assertStorableText(options.analysisId, 'X-Analysis-Id');
+    const parsed = parseCallgraphBody(body, deps.jsonLimits ?? DEFAULT_JSON_LIMITS);
     const facts = parsed.runtimeFacts;
     let unionBatch: { aggregate: RuntimeAggregate; bytes: Buffer } | undefined;
     const withSubject = options.subject && Object.keys(options.subject).length > 0 ? options.subject : undefined;
@@ -385,10 +413,15 @@ export function createSignals(deps: SignalsDeps) {
     const options = { analysisId };
     const normalized = normalizeGraph(parsed, { maxNodes: config.maxGraphNodes, maxEdges: config.maxGraphEdges });
     const { graph, graphHash } = normalized;
+    // These become columns; the graph itself goes to CAS only.
+    for (const [what, value] of Object.entries(graph.metadata)) {
+      if (typeof value === 'string') assertStorableText(value, `callgraph metadata ${what}`);
+    }
     const existing = await inTenant(tenant, (tx) => selectCallgraph(tx, tenant, graphHash));
     if (existing) return { ...resultOf(existing), created: false, orphansAttached: 0 };
 
     const csr = toCsr(graph);
+    for (const purl of csr.purls) assertStorableText(purl, 'callgraph node purl');
     // Blobs first, rows after: a crash in between leaves unreferenced blobs, never rows without blobs.
     const graphBlob = await blobs.put('reachability/graphs', normalized.bytes, { expectedDigest: graphHash });
     const csrBlob = await blobs.put('reachability/csr', encodeCsr(csr));
@@ -454,11 +487,21 @@ export function createSignals(deps: SignalsDeps) {
       const winner = await getCallgraph(tenant, graphHash);
       return { ...resultOf(winner), created: false, orphansAttached: 0 };
     }
-    graphCache.set(
+    // Through rememberGraph, so ingesting many graphs keeps at most GRAPH_CACHE_SIZE of them decoded.
+    rememberGraph(
       `${tenant}\u0000${graphHash}`,
       Promise.resolve({ csr, index: nodeIndex(csr), searches: { strict: bfs(csr, false), loose: bfs(csr, true) } }),
     );
-    const orphansAttached = await attachOrphans(tenant, graphHash);
+    // The graph is stored whatever happens to the batches parked for it: a failure to attach them is
+    // retried by the orphan job, not answered as a failed graph ingest (a retry of which would only
+    // find the graph stored).
+    const orphansAttached = await attachOrphans(tenant, graphHash).catch(async (error: unknown) => {
+      logger.warn({ err: error, graphHash }, 'runtime batches parked for this graph were not all attached; retrying');
+      await deps.queue
+        ?.send(ORPHAN_QUEUE, { tenant, graphHash }, { startAfterSeconds: ORPHAN_RETRY_SECONDS, key: tenant })
+        .catch((queueError: unknown) => logger.warn({ err: queueError }, 'orphan retry could not be queued'));
+      return error instanceof OrphansNotAttached ? error.attached : 0;
+    });
     return { ...resultOf({ ...row, createdAt: '' }), created: true, orphansAttached };
   }
 
@@ -510,6 +553,13 @@ export function createSignals(deps: SignalsDeps) {
 
   async function ingestRuntime(tenant: string, input: RuntimeIngestInput): Promise<RuntimeIngestResult> {
     const subjectKey = subjectKeyOf(input.subject);
+    for (const [what, value] of [
+      ['graph hash', input.graphHash],
+      ['source', input.source],
+      ['X-Analysis-Id', input.analysisId],
+    ] as const) {
+      if (value !== undefined) assertStorableText(value, what);
+    }
     const graph = input.graph ?? (await resolveGraphFor(tenant, input));
     const batch = input.batch;
     const spooled = 'body' in batch ? batch : undefined;
@@ -664,32 +714,54 @@ export function createSignals(deps: SignalsDeps) {
       return 0;
     }
     let attached = 0;
+    const failed: { ingestId: string; error: unknown }[] = [];
     const loaded = await loadGraph(graph);
+    // One batch that cannot be attached (its blob unreadable, or parked before text checks existed
+    // and refused by the database now) does not keep the others parked; the failures are reported
+    // together afterwards, so the orphan job retries them.
     for (const orphan of orphans) {
-      // The batch was validated on arrival; re-read it from CAS and aggregate again.
-      const text = (await blobs.getBytes(orphan.casUri)).toString('utf8');
-      const aggregate = new RuntimeAggregate();
-      for (const line of text.split('\n')) {
-        if (!line.trim()) continue;
-        const event = JSON.parse(line) as { symbolId: string; hitCount: number; observedAt?: string };
-        aggregate.add(
-          event.symbolId.normalize('NFC'),
-          event.hitCount,
-          event.observedAt ? new Date(event.observedAt).toISOString() : undefined,
-        );
-      }
-      const done = await inTenant(tenant, async (tx) => {
-        if (!(await markApplied(tx, tenant, orphan.ingestId, graph.callgraphId))) return false;
-        await applyBatch(tx, tenant, { ...orphan, callgraphId: graph.callgraphId }, aggregate.sorted(), loaded);
-        return true;
-      });
-      if (done) {
-        attached++;
-        runtimeEvents.inc(aggregate.events);
-        await queueRecompute(tenant, orphan.subjectKey);
+      try {
+        const aggregate = await reaggregate(orphan);
+        const done = await inTenant(tenant, async (tx) => {
+          if (!(await markApplied(tx, tenant, orphan.ingestId, graph.callgraphId))) return false;
+          await applyBatch(tx, tenant, { ...orphan, callgraphId: graph.callgraphId }, aggregate.sorted(), loaded);
+          return true;
+        });
+        if (done) {
+          attached++;
+          runtimeEvents.inc(aggregate.events);
+          await queueRecompute(tenant, orphan.subjectKey);
+        }
+      } catch (error) {
+        failed.push({ ingestId: orphan.ingestId, error });
       }
     }
+    if (failed.length > 0) {
+      throw new OrphansNotAttached(
+        attached,
+        `${failed.length} of ${orphans.length} runtime batches for graph ${graphHash} could not be attached (first: ${failed[0]!.ingestId}: ${(failed[0]!.error as Error).message})`,
+        failed[0]!.error,
+      );
+    }
     return attached;
+  }
+
+  /** A parked batch, re-read from CAS and aggregated again (it was validated on arrival). */
+  async function reaggregate(orphan: IngestRow): Promise<RuntimeAggregate> {
+    // As on arrival, a byte order mark before the first line is not part of the JSON.
+    const text = (await blobs.getBytes(orphan.casUri)).toString('utf8').replace(/^\uFEFF/, '');
+    const aggregate = new RuntimeAggregate();
+    for (const line of text.split('\n')) {
+      if (!line.trim()) continue;
+      const event = JSON.parse(line) as { symbolId: string; hitCount: number; observedAt?: string };
+      assertStorableText(event.symbolId, `symbolId of runtime batch ${orphan.ingestId}`);
+      aggregate.add(
+        event.symbolId.normalize('NFC'),
+        event.hitCount,
+        event.observedAt ? new Date(event.observedAt).toISOString() : undefined,
+      );
+    }
+    return aggregate;
   }
 
   async function queueRecompute(tenant: string, subjectKey: string): Promise<void> {
@@ -924,13 +996,15 @@ export function createSignals(deps: SignalsDeps) {
     options: { subjectKey?: string; targets?: unknown[]; force?: boolean } = {},
   ): Promise<RecomputeReport> {
     const started = performance.now();
+    if (options.subjectKey !== undefined) assertStorableText(options.subjectKey, 'subjectKey');
     if (options.targets !== undefined) {
       if (!options.subjectKey) throw new StellaError(Errors.validation, 'targets need a subjectKey');
       if (options.targets.length > config.maxTargets) {
         throw new StellaError(Errors.validation, `at most ${config.maxTargets} targets (signals.maxTargets)`);
       }
+      const targets = requestTargets(options.targets);
       await inTenant(tenant, (tx) =>
-        setSubjectTargets(tx, tenant, options.subjectKey!, options.targets!.length ? options.targets : null),
+        setSubjectTargets(tx, tenant, options.subjectKey!, targets.length ? targets : null),
       );
     }
     const subjects = await inTenant(tenant, (tx) => selectSubjects(tx, tenant, options.subjectKey));
@@ -972,6 +1046,7 @@ export function createSignals(deps: SignalsDeps) {
     body: { subjectKey?: string; targets?: unknown[]; force?: boolean },
   ): Promise<string | null> {
     if (body.subjectKey) {
+      assertStorableText(body.subjectKey, 'subjectKey');
       const subjects = await inTenant(tenant, (tx) => selectSubjects(tx, tenant, body.subjectKey));
       if (subjects.length === 0) {
         throw new StellaError(
@@ -983,8 +1058,9 @@ export function createSignals(deps: SignalsDeps) {
         if (body.targets.length > config.maxTargets) {
           throw new StellaError(Errors.validation, `at most ${config.maxTargets} targets (signals.maxTargets)`);
         }
+        const targets = requestTargets(body.targets);
         await inTenant(tenant, (tx) =>
-          setSubjectTargets(tx, tenant, body.subjectKey!, body.targets!.length ? body.targets : null),
+          setSubjectTargets(tx, tenant, body.subjectKey!, targets.length ? targets : null),
         );
       }
     } else if (body.targets !== undefined) {
@@ -1003,6 +1079,7 @@ export function createSignals(deps: SignalsDeps) {
   }
 
   async function getFact(tenant: string, subjectKey: string): Promise<FactRow> {
+    assertStorableText(subjectKey, 'subjectKey');
     const fact = await inTenant(tenant, (tx) => selectFact(tx, tenant, subjectKey));
     if (!fact) throw new StellaError(SignalsErrors.factNotFound, `no reachability fact for subject ${subjectKey}`);
     return fact;
@@ -1030,6 +1107,7 @@ export function createSignals(deps: SignalsDeps) {
     subjectKey: string,
     options: { waitSeconds?: number; signal?: AbortSignal } = {},
   ): Promise<FactAnswer> {
+    assertStorableText(subjectKey, 'subjectKey');
     const waitSeconds = Math.min(Math.max(options.waitSeconds ?? 0, 0), MAX_FACT_WAIT_SECONDS);
     const waiter = waitSeconds > 0 ? factWaiters.subscribe(tenant, subjectKey) : undefined;
     try {
@@ -1076,6 +1154,11 @@ export function createSignals(deps: SignalsDeps) {
     tenant: string,
     input: { subjectKey: string; callgraphId?: string; unknowns: { symbolId: string; reason: string }[] },
   ): Promise<number> {
+    assertStorableText(input.subjectKey, 'subjectKey');
+    for (const [i, unknown] of input.unknowns.entries()) {
+      assertStorableText(unknown.symbolId, `unknowns[${i}].symbolId`);
+      assertStorableText(unknown.reason, `unknowns[${i}].reason`);
+    }
     if (input.callgraphId) await getCallgraph(tenant, input.callgraphId);
     return inTenant(tenant, (tx) =>
       insertReportedUnknowns(tx, tenant, input.subjectKey, input.callgraphId ?? null, input.unknowns),
@@ -1083,6 +1166,7 @@ export function createSignals(deps: SignalsDeps) {
   }
 
   async function listUnknowns(tenant: string, subjectKey: string) {
+    assertStorableText(subjectKey, 'subjectKey');
     return inTenant(tenant, (tx) => selectUnknowns(tx, tenant, subjectKey));
   }
 

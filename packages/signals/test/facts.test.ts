@@ -14,7 +14,7 @@ import {
   type Registry,
 } from '@stella/platform';
 import { testBackend } from '@stella/testkit';
-import { readRuntimeStream } from '../src/runtime/stream.ts';
+import { readRuntimeStream, runtimeSpoolDir, runtimeStreamLimits } from '../src/runtime/stream.ts';
 import { createSignals, type Signals } from '../src/service.ts';
 import { type Harness, sampleGraph, startHarness } from './harness.ts';
 
@@ -80,14 +80,13 @@ describe(`reachability facts under concurrent recomputes and while pending, on $
     const batch = await readRuntimeStream(Readable.from([ndjson(events)]), {
       gzip: false,
       limits: {
+        ...runtimeStreamLimits(h.config, new Date('2026-01-02T03:04:05.000Z')),
         maxUploadBytes: 1024 * 1024,
         maxDecompressedBytes: 1024 * 1024,
         maxLineBytes: 4096,
         maxEvents: 1000,
-        maxHitCount: 1_000_000,
-        maxFutureSkewSeconds: 300,
-        now: new Date('2026-01-02T03:04:05.000Z'),
       },
+      spoolDir: runtimeSpoolDir(h.config),
     });
     try {
       return await h.signals.ingestRuntime(TENANT, { ...target, subject: { scanId: subject }, batch });

@@ -5,7 +5,7 @@ import { gzipSync } from 'node:zlib';
 import { dsseVerify, parseDsseEnvelope, StellaError, sha256Digest } from '@stella/core';
 import { createSigningKeyStore } from '@stella/platform';
 import { testBackend } from '@stella/testkit';
-import { readRuntimeStream } from '../src/runtime/stream.ts';
+import { readRuntimeStream, runtimeSpoolDir, runtimeStreamLimits } from '../src/runtime/stream.ts';
 import { type Harness, sampleGraph, startHarness } from './harness.ts';
 
 const line = (o: unknown) => `${JSON.stringify(o)}\n`;
@@ -14,15 +14,15 @@ const ndjson = (events: unknown[]) => Buffer.from(events.map(line).join(''));
 describe(`signals service on ${testBackend()}`, () => {
   let h: Harness;
   const limits = () => ({
+    ...runtimeStreamLimits(h.config, new Date('2026-01-02T03:04:05.000Z')),
     maxUploadBytes: 10 * 1024 * 1024,
     maxDecompressedBytes: 16 * 1024 * 1024,
     maxLineBytes: 4096,
     maxEvents: 100_000,
     maxHitCount: 1_000_000,
-    maxFutureSkewSeconds: 300,
-    now: new Date('2026-01-02T03:04:05.000Z'),
   });
-  const spool = (bytes: Buffer, gzip = false) => readRuntimeStream(Readable.from([bytes]), { gzip, limits: limits() });
+  const spool = (bytes: Buffer, gzip = false) =>
+    readRuntimeStream(Readable.from([bytes]), { gzip, limits: limits(), spoolDir: runtimeSpoolDir(h.config) });
   const ingest = async (
     tenant: string,
     input: { callgraphId?: string; graphHash?: string; ingestId?: string },
@@ -173,11 +173,22 @@ describe(`signals service on ${testBackend()}`, () => {
         String(pattern),
       );
     }
-    // A gzip bomb: about 50 KiB compressed, 50 MiB inflated, refused at the 16 MiB cap.
-    const bomb = gzipSync(Buffer.alloc(50 * 1024 * 1024, 0x0a));
-    assert.ok(bomb.length < 100 * 1024);
+    // Gzip bombs, about 50 KiB compressed and 50 MiB inflated: bare newlines are refused at the line
+    // count (signals.maxLines, a million) after about 1 MiB; blank lines of 4,000 spaces, few enough,
+    // at the 16 MiB decompression cap.
+    const newlines = gzipSync(Buffer.alloc(50 * 1024 * 1024, 0x0a));
+    assert.ok(newlines.length < 100 * 1024);
     await assert.rejects(
-      spool(bomb),
+      spool(newlines),
+      (e: StellaError) => e.status === 413 && /more than 1000000 lines \(signals\.maxLines\)/.test(e.message),
+    );
+    const blankLine = Buffer.concat([Buffer.alloc(4000, 0x20), Buffer.from('\n')]);
+    const spaces = gzipSync(
+      Buffer.concat(Array.from({ length: Math.ceil((50 * 1024 * 1024) / 4001) }, () => blankLine)),
+    );
+    assert.ok(spaces.length < 100 * 1024);
+    await assert.rejects(
+      spool(spaces),
       (e: StellaError) => e.status === 413 && /decompresses to more than 16777216 bytes/.test(e.message),
     );
     // gzip is recognised by its magic bytes even without Content-Encoding.

@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { Errors, StellaError } from '@stella/core';
 import type { Db } from '@stella/platform';
 import type { CsrGraph } from '../graph/csr.ts';
+import { assertStorableText } from '../text.ts';
 import type { Target } from './reachability.ts';
 
 export interface AdvisorySymbols {
@@ -64,15 +65,64 @@ type VulnerableSymbolsFn = (db: Db, tenant: string, purls: readonly string[]) =>
 
 let aocLookup: Promise<VulnerableSymbolsFn | undefined> | undefined;
 
-/** The AOC room's `vulnerableSymbols`, or undefined while that room does not export it yet. */
+/**
+ * The AOC room's `vulnerableSymbols`, or undefined while that room does not export it yet. A failed
+ * import (file descriptors exhausted, say) answers undefined this once and is tried again next
+ * time; kept, it would have left every later recompute without advisory targets until a restart.
+ */
 export function aocVulnerableSymbols(): Promise<VulnerableSymbolsFn | undefined> {
   aocLookup ??= import('@stella/aoc')
     .then((aoc) => {
       const fn = (aoc as Record<string, unknown>).vulnerableSymbols;
       return typeof fn === 'function' ? (fn as VulnerableSymbolsFn) : undefined;
     })
-    .catch(() => undefined);
+    .catch(() => {
+      aocLookup = undefined;
+      return undefined;
+    });
   return aocLookup;
+}
+
+/** A target as a recompute request names it: a symbol id, or the documented members of an object. */
+export type RequestTarget = string | { symbolId?: string; advisoryId?: string; package?: string };
+
+/** Longest symbol id, advisory id or package of a requested target (runtime symbol ids share it). */
+export const MAX_TARGET_TEXT = 4096;
+
+/**
+ * A recompute request's targets reduced to their documented members, before they are stored as the
+ * subject's targets: anything else a target object carried (however deep) never reaches the
+ * database or a digest, and text it cannot store is refused with ERR_INVALID_TEXT.
+ */
+export function requestTargets(value: readonly unknown[]): RequestTarget[] {
+  const text = (v: unknown, where: string): string | undefined => {
+    if (v === undefined || v === null || v === '') return undefined;
+    if (typeof v !== 'string') throw new StellaError(Errors.validation, `${where} must be a string`);
+    if (v.length > MAX_TARGET_TEXT) {
+      throw new StellaError(Errors.validation, `${where} is longer than ${MAX_TARGET_TEXT} characters`);
+    }
+    assertStorableText(v, where);
+    return v;
+  };
+  return value.map((t, i): RequestTarget => {
+    if (typeof t === 'string') {
+      const symbolId = text(t, `targets[${i}]`);
+      if (symbolId === undefined) throw new StellaError(Errors.validation, `targets[${i}] must not be empty`);
+      return symbolId;
+    }
+    if (typeof t !== 'object' || t === null || Array.isArray(t)) {
+      throw new StellaError(Errors.validation, `targets[${i}] must be a symbol id or {symbolId, advisoryId, package}`);
+    }
+    const o = t as Record<string, unknown>;
+    const symbolId = text(o.symbolId, `targets[${i}].symbolId`);
+    const advisoryId = text(o.advisoryId, `targets[${i}].advisoryId`);
+    const pkg = text(o.package, `targets[${i}].package`);
+    return {
+      ...(symbolId ? { symbolId } : {}),
+      ...(advisoryId ? { advisoryId } : {}),
+      ...(pkg ? { package: pkg } : {}),
+    };
+  });
 }
 
 const globToRegex = (glob: string) =>

@@ -2,8 +2,9 @@
 // runtime/static union NDJSON set (meta.json + nodes/edges NDJSON) and Jelly's call-graph JSON.
 // Nothing here sorts or validates references; normalize.ts does that for every format alike.
 import { createHash } from 'node:crypto';
-import { StellaError } from '@stella/core';
+import { DEFAULT_JSON_LIMITS, type JsonLimits, StellaError } from '@stella/core';
 import { SignalsErrors } from '../errors.ts';
+import { checkJsonAt } from '../json.ts';
 import type { EdgeKind, GraphEdge, GraphEntrypoint, GraphFormat, GraphNode } from './model.ts';
 
 export interface ParsedGraph {
@@ -34,18 +35,28 @@ export function invalidGraph(message: string, details?: Record<string, unknown>)
   return new StellaError(SignalsErrors.callgraphInvalid, message, details ? { details } : {});
 }
 
-/** Detects the format of a request body (a graph document, a union set, or an ingest request wrapping one). */
-export function parseCallgraphBody(body: unknown): ParsedGraph {
+/**
+ * Detects the format of a request body (a graph document, a union set, or an ingest request wrapping
+ * one). JSON held inside it as text (the wrapped artifact, union-set files) is checked against
+ * `jsonLimits` before it is parsed.
+ */
+export function parseCallgraphBody(body: unknown, jsonLimits: JsonLimits = DEFAULT_JSON_LIMITS): ParsedGraph {
+  return parseBody(body, jsonLimits, false);
+}
+
+function parseBody(body: unknown, jsonLimits: JsonLimits, wrapped: boolean): ParsedGraph {
   if (!isObject(body)) throw invalidGraph('callgraph body must be a JSON object');
   if (typeof body.artifactContentBase64 === 'string') {
-    const bytes = Buffer.from(body.artifactContentBase64, 'base64');
+    if (wrapped) throw invalidGraph('artifactContentBase64 must hold the graph, not another ingest request');
+    const text = Buffer.from(body.artifactContentBase64, 'base64').toString('utf8');
+    checkJsonAt(text, jsonLimits, 'artifactContentBase64');
     let inner: unknown;
     try {
-      inner = JSON.parse(bytes.toString('utf8'));
+      inner = JSON.parse(text);
     } catch (error) {
       throw invalidGraph(`artifactContentBase64 does not hold JSON: ${(error as Error).message}`);
     }
-    const parsed = parseCallgraphBody(inner);
+    const parsed = parseBody(inner, jsonLimits, true);
     parsed.metadata = {
       language: str(body.language) ?? parsed.metadata.language,
       component: str(body.component) ?? parsed.metadata.component,
@@ -56,7 +67,7 @@ export function parseCallgraphBody(body: unknown): ParsedGraph {
   const schema = str(body.schema) ?? str(body.format);
   if (schema === 'stella.callgraph.v1') return parseStella(body);
   if (schema === 'richgraph-v1') return parseRichgraph(body);
-  if (schema?.startsWith('union') || isObject(body.files)) return parseUnion(body);
+  if (schema?.startsWith('union') || isObject(body.files)) return parseUnion(body, jsonLimits);
   if (Array.isArray(body.fun2fun) || (Array.isArray(body.files) && isObject(body.functions))) return parseJelly(body);
   if (Array.isArray(body.nodes) && Array.isArray(body.edges)) {
     // Unlabelled: richgraph uses roots/sourceId, stella uses entrypoints.
@@ -173,7 +184,7 @@ function parseRichgraph(body: Json): ParsedGraph {
 }
 
 /** `{schema: "union-v0.1", meta: {...}, files: {"nodes.ndjson": text | {base64}, ...}}`. */
-function parseUnion(body: Json): ParsedGraph {
+function parseUnion(body: Json, jsonLimits: JsonLimits): ParsedGraph {
   const files = isObject(body.files) ? body.files : undefined;
   if (!files) throw invalidGraph('a union set needs files: {"nodes.ndjson", "edges.ndjson"[, "facts_runtime.ndjson"]}');
   const meta = isObject(body.meta) ? body.meta : isObject(files['meta.json']) ? files['meta.json'] : {};
@@ -203,12 +214,12 @@ function parseUnion(body: Json): ParsedGraph {
       if (expected && expected !== digest) {
         throw invalidGraph(`${f.path}: sha256 ${digest} does not match meta.json (${expected})`);
       }
-      if (typeof f.records === 'number' && ndjsonRows(content, f.path).length !== f.records) {
+      if (typeof f.records === 'number' && ndjsonRows(content, f.path, jsonLimits).length !== f.records) {
         throw invalidGraph(`${f.path}: meta.json says ${f.records} records`);
       }
     }
   }
-  const nodes = ndjsonRows(contents['nodes.ndjson']!, 'nodes.ndjson').map(({ value: o, line }) =>
+  const nodes = ndjsonRows(contents['nodes.ndjson']!, 'nodes.ndjson', jsonLimits).map(({ value: o, line }) =>
     node({
       id: requiredString(o.symbol_id, `nodes.ndjson line ${line}: symbol_id`),
       name: str(o.display),
@@ -218,7 +229,7 @@ function parseUnion(body: Json): ParsedGraph {
       symbolDigest: str(o.symbol_digest),
     }),
   );
-  const edges = ndjsonRows(contents['edges.ndjson']!, 'edges.ndjson').map(({ value: o, line }) => {
+  const edges = ndjsonRows(contents['edges.ndjson']!, 'edges.ndjson', jsonLimits).map(({ value: o, line }) => {
     const type = str(o.edge_type) ?? 'call';
     const kind: EdgeKind = HEURISTIC_WORDS.has(type.toLowerCase())
       ? 'heuristic'
@@ -235,7 +246,7 @@ function parseUnion(body: Json): ParsedGraph {
     );
   });
   const runtimeFacts = contents['facts_runtime.ndjson']
-    ? ndjsonRows(contents['facts_runtime.ndjson'], 'facts_runtime.ndjson').map(({ value: o, line }) => ({
+    ? ndjsonRows(contents['facts_runtime.ndjson'], 'facts_runtime.ndjson', jsonLimits).map(({ value: o, line }) => ({
         symbolId: requiredString(o.symbol_id, `facts_runtime.ndjson line ${line}: symbol_id`),
         hitCount: Number(o.hit_count ?? 0),
       }))
@@ -309,12 +320,13 @@ function npmPurlOf(file: string): string | undefined {
   return `pkg:npm/${name.replace(/^@/, '%40')}`;
 }
 
-function ndjsonRows(text: string, file: string): { value: Json; line: number }[] {
+function ndjsonRows(text: string, file: string, jsonLimits: JsonLimits): { value: Json; line: number }[] {
   const out: { value: Json; line: number }[] = [];
   const lines = text.split('\n');
   for (let i = 0; i < lines.length; i++) {
     const raw = lines[i]!.trim();
     if (!raw) continue;
+    checkJsonAt(raw, jsonLimits, `${file} line ${i + 1}`);
     let value: unknown;
     try {
       value = JSON.parse(raw);

@@ -2,6 +2,7 @@
 // symbol. Both the structured body and the NDJSON stream go through here, so the rules are one.
 import { StellaError } from '@stella/core';
 import { SignalsErrors } from '../errors.ts';
+import { assertStorableText } from '../text.ts';
 
 export interface EventLimits {
   maxHitCount: number;
@@ -55,6 +56,7 @@ export function addEvent(aggregate: RuntimeAggregate, value: unknown, where: str
     throw refuse(`runtime fact on ${where} is missing symbolId`);
   }
   if (symbolId.length > 4096) throw refuse(`runtime fact on ${where}: symbolId is longer than 4096 characters`);
+  assertStorableText(symbolId, `runtime fact on ${where}: symbolId`);
   const hitCount = event.hitCount;
   if (hitCount === undefined || hitCount === null) throw refuse(`runtime fact on ${where} is missing hitCount`);
   if (typeof hitCount !== 'number' || !Number.isInteger(hitCount) || hitCount < 0 || hitCount > limits.maxHitCount) {

@@ -1,20 +1,27 @@
 // Streams an NDJSON upload (optionally gzip) without holding it: lines are parsed as they arrive,
-// the decompressed bytes are hashed and spooled to a temporary file, and the caps on upload size,
-// decompressed size (gzip bombs) and line length are enforced while reading. Only a batch that
-// validated completely is handed on for storage; anything else leaves nothing behind.
+// the decompressed bytes are hashed and spooled (spool.ts), and the caps on upload size, decompressed
+// size (gzip bombs), line length and line count are enforced while reading, so a hostile body is
+// refused after at most one cap's worth of work. Each line's JSON is checked against the JSON caps
+// before it is parsed. Only a batch that validated completely is handed on for storage; on every other
+// outcome (a cap, a bad line, a broken gzip stream, a client that hung up) the spool is removed.
 import { createHash } from 'node:crypto';
-import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createGunzip } from 'node:zlib';
-import { Errors, type Sha256Digest, StellaError } from '@stella/core';
+import { Errors, type JsonLimits, type Sha256Digest, StellaError } from '@stella/core';
+import type { Config } from '@stella/platform';
+import { checkJsonAt } from '../json.ts';
 import { addEvent, type EventLimits, RuntimeAggregate, refuse } from './events.ts';
+import { Spool } from './spool.ts';
 
 export interface StreamLimits extends EventLimits {
   maxUploadBytes: number;
   maxDecompressedBytes: number;
+  /** The config key that set maxDecompressedBytes, named in the 413. */
+  decompressedKey: string;
   maxLineBytes: number;
+  /** Most lines, blank ones included: 5 MB of newlines is five million lines and no event. */
+  maxLines: number;
+  json: JsonLimits;
 }
 
 export interface SpooledBatch {
@@ -27,65 +34,37 @@ export interface SpooledBatch {
   dispose(): Promise<void>;
 }
 
-/**
- * A batch is kept in memory up to this size and spilled to a temporary file beyond it, so an upload
- * never costs more memory than this per request while typical batches (1,000 events, ~200 KB) skip
- * the file system entirely.
- */
-const SPOOL_MEMORY_BYTES = 4 * 1024 * 1024;
+/** Where uploads larger than the in-memory spool go: under the home, where a restart sweeps leftovers. */
+export function runtimeSpoolDir(config: Pick<Config, 'home'>): string {
+  return join(config.home, 'tmp', 'signals-runtime');
+}
 
-/** Collects bytes in memory, moving to a temporary file once they pass SPOOL_MEMORY_BYTES. */
-class Spool {
-  private chunks: Buffer[] = [];
-  private size = 0;
-  private dir: string | undefined;
-  private file: string | undefined;
-  private out: ReturnType<typeof createWriteStream> | undefined;
-
-  async write(chunk: Buffer): Promise<void> {
-    this.size += chunk.length;
-    if (!this.out && this.size <= SPOOL_MEMORY_BYTES) {
-      this.chunks.push(chunk);
-      return;
-    }
-    if (!this.out) {
-      this.dir = await mkdtemp(join(tmpdir(), 'stella-runtime-'));
-      this.file = join(this.dir, 'batch.ndjson');
-      this.out = createWriteStream(this.file);
-      for (const c of this.chunks) this.out.write(c);
-      this.chunks = [];
-    }
-    if (!this.out.write(chunk)) await new Promise<void>((r) => this.out!.once('drain', () => r()));
-  }
-
-  async finish(): Promise<void> {
-    const out = this.out;
-    if (!out) return;
-    await new Promise<void>((resolve, reject) => {
-      out.once('error', reject);
-      out.end(() => resolve());
-    });
-  }
-
-  body(): Buffer | NodeJS.ReadableStream {
-    return this.file ? createReadStream(this.file) : Buffer.concat(this.chunks);
-  }
-
-  async dispose(): Promise<void> {
-    this.out?.destroy();
-    this.chunks = [];
-    if (this.dir) await rm(this.dir, { recursive: true, force: true });
-  }
+/** The stream caps from the configuration (signals.* and the platform-wide limits.*). */
+export function runtimeStreamLimits(config: Pick<Config, 'signals' | 'limits'>, now: Date): StreamLimits {
+  const { signals, limits } = config;
+  const platformCapsDecompression = limits.decompressedBytes < signals.maxDecompressedBytes;
+  return {
+    maxUploadBytes: signals.maxUploadBytes,
+    maxDecompressedBytes: platformCapsDecompression ? limits.decompressedBytes : signals.maxDecompressedBytes,
+    decompressedKey: platformCapsDecompression ? 'limits.decompressedBytes' : 'signals.maxDecompressedBytes',
+    maxLineBytes: signals.maxLineBytes,
+    maxLines: signals.maxLines,
+    maxEvents: signals.maxEventsPerBatch,
+    maxHitCount: signals.maxHitCount,
+    maxFutureSkewSeconds: signals.maxFutureSkewSeconds,
+    json: { maxDepth: limits.jsonDepth, maxKeys: limits.jsonKeys, maxStringLength: limits.jsonStringLength },
+    now,
+  };
 }
 
 const NEWLINE = 0x0a;
 
 export async function readRuntimeStream(
   body: AsyncIterable<Uint8Array>,
-  options: { gzip: boolean; limits: StreamLimits },
+  options: { gzip: boolean; limits: StreamLimits; spoolDir: string },
 ): Promise<SpooledBatch> {
   const { limits } = options;
-  const spool = new Spool();
+  const spool = new Spool(options.spoolDir);
   const hash = createHash('sha256');
   const aggregate = new RuntimeAggregate();
   let decompressed = 0;
@@ -93,10 +72,27 @@ export async function readRuntimeStream(
   let pending: Buffer[] = [];
   let pendingBytes = 0;
 
-  const takeLine = (line: Buffer) => {
+  const countLine = () => {
     lineNumber++;
-    const text = line.toString('utf8').trim();
-    if (text === '') return;
+    if (lineNumber > limits.maxLines) {
+      throw new StellaError(
+        Errors.bodyTooLarge,
+        `runtime fact stream has more than ${limits.maxLines} lines (signals.maxLines); split it into batches`,
+        { details: { limit: limits.maxLines, key: 'signals.maxLines' } },
+      );
+    }
+  };
+
+  const takeLine = (line: Buffer) => {
+    countLine();
+    if (isBlank(line)) return;
+    let text = line.toString('utf8');
+    // A byte order mark before the first line (some Windows tools write one) is not part of the JSON.
+    if (lineNumber === 1 && text.charCodeAt(0) === 0xfeff) {
+      text = text.slice(1);
+      if (BLANK_RE.test(text)) return;
+    }
+    checkJsonAt(text, limits.json, `line ${lineNumber}`);
     let value: unknown;
     try {
       value = JSON.parse(text);
@@ -108,15 +104,16 @@ export async function readRuntimeStream(
 
   const consume = (chunk: Buffer) => {
     decompressed += chunk.length;
-    if (decompressed > limits.maxDecompressedBytes) {
-      throw new StellaError(
-        Errors.bodyTooLarge,
-        `runtime fact stream decompresses to more than ${limits.maxDecompressedBytes} bytes (signals.maxDecompressedBytes); split it`,
-      );
-    }
+    if (decompressed > limits.maxDecompressedBytes) throw tooLargeDecompressed(limits);
     hash.update(chunk);
     let start = 0;
     for (let i = chunk.indexOf(NEWLINE); i !== -1; i = chunk.indexOf(NEWLINE, start)) {
+      if (i === start && pendingBytes === 0) {
+        // An empty line: counted, nothing to slice or decode.
+        countLine();
+        start = i + 1;
+        continue;
+      }
       const piece = chunk.subarray(start, i);
       if (pendingBytes + piece.length > limits.maxLineBytes) throw lineTooLong(lineNumber + 1, limits.maxLineBytes);
       takeLine(pendingBytes ? Buffer.concat([...pending, piece]) : piece);
@@ -135,22 +132,33 @@ export async function readRuntimeStream(
   try {
     let uploaded = 0;
     const counted = async function* () {
-      for await (const chunk of body) {
-        uploaded += chunk.length;
-        if (uploaded > limits.maxUploadBytes) {
-          throw new StellaError(
-            Errors.bodyTooLarge,
-            `runtime fact upload exceeds ${limits.maxUploadBytes} bytes (signals.maxUploadBytes); split it into batches`,
-          );
+      try {
+        for await (const chunk of body) {
+          uploaded += chunk.length;
+          if (uploaded > limits.maxUploadBytes) {
+            throw new StellaError(
+              Errors.bodyTooLarge,
+              `runtime fact upload exceeds ${limits.maxUploadBytes} bytes (signals.maxUploadBytes); split it into batches`,
+              { details: { limit: limits.maxUploadBytes, key: 'signals.maxUploadBytes' } },
+            );
+          }
+          yield chunk;
         }
-        yield chunk;
+      } catch (error) {
+        if (error instanceof StellaError) throw error;
+        // The request stream failed: the client hung up or the connection broke mid-upload.
+        throw new StellaError(
+          Errors.malformedBody,
+          `the upload ended before it was complete (${(error as Error).message}); nothing was stored`,
+          { cause: error },
+        );
       }
     };
     // Seed 000 uploads runtime-trace.ndjson.gz with only Content-Type set, so gzip is also recognised
     // by its magic bytes, not just by Content-Encoding.
     const sniffed = await sniffGzip(counted());
     const source: AsyncIterable<Uint8Array> =
-      options.gzip || sniffed.gzip ? gunzip(sniffed.body, limits.maxDecompressedBytes) : sniffed.body;
+      options.gzip || sniffed.gzip ? gunzip(sniffed.body, limits) : sniffed.body;
     for await (const chunk of source) {
       const buffer = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk);
       consume(buffer);
@@ -172,6 +180,17 @@ export async function readRuntimeStream(
   }
 }
 
+const BLANK_RE = /^[ \t\r]*$/;
+
+/**
+ * Blank or JSON whitespace only (a CRLF line's \r, padding): skipped without parsing. Latin-1 maps each
+ * byte to one character, so the native regex scans the bytes; a per-byte loop here cost seconds for a
+ * bomb of padded lines.
+ */
+function isBlank(line: Buffer): boolean {
+  return BLANK_RE.test(line.toString('latin1'));
+}
+
 async function sniffGzip(body: AsyncIterable<Uint8Array>): Promise<{ gzip: boolean; body: AsyncIterable<Uint8Array> }> {
   const iterator = body[Symbol.asyncIterator]();
   const first = await iterator.next();
@@ -181,67 +200,98 @@ async function sniffGzip(body: AsyncIterable<Uint8Array>): Promise<{ gzip: boole
   return {
     gzip,
     body: (async function* () {
-      yield head;
-      for (;;) {
-        const next = await iterator.next();
-        if (next.done) return;
-        yield next.value;
+      try {
+        yield head;
+        for (;;) {
+          const next = await iterator.next();
+          if (next.done) return;
+          yield next.value;
+        }
+      } finally {
+        // Stopped early (a cap, a bad line): let the upload's iterator run its own clean-up.
+        await iterator.return?.();
       }
     })(),
   };
 }
 
 function lineTooLong(line: number, max: number): StellaError {
-  return new StellaError(Errors.bodyTooLarge, `line ${line} is longer than ${max} bytes (signals.maxLineBytes)`);
+  return new StellaError(Errors.bodyTooLarge, `line ${line} is longer than ${max} bytes (signals.maxLineBytes)`, {
+    details: { limit: max, key: 'signals.maxLineBytes', line },
+  });
 }
 
+function tooLargeDecompressed(limits: StreamLimits): StellaError {
+  return new StellaError(
+    Errors.bodyTooLarge,
+    `runtime fact stream decompresses to more than ${limits.maxDecompressedBytes} bytes (${limits.decompressedKey}); split it`,
+    { details: { limit: limits.maxDecompressedBytes, key: limits.decompressedKey } },
+  );
+}
+
+const noop = () => {};
+
 /**
- * Decompresses with a hard stop: zlib is fed chunk by chunk and output is counted as it appears, so
- * a bomb is refused after maxBytes of output rather than after inflating entirely.
+ * Decompresses as a stream on zlib's thread pool, never synchronously: compressed chunks are fed as
+ * they arrive and output is counted as it appears, so a bomb is refused after maxDecompressedBytes
+ * of output rather than after inflating entirely. When the reader stops early (a cap, a bad line),
+ * the inflater is destroyed and the feeding loop stops at its next step instead of reading the rest
+ * of the upload. A truncated or corrupt stream is ERR_MALFORMED_BODY.
  */
-async function* gunzip(source: AsyncIterable<Uint8Array>, maxBytes: number): AsyncGenerator<Buffer> {
+async function* gunzip(source: AsyncIterable<Uint8Array>, limits: StreamLimits): AsyncGenerator<Buffer> {
   const inflater = createGunzip({ chunkSize: 64 * 1024 });
-  let failed: Error | undefined;
-  inflater.on('error', (e) => {
-    failed = e;
-  });
+  // Errors reach the reader through its iterator; this listener only keeps a late one (after the
+  // reader stopped) from being an unhandled 'error' event.
+  inflater.on('error', noop);
+  let stopped = false;
+  let feedError: unknown;
   const feed = (async () => {
+    const iterator = source[Symbol.asyncIterator]();
     try {
-      for await (const chunk of source) {
-        if (!inflater.write(chunk)) {
-          // 'close' too: a consumer that stopped early destroys the inflater, which never drains.
-          await new Promise((r) => {
-            inflater.once('drain', r);
-            inflater.once('close', r);
+      for (;;) {
+        const next = await iterator.next();
+        if (next.done || stopped) break;
+        if (!inflater.write(next.value)) {
+          // 'close' too: a reader that stopped early destroys the inflater, which then never drains.
+          await new Promise<void>((resolve) => {
+            const done = () => {
+              inflater.off('drain', done);
+              inflater.off('close', done);
+              resolve();
+            };
+            inflater.once('drain', done);
+            inflater.once('close', done);
           });
         }
-        if (failed) return;
+        if (stopped || inflater.destroyed) break;
       }
-      inflater.end();
+      if (!stopped && !inflater.destroyed) inflater.end();
     } catch (error) {
+      // The upload failed (a cap, the client hung up): the reader rethrows it as it is.
+      feedError = error;
       inflater.destroy(error as Error);
+    } finally {
+      await iterator.return?.()?.catch(noop);
     }
   })();
   let produced = 0;
   try {
     for await (const chunk of inflater) {
       produced += (chunk as Buffer).length;
-      if (produced > maxBytes) break; // consume() raises the 413 with the configured limit
+      if (produced > limits.maxDecompressedBytes) throw tooLargeDecompressed(limits);
       yield chunk as Buffer;
     }
-    if (produced > maxBytes) {
-      throw new StellaError(
-        Errors.bodyTooLarge,
-        `runtime fact stream decompresses to more than ${maxBytes} bytes (signals.maxDecompressedBytes); split it`,
-      );
-    }
   } catch (error) {
+    if (feedError !== undefined) throw feedError;
     if (error instanceof StellaError) throw error;
     throw new StellaError(Errors.malformedBody, `gzip body could not be decompressed: ${(error as Error).message}`, {
       cause: error,
     });
   } finally {
+    stopped = true;
     inflater.destroy();
-    await feed.catch(() => {});
+    // Not awaited: the loop may be waiting for the client's next chunk. It ends at its next step and
+    // never rejects.
+    void feed;
   }
 }

@@ -1,6 +1,7 @@
 // The subject a runtime batch is about: a scan, an image, or a component at a version. The key is
 // opaque to consumers: scanId if present, else imageDigest, else `component|version`, trimmed and
 // lower-cased (spec §1.2 recommendation).
+import { assertStorableMembers } from '../text.ts';
 import { refuse } from './events.ts';
 
 export interface Subject {
@@ -22,6 +23,7 @@ export function pickSubject(source: Record<string, unknown> | undefined): Subjec
 }
 
 export function subjectKeyOf(subject: Subject): string {
+  assertStorableMembers(subject as Record<string, unknown>, 'subject');
   let key: string | undefined;
   if (subject.scanId) key = subject.scanId;
   else if (subject.imageDigest) key = subject.imageDigest;
