@@ -10,4 +10,4 @@ export type { ArtifactManifest, ArtifactManifestInput, OciArtifact, OciBlob } fr
 export { buildArtifactManifest, OCI_CREATED_ANNOTATION, pushArtifact, writeOciLayout } from './oci/index.ts';
 export type { ExportProfile } from './profiles/schema.ts';
 export { ExportProfileSchema, profileProblems } from './profiles/schema.ts';
-export type { ExportService, ProfileView, RunView } from './service.ts';
+export type { ExportService, ProfileView, RunView } from './service/index.ts';

@@ -1,12 +1,12 @@
 // SPDX-License-Identifier: Apache-2.0
 // The Export Center as a room of the server: its tables, the /api/export routes, the run worker on
 // a per-tenant-limited queue, the nightly retention pruner and the `stella export` verbs.
-import { type Ctx, createSigningKeyStore, type Module } from '@stella/platform';
-import { registerExportCommands } from './commands.ts';
-import { createExportMetrics } from './metrics.ts';
+import { type Ctx, createSigningKeyStore, type Module, type SigningKeyStore } from '@stella/platform';
+import { registerExportCommands } from './commands/index.ts';
+import { createExportMetrics, type ExportMetrics } from './metrics.ts';
 import { createRetention, type RetentionService } from './retention.ts';
-import { registerExportRoutes } from './routes.ts';
-import { createExportService, type ExportService, RUN_QUEUE } from './service.ts';
+import { registerExportRoutes } from './routes/index.ts';
+import { createExportService, type ExportService, RUN_QUEUE } from './service/index.ts';
 import { createExportWorker } from './worker.ts';
 
 const RETENTION_QUEUE = 'export.retention';
@@ -16,8 +16,8 @@ const RUN_RETRY_LIMIT = 2;
 interface RoomState {
   service: ExportService;
   retention: RetentionService;
-  signing: ReturnType<typeof createSigningKeyStore>;
-  metrics: ReturnType<typeof createExportMetrics>;
+  signing: SigningKeyStore;
+  metrics: ExportMetrics;
 }
 
 const rooms = new WeakMap<Ctx, RoomState>();
@@ -26,17 +26,20 @@ function room(ctx: Ctx): RoomState {
   let state = rooms.get(ctx);
   if (!state) {
     const metrics = createExportMetrics(ctx.metrics, ctx.queue, RUN_QUEUE);
+    const signing = createSigningKeyStore(ctx.db);
     const service = createExportService({
       db: ctx.db,
       queue: ctx.queue,
       timeline: ctx.timeline,
       clock: ctx.clock,
+      blobs: ctx.blobs,
+      signing,
       defaultRunsPerDay: ctx.config.export.quotaRunsPerDay,
     });
     state = {
       service,
       metrics,
-      signing: createSigningKeyStore(ctx.db),
+      signing,
       retention: createRetention({
         db: ctx.db,
         blobs: ctx.blobs,
@@ -74,13 +77,7 @@ export const exportModule: Module = {
   },
   async routes(app, ctx) {
     const state = room(ctx);
-    await registerExportRoutes(app, {
-      service: state.service,
-      retention: state.retention,
-      blobs: ctx.blobs,
-      signing: state.signing,
-      config: ctx.config,
-    });
+    await registerExportRoutes(app, { service: state.service, retention: state.retention, config: ctx.config });
   },
   async jobs(queue, ctx) {
     const state = room(ctx);
@@ -92,6 +89,7 @@ export const exportModule: Module = {
       metrics: state.metrics,
       logger: ctx.logger,
       db: ctx.db,
+      clock: ctx.clock,
       attempts: RUN_RETRY_LIMIT + 1,
     });
     await queue.work<{ tenant: string; runId: string }>(

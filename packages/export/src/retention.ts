@@ -65,77 +65,78 @@ export function selectExpired(
   return expired;
 }
 
+interface PrunePlan {
+  expiredRuns: { run: RunRow; reason: string }[];
+  /** Blobs a kept run still points at: never deleted, even when an expired run shares them. */
+  keptUris: Set<string>;
+  keptBytes: number;
+}
+
+/** Each profile's runs against its retention policy (or the runbook default for its kind). */
+async function planPrune(q: Queryable, now: Date, keepDeltas: number): Promise<PrunePlan> {
+  const profiles = new Map((await listLatestProfiles(q, { includeArchived: true })).map((p) => [p.name, p] as const));
+  const byProfile = new Map<string, RunRow[]>();
+  for (const run of await retainedRuns(q)) {
+    const list = byProfile.get(run.profile_name) ?? [];
+    list.push(run);
+    byProfile.set(run.profile_name, list);
+  }
+  const plan: PrunePlan = { expiredRuns: [], keptUris: new Set<string>(), keptBytes: 0 };
+  for (const [name, runs] of byProfile) {
+    const profile = profiles.get(name);
+    const kind = profile?.kind ?? runs[0]!.profile_kind.split(':')[0]!;
+    const policy = (profile?.document.spec.retention as RetentionPolicy | undefined) ?? defaultRetention(kind);
+    const expired = selectExpired(runs, policy, { now, keepDeltas, delta: profile?.variant === 'delta' });
+    for (const run of runs) {
+      const reason = expired.get(run.run_id);
+      if (reason) {
+        plan.expiredRuns.push({ run, reason });
+      } else {
+        for (const uri of [run.bundle_uri, run.provenance_uri]) if (uri) plan.keptUris.add(uri);
+        plan.keptBytes += Number(run.bundle_bytes ?? 0);
+      }
+    }
+  }
+  return plan;
+}
+
+/**
+ * Marks the run expired first, with its event and timeline entry: a crash before its blobs are
+ * deleted leaves a harmless orphan blob, never a run that claims a bundle that is gone.
+ */
+async function expireRun(deps: RetentionDeps, tenant: string, run: RunRow, reason: string, now: Date): Promise<void> {
+  await deps.db.transaction(
+    async (q) => {
+      await updateRun(q, run.run_id, { status: 'expired', bundle_uri: null, provenance_uri: null, expired_at: now });
+      await appendEvent(q, tenant, run.run_id, 'expired', {
+        runId: run.run_id,
+        status: 'expired',
+        progress: run.progress,
+        ts: now.toISOString(),
+        reason,
+      });
+      await deps.timeline.append(q, tenant, {
+        category: 'export',
+        kind: 'export.run.expired',
+        details: { runId: run.run_id, profileId: run.profile_name, bundleDigest: run.bundle_digest, reason },
+      });
+    },
+    { tenant },
+  );
+}
+
 export function createRetention(deps: RetentionDeps) {
   const { db, blobs, clock, metrics } = deps;
 
   async function prune(tenant: string): Promise<PruneReport> {
     const now = clock.now();
-    const { expiredRuns, keptUris, keptBytes } = await db.transaction(
-      async (q: Queryable) => {
-        const profiles = new Map(
-          (await listLatestProfiles(q, { includeArchived: true })).map((p) => [p.name, p] as const),
-        );
-        const byProfile = new Map<string, RunRow[]>();
-        for (const run of await retainedRuns(q)) {
-          const list = byProfile.get(run.profile_name) ?? [];
-          list.push(run);
-          byProfile.set(run.profile_name, list);
-        }
-        const expiredRuns: { run: RunRow; reason: string }[] = [];
-        const keptUris = new Set<string>();
-        let keptBytes = 0;
-        for (const [name, runs] of byProfile) {
-          const profile = profiles.get(name);
-          const kind = profile?.kind ?? runs[0]!.profile_kind.split(':')[0]!;
-          const policy = (profile?.document.spec.retention as RetentionPolicy | undefined) ?? defaultRetention(kind);
-          const expired = selectExpired(runs, policy, {
-            now,
-            keepDeltas: deps.keepDeltas,
-            delta: profile?.variant === 'delta',
-          });
-          for (const run of runs) {
-            const reason = expired.get(run.run_id);
-            if (reason) {
-              expiredRuns.push({ run, reason });
-            } else {
-              for (const uri of [run.bundle_uri, run.provenance_uri]) if (uri) keptUris.add(uri);
-              keptBytes += Number(run.bundle_bytes ?? 0);
-            }
-          }
-        }
-        return { expiredRuns, keptUris, keptBytes };
-      },
-      { tenant },
-    );
-
+    const { expiredRuns, keptUris, keptBytes } = await db.transaction((q) => planPrune(q, now, deps.keepDeltas), {
+      tenant,
+    });
     let blobsDeleted = 0;
     const pruned: PruneReport['pruned'] = [];
     for (const { run, reason } of expiredRuns) {
-      // The run is marked first: a crash between the two leaves a harmless orphan blob, never a
-      // run that claims a bundle that is gone.
-      await db.transaction(
-        async (q) => {
-          await updateRun(q, run.run_id, {
-            status: 'expired',
-            bundle_uri: null,
-            provenance_uri: null,
-            expired_at: now as never,
-          });
-          await appendEvent(q, tenant, run.run_id, 'expired', {
-            runId: run.run_id,
-            status: 'expired',
-            progress: run.progress,
-            ts: now.toISOString(),
-            reason,
-          });
-          await deps.timeline.append(q, tenant, {
-            category: 'export',
-            kind: 'export.run.expired',
-            details: { runId: run.run_id, profileId: run.profile_name, bundleDigest: run.bundle_digest, reason },
-          });
-        },
-        { tenant },
-      );
+      await expireRun(deps, tenant, run, reason, now);
       for (const uri of [run.bundle_uri, run.provenance_uri]) {
         if (uri && !keptUris.has(uri) && (await blobs.delete(uri))) blobsDeleted++;
       }

@@ -1,0 +1,102 @@
+// SPDX-License-Identifier: Apache-2.0
+// Run routes: submit (202 with quota headers), list (keyset-paged), show, cancel and replay.
+import type { HttpApp } from '@stella/platform';
+import Type from 'typebox';
+import { type ExportService, quotaHeaders } from '../service/index.ts';
+import { read, runParams, runScope, tags } from './options.ts';
+import { actorOf, tenantOf, traceOf } from './request.ts';
+
+const STATUSES = ['queued', 'running', 'succeeded', 'failed', 'cancelled', 'expired'] as const;
+
+const RunSubmit = Type.Object(
+  {
+    profileId: Type.String({ minLength: 1, maxLength: 64 }),
+    selectors: Type.Optional(
+      Type.Record(Type.String(), Type.Unknown(), {
+        description: 'since, until (RFC 3339 or a duration like 7d), sources, ecosystems, purls, tenant',
+      }),
+    ),
+    allowEmpty: Type.Optional(Type.Boolean({ default: false })),
+    priority: Type.Optional(Type.Enum(['normal', 'catch-up'])),
+    policySnapshotId: Type.Optional(Type.String({ maxLength: 128 })),
+  },
+  { additionalProperties: false },
+);
+
+function registerRunSubmissions(app: HttpApp, service: ExportService): void {
+  app.post(
+    '/api/export/runs',
+    {
+      config: { ...runScope, idempotent: true },
+      schema: {
+        tags,
+        summary: 'Submit an export run (202); 429 ERR_EXPORT_QUOTA over the tenant quota',
+        body: RunSubmit,
+        response: {
+          202: Type.Object({ runId: Type.String(), status: Type.String(), profileRevision: Type.String() }),
+        },
+      },
+    },
+    async (request, reply) => {
+      const { run, quota } = await service.submit(tenantOf(request), request.body, actorOf(request), traceOf(request));
+      reply.headers(quotaHeaders(quota));
+      reply.header('location', `/api/export/runs/${run.runId}`);
+      return reply.code(202).send({ runId: run.runId, status: run.status, profileRevision: run.profileRevision });
+    },
+  );
+
+  app.get(
+    '/api/export/runs',
+    {
+      config: read,
+      schema: {
+        tags,
+        summary: 'List runs, newest first, keyset-paged',
+        querystring: Type.Object({
+          profile: Type.Optional(Type.String()),
+          status: Type.Optional(Type.Enum(STATUSES)),
+          since: Type.Optional(Type.String({ format: 'date-time' })),
+          limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 200, default: 50 })),
+          cursor: Type.Optional(Type.String()),
+        }),
+      },
+    },
+    async (request) => service.listRuns(tenantOf(request), request.query),
+  );
+}
+
+function registerRunControls(app: HttpApp, service: ExportService): void {
+  app.get(
+    '/api/export/runs/:runId',
+    { config: read, schema: { tags, summary: 'One run: status, progress, errors, outputs', ...runParams } },
+    async (request) => service.getRun(tenantOf(request), request.params.runId),
+  );
+
+  app.post(
+    '/api/export/runs/:runId/cancel',
+    { config: runScope, schema: { tags, summary: 'Cancel a queued or running run', ...runParams } },
+    async (request) => service.cancel(tenantOf(request), request.params.runId),
+  );
+
+  app.post(
+    '/api/export/runs/:runId/replay',
+    {
+      config: { ...runScope, idempotent: true },
+      schema: { tags, summary: 'Resubmit a run with its profile revision and selectors (runbook §7.1)', ...runParams },
+    },
+    async (request, reply) => {
+      const { runId } = request.params;
+      const { run, quota } = await service.replay(tenantOf(request), runId, actorOf(request), traceOf(request));
+      reply.headers(quotaHeaders(quota));
+      reply.header('location', `/api/export/runs/${run.runId}`);
+      return reply
+        .code(202)
+        .send({ runId: run.runId, status: run.status, profileRevision: run.profileRevision, replayOf: runId });
+    },
+  );
+}
+
+export function registerRunRoutes(app: HttpApp, service: ExportService): void {
+  registerRunSubmissions(app, service);
+  registerRunControls(app, service);
+}
