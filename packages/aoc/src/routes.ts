@@ -578,8 +578,8 @@ interface BodyCaps {
 
 /**
  * Reads a request body as sent, or inflated as a stream when it is gzip, each under its cap. On a breach
- * the request stream is let go of as Fastify's own body reader does, not destroyed: destroying it would
- * reset the socket before the 413 is written.
+ * the request stream is let go of, not destroyed: destroying it would reset the socket before the 413 is
+ * written. The platform drains what is left once the refusal is sent (drainRefusedBody).
  */
 function readBody(request: FastifyRequest, payload: Readable, caps: BodyCaps): Promise<Buffer> {
   const declared = Number(request.headers['content-length']);

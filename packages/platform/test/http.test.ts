@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { once } from 'node:events';
 import { connect } from 'node:net';
 import { Writable } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
@@ -209,6 +210,39 @@ function rawExchange(port: number, request: string, options: { keepOpen?: boolea
   });
 }
 
+/** `data` as one chunk of a chunked request body. */
+function httpChunk(data: Buffer): Buffer {
+  return Buffer.concat([Buffer.from(`${data.length.toString(16)}\r\n`), data, Buffer.from('\r\n')]);
+}
+
+/** A raw client socket whose answer so far can be awaited, each wait bounded so nothing hangs. */
+async function openPeer(port: number) {
+  const socket = connect(port, '127.0.0.1');
+  await once(socket, 'connect');
+  let answer = '';
+  let closed = false;
+  socket.setEncoding('latin1');
+  socket.on('data', (chunk: string) => {
+    answer += chunk;
+  });
+  socket.on('error', () => {});
+  socket.on('close', () => {
+    closed = true;
+  });
+  return {
+    socket,
+    answer: () => answer,
+    closed: () => closed,
+    async until(done: (answer: string) => boolean, what: string) {
+      const deadline = Date.now() + 10_000;
+      while (!done(answer)) {
+        assert.ok(Date.now() < deadline, `waited 10 s for ${what}; got ${answer.slice(0, 200)}`);
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+    },
+  };
+}
+
 function problemOf(raw: string): { status: number; contentType: string; body: Record<string, unknown> } {
   const [head = '', body = ''] = raw.split('\r\n\r\n');
   const status = Number(/^HTTP\/1\.1 (\d{3})/.exec(head)?.[1]);
@@ -317,6 +351,36 @@ describe('HTTP factory: hostile input at the door', () => {
 
     const after = await fetch(`http://127.0.0.1:${port}/healthz`, { signal: AbortSignal.timeout(5000) });
     assert.equal(after.status, 200);
+  });
+
+  test('a body refused part-way is drained: the client reads its 413 and the connection carries its next request', async () => {
+    const peer = await openPeer(port);
+    peer.socket.write(
+      'POST /echo HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n',
+    );
+    peer.socket.write(httpChunk(Buffer.alloc(100 * 1024, 0x20)));
+    await peer.until((answer) => answer.includes('"code":"ERR_BODY_TOO_LARGE"'), 'the 413');
+    assert.match(peer.answer(), /^HTTP\/1\.1 413 /);
+    assert.doesNotMatch(peer.answer(), /\r\nconnection: close\r\n/i);
+    // The client, still sending, finishes its body (1 MiB more), then asks again on the same socket.
+    for (let i = 0; i < 16; i++) peer.socket.write(httpChunk(Buffer.alloc(64 * 1024, 0x20)));
+    peer.socket.write('0\r\n\r\nGET /healthz HTTP/1.1\r\nHost: x\r\n\r\n');
+    await peer.until((answer) => /\r\n\r\n[\s\S]*HTTP\/1\.1 200 /.test(answer), 'the next answer');
+    assert.equal(peer.closed(), false);
+    peer.socket.destroy();
+  });
+
+  test('a client that sends more than 16 MiB after its refusal has its connection closed', async () => {
+    const peer = await openPeer(port);
+    peer.socket.write(
+      'POST /echo HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 999999999\r\n\r\n',
+    );
+    await peer.until((answer) => answer.includes('"code":"ERR_BODY_TOO_LARGE"'), 'the 413');
+    const block = Buffer.alloc(1024 * 1024, 0x20);
+    for (let i = 0; i < 18 && !peer.closed(); i++) {
+      if (!peer.socket.write(block)) await Promise.race([once(peer.socket, 'drain'), once(peer.socket, 'close')]);
+    }
+    await peer.until(() => peer.closed(), 'the close');
   });
 });
 

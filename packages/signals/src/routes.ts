@@ -20,13 +20,6 @@ const RAW_TYPES = [
   'text/plain',
 ];
 const RUNTIME_PREDICATE = 'https://stella.local/attestations/runtime-trace/v1';
-/**
- * After a streamed upload is refused mid-way, the rest of it is read and dropped, up to this much
- * and this long, so the client (still sending) reads the answer instead of a reset connection and
- * the connection stays usable; beyond either the connection is closed.
- */
-const DISCARD_AFTER_REFUSAL_BYTES = 16 * 1024 * 1024;
-const DISCARD_AFTER_REFUSAL_MS = 30_000;
 
 const CallgraphIngestResponse = Type.Object({
   callgraphId: Type.String(),
@@ -101,20 +94,8 @@ export async function registerSignalsRoutes(app: HttpApp, deps: SignalsRouteDeps
       if (scope.hasContentTypeParser(type)) scope.removeContentTypeParser(type);
       scope.addContentTypeParser(type, (_request, payload, done) => done(null, payload));
     }
+    // A refused upload's remainder is drained by the platform's onSend hook, so the client reads the answer.
     const streamed = async (
-      request: import('fastify').FastifyRequest,
-      target: { callgraphId?: string; graphHash?: string },
-      subject: Subject,
-      source: string | undefined,
-    ) => {
-      try {
-        return await ingestStream(request, target, subject, source);
-      } catch (error) {
-        discardRest(request.raw);
-        throw error;
-      }
-    };
-    const ingestStream = async (
       request: import('fastify').FastifyRequest,
       target: { callgraphId?: string; graphHash?: string },
       subject: Subject,
@@ -143,7 +124,7 @@ export async function registerSignalsRoutes(app: HttpApp, deps: SignalsRouteDeps
         );
       }
       // Not destroyed when reading stops early: destroying the request resets the connection before the
-      // client could read the refusal; discardRest() drops the remainder instead.
+      // client could read the refusal; the platform drains the remainder once the refusal is sent.
       const batch = await readRuntimeStream(body.iterator({ destroyOnReturn: false }), {
         gzip: encoding === 'gzip',
         limits: limits(),
@@ -732,23 +713,6 @@ export async function registerSignalsRoutes(app: HttpApp, deps: SignalsRouteDeps
       return signer.signDsse('application/vnd.in-toto+json', Buffer.from(canonicalJson(statement), 'utf8'));
     },
   );
-}
-
-/**
- * Reads and drops what is left of a refused upload (bounded by DISCARD_AFTER_REFUSAL_BYTES and _MS),
- * so the refusal reaches a client that is still sending; a request already read to the end is left.
- */
-function discardRest(raw: import('node:http').IncomingMessage): void {
-  if (raw.complete || raw.destroyed || raw.readableEnded) return;
-  let left = DISCARD_AFTER_REFUSAL_BYTES;
-  const timer = setTimeout(() => raw.destroy(), DISCARD_AFTER_REFUSAL_MS);
-  timer.unref();
-  raw.on('data', (chunk: Buffer) => {
-    left -= chunk.length;
-    if (left < 0) raw.destroy();
-  });
-  raw.once('close', () => clearTimeout(timer));
-  raw.resume();
 }
 
 function header(request: import('fastify').FastifyRequest, name: string): string | undefined {

@@ -25,6 +25,7 @@ import { idempotencyHooks } from './idempotency.ts';
 import { checkRequestInput, DEFAULT_INPUT_LIMITS, type InputLimits, jsonLimitsOf, parseJsonBody } from './input.ts';
 import type { Logger } from './logger.ts';
 import { sendProblem, toStellaError } from './problem.ts';
+import { drainRefusedBody } from './refused-body.ts';
 
 export interface RouteAuth {
   /** Every scope listed is required. */
@@ -249,8 +250,13 @@ export async function createHttpApp(options: HttpAppOptions): Promise<{ app: Htt
 
   // While draining, answers close their keep-alive connection: an idle keep-alive socket would
   // otherwise hold the shutdown open until its keep-alive timeout (72 s in Fastify).
-  app.addHook('onSend', async (_request, reply, payload) => {
+  // An answer sent before its request body was read to the end (a body refused over a cap, or as
+  // malformed part-way) drains the rest instead of closing: Fastify marks a body parser's refusal
+  // `Connection: close`, and closing while the client is still sending resets the socket, so the client
+  // sees EPIPE instead of its 413.
+  app.addHook('onSend', async (request, reply, payload) => {
     if (stopping) reply.header('connection', 'close');
+    else if (reply.statusCode >= 400 && drainRefusedBody(request.raw)) reply.removeHeader('connection');
     return payload;
   });
 
