@@ -1,7 +1,11 @@
 // SPDX-License-Identifier: Apache-2.0
 // AOC metrics with the names and labels of spec §3.6. AOC_METRICS_ENABLED=false registers nothing
-// and turns every call into a no-op.
-import { counter, gauge, histogram, type Registry } from '@stella/platform';
+// and turns every call into a no-op. Label values a caller chooses (the source vendor header, the
+// initiator) are bounded: anything outside the configured set is reported as `other`.
+import { lookupError } from '@stella/core';
+import { counter, gauge, histogram, labelBound, OTHER_LABEL, type Registry } from '@stella/platform';
+// Registers the ERR_AOC codes that the `code` label is checked against.
+import './errors.ts';
 
 export interface AocMetrics {
   write(source: string, tenant: string, result: 'ok' | 'reject' | 'noop', n?: number): void;
@@ -21,8 +25,29 @@ const noop: AocMetrics = {
   verifyRun() {},
 };
 
-export function createAocMetrics(registry: Registry, enabled: boolean): AocMetrics {
+export interface AocMetricsOptions {
+  /** Vendors of aoc.sources: the `source` values kept; every other vendor is reported as `other`. */
+  sources?: readonly string[];
+}
+
+/**
+ * Without the configured sources, the first vendors seen keep their name, up to this many: enough for
+ * a demo or a handful of manual feeds, while 3,000 made-up vendor headers still add no more series.
+ */
+const UNCONFIGURED_SOURCE_LABELS = 32;
+/** prepareDocument's vendor when the document names none. */
+const NO_VENDOR = 'unknown';
+const INITIATORS = ['ui', 'cli', 'api', 'scheduled'];
+
+export function createAocMetrics(registry: Registry, enabled: boolean, options: AocMetricsOptions = {}): AocMetrics {
   if (!enabled) return noop;
+  const sourceLabel = labelBound({
+    known: [...(options.sources ?? []), NO_VENDOR],
+    maxOthers: options.sources?.length ? 0 : UNCONFIGURED_SOURCE_LABELS,
+  });
+  const initiatorLabel = labelBound({ known: INITIATORS });
+  // Violation codes come from the error registry; anything else is not one of ours.
+  const codeLabel = (code: string) => (lookupError(code) ? code : OTHER_LABEL);
   const writes = counter(registry, 'ingestion_write_total', 'Raw documents written, by result (ok, reject, noop).', [
     'source',
     'tenant',
@@ -65,17 +90,20 @@ export function createAocMetrics(registry: Registry, enabled: boolean): AocMetri
     [0.01, 0.05, 0.1, 0.5, 1, 5, 30, 120],
   );
   return {
-    write: (source, tenant, result, n = 1) => writes.inc({ source, tenant, result }, n),
-    violation: (source, tenant, code) => violations.inc({ source, tenant, code }),
-    signature: (source, tenant, result) => signatures.inc({ source, tenant, result }),
-    latency: (source, tenant, phase, seconds) => latency.observe({ source, tenant, phase }, seconds),
-    revisionCount: (source, tenant, depth) => {
+    write: (source, tenant, result, n = 1) => writes.inc({ source: sourceLabel(source), tenant, result }, n),
+    violation: (source, tenant, code) => violations.inc({ source: sourceLabel(source), tenant, code: codeLabel(code) }),
+    signature: (source, tenant, result) => signatures.inc({ source: sourceLabel(source), tenant, result }),
+    latency: (source, tenant, phase, seconds) =>
+      latency.observe({ source: sourceLabel(source), tenant, phase }, seconds),
+    revisionCount: (rawSource, tenant, depth) => {
+      const source = sourceLabel(rawSource);
       const key = `${source}\u0000${tenant}`;
       if (depth <= (deepest.get(key) ?? 0)) return;
       deepest.set(key, depth);
       revisions.set({ source, tenant }, depth);
     },
-    verifyRun: (tenant, initiator, seconds) => {
+    verifyRun: (tenant, rawInitiator, seconds) => {
+      const initiator = initiatorLabel(rawInitiator);
       verifyRuns.inc({ tenant, initiator });
       verifyDuration.observe({ tenant, initiator }, seconds);
     },

@@ -41,7 +41,9 @@ export interface AocService {
 export const STELLA_VERSION = '0.1.0';
 
 export function createAocService(ctx: Ctx, options: { checkSignature?: SignatureChecker } = {}): AocService {
-  const metrics = createAocMetrics(ctx.metrics, ctx.config.aoc.metricsEnabled);
+  const metrics = createAocMetrics(ctx.metrics, ctx.config.aoc.metricsEnabled, {
+    sources: Object.keys(ctx.config.aoc.sources),
+  });
   const checkSignature = options.checkSignature ?? createSignatureChecker(ctx.config.aoc.sources);
   const service: AocService = {
     metrics,

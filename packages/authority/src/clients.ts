@@ -4,10 +4,10 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, open, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Errors, isTenantId, StellaError } from '@stella/core';
-import type { ClientConfig, Db, Queryable } from '@stella/platform';
-import { SCOPES, validateScopeSet } from '@stella/platform';
+import type { ClientConfig, Db, KeyEncryptionKey, Queryable } from '@stella/platform';
+import { keyEncryptionKeyFor, SCOPES, validateScopeSet } from '@stella/platform';
 import { ensureActiveKey } from './keys.ts';
-import { generateSecret, hashSecret, isSecretHash } from './secrets.ts';
+import { generateSecret, hashSecret, isSecretHash, secretVerifier } from './secrets.ts';
 import {
   COUNT_BOOTSTRAP_CLIENTS,
   DISABLE_MISSING_CONFIG_CLIENTS,
@@ -27,6 +27,8 @@ export interface ClientRecord {
   scopes: string[];
   source: 'bootstrap' | 'config';
   disabled: boolean;
+  /** HMAC of the secret under the KEK, set once the client presented it (see secretVerifier). */
+  secretVerifier: string | null;
 }
 
 export interface BootstrapOptions {
@@ -39,6 +41,8 @@ export interface BootstrapOptions {
   /** Written into credentials.json so the CLI knows where to ask for tokens. */
   issuer?: string;
   now?: Date;
+  /** Seals the signing key; default: the KEK attached to `db`. */
+  kek?: KeyEncryptionKey;
 }
 
 export interface BootstrapResult {
@@ -80,7 +84,8 @@ const DEFAULT_CLIENTS: readonly DefaultClient[] = [
  */
 export async function bootstrapAuthority(db: Db, options: BootstrapOptions): Promise<BootstrapResult> {
   const configClients = validateConfigClients(options.configClients ?? []);
-  await ensureActiveKey(db, options.now);
+  const kek = options.kek ?? keyEncryptionKeyFor(db);
+  await ensureActiveKey(db, options.now, kek);
 
   let created = false;
   let credentialsFile: string | undefined;
@@ -90,7 +95,15 @@ export async function bootstrapAuthority(db: Db, options: BootstrapOptions): Pro
       const issued = await Promise.all(
         DEFAULT_CLIENTS.map(async (c) => {
           const clientSecret = generateSecret();
-          return { ...c, clientSecret, secretHash: await hashSecret(clientSecret) };
+          const secretHash = await hashSecret(clientSecret);
+          // The verifier is known now, so these clients are never throttled with guessers, even
+          // before their first token request.
+          return {
+            ...c,
+            clientSecret,
+            secretHash,
+            verifier: secretVerifier(kek, c.clientId, secretHash, clientSecret),
+          };
         }),
       );
       const path = join(options.home, CREDENTIALS_FILE);
@@ -98,7 +111,13 @@ export async function bootstrapAuthority(db: Db, options: BootstrapOptions): Pro
         .transaction(async (tx) => {
           await tx.query(INSERT_TENANT, [DEFAULT_TENANT, 'Default tenant']);
           for (const c of issued) {
-            const inserted = await tx.query(INSERT_BOOTSTRAP_CLIENT, [c.clientId, c.secretHash, c.tenants, c.scopes]);
+            const inserted = await tx.query(INSERT_BOOTSTRAP_CLIENT, [
+              c.clientId,
+              c.secretHash,
+              c.tenants,
+              c.scopes,
+              c.verifier,
+            ]);
             // Roll everything back: a half-created pair would leave a client whose secret nobody has.
             if (inserted.rows.length === 0) throw new BootstrapLost();
           }
@@ -150,6 +169,7 @@ export async function findClient(db: Queryable, clientId: string): Promise<Clien
     scopes: string[];
     source: 'bootstrap' | 'config';
     disabled: boolean;
+    secret_verifier: string | null;
   }>(SELECT_CLIENT, [clientId]);
   const row = rows[0];
   if (!row) return undefined;
@@ -160,6 +180,7 @@ export async function findClient(db: Queryable, clientId: string): Promise<Clien
     scopes: row.scopes,
     source: row.source,
     disabled: row.disabled,
+    secretVerifier: row.secret_verifier,
   };
 }
 

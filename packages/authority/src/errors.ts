@@ -9,6 +9,11 @@ export type OAuthErrorCode =
   | 'unauthorized_client'
   | 'unsupported_grant_type'
   | 'invalid_scope'
+  /**
+   * Not in §5.2: RFC 8628 §3.5 registers it for token endpoint responses. Sent with 429 and Retry-After
+   * while failed client authentications back off.
+   */
+  | 'slow_down'
   /** Not in §5.2; used for our own failures so clients still get the OAuth shape. */
   | 'server_error';
 
@@ -19,6 +24,7 @@ const STATUS: Record<OAuthErrorCode, number> = {
   unauthorized_client: 400,
   unsupported_grant_type: 400,
   invalid_scope: 400,
+  slow_down: 429,
   server_error: 500,
 };
 
@@ -31,13 +37,20 @@ export class OAuthError extends Error {
   readonly error: OAuthErrorCode;
   readonly error_description: string;
   readonly status: number;
+  /** Sent as Retry-After. */
+  readonly retryAfterSeconds: number | undefined;
 
-  constructor(error: OAuthErrorCode, description: string, options?: { cause?: unknown; status?: number }) {
+  constructor(
+    error: OAuthErrorCode,
+    description: string,
+    options?: { cause?: unknown; status?: number; retryAfterSeconds?: number },
+  ) {
     super(`${error}: ${description}`, options?.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'OAuthError';
     this.error = error;
     this.error_description = description;
     this.status = options?.status ?? STATUS[error];
+    this.retryAfterSeconds = options?.retryAfterSeconds;
   }
 
   toJSON(): OAuthErrorBody {

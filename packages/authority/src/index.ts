@@ -4,12 +4,29 @@ export type { BootstrapOptions, BootstrapResult, ClientRecord, CredentialsEntry,
 export { bootstrapAuthority, CREDENTIALS_FILE, DEFAULT_TENANT, findClient } from './clients.ts';
 export type { OAuthErrorBody, OAuthErrorCode } from './errors.ts';
 export { OAuthError } from './errors.ts';
-export type { RotateKeysOptions, RotationResult, SigningKey } from './keys.ts';
-export { ensureActiveKey, jwks, pruneExpiredKeys, rotateKeys, SIGNING_ALG } from './keys.ts';
+export { prepareKeyEncryption } from './key-encryption.ts';
+export type { RotateKeysOptions, RotationResult, SealPlaintextKeysResult, SigningKey } from './keys.ts';
+export {
+  ensureActiveKey,
+  jwks,
+  pruneExpiredKeys,
+  rotateKeys,
+  SIGNING_ALG,
+  sealedAuthorityKekIds,
+  sealPlaintextKeys,
+} from './keys.ts';
 export { authorityModule } from './module.ts';
 export type { AuthorityRouteDeps } from './routes.ts';
 export { DISCOVERY_PATH, JWKS_PATH, registerAuthorityRoutes, TOKEN_PATH } from './routes.ts';
-export { generateSecret, hashSecret, isSecretHash, verifySecret } from './secrets.ts';
+export { generateSecret, hashSecret, isSecretHash, secretVerifier, verifySecret } from './secrets.ts';
+export type {
+  ThrottleReason,
+  ThrottleRefusal,
+  TokenThrottle,
+  TokenThrottleOptions,
+  TokenThrottleStats,
+} from './throttle.ts';
+export { createTokenThrottle, throttleAddress } from './throttle.ts';
 export type { IssueTokenOptions, TokenResponse } from './tokens.ts';
 export { issueToken } from './tokens.ts';
 

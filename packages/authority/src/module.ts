@@ -1,11 +1,13 @@
 // The authority as a room of the server: its tables, its first-start bootstrap, its token routes and
 // the key-rotation route behind `stella auth rotate-keys`.
-import type { Module } from '@stella/platform';
+import { counter, keyEncryptionKeyFor, type Module } from '@stella/platform';
 import Type from 'typebox';
 import { bootstrapAuthority } from './clients.ts';
 import { registerAuthCommands } from './commands.ts';
+import { prepareKeyEncryption } from './key-encryption.ts';
 import { rotateKeys } from './keys.ts';
 import { registerAuthorityRoutes } from './routes.ts';
+import { createTokenThrottle } from './throttle.ts';
 
 export const authorityModule: Module = {
   name: 'authority',
@@ -15,21 +17,37 @@ export const authorityModule: Module = {
   migrations: new URL('../migrations/', import.meta.url),
   dependsOn: ['platform'],
   async start(ctx) {
+    // First, in every target: the other rooms' key stores find the KEK attached to ctx.db.
+    const kek = await prepareKeyEncryption(ctx);
     const result = await bootstrapAuthority(ctx.db, {
       home: ctx.config.home,
       configClients: ctx.config.auth.clients,
       createDefaults: ctx.config.auth.bootstrap,
       now: ctx.clock.now(),
+      kek,
     });
     if (result.created) ctx.logger.info({ credentials: result.credentialsFile }, 'bootstrap clients created');
     if (result.disabledClients.length) ctx.logger.warn({ clients: result.disabledClients }, 'config clients disabled');
   },
   routes(app, ctx) {
+    const refused = counter(
+      ctx.metrics,
+      'stella_token_throttled_total',
+      'Token requests refused with 429 slow_down: client_backoff (client id and address), address_backoff, busy (secret checks queued).',
+      ['reason'],
+    );
     registerAuthorityRoutes(app, {
       db: ctx.db,
       issuer: ctx.publicUrl,
       config: ctx.config.auth,
       now: () => ctx.clock.now(),
+      kek: keyEncryptionKeyFor(ctx.db),
+      throttle: createTokenThrottle({
+        failuresBeforeBackoff: ctx.config.auth.tokenFailuresBeforeBackoff,
+        backoffMaxSeconds: ctx.config.auth.tokenBackoffMaxSeconds,
+        secretCheckConcurrency: ctx.config.auth.secretCheckConcurrency,
+        onRefused: (reason) => refused.inc({ reason }),
+      }),
     });
     app.post(
       '/api/v1/authority/keys/rotate',
@@ -42,11 +60,15 @@ export const authorityModule: Module = {
         },
       },
       async (request) => {
-        const result = await rotateKeys(ctx.db, {
-          maxTokenLifetimeSeconds: ctx.config.auth.tokenTtlSeconds,
-          skewSeconds: ctx.config.auth.clockSkewSeconds,
-          now: ctx.clock.now(),
-        });
+        const result = await rotateKeys(
+          ctx.db,
+          {
+            maxTokenLifetimeSeconds: ctx.config.auth.tokenTtlSeconds,
+            skewSeconds: ctx.config.auth.clockSkewSeconds,
+            now: ctx.clock.now(),
+          },
+          keyEncryptionKeyFor(ctx.db),
+        );
         request.log.info({ kid: result.kid }, 'signing key rotated');
         return { activeKid: result.kid, retiredKids: result.retired };
       },

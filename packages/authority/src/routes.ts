@@ -1,11 +1,12 @@
 // The authority's HTTP face: the OAuth2 token endpoint (client_credentials, RFC 6749 §4.4), the
 // public JWKS and the discovery document. These routes are public: they are where tokens come from.
-import type { Db } from '@stella/platform';
+import type { Db, KeyEncryptionKey } from '@stella/platform';
 import { SCOPES } from '@stella/platform';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import Type from 'typebox';
 import { OAuthError } from './errors.ts';
 import { jwks } from './keys.ts';
+import type { TokenThrottle } from './throttle.ts';
 import { issueToken } from './tokens.ts';
 
 export interface AuthorityRouteDeps {
@@ -14,6 +15,10 @@ export interface AuthorityRouteDeps {
   issuer: () => string;
   config: { audience: string; tokenTtlSeconds: number; clockSkewSeconds: number };
   now?: () => Date;
+  /** Backs off failed client authentications (the module always passes one). */
+  throttle?: TokenThrottle;
+  /** Default: the KEK attached to `db`. */
+  kek?: KeyEncryptionKey;
 }
 
 export const TOKEN_PATH = '/token';
@@ -103,11 +108,13 @@ export function registerAuthorityRoutes(app: FastifyInstance, deps: AuthorityRou
         tags: ['authority'],
         summary: 'Issue an access token (OAuth 2.0 client_credentials)',
         description:
-          'Form-encoded. Authenticate with client_id/client_secret in the body or HTTP Basic. Errors follow RFC 6749 §5.2.',
+          'Form-encoded. Authenticate with client_id/client_secret in the body or HTTP Basic. Errors follow RFC 6749 §5.2. Failed client authentications back off per client id and source address: 429 `slow_down` with Retry-After; a client presenting its correct secret is not held up by them.',
         consumes: [FORM],
         body: TokenRequestSchema,
-        response: { 200: TokenResponseSchema, 400: OAuthErrorSchema, 401: OAuthErrorSchema },
+        response: { 200: TokenResponseSchema, 400: OAuthErrorSchema, 401: OAuthErrorSchema, 429: OAuthErrorSchema },
       },
+      // Failed client authentication backs off per client id and address (throttle.ts) instead.
+      config: { rateLimit: false },
       // Validation and parse failures must come back in the OAuth shape, not as problem+json.
       attachValidation: true,
       errorHandler: (error, request, reply) => sendOAuthError(request, reply, toOAuthError(error, request)),
@@ -129,6 +136,9 @@ export function registerAuthorityRoutes(app: FastifyInstance, deps: AuthorityRou
         audience: deps.config.audience,
         ttlSeconds: deps.config.tokenTtlSeconds,
         now: now(),
+        address: request.ip,
+        ...(deps.throttle ? { throttle: deps.throttle } : {}),
+        ...(deps.kek ? { kek: deps.kek } : {}),
       });
       return reply.code(200).send(token);
     },
@@ -255,6 +265,7 @@ function toOAuthError(error: unknown, request: FastifyRequest): OAuthError {
 
 function sendOAuthError(request: FastifyRequest, reply: FastifyReply, error: OAuthError): FastifyReply {
   reply.header('cache-control', 'no-store').header('pragma', 'no-cache');
+  if (error.retryAfterSeconds !== undefined) reply.header('retry-after', String(error.retryAfterSeconds));
   // RFC 6749 §5.2: a client that tried HTTP Basic is told which scheme to use again.
   if (error.error === 'invalid_client' && /^basic\s/i.test(String(request.headers.authorization ?? ''))) {
     reply.header('www-authenticate', 'Basic realm="stella", charset="UTF-8"');

@@ -1,6 +1,7 @@
 // Client secrets: generated with 256 bits of randomness, stored only as scrypt hashes in the
 // self-describing form scrypt$N$r$p$<salt b64>$<hash b64>, and compared in constant time.
 import { randomBytes, type ScryptOptions, scrypt, timingSafeEqual } from 'node:crypto';
+import type { KeyEncryptionKey } from '@stella/platform';
 
 /**
  * N=2^15, r=8 costs about 32 MiB and tens of milliseconds per check: cheap at one token request per
@@ -48,6 +49,31 @@ export async function verifySecret(secret: string, encoded: string): Promise<boo
   if (!parsed) return false;
   const candidate = await derive(secret, parsed.salt, parsed.hash.length, parsed);
   return timingSafeEqual(candidate, parsed.hash);
+}
+
+const VERIFIER_PURPOSE = 'client-secret-verifier';
+
+/**
+ * The fast check of a secret the client presented correctly before: HMAC under a KEK-derived key over
+ * the client id, the current hash and the secret. It is bound to the hash, so a changed secret in the
+ * config never matches an old verifier.
+ */
+export function secretVerifier(kek: KeyEncryptionKey, clientId: string, secretHash: string, secret: string): string {
+  return kek.mac(VERIFIER_PURPOSE, verifierInput(clientId, secretHash, secret));
+}
+
+export function verifierMatches(
+  kek: KeyEncryptionKey,
+  clientId: string,
+  secretHash: string,
+  secret: string,
+  stored: string,
+): boolean {
+  return kek.macEquals(VERIFIER_PURPOSE, verifierInput(clientId, secretHash, secret), stored);
+}
+
+function verifierInput(clientId: string, secretHash: string, secret: string): string {
+  return `${clientId}\u0000${secretHash}\u0000${secret.normalize('NFC')}`;
 }
 
 let decoy: Promise<string> | undefined;

@@ -1,13 +1,15 @@
 // The client_credentials grant: authenticates a client by its secret and signs a short-lived access
 // token (RFC 9068 `at+jwt`) carrying the granted `scope` and the tenant(s) in `tid`.
 import { isTenantId, newUuid } from '@stella/core';
-import type { Db } from '@stella/platform';
-import { isKnownScope, quoteScope, sortScopes, validateScopeSet } from '@stella/platform';
+import type { Db, KeyEncryptionKey } from '@stella/platform';
+import { isKnownScope, keyEncryptionKeyFor, quoteScope, sortScopes, validateScopeSet } from '@stella/platform';
 import { SignJWT } from 'jose';
-import { findClient } from './clients.ts';
+import { type ClientRecord, findClient } from './clients.ts';
 import { OAuthError } from './errors.ts';
 import { ensureActiveKey } from './keys.ts';
-import { decoyHash, verifySecret } from './secrets.ts';
+import { decoyHash, secretVerifier, verifierMatches, verifySecret } from './secrets.ts';
+import { SET_SECRET_VERIFIER } from './sql/clients.ts';
+import { type ThrottleRefusal, type TokenThrottle, throttleAddress } from './throttle.ts';
 
 export interface IssueTokenOptions {
   clientId: string;
@@ -20,6 +22,12 @@ export interface IssueTokenOptions {
   audience: string;
   ttlSeconds: number;
   now: Date;
+  /** The caller's address (request.ip): failed checks back off per client id and address. */
+  address?: string;
+  /** Without one, secret checks are neither throttled nor limited in concurrency (library use). */
+  throttle?: TokenThrottle;
+  /** Default: the KEK attached to `db`. */
+  kek?: KeyEncryptionKey;
 }
 
 export interface TokenResponse {
@@ -44,11 +52,8 @@ export async function issueToken(db: Db, options: IssueTokenOptions): Promise<To
   if (clientId.length > MAX_CLIENT_ID_LENGTH || clientSecret.length > MAX_SECRET_LENGTH) {
     throw new OAuthError('invalid_client', AUTH_FAILED);
   }
-  const client = await findClient(db, clientId);
-  // scrypt runs whether or not the client exists (against a decoy hash), so the answer time does not
-  // reveal which client ids exist; the message is the same for every failure for the same reason.
-  const secretOk = await verifySecret(clientSecret, client?.secretHash ?? (await decoyHash()));
-  if (!client || !secretOk || client.disabled) throw new OAuthError('invalid_client', AUTH_FAILED);
+  const kek = options.kek ?? keyEncryptionKeyFor(db);
+  const client = await authenticate(db, kek, options);
 
   const scopes = grantedScopes(options.scope, client.scopes);
   const tid = grantedTenants(options.tenant, client.tenants);
@@ -56,7 +61,7 @@ export async function issueToken(db: Db, options: IssueTokenOptions): Promise<To
   if (!(Number.isInteger(options.ttlSeconds) && options.ttlSeconds > 0)) {
     throw new OAuthError('server_error', 'token lifetime is misconfigured');
   }
-  const key = await ensureActiveKey(db, options.now);
+  const key = await ensureActiveKey(db, options.now, kek);
   const iat = Math.floor(options.now.getTime() / 1000);
   const scope = scopes.join(' ');
   const accessToken = await new SignJWT({ scope, tid, client_id: client.clientId })
@@ -70,6 +75,44 @@ export async function issueToken(db: Db, options: IssueTokenOptions): Promise<To
     .setJti(newUuid())
     .sign(key.privateKey);
   return { access_token: accessToken, token_type: 'Bearer', expires_in: options.ttlSeconds, scope };
+}
+
+/**
+ * A secret that matches the client's verifier is correct without scrypt and without the throttle, so
+ * the real client keeps getting tokens while others fail with its id. Everything else (unknown client,
+ * wrong secret, no verifier yet) takes the throttled scrypt path; scrypt runs whether or not the client
+ * exists (against a decoy hash), so the answer time does not reveal which client ids exist, and the
+ * message is the same for every failure for the same reason.
+ */
+async function authenticate(db: Db, kek: KeyEncryptionKey, options: IssueTokenOptions): Promise<ClientRecord> {
+  const { clientId, clientSecret } = options;
+  const client = await findClient(db, clientId);
+  if (
+    client &&
+    !client.disabled &&
+    client.secretVerifier &&
+    verifierMatches(kek, clientId, client.secretHash, clientSecret, client.secretVerifier)
+  ) {
+    return client;
+  }
+  const check = async () => verifySecret(clientSecret, client?.secretHash ?? (await decoyHash()));
+  const outcome = options.throttle
+    ? await options.throttle.run(clientId, throttleAddress(options.address), check)
+    : await check();
+  if (typeof outcome === 'object') throw slowDown(outcome);
+  if (!client || !outcome || client.disabled) throw new OAuthError('invalid_client', AUTH_FAILED);
+  const verifier = secretVerifier(kek, clientId, client.secretHash, clientSecret);
+  if (verifier !== client.secretVerifier) await db.query(SET_SECRET_VERIFIER, [clientId, client.secretHash, verifier]);
+  return client;
+}
+
+function slowDown(refusal: ThrottleRefusal): OAuthError {
+  const wait = refusal.retryAfterSeconds;
+  const text =
+    refusal.reason === 'busy'
+      ? `too many client authentications are being checked; retry in ${wait} s`
+      : `too many failed client authentications ${refusal.reason === 'client_backoff' ? 'for this client ' : ''}from your address; retry in ${wait} s`;
+  return new OAuthError('slow_down', text, { retryAfterSeconds: wait });
 }
 
 function grantedScopes(requested: string | undefined, allowed: readonly string[]): string[] {

@@ -66,8 +66,11 @@ describe(`signing keys on ${testBackend()}`, () => {
     assert.equal(key!.kid, first.kid);
     assert.equal(await calculateJwkThumbprint(key!, 'sha256'), first.kid);
     assert.equal((key as { d?: string }).d, undefined);
-    const stored = await t.db.query<{ private_jwk: { d?: string } }>('select private_jwk from authority_signing_keys');
-    assert.equal(typeof stored.rows[0]?.private_jwk.d, 'string', 'the private key stays in the database');
+    const stored = await t.db.query<{ private_jwk: unknown; private_key_sealed: string }>(
+      'select private_jwk, private_key_sealed from authority_signing_keys',
+    );
+    assert.equal(stored.rows[0]?.private_jwk, null, 'no plaintext private key in the database');
+    assert.match(stored.rows[0]!.private_key_sealed, /^kek1:[0-9a-f]{16}:/, 'the private key is stored sealed');
   });
 
   test('after rotation old tokens verify until not_after, new tokens carry the new kid', async () => {

@@ -186,6 +186,27 @@ export const Errors = {
     title: 'The request was not received in time',
     hint: 'Send the headers and the whole body without stalling; a client that stops sending mid-request is cut off.',
   }),
+  requestDeadline: defineError({
+    code: 'ERR_REQUEST_DEADLINE',
+    status: 503,
+    exit: ExitCode.transport,
+    title: 'The request took longer than the server allows',
+    hint: 'Retry later or ask for less (a smaller page, a narrower filter); its database work was cancelled and nothing of it was committed after the deadline. Operators can raise server.requestTimeoutMs (STELLA_SERVER_REQUEST_TIMEOUT_MS).',
+  }),
+  storageUnavailable: defineError({
+    code: 'ERR_STORAGE_UNAVAILABLE',
+    status: 503,
+    exit: ExitCode.failure,
+    title: 'Storage is full or read-only',
+    hint: 'Retry later. Operators: /readyz names the failing store (database or cas); free disk space or make it writable again, and the server recovers without a restart.',
+  }),
+  serverStopping: defineError({
+    code: 'ERR_SERVER_STOPPING',
+    status: 503,
+    exit: ExitCode.transport,
+    title: 'The server is shutting down',
+    hint: 'Retry; another instance or the restarted server answers. Work cut off by the shutdown was not committed.',
+  }),
   unsupportedMediaType: defineError({
     code: 'ERR_UNSUPPORTED_MEDIA_TYPE',
     status: 415,

@@ -332,9 +332,16 @@ describe('authorize', () => {
 });
 
 describe('scope catalogue', () => {
-  test('knows the spec scopes and the internal timeline:write and authority:admin', () => {
-    assert.equal(SCOPES.length, 21);
-    for (const s of ['export:profile:manage', 'orch:backfill', 'tenant:select', 'timeline:write', 'authority:admin'])
+  test('knows the spec scopes and the internal timeline:write, authority:admin and metrics:read', () => {
+    assert.equal(SCOPES.length, 22);
+    for (const s of [
+      'export:profile:manage',
+      'orch:backfill',
+      'tenant:select',
+      'timeline:write',
+      'authority:admin',
+      'metrics:read',
+    ])
       assert.ok(isKnownScope(s));
     assert.equal(isKnownScope('advisory:verify'), false);
   });

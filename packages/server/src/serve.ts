@@ -1,5 +1,7 @@
 // Composes the rooms into one process: `all` (API, workers, crons), `api` or `worker`. Start-up is
-// ordered (database, migrations, storage, queue, rooms, HTTP) and shutdown drains in reverse.
+// ordered (database, migrations, storage, queue, rooms, HTTP) and shutdown drains in reverse: requests
+// and jobs get server.shutdownGraceMs, then their database work is cancelled and their connections
+// closed, and close() gives up SHUTDOWN_MARGIN_MS later, naming what was still running.
 import { join } from 'node:path';
 import { jwks } from '@stella/authority';
 import { type Clock, Errors, StellaError, systemClock } from '@stella/core';
@@ -16,20 +18,32 @@ import {
   createMetricsRegistry,
   createOutboxDispatcher,
   createRateLimiter,
+  createStorageHealth,
   createTimeline,
   createTokenVerifier,
   createValkeyClient,
+  createWorkTracker,
   type Db,
+  describeWork,
+  guardBlobStore,
+  guardDb,
   type HttpApp,
+  type JobHandler,
+  type JobQueue,
   type Logger,
   type Module,
   migrate,
   openDatabase,
   registerQueueMetrics,
+  runInWork,
+  type StorageHealth,
+  startMetricsListener,
   type TokenVerifier,
+  type WorkOptions,
+  type WorkTracker,
 } from '@stella/platform';
 import pkg from '../package.json' with { type: 'json' };
-import { lockHome, prepareHome } from './home.ts';
+import { lockHome, prepareHome, tightenDatabaseFiles } from './home.ts';
 import { modules as defaultModules } from './modules.ts';
 
 export const VERSION = pkg.version;
@@ -46,8 +60,25 @@ export interface RunningServer {
   app: HttpApp;
   ctx: Ctx;
   credentialsPath: string;
+  /** The unauthenticated metrics listener (metrics.port), when configured. */
+  metricsUrl: string | undefined;
+  /** Requests and jobs in flight, and the shutdown step under way: what a stuck stop is waiting for. */
+  inFlight(): string[];
+  /**
+   * Drains and stops. Work still running after server.shutdownGraceMs is cancelled and logged; if the
+   * stop is still unfinished SHUTDOWN_MARGIN_MS later this rejects, naming what it waits for (the
+   * process should then exit: something holds on, e.g. a handler that ignores cancellation).
+   */
   close(): Promise<void>;
 }
+
+// After the grace period, cut-off work gets this long to unwind (cancelled statements, failed jobs,
+// closed connections, closing the database) before close() gives up. Short enough that grace plus
+// margin stays under systemd's 90 s stop timeout with the default grace of 10 s.
+export const SHUTDOWN_MARGIN_MS = 5000;
+// A CAS object the readiness probe writes and deletes; its own namespace keeps it out of every room's listings.
+const CAS_PROBE_NAMESPACE = 'platform/probe';
+const CAS_PROBE_BODY = new TextEncoder().encode('stella storage probe\n');
 
 // Outbox rows wait at most this long for delivery; a second keeps subscribers near-live without
 // polling the database hard.
@@ -58,19 +89,37 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   const clock = options.clock ?? systemClock;
   const logger = options.logger ?? createLogger({ level: config.log.level });
   const target = config.server.target;
-  const cleanups: (() => Promise<void> | void)[] = [];
+  const cleanups: { step: string; run: () => Promise<void> | void }[] = [];
+  let currentStep: string | undefined;
   const cleanup = async () => {
-    for (const fn of cleanups.reverse())
-      await Promise.resolve(fn()).catch((e) => logger.warn({ err: e }, 'shutdown step failed'));
+    for (const { step, run } of cleanups.reverse()) {
+      currentStep = step;
+      await Promise.resolve()
+        .then(run)
+        .catch((e) => logger.warn({ err: e, step }, 'shutdown step failed'));
+    }
+    currentStep = undefined;
     cleanups.length = 0;
   };
+  const work: WorkTracker = createWorkTracker();
+  const storage: StorageHealth = createStorageHealth({
+    logger,
+    probeIntervalMs: config.server.storageProbeIntervalMs,
+  });
 
   try {
-    prepareHome(config.home);
-    if (!config.database.url) cleanups.push(lockHome(config.home));
+    prepareHome(config.home, logger);
+    if (!config.database.url) {
+      const unlock = lockHome(config.home);
+      cleanups.push({ step: 'releasing the home lock', run: unlock });
+    }
 
-    const db: Db = await openDatabase(config);
-    cleanups.push(() => db.close());
+    const database: Db = await openDatabase(config);
+    cleanups.push({ step: 'closing the database', run: () => database.close() });
+    // A new PGlite data directory is unpacked with 0666/0644 modes the umask does not reach.
+    if (!config.database.url) tightenDatabaseFiles(config.home, logger);
+    // Every room reaches storage through these: a full or read-only store answers 503 and turns readiness 503.
+    const db = guardDb(database, storage);
     const moduleList = options.modules ?? defaultModules;
     const report = await migrate(
       db,
@@ -80,7 +129,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     );
     if (report.applied.length) logger.info({ applied: report.applied }, 'migrations applied');
 
-    const blobs: BlobStore = createBlobStore(
+    const blobStore: BlobStore = createBlobStore(
       config.cas.url
         ? {
             kind: 's3',
@@ -92,6 +141,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
           }
         : { kind: 'fs', root: join(config.home, 'cas') },
     );
+    const blobs = guardBlobStore(blobStore, storage);
 
     const metrics = createMetricsRegistry();
     const queueErrors = counter(metrics, 'stella_queue_errors_total', 'Background queue errors');
@@ -102,12 +152,18 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       superviseIntervalSeconds: config.queue.superviseIntervalSeconds,
       onError: (error: unknown) => {
         queueErrors.inc();
+        // Polling a full or read-only database fails every few seconds: logged once, by the storage health.
+        if (storage.report(error)?.store) return;
         logger.error({ err: error }, 'job queue error');
       },
     });
     await queue.start();
     registerQueueMetrics(metrics, queue);
-    cleanups.push(() => queue.stop({ graceMs: config.server.shutdownGraceMs }));
+    cleanups.push({
+      step: 'stopping the job queue',
+      run: () => queue.stop({ graceMs: config.server.shutdownGraceMs }),
+    });
+    const jobs = trackJobs(queue, work, storage);
 
     const timeline = createTimeline(db, clock);
     const outboxDelivered = counter(metrics, 'stella_outbox_delivered_total', 'Outbox messages delivered');
@@ -140,10 +196,10 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       const connection = config.redis.url || compiled.environment?.connection;
       if (connection) {
         redis = createValkeyClient(connection);
-        cleanups.push(() => redis?.quit().then(() => undefined));
+        cleanups.push({ step: 'closing the Redis connection', run: () => redis?.quit().then(() => undefined) });
       }
       rateLimiter = createRateLimiter(compiled, { redis, registry: metrics });
-      cleanups.push(() => rateLimiter?.close());
+      cleanups.push({ step: 'stopping the rate limiter', run: () => rateLimiter?.close() });
     }
 
     const { app, readiness } = await createHttpApp({
@@ -157,11 +213,26 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       db,
       docsUi: config.server.docsUi,
       version: VERSION,
+      requestDeadlineMs: config.server.requestTimeoutMs,
+      work,
+      storage,
     });
-    readiness.addCheck('database', () => db.ping());
-    // A head of an object that never exists proves the store (directory or bucket) answers.
+    // Both stores must answer (checked on every call, cheaply) and accept a write (probed at most once
+    // per server.storageProbeIntervalMs). The write probe goes first: it is what reopens an embedded
+    // database stopped by a PANIC, which the answer check alone would never get past.
+    const databaseWrites = storage.check('database', () => database.probeWrite());
+    readiness.addCheck('database', async () => {
+      await databaseWrites();
+      await database.ping();
+    });
+    const casWrites = storage.check('cas', async () => {
+      const { uri } = await blobStore.put(CAS_PROBE_NAMESPACE, CAS_PROBE_BODY);
+      await blobStore.delete(uri);
+    });
     readiness.addCheck('cas', async () => {
-      await blobs.head(`cas://platform/${'0'.repeat(64)}`);
+      await casWrites();
+      // A head of an object that never exists proves the store (directory or bucket) answers.
+      await blobStore.head(`cas://platform/${'0'.repeat(64)}`);
     });
     if (redis) {
       const client = redis;
@@ -174,7 +245,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       config,
       db,
       blobs,
-      queue,
+      queue: jobs,
       timeline,
       outbox,
       metrics,
@@ -186,12 +257,12 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     for (const m of moduleList) await m.start?.(ctx);
     if (target !== 'worker') for (const m of moduleList) await m.routes?.(app, ctx);
     if (target !== 'api') {
-      for (const m of moduleList) await m.jobs?.(queue, ctx);
+      for (const m of moduleList) await m.jobs?.(jobs, ctx);
       outbox.subscribe('*', async () => {
         outboxDelivered.inc();
       });
       outbox.start(OUTBOX_INTERVAL_MS);
-      cleanups.push(() => outbox.stop());
+      cleanups.push({ step: 'stopping the outbox', run: () => outbox.stop() });
     }
 
     const address = await app.listen({ host: config.server.host, port: config.server.port }).catch((error: unknown) => {
@@ -202,15 +273,24 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
         { cause: error },
       );
     });
-    cleanups.push(async () => {
-      // Requests still running after the grace period are cut off rather than holding the process.
-      const cutoff = setTimeout(() => app.server.closeAllConnections(), config.server.shutdownGraceMs);
-      try {
-        await app.close();
-      } finally {
-        clearTimeout(cutoff);
-      }
+    cleanups.push({
+      step: 'draining requests and jobs',
+      // Workers stop fetching at once and drain beside the requests, within the same grace period.
+      run: async () => {
+        await Promise.all([app.close(), queue.stop({ graceMs: config.server.shutdownGraceMs })]);
+      },
     });
+    let metricsUrl: string | undefined;
+    if (config.metrics.port >= 0) {
+      const listener = await startMetricsListener({
+        registry: metrics,
+        host: config.metrics.host,
+        port: config.metrics.port,
+      });
+      cleanups.push({ step: 'closing the metrics listener', run: () => listener.close() });
+      metricsUrl = listener.url;
+      logger.info({ url: metricsUrl }, 'metrics listener (no authentication)');
+    }
     const port = app.server.address();
     const listening =
       typeof port === 'object' && port ? `http://${hostForUrl(config.server.host)}:${port.port}` : address;
@@ -219,20 +299,90 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     readiness.markStarted();
     logger.info({ url: listening, target, backend: db.backend }, 'stella listening');
 
+    const inFlight = () => [
+      ...work.inFlight().map((w) => describeWork(w)),
+      ...(currentStep ? [`shutdown step: ${currentStep}`] : []),
+    ];
+    let closing: Promise<void> | undefined;
+    const stop = async () => {
+      readiness.markStopping();
+      const graceMs = config.server.shutdownGraceMs;
+      const cutOff = setTimeout(() => {
+        const cut = work.inFlight();
+        if (cut.length) {
+          logger.warn(
+            { graceMs, cutOff: cut.map((w) => describeWork(w)) },
+            `shutdown grace period of ${graceMs} ms is over: cancelling ${cut.map((w) => describeWork(w)).join(', ')}`,
+          );
+        }
+        work.abortAll(
+          new StellaError(Errors.serverStopping, `cut off by shutdown after the grace period of ${graceMs} ms`),
+        );
+        app.server.closeAllConnections();
+      }, graceMs);
+      let giveUp: NodeJS.Timeout | undefined;
+      const stuck = new Promise<never>((_, reject) => {
+        giveUp = setTimeout(() => {
+          const waiting = inFlight();
+          reject(
+            new Error(
+              `shutdown unfinished ${SHUTDOWN_MARGIN_MS} ms after the grace period of ${graceMs} ms; still running: ${waiting.join('; ') || 'nothing tracked'}`,
+            ),
+          );
+        }, graceMs + SHUTDOWN_MARGIN_MS);
+      });
+      try {
+        await Promise.race([cleanup(), stuck]);
+      } finally {
+        clearTimeout(cutOff);
+        clearTimeout(giveUp);
+      }
+    };
+
     return {
       url: listening,
       app,
       ctx,
       credentialsPath: join(config.home, 'credentials.json'),
-      async close() {
-        readiness.markStopping();
-        await cleanup();
+      metricsUrl,
+      inFlight,
+      close() {
+        closing ??= stop();
+        return closing;
       },
     };
   } catch (error) {
     await cleanup();
     throw error;
   }
+}
+
+/**
+ * The queue rooms see: each job runs as tracked work (its database calls are cancelled at the end of
+ * the shutdown grace period, and a stuck stop names it), and a job failing on a full or read-only
+ * store turns readiness 503.
+ */
+function trackJobs(queue: JobQueue, work: WorkTracker, storage: StorageHealth): JobQueue {
+  return {
+    ...queue,
+    work<T>(name: string, handler: JobHandler<T>, options?: WorkOptions) {
+      return queue.work<T>(
+        name,
+        async (job) => {
+          const current = work.begin(String(job.id), `job ${name}`);
+          try {
+            return await runInWork(current, () => handler(job));
+          } catch (error) {
+            storage.report(error);
+            throw error;
+          } finally {
+            current.end();
+          }
+        },
+        options,
+      );
+    },
+  };
 }
 
 function hostForUrl(host: string): string {

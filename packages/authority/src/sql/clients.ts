@@ -1,23 +1,32 @@
 // SQL for the client aggregate: OAuth2 clients and the tenants they act for.
 
-export const SELECT_CLIENT = `select client_id, secret_hash, tenants, scopes, source, disabled
+export const SELECT_CLIENT = `select client_id, secret_hash, tenants, scopes, source, disabled, secret_verifier
   from authority_clients where client_id = $1`;
+
+/** Stored after a successful scrypt check; only while the hash it was computed over is still current. */
+export const SET_SECRET_VERIFIER = `update authority_clients set secret_verifier = $3
+  where client_id = $1 and secret_hash = $2 and secret_verifier is distinct from $3`;
 
 export const COUNT_BOOTSTRAP_CLIENTS = `select count(*)::int as n from authority_clients where source = 'bootstrap'`;
 
 export const INSERT_TENANT = `insert into tenants (id, display_name) values ($1, $2) on conflict (id) do nothing`;
 
 /** Returns no row when the client already exists, i.e. another process bootstrapped first. */
-export const INSERT_BOOTSTRAP_CLIENT = `insert into authority_clients (client_id, secret_hash, tenants, scopes, source)
-  values ($1, $2, $3::text[], $4::text[], 'bootstrap')
+export const INSERT_BOOTSTRAP_CLIENT = `insert into authority_clients (client_id, secret_hash, tenants, scopes, source, secret_verifier)
+  values ($1, $2, $3::text[], $4::text[], 'bootstrap', $5)
   on conflict (client_id) do nothing
   returning client_id`;
 
-/** Config is the source of truth for config clients; a bootstrap client of the same id is left alone. */
+/**
+ * Config is the source of truth for config clients; a bootstrap client of the same id is left alone.
+ * A changed secret hash drops the verifier of the old secret.
+ */
 export const UPSERT_CONFIG_CLIENT = `insert into authority_clients (client_id, secret_hash, tenants, scopes, source)
   values ($1, $2, $3::text[], $4::text[], 'config')
   on conflict (client_id) do update
-    set secret_hash = excluded.secret_hash, tenants = excluded.tenants, scopes = excluded.scopes, disabled = false
+    set secret_hash = excluded.secret_hash, tenants = excluded.tenants, scopes = excluded.scopes, disabled = false,
+        secret_verifier = case when authority_clients.secret_hash = excluded.secret_hash
+                               then authority_clients.secret_verifier end
     where authority_clients.source = 'config'
   returning client_id`;
 

@@ -1,12 +1,23 @@
 // SQL for the signing-key aggregate: one active key, retired keys kept until their tokens expired.
 
-export const SELECT_ACTIVE_KEY = `select kid, alg, private_jwk from authority_signing_keys where status = 'active'`;
+export const SELECT_ACTIVE_KEY = `select kid, alg, private_jwk, private_key_sealed
+  from authority_signing_keys where status = 'active'`;
 
-/** Conflicts (and inserts nothing) when another process created the active key first. */
-export const INSERT_ACTIVE_KEY = `insert into authority_signing_keys (kid, alg, private_jwk, public_jwk, status, created_at)
-  values ($1, $2, $3::jsonb, $4::jsonb, 'active', $5)
+/** Conflicts (and inserts nothing) when another process created the active key first. $3 is sealed. */
+export const INSERT_ACTIVE_KEY = `insert into authority_signing_keys (kid, alg, private_key_sealed, public_jwk, status, created_at)
+  values ($1, $2, $3, $4::jsonb, 'active', $5)
   on conflict do nothing
   returning kid`;
+
+/** One sealed value per KEK id, enough to tell which KEKs the stored keys need. */
+export const SELECT_SEALED_SAMPLES = `select distinct on (split_part(private_key_sealed, ':', 2)) private_key_sealed as sealed
+  from authority_signing_keys where private_key_sealed is not null`;
+
+/** Keys written before sealing existed; locked so two starting processes seal each once. */
+export const SELECT_PLAINTEXT_KEYS = `select kid, status, private_jwk from authority_signing_keys
+  where private_jwk is not null order by kid for update`;
+
+export const SEAL_KEY = `update authority_signing_keys set private_key_sealed = $2, private_jwk = null where kid = $1`;
 
 export const RETIRE_ACTIVE_KEY = `update authority_signing_keys
   set status = 'retired', retired_at = $1, not_after = $2

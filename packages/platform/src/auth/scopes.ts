@@ -25,6 +25,8 @@ export const SCOPES = [
   'timeline:write',
   // Operating the built-in authority itself (signing-key rotation); not tenant-scoped.
   'authority:admin',
+  // Reading GET /metrics (Prometheus scrapes with a bearer token); not tenant-scoped.
+  'metrics:read',
 ] as const;
 
 export type Scope = (typeof SCOPES)[number];

@@ -15,6 +15,7 @@ const ENV_ALIASES: Record<string, string> = {
   STELLA_DATABASE_URL: 'database.url',
   STELLA_CAS_URL: 'cas.url',
   STELLA_REDIS_URL: 'redis.url',
+  STELLA_KEK: 'auth.kek',
   AOC_TENANT_HEADER: 'auth.tenantHeader',
   AOC_GUARD_ENABLED: 'aoc.guardEnabled',
   AOC_ALLOW_SUPERSEDES_RETROFIT: 'aoc.allowSupersedesRetrofit',

@@ -81,7 +81,20 @@ export const ConfigSchema = Type.Object(
         shutdownGraceMs: Type.Integer({
           default: 10000,
           minimum: 0,
-          description: 'How long SIGTERM waits for in-flight requests and jobs before exiting.',
+          description:
+            'How long SIGTERM waits for in-flight requests and jobs. Then their database work is cancelled, connections are closed and the cut-off work is logged; a stop still unfinished 5 s later exits with status 1.',
+        }),
+        requestTimeoutMs: Type.Integer({
+          default: 60000,
+          minimum: 0,
+          description:
+            'Longest a request may take from its last body byte to its response headers; after it the answer is 503 ERR_REQUEST_DEADLINE and its database work is cancelled (PostgreSQL: statement cancelled; embedded PGlite: no further statement runs, a running one finishes first). Responses already streaming (SSE, downloads) are exempt, and receiving an upload counts against the Node request timeout (300 s), not this. 0: no deadline.',
+        }),
+        storageProbeIntervalMs: Type.Integer({
+          default: 5000,
+          minimum: 0,
+          description:
+            'How often /readyz may really write to the database and the CAS to prove they accept writes; answers in between reuse the last result. A storage error seen by a request turns readiness 503 at once either way.',
         }),
         docsUi: Type.Boolean({ default: true, description: 'Serve the API docs UI at /docs.' }),
       },
@@ -207,6 +220,52 @@ export const ConfigSchema = Type.Object(
           description: 'On first start create tenant `default` with clients stella-admin and stella-aoc-verify.',
         }),
         clients: Type.Array(ClientConfig, { default: [], description: 'Extra OAuth2 clients (file only).' }),
+        kek: Type.String({
+          default: '',
+          description:
+            'Key-encryption key sealing the private signing keys stored in the database: 32 random bytes in base64 (`openssl rand -base64 32`). Set it in the environment, not in stella.yaml. Empty: read auth.kekPath. Secret; redacted by `stella config show`.',
+        }),
+        kekPath: Type.String({
+          default: '',
+          description:
+            'File holding the key-encryption key (base64). Empty: $STELLA_HOME/keys/kek, created 0600 on first start. Back it up apart from the database; without it the stored signing keys cannot be used.',
+        }),
+        tokenFailuresBeforeBackoff: Type.Integer({
+          default: 5,
+          minimum: 1,
+          maximum: 1000,
+          description:
+            'Failed client authentications at /token per client id and source address before each further one waits 1, 2, 4 … s (429 slow_down with Retry-After). A client presenting its correct secret is not held up.',
+        }),
+        tokenBackoffMaxSeconds: Type.Integer({
+          default: 300,
+          minimum: 1,
+          maximum: 86400,
+          description: 'Longest back-off after failed client authentications.',
+        }),
+        secretCheckConcurrency: Type.Integer({
+          default: 2,
+          minimum: 1,
+          maximum: 64,
+          description:
+            'Client-secret scrypt checks running at once (about 32 MiB and tens of ms each, on the shared libuv thread pool); further ones queue.',
+        }),
+      },
+      { default: {}, additionalProperties: false },
+    ),
+    metrics: Type.Object(
+      {
+        port: Type.Integer({
+          default: -1,
+          minimum: -1,
+          maximum: 65535,
+          description:
+            'Port of a separate listener serving GET /metrics without authentication (0 = any free port). -1: none; /metrics on the API port needs a bearer token with scope metrics:read.',
+        }),
+        host: Type.String({
+          default: '127.0.0.1',
+          description: 'Address the separate metrics listener binds to. Keep it on loopback or a private network.',
+        }),
       },
       { default: {}, additionalProperties: false },
     ),

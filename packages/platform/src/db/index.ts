@@ -11,6 +11,8 @@ export { openPglite } from './pglite.ts';
 export type { Backend, BackendCapabilities, Db, Queryable, QueryResult, TransactionOptions, Tx } from './port.ts';
 export { CAPABILITIES } from './port.ts';
 export { openPostgres } from './postgres.ts';
+export type { Work, WorkTracker } from './work.ts';
+export { createWorkTracker, currentWork, describeWork, runInWork, throwIfCancelled } from './work.ts';
 
 /** Opens the configured database: PostgreSQL when database.url is set, else PGlite under $STELLA_HOME/pg. */
 export function openDatabase(config: Config): Promise<Db> {

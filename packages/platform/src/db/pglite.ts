@@ -1,8 +1,24 @@
 // Embedded backend: PGlite in this process, data in $STELLA_HOME/pg. PGlite's default user is a
 // superuser, which bypasses row-level security, so the session switches to a non-superuser role.
-import { mkdirSync } from 'node:fs';
+//
+// A PANIC (seen: disk full while PGlite creates a WAL segment) leaves the instance unusable, and the
+// next statement sent to it spins the event loop forever, health endpoints included. So after a PANIC
+// nothing more reaches that instance: every call fails at once with ERR_STORAGE_UNAVAILABLE, and
+// probeWrite() (readiness) opens a fresh instance on the same directory, which replays the WAL, once
+// the directory is writable and has room again. The dead instance is not closed (closing would send
+// it a statement): its files are released and it is dropped.
+//
+// Cancellation: a PGlite statement runs synchronously on the event loop and cannot be interrupted
+// (statement_timeout is ignored), so a cancelled transaction stops before its next statement and
+// rolls back; the statement running when the signal fires finishes first.
+import { mkdirSync, statfsSync } from 'node:fs';
+import { rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { PGlite, type Transaction } from '@electric-sql/pglite';
+import { Errors, StellaError } from '@stella/core';
 import { CAPABILITIES, type Db, type Queryable, type QueryResult, type TransactionOptions, type Tx } from './port.ts';
+import { storageProbe } from './probe.ts';
+import { currentWork, throwIfCancelled } from './work.ts';
 
 export interface PgliteOptions {
   /** Directory for the data; undefined keeps the database in memory (tests). */
@@ -10,49 +26,164 @@ export interface PgliteOptions {
   appRole: string;
 }
 
+// Reopening replays the WAL and ends with a checkpoint, which writes; a WAL segment is 16 MiB. With
+// less room than this the reopen would likely PANIC again, and could spin like the first one did.
+const MIN_FREE_BYTES_TO_REOPEN = 64 * 1024 * 1024;
+// Severities after which PostgreSQL ends the session (FATAL) or the whole server (PANIC).
+const FATAL_SEVERITIES = new Set(['PANIC', 'FATAL']);
+
 export async function openPglite(options: PgliteOptions): Promise<Db> {
   if (options.dataDir) mkdirSync(options.dataDir, { recursive: true });
-  const pg = await PGlite.create(options.dataDir ? { dataDir: options.dataDir } : {});
-  await switchToAppRole(pg, options.appRole);
-  const root = queryable(pg);
+  let pg = await openInstance(options);
+  let broken: StellaError | undefined;
+  let closed = false;
+  const probe = storageProbe();
 
-  return {
+  /** Stops every later call from reaching the instance that failed; the first fatal error is kept. */
+  const checkFatal = (error: unknown, instance: PGlite): void => {
+    const severity = (error as { severity?: string } | undefined)?.severity;
+    if (instance !== pg || broken || !severity || !FATAL_SEVERITIES.has(severity)) return;
+    const where = options.dataDir ?? 'memory';
+    broken = new StellaError(
+      Errors.storageUnavailable,
+      `embedded database stopped after ${severity}: ${(error as Error).message} (${where}); it reopens once the directory is writable and has room again`,
+      { cause: error, details: { store: 'database', kind: 'stopped', path: where } },
+    );
+  };
+  const refuseWhenBroken = (instance: PGlite): void => {
+    // The only path by which any statement reaches PostgreSQL inside PGlite.
+    const send = instance.execProtocolRawSync.bind(instance);
+    instance.execProtocolRawSync = (message: Uint8Array) => {
+      if (instance !== pg) throw new Error('this PGlite instance was replaced after a PANIC');
+      if (broken) throw broken;
+      return send(message);
+    };
+  };
+  refuseWhenBroken(pg);
+
+  /** Runs a call against the current instance, stopping the instance if it answered with a PANIC. */
+  const guarded = async <T>(call: (instance: PGlite) => Promise<T>): Promise<T> => {
+    if (closed) throw new Error('PGlite is closed');
+    if (broken) throw broken;
+    const instance = pg;
+    try {
+      return await call(instance);
+    } catch (error) {
+      checkFatal(error, instance);
+      throw error;
+    }
+  };
+
+  const reopen = async (): Promise<void> => {
+    const current = broken;
+    if (!current) return;
+    if (!options.dataDir) throw current;
+    await assertRoomToReopen(options.dataDir, current);
+    await releaseFiles(pg);
+    const fresh = await openInstance(options);
+    pg = fresh;
+    broken = undefined;
+    refuseWhenBroken(fresh);
+  };
+
+  const db: Db = {
     backend: 'pglite',
     capabilities: CAPABILITIES.pglite,
-    query: root.query,
+    query<T>(text: string, params?: readonly unknown[]): Promise<QueryResult<T>> {
+      throwIfCancelled(currentWork()?.signal);
+      return guarded((instance) => queryable(instance).query<T>(text, params));
+    },
     transaction<T>(fn: (tx: Tx) => Promise<T>, txOptions: TransactionOptions = {}): Promise<T> {
-      return pg.transaction(async (transaction) => {
-        if (txOptions.tenant !== undefined) {
-          await transaction.query(`select set_config('app.tenant', $1, true)`, [txOptions.tenant]);
-        }
-        return fn(txHandle(transaction));
-      });
+      const signal = txOptions.signal ?? currentWork()?.signal;
+      throwIfCancelled(signal);
+      return guarded((instance) =>
+        instance.transaction(async (transaction) => {
+          // The transaction may have waited for the single connection: a signal that fired meanwhile ends it here.
+          throwIfCancelled(signal);
+          if (txOptions.tenant !== undefined) {
+            await transaction.query(`select set_config('app.tenant', $1, true)`, [txOptions.tenant]);
+          }
+          const tx = txHandle(transaction, signal, (error) => checkFatal(error, instance));
+          const value = await fn(tx);
+          // Nothing commits after the deadline: throwing here rolls back.
+          throwIfCancelled(signal);
+          return value;
+        }),
+      );
     },
     queueAdapter() {
       return {
-        async executeSql(text: string, values?: unknown[]) {
-          try {
-            if (values?.length) return await pg.query(text, values);
-            // pg-boss sends parameterless multi-statement blocks; only exec() accepts those.
-            const results = await pg.exec(text);
-            return { rows: results.flatMap((r) => r.rows ?? []) };
-          } catch (error) {
-            // A statement failing inside one of those BEGIN … COMMIT blocks leaves the only connection
-            // in an aborted transaction and every later query would fail; a pool would drop the
-            // connection, here we roll back.
-            await pg.exec('rollback').catch(() => {});
-            throw error;
-          }
-        },
+        executeSql: (text: string, values?: unknown[]) =>
+          guarded(async (instance) => {
+            try {
+              if (values?.length) return await instance.query(text, values);
+              // pg-boss sends parameterless multi-statement blocks; only exec() accepts those.
+              const results = await instance.exec(text);
+              return { rows: results.flatMap((r) => r.rows ?? []) };
+            } catch (error) {
+              checkFatal(error, instance);
+              // A statement failing inside one of those BEGIN … COMMIT blocks leaves the only connection
+              // in an aborted transaction and every later query would fail; a pool would drop the
+              // connection, here we roll back.
+              if (!broken) await instance.exec('rollback').catch(() => {});
+              throw error;
+            }
+          }),
       };
     },
     async ping() {
-      await pg.query('select 1');
+      await guarded((instance) => instance.query('select 1'));
+    },
+    async probeWrite() {
+      if (closed) throw new Error('PGlite is closed');
+      await reopen();
+      await db.transaction(probe).catch((error: unknown) => {
+        if ((error as { code?: string }).code !== '23505') throw error;
+        return db.transaction(probe);
+      });
     },
     async close() {
-      if (!pg.closed) await pg.close();
+      closed = true;
+      // A stopped instance would be sent a statement by close(); it holds nothing worth flushing.
+      if (broken) await releaseFiles(pg);
+      else if (!pg.closed) await pg.close();
     },
   };
+  return db;
+}
+
+async function openInstance(options: PgliteOptions): Promise<PGlite> {
+  const pg = await PGlite.create(options.dataDir ? { dataDir: options.dataDir } : {});
+  await switchToAppRole(pg, options.appRole);
+  return pg;
+}
+
+/** Closes the file descriptors a stopped instance holds in the data directory, without sending it anything. */
+async function releaseFiles(instance: PGlite): Promise<void> {
+  await instance.fs?.closeFs().catch(() => {});
+}
+
+/** Refuses to reopen on a directory that is still read-only or nearly full. */
+async function assertRoomToReopen(dataDir: string, stopped: StellaError): Promise<void> {
+  const marker = join(dataDir, `.stella-write-probe-${process.pid}`);
+  try {
+    await writeFile(marker, 'probe');
+    await rm(marker, { force: true });
+  } catch (error) {
+    throw new StellaError(Errors.storageUnavailable, `${stopped.message}; ${dataDir} still refuses writes`, {
+      cause: error,
+      details: stopped.details,
+    });
+  }
+  const { bavail, bsize } = statfsSync(dataDir);
+  const free = bavail * bsize;
+  if (free < MIN_FREE_BYTES_TO_REOPEN) {
+    throw new StellaError(
+      Errors.storageUnavailable,
+      `${stopped.message}; only ${Math.floor(free / 1024 / 1024)} MiB free in ${dataDir}, reopening needs ${MIN_FREE_BYTES_TO_REOPEN / 1024 / 1024} MiB`,
+      { cause: stopped.cause, details: { ...stopped.details, kind: 'disk-full' } },
+    );
+  }
 }
 
 function queryable(target: Pick<PGlite, 'query'> | Transaction): Queryable {
@@ -64,11 +195,26 @@ function queryable(target: Pick<PGlite, 'query'> | Transaction): Queryable {
   };
 }
 
-function txHandle(transaction: Transaction): Tx {
+function txHandle(transaction: Transaction, signal: AbortSignal | undefined, onError: (error: unknown) => void): Tx {
+  const inner = queryable(transaction);
   return {
-    ...queryable(transaction),
+    async query<T>(text: string, params?: readonly unknown[]): Promise<QueryResult<T>> {
+      throwIfCancelled(signal);
+      try {
+        return await inner.query<T>(text, params);
+      } catch (error) {
+        onError(error);
+        throw error;
+      }
+    },
     async exec(sql: string) {
-      await transaction.exec(sql);
+      throwIfCancelled(signal);
+      try {
+        await transaction.exec(sql);
+      } catch (error) {
+        onError(error);
+        throw error;
+      }
     },
   };
 }

@@ -18,6 +18,11 @@ export interface Tx extends Queryable {
 export interface TransactionOptions {
   /** Sets `app.tenant` for this transaction, which the row-level security policies read. */
   tenant?: string;
+  /**
+   * Cancels the transaction: no statement starts after it fired and nothing commits; PostgreSQL also
+   * cancels the statement running. Default: the signal of the current work (request or job, see work.ts).
+   */
+  signal?: AbortSignal;
 }
 
 export interface BackendCapabilities {
@@ -62,5 +67,11 @@ export interface Db extends Queryable {
   /** pg-boss adapter for the same database. */
   queueAdapter(): { executeSql(text: string, values?: unknown[]): Promise<{ rows: unknown[] }> };
   ping(): Promise<void>;
+  /**
+   * Proves the database accepts a committed write (readiness). Throws the database's own error when it
+   * is full or read-only. Embedded PGlite stopped by a PANIC (disk full while writing its WAL) is
+   * reopened here once its directory is writable and has room again.
+   */
+  probeWrite(): Promise<void>;
   close(): Promise<void>;
 }

@@ -1,12 +1,23 @@
 // Scaled-out backend: PostgreSQL 15+ through a `pg` pool. The URL names a non-superuser role, so the
 // FORCE ROW LEVEL SECURITY policies apply to everything the application does.
+//
+// Cancellation: work with a deadline runs its transactions under `statement_timeout` (the time left),
+// which the server enforces even while this process is busy; when the work's signal fires the
+// statement running is cancelled with pg_cancel_backend from a separate connection (the pool may be
+// exhausted), no further statement starts and nothing commits.
 import pg from 'pg';
 import { CAPABILITIES, type Db, type Queryable, type QueryResult, type TransactionOptions, type Tx } from './port.ts';
+import { storageProbe } from './probe.ts';
+import { currentWork, throwIfCancelled } from './work.ts';
 
 export interface PostgresOptions {
   url: string;
   poolSize: number;
 }
+
+// Bounds the side connection that carries a cancel request; a server this slow to accept one is
+// unlikely to be running the statement much longer anyway.
+const CANCEL_CONNECT_TIMEOUT_MS = 5000;
 
 export async function openPostgres(options: PostgresOptions): Promise<Db> {
   const pool = new pg.Pool({ connectionString: options.url, max: options.poolSize });
@@ -30,41 +41,104 @@ export async function openPostgres(options: PostgresOptions): Promise<Db> {
     first.release();
   }
 
+  const probe = storageProbe();
+  const cancelBackend = async (pid: number): Promise<void> => {
+    const side = new pg.Client({ connectionString: options.url, connectionTimeoutMillis: CANCEL_CONNECT_TIMEOUT_MS });
+    side.on('error', () => {});
+    try {
+      await side.connect();
+      await side.query('select pg_cancel_backend($1)', [pid]);
+    } finally {
+      await side.end().catch(() => {});
+    }
+  };
+  /** Cancels the client's running statement when signal fires; settle() before reusing or releasing the client. */
+  const cancelOnAbort = (client: pg.PoolClient, signal: AbortSignal | undefined) => {
+    let cancelling: Promise<void> | undefined;
+    const onAbort = () => {
+      const pid = (client as unknown as { processID?: number }).processID;
+      if (pid) cancelling = cancelBackend(pid).catch(() => {});
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
+    return {
+      /** Waits for a cancel in flight, so it cannot hit a later statement on this connection. */
+      async settle() {
+        signal?.removeEventListener('abort', onAbort);
+        await cancelling;
+      },
+    };
+  };
+
   const root: Queryable = {
     async query<T>(text: string, params?: readonly unknown[]): Promise<QueryResult<T>> {
-      const result = await pool.query(text, params as unknown[] | undefined);
-      return { rows: result.rows as T[], rowCount: result.rowCount ?? result.rows.length };
+      const signal = currentWork()?.signal;
+      throwIfCancelled(signal);
+      if (!signal) {
+        const result = await pool.query(text, params as unknown[] | undefined);
+        return { rows: result.rows as T[], rowCount: result.rowCount ?? result.rows.length };
+      }
+      const client = await pool.connect();
+      const cancel = cancelOnAbort(client, signal);
+      try {
+        throwIfCancelled(signal);
+        const result = await client.query(text, params as unknown[] | undefined);
+        return { rows: result.rows as T[], rowCount: result.rowCount ?? result.rows.length };
+      } finally {
+        await cancel.settle();
+        client.release();
+      }
     },
   };
 
-  return {
+  const db: Db = {
     backend: 'postgres',
     capabilities: CAPABILITIES.postgres,
     query: root.query,
     async transaction<T>(fn: (tx: Tx) => Promise<T>, txOptions: TransactionOptions = {}): Promise<T> {
+      const work = currentWork();
+      const signal = txOptions.signal ?? work?.signal;
+      throwIfCancelled(signal);
       const client = await pool.connect();
+      const cancel = cancelOnAbort(client, signal);
+      let clean = true;
       try {
+        throwIfCancelled(signal);
         await client.query('begin');
+        if (work?.deadlineAt !== undefined && signal === work.signal) {
+          const left = Math.max(1, Math.ceil(work.deadlineAt - Date.now()));
+          await client.query(`select set_config('statement_timeout', $1, true)`, [String(left)]);
+        }
         if (txOptions.tenant !== undefined) {
           await client.query(`select set_config('app.tenant', $1, true)`, [txOptions.tenant]);
         }
         const tx: Tx = {
           async query<R>(text: string, params?: readonly unknown[]): Promise<QueryResult<R>> {
+            throwIfCancelled(signal);
             const result = await client.query(text, params as unknown[] | undefined);
             return { rows: result.rows as R[], rowCount: result.rowCount ?? result.rows.length };
           },
           async exec(sql: string) {
+            throwIfCancelled(signal);
             await client.query(sql);
           },
         };
         const value = await fn(tx);
+        // Nothing commits after the deadline.
+        throwIfCancelled(signal);
         await client.query('commit');
         return value;
       } catch (error) {
-        await client.query('rollback').catch(() => {});
+        // A cancel still on its way could otherwise cancel the rollback and leave the connection in
+        // a failed transaction for its next user.
+        await cancel.settle();
+        await client.query('rollback').catch(() => {
+          clean = false;
+        });
         throw error;
       } finally {
-        client.release();
+        await cancel.settle();
+        // A connection whose rollback failed is closed instead of going back to the pool.
+        client.release(!clean);
       }
     },
     queueAdapter() {
@@ -77,8 +151,16 @@ export async function openPostgres(options: PostgresOptions): Promise<Db> {
     async ping() {
       await pool.query('select 1');
     },
+    async probeWrite() {
+      await db.transaction(probe).catch((error: unknown) => {
+        // Two processes creating the probe table at once: the loser sees a unique violation on the catalog.
+        if ((error as { code?: string }).code !== '23505') throw error;
+        return db.transaction(probe);
+      });
+    },
     async close() {
       await pool.end();
     },
   };
+  return db;
 }

@@ -1,6 +1,7 @@
 // The HTTP factory every room mounts its routes on: Fastify with TypeBox schemas, problem+json
-// errors from the registry, request ids, auth and tenant resolution, rate limits, metrics and
-// readiness. Rooms declare `config: { auth: { scopes } }` on a route; this file enforces it.
+// errors from the registry, request ids, auth and tenant resolution, rate limits, metrics,
+// readiness and the request deadline. Rooms declare `config: { auth: { scopes } }` on a route; this
+// file enforces it.
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
@@ -17,7 +18,7 @@ import Fastify, {
 } from 'fastify';
 import type { Registry } from 'prom-client';
 import { AuthErrors, authorize, type Principal, type TokenVerifier } from '../auth/index.ts';
-import type { Db } from '../db/index.ts';
+import { createWorkTracker, type Db, describeWork, runInWork, type Work, type WorkTracker } from '../db/index.ts';
 import { counter, histogram } from '../metrics/index.ts';
 import { type RateLimiter, rateLimitHook } from '../ratelimit/index.ts';
 import { clientErrorHandler } from './client-error.ts';
@@ -26,6 +27,7 @@ import { checkRequestInput, DEFAULT_INPUT_LIMITS, type InputLimits, jsonLimitsOf
 import type { Logger } from './logger.ts';
 import { sendProblem, toStellaError } from './problem.ts';
 import { drainRefusedBody } from './refused-body.ts';
+import { type StorageHealth, storageFaultOf, storageUnavailableError } from './storage-health.ts';
 
 export interface RouteAuth {
   /** Every scope listed is required. */
@@ -37,6 +39,14 @@ export interface RouteAuth {
 declare module 'fastify' {
   interface FastifyContextConfig {
     auth?: RouteAuth;
+    /** false: the router rate limiter skips this route (it throttles itself). */
+    rateLimit?: boolean;
+    /**
+     * This route's request deadline in ms instead of server.requestTimeoutMs; false for none (a route
+     * that works long before its first byte). Routes that stream their answer need neither: the
+     * deadline ends once response headers are sent.
+     */
+    deadlineMs?: number | false;
   }
   interface FastifyRequest {
     principal: Principal | undefined;
@@ -66,6 +76,16 @@ export interface HttpAppOptions {
   tenantHeader: string;
   verifier: TokenVerifier;
   rateLimiter?: RateLimiter;
+  /**
+   * Longest time from the last body byte to the response headers (config server.requestTimeoutMs):
+   * after it the answer is 503 ERR_REQUEST_DEADLINE and the request's work is aborted, which cancels
+   * its database statements. 0 turns it off. Default 60 s.
+   */
+  requestDeadlineMs?: number | undefined;
+  /** Where requests are registered as in-flight work (shared with jobs for shutdown); default: the app's own. */
+  work?: WorkTracker | undefined;
+  /** Storage faults seen by requests turn readiness 503 through it; without it they still answer 503. */
+  storage?: StorageHealth | undefined;
   /** Enables Idempotency-Key on routes with `config: { idempotent: true }`. */
   db?: Db;
   docsUi?: boolean;
@@ -81,9 +101,21 @@ export interface Readiness {
   markStopping(): void;
 }
 
+interface RequestWork {
+  work: Work & { end(): void };
+  handlerStarted(): void;
+  handlerSettled(): void;
+}
+
 const REQUEST_ID_RE = /^[\w.:-]{1,128}$/;
 const ALT_TENANT_HEADER = 'x-stellaops-tenant';
 const DEFAULT_REQUEST_TIMEOUT_MS = 300_000;
+// Longer than any answer a healthy server takes to compute (the slowest list pages take seconds), and
+// shorter than the 100-120 s after which common proxies and load balancers give up on their own.
+const DEFAULT_REQUEST_DEADLINE_MS = 60_000;
+// A readiness check slower than this counts as failing: probes must answer faster than the load
+// balancer's own probe timeout (often 5 s).
+const READINESS_CHECK_TIMEOUT_MS = 2000;
 const HEADERS_TIMEOUT_MS = 60_000;
 /** Node checks request timeouts on an interval (30 s by default), so a short timeout needs a short interval. */
 const MAX_TIMEOUT_CHECK_INTERVAL_MS = 5_000;
@@ -136,6 +168,9 @@ export async function createHttpApp(options: HttpAppOptions): Promise<{ app: Htt
   const checks = new Map<string, () => Promise<void>>();
   let started = false;
   let stopping = false;
+  const work = options.work ?? createWorkTracker();
+  const requestWork = new WeakMap<FastifyRequest, RequestWork>();
+  const deadlineMs = options.requestDeadlineMs ?? DEFAULT_REQUEST_DEADLINE_MS;
 
   app.decorateRequest('principal', undefined);
   app.decorateRequest('tenant', undefined);
@@ -155,6 +190,20 @@ export async function createHttpApp(options: HttpAppOptions): Promise<{ app: Htt
     },
   });
   if (options.docsUi !== false) await app.register(swaggerUi, { routePrefix: '/docs' });
+
+  // A handler's promise settling is when its work ends (see onRequest); its result passes through untouched.
+  app.addHook('onRoute', (route) => {
+    const handler = route.handler;
+    route.handler = function trackedHandler(this: unknown, request, reply) {
+      const tracked = requestWork.get(request as FastifyRequest);
+      const result = (handler as (this: unknown, ...args: unknown[]) => unknown).call(this, request, reply);
+      if (tracked && result && typeof (result as PromiseLike<unknown>).then === 'function') {
+        tracked.handlerStarted();
+        (result as PromiseLike<unknown>).then(tracked.handlerSettled, tracked.handlerSettled);
+      }
+      return result as ReturnType<typeof handler>;
+    };
+  });
 
   // Routes that declare auth get the bearer requirement and the tenant header in the OpenAPI document.
   app.addHook('onRoute', (route) => {
@@ -201,6 +250,57 @@ export async function createHttpApp(options: HttpAppOptions): Promise<{ app: Htt
     [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
   );
 
+  // Each request is in-flight work: its database calls run under its signal (request deadline,
+  // shutdown), and a stuck shutdown can name it. Entered again after body parsing, whose socket
+  // callbacks run outside it.
+  app.addHook('onRequest', (request, reply, done) => {
+    const current = work.begin(String(request.id), `${request.method} ${request.url.split('?')[0]}`);
+    const limit = request.routeOptions.config?.deadlineMs ?? deadlineMs;
+    let timer: NodeJS.Timeout | undefined;
+    // In flight until the answer is out and the handler has returned: a handler still running after a
+    // deadline's 503 or a closed connection is still work a shutdown waits for.
+    let answered = false;
+    let handlerRunning = false;
+    const settle = () => {
+      if (answered && !handlerRunning) current.end();
+    };
+    const tracked: RequestWork = {
+      work: current,
+      handlerStarted: () => {
+        handlerRunning = true;
+      },
+      handlerSettled: () => {
+        handlerRunning = false;
+        settle();
+      },
+    };
+    requestWork.set(request, tracked);
+    const answer = () => {
+      clearTimeout(timer);
+      answered = true;
+      settle();
+    };
+    reply.raw.once('close', answer);
+    reply.raw.once('finish', answer);
+    if (limit) {
+      const expire = () => answerDeadline(request, reply, current, limit);
+      // Receiving the body is bounded by Node's request timeout; the deadline counts the work after it.
+      const arm = () => {
+        if (current.signal.aborted || reply.sent) return;
+        current.deadlineAt = Date.now() + limit;
+        timer = setTimeout(expire, limit);
+      };
+      const headers = request.headers;
+      const hasBody = headers['transfer-encoding'] !== undefined || Number(headers['content-length'] ?? 0) > 0;
+      if (!hasBody || request.raw.complete) arm();
+      else request.raw.once('end', arm);
+    }
+    runInWork(current, done);
+  });
+  app.addHook('preValidation', (request, _reply, done) => {
+    runInWork(requestWork.get(request)?.work, done);
+  });
+
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-stella-request-id', request.id);
     // Before auth and before any route: a NUL or over-long id never reaches a query.
@@ -232,12 +332,14 @@ export async function createHttpApp(options: HttpAppOptions): Promise<{ app: Htt
   });
 
   if (options.rateLimiter) {
-    app.addHook(
-      'onRequest',
-      rateLimitHook(options.rateLimiter, {
-        microservice: (req) => microserviceOf(req.url),
-        key: (req) => (req as FastifyRequest).tenant ?? req.ip,
-      }),
+    const limit = rateLimitHook(options.rateLimiter, {
+      microservice: (req) => microserviceOf(req.url),
+      key: (req) => (req as FastifyRequest).tenant ?? req.ip,
+    });
+    // A route with its own throttle (POST /token backs off per client id and address) opts out: keyed
+    // by address alone, a guesser would use up the window of every good client behind the same address.
+    app.addHook('onRequest', async (request, reply) =>
+      request.routeOptions.config.rateLimit === false ? undefined : limit(request, reply),
     );
   }
 
@@ -277,7 +379,12 @@ export async function createHttpApp(options: HttpAppOptions): Promise<{ app: Htt
   });
 
   app.setErrorHandler((error, request, reply) => {
-    const stella = toStellaError(error);
+    let stella = toStellaError(error);
+    if (stella.status >= 500) {
+      // A full or read-only store is the operator's to fix, and the request can be retried: 503, not 500.
+      const fault = options.storage ? options.storage.report(error) : storageFaultOf(error);
+      if (fault) stella = storageUnavailableError(fault, error);
+    }
     if (stella.status >= 500) request.log.error({ err: stella.cause ?? stella, code: stella.code }, stella.message);
     else request.log.debug({ code: stella.code }, stella.message);
     return sendProblem(reply, request, stella);
@@ -311,24 +418,40 @@ export async function createHttpApp(options: HttpAppOptions): Promise<{ app: Htt
     { schema: { tags: ['platform'], summary: 'Readiness: migrations ran and dependencies answer' } },
     async (_request, reply) => {
       const results: Record<string, string> = {};
-      let ok = started && !stopping;
-      if (!started) results.startup = 'migrations or workers still starting';
-      if (stopping) results.shutdown = 'shutting down';
-      for (const [name, check] of checks) {
-        try {
-          await withTimeout(check(), 2000);
-          results[name] = 'ok';
-        } catch (error) {
-          ok = false;
-          results[name] = (error as Error).message;
-        }
+      const failing: string[] = [];
+      if (!started) {
+        results.startup = 'migrations or workers still starting';
+        failing.push('startup');
       }
-      return reply.code(ok ? 200 : 503).send({ status: ok ? 'ready' : 'not-ready', checks: results });
+      if (stopping) {
+        results.shutdown = 'shutting down';
+        failing.push('shutdown');
+      }
+      await Promise.all(
+        [...checks].map(async ([name, check]) => {
+          try {
+            await withTimeout(check(), READINESS_CHECK_TIMEOUT_MS);
+            results[name] = 'ok';
+          } catch (error) {
+            results[name] = (error as Error).message;
+            failing.push(name);
+          }
+        }),
+      );
+      const ok = failing.length === 0;
+      return reply
+        .code(ok ? 200 : 503)
+        .send({ status: ok ? 'ready' : 'not-ready', failing: failing.sort(), checks: results });
     },
   );
   app.get(
     '/metrics',
-    { schema: { tags: ['platform'], summary: 'Prometheus metrics (text exposition format)' } },
+    {
+      // Metrics name tenants and sources; Prometheus scrapes with a bearer token, or metrics.port serves
+      // them unauthenticated on a separate (loopback) listener.
+      config: { auth: { scopes: ['metrics:read'], tenant: false } },
+      schema: { tags: ['platform'], summary: 'Prometheus metrics (text exposition format)' },
+    },
     async (_request, reply) => {
       reply.type(options.registry.contentType);
       return options.registry.metrics();
@@ -339,6 +462,24 @@ export async function createHttpApp(options: HttpAppOptions): Promise<{ app: Htt
   );
 
   return { app, readiness };
+}
+
+/** The deadline passed before the answer began: 503, and the request's work (its database statements) is cancelled. */
+function answerDeadline(request: FastifyRequest, reply: FastifyReply, work: Work, limitMs: number): void {
+  // An answer already streaming (SSE, a download) is past the deadline's reach, by design.
+  if (reply.sent || reply.raw.headersSent) return;
+  const error = new StellaError(
+    Errors.requestDeadline,
+    `no answer within ${limitMs} ms (server.requestTimeoutMs); the request was cancelled`,
+  );
+  request.log.warn({ code: error.code, deadlineMs: limitMs }, `request deadline passed: ${describeWork(work)}`);
+  work.abort(error);
+  // Sent outside the request's work, whose signal just fired: onSend hooks (idempotency) still reach the database.
+  runInWork(undefined, () => {
+    sendProblem(reply, request, error);
+    // The handler is still running; whatever it returns later is dropped instead of sent twice.
+    reply.hijack();
+  });
 }
 
 function definedOnly<T extends object>(values: T): Partial<T> {

@@ -14,3 +14,17 @@ export type { Logger } from './logger.ts';
 export { createLogger, REDACT_PATHS } from './logger.ts';
 export type { ProblemDocument } from './problem.ts';
 export { PROBLEM_CONTENT_TYPE, problemFor, sendProblem, toStellaError } from './problem.ts';
+export type {
+  StorageFault,
+  StorageFaultKind,
+  StorageHealth,
+  StorageHealthOptions,
+  StorageName,
+} from './storage-health.ts';
+export {
+  createStorageHealth,
+  guardBlobStore,
+  guardDb,
+  storageFaultOf,
+  storageUnavailableError,
+} from './storage-health.ts';

@@ -1,7 +1,42 @@
-// One Prometheus registry per process, shared by every room; served at GET /metrics.
+// One Prometheus registry per process, shared by every room; served at GET /metrics (scope
+// metrics:read) and, when metrics.port is set, on a separate unauthenticated listener.
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 
 export type { Registry } from 'prom-client';
+export type { MetricsListener, MetricsListenerOptions } from './listener.ts';
+export { startMetricsListener } from './listener.ts';
+
+/** The label value every value outside a bounded label's set is reported as. */
+export const OTHER_LABEL = 'other';
+
+export interface LabelBoundOptions {
+  /** Values always kept (configured sources, a fixed vocabulary). */
+  known?: Iterable<string>;
+  /**
+   * Further distinct values kept first come, first served; 0 when only `known` values may appear.
+   * Each kept value multiplies the series of every metric using the label, so keep it small.
+   */
+  maxOthers?: number;
+}
+
+/**
+ * Bounds a label fed from requests (a header, a tenant-chosen name): without it every distinct value
+ * a caller sends becomes new series held for the life of the process. Values outside the bound are
+ * reported as `other`.
+ */
+export function labelBound(options: LabelBoundOptions = {}): (value: string) => string {
+  const known = new Set(options.known ?? []);
+  const maxOthers = options.maxOthers ?? 0;
+  const seen = new Set<string>();
+  return (value) => {
+    if (known.has(value) || seen.has(value)) return value;
+    if (seen.size < maxOthers) {
+      seen.add(value);
+      return value;
+    }
+    return OTHER_LABEL;
+  };
+}
 
 export function createMetricsRegistry(options: { defaultMetrics?: boolean } = {}): Registry {
   const registry = new Registry();

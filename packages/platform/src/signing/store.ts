@@ -1,10 +1,11 @@
 // The signing key store: `getSigner(tenant, purpose, algorithm)` returns the tenant's active key for
 // that purpose, generating and storing it on first use. The private key is a KeyObject (its inspect
-// output carries no key material) and is exported only to the database row.
+// output carries no key material) and reaches the database row only sealed under the KEK.
 import { createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject, sign } from 'node:crypto';
 import { p256 } from '@noble/curves/nist.js';
 import { type DsseEnvelope, Errors, isTenantId, pae, StellaError, sha256Hex } from '@stella/core';
-import type { Db } from '../db/index.ts';
+import type { Db, Tx } from '../db/index.ts';
+import { type KeyEncryptionKey, keyEncryptionKeyFor, sealedKekId } from './kek.ts';
 
 export type SigningAlgorithm = 'ed25519' | 'ecdsa-p256';
 
@@ -47,43 +48,59 @@ export function keyIdOf(publicKey: KeyObject | string): string {
 }
 
 interface KeyRow {
+  tenant: string;
   keyid: string;
+  purpose: string;
   algorithm: SigningAlgorithm;
   public_key_pem: string;
-  private_key_pem: string;
+  /** Only on rows written before keys were sealed, until the next start seals them. */
+  private_key_pem: string | null;
+  private_key_sealed: string | null;
 }
 
-export function createSigningKeyStore(db: Db): SigningKeyStore {
+export interface SigningKeyStoreOptions {
+  /** Default: the KEK attached to `db` at start (see attachKeyEncryptionKey). */
+  kek?: KeyEncryptionKey;
+}
+
+const SELECT_ACTIVE = `select tenant, keyid, purpose, algorithm, public_key_pem, private_key_pem, private_key_sealed
+  from signing_keys where tenant = $1 and purpose = $2 and algorithm = $3 and status = 'active'`;
+
+export function createSigningKeyStore(db: Db, options: SigningKeyStoreOptions = {}): SigningKeyStore {
   // Signers are immutable once created, so a process caches them; a rotated key is a new cache key
   // only after restart, which is acceptable because retired keys stay valid for verification.
   const cache = new Map<string, Promise<PlatformSigner>>();
+  const kek = () => options.kek ?? keyEncryptionKeyFor(db);
 
   const load = async (tenant: string, purpose: string, algorithm: SigningAlgorithm): Promise<PlatformSigner> => {
-    const select =
-      'select keyid, algorithm, public_key_pem, private_key_pem from signing_keys where tenant = $1 and purpose = $2 and algorithm = $3 and status = $4';
-    const existing = await db.transaction((tx) => tx.query<KeyRow>(select, [tenant, purpose, algorithm, 'active']), {
+    const existing = await db.transaction((tx) => tx.query<KeyRow>(SELECT_ACTIVE, [tenant, purpose, algorithm]), {
       tenant,
     });
-    if (existing.rows[0]) return signerFrom(existing.rows[0]);
+    if (existing.rows[0]) return signerFrom(existing.rows[0], kek());
     const pair =
       algorithm === 'ed25519'
         ? generateKeyPairSync('ed25519')
         : generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
+    const keyid = keyIdOf(pair.publicKey);
     const publicKeyPem = pair.publicKey.export({ type: 'spki', format: 'pem' }).toString();
-    const privateKeyPem = pair.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
+    // Sealed before it is sent: the plaintext never reaches the database, its WAL or its backups.
+    const sealed = kek().seal(
+      pair.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
+      sealingContext({ tenant, keyid, purpose, algorithm }),
+    );
     const row = await db.transaction(
       async (tx) => {
         await tx.query(
-          `insert into signing_keys (tenant, keyid, purpose, algorithm, public_key_pem, private_key_pem)
+          `insert into signing_keys (tenant, keyid, purpose, algorithm, public_key_pem, private_key_sealed)
            values ($1, $2, $3, $4, $5, $6) on conflict do nothing`,
-          [tenant, keyIdOf(pair.publicKey), purpose, algorithm, publicKeyPem, privateKeyPem],
+          [tenant, keyid, purpose, algorithm, publicKeyPem, sealed],
         );
-        return (await tx.query<KeyRow>(select, [tenant, purpose, algorithm, 'active'])).rows[0];
+        return (await tx.query<KeyRow>(SELECT_ACTIVE, [tenant, purpose, algorithm])).rows[0];
       },
       { tenant },
     );
     if (!row) throw new StellaError(Errors.internal, `signing key for ${purpose}/${algorithm} could not be stored`);
-    return signerFrom(row);
+    return signerFrom(row, kek());
   };
 
   return {
@@ -131,8 +148,18 @@ export function createSigningKeyStore(db: Db): SigningKeyStore {
   };
 }
 
-function signerFrom(row: KeyRow): PlatformSigner {
-  const privateKey = createPrivateKey(row.private_key_pem);
+/**
+ * Additional data bound into each sealed key: a sealed value copied onto another row (another tenant,
+ * purpose or key id) fails to open instead of signing under a name it does not belong to.
+ */
+function sealingContext(row: Pick<KeyRow, 'tenant' | 'keyid' | 'purpose' | 'algorithm'>): string {
+  return `platform-signing-key\u0000${row.tenant}\u0000${row.keyid}\u0000${row.purpose}\u0000${row.algorithm}`;
+}
+
+function signerFrom(row: KeyRow, kek: KeyEncryptionKey): PlatformSigner {
+  const pem = row.private_key_sealed ? kek.open(row.private_key_sealed, sealingContext(row)) : row.private_key_pem;
+  if (!pem) throw new StellaError(Errors.internal, `signing key ${row.keyid} has no private key`);
+  const privateKey = createPrivateKey(pem);
   const keyid = row.keyid;
   const signBytes = row.algorithm === 'ed25519' ? ed25519Signer(privateKey) : ecdsaP256Signer(privateKey);
   return Object.freeze({
@@ -164,4 +191,48 @@ function ecdsaP256Signer(privateKey: KeyObject): (data: Uint8Array) => Buffer {
     throw new StellaError(Errors.internal, 'stored ECDSA key is not a P-256 private key');
   const scalar = Buffer.from(jwk.d, 'base64url');
   return (data) => Buffer.from(p256.sign(data, scalar, { format: 'der' }));
+}
+
+// Start-up maintenance across every tenant's keys. The row-level security policy of signing_keys
+// admits all rows only to a transaction that set app.key_maintenance (migration 0004); these two
+// functions are the only code that does.
+async function maintenance<T>(db: Db, fn: (tx: Tx) => Promise<T>): Promise<T> {
+  return db.transaction(async (tx) => {
+    await tx.query(`select set_config('app.key_maintenance', 'on', true)`);
+    return fn(tx);
+  });
+}
+
+/** Ids of the KEKs the stored platform signing keys are sealed with (normally one, or none yet). */
+export async function sealedSigningKeyKekIds(db: Db): Promise<string[]> {
+  const { rows } = await maintenance(db, (tx) =>
+    tx.query<{ sealed: string }>(
+      `select distinct on (split_part(private_key_sealed, ':', 2)) private_key_sealed as sealed
+         from signing_keys where private_key_sealed is not null`,
+    ),
+  );
+  return [...new Set(rows.map((r) => sealedKekId(r.sealed) ?? 'unreadable'))].sort();
+}
+
+/**
+ * Seals the platform signing keys still stored in plaintext (written before sealing existed), in one
+ * transaction; running it again finds none. Returns the tenant and key id of each key sealed.
+ */
+export async function sealPlaintextSigningKeys(
+  db: Db,
+  kek: KeyEncryptionKey,
+): Promise<{ tenant: string; keyid: string; purpose: string }[]> {
+  return maintenance(db, async (tx) => {
+    const { rows } = await tx.query<KeyRow>(
+      `select tenant, keyid, purpose, algorithm, public_key_pem, private_key_pem, private_key_sealed
+         from signing_keys where private_key_pem is not null order by tenant, keyid for update`,
+    );
+    for (const row of rows) {
+      await tx.query(
+        'update signing_keys set private_key_sealed = $3, private_key_pem = null where tenant = $1 and keyid = $2',
+        [row.tenant, row.keyid, kek.seal(row.private_key_pem!, sealingContext(row))],
+      );
+    }
+    return rows.map((r) => ({ tenant: r.tenant, keyid: r.keyid, purpose: r.purpose }));
+  });
 }

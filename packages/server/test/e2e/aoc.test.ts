@@ -572,7 +572,11 @@ describe(`AOC signatures and scheduled sources on ${testBackend()}`, () => {
     const sig = list.items[0]!.upstream.signature;
     assert.deepEqual([sig.present, sig.verified, sig.format], [true, true, 'pgp']);
     assert.match(sig.key_id, /^[0-9A-F]{16}$/);
-    const metrics = aocMetrics(await (await fetch(`${t.base}/metrics`)).text());
+    const metrics = aocMetrics(
+      await (
+        await fetch(`${t.base}/metrics`, { headers: { authorization: `Bearer ${await t.token('metrics:read')}` } })
+      ).text(),
+    );
     // a.json is verified twice: its first batch was refused as a whole because of b and c.
     assert.match(metrics, /ingestion_signature_verified_total\{source="signed",tenant="default",result="ok"\} 2/);
     assert.match(metrics, /ingestion_signature_verified_total\{source="signed",tenant="default",result="fail"\} 1/);
@@ -642,7 +646,11 @@ describe(`AOC signatures and scheduled sources on ${testBackend()}`, () => {
       source = body.sources.find((s) => s.vendor === 'signed');
     }
     assert.equal(source?.cursor, 'c.json');
-    const metrics = aocMetrics(await (await fetch(`${t.base}/metrics`)).text());
+    const metrics = aocMetrics(
+      await (
+        await fetch(`${t.base}/metrics`, { headers: { authorization: `Bearer ${await t.token('metrics:read')}` } })
+      ).text(),
+    );
     assert.match(metrics, /ingestion_write_total\{source="signed",tenant="default",result="noop"\} 1/);
     assert.match(metrics, /aoc_violation_total\{source="signed",tenant="default",code="ERR_AOC_005"\} 4/);
   });

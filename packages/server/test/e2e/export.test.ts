@@ -363,7 +363,9 @@ describe(`Export Center acceptance on ${testBackend()}`, () => {
   });
 
   test('metrics carry the runbook names', async () => {
-    const text = await (await fetch(`${t.base}/metrics`)).text();
+    const text = await (
+      await fetch(`${t.base}/metrics`, { headers: { authorization: `Bearer ${await t.token('metrics:read')}` } })
+    ).text();
     for (const name of [
       'exporter_run_duration_seconds_bucket{le="1",profile_kind="json:raw"}',
       'exporter_run_failures_total{error_code="ERR_EXPORT_EMPTY",profile="raw-all"} 1',

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { statSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { makeProgram } from '@stella/cli';
@@ -22,7 +22,10 @@ describe(`platform end to end on ${testBackend()}`, () => {
     const ready = await fetch(`${t.base}/readyz`);
     assert.equal(ready.status, 200);
     assert.equal(((await ready.json()) as { checks: Record<string, string> }).checks.database, 'ok');
-    const metrics = await (await fetch(`${t.base}/metrics`)).text();
+    assert.equal((await fetch(`${t.base}/metrics`)).status, 401, 'metrics need a token');
+    const metrics = await (
+      await fetch(`${t.base}/metrics`, { headers: { authorization: `Bearer ${await t.token('metrics:read')}` } })
+    ).text();
     assert.match(metrics, /stella_http_requests_total/);
     assert.match(metrics, /# TYPE stella_queue_jobs gauge/);
     assert.match(metrics, /stella_process_resident_memory_bytes/);
@@ -330,6 +333,8 @@ describe(`platform end to end on ${testBackend()}`, () => {
         STELLA_HOME: scratchDir('stella-port-'),
         STELLA_SERVER_PORT: port,
         STELLA_LOG_LEVEL: 'silent',
+        // Another home on the same database needs the KEK its keys are sealed with.
+        STELLA_KEK: readFileSync(join(t.home, 'keys', 'kek'), 'utf8').trim(),
         ...(t.databaseUrl ? { STELLA_DATABASE_URL: t.databaseUrl } : {}),
       },
     });

@@ -30,6 +30,8 @@ describe('scale-out: an api and a worker process share one PostgreSQL', {
           STELLA_DATABASE_URL: database.url!,
           STELLA_SERVER_PORT: String(port),
           STELLA_LOG_LEVEL: 'warn',
+          // One issuer for both, as behind a load balancer: the worker accepts the api's tokens.
+          STELLA_SERVER_PUBLIC_URL: 'http://stella-scale.test',
         },
         stdio: ['ignore', 'ignore', 'pipe'],
       });
@@ -80,7 +82,9 @@ describe('scale-out: an api and a worker process share one PostgreSQL', {
     assert.equal(onWorker.status, 404, 'a worker mounts no room routes');
 
     await waitFor(async () => {
-      const metrics = await (await fetch(`${worker.base}/metrics`)).text();
+      const metrics = await (
+        await fetch(`${worker.base}/metrics`, { headers: { authorization: `Bearer ${token}` } })
+      ).text();
       const delivered = /^stella_outbox_delivered_total (\d+)/m.exec(metrics);
       return Number(delivered?.[1] ?? 0) >= 1;
     }, worker);

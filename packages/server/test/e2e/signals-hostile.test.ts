@@ -322,7 +322,7 @@ describe(`signals under hostile requests, default caps, on ${testBackend()}`, ()
     assert.deepEqual(await s.stored(), before);
   });
 
-  test('the database read-only, then the CAS unwritable: ingest fails while they are, and works again without a restart', async () => {
+  test('the database read-only, then the CAS unwritable: ingest is 503 while they are, and works again without a restart', async () => {
     const fresh = await s.t.token(undefined, 'default');
     const ingestGraph = (component: string) =>
       fetch(`${s.t.base}/signals/callgraphs`, {
@@ -355,7 +355,8 @@ describe(`signals under hostile requests, default caps, on ${testBackend()}`, ()
     await readOnly(true);
     try {
       const failed = await ingestGraph('read-only');
-      assert.equal(failed.status, 500);
+      assert.equal(failed.status, 503);
+      assert.equal(((await failed.json()) as { code: string }).code, 'ERR_STORAGE_UNAVAILABLE');
     } finally {
       await readOnly(false);
     }
@@ -369,9 +370,10 @@ describe(`signals under hostile requests, default caps, on ${testBackend()}`, ()
     rmSync(staging, { recursive: true, force: true });
     writeFileSync(staging, 'not a directory');
     try {
-      assert.equal((await ingestGraph('cas-blocked')).status, 500);
+      const blocked = await ingestGraph('cas-blocked');
+      assert.equal(blocked.status, 503, await blocked.clone().text());
       const runtime = await s.post(s.routes('cas-blocked')[1]!, line({ symbolId: 'lib:sink', hitCount: 1 }));
-      assert.equal(runtime.status, 500);
+      assert.equal(runtime.status, 503);
     } finally {
       rmSync(staging);
       mkdirSync(staging);

@@ -598,15 +598,15 @@ describe('signals end to end', () => {
 });
 
 /** Waiting fact requests the server holds now (its /metrics gauge). */
-async function factWaiters(base: string): Promise<number> {
-  const text = await (await fetch(`${base}/metrics`)).text();
+async function factWaiters(base: string, token: string): Promise<number> {
+  const text = await (await fetch(`${base}/metrics`, { headers: { authorization: `Bearer ${token}` } })).text();
   return Number(/^stella_signals_fact_waiters (\d+)$/m.exec(text)?.[1] ?? 0);
 }
 
 /** Polls the gauge until a request waits (it has read the fact once and sleeps). */
-async function untilWaiting(base: string): Promise<void> {
+async function untilWaiting(base: string, token: string): Promise<void> {
   const deadline = Date.now() + 10_000;
-  while ((await factWaiters(base)) < 1) {
+  while ((await factWaiters(base, token)) < 1) {
     assert.ok(Date.now() < deadline, 'a fact request should be waiting');
     await new Promise((resolve) => setImmediate(resolve));
   }
@@ -679,7 +679,7 @@ describe('signals facts while the recompute is pending (API-only server: the que
 
   test('?wait= answers 200 with the fact as soon as the recompute commits', async () => {
     const waiting = call('/signals/facts/scan-1?wait=20');
-    await untilWaiting(t.base);
+    await untilWaiting(t.base, token);
     const recompute = await call('/signals/reachability/recompute', {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
@@ -692,7 +692,7 @@ describe('signals facts while the recompute is pending (API-only server: the que
     assert.equal(res.headers.get('etag'), `"${computed.digest}"`);
     const fact = (await res.json()) as { fact_version: number; digest: string; subjectKey: string };
     assert.deepEqual([fact.subjectKey, fact.fact_version, fact.digest], ['scan-1', 1, computed.digest]);
-    assert.equal(await factWaiters(t.base), 0);
+    assert.equal(await factWaiters(t.base, token), 0);
     // With the fact current, ?wait= answers at once.
     assert.equal((await call('/signals/facts/scan-1?wait=30')).status, 200);
   });
@@ -714,7 +714,7 @@ describe('signals facts while the recompute is pending (API-only server: the que
 
     const started = Date.now();
     const waiting = call('/signals/facts/parked-1?wait=30');
-    await untilWaiting(t.base);
+    await untilWaiting(t.base, token);
     await t.restart();
     const answered = await waiting;
     assert.equal(answered.status, 202);
