@@ -96,6 +96,10 @@ export function recognise(doc: unknown, hint: RecogniseHint = {}): Recognised {
   if (!isRecord(doc)) throw unrecognised(`expected a JSON object (looked for ${looked}), got ${describe(doc)}`);
   const candidates =
     hint.format === undefined ? FAMILIES : FAMILIES.filter((f) => f.formats.includes(hint.format as ContentFormat));
+  if (candidates.length === 0) {
+    const known = [...new Set(FAMILIES.flatMap((f) => f.formats))].join(', ');
+    throw unrecognised(`content.format ${String(hint.format).slice(0, 40)} is not a known format; use one of ${known}`);
+  }
   const family = candidates.find((candidate) => candidate.matches(doc));
   if (family === undefined) {
     const expected = hint.format === undefined ? looked : candidates.map((f) => f.marker).join('; ');
