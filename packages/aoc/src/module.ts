@@ -2,13 +2,13 @@
 // The AOC as a room of the server: raw stores, ingest/read/verify routes, scheduled connectors and
 // the `stella sources` / `stella aoc` verbs.
 import type { Ctx, Module } from '@stella/platform';
-import { registerAocCommands } from './commands.ts';
-import { defineConnectorQueues, registerConnectorJobs } from './connector-runner.ts';
-import { registerAocRoutes } from './routes.ts';
+import { registerAocCommands } from './commands/index.ts';
+import { registerAocRoutes } from './routes/index.ts';
 import { type AocService, createAocService } from './service.ts';
-import { configuredSources } from './sources.ts';
+import { defineConnectorQueues, registerConnectorJobs } from './sources/runner.ts';
+import { configuredSources } from './sources/settings.ts';
 import { retrofitSupersedes } from './sql/retrofit.ts';
-import { runVerify } from './verify.ts';
+import { runVerify } from './verify/run.ts';
 
 const services = new WeakMap<Ctx, AocService>();
 const VERIFY_QUEUE = 'aoc.verify';

@@ -14,9 +14,9 @@ import {
   type WriteContext,
   type WriteResult,
   writeDocuments,
-} from './ingest.ts';
+} from './ingest/prepare.ts';
 import { type AocMetrics, createAocMetrics } from './metrics.ts';
-import { createSignatureChecker } from './signature-check.ts';
+import { createSignatureChecker } from './signatures/checker.ts';
 
 export type Rejected = Extract<Prepared, { ok: false }>;
 

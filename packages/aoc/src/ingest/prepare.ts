@@ -14,6 +14,12 @@ import {
   sha256Digest,
 } from '@stella/core';
 import { checkRequestText, type Db, type Queryable, type Timeline } from '@stella/platform';
+import { AocErrors } from '../errors.ts';
+import { parseStrictJson, recognise } from '../formats/index.ts';
+import type { DocumentKind } from '../formats/types.ts';
+import type { AocMetrics } from '../metrics.ts';
+import { checkDeclaredDigest, type DeclaredDigest } from '../signatures/index.ts';
+import { type Chain, identityKey, insertRows, loadChains, type RawRow } from '../sql/raw.ts';
 import {
   type AocEnvelope,
   type RawStore,
@@ -22,13 +28,7 @@ import {
   type SourceInfo,
   storeFor,
 } from './envelope.ts';
-import { AocErrors } from './errors.ts';
-import { parseStrictJson, recognise } from './formats/index.ts';
-import type { DocumentKind } from './formats/types.ts';
 import { type AocViolation, guardEnvelope, violationError } from './guard.ts';
-import type { AocMetrics } from './metrics.ts';
-import { checkDeclaredDigest, type DeclaredDigest } from './signatures/index.ts';
-import { type Chain, identityKey, insertRows, loadChains, type RawRow } from './sql/raw.ts';
 
 export interface IngestDocument {
   /** The upstream document exactly as received. */

@@ -17,23 +17,23 @@ import {
   printResult,
 } from '@stella/platform';
 import type { Command } from 'commander';
-import { documentFromFetched } from './connector-runner.ts';
 import {
   CONNECTOR_KINDS,
   type ConnectorKind,
   connectorFor,
   detectConnector,
   type FetchLimits,
-} from './connectors/index.ts';
-import { AocErrors } from './errors.ts';
-import { fetchDocuments } from './fetch.ts';
-import type { DocumentKind } from './formats/types.ts';
-import { type DocumentLimits, documentLimitsOf, type IngestDocument, prepareDocument } from './ingest.ts';
-import { createAocMetrics } from './metrics.ts';
-import { documentFromEnvelope } from './routes.ts';
-import { type Rejected, STELLA_VERSION } from './service.ts';
-import { createSignatureChecker } from './signature-check.ts';
-import type { VerifyReport } from './verify.ts';
+} from '../connectors/index.ts';
+import { AocErrors } from '../errors.ts';
+import type { DocumentKind } from '../formats/types.ts';
+import { type DocumentLimits, documentLimitsOf, type IngestDocument, prepareDocument } from '../ingest/prepare.ts';
+import { createAocMetrics } from '../metrics.ts';
+import { documentFromEnvelope } from '../routes/index.ts';
+import { type Rejected, STELLA_VERSION } from '../service.ts';
+import { createSignatureChecker } from '../signatures/checker.ts';
+import { fetchDocuments } from '../sources/fetch.ts';
+import { documentFromFetched } from '../sources/runner.ts';
+import type { VerifyReport } from '../verify/run.ts';
 
 const MiB = 1024 * 1024;
 /** Exit code of `stella aoc verify` when the result was truncated or partial. */

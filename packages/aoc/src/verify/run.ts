@@ -6,9 +6,9 @@
 import { Errors, StellaError } from '@stella/core';
 import type { Ctx, Queryable } from '@stella/platform';
 import Type, { type Static } from 'typebox';
-import type { RawStore } from './envelope.ts';
-import { AocErrors } from './errors.ts';
-import type { AocMetrics } from './metrics.ts';
+import { AocErrors } from '../errors.ts';
+import type { RawStore } from '../ingest/envelope.ts';
+import type { AocMetrics } from '../metrics.ts';
 
 export const VerifyRequestSchema = Type.Object(
   {

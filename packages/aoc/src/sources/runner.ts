@@ -5,13 +5,13 @@
 // an `input` in config are scheduled with pg-boss on their cron; POST /aoc/sources/{vendor}/run
 // queues a run now.
 import type { Ctx, JobQueue, Queryable } from '@stella/platform';
-import { type ConnectorKind, connectorFor, detectConnector, type FetchedDocument } from './connectors/index.ts';
+import { type ConnectorKind, connectorFor, detectConnector, type FetchedDocument } from '../connectors/index.ts';
+import type { DocumentKind } from '../formats/types.ts';
+import type { IngestDocument, PreparedDocument } from '../ingest/prepare.ts';
+import type { AocService, Rejected } from '../service.ts';
+import { STELLA_VERSION } from '../service.ts';
 import { fetchDocuments } from './fetch.ts';
-import type { DocumentKind } from './formats/types.ts';
-import type { IngestDocument, PreparedDocument } from './ingest.ts';
-import type { AocService, Rejected } from './service.ts';
-import { STELLA_VERSION } from './service.ts';
-import { configuredSources } from './sources.ts';
+import { configuredSources } from './settings.ts';
 
 export interface ConnectorRun {
   tenant: string;

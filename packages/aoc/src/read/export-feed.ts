@@ -3,9 +3,9 @@
 // match export selectors, in record-id order, page by page, with their bytes exactly as stored.
 // Export reads the raw stores only through these two functions.
 import type { Db, Queryable } from '@stella/platform';
-import type { AocEnvelope, RawStore } from './envelope.ts';
-import { packagesOf } from './ingest.ts';
-import { ENVELOPE_COLUMNS, type EnvelopeRow, envelopeFromRow } from './sql/raw.ts';
+import type { AocEnvelope, RawStore } from '../ingest/envelope.ts';
+import { packagesOf } from '../ingest/prepare.ts';
+import { ENVELOPE_COLUMNS, type EnvelopeRow, envelopeFromRow } from '../sql/raw.ts';
 
 export interface RawSelectors {
   /** Ingested at or after (RFC 3339). */

@@ -8,17 +8,17 @@ import { Errors, type JsonLimits, lookupError, parseJsonWithLimits, StellaError 
 import { type Ctx, decodeCursor, encodeCursor, type HttpApp } from '@stella/platform';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import Type from 'typebox';
-import { connectorQueue } from './connector-runner.ts';
-import { type RawStore, storeFor } from './envelope.ts';
-import { AocErrors } from './errors.ts';
-import type { DocumentKind } from './formats/types.ts';
-import { violationError } from './guard.ts';
-import { documentLimitsOf, type IngestDocument, type WriteResult } from './ingest.ts';
-import { type AocService, type Rejected, rejectionError } from './service.ts';
-import { configuredSources, sourceSettings } from './sources.ts';
-import { linksetGroups } from './sql/linksets.ts';
-import { chainOf, type EnvelopeRow, envelopeFromRow, getRaw, listRaw } from './sql/raw.ts';
-import { runVerify, VerifyRequestSchema } from './verify.ts';
+import { AocErrors } from '../errors.ts';
+import type { DocumentKind } from '../formats/types.ts';
+import { type RawStore, storeFor } from '../ingest/envelope.ts';
+import { violationError } from '../ingest/guard.ts';
+import { documentLimitsOf, type IngestDocument, type WriteResult } from '../ingest/prepare.ts';
+import { type AocService, type Rejected, rejectionError } from '../service.ts';
+import { connectorQueue } from '../sources/runner.ts';
+import { configuredSources, sourceSettings } from '../sources/settings.ts';
+import { linksetGroups } from '../sql/linksets.ts';
+import { chainOf, type EnvelopeRow, envelopeFromRow, getRaw, listRaw } from '../sql/raw.ts';
+import { runVerify, VerifyRequestSchema } from '../verify/run.ts';
 
 export const ENVELOPE_CONTENT_TYPE = 'application/vnd.stella.aoc-envelope+json';
 const RAW_TYPES = [

@@ -3,6 +3,7 @@
 // ingest routes, the connectors and `stella sources ingest --dry-run`. It inspects our envelope and
 // never the upstream body: GHSA's database_specific.severity inside content.raw is legal.
 import { type ErrorDefinition, lookupError, StellaError, sha256Digest } from '@stella/core';
+import { AocErrors } from '../errors.ts';
 import {
   ALLOWED_SECTION_KEYS,
   ALLOWED_TOP_LEVEL,
@@ -10,7 +11,6 @@ import {
   isForbiddenKey,
   pointerEscape,
 } from './envelope.ts';
-import { AocErrors } from './errors.ts';
 
 export interface AocViolation {
   code: string;
