@@ -8,7 +8,6 @@ import { type AocService, createAocService } from './service.ts';
 import { defineConnectorQueues, registerConnectorJobs } from './sources/runner.ts';
 import { configuredSources } from './sources/settings.ts';
 import { retrofitSupersedes } from './sql/retrofit.ts';
-import { runVerify } from './verify/run.ts';
 
 const services = new WeakMap<Ctx, AocService>();
 const VERIFY_QUEUE = 'aoc.verify';
@@ -56,7 +55,7 @@ export const aocModule: Module = {
     }
   },
   routes(app, ctx) {
-    registerAocRoutes(app, ctx, aocService(ctx));
+    registerAocRoutes(app, aocService(ctx), ctx.config.limits);
   },
   async jobs(queue, ctx) {
     await registerConnectorJobs(queue, ctx, aocService(ctx));
@@ -64,15 +63,10 @@ export const aocModule: Module = {
     await queue.work(VERIFY_QUEUE, async () => {
       const reports = [];
       for (const tenant of knownTenants(ctx)) {
-        const report = await runVerify(
-          ctx,
-          aocService(ctx).metrics,
+        const report = await aocService(ctx).verify(
           tenant,
           { since: '24h' },
-          {
-            initiator: 'scheduled',
-            includeVex: true,
-          },
+          { initiator: 'scheduled', includeVex: true },
         );
         if (!report.ok)
           ctx.logger.error({ tenant, byCode: report.byCode }, 'scheduled AOC verification found violations');

@@ -26,9 +26,10 @@ import {
 } from '../connectors/index.ts';
 import { AocErrors } from '../errors.ts';
 import type { DocumentKind } from '../formats/types.ts';
-import { type DocumentLimits, documentLimitsOf, type IngestDocument, prepareDocument } from '../ingest/prepare.ts';
+import { documentFromEnvelope, type IngestDocument } from '../ingest/document.ts';
+import { type DocumentLimits, documentLimitsOf } from '../ingest/limits.ts';
+import { prepareDocument } from '../ingest/prepare.ts';
 import { createAocMetrics } from '../metrics.ts';
-import { documentFromEnvelope } from '../routes/index.ts';
 import { type Rejected, STELLA_VERSION } from '../service.ts';
 import { createSignatureChecker } from '../signatures/checker.ts';
 import { fetchDocuments } from '../sources/fetch.ts';

@@ -1,25 +1,15 @@
 // SPDX-License-Identifier: Apache-2.0
 // The ingestion pipeline shared by the HTTP routes, the NDJSON batch route, the connectors and the
 // CLI dry-run: bytes → strict parse → format recognition and linkset → signature policy → envelope
-// → guard. `prepareDocument` is pure apart from signature checks; `writeDocuments` is the only
-// writer of advisory_raw and vex_raw.
-import {
-  type Clock,
-  DEFAULT_JSON_LIMITS,
-  type ErrorDefinition,
-  Errors,
-  type JsonLimits,
-  lookupError,
-  StellaError,
-  sha256Digest,
-} from '@stella/core';
-import { checkRequestText, type Db, type Queryable, type Timeline } from '@stella/platform';
+// → guard. `prepareDocument` is pure apart from signature checks; store.ts writes what it accepts.
+import { type Clock, type ErrorDefinition, Errors, lookupError, StellaError, sha256Digest } from '@stella/core';
+import { checkRequestText } from '@stella/platform';
 import { AocErrors } from '../errors.ts';
 import { parseStrictJson, recognise } from '../formats/index.ts';
-import type { DocumentKind } from '../formats/types.ts';
+import type { Recognised } from '../formats/types.ts';
 import type { AocMetrics } from '../metrics.ts';
-import { checkDeclaredDigest, type DeclaredDigest } from '../signatures/index.ts';
-import { type Chain, identityKey, insertRows, loadChains, type RawRow } from '../sql/raw.ts';
+import { checkDeclaredDigest } from '../signatures/index.ts';
+import type { IngestDocument } from './document.ts';
 import {
   type AocEnvelope,
   type RawStore,
@@ -29,21 +19,8 @@ import {
   storeFor,
 } from './envelope.ts';
 import { type AocViolation, guardEnvelope, violationError } from './guard.ts';
-
-export interface IngestDocument {
-  /** The upstream document exactly as received. */
-  bytes: Uint8Array;
-  /** Envelope fields the writer proposes (source, upstream, tenant…); everything else is computed. */
-  proposal: Record<string, unknown>;
-  /** Which store: `auto` decides from the format. */
-  kind: DocumentKind | 'auto';
-  /** A detached signature delivered with the document (CSAF `.asc`, a DSSE envelope). */
-  signature?: { format: 'pgp' | 'dsse'; bytes: Uint8Array } | undefined;
-  /** A digest the upstream published next to the document (`.sha256`/`.sha512`, ROLIE hash links). */
-  declaredDigest?: DeclaredDigest | undefined;
-  /** For messages: a file, URL or NDJSON line. */
-  location?: string | undefined;
-}
+import type { DocumentLimits } from './limits.ts';
+import { type Rejected, rejectionOf } from './rejection.ts';
 
 export interface PreparedDocument {
   store: RawStore;
@@ -54,9 +31,7 @@ export interface PreparedDocument {
   location?: string | undefined;
 }
 
-export type Prepared =
-  | { ok: true; doc: PreparedDocument }
-  | { ok: false; error: StellaError; violations: AocViolation[]; vendor: string; location?: string | undefined };
+export type Prepared = { ok: true; doc: PreparedDocument } | Rejected;
 
 /** Verifies a document's upstream signature under the source's policy. */
 export type SignatureChecker = (
@@ -64,28 +39,6 @@ export type SignatureChecker = (
   bytes: Uint8Array,
   signature: IngestDocument['signature'],
 ) => Promise<{ info: SignatureInfo; reject?: string | undefined }>;
-
-/** Caps on what a document may hold before anything recursive or the database sees it (config `limits`). */
-export interface DocumentLimits {
-  json: JsonLimits;
-  /** Longest upstream id, provenance value and record id (limits.identifierLength). */
-  identifierLength: number;
-}
-
-export const DEFAULT_DOCUMENT_LIMITS: DocumentLimits = { json: DEFAULT_JSON_LIMITS, identifierLength: 1024 };
-
-/** The document caps of a loaded configuration's `limits` section. */
-export function documentLimitsOf(limits: {
-  jsonDepth: number;
-  jsonKeys: number;
-  jsonStringLength: number;
-  identifierLength: number;
-}): DocumentLimits {
-  return {
-    json: { maxDepth: limits.jsonDepth, maxKeys: limits.jsonKeys, maxStringLength: limits.jsonStringLength },
-    identifierLength: limits.identifierLength,
-  };
-}
 
 export interface PrepareOptions {
   tenant: string;
@@ -100,7 +53,9 @@ export interface PrepareOptions {
 
 const decoder = new TextDecoder('utf-8', { fatal: true });
 
-function isObject(value: unknown): value is Record<string, unknown> {
+type Json = Record<string, unknown>;
+
+function isObject(value: unknown): value is Json {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
@@ -113,65 +68,72 @@ export function packagesOf(purls: readonly string[]): string[] {
   return [...new Set(purls.map((p) => (p.includes('@') ? p.slice(0, p.indexOf('@')) : p)))].sort();
 }
 
-function reject(error: StellaError, vendor: string, location: string | undefined): Prepared {
-  const violations = (error.details?.violations as AocViolation[] | undefined) ?? [
-    { code: error.code, path: '', message: error.message },
-  ];
-  return { ok: false, error, violations, vendor, location };
+function violated(def: ErrorDefinition, path: string, message: string): StellaError {
+  return violationError([{ code: def.code, path, message }]);
 }
 
-export async function prepareDocument(input: IngestDocument, options: PrepareOptions): Promise<Prepared> {
-  const started = performance.now();
-  const proposal = input.proposal;
-  const proposedSource = isObject(proposal.source) ? proposal.source : {};
-  const vendor = str(proposedSource.vendor) ?? 'unknown';
-  const where = input.location ? `${input.location}: ` : '';
-  const fail = (error: StellaError) => {
-    options.metrics.write(vendor, options.tenant, 'reject');
-    for (const v of (error.details?.violations as AocViolation[] | undefined) ?? []) {
-      options.metrics.violation(vendor, options.tenant, v.code);
-    }
-    return reject(error, vendor, input.location);
-  };
-  const violated = (def: ErrorDefinition, path: string, message: string) =>
-    fail(violationError([{ code: def.code, path, message }]));
+/** The document as its writer proposed it, with the location prefix its messages carry. */
+interface Proposal {
+  input: IngestDocument;
+  source: Json;
+  upstream: Json;
+  vendor: string;
+  where: string;
+}
 
-  if (input.bytes.length > options.documentBytes) {
-    return fail(
-      new StellaError(
-        AocErrors.documentTooLarge,
-        `${where}document is ${input.bytes.length} bytes; the cap is ${options.documentBytes} (limits.documentBytes)`,
-      ),
+/** What the bytes are: parsed strictly under the JSON caps, then recognised (format, ids, linkset). */
+interface ReadDocument {
+  doc: unknown;
+  raw: string;
+  recognised: Recognised;
+}
+
+/** Before parsing: the document cap, then the guard over the proposed envelope. */
+function checkProposal(p: Proposal, options: PrepareOptions): StellaError | undefined {
+  if (p.input.bytes.length > options.documentBytes) {
+    return new StellaError(
+      AocErrors.documentTooLarge,
+      `${p.where}document is ${p.input.bytes.length} bytes; the cap is ${options.documentBytes} (limits.documentBytes)`,
     );
   }
   if (options.guardEnabled) {
-    const violations = guardEnvelope(proposal, { tenant: options.tenant, bytes: input.bytes });
-    if (violations.length > 0) return fail(violationError(violations));
+    const violations = guardEnvelope(p.input.proposal, { tenant: options.tenant, bytes: p.input.bytes });
+    if (violations.length > 0) return violationError(violations);
   }
-  let doc: unknown;
-  let raw: string;
-  let recognised: ReturnType<typeof recognise>;
+  return undefined;
+}
+
+function readDocument(p: Proposal, limits: DocumentLimits): ReadDocument | StellaError {
+  const proposal = p.input.proposal;
   try {
-    doc = parseStrictJson(input.bytes, options.limits.json);
-    raw = decoder.decode(input.bytes);
+    const doc = parseStrictJson(p.input.bytes, limits.json);
+    const raw = decoder.decode(p.input.bytes);
     const hint = str(isObject(proposal.content) ? proposal.content.format : undefined);
-    recognised = recognise(doc, hint ? { format: hint as never } : undefined);
+    const recognised = recognise(doc, hint ? { format: hint as never } : undefined);
+    return { doc, raw, recognised };
   } catch (error) {
     if (error instanceof StellaError) {
-      return fail(new StellaError(lookup(error.code), `${where}${error.message}`, { details: error.details }));
+      return new StellaError(lookup(error.code), `${p.where}${error.message}`, { details: error.details });
     }
     throw error;
   }
-  if (input.kind !== 'auto' && recognised.kind !== input.kind) {
-    return fail(
-      new StellaError(
-        AocErrors.wrongKind,
-        `${where}${recognised.format} is a${recognised.kind === 'advisory' ? 'n advisory' : ' VEX document'}, not ${input.kind === 'vex' ? 'VEX' : 'an advisory'}`,
-      ),
+}
+
+/**
+ * The record's identity: the right store for its kind, an upstream id (the document's own, else the
+ * writer's, else where it was fetched from) that agrees with the writer's, within the identifier caps,
+ * and bytes matching any digest the upstream published.
+ */
+function identify(p: Proposal, read: ReadDocument, limits: DocumentLimits): { upstreamId: string } | StellaError {
+  const { recognised } = read;
+  const kind = p.input.kind;
+  if (kind !== 'auto' && recognised.kind !== kind) {
+    return new StellaError(
+      AocErrors.wrongKind,
+      `${p.where}${recognised.format} is a${recognised.kind === 'advisory' ? 'n advisory' : ' VEX document'}, not ${kind === 'vex' ? 'VEX' : 'an advisory'}`,
     );
   }
-  const proposedUpstream = isObject(proposal.upstream) ? proposal.upstream : {};
-  const givenId = str(proposedUpstream.upstream_id);
+  const givenId = str(p.upstream.upstream_id);
   if (givenId && recognised.upstreamId && givenId !== recognised.upstreamId) {
     return violated(
       AocErrors.missingProvenance,
@@ -181,7 +143,7 @@ export async function prepareDocument(input: IngestDocument, options: PrepareOpt
   }
   // A document without an id of its own (a CycloneDX VEX without serialNumber) is named by the
   // writer, or else by where the connector fetched it from.
-  const upstreamId = recognised.upstreamId || givenId || input.location;
+  const upstreamId = recognised.upstreamId || givenId || p.input.location;
   if (!upstreamId) {
     return violated(
       AocErrors.missingProvenance,
@@ -193,15 +155,78 @@ export async function prepareDocument(input: IngestDocument, options: PrepareOpt
   // read back (ids longer than a URL may carry) what these caps refuse.
   const idViolations = identifierViolations(
     storeFor(recognised.kind),
-    { ...proposedSource, vendor },
-    { ...proposedUpstream, upstream_id: upstreamId },
-    options.limits.identifierLength,
+    { ...p.source, vendor: p.vendor },
+    { ...p.upstream, upstream_id: upstreamId },
+    limits.identifierLength,
   );
-  if (idViolations.length > 0) return fail(violationError(idViolations));
-  if (input.declaredDigest) {
-    const check = checkDeclaredDigest(input.bytes, input.declaredDigest);
-    if (!check.ok) return violated(AocErrors.signatureMismatch, '/upstream/content_hash', `${where}${check.reason}`);
+  if (idViolations.length > 0) return violationError(idViolations);
+  if (p.input.declaredDigest) {
+    const check = checkDeclaredDigest(p.input.bytes, p.input.declaredDigest);
+    if (!check.ok) return violated(AocErrors.signatureMismatch, '/upstream/content_hash', `${p.where}${check.reason}`);
   }
+  return { upstreamId };
+}
+
+/** The envelope around the verbatim document: provenance, recognised content, identifiers, linkset. */
+function envelopeOf(
+  p: Proposal,
+  read: ReadDocument,
+  upstreamId: string,
+  signature: SignatureInfo,
+  options: PrepareOptions,
+): AocEnvelope {
+  const now = options.clock.now().toISOString();
+  const source: SourceInfo = {
+    vendor: p.vendor,
+    connector: str(p.source.connector) ?? options.defaults.connector,
+    version: str(p.source.version) ?? options.defaults.version,
+    ...(str(p.source.stream) ? { stream: str(p.source.stream) as string } : {}),
+  };
+  const { recognised } = read;
+  return {
+    id: '',
+    tenant: options.tenant,
+    source,
+    upstream: {
+      upstream_id: upstreamId,
+      document_version: str(p.upstream.document_version) ?? recognised.documentVersion,
+      retrieved_at: str(p.upstream.retrieved_at) ? new Date(str(p.upstream.retrieved_at) as string).toISOString() : now,
+      content_hash: sha256Digest(p.input.bytes),
+      signature,
+    },
+    content: {
+      format: recognised.format,
+      spec_version: recognised.specVersion,
+      raw: read.doc,
+      schema_validation: recognised.schema,
+    },
+    identifiers: recognised.identifiers,
+    linkset: recognised.linkset,
+    supersedes: null,
+    ingested_at: now,
+  };
+}
+
+export async function prepareDocument(input: IngestDocument, options: PrepareOptions): Promise<Prepared> {
+  const started = performance.now();
+  const source = isObject(input.proposal.source) ? input.proposal.source : {};
+  const upstream = isObject(input.proposal.upstream) ? input.proposal.upstream : {};
+  const vendor = str(source.vendor) ?? 'unknown';
+  const p: Proposal = { input, source, upstream, vendor, where: input.location ? `${input.location}: ` : '' };
+  const fail = (error: StellaError): Rejected => {
+    options.metrics.write(vendor, options.tenant, 'reject');
+    for (const v of (error.details?.violations as AocViolation[] | undefined) ?? []) {
+      options.metrics.violation(vendor, options.tenant, v.code);
+    }
+    return rejectionOf(error, vendor, input.location);
+  };
+
+  const refusal = checkProposal(p, options);
+  if (refusal) return fail(refusal);
+  const read = readDocument(p, options.limits);
+  if (read instanceof StellaError) return fail(read);
+  const identity = identify(p, read, options.limits);
+  if (identity instanceof StellaError) return fail(identity);
   const { info: signature, reject: signatureReject } = await options.checkSignature(
     vendor,
     input.bytes,
@@ -212,38 +237,8 @@ export async function prepareDocument(input: IngestDocument, options: PrepareOpt
     options.tenant,
     !signature.present ? 'skipped' : signature.verified ? 'ok' : 'fail',
   );
-  if (signatureReject) return violated(AocErrors.signatureMismatch, '/upstream/signature', signatureReject);
-  const now = options.clock.now().toISOString();
-  const source: SourceInfo = {
-    vendor,
-    connector: str(proposedSource.connector) ?? options.defaults.connector,
-    version: str(proposedSource.version) ?? options.defaults.version,
-    ...(str(proposedSource.stream) ? { stream: str(proposedSource.stream) as string } : {}),
-  };
-  const envelope: AocEnvelope = {
-    id: '',
-    tenant: options.tenant,
-    source,
-    upstream: {
-      upstream_id: upstreamId,
-      document_version: str(proposedUpstream.document_version) ?? recognised.documentVersion,
-      retrieved_at: str(proposedUpstream.retrieved_at)
-        ? new Date(str(proposedUpstream.retrieved_at) as string).toISOString()
-        : now,
-      content_hash: sha256Digest(input.bytes),
-      signature,
-    },
-    content: {
-      format: recognised.format,
-      spec_version: recognised.specVersion,
-      raw: doc,
-      schema_validation: recognised.schema,
-    },
-    identifiers: recognised.identifiers,
-    linkset: recognised.linkset,
-    supersedes: null,
-    ingested_at: now,
-  };
+  if (signatureReject) return fail(violated(AocErrors.signatureMismatch, '/upstream/signature', signatureReject));
+  const envelope = envelopeOf(p, read, identity.upstreamId, signature, options);
   if (options.guardEnabled) {
     const violations = guardEnvelope(envelope, { tenant: options.tenant, requireProvenance: true });
     if (violations.length > 0) return fail(violationError(violations));
@@ -252,10 +247,10 @@ export async function prepareDocument(input: IngestDocument, options: PrepareOpt
   return {
     ok: true,
     doc: {
-      store: storeFor(recognised.kind),
+      store: storeFor(read.recognised.kind),
       envelope,
-      raw,
-      packages: packagesOf(recognised.linkset.purls),
+      raw: read.raw,
+      packages: packagesOf(read.recognised.linkset.purls),
       location: input.location,
     },
   };
@@ -310,184 +305,4 @@ function identifierViolations(
     });
   }
   return out;
-}
-
-export interface WriteResult {
-  /** The new row, or for a no-op the row that already holds this content. */
-  id: string;
-  store: RawStore;
-  result: 'ok' | 'noop';
-  /** For a no-op: false when the content is an earlier revision (an upstream revert; the head stays). */
-  head: boolean;
-  revision: number;
-  supersedes: string | null;
-  contentHash: string;
-  location?: string | undefined;
-}
-
-export interface WriteDeps {
-  db: Db;
-  timeline: Timeline;
-  metrics: AocMetrics;
-}
-
-export interface WriteContext {
-  initiator: string;
-  /** More work for the same transaction (a connector's cursor), so it commits with the rows. */
-  inTransaction?: ((tx: Queryable) => Promise<void>) | undefined;
-}
-
-const MAX_ATTEMPTS = 4;
-
-/**
- * Writes prepared documents for one tenant in one transaction: a document whose hash equals its
- * chain head is a no-op; any other becomes the next revision, superseding the head. The timeline
- * event commits with the rows. Concurrent writers of the same chain collide on the chain index and
- * the transaction is retried.
- */
-export async function writeDocuments(
-  deps: WriteDeps,
-  tenant: string,
-  docs: readonly PreparedDocument[],
-  context: WriteContext,
-): Promise<WriteResult[]> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      const started = performance.now();
-      const results = await deps.db.transaction(
-        async (tx) => {
-          const written = await writeInTx(tx, deps, tenant, docs, context);
-          await context.inTransaction?.(tx);
-          return written;
-        },
-        { tenant },
-      );
-      const seconds = (performance.now() - started) / 1000;
-      const vendors = new Set<string>();
-      for (const [i, r] of results.entries()) {
-        const vendor = docs[i]!.envelope.source.vendor;
-        vendors.add(vendor);
-        deps.metrics.write(vendor, tenant, r.result);
-        if (r.result === 'ok') deps.metrics.revisionCount(vendor, tenant, r.revision);
-      }
-      for (const vendor of vendors) deps.metrics.latency(vendor, tenant, 'write', seconds);
-      return results;
-    } catch (error) {
-      const code = (error as { code?: string }).code;
-      if (attempt < MAX_ATTEMPTS && (code === '23505' || code === '40001')) continue;
-      throw mapDatabaseError(error);
-    }
-  }
-}
-
-async function writeInTx(
-  tx: Queryable,
-  deps: WriteDeps,
-  tenant: string,
-  docs: readonly PreparedDocument[],
-  context: WriteContext,
-): Promise<WriteResult[]> {
-  const chains = new Map<RawStore, Map<string, Chain>>();
-  const rows = new Map<RawStore, RawRow[]>();
-  for (const store of new Set(docs.map((d) => d.store))) {
-    const identities = docs
-      .filter((d) => d.store === store)
-      .map((d) => ({ vendor: d.envelope.source.vendor, upstreamId: d.envelope.upstream.upstream_id }));
-    chains.set(store, await loadChains(tx, store, tenant, identities));
-    rows.set(store, []);
-  }
-  const reverts: WriteResult[] = [];
-  // One pass in input order, so several revisions of one document in a batch chain in that order.
-  const results = docs.map((doc): WriteResult => {
-    const { store } = doc;
-    const storeChains = chains.get(store)!;
-    const { vendor } = doc.envelope.source;
-    const key = identityKey(vendor, doc.envelope.upstream.upstream_id);
-    const chain = storeChains.get(key);
-    const contentHash = doc.envelope.upstream.content_hash;
-    const location = doc.location;
-    const existing = chain?.byHash.get(contentHash);
-    if (chain && existing) {
-      // Spec §3.3: (tenant, vendor, upstream_id, content_hash) is the idempotency key, so a content
-      // the chain already holds is a no-op even when it is not the head (an upstream revert).
-      const result: WriteResult = {
-        id: existing,
-        store,
-        result: 'noop',
-        head: existing === chain.head.id,
-        revision: chain.head.revision,
-        supersedes: null,
-        contentHash,
-        location,
-      };
-      if (!result.head) reverts.push({ ...result, supersedes: chain.head.id });
-      return result;
-    }
-    const revision = (chain?.head.revision ?? 0) + 1;
-    const id = recordId(store, vendor, doc.envelope.upstream.upstream_id, revision);
-    const envelope: AocEnvelope = { ...doc.envelope, id, tenant, supersedes: chain?.head.id ?? null };
-    rows.get(store)!.push({ envelope, revision, raw: doc.raw, packages: doc.packages });
-    const head = { id, revision, contentHash };
-    if (chain) {
-      chain.head = head;
-      chain.byHash.set(contentHash, id);
-    } else {
-      storeChains.set(key, { head, byHash: new Map([[contentHash, id]]) });
-    }
-    return { id, store, result: 'ok', head: true, revision, supersedes: envelope.supersedes, contentHash, location };
-  });
-  for (const [store, storeRows] of rows) await insertRows(tx, store, storeRows);
-  if (reverts.length > 0) {
-    // The upstream went back to content the chain already holds: no row (idempotency), but the
-    // observation is on the record so an auditor sees that the head is no longer what upstream serves.
-    await deps.timeline.append(tx, tenant, {
-      category: 'aoc',
-      kind: 'aoc.raw.revert_observed',
-      details: {
-        initiator: context.initiator,
-        documents: reverts
-          .slice(0, 100)
-          .map((r) => ({ matches: r.id, head: r.supersedes, content_hash: r.contentHash })),
-        truncated: reverts.length > 100,
-      },
-    });
-  }
-  const written = results.filter((r) => r.result === 'ok');
-  if (written.length > 0) {
-    await deps.timeline.append(tx, tenant, {
-      category: 'aoc',
-      kind: 'aoc.raw.ingested',
-      details: {
-        initiator: context.initiator,
-        written: written.length,
-        noop: results.length - written.length,
-        // Every row, not a sample: `stella aoc verify` uses these events as the witness of what was
-        // written through stella (rows without one were slipped in; ones missing were deleted).
-        documents: results.flatMap((r, i) =>
-          r.result === 'ok'
-            ? [
-                {
-                  id: r.id,
-                  vendor: docs[i]!.envelope.source.vendor,
-                  content_hash: r.contentHash,
-                  supersedes: r.supersedes,
-                },
-              ]
-            : [],
-        ),
-      },
-    });
-  }
-  return results;
-}
-
-/** Database refusals name their constraint after the AOC code (see the raw-store migration). */
-export function mapDatabaseError(error: unknown): unknown {
-  const message = (error as Error)?.message ?? '';
-  const constraint = (error as { constraint?: string })?.constraint ?? '';
-  const match = /err_aoc_00([1-7])/i.exec(`${constraint} ${message}`);
-  if (!match) return error;
-  const code = `ERR_AOC_00${match[1]}`;
-  const def = Object.values(AocErrors).find((d) => d.code === code) ?? AocErrors.idempotency;
-  return new StellaError(def, `refused by the database: ${message}`, { cause: error });
 }

@@ -4,14 +4,16 @@
 // a batch and its cursor only repeats that batch, which idempotency turns into no-ops. Sources with
 // an `input` in config are scheduled with pg-boss on their cron; POST /aoc/sources/{vendor}/run
 // queues a run now.
-import type { Ctx, JobQueue, Queryable } from '@stella/platform';
+import type { Ctx, JobQueue } from '@stella/platform';
 import { type ConnectorKind, connectorFor, detectConnector, type FetchedDocument } from '../connectors/index.ts';
 import type { DocumentKind } from '../formats/types.ts';
-import type { IngestDocument, PreparedDocument } from '../ingest/prepare.ts';
+import type { IngestDocument } from '../ingest/document.ts';
+import type { PreparedDocument } from '../ingest/prepare.ts';
 import type { AocService, Rejected } from '../service.ts';
 import { STELLA_VERSION } from '../service.ts';
+import { loadCursor, saveCursor } from '../sql/connector-state.ts';
 import { fetchDocuments } from './fetch.ts';
-import { configuredSources } from './settings.ts';
+import { configuredSources, connectorQueue } from './settings.ts';
 
 export interface ConnectorRun {
   tenant: string;
@@ -58,18 +60,7 @@ export function documentFromFetched(
 export async function runConnector(ctx: Ctx, service: AocService, run: ConnectorRun): Promise<ConnectorRunSummary> {
   const kind = run.connector ?? detectConnector(run.input);
   const connector = connectorFor(kind);
-  const state = run.restart
-    ? undefined
-    : await ctx.db.transaction(
-        async (tx) =>
-          (
-            await tx.query<{ cursor: string | null }>(
-              'select cursor from aoc_connector_state where tenant = $1 and source_vendor = $2 and input = $3',
-              [run.tenant, run.vendor, run.input],
-            )
-          ).rows[0],
-        { tenant: run.tenant },
-      );
+  const state = run.restart ? undefined : await ctx.db.transaction((tx) => loadCursor(tx, run), { tenant: run.tenant });
   const summary: ConnectorRunSummary = {
     vendor: run.vendor,
     input: run.input,
@@ -177,25 +168,6 @@ export async function runConnector(ctx: Ctx, service: AocService, run: Connector
     throw error;
   }
   return summary;
-}
-
-async function saveCursor(
-  tx: Queryable,
-  run: ConnectorRun,
-  cursor: string | null,
-  lastError: string | null,
-): Promise<void> {
-  await tx.query(
-    `insert into aoc_connector_state (tenant, source_vendor, input, cursor, updated_at, last_error)
-         values ($1, $2, $3, $4, now(), $5)
-         on conflict (tenant, source_vendor, input) do update
-           set cursor = coalesce(excluded.cursor, aoc_connector_state.cursor), updated_at = now(), last_error = excluded.last_error`,
-    [run.tenant, run.vendor, run.input, cursor, lastError],
-  );
-}
-
-export function connectorQueue(vendor: string): string {
-  return `aoc.connector.${vendor}`;
 }
 
 /** One queue per configured source (pg-boss keeps one schedule per queue); defined in every target. */

@@ -49,6 +49,12 @@ export interface VerifyReport {
 
 const MAX_VIOLATIONS = 1000;
 
+/** Who asked, as the x-stella-initiator header says: one of the known initiators, else `api`. */
+export function verifyInitiator(value: string | undefined): string {
+  const initiator = value ?? 'api';
+  return ['ui', 'cli', 'api', 'scheduled'].includes(initiator) ? initiator : 'api';
+}
+
 export function resolveSince(value: string, now: Date): Date {
   const m = /^(\d+)\s*(s|m|h|d)$/.exec(value.trim());
   if (m) {
