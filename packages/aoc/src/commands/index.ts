@@ -139,7 +139,7 @@ async function* localDocuments(
     connector,
     {
       input: flags.input,
-      now: () => new Date(),
+      now: systemClock.now,
       limits: limits.fetch,
       onSkip: (s) => io.stderr.write(`skipped ${s.location}: ${s.reason}\n`),
     },

@@ -5,10 +5,16 @@
 // an `input` in config are scheduled with pg-boss on their cron; POST /aoc/sources/{vendor}/run
 // queues a run now.
 import type { Ctx, JobQueue } from '@stella/platform';
-import { type ConnectorKind, connectorFor, detectConnector, type FetchedDocument } from '../connectors/index.ts';
+import {
+  type Connector,
+  type ConnectorKind,
+  connectorFor,
+  detectConnector,
+  type FetchedDocument,
+} from '../connectors/index.ts';
 import type { DocumentKind } from '../formats/types.ts';
 import type { IngestDocument } from '../ingest/document.ts';
-import type { PreparedDocument } from '../ingest/prepare.ts';
+import type { Prepared, PreparedDocument } from '../ingest/prepare.ts';
 import type { AocService, Rejected } from '../service.ts';
 import { STELLA_VERSION } from '../service.ts';
 import { loadCursor, saveCursor } from '../sql/connector-state.ts';
@@ -57,6 +63,117 @@ export function documentFromFetched(
   };
 }
 
+/** What a run does with its documents: batches committed in order, each with its cursor. */
+interface BatchWriter {
+  /** Documents and refusals waiting for the next commit. */
+  readonly pending: number;
+  add(prepared: Prepared, cursor: string | null): void;
+  /** Starts committing what is pending, after the batch before it. */
+  flush(): void;
+  /** Resolves when every started commit is done; rejects with the first failure. */
+  settled(): Promise<void>;
+}
+
+/**
+ * Batch n commits while batch n+1 is read and guarded; batches commit in order, each with its
+ * cursor in the same transaction, so a crash repeats nothing and skips nothing.
+ */
+function createBatchWriter(
+  ctx: Ctx,
+  service: AocService,
+  run: ConnectorRun,
+  summary: ConnectorRunSummary,
+): BatchWriter {
+  const initiator = `connector:${run.vendor}`;
+  let batch: PreparedDocument[] = [];
+  let rejected: Rejected[] = [];
+  let batchCursor: string | null = null;
+  let writing: Promise<void> = Promise.resolve();
+  const commit = async (docs: PreparedDocument[], failed: Rejected[], cursor: string | null) => {
+    await service.recordRejections(run.tenant, failed, initiator);
+    if (docs.length > 0) {
+      const results = await service.write(run.tenant, docs, {
+        initiator,
+        inTransaction: (tx) => saveCursor(tx, run, cursor, null),
+      });
+      for (const r of results) {
+        if (r.result === 'ok') summary.written++;
+        else summary.noop++;
+      }
+    } else {
+      await ctx.db.transaction((tx) => saveCursor(tx, run, cursor, null), { tenant: run.tenant });
+    }
+    summary.cursor = cursor;
+    run.onProgress?.({
+      done: summary.fetched,
+      written: summary.written,
+      noop: summary.noop,
+      rejected: summary.rejected.length,
+    });
+  };
+  return {
+    get pending() {
+      return batch.length + rejected.length;
+    },
+    add(prepared, cursor) {
+      if (prepared.ok) batch.push(prepared.doc);
+      else {
+        rejected.push(prepared);
+        summary.rejected.push({
+          location: prepared.location,
+          code: prepared.error.code,
+          message: prepared.error.message,
+        });
+      }
+      batchCursor = cursor;
+    },
+    flush() {
+      const docs = batch;
+      const failed = rejected;
+      const cursor = batchCursor;
+      batch = [];
+      rejected = [];
+      const previous = writing;
+      writing = (async () => {
+        await previous;
+        await commit(docs, failed, cursor);
+      })();
+      // Surfaced by the next await of `writing`; never an unhandled rejection in between.
+      writing.catch(() => {});
+    },
+    settled: () => writing,
+  };
+}
+
+/** The connector's documents from the run's cursor on; a document it cannot read is counted and skipped. */
+function documentsOf(
+  ctx: Ctx,
+  service: AocService,
+  run: ConnectorRun,
+  connector: Connector,
+  summary: ConnectorRunSummary,
+) {
+  return fetchDocuments(
+    connector,
+    {
+      input: run.input,
+      ...(summary.cursor ? { cursor: summary.cursor } : {}),
+      ...(run.signal ? { signal: run.signal } : {}),
+      now: () => ctx.clock.now(),
+      limits: {
+        documentBytes: ctx.config.limits.documentBytes,
+        decompressedBytes: ctx.config.limits.decompressedBytes,
+        archiveEntries: ctx.config.limits.archiveEntries,
+      },
+    },
+    (location, error) => {
+      summary.rejected.push({ location, code: error.code, message: error.message });
+      service.metrics.write(run.vendor, run.tenant, 'reject');
+      service.metrics.violation(run.vendor, run.tenant, error.code);
+    },
+  );
+}
+
 export async function runConnector(ctx: Ctx, service: AocService, run: ConnectorRun): Promise<ConnectorRunSummary> {
   const kind = run.connector ?? detectConnector(run.input);
   const connector = connectorFor(kind);
@@ -72,96 +189,25 @@ export async function runConnector(ctx: Ctx, service: AocService, run: Connector
     cursor: state?.cursor ?? null,
   };
   const batchSize = ctx.config.aoc.batchSize;
-  const initiator = `connector:${run.vendor}`;
   const defaults = { connector: connector.name, version: connector.version };
-  let batch: PreparedDocument[] = [];
-  let rejected: Rejected[] = [];
-  let batchCursor: string | null = null;
-  // Batch n commits while batch n+1 is read and guarded; batches commit in order, each with its
-  // cursor in the same transaction, so a crash repeats nothing and skips nothing.
-  let writing: Promise<void> = Promise.resolve();
-  const flush = () => {
-    const docs = batch;
-    const failed = rejected;
-    const cursor = batchCursor;
-    batch = [];
-    rejected = [];
-    const previous = writing;
-    writing = (async () => {
-      await previous;
-      await service.recordRejections(run.tenant, failed, initiator);
-      if (docs.length > 0) {
-        const results = await service.write(run.tenant, docs, {
-          initiator,
-          inTransaction: (tx) => saveCursor(tx, run, cursor, null),
-        });
-        for (const r of results) {
-          if (r.result === 'ok') summary.written++;
-          else summary.noop++;
-        }
-      } else {
-        await ctx.db.transaction((tx) => saveCursor(tx, run, cursor, null), { tenant: run.tenant });
-      }
-      summary.cursor = cursor;
-      run.onProgress?.({
-        done: summary.fetched,
-        written: summary.written,
-        noop: summary.noop,
-        rejected: summary.rejected.length,
-      });
-    })();
-    // Surfaced by the next await of `writing`; never an unhandled rejection in between.
-    writing.catch(() => {});
-  };
+  const writer = createBatchWriter(ctx, service, run, summary);
   try {
     let fetchMark = performance.now();
-    const documents = fetchDocuments(
-      connector,
-      {
-        input: run.input,
-        ...(summary.cursor ? { cursor: summary.cursor } : {}),
-        ...(run.signal ? { signal: run.signal } : {}),
-        now: () => ctx.clock.now(),
-        limits: {
-          documentBytes: ctx.config.limits.documentBytes,
-          decompressedBytes: ctx.config.limits.decompressedBytes,
-          archiveEntries: ctx.config.limits.archiveEntries,
-        },
-      },
-      (location, error) => {
-        summary.rejected.push({ location, code: error.code, message: error.message });
-        service.metrics.write(run.vendor, run.tenant, 'reject');
-        service.metrics.violation(run.vendor, run.tenant, error.code);
-      },
-    );
-    for await (const fetched of documents) {
+    for await (const fetched of documentsOf(ctx, service, run, connector, summary)) {
       service.metrics.latency(run.vendor, run.tenant, 'fetch', (performance.now() - fetchMark) / 1000);
       summary.fetched++;
-      const prepared = await service.prepare(
-        run.tenant,
-        documentFromFetched(fetched, run.vendor, connector.name, run.kind),
-        defaults,
-      );
-      if (prepared.ok) batch.push(prepared.doc);
-      else {
-        rejected.push(prepared);
-        summary.rejected.push({
-          location: prepared.location,
-          code: prepared.error.code,
-          message: prepared.error.message,
-        });
-      }
-      batchCursor = fetched.cursor;
-      if (batch.length + rejected.length >= batchSize) {
-        await writing;
-        flush();
+      const doc = documentFromFetched(fetched, run.vendor, connector.name, run.kind);
+      writer.add(await service.prepare(run.tenant, doc, defaults), fetched.cursor);
+      if (writer.pending >= batchSize) {
+        await writer.settled();
+        writer.flush();
       }
       fetchMark = performance.now();
     }
-    if (batch.length + rejected.length > 0) flush();
-    await writing;
+    if (writer.pending > 0) writer.flush();
+    await writer.settled();
   } catch (error) {
-    await writing.catch(() => undefined);
+    await writer.settled().catch(() => undefined);
     await ctx.db
       .transaction((tx) => saveCursor(tx, run, summary.cursor, (error as Error).message), { tenant: run.tenant })
       .catch(() => undefined);
