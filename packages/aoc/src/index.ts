@@ -1,8 +1,17 @@
 // SPDX-License-Identifier: Apache-2.0
-// @stella/aoc: raw advisory and VEX ingestion under the Aggregation-Only Contract.
-
+// @stella/aoc: raw advisory and VEX ingestion under the Aggregation-Only Contract. The names below are
+// the room's whole door: the server module, the guard, and the reads other rooms (export, signals) use.
 export { AocErrors } from './errors.ts';
-export type * from './formats/types.ts';
+export type {
+  ContentFormat,
+  DocumentKind,
+  Identifiers,
+  Linkset,
+  LinksetReference,
+  LinksetSymbols,
+  Recognised,
+  SchemaAnnotation,
+} from './formats/types.ts';
 export type { AocEnvelope, RawStore, SignatureInfo, SourceInfo, UpstreamInfo } from './ingest/envelope.ts';
 export type { AocViolation } from './ingest/guard.ts';
 export { guardEnvelope } from './ingest/guard.ts';
