@@ -10,7 +10,7 @@ import { aocService } from '@stella/aoc';
 import type { Db } from '@stella/platform';
 import type { RunningServer } from '@stella/server';
 import { advisoryFixtures, createDatabase, startPostgres } from '@stella/testkit';
-import { runConnector } from '../packages/aoc/src/connector-runner.ts';
+import { runConnector } from '../packages/aoc/src/sources/runner.ts';
 import { adminToken, withBenchServer } from './kit.ts';
 
 const FIXTURES = `${advisoryFixtures()}/osv-go/current`;

@@ -18,7 +18,7 @@ import { aocService } from '@stella/aoc';
 import { type BundleEntry, verifyBundle, writeBundle } from '@stella/export';
 import type { RunningServer } from '@stella/server';
 import { advisoryFixtures, createDatabase, startPostgres } from '@stella/testkit';
-import type { PreparedDocument } from '../packages/aoc/src/ingest.ts';
+import type { PreparedDocument } from '../packages/aoc/src/ingest/prepare.ts';
 import type { AocService } from '../packages/aoc/src/service.ts';
 import { adminToken, withBenchServer } from './kit.ts';
 

@@ -1,12 +1,22 @@
 // SPDX-License-Identifier: Apache-2.0
-// @stella/aoc: raw advisory and VEX ingestion under the Aggregation-Only Contract.
-export type { AocEnvelope, RawStore, SignatureInfo, SourceInfo, UpstreamInfo } from './envelope.ts';
+// @stella/aoc: raw advisory and VEX ingestion under the Aggregation-Only Contract. The names below are
+// the room's whole door: the server module, the guard, and the reads other rooms (export, signals) use.
 export { AocErrors } from './errors.ts';
-export type { RawExportRecord, RawSelectors } from './export-feed.ts';
-export { countRawForExport, streamRawForExport } from './export-feed.ts';
-export type * from './formats/types.ts';
-export type { AocViolation } from './guard.ts';
-export { guardEnvelope } from './guard.ts';
+export type {
+  ContentFormat,
+  DocumentKind,
+  Identifiers,
+  Linkset,
+  LinksetReference,
+  LinksetSymbols,
+  Recognised,
+  SchemaAnnotation,
+} from './formats/types.ts';
+export type { AocEnvelope, RawStore, SignatureInfo, SourceInfo, UpstreamInfo } from './ingest/envelope.ts';
+export type { AocViolation } from './ingest/guard.ts';
+export { guardEnvelope } from './ingest/guard.ts';
 export { aocModule, aocService } from './module.ts';
-export type { VulnerableSymbols } from './symbols.ts';
-export { vulnerableSymbols } from './symbols.ts';
+export type { RawExportRecord, RawSelectors } from './read/export-feed.ts';
+export { countRawForExport, streamRawForExport } from './read/export-feed.ts';
+export type { VulnerableSymbols } from './read/symbols.ts';
+export { vulnerableSymbols } from './read/symbols.ts';

@@ -2,13 +2,12 @@
 // The AOC as a room of the server: raw stores, ingest/read/verify routes, scheduled connectors and
 // the `stella sources` / `stella aoc` verbs.
 import type { Ctx, Module } from '@stella/platform';
-import { registerAocCommands } from './commands.ts';
-import { defineConnectorQueues, registerConnectorJobs } from './connector-runner.ts';
-import { registerAocRoutes } from './routes.ts';
+import { registerAocCommands } from './commands/index.ts';
+import { registerAocRoutes } from './routes/index.ts';
 import { type AocService, createAocService } from './service.ts';
-import { configuredSources } from './sources.ts';
+import { defineConnectorQueues, registerConnectorJobs } from './sources/runner.ts';
+import { configuredSources } from './sources/settings.ts';
 import { retrofitSupersedes } from './sql/retrofit.ts';
-import { runVerify } from './verify.ts';
 
 const services = new WeakMap<Ctx, AocService>();
 const VERIFY_QUEUE = 'aoc.verify';
@@ -56,7 +55,7 @@ export const aocModule: Module = {
     }
   },
   routes(app, ctx) {
-    registerAocRoutes(app, ctx, aocService(ctx));
+    registerAocRoutes(app, aocService(ctx), ctx.config.limits);
   },
   async jobs(queue, ctx) {
     await registerConnectorJobs(queue, ctx, aocService(ctx));
@@ -64,15 +63,10 @@ export const aocModule: Module = {
     await queue.work(VERIFY_QUEUE, async () => {
       const reports = [];
       for (const tenant of knownTenants(ctx)) {
-        const report = await runVerify(
-          ctx,
-          aocService(ctx).metrics,
+        const report = await aocService(ctx).verify(
           tenant,
           { since: '24h' },
-          {
-            initiator: 'scheduled',
-            includeVex: true,
-          },
+          { initiator: 'scheduled', includeVex: true },
         );
         if (!report.ok)
           ctx.logger.error({ tenant, byCode: report.byCode }, 'scheduled AOC verification found violations');

@@ -1,26 +1,23 @@
 // SPDX-License-Identifier: Apache-2.0
 // The AOC room's services, built once per process from the context and shared by routes, jobs and
-// the connector runner: prepare (guard) documents, write the accepted ones, record rejections.
-import { lookupError, StellaError } from '@stella/core';
+// the connector runner: prepare (guard) documents, write the accepted ones, record rejections; and
+// what the routes ask for besides: uploads decoded and ingested, reads, sources, verification.
 import type { Ctx } from '@stella/platform';
-import { AocErrors } from './errors.ts';
-import {
-  documentLimitsOf,
-  type IngestDocument,
-  type Prepared,
-  type PreparedDocument,
-  prepareDocument,
-  type SignatureChecker,
-  type WriteContext,
-  type WriteResult,
-  writeDocuments,
-} from './ingest.ts';
+import type { IngestDocument } from './ingest/document.ts';
+import { documentLimitsOf } from './ingest/limits.ts';
+import { type Prepared, type PreparedDocument, prepareDocument, type SignatureChecker } from './ingest/prepare.ts';
+import type { Rejected } from './ingest/rejection.ts';
+import { type WriteContext, type WriteResult, writeDocuments } from './ingest/store.ts';
+import { createUploadIngest, type UploadIngest } from './ingest/upload.ts';
 import { type AocMetrics, createAocMetrics } from './metrics.ts';
-import { createSignatureChecker } from './signature-check.ts';
+import { createRawReads, type RawReads } from './read/records.ts';
+import { createSignatureChecker } from './signatures/checker.ts';
+import { createSourceControl, type SourceControl } from './sources/control.ts';
+import { runVerify, type VerifyReport, type VerifyRequest, verifyInitiator } from './verify/run.ts';
 
-export type Rejected = Extract<Prepared, { ok: false }>;
+export type { Rejected };
 
-export interface AocService {
+export interface AocService extends UploadIngest {
   metrics: AocMetrics;
   prepare(tenant: string, doc: IngestDocument, defaults: { connector: string; version: string }): Promise<Prepared>;
   /** Writes prepared documents in one transaction. */
@@ -36,6 +33,16 @@ export interface AocService {
     docs: ReadonlyArray<IngestDocument | Rejected>,
     context: { initiator: string; connector: string; version: string; atomic: boolean },
   ): Promise<{ results: WriteResult[]; rejected: Rejected[] }>;
+  /** The read API's answers from the raw stores. */
+  reads: RawReads;
+  /** The tenant's configured sources: their state, and runs queued now. */
+  sources: SourceControl;
+  /** Re-checks stored rows; an initiator other than ui, cli, api or scheduled is recorded as api. */
+  verify(
+    tenant: string,
+    request: Partial<VerifyRequest>,
+    options: { initiator: string | undefined; includeVex: boolean },
+  ): Promise<VerifyReport>;
 }
 
 export const STELLA_VERSION = '0.1.0';
@@ -104,6 +111,14 @@ export function createAocService(ctx: Ctx, options: { checkSignature?: Signature
       }
       return { results, rejected };
     },
+    ...createUploadIngest(ctx, (tenant, docs, context) => service.ingest(tenant, docs, context)),
+    reads: createRawReads(ctx.db),
+    sources: createSourceControl(ctx),
+    verify: (tenant, request, options) =>
+      runVerify(ctx, metrics, tenant, request, {
+        initiator: verifyInitiator(options.initiator),
+        includeVex: options.includeVex,
+      }),
   };
   return service;
 }
@@ -112,17 +127,4 @@ const MAX_RECORDED_TEXT = 1000;
 
 function clip(text: string): string {
   return text.length > MAX_RECORDED_TEXT ? `${text.slice(0, MAX_RECORDED_TEXT)}…` : text;
-}
-
-/** The error to answer for rejected documents: the first one's, with every violation listed. */
-export function rejectionError(rejected: readonly Rejected[]): StellaError {
-  const first = rejected[0];
-  if (!first) throw new Error('rejectionError needs a rejection');
-  const violations = rejected.flatMap((r) => r.violations.map((v) => ({ ...v, location: r.location })));
-  const def = lookupError(first.error.code) ?? AocErrors.malformedDocument;
-  const message =
-    rejected.length === 1
-      ? first.error.message
-      : `${rejected.length} documents rejected; first: ${first.error.message}`;
-  return new StellaError(def, message, { details: { violations } });
 }

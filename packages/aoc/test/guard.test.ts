@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { sha256Digest } from '@stella/core';
-import { guardEnvelope, violationError } from '../src/guard.ts';
+import { guardEnvelope, violationError } from '../src/ingest/guard.ts';
 
 const bytes = Buffer.from('{"id":"GHSA-x"}');
 const valid = () => ({

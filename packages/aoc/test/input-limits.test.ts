@@ -6,17 +6,12 @@ import { describe, test } from 'node:test';
 import { fixedClock, StellaError } from '@stella/core';
 import { createMetricsRegistry } from '@stella/platform';
 import { parseStrictJson } from '../src/formats/index.ts';
-import { violationError } from '../src/guard.ts';
-import {
-  DEFAULT_DOCUMENT_LIMITS,
-  documentLimitsOf,
-  type IngestDocument,
-  type PrepareOptions,
-  prepareDocument,
-} from '../src/ingest.ts';
+import { documentFromEnvelope, type IngestDocument } from '../src/ingest/document.ts';
+import { violationError } from '../src/ingest/guard.ts';
+import { DEFAULT_DOCUMENT_LIMITS, documentLimitsOf } from '../src/ingest/limits.ts';
+import { type PrepareOptions, prepareDocument } from '../src/ingest/prepare.ts';
 import { createAocMetrics } from '../src/metrics.ts';
-import { documentFromEnvelope } from '../src/routes.ts';
-import { createSignatureChecker } from '../src/signature-check.ts';
+import { createSignatureChecker } from '../src/signatures/checker.ts';
 
 const text = (value: string) => new TextEncoder().encode(value);
 

@@ -5,6 +5,7 @@
 // The result feeds the source's key configuration; the role tells whether signatures are mandatory.
 import { resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { systemClock } from '@stella/core';
 import * as openpgp from 'openpgp';
 import { readJson } from './csaf.ts';
 import { DEFAULT_HTTP_SETTINGS, type GetContext, getResource, type HttpSettings } from './http-client.ts';
@@ -31,7 +32,7 @@ export interface ProviderTrust {
 const normalise = (fingerprint: string) => fingerprint.replace(/\s+/g, '').toUpperCase();
 
 export async function fetchProviderKeys(
-  options: Pick<FetchOptions, 'input' | 'signal' | 'fetch' | 'limits'>,
+  options: Pick<FetchOptions, 'input' | 'signal' | 'fetch' | 'limits'> & { now?: FetchOptions['now'] },
   settings: Partial<HttpSettings> = {},
 ): Promise<ProviderTrust> {
   const remote = /^https?:\/\//i.test(options.input);
@@ -44,7 +45,7 @@ export async function fetchProviderKeys(
   if (!remote) context.fileRoot = fileURLToPath(new URL('./', metadataUrl));
   const metadata = await readJson(
     metadataUrl,
-    { ...options, now: () => new Date() },
+    { ...options, now: options.now ?? systemClock.now },
     context,
     'provider-metadata.json',
   );

@@ -94,97 +94,110 @@ function describeSyntaxError(text: string, error: unknown): string {
   return `malformed JSON at line ${line} column ${column}: ${reason}`;
 }
 
-/** Offset of the first character where `text` stops being JSON (the error path only). */
-function firstSyntaxErrorAt(text: string): number {
-  let i = 0;
-  const ws = (): void => {
-    while (i < text.length && ' \t\n\r'.includes(text.charAt(i))) i += 1;
-  };
-  const fail = (): never => {
-    throw i;
-  };
-  const expect = (ch: string): void => {
-    if (text.charAt(i) !== ch) fail();
-    i += 1;
-  };
-  const string = (): void => {
-    expect('"');
+/**
+ * A JSON validator that only finds where the text stops being JSON (the error path only): each method
+ * consumes one production from `i` and throws the offset where it fails.
+ */
+class SyntaxScan {
+  i = 0;
+  private readonly text: string;
+  constructor(text: string) {
+    this.text = text;
+  }
+
+  ws(): void {
+    while (this.i < this.text.length && ' \t\n\r'.includes(this.text.charAt(this.i))) this.i += 1;
+  }
+
+  fail(): never {
+    throw this.i;
+  }
+
+  expect(ch: string): void {
+    if (this.text.charAt(this.i) !== ch) this.fail();
+    this.i += 1;
+  }
+
+  string(): void {
+    const { text } = this;
+    this.expect('"');
     for (;;) {
-      if (i >= text.length) fail();
-      const c = text.charCodeAt(i);
+      if (this.i >= text.length) this.fail();
+      const c = text.charCodeAt(this.i);
       if (c === QUOTE) {
-        i += 1;
+        this.i += 1;
         return;
       }
-      if (c < 0x20) fail();
+      if (c < 0x20) this.fail();
       if (c === BACKSLASH) {
-        i += 1;
-        const e = text.charAt(i);
+        this.i += 1;
+        const e = text.charAt(this.i);
         if (e === 'u') {
-          if (!/^[0-9a-fA-F]{4}$/.test(text.slice(i + 1, i + 5))) fail();
-          i += 4;
-        } else if (!'"\\/bfnrt'.includes(e) || e === '') fail();
+          if (!/^[0-9a-fA-F]{4}$/.test(text.slice(this.i + 1, this.i + 5))) this.fail();
+          this.i += 4;
+        } else if (!'"\\/bfnrt'.includes(e) || e === '') this.fail();
       }
-      i += 1;
+      this.i += 1;
     }
-  };
-  const value = (): void => {
-    ws();
-    const c = text.charAt(i);
+  }
+
+  /** `{` or `[` members up to the closing bracket; `member` reads one. */
+  members(close: string, member: () => void): void {
+    this.i += 1;
+    this.ws();
+    if (this.text.charAt(this.i) === close) {
+      this.i += 1;
+      return;
+    }
+    for (;;) {
+      member();
+      this.ws();
+      if (this.text.charAt(this.i) !== ',') break;
+      this.i += 1;
+    }
+    this.expect(close);
+  }
+
+  value(): void {
+    this.ws();
+    const c = this.text.charAt(this.i);
     if (c === '{') {
-      i += 1;
-      ws();
-      if (text.charAt(i) === '}') {
-        i += 1;
-        return;
-      }
-      for (;;) {
-        ws();
-        string();
-        ws();
-        expect(':');
-        value();
-        ws();
-        if (text.charAt(i) !== ',') break;
-        i += 1;
-      }
-      expect('}');
+      this.members('}', () => {
+        this.ws();
+        this.string();
+        this.ws();
+        this.expect(':');
+        this.value();
+      });
       return;
     }
     if (c === '[') {
-      i += 1;
-      ws();
-      if (text.charAt(i) === ']') {
-        i += 1;
-        return;
-      }
-      for (;;) {
-        value();
-        ws();
-        if (text.charAt(i) !== ',') break;
-        i += 1;
-      }
-      expect(']');
+      this.members(']', () => this.value());
       return;
     }
     if (c === '"') {
-      string();
+      this.string();
       return;
     }
     for (const literal of ['true', 'false', 'null']) {
-      if (text.startsWith(literal, i)) {
-        i += literal.length;
+      if (this.text.startsWith(literal, this.i)) {
+        this.i += literal.length;
         return;
       }
     }
-    const number = /^-?(0|[1-9]\d*)(\.\d+)?([eE][+-]?\d+)?/.exec(text.slice(i, i + 400));
-    if (number === null) fail();
-    i += number?.[0].length ?? 0;
-  };
+    const number = /^-?(0|[1-9]\d*)(\.\d+)?([eE][+-]?\d+)?/.exec(this.text.slice(this.i, this.i + 400));
+    if (number === null) this.fail();
+    this.i += number?.[0].length ?? 0;
+  }
+}
+
+/** Offset of the first character where `text` stops being JSON (the error path only). */
+function firstSyntaxErrorAt(text: string): number {
+  const scan = new SyntaxScan(text);
   try {
-    value();
-    ws();
-    if (i < text.length) fail();
+    scan.value();
+    scan.ws();
+    if (scan.i < text.length) scan.fail();
   } catch (at) {
     if (typeof at === 'number') return at;
     throw at;

@@ -2,7 +2,7 @@
 // Link-not-merge queries: find every head record, in both stores, whose linkset names an alias or a
 // package, and return them side by side without fusing anything.
 import type { Queryable } from '@stella/platform';
-import type { RawStore } from '../envelope.ts';
+import type { RawStore } from '../ingest/envelope.ts';
 
 export interface LinksetObservation {
   store: RawStore;

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // SQL for the two raw stores. Table names come only from the RawStore union, never from input.
 import type { Queryable } from '@stella/platform';
-import type { AocEnvelope, RawStore } from '../envelope.ts';
+import type { AocEnvelope, RawStore } from '../ingest/envelope.ts';
 
 export interface Head {
   id: string;

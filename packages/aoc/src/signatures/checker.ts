@@ -7,9 +7,9 @@ import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { canonicalJson, Errors, StellaError } from '@stella/core';
 import type { AocSourceConfig } from '@stella/platform';
-import type { SignatureChecker } from './ingest.ts';
-import { evaluateSignature, type SignatureResult, verifyDetachedPgp, verifyDsseDocument } from './signatures/index.ts';
-import { sourceSettings } from './sources.ts';
+import type { SignatureChecker } from '../ingest/prepare.ts';
+import { sourceSettings } from '../sources/settings.ts';
+import { evaluateSignature, type SignatureResult, verifyDetachedPgp, verifyDsseDocument } from './index.ts';
 
 interface TrustedKeys {
   pgp: string[];

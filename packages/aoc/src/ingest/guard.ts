@@ -3,6 +3,7 @@
 // ingest routes, the connectors and `stella sources ingest --dry-run`. It inspects our envelope and
 // never the upstream body: GHSA's database_specific.severity inside content.raw is legal.
 import { type ErrorDefinition, lookupError, StellaError, sha256Digest } from '@stella/core';
+import { AocErrors } from '../errors.ts';
 import {
   ALLOWED_SECTION_KEYS,
   ALLOWED_TOP_LEVEL,
@@ -10,7 +11,6 @@ import {
   isForbiddenKey,
   pointerEscape,
 } from './envelope.ts';
-import { AocErrors } from './errors.ts';
 
 export interface AocViolation {
   code: string;
@@ -72,12 +72,8 @@ function nonEmptyString(value: unknown): value is string {
   return typeof value === 'string' && value.trim().length > 0;
 }
 
-/** Every violation of the proposal, in a stable order: 006, 001, 007, 002, tenant, 004, 005. */
-export function guardEnvelope(proposal: unknown, options: AocGuardOptions): AocViolation[] {
-  const out: AocViolation[] = [];
-  if (!isObject(proposal)) {
-    return [violation(AocErrors.missingProvenance, '', 'the envelope must be a JSON object')];
-  }
+/** Keys only the policy engine may write (006), anywhere-forbidden keys (001), unknown keys (007). */
+function checkKeys(proposal: Json, out: AocViolation[]): void {
   for (const key of Object.keys(proposal)) {
     if (DERIVED_FINDING_KEYS.has(key)) {
       out.push(
@@ -110,6 +106,10 @@ export function guardEnvelope(proposal: unknown, options: AocGuardOptions): AocV
       }
     }
   }
+}
+
+/** One record holds exactly one upstream document (002), in the request's tenant. */
+function checkOneDocument(proposal: Json, tenant: string, out: AocViolation[]): void {
   for (const section of ['source', 'upstream'] as const) {
     if (Array.isArray(proposal[section])) {
       out.push(
@@ -127,70 +127,93 @@ export function guardEnvelope(proposal: unknown, options: AocGuardOptions): AocV
       violation(AocErrors.mergeAttempt, '/content/raw', 'content.raw is a list of documents: ingest each on its own'),
     );
   }
-  if (proposal.tenant !== undefined && proposal.tenant !== options.tenant) {
+  if (proposal.tenant !== undefined && proposal.tenant !== tenant) {
     out.push(
       violation(
         AocErrors.tenantMismatch,
         '/tenant',
-        `envelope tenant "${String(proposal.tenant)}" differs from the request tenant "${options.tenant}"`,
+        `envelope tenant "${String(proposal.tenant)}" differs from the request tenant "${tenant}"`,
       ),
     );
   }
+}
+
+/** Provenance (004): source, and with requireProvenance the upstream fields the final envelope needs. */
+function checkSource(proposal: Json, options: AocGuardOptions, out: AocViolation[]): void {
   const source = proposal.source;
   if (!isObject(source)) {
     if (!Array.isArray(source)) out.push(violation(AocErrors.missingProvenance, '/source', 'source is required'));
-  } else {
-    const required = options.requireProvenance ? ['vendor', 'connector', 'version'] : ['vendor'];
-    for (const key of required) {
-      if (!nonEmptyString(source[key])) {
-        out.push(violation(AocErrors.missingProvenance, `/source/${key}`, `source.${key} is required`));
-      }
+    return;
+  }
+  const required = options.requireProvenance ? ['vendor', 'connector', 'version'] : ['vendor'];
+  for (const key of required) {
+    if (!nonEmptyString(source[key])) {
+      out.push(violation(AocErrors.missingProvenance, `/source/${key}`, `source.${key} is required`));
     }
   }
+}
+
+/** Upstream provenance (004) and a declared content hash that matches the bytes (005). */
+function checkUpstream(proposal: Json, options: AocGuardOptions, out: AocViolation[]): void {
   const upstream = proposal.upstream;
-  if (isObject(upstream)) {
-    if (options.requireProvenance) {
-      for (const key of ['upstream_id', 'retrieved_at', 'content_hash']) {
-        if (!nonEmptyString(upstream[key])) {
-          out.push(violation(AocErrors.missingProvenance, `/upstream/${key}`, `upstream.${key} is required`));
-        }
-      }
-      if (!isObject(upstream.signature) || typeof upstream.signature.present !== 'boolean') {
-        out.push(
-          violation(AocErrors.missingProvenance, '/upstream/signature', 'upstream.signature.present is required'),
-        );
-      }
+  if (!isObject(upstream)) {
+    if ((options.requireProvenance || upstream !== undefined) && !Array.isArray(upstream)) {
+      out.push(violation(AocErrors.missingProvenance, '/upstream', 'upstream is required'));
     }
-    if (
-      upstream.retrieved_at !== undefined &&
-      !(typeof upstream.retrieved_at === 'string' && RFC3339_RE.test(upstream.retrieved_at))
-    ) {
-      out.push(
-        violation(AocErrors.missingProvenance, '/upstream/retrieved_at', 'retrieved_at must be an RFC 3339 timestamp'),
-      );
-    }
-    if (upstream.content_hash !== undefined) {
-      if (typeof upstream.content_hash !== 'string' || !HASH_RE.test(upstream.content_hash)) {
-        out.push(
-          violation(
-            AocErrors.signatureMismatch,
-            '/upstream/content_hash',
-            'content_hash must be sha256:<64 lowercase hex>',
-          ),
-        );
-      } else if (options.bytes && sha256Digest(options.bytes) !== upstream.content_hash) {
-        out.push(
-          violation(
-            AocErrors.signatureMismatch,
-            '/upstream/content_hash',
-            `content_hash ${upstream.content_hash} does not match the document bytes (${sha256Digest(options.bytes)})`,
-          ),
-        );
-      }
-    }
-  } else if (options.requireProvenance || upstream !== undefined) {
-    if (!Array.isArray(upstream)) out.push(violation(AocErrors.missingProvenance, '/upstream', 'upstream is required'));
+    return;
   }
+  if (options.requireProvenance) {
+    for (const key of ['upstream_id', 'retrieved_at', 'content_hash']) {
+      if (!nonEmptyString(upstream[key])) {
+        out.push(violation(AocErrors.missingProvenance, `/upstream/${key}`, `upstream.${key} is required`));
+      }
+    }
+    if (!isObject(upstream.signature) || typeof upstream.signature.present !== 'boolean') {
+      out.push(violation(AocErrors.missingProvenance, '/upstream/signature', 'upstream.signature.present is required'));
+    }
+  }
+  if (
+    upstream.retrieved_at !== undefined &&
+    !(typeof upstream.retrieved_at === 'string' && RFC3339_RE.test(upstream.retrieved_at))
+  ) {
+    out.push(
+      violation(AocErrors.missingProvenance, '/upstream/retrieved_at', 'retrieved_at must be an RFC 3339 timestamp'),
+    );
+  }
+  checkContentHash(upstream.content_hash, options.bytes, out);
+}
+
+function checkContentHash(declared: unknown, bytes: Uint8Array | undefined, out: AocViolation[]): void {
+  if (declared === undefined) return;
+  if (typeof declared !== 'string' || !HASH_RE.test(declared)) {
+    out.push(
+      violation(
+        AocErrors.signatureMismatch,
+        '/upstream/content_hash',
+        'content_hash must be sha256:<64 lowercase hex>',
+      ),
+    );
+  } else if (bytes && sha256Digest(bytes) !== declared) {
+    out.push(
+      violation(
+        AocErrors.signatureMismatch,
+        '/upstream/content_hash',
+        `content_hash ${declared} does not match the document bytes (${sha256Digest(bytes)})`,
+      ),
+    );
+  }
+}
+
+/** Every violation of the proposal, in a stable order: 006, 001, 007, 002, tenant, 004, 005. */
+export function guardEnvelope(proposal: unknown, options: AocGuardOptions): AocViolation[] {
+  if (!isObject(proposal)) {
+    return [violation(AocErrors.missingProvenance, '', 'the envelope must be a JSON object')];
+  }
+  const out: AocViolation[] = [];
+  checkKeys(proposal, out);
+  checkOneDocument(proposal, options.tenant, out);
+  checkSource(proposal, options, out);
+  checkUpstream(proposal, options, out);
   return out;
 }
 

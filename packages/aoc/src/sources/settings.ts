@@ -21,3 +21,8 @@ export function configuredSources(config: Config): Array<[string, SourceSettings
     .map(([vendor, source]): [string, SourceSettings] => [vendor, sourceSettings(source)])
     .sort(([a], [b]) => a.localeCompare(b));
 }
+
+/** The queue of a source's runs: one per source, because pg-boss keeps one schedule per queue. */
+export function connectorQueue(vendor: string): string {
+  return `aoc.connector.${vendor}`;
+}

@@ -3,8 +3,8 @@
 // registry, and a failure of one document (too large, truncated gzip, corrupt zip entry) reported
 // and skipped by resuming from the cursor after it, so one bad file cannot stall a source forever.
 import { type ErrorDefinition, StellaError } from '@stella/core';
-import { type Connector, ConnectorError, type FetchedDocument, type FetchOptions } from './connectors/index.ts';
-import { AocErrors } from './errors.ts';
+import { type Connector, ConnectorError, type FetchedDocument, type FetchOptions } from '../connectors/index.ts';
+import { AocErrors } from '../errors.ts';
 
 const CODES: Record<ConnectorError['code'], ErrorDefinition> = {
   ERR_CONNECTOR_INPUT: AocErrors.connectorInput,

@@ -3,8 +3,8 @@
 // used by Signals to pick default reachability targets. Only head revisions count, and matching is
 // by version-less purl, because a symbol list describes the package across its affected range.
 import type { Db } from '@stella/platform';
-import { packagesOf } from './ingest.ts';
-import { symbolsForPackages } from './sql/linksets.ts';
+import { packagesOf } from '../ingest/prepare.ts';
+import { symbolsForPackages } from '../sql/linksets.ts';
 
 export interface VulnerableSymbols {
   advisoryId: string;

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // The AOC envelope (spec §3.2): provenance and linkset around the verbatim upstream document. This
 // is the shape stored, returned by the read API and exported; `content.raw` is the upstream body.
-import type { ContentFormat, DocumentKind, Identifiers, Linkset, SchemaAnnotation } from './formats/types.ts';
+import type { ContentFormat, DocumentKind, Identifiers, Linkset, SchemaAnnotation } from '../formats/types.ts';
 
 export type RawStore = 'advisory_raw' | 'vex_raw';
 
