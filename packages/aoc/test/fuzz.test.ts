@@ -6,10 +6,11 @@ import { describe, test } from 'node:test';
 import { fixedClock, StellaError } from '@stella/core';
 import { createMetricsRegistry } from '@stella/platform';
 import fc from 'fast-check';
-import { DEFAULT_DOCUMENT_LIMITS, type IngestDocument, type PrepareOptions, prepareDocument } from '../src/ingest.ts';
+import { documentFromEnvelope, type IngestDocument } from '../src/ingest/document.ts';
+import { DEFAULT_DOCUMENT_LIMITS } from '../src/ingest/limits.ts';
+import { type PrepareOptions, prepareDocument } from '../src/ingest/prepare.ts';
 import { createAocMetrics } from '../src/metrics.ts';
-import { documentFromEnvelope } from '../src/routes.ts';
-import { createSignatureChecker } from '../src/signature-check.ts';
+import { createSignatureChecker } from '../src/signatures/checker.ts';
 
 const options: PrepareOptions = {
   tenant: 'default',
