@@ -4,19 +4,11 @@ import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { sha256Digest, sha256Hex } from '@stella/core';
-import { scratchDir } from '@stella/testkit';
+import { scratchDir, waitFor } from '@stella/testkit';
 import { type BlobStore, createBlobStore, formatCasUri, parseCasUri } from '../src/blob/index.ts';
 import { collect, describeBlobStoreContract, hashStream } from './blob-contract.ts';
 
 const MiB = 1024 * 1024;
-
-async function pollUntil(check: () => boolean, what: string, deadlineMs = 10_000): Promise<void> {
-  const deadline = Date.now() + deadlineMs;
-  while (!check()) {
-    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setImmediate(resolve));
-  }
-}
 
 function stagedFiles(root: string): string[] {
   try {
@@ -117,9 +109,8 @@ describe('filesystem blob store layout and streaming', () => {
         if (index === chunkCount / 2) {
           // Earlier chunks must already be on disk in staging while the body is still being produced,
           // and the object must not be visible yet.
-          await pollUntil(
-            () => stagedFiles(root).some((name) => statSync(join(root, '.tmp', name)).size >= 4 * MiB),
-            'staged bytes on disk',
+          await waitFor('staged bytes on disk', () =>
+            stagedFiles(root).some((name) => statSync(join(root, '.tmp', name)).size >= 4 * MiB),
           );
           assert.equal(await store.head(uri), undefined);
           assert.deepEqual(await collect(store.list('large')), []);

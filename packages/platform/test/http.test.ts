@@ -4,6 +4,7 @@ import { connect } from 'node:net';
 import { Writable } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
 import { Errors, StellaError } from '@stella/core';
+import { waitFor } from '@stella/testkit';
 import { exportJWK, generateKeyPair, SignJWT } from 'jose';
 import Type from 'typebox';
 import { createTokenVerifier } from '../src/auth/index.ts';
@@ -233,13 +234,11 @@ async function openPeer(port: number) {
     socket,
     answer: () => answer,
     closed: () => closed,
-    async until(done: (answer: string) => boolean, what: string) {
-      const deadline = Date.now() + 10_000;
-      while (!done(answer)) {
-        assert.ok(Date.now() < deadline, `waited 10 s for ${what}; got ${answer.slice(0, 200)}`);
-        await new Promise((resolve) => setTimeout(resolve, 10));
-      }
-    },
+    until: (done: (answer: string) => boolean, what: string) =>
+      waitFor(
+        () => `${what}; got ${answer.slice(0, 200)}`,
+        () => done(answer),
+      ),
   };
 }
 

@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
-import { type TestDb, testBackend, testDb } from '@stella/testkit';
+import { type TestDb, testBackend, testDb, waitFor } from '@stella/testkit';
 import type { Db } from '../src/db/index.ts';
 import { createJobQueue, type JobQueue, type QueueOptions } from '../src/queue/index.ts';
 
@@ -14,16 +14,6 @@ const DEADLINE_MS = 20_000;
 // How long a handler "works" in the concurrency tests: several polling rounds would be needed for
 // the four workers to miss each other, so overlaps that are allowed do happen.
 const WORK_MS = 400;
-
-async function waitFor<T>(what: string, probe: () => Promise<T | undefined | false> | T | undefined | false) {
-  const deadline = Date.now() + DEADLINE_MS;
-  for (;;) {
-    const value = await probe();
-    if (value) return value;
-    if (Date.now() > deadline) assert.fail(`timed out after ${DEADLINE_MS} ms waiting for ${what}`);
-    await delay(25);
-  }
-}
 
 describe(`job queue on ${testBackend()}`, () => {
   let t: TestDb;
@@ -68,7 +58,9 @@ describe(`job queue on ${testBackend()}`, () => {
     });
     const id = await queue.send('scan', { image: 'registry.local/app@sha256:ab' });
     assert.ok(id);
-    await waitFor('the job to complete', async () => (await jobState('q_basic', id)) === 'completed');
+    await waitFor('the job to complete', async () => (await jobState('q_basic', id)) === 'completed', {
+      deadlineMs: DEADLINE_MS,
+    });
     assert.deepEqual(received, [{ image: 'registry.local/app@sha256:ab' }]);
     assert.deepEqual(await queue.stats(), [{ queue: 'scan', queued: 0, active: 0, deadLetters: 0 }]);
     await queue.stop();
@@ -90,10 +82,14 @@ describe(`job queue on ${testBackend()}`, () => {
     });
     await queue.send('notify', { channel: 'ops' });
 
-    const [letter] = await waitFor('a dead letter', async () => {
-      const letters = await queue.deadLetters();
-      return letters.length > 0 && letters;
-    });
+    const [letter] = await waitFor(
+      'a dead letter',
+      async () => {
+        const letters = await queue.deadLetters();
+        return letters.length > 0 && letters;
+      },
+      { deadlineMs: DEADLINE_MS },
+    );
     assert.deepEqual(
       attempts.map((a) => a.retryCount),
       [0, 1, 2],
@@ -112,7 +108,7 @@ describe(`job queue on ${testBackend()}`, () => {
 
     failing = false;
     assert.equal(await queue.retryDeadLetters({ queue: 'notify', ids: [letter!.id] }), 1);
-    await waitFor('the redriven job to succeed', () => succeeded === 1);
+    await waitFor('the redriven job to succeed', () => succeeded === 1, { deadlineMs: DEADLINE_MS });
     assert.equal(attempts.at(-1)?.retryCount, 0, 'a redriven job starts with a fresh retry budget');
     assert.deepEqual(await queue.deadLetters(), []);
     assert.equal((await queue.stats())[0]?.deadLetters, 0);
@@ -144,7 +140,7 @@ describe(`job queue on ${testBackend()}`, () => {
       },
       { concurrency: 4 },
     );
-    await waitFor('all five jobs', () => done === 5);
+    await waitFor('all five jobs', () => done === 5, { deadlineMs: DEADLINE_MS });
     assert.equal(maxActive.get('a'), 1, 'two jobs of tenant a ran at once');
     assert.ok(keysOverlapped, 'tenant b never ran alongside tenant a');
     await queue.stop();
@@ -164,7 +160,7 @@ describe(`job queue on ${testBackend()}`, () => {
       finished = true;
     });
     const id = await queue.send('digest', { blob: 'sha256:cd' });
-    await waitFor('the handler to start', () => started);
+    await waitFor('the handler to start', () => started, { deadlineMs: DEADLINE_MS });
     await queue.stop({ graceMs: 5000 });
     assert.equal(finished, true, 'stop() returned before the handler finished');
     assert.equal(await jobState('q_drain', id!), 'completed');
@@ -211,7 +207,9 @@ describe(`job queue on ${testBackend()}`, () => {
       received.push(job.data);
     });
     const id = await producer.send('ingest', { advisory: 'GHSA-xxxx' });
-    await waitFor('the other process to work the job', async () => (await jobState('q_shared', id!)) === 'completed');
+    await waitFor('the other process to work the job', async () => (await jobState('q_shared', id!)) === 'completed', {
+      deadlineMs: DEADLINE_MS,
+    });
     assert.deepEqual(received, [{ advisory: 'GHSA-xxxx' }]);
     await Promise.all([producer.stop(), consumer.stop()]);
     assert.deepEqual(errors, []);

@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
-import { freePort, type RedisServer, startRedis } from '@stella/testkit';
+import { freePort, type RedisServer, startRedis, waitFor } from '@stella/testkit';
 import Fastify from 'fastify';
 import type { Redis } from 'ioredis';
 import { Registry } from 'prom-client';
@@ -12,19 +12,9 @@ import { createRateLimiter, createValkeyClient, type RateLimitConfig, rateLimitH
 /** A minute boundary, so 60 s windows start exactly here. */
 const T0 = 1_700_000_040_000;
 /** ioredis reconnects with a backoff capped at 2 s; 10 s is ample without hanging the suite. */
-const READY_DEADLINE_MS = 10_000;
-
-async function pollUntil(condition: () => boolean, what: string): Promise<void> {
-  const deadline = Date.now() + READY_DEADLINE_MS;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
 async function connectedClient(url: string): Promise<Redis> {
   const client = createValkeyClient(url);
-  await pollUntil(() => client.status === 'ready', 'the Valkey client to connect');
+  await waitFor('the Valkey client to connect', () => client.status === 'ready');
   return client;
 }
 
@@ -181,7 +171,7 @@ describe('environment rate limiting on redis-server', () => {
   test('after an outage the breaker half-opens, probes a restarted server and closes', async () => {
     const own = await startRedis();
     const redis = createValkeyClient(own.url);
-    await pollUntil(() => redis.status === 'ready', 'the Valkey client to connect');
+    await waitFor('the Valkey client to connect', () => redis.status === 'ready');
     const clock = { t: T0 };
     const registry = new Registry();
     const config = environmentConfig(`test-${randomUUID()}`);
@@ -193,13 +183,13 @@ describe('environment rate limiting on redis-server', () => {
       assert.equal((await limiter.check(request)).scope, 'environment');
 
       await own.stop();
-      await pollUntil(() => redis.status !== 'ready', 'the client to notice the outage');
+      await waitFor('the client to notice the outage', () => redis.status !== 'ready');
       for (let i = 0; i < 3; i++) assert.equal((await limiter.check(request)).allowed, true);
       assert.equal(await metricValue(registry, 'router_ratelimit_valkey_errors_total'), 3);
       assert.equal(await metricValue(registry, 'router_ratelimit_circuit_state'), 1);
 
       restarted = await startRedis({ port: own.port });
-      await pollUntil(() => redis.status === 'ready', 'the client to reconnect');
+      await waitFor('the client to reconnect', () => redis.status === 'ready');
       assert.equal((await limiter.check(request)).scope, 'none', 'still open: Valkey is not asked yet');
 
       clock.t += 30_000;

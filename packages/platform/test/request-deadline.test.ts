@@ -6,7 +6,7 @@ import { connect } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
 import { Errors, StellaError } from '@stella/core';
-import { type TestDb, testBackend, testDb } from '@stella/testkit';
+import { type TestDb, testBackend, testDb, waitFor } from '@stella/testkit';
 import { createTokenVerifier } from '../src/auth/index.ts';
 import { createWorkTracker, type Db } from '../src/db/index.ts';
 import { createHttpApp, createLogger, type HttpApp } from '../src/http/index.ts';
@@ -15,16 +15,6 @@ import { createMetricsRegistry } from '../src/metrics/index.ts';
 const DEADLINE_MS = 300;
 // Bounds every wait for something the server does on its own; far above DEADLINE_MS.
 const WAIT_MS = 15_000;
-
-async function until<T>(probe: () => T | undefined | Promise<T | undefined>, what: string): Promise<T> {
-  const deadline = Date.now() + WAIT_MS;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined && value !== false) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${WAIT_MS} ms waiting for ${what}`);
-    await delay(20);
-  }
-}
 
 function gate() {
   let open!: () => void;
@@ -126,7 +116,9 @@ describe(`request deadline (${testBackend()})`, () => {
     assert.equal(outcome.code, Errors.requestDeadline.code);
     const { rows } = await db.query('select id from deadline_probe');
     assert.deepEqual(rows, [], 'nothing of the cut-off transaction was committed');
-    await until(() => work.inFlight().length === 0, 'the request to leave the in-flight list');
+    await waitFor('the request to leave the in-flight list', () => work.inFlight().length === 0, {
+      deadlineMs: WAIT_MS,
+    });
   });
 
   test('PostgreSQL: the statement running at the deadline is cancelled on the server', {
@@ -179,7 +171,7 @@ describe(`request deadline (${testBackend()})`, () => {
     // A slow client: the rest arrives after the deadline would have passed had it counted from the headers.
     await delay(DEADLINE_MS * 2);
     socket.end(body.slice(3));
-    await until(() => /\r\n\r\n\{.*\}/s.test(received), 'the answer');
+    await waitFor('the answer', () => /\r\n\r\n\{.*\}/s.test(received), { deadlineMs: WAIT_MS });
     assert.match(received, /^HTTP\/1\.1 200 /);
     assert.match(received, /\{"got":7\}/);
   });
@@ -187,7 +179,9 @@ describe(`request deadline (${testBackend()})`, () => {
   test('a route can opt out of the deadline', async () => {
     streamed = gate();
     const pending = fetch(`${base}/exempt`);
-    await until(() => work.inFlight().some((w) => w.what === 'GET /exempt'), 'the request to arrive');
+    await waitFor('the request to arrive', () => work.inFlight().some((w) => w.what === 'GET /exempt'), {
+      deadlineMs: WAIT_MS,
+    });
     await delay(DEADLINE_MS * 2);
     streamed.open();
     assert.equal((await pending).status, 200);
@@ -197,6 +191,8 @@ describe(`request deadline (${testBackend()})`, () => {
     const response = await fetch(`${base}/quick`);
     assert.equal(response.status, 200);
     assert.deepEqual(await response.json(), { n: 1 });
-    await until(() => work.inFlight().length === 0, 'the request to leave the in-flight list');
+    await waitFor('the request to leave the in-flight list', () => work.inFlight().length === 0, {
+      deadlineMs: WAIT_MS,
+    });
   });
 });

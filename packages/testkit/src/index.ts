@@ -25,3 +25,5 @@ export { findRegistryServer, findSkopeo, runSkopeo, startRegistry } from './regi
 export type { S3Server } from './s3.ts';
 export { startS3 } from './s3.ts';
 export { scratchDir } from './scratch.ts';
+export type { WaitOptions } from './wait.ts';
+export { waitFor } from './wait.ts';

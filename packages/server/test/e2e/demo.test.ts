@@ -18,7 +18,7 @@ before(async () => {
 after(() => t.close());
 
 test(`every README walkthrough command runs as written (npm run demo, ${testBackend()})`, {
-  timeout: 300_000,
+  timeout: 600_000,
 }, async () => {
   const port = new URL(t.base).port;
   const run = await new Promise<{ code: number | null; output: string }>((resolve) => {

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { CAPABILITIES } from '@stella/platform';
-import { advisoryFixtures, freePort, testBackend } from '@stella/testkit';
+import { advisoryFixtures, freePort, testBackend, waitFor } from '@stella/testkit';
 import { clientToken, newDatabaseUrl } from '../helpers.ts';
 
 const bin = new URL('../../../cli/src/bin.ts', import.meta.url).pathname;
@@ -24,14 +24,8 @@ interface Proc {
   log: () => string;
 }
 
-async function waitFor(check: () => Promise<boolean>, what: string, timeoutMs = 90_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await check().catch(() => false)) return;
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
+// Processes start (migrations, pg-boss schema) and export on a loaded 2-core machine: generous.
+const PROCESS_DEADLINE_MS = 90_000;
 
 describe('export: a worker killed mid-run', {
   skip: !CAPABILITIES[testBackend()].multiProcess && 'needs separate API and worker processes (PostgreSQL leg)',
@@ -61,7 +55,11 @@ describe('export: a worker killed mid-run', {
     });
     const proc = { child, base: `http://127.0.0.1:${port}`, log: () => log };
     procs.push(proc);
-    await waitFor(async () => (await fetch(`${proc.base}/readyz`)).status === 200, `${target} ready: ${log}`);
+    await waitFor(
+      `${target} ready: ${log}`,
+      () => (async () => (await fetch(`${proc.base}/readyz`)).status === 200)().catch(() => false),
+      { deadlineMs: PROCESS_DEADLINE_MS, intervalMs: 200 },
+    );
     return proc;
   }
 
@@ -120,12 +118,17 @@ describe('export: a worker killed mid-run', {
     const { runId } = (await submitted.json()) as { runId: string };
 
     // Kill the worker as soon as the run reports partial progress (polled; SSE adds up to a second).
-    await waitFor(async () => {
-      const run = (await (await fetch(`${api.base}/api/export/runs/${runId}`, { headers })).json()) as {
-        progress: { itemsCompleted: number; itemsTotal: number };
-      };
-      return run.progress.itemsCompleted > 0 && run.progress.itemsCompleted < run.progress.itemsTotal;
-    }, 'partial progress');
+    await waitFor(
+      'partial progress',
+      () =>
+        (async () => {
+          const run = (await (await fetch(`${api.base}/api/export/runs/${runId}`, { headers })).json()) as {
+            progress: { itemsCompleted: number; itemsTotal: number };
+          };
+          return run.progress.itemsCompleted > 0 && run.progress.itemsCompleted < run.progress.itemsTotal;
+        })().catch(() => false),
+      { deadlineMs: PROCESS_DEADLINE_MS, intervalMs: 200 },
+    );
     worker.child.kill('SIGKILL');
     await new Promise((r) => worker.child.once('exit', r));
 
@@ -141,10 +144,15 @@ describe('export: a worker killed mid-run', {
 
     worker = await start('worker');
     let final: { status: string; attempts: number; bundle: { digest: string } | null } | undefined;
-    await waitFor(async () => {
-      final = (await (await fetch(`${api.base}/api/export/runs/${runId}`, { headers })).json()) as typeof final;
-      return final!.status === 'succeeded' || final!.status === 'failed';
-    }, `the retried run: ${worker.log()}`);
+    await waitFor(
+      `the retried run: ${worker.log()}`,
+      () =>
+        (async () => {
+          final = (await (await fetch(`${api.base}/api/export/runs/${runId}`, { headers })).json()) as typeof final;
+          return final!.status === 'succeeded' || final!.status === 'failed';
+        })().catch(() => false),
+      { deadlineMs: PROCESS_DEADLINE_MS, intervalMs: 200 },
+    );
     assert.equal(final!.status, 'succeeded', JSON.stringify(final));
     assert.equal(final!.attempts, 2);
     assert.ok(!existsSync(join(home, 'export-staging', 'default', runId)), 'staging cleaned');

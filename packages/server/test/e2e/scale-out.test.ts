@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { CAPABILITIES } from '@stella/platform';
-import { freePort, testBackend } from '@stella/testkit';
+import { freePort, testBackend, waitFor } from '@stella/testkit';
 import { newDatabaseUrl } from '../helpers.ts';
 
 const bin = new URL('../../../cli/src/bin.ts', import.meta.url).pathname;
@@ -41,7 +41,7 @@ describe('scale-out: an api and a worker process share one PostgreSQL', {
       procs.push({ name: target, child, base: `http://127.0.0.1:${port}`, log: () => log });
     }
     for (const p of procs)
-      await waitFor(async () => (await fetch(`${p.base}/readyz`).catch(() => null))?.status === 200, p);
+      await untilProcess(async () => (await fetch(`${p.base}/readyz`).catch(() => null))?.status === 200, p);
   });
 
   after(async () => {
@@ -81,7 +81,7 @@ describe('scale-out: an api and a worker process share one PostgreSQL', {
     const onWorker = await fetch(`${worker.base}/api/v1/timeline/events`, { headers });
     assert.equal(onWorker.status, 404, 'a worker mounts no room routes');
 
-    await waitFor(async () => {
+    await untilProcess(async () => {
       const metrics = await (
         await fetch(`${worker.base}/metrics`, { headers: { authorization: `Bearer ${token}` } })
       ).text();
@@ -97,13 +97,15 @@ describe('scale-out: an api and a worker process share one PostgreSQL', {
   });
 });
 
-async function waitFor(check: () => Promise<boolean>, p: { name: string; child: ChildProcess; log: () => string }) {
-  // Start-up includes migrations and pg-boss's schema; 60 s is generous on a loaded 2-core machine.
-  const deadline = Date.now() + 60_000;
-  while (Date.now() < deadline) {
-    if (p.child.exitCode !== null) throw new Error(`${p.name} exited early (${p.child.exitCode}):\n${p.log()}`);
-    if (await check().catch(() => false)) return;
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error(`${p.name}: condition not met within 60 s:\n${p.log()}`);
+/** Waits for check, failing at once with the process's log if it exits first. */
+function untilProcess(check: () => Promise<boolean>, p: { name: string; child: ChildProcess; log: () => string }) {
+  return waitFor(
+    () => `${p.name}: the condition within 60 s:\n${p.log()}`,
+    async () => {
+      if (p.child.exitCode !== null) throw new Error(`${p.name} exited early (${p.child.exitCode}):\n${p.log()}`);
+      return check().catch(() => false);
+    },
+    // Start-up includes migrations and pg-boss's schema; 60 s is generous on a loaded 2-core machine.
+    { deadlineMs: 60_000, intervalMs: 200 },
+  );
 }

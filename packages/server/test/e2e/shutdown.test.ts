@@ -2,9 +2,8 @@ import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { cpSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
-import { setTimeout as delay } from 'node:timers/promises';
 import { loadConfig, type Module } from '@stella/platform';
-import { scratchDir, testBackend } from '@stella/testkit';
+import { scratchDir, testBackend, waitFor } from '@stella/testkit';
 import { modules, startServer } from '../../src/index.ts';
 import { SHUTDOWN_MARGIN_MS } from '../../src/serve.ts';
 import { newDatabaseUrl } from '../helpers.ts';
@@ -106,14 +105,6 @@ interface StuckServer {
   drop(): Promise<void>;
 }
 
-async function until(check: () => boolean, what: () => string, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what()}`);
-    await delay(25);
-  }
-}
-
 async function exitedWithin(server: StuckServer): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
   let timer: NodeJS.Timeout | undefined;
   const deadline = new Promise<never>((_, reject) => {
@@ -174,10 +165,10 @@ describe(`a stop with work that never finishes (${testBackend()})`, () => {
     });
     const server: StuckServer = { child, base: '', output: () => output, exit, drop: () => database.drop() };
     started.push(server);
-    await until(
-      () => /listening on http:\S+/.test(output) || child.exitCode !== null,
+    await waitFor(
       () => `the fixture to listen:\n${output}`,
-      READY_DEADLINE_MS,
+      () => /listening on http:\S+/.test(output) || child.exitCode !== null,
+      { deadlineMs: READY_DEADLINE_MS },
     );
     server.base = /listening on (http:\S+)/.exec(output)?.[1] ?? assert.fail(`the fixture did not start:\n${output}`);
     return server;
@@ -189,10 +180,10 @@ describe(`a stop with work that never finishes (${testBackend()})`, () => {
   }
 
   async function inFlight(server: StuckServer, what: string[]): Promise<void> {
-    await until(
-      () => what.every((w) => server.output().includes(`fixture: ${w} started`)),
+    await waitFor(
       () => `${what.join(', ')} to be in flight:\n${server.output()}`,
-      STEP_DEADLINE_MS,
+      () => what.every((w) => server.output().includes(`fixture: ${w} started`)),
+      { deadlineMs: STEP_DEADLINE_MS },
     );
   }
 
@@ -254,10 +245,10 @@ describe(`a stop with work that never finishes (${testBackend()})`, () => {
     const rejected = await fetch(`${server.base}/stuck/reject-later`);
     assert.equal(rejected.status, 200);
     const rejectedId = rejected.headers.get('x-stella-request-id')!;
-    await until(
-      () => server.output().includes('nobody awaited this'),
+    await waitFor(
       () => `the rejection to be logged:\n${server.output()}`,
-      STEP_DEADLINE_MS,
+      () => server.output().includes('nobody awaited this'),
+      { deadlineMs: STEP_DEADLINE_MS },
     );
     const rejection = logLines(server.output()).find((line) => /unhandled promise rejection/.test(String(line.msg)));
     assert.equal(rejection?.requestId, rejectedId, `logged with the request id: ${JSON.stringify(rejection)}`);

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { before, describe, test } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
 import { loadConfig } from '@stella/platform';
-import { freePort, scratchDir } from '@stella/testkit';
+import { freePort, scratchDir, waitFor } from '@stella/testkit';
 import { startServer } from '../../src/index.ts';
 
 const repoRoot = new URL('../../../../', import.meta.url).pathname;
@@ -48,14 +48,6 @@ function processGroup(pgid: number): GroupMember[] {
     if (Number(pgrp) === pgid) members.push({ pid: Number(entry), ppid: Number(ppid), state, command });
   }
   return members;
-}
-
-async function until(check: () => boolean, what: () => string, timeoutMs = STEP_DEADLINE_MS): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what()}`);
-    await delay(25);
-  }
 }
 
 async function canListen(port: number): Promise<boolean> {
@@ -121,10 +113,10 @@ async function npmStart(template: string, started: Omit<NpmStart, 'server'>[]): 
   const handle = { npm, pgid: npm.pid, port, home, sockets: [] as Socket[], output: () => output, exit };
   started.push(handle);
 
-  await until(
-    () => exited || /listening on http:/.test(output),
+  await waitFor(
     () => `"listening on" from npm start:\n${output}`,
-    READY_DEADLINE_MS,
+    () => exited || /listening on http:/.test(output),
+    { deadlineMs: READY_DEADLINE_MS },
   );
   assert.equal(exited, false, `npm start exited before listening:\n${output}`);
   assert.equal((await fetch(`http://127.0.0.1:${port}/readyz`)).status, 200);
@@ -150,9 +142,10 @@ async function requestInFlight(run: NpmStart): Promise<{ received(): string; fin
     'POST /token HTTP/1.1\r\nHost: stella\r\nContent-Type: application/x-www-form-urlencoded\r\n' +
       `Content-Length: ${body.length}\r\nExpect: 100-continue\r\n\r\n`,
   );
-  await until(
-    () => received.includes('100 Continue'),
+  await waitFor(
     () => `100 Continue (got ${JSON.stringify(received)})`,
+    () => received.includes('100 Continue'),
+    { deadlineMs: STEP_DEADLINE_MS },
   );
   return { received: () => received, finish: () => socket.write(body) };
 }
@@ -234,14 +227,16 @@ describe('stopping npm start', { skip: process.platform !== 'linux' && 'reads /p
         const run = await npmStart(template, started);
         const request = await requestInFlight(run);
         stop.send(run);
-        await until(
-          () => run.output().includes(`${stop.signal}: draining`),
+        await waitFor(
           () => `the server to start draining:\n${run.output()}`,
+          () => run.output().includes(`${stop.signal}: draining`),
+          { deadlineMs: STEP_DEADLINE_MS },
         );
         request.finish();
-        await until(
-          () => /HTTP\/1\.1 [2-5]\d\d /.test(request.received().replace('HTTP/1.1 100 Continue', '')),
+        await waitFor(
           () => `the answer to the request in flight (got ${JSON.stringify(request.received())})`,
+          () => /HTTP\/1\.1 [2-5]\d\d /.test(request.received().replace('HTTP/1.1 100 Continue', '')),
+          { deadlineMs: STEP_DEADLINE_MS },
         );
 
         const status = await stoppedWithin(run);
@@ -260,9 +255,10 @@ describe('stopping npm start', { skip: process.platform !== 'linux' && 'reads /p
       const run = await npmStart(template, started);
       await requestInFlight(run);
       process.kill(-run.pgid, 'SIGINT');
-      await until(
-        () => run.output().includes('SIGINT: draining'),
+      await waitFor(
         () => `the server to start draining:\n${run.output()}`,
+        () => run.output().includes('SIGINT: draining'),
+        { deadlineMs: STEP_DEADLINE_MS },
       );
       // A timed pause, not a wait for a condition: the second press must come after the window in
       // which the server takes a repeat for npm's copy of the first.

@@ -18,10 +18,9 @@ import { chmodSync, closeSync, mkdirSync, openSync, renameSync, rmSync, writeFil
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { test } from 'node:test';
-import { setTimeout as delay } from 'node:timers/promises';
 import { Errors } from '@stella/core';
 import { createLogger, loadConfig, type Module } from '@stella/platform';
-import { scratchDir, testBackend } from '@stella/testkit';
+import { scratchDir, testBackend, waitFor } from '@stella/testkit';
 import pg from 'pg';
 import { modules, type RunningServer, startServer } from '../../src/index.ts';
 import { newDatabaseUrl } from '../helpers.ts';
@@ -29,16 +28,6 @@ import { newDatabaseUrl } from '../helpers.ts';
 // Bounds every wait for the server to notice something; probes run every PROBE_INTERVAL_MS here.
 const WAIT_MS = 20_000;
 const PROBE_INTERVAL_MS = 100;
-
-async function until<T>(probe: () => Promise<T | undefined>, what: () => string): Promise<T> {
-  const deadline = Date.now() + WAIT_MS;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${WAIT_MS} ms waiting for ${what()}`);
-    await delay(25);
-  }
-}
 
 /** A room that writes to each store on request; the table it writes is updated in place (HOT). */
 const faultsModule: Module = {
@@ -128,13 +117,14 @@ async function harness(prepareHome?: (home: string) => void): Promise<Harness> {
     },
     async ready(when) {
       let last: unknown;
-      await until(
+      await waitFor(
+        () => `readiness ${when} (last answer ${JSON.stringify(last)})`,
         async () => {
           const ready = await handle.readiness();
           last = ready;
           return ready.status === 200 ? true : undefined;
         },
-        () => `readiness ${when} (last answer ${JSON.stringify(last)})`,
+        { deadlineMs: WAIT_MS },
       );
     },
     async close() {
@@ -204,12 +194,13 @@ test(`a CAS that turns read-only: readiness 503 naming cas, writes 503 coded, re
     const refused = refuseWrites(join(h.home, 'cas'));
     restore = refused.restore;
     // The probe alone finds it: no request has failed yet.
-    const down = await until(
+    const down = await waitFor(
+      () => `readiness to fail after ${refused.how}`,
       async () => {
         const ready = await h.readiness();
         return ready.status === 503 ? ready : undefined;
       },
-      () => `readiness to fail after ${refused.how}`,
+      { deadlineMs: WAIT_MS },
     );
     assert.deepEqual(down.failing, ['cas'], `only the CAS fails (${refused.how}): ${JSON.stringify(down)}`);
     assert.equal(down.checks.database, 'ok');
@@ -260,23 +251,25 @@ test(`a database that turns read-only: readiness 503 naming database, writes 503
 
     await setReadOnly(true);
     let last: unknown;
-    const down = await until(
+    const down = await waitFor(
+      () => `readiness to fail as read-only (last answer ${JSON.stringify(last)})`,
       async () => {
         const ready = await h.readiness();
         last = ready;
         // On PostgreSQL a probe may first meet its connection being ended (57P01): failing, but not yet read-only.
         return ready.status === 503 && /read-only/.test(ready.checks.database ?? '') ? ready : undefined;
       },
-      () => `readiness to fail as read-only (last answer ${JSON.stringify(last)})`,
+      { deadlineMs: WAIT_MS },
     );
     assert.deepEqual(down.failing, ['database'], JSON.stringify(down));
-    const write = await until(
+    const write = await waitFor(
+      () => 'a write to answer 503',
       async () => {
         const answer = await h.post('/faults/db', { id: 2, text: 'during' });
         // A PostgreSQL connection ended by the admin may fail one request differently; the next one is read-only.
         return answer.status === 503 ? answer : undefined;
       },
-      () => 'a write to answer 503',
+      { deadlineMs: WAIT_MS },
     );
     assert.equal(write.body.code, Errors.storageUnavailable.code, JSON.stringify(write.body));
     assert.equal(write.body.store, 'database');
@@ -345,9 +338,10 @@ test('an embedded database on a full disk: no hang, health alive, 503s coded, an
     assert.match(down.checks.database!, /stopped after PANIC/, 'the WAL write failed with a PANIC, as in the issue');
 
     rmSync(filler);
-    await until(
-      async () => ((await h.readiness()).status === 200 ? true : undefined),
+    await waitFor(
       () => 'the database to reopen and readiness to recover',
+      async () => ((await h.readiness()).status === 200 ? true : undefined),
+      { deadlineMs: WAIT_MS },
     );
     assert.equal((await h.post('/faults/db', { id: 3, text: 'after' })).status, 200);
     const kept = await fetch(`${h.server.url}/faults/db/3`);
