@@ -45,8 +45,6 @@ export interface AocService extends UploadIngest {
   ): Promise<VerifyReport>;
 }
 
-export const STELLA_VERSION = '0.1.0';
-
 export function createAocService(ctx: Ctx, options: { checkSignature?: SignatureChecker } = {}): AocService {
   const metrics = createAocMetrics(ctx.metrics, ctx.config.aoc.metricsEnabled, {
     sources: Object.keys(ctx.config.aoc.sources),

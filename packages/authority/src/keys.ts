@@ -1,6 +1,7 @@
 // Token signing keys: one active Ed25519 key signs; retired keys stay published in the JWKS until
 // every token they signed has expired (retired_at + longest token lifetime + clock skew), then go.
 // The private JWK is stored only sealed under the key-encryption key (KEK) kept outside the database.
+import { systemClock } from '@stella/core';
 import { type Db, type KeyEncryptionKey, keyEncryptionKeyFor, type Queryable, sealedKekId } from '@stella/platform';
 import {
   type CryptoKey,
@@ -53,7 +54,7 @@ interface GeneratedKey {
 /** Returns the active signing key, creating the first one if there is none. */
 export async function ensureActiveKey(
   db: Db,
-  now: Date = new Date(),
+  now: Date = systemClock.now(),
   kek: KeyEncryptionKey = keyEncryptionKeyFor(db),
 ): Promise<SigningKey> {
   const existing = await loadActiveKey(db, kek);
@@ -168,7 +169,7 @@ export async function pruneExpiredKeys(db: Db, now: Date): Promise<string[]> {
 }
 
 /** The public key set verifiers use: the active key and retired keys still within their not_after. */
-export async function jwks(db: Queryable, now: Date = new Date()): Promise<JSONWebKeySet> {
+export async function jwks(db: Queryable, now: Date = systemClock.now()): Promise<JSONWebKeySet> {
   const { rows } = await db.query<{ kid: string; alg: string; public_jwk: JWK }>(SELECT_PUBLISHED_KEYS, [now]);
   return { keys: rows.map((r) => ({ ...asObject(r.public_jwk), kid: r.kid, alg: r.alg, use: 'sig' })) };
 }

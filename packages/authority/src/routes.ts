@@ -1,5 +1,6 @@
 // The authority's HTTP face: the OAuth2 token endpoint (client_credentials, RFC 6749 §4.4), the
 // public JWKS and the discovery document. These routes are public: they are where tokens come from.
+import { systemClock } from '@stella/core';
 import type { Db, KeyEncryptionKey } from '@stella/platform';
 import { SCOPES } from '@stella/platform';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
@@ -90,7 +91,7 @@ const DiscoverySchema = Type.Object({
 type FormBody = Record<string, string | string[]>;
 
 export function registerAuthorityRoutes(app: FastifyInstance, deps: AuthorityRouteDeps): void {
-  const now = deps.now ?? (() => new Date());
+  const now = deps.now ?? (() => systemClock.now());
   const base = () => deps.issuer().replace(/\/+$/, '');
 
   // RFC 6749 §4.4.2 token requests are form-encoded. Added only if no one else did, and JSON parsing

@@ -1,14 +1,14 @@
 // The `stella` command: global flags with STELLA_* fallbacks, `serve`, then each room's verbs.
-import { ExitCode, StellaError } from '@stella/core';
+import { ExitCode, STELLA_VERSION, StellaError } from '@stella/core';
 import { type CliCtx, CliError, type CliIo, exitCodeOf, type GlobalOptions, localServerUrl } from '@stella/platform';
-import { modules, registerServeCommand, VERSION } from '@stella/server';
+import { modules, registerServeCommand } from '@stella/server';
 import { Command, CommanderError, Option } from 'commander';
 
 export function makeProgram(io: CliIo): { program: Command; run(): Promise<number> } {
   const env = io.env;
   const program = new Command('stella')
     .description('stella: offline-first evidence platform for software supply-chain security')
-    .version(VERSION)
+    .version(STELLA_VERSION)
     .addOption(
       new Option(
         '--server <url>',

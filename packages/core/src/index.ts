@@ -19,3 +19,4 @@ export {
 export { isTenantId, newUlid, newUuid, TENANT_ID_RE } from './ids.ts';
 export type { JsonLimits } from './json-limits.ts';
 export { checkJsonLimits, DEFAULT_JSON_LIMITS, parseJsonWithLimits } from './json-limits.ts';
+export { STELLA_VERSION } from './version.ts';

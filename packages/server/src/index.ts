@@ -2,5 +2,5 @@
 export { generateDocs, renderErrorsDoc } from './docs.ts';
 export { modules } from './modules.ts';
 export type { RunningServer, ServeOptions } from './serve.ts';
-export { startServer, VERSION } from './serve.ts';
+export { startServer } from './serve.ts';
 export { registerServeCommand } from './serve-command.ts';

@@ -4,7 +4,7 @@
 // closed, and close() gives up SHUTDOWN_MARGIN_MS later, naming what was still running.
 import { join } from 'node:path';
 import { jwks } from '@stella/authority';
-import { type Clock, Errors, StellaError, systemClock } from '@stella/core';
+import { type Clock, Errors, STELLA_VERSION, StellaError, systemClock } from '@stella/core';
 import {
   type BlobStore,
   type Config,
@@ -42,11 +42,8 @@ import {
   type WorkOptions,
   type WorkTracker,
 } from '@stella/platform';
-import pkg from '../package.json' with { type: 'json' };
 import { lockHome, prepareHome, tightenDatabaseFiles } from './home.ts';
 import { modules as defaultModules } from './modules.ts';
-
-export const VERSION = pkg.version;
 
 export interface ServeOptions {
   config: Config;
@@ -212,7 +209,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       rateLimiter,
       db,
       docsUi: config.server.docsUi,
-      version: VERSION,
+      version: STELLA_VERSION,
       requestDeadlineMs: config.server.requestTimeoutMs,
       work,
       storage,

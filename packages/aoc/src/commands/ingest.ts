@@ -3,7 +3,7 @@
 // guard the server uses; --dry-run stops there and writes nothing; otherwise the guarded documents go
 // to the server as NDJSON batches of envelopes carrying the exact bytes.
 import { writeFileSync } from 'node:fs';
-import { lookupError, StellaError, systemClock } from '@stella/core';
+import { lookupError, STELLA_VERSION, StellaError, systemClock } from '@stella/core';
 import {
   type ApiClient,
   type CliCtx,
@@ -21,7 +21,6 @@ import type { IngestDocument } from '../ingest/document.ts';
 import { type PrepareOptions, prepareDocument } from '../ingest/prepare.ts';
 import type { Rejected } from '../ingest/rejection.ts';
 import { createAocMetrics } from '../metrics.ts';
-import { STELLA_VERSION } from '../service.ts';
 import { createSignatureChecker } from '../signatures/checker.ts';
 import { cliLimits, type IngestFlags, localDocuments } from './local.ts';
 

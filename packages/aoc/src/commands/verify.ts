@@ -2,12 +2,11 @@
 // `stella aoc verify` (spec §3.5): asks the server to re-check its stored raw rows and exits with the
 // first violation's code (11–17), 18 when the check was truncated, 0 when clean.
 import { writeFileSync } from 'node:fs';
-import { lookupError } from '@stella/core';
+import { ExitCode, lookupError } from '@stella/core';
 import { type CliCtx, CliError, createApiClient, printResult } from '@stella/platform';
 import type { VerifyReport } from '../verify/run.ts';
 
 /** Exit code of `stella aoc verify` when the result was truncated or partial. */
-const EXIT_TRUNCATED = 18;
 
 export interface VerifyFlags {
   since: string;
@@ -71,7 +70,7 @@ export async function verifyCommand(flags: VerifyFlags, { io, globals }: CliCtx)
   if (report.truncated) {
     throw new CliError(
       'AOC verification truncated: raise --limit or narrow --since/--sources',
-      EXIT_TRUNCATED,
+      ExitCode.aocVerifyTruncated,
       'ERR_AOC_VERIFY_TRUNCATED',
     );
   }

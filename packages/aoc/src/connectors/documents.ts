@@ -2,11 +2,13 @@
 // Rules every connector shares: which names are documents, how sidecars are read, how gzip is
 // unwrapped under a cap, and how a DSSE envelope is recognised, so a directory, a zip and an HTTP
 // mirror of the same upstream hand over identical documents.
+
 import { gunzipSync } from 'node:zlib';
+import { STELLA_VERSION } from '@stella/core';
 import { ConnectorError } from './errors.ts';
 import type { FetchedDocument } from './types.ts';
 
-export const CONNECTOR_VERSION = '0.1.0';
+export const CONNECTOR_VERSION = STELLA_VERSION;
 
 /**
  * Sidecars (.asc, .sha256, .sha512) are a few hundred bytes; 64 KiB leaves room for several

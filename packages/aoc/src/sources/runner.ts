@@ -4,6 +4,7 @@
 // a batch and its cursor only repeats that batch, which idempotency turns into no-ops. Sources with
 // an `input` in config are scheduled with pg-boss on their cron; POST /aoc/sources/{vendor}/run
 // queues a run now.
+import { STELLA_VERSION } from '@stella/core';
 import type { Ctx, JobQueue } from '@stella/platform';
 import {
   type Connector,
@@ -16,7 +17,6 @@ import type { DocumentKind } from '../formats/types.ts';
 import type { IngestDocument } from '../ingest/document.ts';
 import type { Prepared, PreparedDocument } from '../ingest/prepare.ts';
 import type { AocService, Rejected } from '../service.ts';
-import { STELLA_VERSION } from '../service.ts';
 import { loadCursor, saveCursor } from '../sql/connector-state.ts';
 import { fetchDocuments } from './fetch.ts';
 import { configuredSources, connectorQueue } from './settings.ts';

@@ -12,7 +12,7 @@ function readJsonFile(path: string): unknown {
   try {
     text = readFileSync(path, 'utf8');
   } catch (error) {
-    throw new CliError(`${path}: ${(error as Error).message}`, ExitCode.notFound, 'ERR_USAGE');
+    throw new CliError(`${path}: ${(error as Error).message}`, ExitCode.notFound, 'ERR_NOT_FOUND');
   }
   try {
     return JSON.parse(text);

@@ -2,13 +2,12 @@
 // The manifest and provenance phases: export.json from the adapter's files and counts, then
 // provenance.json naming export.json and the adapter's materials. Time enters only as the bundle's
 // fixed mtime (SOURCE_DATE_EPOCH, else the newest exported record), so a replay gives the same bytes.
-import { sha256Digest } from '@stella/core';
+import { STELLA_VERSION, sha256Digest } from '@stella/core';
 import type { AdapterOutput } from '../adapters/adapter.ts';
 import type { BundleCodec, BundleCompression } from '../bundle/index.ts';
 import { buildManifest, buildProvenance, type ContentEntry, type ManifestInput } from '../manifest.ts';
 import type { RunContext } from './context.ts';
 
-const STELLA_VERSION = '0.1.0';
 export const SIGNING_ALGORITHM = 'ecdsa-p256-sha256';
 
 /** How the bundle is written: fixed mtime and compression, both recorded in the manifest. */

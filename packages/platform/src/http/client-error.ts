@@ -3,7 +3,7 @@
 // error. Node and Fastify would otherwise write their own text or JSON bodies.
 import { STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
-import { type ErrorDefinition, Errors, newUlid } from '@stella/core';
+import { type ErrorDefinition, Errors, newUlid, systemClock } from '@stella/core';
 import { PROBLEM_CONTENT_TYPE } from './problem.ts';
 
 interface ClientErrorLog {
@@ -45,7 +45,7 @@ export function clientErrorHandler(log: ClientErrorLog) {
         instance: '',
         requestId,
         traceId: requestId,
-        timestamp: new Date().toISOString(),
+        timestamp: systemClock.now().toISOString(),
       });
       socket.write(
         `HTTP/1.1 ${def.status} ${STATUS_CODES[def.status] ?? 'Error'}\r\n` +

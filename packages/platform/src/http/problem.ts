@@ -1,5 +1,5 @@
 // RFC 7807 problem documents for every error the HTTP layer returns, each with a registered `code`.
-import { type ErrorDefinition, Errors, lookupError, StellaError } from '@stella/core';
+import { type ErrorDefinition, Errors, lookupError, StellaError, systemClock } from '@stella/core';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 
 export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
@@ -78,7 +78,7 @@ export function problemFor(error: StellaError, request: FastifyRequest): Problem
     instance: request.url.split('?')[0] ?? request.url,
     requestId: String(request.id),
     traceId: traceIdOf(request),
-    timestamp: new Date().toISOString(),
+    timestamp: systemClock.now().toISOString(),
   };
 }
 
