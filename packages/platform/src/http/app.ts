@@ -18,7 +18,7 @@ import Fastify, {
 } from 'fastify';
 import type { Registry } from 'prom-client';
 import { AuthErrors, authorize, type Principal, type TokenVerifier } from '../auth/index.ts';
-import { createWorkTracker, type Db, describeWork, runInWork, type Work, type WorkTracker } from '../db/index.ts';
+import { createWorkTracker, type Db, type WorkTracker } from '../db/index.ts';
 import { counter, histogram } from '../metrics/index.ts';
 import { type RateLimiter, rateLimitHook } from '../ratelimit/index.ts';
 import { clientErrorHandler } from './client-error.ts';
@@ -27,6 +27,7 @@ import { checkRequestInput, DEFAULT_INPUT_LIMITS, type InputLimits, jsonLimitsOf
 import type { Logger } from './logger.ts';
 import { sendProblem, toStellaError } from './problem.ts';
 import { drainRefusedBody } from './refused-body.ts';
+import { DEFAULT_REQUEST_DEADLINE_MS, trackRequestWork } from './request-work.ts';
 import { type StorageHealth, storageFaultOf, storageUnavailableError } from './storage-health.ts';
 
 export interface RouteAuth {
@@ -101,18 +102,9 @@ export interface Readiness {
   markStopping(): void;
 }
 
-interface RequestWork {
-  work: Work & { end(): void };
-  handlerStarted(): void;
-  handlerSettled(): void;
-}
-
 const REQUEST_ID_RE = /^[\w.:-]{1,128}$/;
 const ALT_TENANT_HEADER = 'x-stellaops-tenant';
 const DEFAULT_REQUEST_TIMEOUT_MS = 300_000;
-// Longer than any answer a healthy server takes to compute (the slowest list pages take seconds), and
-// shorter than the 100-120 s after which common proxies and load balancers give up on their own.
-const DEFAULT_REQUEST_DEADLINE_MS = 60_000;
 // A readiness check slower than this counts as failing: probes must answer faster than the load
 // balancer's own probe timeout (often 5 s).
 const READINESS_CHECK_TIMEOUT_MS = 2000;
@@ -169,8 +161,6 @@ export async function createHttpApp(options: HttpAppOptions): Promise<{ app: Htt
   let started = false;
   let stopping = false;
   const work = options.work ?? createWorkTracker();
-  const requestWork = new WeakMap<FastifyRequest, RequestWork>();
-  const deadlineMs = options.requestDeadlineMs ?? DEFAULT_REQUEST_DEADLINE_MS;
 
   app.decorateRequest('principal', undefined);
   app.decorateRequest('tenant', undefined);
@@ -191,19 +181,7 @@ export async function createHttpApp(options: HttpAppOptions): Promise<{ app: Htt
   });
   if (options.docsUi !== false) await app.register(swaggerUi, { routePrefix: '/docs' });
 
-  // A handler's promise settling is when its work ends (see onRequest); its result passes through untouched.
-  app.addHook('onRoute', (route) => {
-    const handler = route.handler;
-    route.handler = function trackedHandler(this: unknown, request, reply) {
-      const tracked = requestWork.get(request as FastifyRequest);
-      const result = (handler as (this: unknown, ...args: unknown[]) => unknown).call(this, request, reply);
-      if (tracked && result && typeof (result as PromiseLike<unknown>).then === 'function') {
-        tracked.handlerStarted();
-        (result as PromiseLike<unknown>).then(tracked.handlerSettled, tracked.handlerSettled);
-      }
-      return result as ReturnType<typeof handler>;
-    };
-  });
+  trackRequestWork(app, { work, deadlineMs: options.requestDeadlineMs ?? DEFAULT_REQUEST_DEADLINE_MS });
 
   // Routes that declare auth get the bearer requirement and the tenant header in the OpenAPI document.
   app.addHook('onRoute', (route) => {
@@ -249,57 +227,6 @@ export async function createHttpApp(options: HttpAppOptions): Promise<{ app: Htt
     ['method', 'route'],
     [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
   );
-
-  // Each request is in-flight work: its database calls run under its signal (request deadline,
-  // shutdown), and a stuck shutdown can name it. Entered again after body parsing, whose socket
-  // callbacks run outside it.
-  app.addHook('onRequest', (request, reply, done) => {
-    const current = work.begin(String(request.id), `${request.method} ${request.url.split('?')[0]}`);
-    const limit = request.routeOptions.config?.deadlineMs ?? deadlineMs;
-    let timer: NodeJS.Timeout | undefined;
-    // In flight until the answer is out and the handler has returned: a handler still running after a
-    // deadline's 503 or a closed connection is still work a shutdown waits for.
-    let answered = false;
-    let handlerRunning = false;
-    const settle = () => {
-      if (answered && !handlerRunning) current.end();
-    };
-    const tracked: RequestWork = {
-      work: current,
-      handlerStarted: () => {
-        handlerRunning = true;
-      },
-      handlerSettled: () => {
-        handlerRunning = false;
-        settle();
-      },
-    };
-    requestWork.set(request, tracked);
-    const answer = () => {
-      clearTimeout(timer);
-      answered = true;
-      settle();
-    };
-    reply.raw.once('close', answer);
-    reply.raw.once('finish', answer);
-    if (limit) {
-      const expire = () => answerDeadline(request, reply, current, limit);
-      // Receiving the body is bounded by Node's request timeout; the deadline counts the work after it.
-      const arm = () => {
-        if (current.signal.aborted || reply.sent) return;
-        current.deadlineAt = Date.now() + limit;
-        timer = setTimeout(expire, limit);
-      };
-      const headers = request.headers;
-      const hasBody = headers['transfer-encoding'] !== undefined || Number(headers['content-length'] ?? 0) > 0;
-      if (!hasBody || request.raw.complete) arm();
-      else request.raw.once('end', arm);
-    }
-    runInWork(current, done);
-  });
-  app.addHook('preValidation', (request, _reply, done) => {
-    runInWork(requestWork.get(request)?.work, done);
-  });
 
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-stella-request-id', request.id);
@@ -462,24 +389,6 @@ export async function createHttpApp(options: HttpAppOptions): Promise<{ app: Htt
   );
 
   return { app, readiness };
-}
-
-/** The deadline passed before the answer began: 503, and the request's work (its database statements) is cancelled. */
-function answerDeadline(request: FastifyRequest, reply: FastifyReply, work: Work, limitMs: number): void {
-  // An answer already streaming (SSE, a download) is past the deadline's reach, by design.
-  if (reply.sent || reply.raw.headersSent) return;
-  const error = new StellaError(
-    Errors.requestDeadline,
-    `no answer within ${limitMs} ms (server.requestTimeoutMs); the request was cancelled`,
-  );
-  request.log.warn({ code: error.code, deadlineMs: limitMs }, `request deadline passed: ${describeWork(work)}`);
-  work.abort(error);
-  // Sent outside the request's work, whose signal just fired: onSend hooks (idempotency) still reach the database.
-  runInWork(undefined, () => {
-    sendProblem(reply, request, error);
-    // The handler is still running; whatever it returns later is dropped instead of sent twice.
-    reply.hijack();
-  });
 }
 
 function definedOnly<T extends object>(values: T): Partial<T> {
