@@ -9,12 +9,15 @@ import { rotateKeys } from './keys.ts';
 import { registerAuthorityRoutes } from './routes.ts';
 import { createTokenThrottle } from './throttle.ts';
 
+/** Folder of this module's NNNN_name.sql migrations, for the platform's migrator. */
+export const authorityMigrations = new URL('../migrations/', import.meta.url);
+
 export const authorityModule: Module = {
   name: 'authority',
   commands(program, cli) {
     registerAuthCommands(program, cli);
   },
-  migrations: new URL('../migrations/', import.meta.url),
+  migrations: authorityMigrations,
   dependsOn: ['platform'],
   async start(ctx) {
     // First, in every target: the other rooms' key stores find the KEK attached to ctx.db.

@@ -8,14 +8,9 @@ import { StellaError } from '@stella/core';
 import { scratchDir, type TestDb, testBackend, testDb } from '@stella/testkit';
 import { SCOPES } from '../../platform/src/auth/index.ts';
 import { migrate } from '../../platform/src/db/index.ts';
-import {
-  authorityMigrations,
-  bootstrapAuthority,
-  type CredentialsFile,
-  findClient,
-  hashSecret,
-  verifySecret,
-} from '../src/index.ts';
+import { bootstrapAuthority, type CredentialsFile, findClient } from '../src/clients.ts';
+import { authorityMigrations } from '../src/module.ts';
+import { hashSecret, verifySecret } from '../src/secrets.ts';
 
 describe(`authority bootstrap on ${testBackend()}`, () => {
   let t: TestDb;

@@ -8,16 +8,10 @@ import { scratchDir, type TestDb, testBackend, testDb } from '@stella/testkit';
 import { calculateJwkThumbprint, decodeProtectedHeader } from 'jose';
 import { createTokenVerifier, type TokenVerifier } from '../../platform/src/auth/index.ts';
 import { migrate } from '../../platform/src/db/index.ts';
-import {
-  authorityMigrations,
-  bootstrapAuthority,
-  type CredentialsFile,
-  ensureActiveKey,
-  issueToken,
-  jwks,
-  pruneExpiredKeys,
-  rotateKeys,
-} from '../src/index.ts';
+import { bootstrapAuthority, type CredentialsFile } from '../src/clients.ts';
+import { ensureActiveKey, jwks, pruneExpiredKeys, rotateKeys } from '../src/keys.ts';
+import { authorityMigrations } from '../src/module.ts';
+import { issueToken } from '../src/tokens.ts';
 
 const ISSUER = 'http://127.0.0.1:8440';
 const TTL = 300;

@@ -2,7 +2,7 @@
 // or would cost unbounded memory to check.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { generateSecret, hashSecret, isSecretHash, verifySecret } from '../src/index.ts';
+import { generateSecret, hashSecret, isSecretHash, verifySecret } from '../src/secrets.ts';
 
 describe('client secrets', () => {
   test('hashes are scrypt$N$r$p$salt$hash with a fresh salt each time', async () => {

@@ -11,19 +11,12 @@ import { exportJWK, generateKeyPair, SignJWT } from 'jose';
 import { createTokenVerifier } from '../../platform/src/auth/index.ts';
 import { migrate } from '../../platform/src/db/index.ts';
 import { generateKeyEncryptionKeyText, parseKeyEncryptionKey, sealedKekId } from '../../platform/src/signing/index.ts';
-import {
-  authorityMigrations,
-  bootstrapAuthority,
-  type CredentialsFile,
-  createTokenThrottle,
-  hashSecret,
-  jwks,
-  registerAuthorityRoutes,
-  sealedAuthorityKekIds,
-  sealPlaintextKeys,
-  type TokenThrottle,
-  throttleAddress,
-} from '../src/index.ts';
+import { bootstrapAuthority, type CredentialsFile } from '../src/clients.ts';
+import { jwks, sealedAuthorityKekIds, sealPlaintextKeys } from '../src/keys.ts';
+import { authorityMigrations } from '../src/module.ts';
+import { registerAuthorityRoutes } from '../src/routes.ts';
+import { hashSecret } from '../src/secrets.ts';
+import { createTokenThrottle, type TokenThrottle, throttleAddress } from '../src/throttle.ts';
 
 const ISSUER = 'http://127.0.0.1:8440';
 const FORM = 'application/x-www-form-urlencoded';

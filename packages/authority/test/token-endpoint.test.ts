@@ -8,12 +8,9 @@ import Fastify, { type FastifyInstance, type LightMyRequestResponse } from 'fast
 import { decodeProtectedHeader } from 'jose';
 import { createTokenVerifier, SCOPES } from '../../platform/src/auth/index.ts';
 import { migrate } from '../../platform/src/db/index.ts';
-import {
-  authorityMigrations,
-  bootstrapAuthority,
-  type CredentialsFile,
-  registerAuthorityRoutes,
-} from '../src/index.ts';
+import { bootstrapAuthority, type CredentialsFile } from '../src/clients.ts';
+import { authorityMigrations } from '../src/module.ts';
+import { registerAuthorityRoutes } from '../src/routes.ts';
 
 const ISSUER = 'http://127.0.0.1:8440';
 const FORM = 'application/x-www-form-urlencoded';
