@@ -8,7 +8,9 @@ import { gunzipSync } from 'node:zlib';
 import { canonicalJson, dsseSign, ExitCode } from '@stella/core';
 import { type CliCtx, CliError, createApiClient, keyIdOf, loadConfig, log, printResult } from '@stella/platform';
 import type { Command } from 'commander';
-import { offlineIngestRuntime } from './offline.ts';
+import type { VulnerableSymbols } from './engine/targets.ts';
+import { offlineIngestRuntime } from './offline/import.ts';
+import { RUNTIME_PREDICATE } from './runtime/attest.ts';
 import { pickSubject } from './runtime/subject.ts';
 
 interface IngestFlags {
@@ -24,8 +26,6 @@ interface IngestFlags {
   version?: string;
   tenant?: string;
 }
-
-const RUNTIME_PREDICATE = 'https://stella.local/attestations/runtime-trace/v1';
 
 function readTraceSymbols(path: string): string[] {
   let bytes = readFileSync(path);
@@ -47,11 +47,15 @@ function readTraceSymbols(path: string): string[] {
   return [...symbols].sort();
 }
 
-async function ingest({ io, globals }: CliCtx, flags: IngestFlags, forceOffline: boolean): Promise<void> {
+async function ingest(
+  { io, globals }: CliCtx,
+  flags: IngestFlags,
+  offline: { advisories: VulnerableSymbols; force: boolean },
+): Promise<void> {
   const opts = globals();
   const tenant = flags.tenant ?? opts.tenant;
-  const subject = pickSubject(flags as unknown as Record<string, unknown>);
-  if (forceOffline || flags.offline) {
+  const subject = pickSubject(flags);
+  if (offline.force || flags.offline) {
     if (!flags.manifest) throw new CliError('--manifest is required with --offline', ExitCode.usage, 'ERR_USAGE');
     const { config } = loadConfig({ env: io.env, ...(opts.config ? { file: opts.config } : {}) });
     const receipt = await offlineIngestRuntime({
@@ -63,6 +67,7 @@ async function ingest({ io, globals }: CliCtx, flags: IngestFlags, forceOffline:
       ...(flags.dsse ? { dssePath: flags.dsse } : {}),
       subject,
       ...(io.env.STELLA_SERVER ? { serverUrl: io.env.STELLA_SERVER } : {}),
+      advisories: offline.advisories,
     });
     if (flags.receipt) writeFileSync(flags.receipt, `${JSON.stringify(receipt, null, 2)}\n`);
     printResult(
@@ -105,15 +110,16 @@ const ingestOptions = (cmd: Command) =>
     .option('--tenant <id>', 'tenant (defaults to the global --tenant)');
 
 /** `<parent> ingest-runtime`, always offline: `stella signals-offline ingest-runtime` and the `signals-offline` binary. */
-export function addOfflineIngestCommand(parent: Command, cli: CliCtx): Command {
+export function addOfflineIngestCommand(parent: Command, cli: CliCtx, advisories: VulnerableSymbols): Command {
   return ingestOptions(
     parent
       .command('ingest-runtime')
       .description('Verify a runtime bundle (manifest, DSSE, time anchor) and import it locally'),
-  ).action((flags: IngestFlags) => ingest(cli, flags, true));
+  ).action((flags: IngestFlags) => ingest(cli, flags, { advisories, force: true }));
 }
 
-export function registerSignalsCommands(program: Command, cli: CliCtx): void {
+/** The room's verbs; `advisories` serves the default targets of the offline ingest's recompute. */
+export function registerSignalsCommands(program: Command, cli: CliCtx, advisories: VulnerableSymbols): void {
   const { io, globals } = cli;
 
   const signals = program.command('signals').description('Callgraphs, runtime facts and reachability');
@@ -122,12 +128,12 @@ export function registerSignalsCommands(program: Command, cli: CliCtx): void {
       .command('ingest-runtime')
       .description('Ingest a runtime trace: over HTTP, or with --offline into the local database and CAS (air gap)')
       .option('--offline', 'verify the bundle and import locally without a server'),
-  ).action((flags: IngestFlags) => ingest(cli, flags, false));
+  ).action((flags: IngestFlags) => ingest(cli, flags, { advisories, force: false }));
 
   const offline = program
     .command('signals-offline')
     .description('Air-gap runtime ingest (alias of `signals ingest-runtime --offline`)');
-  addOfflineIngestCommand(offline, cli);
+  addOfflineIngestCommand(offline, cli, advisories);
 
   const graph = program.command('graph').description('Callgraph tools');
   graph
