@@ -118,10 +118,85 @@ export function addOfflineIngestCommand(parent: Command, cli: CliCtx, advisories
   ).action((flags: IngestFlags) => ingest(cli, flags, { advisories, force: true }));
 }
 
+interface GraphVerifyFlags {
+  runtime: string;
+  graph: string;
+  minRatio: string;
+}
+
+/** `stella graph verify`: how much of a trace maps onto a stored graph; exit 3 under --min-ratio. */
+async function verifyGraph({ io, globals }: CliCtx, flags: GraphVerifyFlags): Promise<void> {
+  const opts = globals();
+  const symbols = readTraceSymbols(flags.runtime);
+  const result = await createApiClient(io, opts).json<{
+    symbols: number;
+    mapped: number;
+    unmapped: number;
+    ratio: number;
+    graphHash: string;
+    unmappedSample: string[];
+  }>('POST', `/signals/callgraphs/${encodeURIComponent(flags.graph)}/coverage`, {
+    scope: 'signals:read',
+    body: { symbols },
+  });
+  printResult(
+    io,
+    opts,
+    result,
+    () =>
+      `${result.mapped} of ${result.symbols} runtime symbols map onto graph ${result.graphHash} (${(result.ratio * 100).toFixed(1)}%)` +
+      (result.unmapped ? `; unmapped e.g. ${result.unmappedSample.slice(0, 5).join(', ')}` : ''),
+  );
+  if (result.ratio < Number(flags.minRatio)) {
+    throw new CliError(
+      `only ${(result.ratio * 100).toFixed(1)}% of runtime symbols map (--min-ratio ${flags.minRatio})`,
+      ExitCode.verificationFailed,
+      'ERR_VERIFY',
+    );
+  }
+}
+
+interface AttestFlags {
+  bundle: string;
+  runtime: string;
+  graphHash?: string;
+  key?: string;
+}
+
+/** `stella attest runtime`: a DSSE over the trace, by the server's tenant key or a local --key. */
+async function attestRuntimeTrace({ io, globals }: CliCtx, flags: AttestFlags): Promise<void> {
+  const opts = globals();
+  const sha256 = createHash('sha256').update(readFileSync(flags.runtime)).digest('hex');
+  let envelope: unknown;
+  if (flags.key) {
+    const privateKey = createPrivateKey(readFileSync(flags.key, 'utf8'));
+    const statement = {
+      _type: 'https://in-toto.io/Statement/v1',
+      subject: [{ name: basename(flags.runtime), digest: { sha256 } }],
+      predicateType: RUNTIME_PREDICATE,
+      predicate: { tenant: opts.tenant, ...(flags.graphHash ? { graphHash: flags.graphHash } : {}) },
+    };
+    envelope = dsseSign('application/vnd.in-toto+json', Buffer.from(canonicalJson(statement), 'utf8'), [
+      { keyid: keyIdOf(createPublicKey(privateKey)), privateKey },
+    ]);
+  } else {
+    envelope = await createApiClient(io, opts).json('POST', '/signals/attest/runtime', {
+      scope: 'signals:write',
+      body: { name: basename(flags.runtime), sha256, ...(flags.graphHash ? { graphHash: flags.graphHash } : {}) },
+    });
+  }
+  writeFileSync(flags.bundle, `${JSON.stringify(envelope, null, 2)}\n`);
+  log(io, opts, `signed sha256:${sha256}`);
+  printResult(
+    io,
+    opts,
+    { bundle: flags.bundle, sha256: `sha256:${sha256}` },
+    () => `wrote ${flags.bundle} over sha256:${sha256}`,
+  );
+}
+
 /** The room's verbs; `advisories` serves the default targets of the offline ingest's recompute. */
 export function registerSignalsCommands(program: Command, cli: CliCtx, advisories: VulnerableSymbols): void {
-  const { io, globals } = cli;
-
   const signals = program.command('signals').description('Callgraphs, runtime facts and reachability');
   ingestOptions(
     signals
@@ -142,36 +217,7 @@ export function registerSignalsCommands(program: Command, cli: CliCtx, advisorie
     .requiredOption('--runtime <file>', 'runtime trace NDJSON (.gz accepted)')
     .requiredOption('--graph <hash|id>', 'graph hash (sha256:…) or callgraph id')
     .option('--min-ratio <ratio>', 'exit 3 when fewer than this share of symbols map (0..1)', '0')
-    .action(async (flags: { runtime: string; graph: string; minRatio: string }) => {
-      const opts = globals();
-      const symbols = readTraceSymbols(flags.runtime);
-      const result = await createApiClient(io, opts).json<{
-        symbols: number;
-        mapped: number;
-        unmapped: number;
-        ratio: number;
-        graphHash: string;
-        unmappedSample: string[];
-      }>('POST', `/signals/callgraphs/${encodeURIComponent(flags.graph)}/coverage`, {
-        scope: 'signals:read',
-        body: { symbols },
-      });
-      printResult(
-        io,
-        opts,
-        result,
-        () =>
-          `${result.mapped} of ${result.symbols} runtime symbols map onto graph ${result.graphHash} (${(result.ratio * 100).toFixed(1)}%)` +
-          (result.unmapped ? `; unmapped e.g. ${result.unmappedSample.slice(0, 5).join(', ')}` : ''),
-      );
-      if (result.ratio < Number(flags.minRatio)) {
-        throw new CliError(
-          `only ${(result.ratio * 100).toFixed(1)}% of runtime symbols map (--min-ratio ${flags.minRatio})`,
-          ExitCode.verificationFailed,
-          'ERR_VERIFY',
-        );
-      }
-    });
+    .action((flags: GraphVerifyFlags) => verifyGraph(cli, flags));
 
   const attest = program.command('attest').description('Attestations');
   attest
@@ -181,34 +227,5 @@ export function registerSignalsCommands(program: Command, cli: CliCtx, advisorie
     .option('--runtime <file>', 'the runtime trace to sign', 'runtime-trace.ndjson.gz')
     .option('--graph-hash <sha256>', 'graph hash recorded in the predicate')
     .option('--key <pem>', 'sign offline with this PKCS#8 private key instead of the tenant key on the server')
-    .action(async (flags: { bundle: string; runtime: string; graphHash?: string; key?: string }) => {
-      const opts = globals();
-      const sha256 = createHash('sha256').update(readFileSync(flags.runtime)).digest('hex');
-      let envelope: unknown;
-      if (flags.key) {
-        const privateKey = createPrivateKey(readFileSync(flags.key, 'utf8'));
-        const statement = {
-          _type: 'https://in-toto.io/Statement/v1',
-          subject: [{ name: basename(flags.runtime), digest: { sha256 } }],
-          predicateType: RUNTIME_PREDICATE,
-          predicate: { tenant: opts.tenant, ...(flags.graphHash ? { graphHash: flags.graphHash } : {}) },
-        };
-        envelope = dsseSign('application/vnd.in-toto+json', Buffer.from(canonicalJson(statement), 'utf8'), [
-          { keyid: keyIdOf(createPublicKey(privateKey)), privateKey },
-        ]);
-      } else {
-        envelope = await createApiClient(io, opts).json('POST', '/signals/attest/runtime', {
-          scope: 'signals:write',
-          body: { name: basename(flags.runtime), sha256, ...(flags.graphHash ? { graphHash: flags.graphHash } : {}) },
-        });
-      }
-      writeFileSync(flags.bundle, `${JSON.stringify(envelope, null, 2)}\n`);
-      log(io, opts, `signed sha256:${sha256}`);
-      printResult(
-        io,
-        opts,
-        { bundle: flags.bundle, sha256: `sha256:${sha256}` },
-        () => `wrote ${flags.bundle} over sha256:${sha256}`,
-      );
-    });
+    .action((flags: AttestFlags) => attestRuntimeTrace(cli, flags));
 }
