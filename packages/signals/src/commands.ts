@@ -8,7 +8,9 @@ import { gunzipSync } from 'node:zlib';
 import { canonicalJson, dsseSign, ExitCode } from '@stella/core';
 import { type CliCtx, CliError, createApiClient, keyIdOf, loadConfig, log, printResult } from '@stella/platform';
 import type { Command } from 'commander';
-import { offlineIngestRuntime } from './offline.ts';
+import type { VulnerableSymbols } from './engine/targets.ts';
+import { offlineIngestRuntime } from './offline/import.ts';
+import { RUNTIME_PREDICATE } from './runtime/attest.ts';
 import { pickSubject } from './runtime/subject.ts';
 
 interface IngestFlags {
@@ -24,8 +26,6 @@ interface IngestFlags {
   version?: string;
   tenant?: string;
 }
-
-const RUNTIME_PREDICATE = 'https://stella.local/attestations/runtime-trace/v1';
 
 function readTraceSymbols(path: string): string[] {
   let bytes = readFileSync(path);
@@ -47,11 +47,15 @@ function readTraceSymbols(path: string): string[] {
   return [...symbols].sort();
 }
 
-async function ingest({ io, globals }: CliCtx, flags: IngestFlags, forceOffline: boolean): Promise<void> {
+async function ingest(
+  { io, globals }: CliCtx,
+  flags: IngestFlags,
+  offline: { advisories: VulnerableSymbols; force: boolean },
+): Promise<void> {
   const opts = globals();
   const tenant = flags.tenant ?? opts.tenant;
-  const subject = pickSubject(flags as unknown as Record<string, unknown>);
-  if (forceOffline || flags.offline) {
+  const subject = pickSubject(flags);
+  if (offline.force || flags.offline) {
     if (!flags.manifest) throw new CliError('--manifest is required with --offline', ExitCode.usage, 'ERR_USAGE');
     const { config } = loadConfig({ env: io.env, ...(opts.config ? { file: opts.config } : {}) });
     const receipt = await offlineIngestRuntime({
@@ -63,6 +67,7 @@ async function ingest({ io, globals }: CliCtx, flags: IngestFlags, forceOffline:
       ...(flags.dsse ? { dssePath: flags.dsse } : {}),
       subject,
       ...(io.env.STELLA_SERVER ? { serverUrl: io.env.STELLA_SERVER } : {}),
+      advisories: offline.advisories,
     });
     if (flags.receipt) writeFileSync(flags.receipt, `${JSON.stringify(receipt, null, 2)}\n`);
     printResult(
@@ -105,29 +110,105 @@ const ingestOptions = (cmd: Command) =>
     .option('--tenant <id>', 'tenant (defaults to the global --tenant)');
 
 /** `<parent> ingest-runtime`, always offline: `stella signals-offline ingest-runtime` and the `signals-offline` binary. */
-export function addOfflineIngestCommand(parent: Command, cli: CliCtx): Command {
+export function addOfflineIngestCommand(parent: Command, cli: CliCtx, advisories: VulnerableSymbols): Command {
   return ingestOptions(
     parent
       .command('ingest-runtime')
       .description('Verify a runtime bundle (manifest, DSSE, time anchor) and import it locally'),
-  ).action((flags: IngestFlags) => ingest(cli, flags, true));
+  ).action((flags: IngestFlags) => ingest(cli, flags, { advisories, force: true }));
 }
 
-export function registerSignalsCommands(program: Command, cli: CliCtx): void {
-  const { io, globals } = cli;
+interface GraphVerifyFlags {
+  runtime: string;
+  graph: string;
+  minRatio: string;
+}
 
+/** `stella graph verify`: how much of a trace maps onto a stored graph; exit 3 under --min-ratio. */
+async function verifyGraph({ io, globals }: CliCtx, flags: GraphVerifyFlags): Promise<void> {
+  const opts = globals();
+  const symbols = readTraceSymbols(flags.runtime);
+  const result = await createApiClient(io, opts).json<{
+    symbols: number;
+    mapped: number;
+    unmapped: number;
+    ratio: number;
+    graphHash: string;
+    unmappedSample: string[];
+  }>('POST', `/signals/callgraphs/${encodeURIComponent(flags.graph)}/coverage`, {
+    scope: 'signals:read',
+    body: { symbols },
+  });
+  printResult(
+    io,
+    opts,
+    result,
+    () =>
+      `${result.mapped} of ${result.symbols} runtime symbols map onto graph ${result.graphHash} (${(result.ratio * 100).toFixed(1)}%)` +
+      (result.unmapped ? `; unmapped e.g. ${result.unmappedSample.slice(0, 5).join(', ')}` : ''),
+  );
+  if (result.ratio < Number(flags.minRatio)) {
+    throw new CliError(
+      `only ${(result.ratio * 100).toFixed(1)}% of runtime symbols map (--min-ratio ${flags.minRatio})`,
+      ExitCode.verificationFailed,
+      'ERR_VERIFY',
+    );
+  }
+}
+
+interface AttestFlags {
+  bundle: string;
+  runtime: string;
+  graphHash?: string;
+  key?: string;
+}
+
+/** `stella attest runtime`: a DSSE over the trace, by the server's tenant key or a local --key. */
+async function attestRuntimeTrace({ io, globals }: CliCtx, flags: AttestFlags): Promise<void> {
+  const opts = globals();
+  const sha256 = createHash('sha256').update(readFileSync(flags.runtime)).digest('hex');
+  let envelope: unknown;
+  if (flags.key) {
+    const privateKey = createPrivateKey(readFileSync(flags.key, 'utf8'));
+    const statement = {
+      _type: 'https://in-toto.io/Statement/v1',
+      subject: [{ name: basename(flags.runtime), digest: { sha256 } }],
+      predicateType: RUNTIME_PREDICATE,
+      predicate: { tenant: opts.tenant, ...(flags.graphHash ? { graphHash: flags.graphHash } : {}) },
+    };
+    envelope = dsseSign('application/vnd.in-toto+json', Buffer.from(canonicalJson(statement), 'utf8'), [
+      { keyid: keyIdOf(createPublicKey(privateKey)), privateKey },
+    ]);
+  } else {
+    envelope = await createApiClient(io, opts).json('POST', '/signals/attest/runtime', {
+      scope: 'signals:write',
+      body: { name: basename(flags.runtime), sha256, ...(flags.graphHash ? { graphHash: flags.graphHash } : {}) },
+    });
+  }
+  writeFileSync(flags.bundle, `${JSON.stringify(envelope, null, 2)}\n`);
+  log(io, opts, `signed sha256:${sha256}`);
+  printResult(
+    io,
+    opts,
+    { bundle: flags.bundle, sha256: `sha256:${sha256}` },
+    () => `wrote ${flags.bundle} over sha256:${sha256}`,
+  );
+}
+
+/** The room's verbs; `advisories` serves the default targets of the offline ingest's recompute. */
+export function registerSignalsCommands(program: Command, cli: CliCtx, advisories: VulnerableSymbols): void {
   const signals = program.command('signals').description('Callgraphs, runtime facts and reachability');
   ingestOptions(
     signals
       .command('ingest-runtime')
       .description('Ingest a runtime trace: over HTTP, or with --offline into the local database and CAS (air gap)')
       .option('--offline', 'verify the bundle and import locally without a server'),
-  ).action((flags: IngestFlags) => ingest(cli, flags, false));
+  ).action((flags: IngestFlags) => ingest(cli, flags, { advisories, force: false }));
 
   const offline = program
     .command('signals-offline')
     .description('Air-gap runtime ingest (alias of `signals ingest-runtime --offline`)');
-  addOfflineIngestCommand(offline, cli);
+  addOfflineIngestCommand(offline, cli, advisories);
 
   const graph = program.command('graph').description('Callgraph tools');
   graph
@@ -136,36 +217,7 @@ export function registerSignalsCommands(program: Command, cli: CliCtx): void {
     .requiredOption('--runtime <file>', 'runtime trace NDJSON (.gz accepted)')
     .requiredOption('--graph <hash|id>', 'graph hash (sha256:…) or callgraph id')
     .option('--min-ratio <ratio>', 'exit 3 when fewer than this share of symbols map (0..1)', '0')
-    .action(async (flags: { runtime: string; graph: string; minRatio: string }) => {
-      const opts = globals();
-      const symbols = readTraceSymbols(flags.runtime);
-      const result = await createApiClient(io, opts).json<{
-        symbols: number;
-        mapped: number;
-        unmapped: number;
-        ratio: number;
-        graphHash: string;
-        unmappedSample: string[];
-      }>('POST', `/signals/callgraphs/${encodeURIComponent(flags.graph)}/coverage`, {
-        scope: 'signals:read',
-        body: { symbols },
-      });
-      printResult(
-        io,
-        opts,
-        result,
-        () =>
-          `${result.mapped} of ${result.symbols} runtime symbols map onto graph ${result.graphHash} (${(result.ratio * 100).toFixed(1)}%)` +
-          (result.unmapped ? `; unmapped e.g. ${result.unmappedSample.slice(0, 5).join(', ')}` : ''),
-      );
-      if (result.ratio < Number(flags.minRatio)) {
-        throw new CliError(
-          `only ${(result.ratio * 100).toFixed(1)}% of runtime symbols map (--min-ratio ${flags.minRatio})`,
-          ExitCode.verificationFailed,
-          'ERR_VERIFY',
-        );
-      }
-    });
+    .action((flags: GraphVerifyFlags) => verifyGraph(cli, flags));
 
   const attest = program.command('attest').description('Attestations');
   attest
@@ -175,34 +227,5 @@ export function registerSignalsCommands(program: Command, cli: CliCtx): void {
     .option('--runtime <file>', 'the runtime trace to sign', 'runtime-trace.ndjson.gz')
     .option('--graph-hash <sha256>', 'graph hash recorded in the predicate')
     .option('--key <pem>', 'sign offline with this PKCS#8 private key instead of the tenant key on the server')
-    .action(async (flags: { bundle: string; runtime: string; graphHash?: string; key?: string }) => {
-      const opts = globals();
-      const sha256 = createHash('sha256').update(readFileSync(flags.runtime)).digest('hex');
-      let envelope: unknown;
-      if (flags.key) {
-        const privateKey = createPrivateKey(readFileSync(flags.key, 'utf8'));
-        const statement = {
-          _type: 'https://in-toto.io/Statement/v1',
-          subject: [{ name: basename(flags.runtime), digest: { sha256 } }],
-          predicateType: RUNTIME_PREDICATE,
-          predicate: { tenant: opts.tenant, ...(flags.graphHash ? { graphHash: flags.graphHash } : {}) },
-        };
-        envelope = dsseSign('application/vnd.in-toto+json', Buffer.from(canonicalJson(statement), 'utf8'), [
-          { keyid: keyIdOf(createPublicKey(privateKey)), privateKey },
-        ]);
-      } else {
-        envelope = await createApiClient(io, opts).json('POST', '/signals/attest/runtime', {
-          scope: 'signals:write',
-          body: { name: basename(flags.runtime), sha256, ...(flags.graphHash ? { graphHash: flags.graphHash } : {}) },
-        });
-      }
-      writeFileSync(flags.bundle, `${JSON.stringify(envelope, null, 2)}\n`);
-      log(io, opts, `signed sha256:${sha256}`);
-      printResult(
-        io,
-        opts,
-        { bundle: flags.bundle, sha256: `sha256:${sha256}` },
-        () => `wrote ${flags.bundle} over sha256:${sha256}`,
-      );
-    });
+    .action((flags: AttestFlags) => attestRuntimeTrace(cli, flags));
 }

@@ -12,6 +12,7 @@ export type {
   UnknownReason,
 } from './engine/reachability.ts';
 export { bfs, computeReachability } from './engine/reachability.ts';
+export type { AdvisorySymbols, VulnerableSymbols } from './engine/targets.ts';
 export { SignalsErrors } from './errors.ts';
 export { createNatsBridge, FACT_DLQ_SUBJECT, FACT_SUBJECT } from './events.ts';
 export type { CsrGraph } from './graph/csr.ts';
@@ -20,7 +21,8 @@ export type { CanonicalGraph } from './graph/model.ts';
 export { normalizeGraph } from './graph/normalize.ts';
 export { parseCallgraphBody } from './graph/parse.ts';
 export { symbolId } from './graph/symbol-id.ts';
-export { signalsModule, signalsOf } from './module.ts';
+export type { SignalsModuleOptions } from './module.ts';
+export { createSignalsModule, signalsOf } from './module.ts';
 export type { Signals } from './service.ts';
 export { createSignals, FACT_TOPIC } from './service.ts';
 export { toCycloneDx, toOpenVex } from './vex.ts';

@@ -6,17 +6,11 @@ import assert from 'node:assert/strict';
 import { Readable } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
 import { StellaError } from '@stella/core';
-import {
-  type BlobStore,
-  createLogger,
-  createMetricsRegistry,
-  createSigningKeyStore,
-  type Registry,
-} from '@stella/platform';
+import type { BlobStore, Registry } from '@stella/platform';
 import { testBackend } from '@stella/testkit';
 import { readRuntimeStream, runtimeSpoolDir, runtimeStreamLimits } from '../src/runtime/stream.ts';
-import { createSignals, type Signals } from '../src/service.ts';
-import { type Harness, sampleGraph, startHarness } from './harness.ts';
+import type { Signals } from '../src/service.ts';
+import { type Harness, sampleGraph, secondService, startHarness } from './harness.ts';
 
 const TENANT = 'acme';
 const ndjson = (events: unknown[]) => Buffer.from(events.map((e) => `${JSON.stringify(e)}\n`).join(''));
@@ -99,16 +93,7 @@ describe(`reachability facts under concurrent recomputes and while pending, on $
     h = await startHarness();
     // A second service on the same database, as a worker process beside the API would be.
     workerBlobs = holdingBlobs(h.blobs);
-    worker = createSignals({
-      db: h.t.db,
-      blobs: workerBlobs.store,
-      timeline: h.timeline,
-      signing: createSigningKeyStore(h.t.db),
-      config: h.config.signals,
-      clock: { now: () => new Date('2026-01-02T03:04:05.000Z') },
-      metrics: createMetricsRegistry({ defaultMetrics: false }),
-      logger: createLogger({ level: 'silent' }),
-    });
+    worker = secondService(h, { blobs: workerBlobs.store });
     callgraphId = (await h.signals.ingestCallgraph(TENANT, sampleGraph())).callgraphId;
   });
   after(() => h.close());

@@ -1,7 +1,7 @@
 // A signals service on a real test database (PGlite or PostgreSQL), a real filesystem CAS and the
 // real timeline, without HTTP: for tests of ingest, recompute and events below the routes.
 
-import { aocModule } from '@stella/aoc';
+import { aocModule, vulnerableSymbols } from '@stella/aoc';
 import { type Clock, fixedClock } from '@stella/core';
 import {
   type BlobStore,
@@ -18,7 +18,7 @@ import {
   type Timeline,
 } from '@stella/platform';
 import { scratchDir, type TestDb, testDb } from '@stella/testkit';
-import { createSignals, type Signals } from '../src/service.ts';
+import { createSignals, type Signals, type SignalsDeps } from '../src/service.ts';
 
 export interface Harness {
   t: TestDb;
@@ -27,6 +27,7 @@ export interface Harness {
   timeline: Timeline;
   metrics: Registry;
   config: Config;
+  clock: Clock;
   close(): Promise<void>;
 }
 
@@ -52,8 +53,27 @@ export async function startHarness(options: { env?: Record<string, string>; cloc
     clock,
     metrics,
     logger: createLogger({ level: 'silent' }),
+    advisories: { vulnerableSymbols },
   });
-  return { t, signals, blobs, timeline, metrics, config, close: () => t.close() };
+  return { t, signals, blobs, timeline, metrics, config, clock, close: () => t.close() };
+}
+
+/**
+ * Another signals service on the harness's database and CAS, with caches of its own: as after a
+ * restart, or a worker process beside the API. `advisories: false` builds it without them.
+ */
+export function secondService(h: Harness, options: { blobs?: BlobStore; advisories?: false } = {}): Signals {
+  const deps: SignalsDeps = {
+    db: h.t.db,
+    blobs: options.blobs ?? h.blobs,
+    timeline: h.timeline,
+    signing: createSigningKeyStore(h.t.db),
+    config: h.config.signals,
+    clock: h.clock,
+    metrics: createMetricsRegistry({ defaultMetrics: false }),
+    logger: createLogger({ level: 'silent' }),
+  };
+  return createSignals(options.advisories === false ? deps : { ...deps, advisories: { vulnerableSymbols } });
 }
 
 /**

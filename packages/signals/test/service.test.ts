@@ -6,7 +6,7 @@ import { dsseVerify, parseDsseEnvelope, StellaError, sha256Digest } from '@stell
 import { createSigningKeyStore } from '@stella/platform';
 import { testBackend } from '@stella/testkit';
 import { readRuntimeStream, runtimeSpoolDir, runtimeStreamLimits } from '../src/runtime/stream.ts';
-import { type Harness, sampleGraph, startHarness } from './harness.ts';
+import { type Harness, sampleGraph, secondService, startHarness } from './harness.ts';
 
 const line = (o: unknown) => `${JSON.stringify(o)}\n`;
 const ndjson = (events: unknown[]) => Buffer.from(events.map(line).join(''));
@@ -338,24 +338,26 @@ describe(`signals service on ${testBackend()}`, () => {
     });
     assert.equal(await h.blobs.delete(cg.csrUri), true);
     // A fresh service (as after a restart) has no cached copy of the graph.
-    const { createSignals } = await import('../src/service.ts');
-    const { createLogger, createMetricsRegistry, createSigningKeyStore } = await import('@stella/platform');
-    const fresh = createSignals({
-      db: h.t.db,
-      blobs: h.blobs,
-      timeline: h.timeline,
-      signing: createSigningKeyStore(h.t.db),
-      config: h.config.signals,
-      clock: { now: () => new Date('2026-01-02T03:04:05.000Z') },
-      metrics: createMetricsRegistry({ defaultMetrics: false }),
-      logger: createLogger({ level: 'silent' }),
-    });
+    const fresh = secondService(h);
     await fresh.recompute('acme', { subjectKey: 'vanish', targets: ['lib:vulnSink'] });
     const unknowns = await fresh.listUnknowns('acme', 'vanish');
     assert.deepEqual(
       unknowns.map((u) => `${u.symbolId}:${u.reason}`),
       ['lib:vulnSink:graph_missing'],
     );
+  });
+
+  test('a service built without a vulnerable-symbols source refuses default targets instead of guessing', async () => {
+    const cg = await h.signals.ingestCallgraph('acme', sampleGraph({ component: 'no-advisories' }));
+    await ingest('acme', { callgraphId: cg.callgraphId }, ndjson([{ symbolId: 'lib:parse', hitCount: 1 }]), {
+      scanId: 'no-advisories',
+    });
+    const bare = secondService(h, { advisories: false });
+    // The graph names packages, so its default targets need the advisories: a coded failure, no fact.
+    await assert.rejects(bare.recompute('acme', { subjectKey: 'no-advisories' }), { code: 'ERR_INTERNAL' });
+    // Explicit targets need no advisories.
+    const report = await bare.recompute('acme', { subjectKey: 'no-advisories', targets: ['lib:vulnSink'] });
+    assert.equal(report.subjects[0]?.status, 'updated');
   });
 
   test('the same inputs give the same fact bytes in a fresh database', async () => {

@@ -1,6 +1,7 @@
 #!/usr/bin/env -S node --disable-proto=delete
 // `signals-offline ingest-runtime …` exactly as seed 000 writes it: the air-gap runtime ingest without
 // the rest of the `stella` command (same code as `stella signals-offline ingest-runtime`).
+import { vulnerableSymbols } from '@stella/aoc';
 import { ExitCode, StellaError } from '@stella/core';
 import { type CliCtx, CliError, exitCodeOf, type GlobalOptions } from '@stella/platform';
 import { Command, CommanderError, Option } from 'commander';
@@ -24,7 +25,7 @@ export async function runSignalsOffline(io: CliCtx['io']): Promise<number> {
       ...(opts.config ? { config: opts.config } : {}),
     };
   };
-  const sub = addOfflineIngestCommand(program, { io, globals });
+  const sub = addOfflineIngestCommand(program, { io, globals }, { vulnerableSymbols });
   sub.exitOverride().configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s) });
   try {
     await program.parseAsync(io.argv, { from: 'user' });

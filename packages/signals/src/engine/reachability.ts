@@ -110,123 +110,19 @@ export interface EngineInput {
 }
 
 export function computeReachability(input: EngineInput, options: ScoringOptions): ReachabilityResult {
-  const { csr, index, hits } = input;
-  const searches = csr && (input.searches ?? { strict: bfs(csr, false), loose: bfs(csr, true) });
-  const entrySet = new Set(csr ? Array.from(csr.entries) : []);
-  const hasRuntime = hits.size > 0;
-  const states: TargetState[] = [];
-  const unknowns: ReachabilityResult['unknowns'] = [];
-  const w = options.weights;
-  const conf = (c: number) => round(clamp(c, options.minConfidence, options.maxConfidence));
-
-  for (const target of input.targets) {
-    const label = target.symbolId ?? `${target.package ?? 'unknown'}#${target.advisoryId ?? 'no-symbol'}`;
-    const base = {
-      target: label,
-      ...(target.advisoryId ? { advisoryId: target.advisoryId } : {}),
-      ...(target.package ? { package: target.package } : {}),
-    };
-    const targetHits = target.symbolId ? (hits.get(target.symbolId) ?? 0) : 0;
-    const runtimeState: LatticeState =
-      targetHits > 0
-        ? 'RuntimeObserved'
-        : hasRuntime && options.runtimeAbsenceIsEvidence
-          ? 'RuntimeUnobserved'
-          : 'Unknown';
-    const unknownState = (reason: UnknownReason): TargetState => {
-      if (targetHits > 0) {
-        // Observed but not in the graph: a runtime-only node, still counted as observed.
-        const confidence = conf(options.reachableConfidence + options.runtimeBonus);
-        return {
-          ...base,
-          reachable: true,
-          bucket: 'runtime',
-          state: runtimeState,
-          weight: w.runtime,
-          confidence,
-          score: round(confidence * w.runtime),
-          path: [target.symbolId!],
-          evidence: { runtimeHits: [{ symbolId: target.symbolId!, hitCount: targetHits }] },
-        };
-      }
-      unknowns.push({ symbolId: label, reason, ...(target.advisoryId ? { advisoryId: target.advisoryId } : {}) });
-      const confidence = conf(options.minConfidence);
-      return {
-        ...base,
-        reachable: null,
-        bucket: 'unknown',
-        state: runtimeState,
-        weight: w.unknown,
-        confidence,
-        score: round(confidence * w.unknown),
-        path: [],
-        evidence: { runtimeHits: [] },
-        unknownReason: reason,
-      };
-    };
-
-    if (!target.symbolId) {
-      states.push(unknownState('no_symbol_data'));
-      continue;
-    }
-    if (!csr || !index || !searches) {
-      states.push(unknownState('graph_missing'));
-      continue;
-    }
-    const node = index.get(target.symbolId);
-    if (node === undefined) {
-      states.push(unknownState('symbol_not_in_graph'));
-      continue;
-    }
-    if (searches.strict.parent[node] === UNREACHED) {
-      if (searches.loose.parent[node] !== UNREACHED) {
-        // Only a heuristic (dynamic) edge leads here: neither reachable nor unreachable is proven.
-        const s = unknownState('dynamic_edge_only');
-        if (s.bucket === 'unknown') s.path = pathTo(searches.loose.parent, node).map((i) => csr.ids[i]!);
-        states.push(s);
-        continue;
-      }
-      const confidence = conf(options.unreachableConfidence);
-      states.push({
-        ...base,
-        reachable: false,
-        bucket: 'unreachable',
-        state: join('StaticallyUnreachable', runtimeState),
-        weight: w.unreachable,
-        confidence,
-        score: round(confidence * w.unreachable),
-        path: [],
-        evidence: { runtimeHits: targetHits > 0 ? [{ symbolId: target.symbolId, hitCount: targetHits }] : [] },
-      });
-      continue;
-    }
-    const pathNodes = pathTo(searches.strict.parent, node);
-    const path = pathNodes.map((i) => csr.ids[i]!);
-    const runtimeHits = path.flatMap((id) => {
-      const h = hits.get(id) ?? 0;
-      return h > 0 ? [{ symbolId: id, hitCount: h }] : [];
-    });
-    const bucket: Bucket = entrySet.has(node)
-      ? 'entrypoint'
-      : runtimeHits.length > 0
-        ? 'runtime'
-        : path.length <= 2
-          ? 'direct'
-          : 'unknown';
-    const confidence = conf(options.reachableConfidence + (runtimeHits.length > 0 ? options.runtimeBonus : 0));
-    states.push({
-      ...base,
-      reachable: true,
-      bucket,
-      state: join('StaticallyReachable', runtimeState),
-      weight: w[bucket],
-      confidence,
-      score: round(confidence * w[bucket]),
-      path,
-      evidence: { runtimeHits },
-    });
-  }
-
+  const { csr, hits } = input;
+  const scope: TargetScope = {
+    csr,
+    index: input.index,
+    searches: csr && (input.searches ?? { strict: bfs(csr, false), loose: bfs(csr, true) }),
+    entrySet: new Set(csr ? Array.from(csr.entries) : []),
+    hits,
+    hasRuntime: hits.size > 0,
+    options,
+    unknowns: [],
+  };
+  const states = input.targets.map((target) => targetState(scope, target));
+  const { unknowns } = scope;
   states.sort((a, b) =>
     a.target < b.target ? -1 : a.target > b.target ? 1 : (a.advisoryId ?? '') < (b.advisoryId ?? '') ? -1 : 1,
   );
@@ -237,4 +133,146 @@ export function computeReachability(input: EngineInput, options: ScoringOptions)
     unknowns.length / Math.max(1, states.length + unknowns.length),
   );
   return { states, score: round(mean * (1 - pressure)), unknowns };
+}
+
+/** What every target of one computation shares; `unknowns` collects the targets found unknown. */
+interface TargetScope {
+  csr: CsrGraph | undefined;
+  index: Map<string, number> | undefined;
+  searches: { strict: BfsResult; loose: BfsResult } | undefined;
+  entrySet: Set<number>;
+  hits: ReadonlyMap<string, number>;
+  hasRuntime: boolean;
+  options: ScoringOptions;
+  unknowns: ReachabilityResult['unknowns'];
+}
+
+/** A target as the state computation sees it: its label, its members shown in the state, its hits. */
+interface TargetSeen {
+  target: Target;
+  label: string;
+  base: Pick<TargetState, 'target' | 'advisoryId' | 'package'>;
+  hits: number;
+  runtimeState: LatticeState;
+}
+
+function confidenceOf(options: ScoringOptions, c: number): number {
+  return round(clamp(c, options.minConfidence, options.maxConfidence));
+}
+
+function targetState(scope: TargetScope, target: Target): TargetState {
+  const { csr, index, searches, options } = scope;
+  const label = target.symbolId ?? `${target.package ?? 'unknown'}#${target.advisoryId ?? 'no-symbol'}`;
+  const hits = target.symbolId ? (scope.hits.get(target.symbolId) ?? 0) : 0;
+  const seen: TargetSeen = {
+    target,
+    label,
+    base: {
+      target: label,
+      ...(target.advisoryId ? { advisoryId: target.advisoryId } : {}),
+      ...(target.package ? { package: target.package } : {}),
+    },
+    hits,
+    runtimeState:
+      hits > 0
+        ? 'RuntimeObserved'
+        : scope.hasRuntime && options.runtimeAbsenceIsEvidence
+          ? 'RuntimeUnobserved'
+          : 'Unknown',
+  };
+  if (!target.symbolId) return unknownState(scope, seen, 'no_symbol_data');
+  if (!csr || !index || !searches) return unknownState(scope, seen, 'graph_missing');
+  const node = index.get(target.symbolId);
+  if (node === undefined) return unknownState(scope, seen, 'symbol_not_in_graph');
+  if (searches.strict.parent[node] !== UNREACHED)
+    return reachableState(scope, seen, csr, pathTo(searches.strict.parent, node));
+  if (searches.loose.parent[node] !== UNREACHED) {
+    // Only a heuristic (dynamic) edge leads here: neither reachable nor unreachable is proven.
+    const s = unknownState(scope, seen, 'dynamic_edge_only');
+    if (s.bucket === 'unknown') s.path = pathTo(searches.loose.parent, node).map((i) => csr.ids[i]!);
+    return s;
+  }
+  const confidence = confidenceOf(options, options.unreachableConfidence);
+  return {
+    ...seen.base,
+    reachable: false,
+    bucket: 'unreachable',
+    state: join('StaticallyUnreachable', seen.runtimeState),
+    weight: options.weights.unreachable,
+    confidence,
+    score: round(confidence * options.weights.unreachable),
+    path: [],
+    evidence: { runtimeHits: hits > 0 ? [{ symbolId: target.symbolId, hitCount: hits }] : [] },
+  };
+}
+
+/** A target the graph cannot place; observed at runtime it still counts as reached (a runtime-only node). */
+function unknownState(scope: TargetScope, seen: TargetSeen, reason: UnknownReason): TargetState {
+  const { options } = scope;
+  const w = options.weights;
+  const { target } = seen;
+  if (seen.hits > 0) {
+    const confidence = confidenceOf(options, options.reachableConfidence + options.runtimeBonus);
+    return {
+      ...seen.base,
+      reachable: true,
+      bucket: 'runtime',
+      state: seen.runtimeState,
+      weight: w.runtime,
+      confidence,
+      score: round(confidence * w.runtime),
+      path: [target.symbolId!],
+      evidence: { runtimeHits: [{ symbolId: target.symbolId!, hitCount: seen.hits }] },
+    };
+  }
+  scope.unknowns.push({
+    symbolId: seen.label,
+    reason,
+    ...(target.advisoryId ? { advisoryId: target.advisoryId } : {}),
+  });
+  const confidence = confidenceOf(options, options.minConfidence);
+  return {
+    ...seen.base,
+    reachable: null,
+    bucket: 'unknown',
+    state: seen.runtimeState,
+    weight: w.unknown,
+    confidence,
+    score: round(confidence * w.unknown),
+    path: [],
+    evidence: { runtimeHits: [] },
+    unknownReason: reason,
+  };
+}
+
+/** A target on a static path from an entrypoint: its bucket from the path and the hits along it. */
+function reachableState(scope: TargetScope, seen: TargetSeen, csr: CsrGraph, pathNodes: number[]): TargetState {
+  const { options } = scope;
+  const path = pathNodes.map((i) => csr.ids[i]!);
+  const runtimeHits = path.flatMap((id) => {
+    const h = scope.hits.get(id) ?? 0;
+    return h > 0 ? [{ symbolId: id, hitCount: h }] : [];
+  });
+  const bucket: Bucket = scope.entrySet.has(pathNodes[0]!)
+    ? 'entrypoint'
+    : runtimeHits.length > 0
+      ? 'runtime'
+      : path.length <= 2
+        ? 'direct'
+        : 'unknown';
+  const confidence = confidenceOf(
+    options,
+    options.reachableConfidence + (runtimeHits.length > 0 ? options.runtimeBonus : 0),
+  );
+  return {
+    ...seen.base,
+    reachable: true,
+    bucket,
+    state: join('StaticallyReachable', seen.runtimeState),
+    weight: options.weights[bucket],
+    confidence,
+    score: round(confidence * options.weights[bucket]),
+    path,
+    evidence: { runtimeHits },
+  };
 }

@@ -1,5 +1,5 @@
 // Where reachability targets come from when a request names none: vulnerable symbols of advisories
-// whose packages occur in the graph (asked of the AOC room), plus the operator overlay file mapping
+// whose packages occur in the graph (asked of the AOC room through the VulnerableSymbols port), plus the operator overlay file mapping
 // advisory id → symbols or glob patterns. Symbols are matched to graph nodes by id, by display name,
 // or by a qualified suffix (".Sym", ":Sym", "/Sym", "#Sym"), within the advisory's package when the
 // graph knows node packages.
@@ -61,26 +61,13 @@ export function loadOverlay(path: string): SymbolOverlay {
   return out;
 }
 
-type VulnerableSymbolsFn = (db: Db, tenant: string, purls: readonly string[]) => Promise<AdvisorySymbols[]>;
-
-let aocLookup: Promise<VulnerableSymbolsFn | undefined> | undefined;
-
 /**
- * The AOC room's `vulnerableSymbols`, or undefined while that room does not export it yet. A failed
- * import (file descriptors exhausted, say) answers undefined this once and is tried again next
- * time; kept, it would have left every later recompute without advisory targets until a restart.
+ * The port to the advisories (the AOC room's `vulnerableSymbols`, given to signals by whoever builds
+ * it): the vulnerable symbols advisories name for these packages. Only head revisions count, matched
+ * by version-less purl.
  */
-export function aocVulnerableSymbols(): Promise<VulnerableSymbolsFn | undefined> {
-  aocLookup ??= import('@stella/aoc')
-    .then((aoc) => {
-      const fn = (aoc as Record<string, unknown>).vulnerableSymbols;
-      return typeof fn === 'function' ? (fn as VulnerableSymbolsFn) : undefined;
-    })
-    .catch(() => {
-      aocLookup = undefined;
-      return undefined;
-    });
-  return aocLookup;
+export interface VulnerableSymbols {
+  vulnerableSymbols(db: Db, tenant: string, purls: readonly string[]): Promise<AdvisorySymbols[]>;
 }
 
 /** A target as a recompute request names it: a symbol id, or the documented members of an object. */

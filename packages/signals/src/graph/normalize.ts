@@ -36,11 +36,42 @@ export function normalizeGraph(parsed: ParsedGraph, limits: NormalizeLimits): No
     );
   }
   const problems: string[] = [];
-  const report = (message: string) => {
+  const report: Report = (message) => {
     if (problems.length < MAX_REPORTED) problems.push(message);
   };
+  const { nodes, rank } = sortedNodes(parsed.nodes, report);
+  const edges = sortedEdges(parsed.edges, rank, nodes.length, report);
+  const entrypoints = sortedEntrypoints(parsed.entrypoints, rank, report);
+  if (problems.length > 0) {
+    throw invalidGraph(
+      `callgraph failed validation: ${problems[0]}${problems.length > 1 ? ` (and ${problems.length - 1} more)` : ''}`,
+      {
+        problems,
+      },
+    );
+  }
 
-  const nodes: GraphNode[] = parsed.nodes.map((n) => nfcObject(n));
+  const graph: CanonicalGraph = {
+    schema: 'stella.callgraph.v1',
+    metadata: {
+      language: nfc(parsed.metadata.language ?? 'unknown'),
+      component: nfc(parsed.metadata.component ?? ''),
+      version: nfc(parsed.metadata.version ?? ''),
+    },
+    nodes,
+    edges,
+    entrypoints,
+  };
+  const bytes = Buffer.from(canonicalJson(graph), 'utf8');
+  return { graph, bytes, graphHash: sha256Digest(bytes) };
+}
+
+/** Collects a validation problem (the first MAX_REPORTED are kept). */
+type Report = (message: string) => void;
+
+/** Nodes sorted by id, and each id's rank in that order; control characters and duplicates reported. */
+function sortedNodes(parsed: ParsedGraph['nodes'], report: Report) {
+  const nodes: GraphNode[] = parsed.map((n) => nfcObject(n));
   nodes.sort((a, b) => byCodeUnits(a.id, b.id));
   const rank = new Map<string, number>();
   for (let i = 0; i < nodes.length; i++) {
@@ -49,14 +80,23 @@ export function normalizeGraph(parsed: ParsedGraph, limits: NormalizeLimits): No
     if (i > 0 && nodes[i - 1]!.id === id) report(`duplicate node id ${JSON.stringify(id)}`);
     rank.set(id, i);
   }
+  return { nodes, rank };
+}
 
-  // Edges sort by (sourceId, targetId, kind, reason, weight desc). Node ids are already ranked in
-  // code-unit order, so the first two keys become one number and the sort stays numeric for
-  // million-edge graphs.
-  const n = Math.max(1, nodes.length);
-  const candidates = parsed.edges.map((e) => nfcObject(e));
+/**
+ * Edges sorted by (sourceId, targetId, kind, reason, weight desc), one per (source, target, kind);
+ * edges naming no node reported. Node ids are already ranked in code-unit order, so the first two
+ * keys become one number and the sort stays numeric for million-edge graphs.
+ */
+function sortedEdges(
+  parsed: ParsedGraph['edges'],
+  rank: ReadonlyMap<string, number>,
+  nodeCount: number,
+  report: Report,
+): GraphEdge[] {
+  const n = Math.max(1, nodeCount);
   const keyed: { edge: GraphEdge; key: number }[] = [];
-  for (const e of candidates) {
+  for (const e of parsed.map((edge) => nfcObject(edge))) {
     const s = rank.get(e.sourceId);
     const t = rank.get(e.targetId);
     if (s === undefined)
@@ -82,11 +122,18 @@ export function normalizeGraph(parsed: ParsedGraph, limits: NormalizeLimits): No
     lastKind = e.kind;
     edges.push(e);
   }
-  const ids = rank;
+  return edges;
+}
 
+/** Entrypoints by (order, node id), each node once, renumbered; those naming no node reported. */
+function sortedEntrypoints(
+  parsed: ParsedGraph['entrypoints'],
+  ids: ReadonlyMap<string, number>,
+  report: Report,
+): GraphEntrypoint[] {
   const entrypoints: GraphEntrypoint[] = [];
   const seen = new Set<string>();
-  const sortedEntries = parsed.entrypoints.map((p) => nfcObject(p));
+  const sortedEntries = parsed.map((p) => nfcObject(p));
   sortedEntries.sort((a, b) => a.order - b.order || byCodeUnits(a.nodeId, b.nodeId));
   for (const p of sortedEntries) {
     if (!ids.has(p.nodeId)) report(`entrypoint ${JSON.stringify(p.nodeId)} is not a node`);
@@ -94,28 +141,7 @@ export function normalizeGraph(parsed: ParsedGraph, limits: NormalizeLimits): No
     seen.add(p.nodeId);
     entrypoints.push({ ...p, order: entrypoints.length });
   }
-  if (problems.length > 0) {
-    throw invalidGraph(
-      `callgraph failed validation: ${problems[0]}${problems.length > 1 ? ` (and ${problems.length - 1} more)` : ''}`,
-      {
-        problems,
-      },
-    );
-  }
-
-  const graph: CanonicalGraph = {
-    schema: 'stella.callgraph.v1',
-    metadata: {
-      language: nfc(parsed.metadata.language ?? 'unknown'),
-      component: nfc(parsed.metadata.component ?? ''),
-      version: nfc(parsed.metadata.version ?? ''),
-    },
-    nodes,
-    edges,
-    entrypoints,
-  };
-  const bytes = Buffer.from(canonicalJson(graph), 'utf8');
-  return { graph, bytes, graphHash: sha256Digest(bytes) };
+  return entrypoints;
 }
 
 function nfc(value: string): string {

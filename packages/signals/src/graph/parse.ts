@@ -188,6 +188,37 @@ function parseUnion(body: Json, jsonLimits: JsonLimits): ParsedGraph {
   const files = isObject(body.files) ? body.files : undefined;
   if (!files) throw invalidGraph('a union set needs files: {"nodes.ndjson", "edges.ndjson"[, "facts_runtime.ndjson"]}');
   const meta = isObject(body.meta) ? body.meta : isObject(files['meta.json']) ? files['meta.json'] : {};
+  const contents = unionContents(files);
+  checkUnionMeta(meta, contents, jsonLimits);
+  const nodes = ndjsonRows(contents['nodes.ndjson']!, 'nodes.ndjson', jsonLimits).map(({ value: o, line }) =>
+    node({
+      id: requiredString(o.symbol_id, `nodes.ndjson line ${line}: symbol_id`),
+      name: str(o.display),
+      kind: str(o.kind),
+      purl: str(o.purl),
+      codeId: str(o.code_id),
+      symbolDigest: str(o.symbol_digest),
+    }),
+  );
+  const edges = unionEdges(contents['edges.ndjson']!, jsonLimits);
+  const runtimeFacts = contents['facts_runtime.ndjson']
+    ? ndjsonRows(contents['facts_runtime.ndjson'], 'facts_runtime.ndjson', jsonLimits).map(({ value: o, line }) => ({
+        symbolId: requiredString(o.symbol_id, `facts_runtime.ndjson line ${line}: symbol_id`),
+        hitCount: Number(o.hit_count ?? 0),
+      }))
+    : [];
+  return {
+    format: 'union-v0.1',
+    metadata: { language: str(meta.language), component: str(meta.component), version: str(meta.version) },
+    nodes,
+    edges,
+    entrypoints: unionEntrypoints(meta),
+    runtimeFacts,
+  };
+}
+
+/** The set's NDJSON files as text (given as text or `{base64}`); nodes and edges are required. */
+function unionContents(files: Json): Record<string, string> {
   const text = (name: string, required: boolean): string | undefined => {
     const v = files[name];
     if (v === undefined) {
@@ -203,33 +234,29 @@ function parseUnion(body: Json, jsonLimits: JsonLimits): ParsedGraph {
     const t = text(name, name !== 'facts_runtime.ndjson');
     if (t !== undefined) contents[name] = t;
   }
-  // meta.json files[] pins each file's sha256 and record count: check them before reading rows.
-  if (Array.isArray(meta.files)) {
-    for (const f of meta.files) {
-      if (!isObject(f) || typeof f.path !== 'string') continue;
-      const content = contents[f.path];
-      if (content === undefined) throw invalidGraph(`meta.json lists ${f.path} but the set does not contain it`);
-      const digest = createHash('sha256').update(content, 'utf8').digest('hex');
-      const expected = String(f.sha256 ?? '').replace(/^sha256:/, '');
-      if (expected && expected !== digest) {
-        throw invalidGraph(`${f.path}: sha256 ${digest} does not match meta.json (${expected})`);
-      }
-      if (typeof f.records === 'number' && ndjsonRows(content, f.path, jsonLimits).length !== f.records) {
-        throw invalidGraph(`${f.path}: meta.json says ${f.records} records`);
-      }
+  return contents;
+}
+
+/** meta.json files[] pins each file's sha256 and record count: checked before rows are read. */
+function checkUnionMeta(meta: Json, contents: Record<string, string>, jsonLimits: JsonLimits): void {
+  if (!Array.isArray(meta.files)) return;
+  for (const f of meta.files) {
+    if (!isObject(f) || typeof f.path !== 'string') continue;
+    const content = contents[f.path];
+    if (content === undefined) throw invalidGraph(`meta.json lists ${f.path} but the set does not contain it`);
+    const digest = createHash('sha256').update(content, 'utf8').digest('hex');
+    const expected = String(f.sha256 ?? '').replace(/^sha256:/, '');
+    if (expected && expected !== digest) {
+      throw invalidGraph(`${f.path}: sha256 ${digest} does not match meta.json (${expected})`);
+    }
+    if (typeof f.records === 'number' && ndjsonRows(content, f.path, jsonLimits).length !== f.records) {
+      throw invalidGraph(`${f.path}: meta.json says ${f.records} records`);
     }
   }
-  const nodes = ndjsonRows(contents['nodes.ndjson']!, 'nodes.ndjson', jsonLimits).map(({ value: o, line }) =>
-    node({
-      id: requiredString(o.symbol_id, `nodes.ndjson line ${line}: symbol_id`),
-      name: str(o.display),
-      kind: str(o.kind),
-      purl: str(o.purl),
-      codeId: str(o.code_id),
-      symbolDigest: str(o.symbol_digest),
-    }),
-  );
-  const edges = ndjsonRows(contents['edges.ndjson']!, 'edges.ndjson', jsonLimits).map(({ value: o, line }) => {
+}
+
+function unionEdges(content: string, jsonLimits: JsonLimits) {
+  return ndjsonRows(content, 'edges.ndjson', jsonLimits).map(({ value: o, line }) => {
     const type = str(o.edge_type) ?? 'call';
     const kind: EdgeKind = HEURISTIC_WORDS.has(type.toLowerCase())
       ? 'heuristic'
@@ -245,15 +272,13 @@ function parseUnion(body: Json, jsonLimits: JsonLimits): ParsedGraph {
       `edges.ndjson line ${line}: confidence`,
     );
   });
-  const runtimeFacts = contents['facts_runtime.ndjson']
-    ? ndjsonRows(contents['facts_runtime.ndjson'], 'facts_runtime.ndjson', jsonLimits).map(({ value: o, line }) => ({
-        symbolId: requiredString(o.symbol_id, `facts_runtime.ndjson line ${line}: symbol_id`),
-        hitCount: Number(o.hit_count ?? 0),
-      }))
-    : [];
+}
+
+/** meta.json entryPoints (or entrypoints, roots): node ids, or `{id | nodeId, order}`. */
+function unionEntrypoints(meta: Json) {
   const rawEntries = meta.entryPoints ?? meta.entrypoints ?? meta.roots;
   if (!Array.isArray(rawEntries)) throw invalidGraph('meta.json must list entryPoints (an empty array is allowed)');
-  const entrypoints = rawEntries.map((r, i) =>
+  return rawEntries.map((r, i) =>
     typeof r === 'string'
       ? entry(r, 'root', undefined, undefined, i)
       : entry(
@@ -264,14 +289,6 @@ function parseUnion(body: Json, jsonLimits: JsonLimits): ParsedGraph {
           i,
         ),
   );
-  return {
-    format: 'union-v0.1',
-    metadata: { language: str(meta.language), component: str(meta.component), version: str(meta.version) },
-    nodes,
-    edges,
-    entrypoints,
-    runtimeFacts,
-  };
 }
 
 const JELLY_LOC_RE = /^(\d+):(\d+):(\d+):(\d+):(\d+)$/;

@@ -1,6 +1,6 @@
 // Runtime fact events (spec §1.2, seed 001): validation of one event and aggregation of hits per
 // symbol. Both the structured body and the NDJSON stream go through here, so the rules are one.
-import { StellaError } from '@stella/core';
+import { canonicalJson, StellaError } from '@stella/core';
 import { SignalsErrors } from '../errors.ts';
 import { assertStorableText } from '../text.ts';
 
@@ -85,4 +85,22 @@ export function addEvent(aggregate: RuntimeAggregate, value: unknown, where: str
     throw refuse(`runtime fact batch has more than ${limits.maxEvents} events (signals.maxEventsPerBatch); split it`);
   }
   aggregate.add(symbolId.normalize('NFC'), hitCount, observedAt);
+}
+
+/** A batch given as a list of events: the aggregate, and the CAS copy (the same events always have the same digest). */
+export interface EventBatch {
+  aggregate: RuntimeAggregate;
+  /** The events as canonical NDJSON. */
+  bytes: Buffer;
+}
+
+/** Validates and aggregates a list of events; `where(i)` names the i-th in errors. */
+export function aggregateEvents(
+  events: readonly unknown[],
+  where: (index: number) => string,
+  limits: EventLimits,
+): EventBatch {
+  const aggregate = new RuntimeAggregate();
+  for (const [i, event] of events.entries()) addEvent(aggregate, event, where(i), limits);
+  return { aggregate, bytes: Buffer.from(`${events.map((e) => canonicalJson(e)).join('\n')}\n`, 'utf8') };
 }

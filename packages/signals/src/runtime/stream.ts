@@ -59,118 +59,142 @@ export function runtimeStreamLimits(config: Pick<Config, 'signals' | 'limits'>, 
 
 const NEWLINE = 0x0a;
 
-export async function readRuntimeStream(
-  body: AsyncIterable<Uint8Array>,
-  options: { gzip: boolean; limits: StreamLimits; spoolDir: string },
-): Promise<SpooledBatch> {
-  const { limits } = options;
-  const spool = new Spool(options.spoolDir);
-  const hash = createHash('sha256');
-  const aggregate = new RuntimeAggregate();
-  let decompressed = 0;
-  let lineNumber = 0;
-  let pending: Buffer[] = [];
-  let pendingBytes = 0;
+/**
+ * The lines of a decompressed upload as they arrive: hashed, counted, split at newlines (a line may
+ * span chunks), each checked against the caps and the JSON limits, parsed and aggregated.
+ */
+class LineReader {
+  readonly hash = createHash('sha256');
+  readonly aggregate = new RuntimeAggregate();
+  decompressed = 0;
+  private lineNumber = 0;
+  private pending: Buffer[] = [];
+  private pendingBytes = 0;
 
-  const countLine = () => {
-    lineNumber++;
-    if (lineNumber > limits.maxLines) {
+  private readonly limits: StreamLimits;
+
+  constructor(limits: StreamLimits) {
+    this.limits = limits;
+  }
+
+  consume(chunk: Buffer): void {
+    const { limits } = this;
+    this.decompressed += chunk.length;
+    if (this.decompressed > limits.maxDecompressedBytes) throw tooLargeDecompressed(limits);
+    this.hash.update(chunk);
+    let start = 0;
+    for (let i = chunk.indexOf(NEWLINE); i !== -1; i = chunk.indexOf(NEWLINE, start)) {
+      if (i === start && this.pendingBytes === 0) {
+        // An empty line: counted, nothing to slice or decode.
+        this.countLine();
+        start = i + 1;
+        continue;
+      }
+      const piece = chunk.subarray(start, i);
+      if (this.pendingBytes + piece.length > limits.maxLineBytes) {
+        throw lineTooLong(this.lineNumber + 1, limits.maxLineBytes);
+      }
+      this.takeLine(this.pendingBytes ? Buffer.concat([...this.pending, piece]) : piece);
+      this.pending = [];
+      this.pendingBytes = 0;
+      start = i + 1;
+    }
+    if (start < chunk.length) {
+      const rest = chunk.subarray(start);
+      this.pendingBytes += rest.length;
+      if (this.pendingBytes > limits.maxLineBytes) throw lineTooLong(this.lineNumber + 1, limits.maxLineBytes);
+      this.pending.push(Buffer.from(rest));
+    }
+  }
+
+  /** The last line, when the stream does not end with a newline. */
+  finish(): void {
+    if (this.pendingBytes > 0) this.takeLine(Buffer.concat(this.pending));
+  }
+
+  private countLine(): void {
+    this.lineNumber++;
+    if (this.lineNumber > this.limits.maxLines) {
       throw new StellaError(
         Errors.bodyTooLarge,
-        `runtime fact stream has more than ${limits.maxLines} lines (signals.maxLines); split it into batches`,
-        { details: { limit: limits.maxLines, key: 'signals.maxLines' } },
+        `runtime fact stream has more than ${this.limits.maxLines} lines (signals.maxLines); split it into batches`,
+        { details: { limit: this.limits.maxLines, key: 'signals.maxLines' } },
       );
     }
-  };
+  }
 
-  const takeLine = (line: Buffer) => {
-    countLine();
+  private takeLine(line: Buffer): void {
+    this.countLine();
     if (isBlank(line)) return;
+    const { lineNumber } = this;
     let text = line.toString('utf8');
     // A byte order mark before the first line (some Windows tools write one) is not part of the JSON.
     if (lineNumber === 1 && text.charCodeAt(0) === 0xfeff) {
       text = text.slice(1);
       if (BLANK_RE.test(text)) return;
     }
-    checkJsonAt(text, limits.json, `line ${lineNumber}`);
+    checkJsonAt(text, this.limits.json, `line ${lineNumber}`);
     let value: unknown;
     try {
       value = JSON.parse(text);
     } catch {
       throw refuse(`line ${lineNumber} is not valid JSON; the batch was rejected and nothing was stored`);
     }
-    addEvent(aggregate, value, `line ${lineNumber}`, limits);
-  };
+    addEvent(this.aggregate, value, `line ${lineNumber}`, this.limits);
+  }
+}
 
-  const consume = (chunk: Buffer) => {
-    decompressed += chunk.length;
-    if (decompressed > limits.maxDecompressedBytes) throw tooLargeDecompressed(limits);
-    hash.update(chunk);
-    let start = 0;
-    for (let i = chunk.indexOf(NEWLINE); i !== -1; i = chunk.indexOf(NEWLINE, start)) {
-      if (i === start && pendingBytes === 0) {
-        // An empty line: counted, nothing to slice or decode.
-        countLine();
-        start = i + 1;
-        continue;
-      }
-      const piece = chunk.subarray(start, i);
-      if (pendingBytes + piece.length > limits.maxLineBytes) throw lineTooLong(lineNumber + 1, limits.maxLineBytes);
-      takeLine(pendingBytes ? Buffer.concat([...pending, piece]) : piece);
-      pending = [];
-      pendingBytes = 0;
-      start = i + 1;
-    }
-    if (start < chunk.length) {
-      const rest = chunk.subarray(start);
-      pendingBytes += rest.length;
-      if (pendingBytes > limits.maxLineBytes) throw lineTooLong(lineNumber + 1, limits.maxLineBytes);
-      pending.push(Buffer.from(rest));
-    }
-  };
-
+/** The upload's chunks, refused past maxUploadBytes; a failed request stream is ERR_MALFORMED_BODY. */
+async function* countedUpload(body: AsyncIterable<Uint8Array>, limits: StreamLimits): AsyncGenerator<Uint8Array> {
+  let uploaded = 0;
   try {
-    let uploaded = 0;
-    const counted = async function* () {
-      try {
-        for await (const chunk of body) {
-          uploaded += chunk.length;
-          if (uploaded > limits.maxUploadBytes) {
-            throw new StellaError(
-              Errors.bodyTooLarge,
-              `runtime fact upload exceeds ${limits.maxUploadBytes} bytes (signals.maxUploadBytes); split it into batches`,
-              { details: { limit: limits.maxUploadBytes, key: 'signals.maxUploadBytes' } },
-            );
-          }
-          yield chunk;
-        }
-      } catch (error) {
-        if (error instanceof StellaError) throw error;
-        // The request stream failed: the client hung up or the connection broke mid-upload.
+    for await (const chunk of body) {
+      uploaded += chunk.length;
+      if (uploaded > limits.maxUploadBytes) {
         throw new StellaError(
-          Errors.malformedBody,
-          `the upload ended before it was complete (${(error as Error).message}); nothing was stored`,
-          { cause: error },
+          Errors.bodyTooLarge,
+          `runtime fact upload exceeds ${limits.maxUploadBytes} bytes (signals.maxUploadBytes); split it into batches`,
+          { details: { limit: limits.maxUploadBytes, key: 'signals.maxUploadBytes' } },
         );
       }
-    };
+      yield chunk;
+    }
+  } catch (error) {
+    if (error instanceof StellaError) throw error;
+    // The request stream failed: the client hung up or the connection broke mid-upload.
+    throw new StellaError(
+      Errors.malformedBody,
+      `the upload ended before it was complete (${(error as Error).message}); nothing was stored`,
+      { cause: error },
+    );
+  }
+}
+
+export async function readRuntimeStream(
+  body: AsyncIterable<Uint8Array>,
+  options: { gzip: boolean; limits: StreamLimits; spoolDir: string },
+): Promise<SpooledBatch> {
+  const { limits } = options;
+  const spool = new Spool(options.spoolDir);
+  const lines = new LineReader(limits);
+  try {
     // Seed 000 uploads runtime-trace.ndjson.gz with only Content-Type set, so gzip is also recognised
     // by its magic bytes, not just by Content-Encoding.
-    const sniffed = await sniffGzip(counted());
+    const sniffed = await sniffGzip(countedUpload(body, limits));
     const source: AsyncIterable<Uint8Array> =
       options.gzip || sniffed.gzip ? gunzip(sniffed.body, limits) : sniffed.body;
     for await (const chunk of source) {
       const buffer = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk);
-      consume(buffer);
+      lines.consume(buffer);
       await spool.write(buffer);
     }
-    if (pendingBytes > 0) takeLine(Buffer.concat(pending));
-    if (aggregate.events === 0) throw refuse('runtime fact stream was empty');
+    lines.finish();
+    if (lines.aggregate.events === 0) throw refuse('runtime fact stream was empty');
     await spool.finish();
     return {
-      aggregate,
-      digest: `sha256:${hash.digest('hex')}`,
-      bytes: decompressed,
+      aggregate: lines.aggregate,
+      digest: `sha256:${lines.hash.digest('hex')}`,
+      bytes: lines.decompressed,
       body: () => spool.body(),
       dispose: () => spool.dispose(),
     };

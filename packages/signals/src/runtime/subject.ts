@@ -13,7 +13,8 @@ export interface Subject {
 
 export const SUBJECT_REQUIRED = 'Subject must include scanId/imageDigest/component+version';
 
-export function pickSubject(source: Record<string, unknown> | undefined): Subject {
+/** The subject members of a query, body or flags: non-empty strings, trimmed. */
+export function pickSubject(source: { readonly [K in keyof Subject]?: unknown } | undefined): Subject {
   const out: Subject = {};
   for (const key of ['scanId', 'imageDigest', 'component', 'version'] as const) {
     const v = source?.[key];

@@ -1,0 +1,53 @@
+// Signals' metrics, registered once per service: ingest rate and batch sizes, orphans, recompute
+// latency, cache hit rates, fact staleness and the requests waiting for a fact.
+import { counter, gauge, histogram, type Registry } from '@stella/platform';
+import type { FactWaiters } from './fact-waiters.ts';
+
+export type SignalsMetrics = ReturnType<typeof createSignalsMetrics>;
+
+export function createSignalsMetrics(m: Registry, factWaiters: FactWaiters) {
+  const metrics = {
+    runtimeEvents: counter(m, 'stella_signals_runtime_events_total', 'Runtime fact events accepted (ingest rate)'),
+    batchSize: histogram(
+      m,
+      'stella_signals_runtime_batch_events',
+      'Events per accepted runtime batch',
+      [],
+      [1, 10, 100, 1000, 10000, 100000, 1000000],
+    ),
+    orphanTraces: counter(
+      m,
+      'stella_reachability_orphan_traces_total',
+      'Runtime batches received for a graph hash that was not ingested yet (queued for retry)',
+    ),
+    recomputeSeconds: histogram(
+      m,
+      'stella_signals_recompute_seconds',
+      'Recompute latency per subject',
+      [],
+      [0.001, 0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10],
+    ),
+    cacheRequests: counter(m, 'stella_signals_cache_requests_total', 'Graph cache and fact-input cache lookups', [
+      'cache',
+      'result',
+    ]),
+    factStaleness: histogram(
+      m,
+      'stella_signals_fact_staleness_seconds',
+      'Age of the newest runtime observation when a fact is computed',
+      [],
+      [1, 10, 60, 600, 3600, 21600, 86400, 604800],
+    ),
+    factsUpdated: counter(m, 'stella_signals_facts_updated_total', 'Reachability facts written (new fact_version)'),
+  };
+  gauge(
+    m,
+    'stella_signals_fact_waiters',
+    'Requests waiting for a pending reachability fact (GET /signals/facts/{subjectKey}?wait=)',
+    [],
+    function () {
+      this.set(factWaiters.count());
+    },
+  );
+  return metrics;
+}
