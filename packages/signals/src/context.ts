@@ -2,7 +2,7 @@
 // a test), its metrics and caches (stored graphs, the scoring, the overlay file), the tenant-scoped
 // transaction, the two queues it feeds, and the fact event it publishes. Built once per service by
 // createSignals; the service's operations are functions over it.
-import { type Clock, type JsonLimits, newUlid, newUuid, sha256Hex } from '@stella/core';
+import { type Clock, type JsonLimits, newUlid, newUuid, STELLA_VERSION, sha256Hex } from '@stella/core';
 import type {
   BlobStore,
   Config,
@@ -23,9 +23,6 @@ import { createSignalsMetrics, type SignalsMetrics } from './metrics.ts';
 import { ORPHAN_QUEUE, ORPHAN_RETRY_SECONDS, RECOMPUTE_QUEUE } from './topics.ts';
 
 export type SignalsConfig = Config['signals'];
-
-/** Producer release named in fact events. */
-const RELEASE = '0.1.0';
 
 export interface SignalsDeps {
   db: Db;
@@ -109,7 +106,7 @@ export function createSignalsContext(deps: SignalsDeps): SignalsContext {
         digest,
         content_type: contentType,
         producer: 'stella.signals',
-        source: { pipeline: 'signals', release: RELEASE },
+        source: { pipeline: 'signals', release: STELLA_VERSION },
         trace: { trace_id: newUlid(), span_id: sha256Hex(`${subjectKey}:${version}`).slice(0, 16) },
       };
     },

@@ -3,7 +3,7 @@
 // path as evidence; every target proven unreachable → not_affected with
 // vulnerable_code_not_in_execute_path / code_not_reachable; otherwise under_investigation/in_triage.
 // "Not observed at runtime" alone never yields not_affected. Output is a function of the fact only.
-import { sha256Hex } from '@stella/core';
+import { STELLA_VERSION, sha256Hex } from '@stella/core';
 import type { TargetState } from './engine/reachability.ts';
 
 export type VexFormat = 'openvex' | 'cyclonedx';
@@ -168,7 +168,7 @@ export function toCycloneDx(fact: FactForVex): Record<string, unknown> {
     version: fact.factVersion,
     metadata: {
       timestamp: fact.computedAt,
-      tools: { components: [{ type: 'application', name: 'stella-signals', version: '0.1.0' }] },
+      tools: { components: [{ type: 'application', name: 'stella-signals', version: STELLA_VERSION }] },
       component: {
         type: 'application',
         'bom-ref': 'subject',
