@@ -5,6 +5,7 @@ export * from './blob/index.ts';
 export * from './cli/index.ts';
 export * from './config/index.ts';
 export * from './db/index.ts';
+export { lockHome } from './home/lock.ts';
 export * from './http/index.ts';
 export * from './metrics/index.ts';
 export type { Ctx, Module } from './module.ts';

@@ -11,7 +11,6 @@ import {
   type Ctx,
   compileRateLimitConfig,
   counter,
-  createBlobStore,
   createHttpApp,
   createJobQueue,
   createLogger,
@@ -33,6 +32,7 @@ import {
   type Logger,
   type Module,
   migrate,
+  openBlobStore,
   openDatabase,
   registerQueueMetrics,
   runInWork,
@@ -126,18 +126,8 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     );
     if (report.applied.length) logger.info({ applied: report.applied }, 'migrations applied');
 
-    const blobStore: BlobStore = createBlobStore(
-      config.cas.url
-        ? {
-            kind: 's3',
-            url: config.cas.url,
-            endpoint: config.cas.endpoint || undefined,
-            region: config.cas.region,
-            accessKeyId: config.cas.accessKeyId || undefined,
-            secretAccessKey: config.cas.secretAccessKey || undefined,
-          }
-        : { kind: 'fs', root: join(config.home, 'cas') },
-    );
+    const blobStore: BlobStore = openBlobStore(config);
+
     const blobs = guardBlobStore(blobStore, storage);
 
     const metrics = createMetricsRegistry();

@@ -1,4 +1,6 @@
 // Content-addressed storage: the BlobStore port, `cas://` URIs, and the filesystem and S3 backends.
+import { join } from 'node:path';
+import type { Config } from '../config/index.ts';
 import { createFsBlobStore, type FsBlobStoreOptions } from './fs.ts';
 import type { BlobStore } from './port.ts';
 import { createS3BlobStore, type S3BlobStoreOptions } from './s3.ts';
@@ -17,4 +19,17 @@ export function createBlobStore(options: BlobStoreOptions): BlobStore {
   if (options.kind === 'fs') return createFsBlobStore({ root: options.root });
   const { kind: _kind, ...s3Options } = options;
   return createS3BlobStore(s3Options);
+}
+
+/** The CAS a configuration names: the S3 bucket of cas.url, else $STELLA_HOME/cas. */
+export function openBlobStore(config: Pick<Config, 'cas' | 'home'>): BlobStore {
+  const { cas } = config;
+  if (!cas.url) return createFsBlobStore({ root: join(config.home, 'cas') });
+  return createS3BlobStore({
+    url: cas.url,
+    endpoint: cas.endpoint || undefined,
+    region: cas.region,
+    accessKeyId: cas.accessKeyId || undefined,
+    secretAccessKey: cas.secretAccessKey || undefined,
+  });
 }

@@ -1,10 +1,9 @@
 // $STELLA_HOME/serve.lock, taken as `stella serve` takes it: PGlite's data directory is used by one
 // process at a time. A live holder is refused with the remedy (stop it, or send the trace through
 // its API, with the exact commands); a stale lock (crashed holder) is taken.
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { StellaError } from '@stella/core';
-import type { Config } from '@stella/platform';
+import { type Config, lockHome as lockHomeFile } from '@stella/platform';
 import { SignalsErrors } from '../errors.ts';
 import type { Subject } from '../runtime/subject.ts';
 
@@ -80,21 +79,5 @@ function homeInUse(home: string, pid: number, options: LockedOutIngest): StellaE
 
 /** Takes the home's serve.lock; returns its release. */
 export function lockHome(home: string, options: LockedOutIngest): () => void {
-  const path = join(home, 'serve.lock');
-  try {
-    writeFileSync(path, String(process.pid), { flag: 'wx', mode: 0o600 });
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-    const holder = Number(readFileSync(path, 'utf8'));
-    let alive = false;
-    try {
-      process.kill(holder, 0);
-      alive = true;
-    } catch (e) {
-      alive = (e as NodeJS.ErrnoException).code === 'EPERM';
-    }
-    if (holder && alive) throw homeInUse(home, holder, options);
-    writeFileSync(path, String(process.pid), { mode: 0o600 });
-  }
-  return () => rmSync(path, { force: true });
+  return lockHomeFile(home, (holder) => homeInUse(home, holder, options));
 }

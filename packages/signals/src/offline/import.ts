@@ -10,9 +10,6 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { aocModule } from '@stella/aoc';
 import { type Clock, canonicalJson, type DsseTrustedKey, Errors, StellaError, systemClock } from '@stella/core';
 import {
-  type BlobStore,
-  type Config,
-  createBlobStore,
   createLogger,
   createMetricsRegistry,
   createSigningKeyStore,
@@ -20,6 +17,7 @@ import {
   type Db,
   keyIdOf,
   migrate,
+  openBlobStore,
   openDatabase,
   platformModule,
   type Timeline,
@@ -116,19 +114,6 @@ export function loadTrustRoots(path: string): DsseTrustedKey[] {
 }
 
 /** The home's blob store, as the server configures it (cas.url for S3, else $STELLA_HOME/cas). */
-function blobStoreOf(config: Config): BlobStore {
-  const { cas } = config;
-  if (!cas.url) return createBlobStore({ kind: 'fs', root: join(config.home, 'cas') });
-  return createBlobStore({
-    kind: 's3',
-    url: cas.url,
-    endpoint: cas.endpoint || undefined,
-    region: cas.region,
-    accessKeyId: cas.accessKeyId || undefined,
-    secretAccessKey: cas.secretAccessKey || undefined,
-  });
-}
-
 export async function offlineIngestRuntime(options: OfflineIngestOptions): Promise<IngestReceipt> {
   const { config, tenant } = options;
   const clock = options.clock ?? systemClock;
@@ -221,7 +206,7 @@ async function importTrace(
 ): Promise<IngestReceipt> {
   const { config, tenant } = options;
   const { clock, verified } = bundle;
-  const blobs = blobStoreOf(config);
+  const blobs = openBlobStore(config);
   const signals = createSignals({
     db,
     blobs,
