@@ -9,6 +9,7 @@ export { lockHome } from './home/lock.ts';
 export * from './http/index.ts';
 export * from './metrics/index.ts';
 export type { Ctx, Module } from './module.ts';
+export { migrateModules } from './module.ts';
 export { platformModule } from './platform-module.ts';
 export * from './queue/index.ts';
 export * from './ratelimit/index.ts';

@@ -5,7 +5,7 @@ import type { Registry } from 'prom-client';
 import type { BlobStore } from './blob/index.ts';
 import type { CliCtx } from './cli/index.ts';
 import type { Config } from './config/index.ts';
-import type { Db } from './db/index.ts';
+import { type Db, type MigrationReport, migrate } from './db/index.ts';
 import type { HttpApp, Readiness } from './http/app.ts';
 import type { Logger } from './http/logger.ts';
 import type { JobQueue } from './queue/index.ts';
@@ -39,4 +39,14 @@ export interface Module {
   jobs?(queue: JobQueue, ctx: Ctx): Promise<void>;
   /** The room's `stella` verbs; they run in the CLI process and reach the server over HTTP. */
   commands?(program: Command, cli: CliCtx): void;
+}
+
+/** Applies the migrations of every module that has some, in dependency order (its dependsOn). */
+export function migrateModules(db: Db, modules: readonly Module[]): Promise<MigrationReport> {
+  return migrate(
+    db,
+    modules.flatMap((m) =>
+      m.migrations ? [{ module: m.name, migrations: m.migrations, dependsOn: m.dependsOn }] : [],
+    ),
+  );
 }

@@ -31,7 +31,7 @@ import {
   type JobQueue,
   type Logger,
   type Module,
-  migrate,
+  migrateModules,
   openBlobStore,
   openDatabase,
   registerQueueMetrics,
@@ -118,12 +118,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     // Every room reaches storage through these: a full or read-only store answers 503 and turns readiness 503.
     const db = guardDb(database, storage);
     const moduleList = options.modules ?? defaultModules;
-    const report = await migrate(
-      db,
-      moduleList.flatMap((m) =>
-        m.migrations ? [{ module: m.name, migrations: m.migrations, dependsOn: m.dependsOn }] : [],
-      ),
-    );
+    const report = await migrateModules(db, moduleList);
     if (report.applied.length) logger.info({ applied: report.applied }, 'migrations applied');
 
     const blobStore: BlobStore = openBlobStore(config);

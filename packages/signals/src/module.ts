@@ -6,6 +6,7 @@ import { type Ctx, createSigningKeyStore, type Module } from '@stella/platform';
 import { registerSignalsCommands } from './commands.ts';
 import type { VulnerableSymbols } from './engine/targets.ts';
 import { createNatsBridge, type NatsBridge } from './events.ts';
+import { signalsMigrations } from './migrations.ts';
 import { registerSignalsRoutes } from './routes/index.ts';
 import { sweepSpool } from './runtime/spool.ts';
 import { runtimeSpoolDir } from './runtime/stream.ts';
@@ -61,9 +62,7 @@ export function signalsOf(ctx: Ctx): Signals {
 /** The signals room; `advisories` is the AOC room's vulnerableSymbols (the server passes it). */
 export function createSignalsModule(options: SignalsModuleOptions): Module {
   return {
-    name: 'signals',
-    migrations: new URL('../migrations/', import.meta.url),
-    dependsOn: ['platform', 'aoc'],
+    ...signalsMigrations,
     async start(ctx) {
       room(ctx, options);
       // Spooled uploads of a process that died mid-upload (killed, out of memory) are removed here;

@@ -16,13 +16,14 @@ import {
   createTimeline,
   type Db,
   keyIdOf,
-  migrate,
+  migrateModules,
   openBlobStore,
   openDatabase,
   platformModule,
   type Timeline,
 } from '@stella/platform';
 import type { VulnerableSymbols } from '../engine/targets.ts';
+import { signalsMigrations } from '../migrations.ts';
 import { readRuntimeStream, runtimeSpoolDir, runtimeStreamLimits } from '../runtime/stream.ts';
 import { createSignals } from '../service.ts';
 import { type LockedOutIngest, lockHome } from './home-lock.ts';
@@ -126,11 +127,7 @@ export async function offlineIngestRuntime(options: OfflineIngestOptions): Promi
   try {
     db = await openDatabase(config);
     // The same modules the signals room depends on in the server: default targets come from AOC advisories.
-    await migrate(db, [
-      { module: 'platform', migrations: platformModule.migrations! },
-      { module: 'aoc', migrations: aocModule.migrations!, dependsOn: ['platform'] },
-      { module: 'signals', migrations: new URL('../../migrations/', import.meta.url), dependsOn: ['platform', 'aoc'] },
-    ]);
+    await migrateModules(db, [platformModule, aocModule, signalsMigrations]);
     const timeline = createTimeline(db, clock);
     const recordFailure: RecordFailure = async (reason, details) => {
       await timeline.record(tenant, {
