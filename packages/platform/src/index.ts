@@ -1,17 +1,82 @@
 // @stella/platform: the hallway every room opens on: config, database, CAS, queue, HTTP, auth,
 // rate limits, metrics, logging and the timeline.
-export * from './auth/index.ts';
-export * from './blob/index.ts';
-export * from './cli/index.ts';
-export * from './config/index.ts';
-export * from './db/index.ts';
+// The door lists by name what other packages use; everything else stays inside the room.
+export type { TokenVerifier } from './auth/index.ts';
+export { createTokenVerifier, isKnownScope, quoteScope, SCOPES, sortScopes, validateScopeSet } from './auth/index.ts';
+export type { BlobStore } from './blob/index.ts';
+export {
+  createFsBlobStore,
+  createS3BlobStore,
+  formatCasUri,
+  openBlobStore,
+  parseCasUri,
+  parseS3Url,
+} from './blob/index.ts';
+export type { ApiClient, CliCtx, CliIo, GlobalOptions } from './cli/index.ts';
+export {
+  CliError,
+  createApiClient,
+  credentialsPath,
+  exitCodeOf,
+  localServerUrl,
+  log,
+  printResult,
+} from './cli/index.ts';
+export type { AocSourceConfig, ClientConfig, Config } from './config/index.ts';
+export { loadConfig, renderConfigDocs } from './config/index.ts';
+export type { Db, Queryable, Tx, Work, WorkTracker } from './db/index.ts';
+export {
+  CAPABILITIES,
+  createWorkTracker,
+  currentWork,
+  describeWork,
+  migrate,
+  openDatabase,
+  openPglite,
+  openPostgres,
+  runInWork,
+} from './db/index.ts';
 export { lockHome } from './home/lock.ts';
-export * from './http/index.ts';
-export * from './metrics/index.ts';
+export type { FastifyReply, FastifyRequest, HttpApp, Logger, StorageHealth } from './http/index.ts';
+export {
+  checkRequestText,
+  createHttpApp,
+  createLogger,
+  createStorageHealth,
+  decodeCursor,
+  encodeCursor,
+  guardBlobStore,
+  guardDb,
+} from './http/index.ts';
+export type { Registry } from './metrics/index.ts';
+export {
+  counter,
+  createMetricsRegistry,
+  gauge,
+  histogram,
+  labelBound,
+  OTHER_LABEL,
+  startMetricsListener,
+} from './metrics/index.ts';
 export type { Ctx, Module } from './module.ts';
 export { migrateModules } from './module.ts';
 export { platformModule } from './platform-module.ts';
-export * from './queue/index.ts';
-export * from './ratelimit/index.ts';
-export * from './signing/index.ts';
-export * from './timeline/index.ts';
+export type { JobHandler, JobQueue, WorkOptions } from './queue/index.ts';
+export { createJobQueue, registerQueueMetrics } from './queue/index.ts';
+export { compileRateLimitConfig, createRateLimiter, createValkeyClient } from './ratelimit/index.ts';
+export type { KeyEncryptionKey, PlatformSigner, PublicSigningKey, SigningKeyStore } from './signing/index.ts';
+export {
+  attachKeyEncryptionKey,
+  createSigningKeyStore,
+  generateKeyEncryptionKeyText,
+  KeyErrors,
+  keyEncryptionKeyFor,
+  keyIdOf,
+  loadKeyEncryptionKey,
+  parseKeyEncryptionKey,
+  sealedKekId,
+  sealedSigningKeyKekIds,
+  sealPlaintextSigningKeys,
+} from './signing/index.ts';
+export type { OutboxHandler, Timeline } from './timeline/index.ts';
+export { createOutboxDispatcher, createTimeline } from './timeline/index.ts';
