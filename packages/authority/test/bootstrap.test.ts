@@ -1,13 +1,13 @@
 // First-start bootstrap: the default tenant and clients exist once, their secrets reach only a 0600
 // credentials file and the database holds hashes; config clients follow the config file.
+
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { StellaError } from '@stella/core';
+import { migrate, SCOPES } from '@stella/platform';
 import { scratchDir, type TestDb, testBackend, testDb } from '@stella/testkit';
-import { SCOPES } from '../../platform/src/auth/index.ts';
-import { migrate } from '../../platform/src/db/index.ts';
 import { bootstrapAuthority, type CredentialsFile, findClient } from '../src/clients.ts';
 import { authorityMigrations } from '../src/module.ts';
 import { hashSecret, verifySecret } from '../src/secrets.ts';

@@ -1,13 +1,13 @@
 // Signing-key lifecycle against the real verifier: one active key, rotation without a restart, and
 // retired keys published exactly until every token they signed has expired.
+
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 import { StellaError } from '@stella/core';
+import { createTokenVerifier, migrate, type TokenVerifier } from '@stella/platform';
 import { scratchDir, type TestDb, testBackend, testDb } from '@stella/testkit';
 import { calculateJwkThumbprint, decodeProtectedHeader } from 'jose';
-import { createTokenVerifier, type TokenVerifier } from '../../platform/src/auth/index.ts';
-import { migrate } from '../../platform/src/db/index.ts';
 import { bootstrapAuthority, type CredentialsFile } from '../src/clients.ts';
 import { ensureActiveKey, jwks, pruneExpiredKeys, rotateKeys } from '../src/keys.ts';
 import { authorityMigrations } from '../src/module.ts';

@@ -2,15 +2,20 @@
 // checks run a few at a time, and a client presenting its correct secret keeps getting tokens while a
 // guesser hammers its client id from the same address. Also: keys stored in plaintext by older
 // versions are sealed and the active one retired at start.
+
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
+import {
+  createTokenVerifier,
+  generateKeyEncryptionKeyText,
+  migrate,
+  parseKeyEncryptionKey,
+  sealedKekId,
+} from '@stella/platform';
 import { scratchDir, type TestDb, testBackend, testDb } from '@stella/testkit';
 import Fastify, { type FastifyInstance, type LightMyRequestResponse } from 'fastify';
 import { exportJWK, generateKeyPair, SignJWT } from 'jose';
-import { createTokenVerifier } from '../../platform/src/auth/index.ts';
-import { migrate } from '../../platform/src/db/index.ts';
-import { generateKeyEncryptionKeyText, parseKeyEncryptionKey, sealedKekId } from '../../platform/src/signing/index.ts';
 import { bootstrapAuthority, type CredentialsFile } from '../src/clients.ts';
 import { jwks, sealedAuthorityKekIds, sealPlaintextKeys } from '../src/keys.ts';
 import { authorityMigrations } from '../src/module.ts';

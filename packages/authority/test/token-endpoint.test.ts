@@ -1,13 +1,13 @@
 // POST /token over app.inject(): both client authentication methods, every RFC 6749 §5.2 refusal we
 // promise, and the public JWKS and discovery documents.
+
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
+import { createTokenVerifier, migrate, SCOPES } from '@stella/platform';
 import { scratchDir, type TestDb, testBackend, testDb } from '@stella/testkit';
 import Fastify, { type FastifyInstance, type LightMyRequestResponse } from 'fastify';
 import { decodeProtectedHeader } from 'jose';
-import { createTokenVerifier, SCOPES } from '../../platform/src/auth/index.ts';
-import { migrate } from '../../platform/src/db/index.ts';
 import { bootstrapAuthority, type CredentialsFile } from '../src/clients.ts';
 import { authorityMigrations } from '../src/module.ts';
 import { registerAuthorityRoutes } from '../src/routes.ts';
