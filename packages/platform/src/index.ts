@@ -47,6 +47,8 @@ export {
   encodeCursor,
   guardBlobStore,
   guardDb,
+  headerValue,
+  tenantOf,
 } from './http/index.ts';
 export type { Registry } from './metrics/index.ts';
 export {

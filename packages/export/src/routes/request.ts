@@ -3,8 +3,7 @@
 // the tenant and caller the auth hook resolved, and the caller's trace id.
 import type { FastifyRequest } from 'fastify';
 
-/** Set by the platform's auth hook on every route that declares `config.auth`, as all export routes do. */
-export const tenantOf = (request: FastifyRequest): string => request.tenant!;
+export { tenantOf } from '@stella/platform';
 
 export const actorOf = (request: FastifyRequest): string | null => request.principal?.subject ?? null;
 

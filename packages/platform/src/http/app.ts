@@ -27,6 +27,7 @@ import { checkRequestInput, DEFAULT_INPUT_LIMITS, type InputLimits, jsonLimitsOf
 import type { Logger } from './logger.ts';
 import { sendProblem, toStellaError } from './problem.ts';
 import { drainRefusedBody } from './refused-body.ts';
+import { headerValue } from './request.ts';
 import { DEFAULT_REQUEST_DEADLINE_MS, trackRequestWork } from './request-work.ts';
 import { type StorageHealth, storageFaultOf, storageUnavailableError } from './storage-health.ts';
 
@@ -393,11 +394,6 @@ export async function createHttpApp(options: HttpAppOptions): Promise<{ app: Htt
 
 function definedOnly<T extends object>(values: T): Partial<T> {
   return Object.fromEntries(Object.entries(values).filter(([, v]) => v !== undefined)) as Partial<T>;
-}
-
-function headerValue(request: FastifyRequest, name: string): string | undefined {
-  const value = request.headers[name];
-  return Array.isArray(value) ? value[0] : value;
 }
 
 /** Rate-limit microservice of a path: /api/v1/timeline/… → timeline, /signals/… → signals. */

@@ -14,6 +14,7 @@ export type { Logger } from './logger.ts';
 export { createLogger, REDACT_PATHS } from './logger.ts';
 export type { ProblemDocument } from './problem.ts';
 export { PROBLEM_CONTENT_TYPE, problemFor, sendProblem, toStellaError } from './problem.ts';
+export { headerValue, tenantOf } from './request.ts';
 export type {
   StorageFault,
   StorageFaultKind,
