@@ -36,7 +36,7 @@ export {
   openPostgres,
   runInWork,
 } from './db/index.ts';
-export { lockHome } from './home/lock.ts';
+export { isProcessRunning, lockHome } from './home/lock.ts';
 export type { FastifyReply, FastifyRequest, HttpApp, Logger, StorageHealth } from './http/index.ts';
 export {
   checkRequestText,

@@ -17,6 +17,7 @@ import {
   microserviceOf,
   parseJsonBody,
   type Readiness,
+  tenantOf,
 } from '../src/http/index.ts';
 import { createMetricsRegistry } from '../src/metrics/index.ts';
 
@@ -79,6 +80,8 @@ describe('HTTP factory', () => {
     app.get('/coded', async () => {
       throw new StellaError(Errors.conflict, 'already there', { details: { resource: 'x' } });
     });
+    // A route that forgot config.auth but asks for the tenant: a coded 500, never a request for no tenant.
+    app.get('/no-tenant', async (request) => ({ tenant: tenantOf(request) }));
     await app.ready();
   });
   after(() => app.close());
@@ -115,6 +118,12 @@ describe('HTTP factory', () => {
     assert.deepEqual(res.json(), { tenant: 'acme', name: 'n' });
     assert.match(logged, /"tenant":"acme"/);
     assert.ok(!logged.includes(token), 'the bearer token never reaches the log');
+  });
+
+  test('tenantOf on a route without a tenant is a coded 500 naming the route', async () => {
+    const res = await app.inject({ url: '/no-tenant' });
+    assert.equal(res.statusCode, 500);
+    assert.equal(res.json().code, 'ERR_INTERNAL');
   });
 
   test('errors become problem+json with registered codes; internals are not leaked', async () => {

@@ -26,6 +26,17 @@ function runLine(r: RunView): string {
 function registerRunFollowing(run: Command, cli: CliCtx): void {
   const { io, globals } = cli;
   const api = () => createApiClient(io, globals());
+  /** Follows a run to its end, prints its final state, and exits with its code. */
+  const follow = async (client: ReturnType<typeof api>, runId: string) => {
+    const final = await watchRun(client, io, globals().quiet || globals().json, runId);
+    printResult(
+      io,
+      globals(),
+      final,
+      () => `${final.runId} ${final.status}${final.bundle ? ` ${final.bundle.digest}` : ''}`,
+    );
+    exitForRun(final);
+  };
   run
     .command('submit')
     .description('Submit a run; prints the run id (--watch follows it to the end)')
@@ -61,14 +72,7 @@ function registerRunFollowing(run: Command, cli: CliCtx): void {
           return;
         }
         log(io, globals(), `submitted ${submitted.runId}`);
-        const final = await watchRun(client, io, globals().quiet || globals().json, submitted.runId);
-        printResult(
-          io,
-          globals(),
-          final,
-          () => `${final.runId} ${final.status}${final.bundle ? ` ${final.bundle.digest}` : ''}`,
-        );
-        exitForRun(final);
+        await follow(client, submitted.runId);
       },
     );
   run
@@ -76,15 +80,7 @@ function registerRunFollowing(run: Command, cli: CliCtx): void {
     .description('Follow a run (SSE) with a progress bar; exit 0 when it succeeds, its error code otherwise')
     .argument('<runId>')
     .action(async (runId: string) => {
-      const client = api();
-      const final = await watchRun(client, io, globals().quiet || globals().json, runId);
-      printResult(
-        io,
-        globals(),
-        final,
-        () => `${final.runId} ${final.status}${final.bundle ? ` ${final.bundle.digest}` : ''}`,
-      );
-      exitForRun(final);
+      await follow(api(), runId);
     });
 }
 

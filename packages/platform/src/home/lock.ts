@@ -14,14 +14,15 @@ export function lockHome(home: string, refuse: (holderPid: number) => Error): ()
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
     const holder = Number(readFileSync(path, 'utf8'));
-    if (holder && isAlive(holder)) throw refuse(holder);
+    if (holder && isProcessRunning(holder)) throw refuse(holder);
     // A stale lock from a process that crashed: take it over.
     writeFileSync(path, String(process.pid), { mode: 0o600 });
   }
   return () => rmSync(path, { force: true });
 }
 
-function isAlive(pid: number): boolean {
+/** Whether a process with this pid runs on this host (under any user). */
+export function isProcessRunning(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;

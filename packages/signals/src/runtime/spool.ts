@@ -9,6 +9,7 @@ import { createReadStream, type ReadStream } from 'node:fs';
 import { type FileHandle, mkdir, mkdtemp, open, readdir, rm } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
+import { isProcessRunning } from '@stella/platform';
 
 /**
  * A batch is kept in memory up to this size and spilled to a file beyond it, so an upload never
@@ -151,19 +152,9 @@ export async function sweepSpool(root: string): Promise<number> {
     if (parts.length !== 4 || parts[0] !== HOST) continue;
     const pid = Number(parts[1]);
     if (!Number.isSafeInteger(pid) || pid <= 0 || parts[2] === NONCE) continue;
-    if (pid !== process.pid && isRunning(pid)) continue;
+    if (pid !== process.pid && isProcessRunning(pid)) continue;
     await rm(join(root, name), { recursive: true, force: true });
     removed++;
   }
   return removed;
-}
-
-function isRunning(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    // EPERM: it runs, under another user.
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
