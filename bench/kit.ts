@@ -3,8 +3,7 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadConfig } from '@stella/platform';
-import { type RunningServer, startServer } from '@stella/server';
+import { loadServerConfig, type RunningServer, startServer } from '@stella/server';
 
 function benchServerEnv(home: string, databaseUrl?: string): Record<string, string> {
   return {
@@ -26,7 +25,7 @@ export async function withBenchServer<T>(
 ): Promise<T> {
   const home = mkdtempSync(join(tmpdir(), `stella-bench-${name}-`));
   try {
-    const server = await startServer({ config: loadConfig({ env: benchServerEnv(home, databaseUrl) }).config });
+    const server = await startServer({ config: loadServerConfig({ env: benchServerEnv(home, databaseUrl) }).config });
     try {
       return await fn(server, home);
     } finally {

@@ -3,6 +3,7 @@
 // the `stella sources` / `stella aoc` verbs.
 import type { Ctx, Module } from '@stella/platform';
 import { registerAocCommands } from './commands/index.ts';
+import { aocConfig } from './config.ts';
 import { registerAocRoutes } from './routes/index.ts';
 import { type AocService, createAocService } from './service.ts';
 import { defineConnectorQueues, registerConnectorJobs } from './sources/runner.ts';
@@ -35,6 +36,7 @@ export function aocService(ctx: Ctx): AocService {
 
 export const aocModule: Module = {
   name: 'aoc',
+  config: aocConfig,
   dependsOn: ['platform'],
   migrations: new URL('../migrations/', import.meta.url),
   async start(ctx) {

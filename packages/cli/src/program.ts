@@ -1,8 +1,9 @@
 // The `stella` command: global flags with STELLA_* fallbacks, `serve`, then each room's verbs.
 import { ExitCode, STELLA_VERSION, StellaError } from '@stella/core';
-import { type CliCtx, CliError, type CliIo, exitCodeOf, type GlobalOptions, localServerUrl } from '@stella/platform';
+import { CliError, type CliIo, exitCodeOf, type GlobalOptions, localServerUrl } from '@stella/platform';
 import { modules, registerServeCommand } from '@stella/server';
 import { Command, CommanderError, Option } from 'commander';
+import { createCliCtx, loadEffectiveConfig } from './context.ts';
 
 export function makeProgram(io: CliIo): { program: Command; run(): Promise<number> } {
   const env = io.env;
@@ -35,12 +36,12 @@ export function makeProgram(io: CliIo): { program: Command; run(): Promise<numbe
     const opts = program.opts<GlobalOptions>();
     return {
       ...opts,
-      server: opts.server ?? env.STELLA_SERVER ?? localServerUrl(env, opts.config),
+      server: opts.server ?? env.STELLA_SERVER ?? localServerUrl(() => loadEffectiveConfig(env, opts.config)),
       token: opts.token ?? env.STELLA_TOKEN,
       clientSecret: opts.clientSecret ?? env.STELLA_CLIENT_SECRET,
     };
   };
-  const cli: CliCtx = { io, globals };
+  const cli = createCliCtx(io, globals);
   registerServeCommand(program, cli);
   for (const room of modules) room.commands?.(program, cli);
 

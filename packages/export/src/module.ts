@@ -3,6 +3,7 @@
 // a per-tenant-limited queue, the nightly retention pruner and the `stella export` verbs.
 import { type Ctx, createSigningKeyStore, type Module, type SigningKeyStore } from '@stella/platform';
 import { registerExportCommands } from './commands/index.ts';
+import { exportConfig } from './config.ts';
 import { createExportMetrics, type ExportMetrics } from './metrics.ts';
 import { createRetention, type RetentionService } from './retention.ts';
 import { registerExportRoutes } from './routes/index.ts';
@@ -63,6 +64,7 @@ export function exportOf(ctx: Ctx): { service: ExportService; retention: Retenti
 
 export const exportModule: Module = {
   name: 'export',
+  config: exportConfig,
   migrations: new URL('../migrations/', import.meta.url),
   dependsOn: ['platform', 'aoc'],
   async start(ctx) {

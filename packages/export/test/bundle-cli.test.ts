@@ -1,15 +1,14 @@
 // SPDX-License-Identifier: Apache-2.0
-// `stella export verify` driven in-process through commander, the way @stella/cli runs it: exit 0
+// `stella export verify` driven in-process through @stella/cli's program: exit 0
 // for a valid bundle, 3 naming the failing file otherwise; JSON with --format json; no server.
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { StellaError } from '@stella/core';
-import { CliError, type CliIo, exitCodeOf, type GlobalOptions } from '@stella/platform';
+import { makeProgram } from '@stella/cli';
+import type { CliIo } from '@stella/platform';
 import { scratchDir } from '@stella/testkit';
-import { Command, CommanderError } from 'commander';
-import { registerVerifyCommand, type VerifyReport } from '../src/bundle/index.ts';
+import type { VerifyReport } from '../src/bundle/index.ts';
 import { bundleFiles, testSigner, writeArchive, writeDir } from './bundle-fixtures/kit.ts';
 
 function capture(): { stream: NodeJS.WritableStream; text(): string } {
@@ -25,33 +24,17 @@ function capture(): { stream: NodeJS.WritableStream; text(): string } {
   };
 }
 
-/** A minimal `stella` with only `export verify`, failing like makeProgram does; the server URL is unroutable. */
+/** The real `stella` program, in-process; `export verify` never contacts the (unroutable) server. */
 async function runCli(args: string[], env: Record<string, string> = {}) {
   const out = capture();
   const err = capture();
-  const io: CliIo = { argv: args, env, stdout: out.stream, stderr: err.stream };
-  const program = new Command('stella').option('--json').exitOverride();
-  const globals = (): GlobalOptions => ({
-    server: 'http://127.0.0.1:9',
-    tenant: 'default',
-    json: program.opts().json === true,
-    quiet: false,
-  });
-  const exportCommand = program.command('export').exitOverride();
-  registerVerifyCommand(exportCommand, { io, globals }).exitOverride();
-  for (const cmd of [program, exportCommand, ...exportCommand.commands])
-    cmd.configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s) });
-  let code = 0;
-  try {
-    await program.parseAsync(args, { from: 'user' });
-  } catch (error) {
-    if (error instanceof CommanderError) code = 2;
-    else {
-      const errorCode = error instanceof CliError || error instanceof StellaError ? error.code : 'ERR_CLI';
-      io.stderr.write(`stella: ${errorCode}: ${(error as Error).message}\n`);
-      code = exitCodeOf(error);
-    }
-  }
+  const io: CliIo = {
+    argv: args,
+    env: { STELLA_SERVER: 'http://127.0.0.1:9', ...env },
+    stdout: out.stream,
+    stderr: err.stream,
+  };
+  const code = await makeProgram(io).run();
   return { code, stdout: out.text(), stderr: err.text() };
 }
 

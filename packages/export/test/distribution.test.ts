@@ -9,7 +9,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { type Config, createS3BlobStore, loadConfig } from '@stella/platform';
+import { createS3BlobStore, loadConfig } from '@stella/platform';
 import {
   freePort,
   type RegistryServer,
@@ -19,6 +19,7 @@ import {
   startRegistry,
   startS3,
 } from '@stella/testkit';
+import { type ExportConfig, exportConfig as exportSection } from '../src/config.ts';
 import {
   createDistributionDrivers,
   createObjectDriver,
@@ -34,8 +35,9 @@ function sha256(bytes: Uint8Array): string {
   return `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
 }
 
-function exportConfig(overrides: Record<string, unknown> = {}): Config['export'] {
+function exportConfig(overrides: Record<string, unknown> = {}): ExportConfig {
   const { config } = loadConfig({
+    sections: [exportSection],
     env: { STELLA_HOME: scratchDir('stella-distribution-home-') },
     overrides: { export: overrides },
   });
@@ -86,7 +88,7 @@ describe('createDistributionDrivers', () => {
 
 describe('object driver (s3rver)', () => {
   let s3: S3Server;
-  let objectStore: Config['export']['objectStore'];
+  let objectStore: ExportConfig['objectStore'];
   before(async () => {
     s3 = await startS3();
     objectStore = exportConfig({

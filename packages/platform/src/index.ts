@@ -22,9 +22,16 @@ export {
   log,
   printResult,
 } from './cli/index.ts';
-export type { AocSourceConfig, ClientConfig, Config } from './config/index.ts';
-export { loadConfig, renderConfigDocs } from './config/index.ts';
-export type { Db, Queryable, Tx, Work, WorkTracker } from './db/index.ts';
+export type {
+  ClientConfig,
+  Config,
+  ConfigSection,
+  LoadConfigOptions,
+  LoadedConfig,
+  RoomConfig,
+} from './config/index.ts';
+export { assertConfigSections, defineConfigSection, loadConfig, renderConfigDocs } from './config/index.ts';
+export type { Db, MigrationReport, Queryable, Tx, Work, WorkTracker } from './db/index.ts';
 export {
   CAPABILITIES,
   createWorkTracker,
@@ -61,7 +68,7 @@ export {
   startMetricsListener,
 } from './metrics/index.ts';
 export type { Ctx, Module } from './module.ts';
-export { migrateModules } from './module.ts';
+export { configSectionsOf, migrateModules } from './module.ts';
 export { platformModule } from './platform-module.ts';
 export type { JobHandler, JobQueue, WorkOptions } from './queue/index.ts';
 export { createJobQueue, registerQueueMetrics } from './queue/index.ts';

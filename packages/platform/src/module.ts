@@ -4,7 +4,7 @@ import type { Command } from 'commander';
 import type { Registry } from 'prom-client';
 import type { BlobStore } from './blob/index.ts';
 import type { CliCtx } from './cli/index.ts';
-import type { Config } from './config/index.ts';
+import type { Config, ConfigSection } from './config/index.ts';
 import { type Db, type MigrationReport, migrate } from './db/index.ts';
 import type { HttpApp, Readiness } from './http/app.ts';
 import type { Logger } from './http/logger.ts';
@@ -30,6 +30,8 @@ export interface Module {
   name: string;
   /** Folder of NNNN_name.sql files owned by this module. */
   migrations?: URL;
+  /** The room's configuration section (its own `src/config.ts`), loaded by the one loader. */
+  config?: ConfigSection;
   /** Migration and start order. */
   dependsOn?: readonly string[];
   /** Runs after migrations in every target (bootstrap data, key checks). */
@@ -39,6 +41,11 @@ export interface Module {
   jobs?(queue: JobQueue, ctx: Ctx): Promise<void>;
   /** The room's `stella` verbs; they run in the CLI process and reach the server over HTTP. */
   commands?(program: Command, cli: CliCtx): void;
+}
+
+/** The configuration sections of the given modules, for loadConfig and the config reference. */
+export function configSectionsOf(modules: readonly Module[]): ConfigSection[] {
+  return modules.flatMap((m) => (m.config ? [m.config] : []));
 }
 
 /** Applies the migrations of every module that has some, in dependency order (its dependsOn). */

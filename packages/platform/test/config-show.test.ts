@@ -6,7 +6,33 @@ import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { scratchDir } from '@stella/testkit';
 import { Command } from 'commander';
+import Type from 'typebox';
 import { redactSecretsInText, registerConfigCommands } from '../src/config/commands.ts';
+import { loadConfig } from '../src/config/index.ts';
+import { defineConfigSection } from '../src/config/section.ts';
+
+// A room's section with credentials of its own, like the export room's distribution targets:
+// redaction goes by key name across every section, the rooms' included.
+const roomSection = defineConfigSection(
+  'vault',
+  Type.Object(
+    {
+      objectStore: Type.Object(
+        {
+          url: Type.String({ default: '' }),
+          accessKeyId: Type.String({ default: '' }),
+          secretAccessKey: Type.String({ default: '' }),
+        },
+        { default: {}, additionalProperties: false },
+      ),
+      oci: Type.Object(
+        { username: Type.String({ default: '' }), password: Type.String({ default: '' }) },
+        { default: {}, additionalProperties: false },
+      ),
+    },
+    { default: {}, additionalProperties: false },
+  ),
+);
 
 function show(env: Record<string, string>): string {
   let out = '';
@@ -24,6 +50,9 @@ function show(env: Record<string, string>): string {
       stderr: process.stderr,
     },
     globals: () => ({ server: '', tenant: '', json: true, quiet: true }),
+    loadConfig: () => loadConfig({ env, sections: [roomSection] }),
+    configSections: [roomSection],
+    migrate: () => Promise.reject(new Error('config show opens no database')),
   });
   program.parse(['config', 'show'], { from: 'user' });
   return out;
@@ -41,7 +70,7 @@ describe('stella config show', () => {
         '      secretHash: scrypt$32768$8$1$c2FsdHNhbHRzYWx0$aGFzaGhhc2hoYXNoaGFzaGhhc2hoYXNoaGFzaA==',
         '      tenants: [default]',
         '      scopes: [advisory:read]',
-        'export:',
+        'vault:',
         '  objectStore:',
         '    url: s3://bundles/stella',
         '    accessKeyId: AKIAEXAMPLEKEYID0001',
@@ -96,7 +125,7 @@ describe('stella config show', () => {
     assert.equal(shown.config.cas!.url, 's3://cas/prefix');
     assert.equal(shown.config.cas!.secretAccessKey, '[redacted]');
     assert.equal(shown.config.auth!.kek, '[redacted]');
-    assert.equal((shown.config.export!.oci as Record<string, unknown>).username, 'robot');
+    assert.equal((shown.config.vault!.oci as Record<string, unknown>).username, 'robot');
     assert.match(out, /"valkey_connection": "redis:\/\/:\[redacted\]@valkey:6379\/0"/);
   });
 

@@ -3,7 +3,27 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { scratchDir } from '@stella/testkit';
-import { configKeys, loadConfig, renderConfigDocs } from '../src/config/index.ts';
+import Type from 'typebox';
+import {
+  assertConfigSections,
+  configKeys,
+  defineConfigSection,
+  loadConfig,
+  renderConfigDocs,
+} from '../src/config/index.ts';
+
+// A room's section as a room declares it (src/config.ts): defaults, a description and a seed alias.
+const room = defineConfigSection(
+  'demoRoom',
+  Type.Object(
+    {
+      batchSize: Type.Integer({ default: 200, minimum: 1, description: 'Rows per batch.' }),
+      enabled: Type.Boolean({ default: true, description: 'Whether the room runs. Env: DEMO_ENABLED.' }),
+    },
+    { default: {}, additionalProperties: false },
+  ),
+  { DEMO_ENABLED: 'enabled' },
+);
 
 const home = () => scratchDir('stella-config-');
 
@@ -137,10 +157,52 @@ describe('config loader', () => {
     assert.deepEqual(config.rateLimiting, { for_instance: { rules: [{ per_seconds: 60, max_requests: 600 }] } });
   });
 
-  test('docs/config.md lists every key with its environment variable', () => {
-    const docs = renderConfigDocs();
-    for (const key of configKeys()) assert.ok(docs.includes(`\`${key.path}\``), key.path);
+  test("docs/config.md lists every key with its environment variable, the rooms' sections included", () => {
+    const docs = renderConfigDocs([room]);
+    for (const key of configKeys([room])) assert.ok(docs.includes(`\`${key.path}\``), key.path);
     assert.ok(docs.includes('`STELLA_SERVER_PORT`'));
     assert.ok(docs.includes('`AOC_TENANT_HEADER`'));
+    assert.ok(docs.includes('| `demoRoom.batchSize` | `STELLA_DEMO_ROOM_BATCH_SIZE` | `200` | Rows per batch. |'));
+    assert.ok(docs.includes('| `demoRoom.enabled` | `DEMO_ENABLED` |'));
+  });
+});
+
+describe('room sections', () => {
+  test('a room section takes its defaults, its generated env names, its aliases and the file', () => {
+    const dir = home();
+    assert.deepEqual(loadConfig({ env: { STELLA_HOME: dir }, sections: [room] }).config, {
+      ...loadConfig({ env: { STELLA_HOME: dir } }).config,
+      demoRoom: { batchSize: 200, enabled: true },
+    });
+    writeFileSync(join(dir, 'stella.yaml'), 'demoRoom:\n  batchSize: 50\n');
+    const loaded = loadConfig({
+      env: { STELLA_HOME: dir, DEMO_ENABLED: 'false', STELLA_DEMO_ROOM_BATCH_SIZE: '70' },
+      sections: [room],
+    });
+    assert.deepEqual(Reflect.get(loaded.config, 'demoRoom'), { batchSize: 70, enabled: false });
+    assert.equal(loaded.sources['demoRoom.enabled'], 'env');
+    expectConfigError(
+      () => loadConfig({ env: { STELLA_HOME: dir, DEMO_ENABLED: 'maybe' }, sections: [room] }),
+      /demoRoom\.enabled .*from environment DEMO_ENABLED/,
+    );
+  });
+
+  test('a file naming a section the build does not load is refused, naming the key', () => {
+    const dir = home();
+    writeFileSync(join(dir, 'stella.yaml'), 'demoRoom:\n  batchSize: 50\n');
+    expectConfigError(() => loadConfig({ env: { STELLA_HOME: dir } }), /demoRoom/);
+  });
+
+  test('a section key is declared once and is camelCase', () => {
+    assert.throws(() => loadConfig({ env: {}, sections: [room, room] }), /declared twice/);
+    const clash = defineConfigSection('server', Type.Object({}, { default: {} }));
+    assert.throws(() => loadConfig({ env: {}, sections: [clash] }), /declared twice/);
+    assert.throws(() => defineConfigSection('demo-room', Type.Object({})), /camelCase/);
+  });
+
+  test("a configuration loaded without a mounted room's section is refused with a coded error", () => {
+    const { config } = loadConfig({ env: {} });
+    expectConfigError(() => assertConfigSections(config, [room]), /without the section\(s\) demoRoom/);
+    assert.doesNotThrow(() => assertConfigSections(loadConfig({ env: {}, sections: [room] }).config, [room]));
   });
 });

@@ -46,11 +46,12 @@ export async function generateDocs(): Promise<Record<string, string>> {
   const { mkdtempSync, rmSync } = await import('node:fs');
   const { tmpdir } = await import('node:os');
   const { join } = await import('node:path');
-  const { loadConfig, renderConfigDocs } = await import('@stella/platform');
+  const { renderConfigDocs } = await import('@stella/platform');
+  const { configSections, loadServerConfig } = await import('./modules.ts');
   const { startServer } = await import('./serve.ts');
   const home = mkdtempSync(join(tmpdir(), 'stella-docs-'));
   // A limiter block makes the rate-limit metrics register, so docs/metrics.md lists them too.
-  const { config } = loadConfig({
+  const { config } = loadServerConfig({
     env: { STELLA_HOME: home, STELLA_SERVER_PORT: '0', STELLA_LOG_LEVEL: 'silent' },
     overrides: { rateLimiting: { for_instance: { rules: [{ per_seconds: 60, max_requests: 1000 }] } } },
   });
@@ -61,7 +62,7 @@ export async function generateDocs(): Promise<Record<string, string>> {
     return {
       'docs/openapi.json': `${JSON.stringify(openapi, null, 2)}\n`,
       'docs/errors.md': renderErrorsDoc(),
-      'docs/config.md': renderConfigDocs(),
+      'docs/config.md': renderConfigDocs(configSections),
       'docs/metrics.md': renderMetricsDoc(await server.ctx.metrics.getMetricsAsJSON()),
       'packages/export/schemas/export-profile.schema.json': `${JSON.stringify(ExportProfileSchema, null, 2)}\n`,
     };

@@ -1,11 +1,30 @@
-// The rooms this server is made of, in one list, in dependency order.
+// The rooms this server is made of, in one list, in dependency order, and the configuration they
+// load together.
 import { aocModule, vulnerableSymbols } from '@stella/aoc';
 import { authorityModule } from '@stella/authority';
 import { exportModule } from '@stella/export';
-import { type Module, platformModule } from '@stella/platform';
-import { createSignalsModule } from '@stella/signals';
+import {
+  type ConfigSection,
+  configSectionsOf,
+  type LoadConfigOptions,
+  type LoadedConfig,
+  loadConfig,
+  type Module,
+  platformModule,
+} from '@stella/platform';
+import { createSignalsModule, type VulnerableSymbols } from '@stella/signals';
 
-// Signals asks the AOC room for the vulnerable symbols of its default reachability targets.
-const signalsModule = createSignalsModule({ advisories: { vulnerableSymbols } });
+/** Signals asks the AOC room for the vulnerable symbols of its default reachability targets. */
+export const signalsAdvisories: VulnerableSymbols = { vulnerableSymbols };
+
+const signalsModule = createSignalsModule({ advisories: signalsAdvisories });
 
 export const modules: readonly Module[] = [platformModule, authorityModule, aocModule, signalsModule, exportModule];
+
+/** Every room's configuration section, in module order. */
+export const configSections: readonly ConfigSection[] = configSectionsOf(modules);
+
+/** The one loader with every section of this build: what `stella serve` and the CLI read. */
+export function loadServerConfig(options: Omit<LoadConfigOptions, 'sections'> = {}): LoadedConfig {
+  return loadConfig({ ...options, sections: configSections });
+}

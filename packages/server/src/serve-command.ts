@@ -35,7 +35,7 @@ const WATCHDOG_EXTRA_MS = 2000;
 // How often the watchdog learns what is still running; what it reports is at most this old.
 const WATCHDOG_REFRESH_MS = 500;
 
-export function registerServeCommand(program: Command, { io, globals }: CliCtx): void {
+export function registerServeCommand(program: Command, { io, globals, configSections }: CliCtx): void {
   program
     .command('serve')
     .description('Run the platform: API, workers and crons (embedded PGlite unless STELLA_DATABASE_URL is set)')
@@ -49,7 +49,13 @@ export function registerServeCommand(program: Command, { io, globals }: CliCtx):
       if (flags.host) server.host = flags.host;
       if (flags.port) server.port = Number(flags.port);
       if (Object.keys(server).length) overrides.server = server;
-      const { config, file } = loadConfig({ env: io.env, file: globals().config, overrides });
+      const configFile = globals().config;
+      const { config, file } = loadConfig({
+        env: io.env,
+        overrides,
+        sections: configSections,
+        ...(configFile ? { file: configFile } : {}),
+      });
       await serveUntilSignal(config, file, io);
     });
 }

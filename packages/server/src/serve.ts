@@ -6,10 +6,12 @@ import { join } from 'node:path';
 import { jwks } from '@stella/authority';
 import { type Clock, Errors, STELLA_VERSION, StellaError, systemClock } from '@stella/core';
 import {
+  assertConfigSections,
   type BlobStore,
   type Config,
   type Ctx,
   compileRateLimitConfig,
+  configSectionsOf,
   counter,
   createHttpApp,
   createJobQueue,
@@ -83,6 +85,8 @@ const OUTBOX_INTERVAL_MS = 1000;
 
 export async function startServer(options: ServeOptions): Promise<RunningServer> {
   const { config } = options;
+  // A configuration loaded without a mounted room's section fails here, before anything opens.
+  assertConfigSections(config, configSectionsOf(options.modules ?? defaultModules));
   const clock = options.clock ?? systemClock;
   const logger = options.logger ?? createLogger({ level: config.log.level });
   const target = config.server.target;

@@ -3,9 +3,8 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { makeProgram } from '@stella/cli';
-import { loadConfig } from '@stella/platform';
 import { advisoryFixtures, createDatabase, testBackend } from '@stella/testkit';
-import { type RunningServer, startServer } from '../src/index.ts';
+import { loadServerConfig, type RunningServer, startServer } from '../src/index.ts';
 
 export interface TestServer {
   server: RunningServer;
@@ -61,7 +60,7 @@ export async function startTestServer(extraEnv: Record<string, string> = {}, yam
     ...(database.url ? { STELLA_DATABASE_URL: database.url } : {}),
     ...extraEnv,
   };
-  const start = () => startServer({ config: loadConfig({ env }).config });
+  const start = () => startServer({ config: loadServerConfig({ env }).config });
   let server = await start();
   const creds = JSON.parse(readFileSync(join(home, 'credentials.json'), 'utf8'));
   const admin = creds.clients['stella-admin'];

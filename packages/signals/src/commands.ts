@@ -6,7 +6,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { canonicalJson, dsseSign, ExitCode } from '@stella/core';
-import { type CliCtx, CliError, createApiClient, keyIdOf, loadConfig, log, printResult } from '@stella/platform';
+import { type CliCtx, CliError, createApiClient, keyIdOf, log, printResult } from '@stella/platform';
 import type { Command } from 'commander';
 import type { VulnerableSymbols } from './engine/targets.ts';
 import { offlineIngestRuntime } from './offline/import.ts';
@@ -48,7 +48,7 @@ function readTraceSymbols(path: string): string[] {
 }
 
 async function ingest(
-  { io, globals }: CliCtx,
+  { io, globals, loadConfig, migrate }: CliCtx,
   flags: IngestFlags,
   offline: { advisories: VulnerableSymbols; force: boolean },
 ): Promise<void> {
@@ -57,7 +57,7 @@ async function ingest(
   const subject = pickSubject(flags);
   if (offline.force || flags.offline) {
     if (!flags.manifest) throw new CliError('--manifest is required with --offline', ExitCode.usage, 'ERR_USAGE');
-    const { config } = loadConfig({ env: io.env, ...(opts.config ? { file: opts.config } : {}) });
+    const { config } = loadConfig();
     const receipt = await offlineIngestRuntime({
       config,
       tenant,
@@ -68,6 +68,7 @@ async function ingest(
       subject,
       ...(io.env.STELLA_SERVER ? { serverUrl: io.env.STELLA_SERVER } : {}),
       advisories: offline.advisories,
+      migrate,
     });
     if (flags.receipt) writeFileSync(flags.receipt, `${JSON.stringify(receipt, null, 2)}\n`);
     printResult(

@@ -3,18 +3,9 @@
 // transaction, the two queues it feeds, and the fact event it publishes. Built once per service by
 // createSignals; the service's operations are functions over it.
 import { type Clock, type JsonLimits, newUlid, newUuid, STELLA_VERSION, sha256Hex } from '@stella/core';
-import type {
-  BlobStore,
-  Config,
-  Db,
-  JobQueue,
-  Logger,
-  Registry,
-  SigningKeyStore,
-  Timeline,
-  Tx,
-} from '@stella/platform';
+import type { BlobStore, Db, JobQueue, Logger, Registry, SigningKeyStore, Timeline, Tx } from '@stella/platform';
 import { type CallgraphStore, createCallgraphStore } from './callgraphs/graphs.ts';
+import type { SignalsConfig } from './config.ts';
 import { scoringOf } from './engine/fact-document.ts';
 import type { ScoringOptions } from './engine/reachability.ts';
 import { loadOverlay, type SymbolOverlay, type VulnerableSymbols } from './engine/targets.ts';
@@ -22,7 +13,7 @@ import { createFactWaiters, type FactWaiters } from './fact-waiters.ts';
 import { createSignalsMetrics, type SignalsMetrics } from './metrics.ts';
 import { ORPHAN_QUEUE, ORPHAN_RETRY_SECONDS, RECOMPUTE_QUEUE } from './topics.ts';
 
-export type SignalsConfig = Config['signals'];
+export type { SignalsConfig };
 
 export interface SignalsDeps {
   db: Db;

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // @stella/signals: callgraphs, runtime facts, reachability, fact events and offline runtime ingest.
 
+export { addOfflineIngestCommand } from './commands.ts';
 export type { LatticeState } from './engine/lattice.ts';
 export { join as joinLattice, LATTICE_STATES } from './engine/lattice.ts';
 export type {

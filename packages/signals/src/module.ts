@@ -4,6 +4,7 @@
 import { Errors, StellaError } from '@stella/core';
 import { type Ctx, createSigningKeyStore, type Module } from '@stella/platform';
 import { registerSignalsCommands } from './commands.ts';
+import { signalsConfig } from './config.ts';
 import type { VulnerableSymbols } from './engine/targets.ts';
 import { createNatsBridge, type NatsBridge } from './events.ts';
 import { signalsMigrations } from './migrations.ts';
@@ -63,6 +64,7 @@ export function signalsOf(ctx: Ctx): Signals {
 export function createSignalsModule(options: SignalsModuleOptions): Module {
   return {
     ...signalsMigrations,
+    config: signalsConfig,
     async start(ctx) {
       room(ctx, options);
       // Spooled uploads of a process that died mid-upload (killed, out of memory) are removed here;

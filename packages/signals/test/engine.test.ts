@@ -4,6 +4,7 @@ import { join as joinPath } from 'node:path';
 import { describe, test } from 'node:test';
 import { loadConfig } from '@stella/platform';
 import { scratchDir } from '@stella/testkit';
+import { signalsConfig } from '../src/config.ts';
 import { scoringOf } from '../src/engine/fact-document.ts';
 import { join, LATTICE_STATES, type LatticeState } from '../src/engine/lattice.ts';
 import { bfs, computeReachability, type ScoringOptions, UNREACHED } from '../src/engine/reachability.ts';
@@ -15,7 +16,7 @@ import { sampleGraph } from './harness.ts';
 
 const csr = toCsr(normalizeGraph(parseCallgraphBody(sampleGraph()), { maxNodes: 100, maxEdges: 100 }).graph);
 const index = nodeIndex(csr);
-const c = loadConfig({ env: {} }).config.signals;
+const c = loadConfig({ sections: [signalsConfig], env: {} }).config.signals;
 const scoring: ScoringOptions = scoringOf(c);
 const run = (targets: string[], hits: Record<string, number> = {}, options = scoring) =>
   computeReachability(

@@ -5,6 +5,7 @@ import { describe, test } from 'node:test';
 import { canonicalJson, sha256Hex } from '@stella/core';
 import { loadConfig } from '@stella/platform';
 import { loadedGraphOf } from '../src/callgraphs/graphs.ts';
+import { signalsConfig } from '../src/config.ts';
 import {
   buildFactDocument,
   ENGINE_VERSION,
@@ -20,7 +21,7 @@ import { sampleGraph } from './harness.ts';
 
 const normalized = normalizeGraph(parseCallgraphBody(sampleGraph()), { maxNodes: 100, maxEdges: 100 });
 const graph = loadedGraphOf(toCsr(normalized.graph));
-const scoring = scoringOf(loadConfig({ env: {} }).config.signals);
+const scoring = scoringOf(loadConfig({ sections: [signalsConfig], env: {} }).config.signals);
 
 /** The members of the document these tests read. */
 interface FactView {

@@ -10,6 +10,7 @@ import { StellaError } from '@stella/core';
 import { loadConfig } from '@stella/platform';
 import { scratchDir } from '@stella/testkit';
 import fc from 'fast-check';
+import { signalsConfig } from '../src/config.ts';
 import { normalizeGraph, parseCallgraphBody } from '../src/index.ts';
 import { readRuntimeStream, runtimeSpoolDir, runtimeStreamLimits } from '../src/runtime/stream.ts';
 
@@ -115,7 +116,7 @@ describe('callgraph parser, property-based', () => {
 
 describe('runtime NDJSON reader, property-based', () => {
   const home = scratchDir('stella-signals-fuzz-');
-  const { config } = loadConfig({ env: { STELLA_HOME: home } });
+  const { config } = loadConfig({ sections: [signalsConfig], env: { STELLA_HOME: home } });
   const spoolDir = runtimeSpoolDir(config);
   const limits = {
     ...runtimeStreamLimits(config, new Date('2026-01-02T03:04:05.000Z')),

@@ -18,6 +18,7 @@ import {
   type Timeline,
 } from '@stella/platform';
 import { scratchDir, type TestDb, testDb } from '@stella/testkit';
+import { signalsConfig } from '../src/config.ts';
 import { createSignals, type Signals, type SignalsDeps } from '../src/service.ts';
 
 export interface Harness {
@@ -39,7 +40,7 @@ export async function startHarness(options: { env?: Record<string, string>; cloc
     { module: 'signals', migrations: new URL('../migrations/', import.meta.url), dependsOn: ['platform', 'aoc'] },
   ]);
   const home = scratchDir('stella-signals-');
-  const { config } = loadConfig({ env: { STELLA_HOME: home, ...(options.env ?? {}) } });
+  const { config } = loadConfig({ sections: [signalsConfig], env: { STELLA_HOME: home, ...(options.env ?? {}) } });
   const blobs = createFsBlobStore({ root: `${home}/cas` });
   const clock = options.clock ?? fixedClock('2026-01-02T03:04:05.000Z');
   const timeline = createTimeline(t.db, clock);

@@ -12,6 +12,7 @@ import { gzipSync } from 'node:zlib';
 import type { StellaError } from '@stella/core';
 import { loadConfig } from '@stella/platform';
 import { scratchDir } from '@stella/testkit';
+import { signalsConfig } from '../src/config.ts';
 import { SPOOL_MEMORY_BYTES, Spool, sweepSpool } from '../src/runtime/spool.ts';
 import { readRuntimeStream, runtimeSpoolDir, runtimeStreamLimits, type StreamLimits } from '../src/runtime/stream.ts';
 
@@ -20,7 +21,7 @@ const event = (symbolId: string) => `${JSON.stringify({ symbolId, hitCount: 1 })
 
 function setup(overrides: Partial<StreamLimits> = {}) {
   const home = scratchDir('stella-signals-stream-');
-  const { config } = loadConfig({ env: { STELLA_HOME: home } });
+  const { config } = loadConfig({ sections: [signalsConfig], env: { STELLA_HOME: home } });
   const spoolDir = runtimeSpoolDir(config);
   const limits = { ...runtimeStreamLimits(config, new Date('2026-01-02T03:04:05.000Z')), ...overrides };
   const leftovers = () => (existsSync(spoolDir) ? readdirSync(spoolDir) : []);
@@ -122,6 +123,7 @@ describe('runtime upload stream', () => {
   test('the smaller of signals.maxDecompressedBytes and limits.decompressedBytes applies, and is named', () => {
     const home = scratchDir('stella-signals-stream-');
     const { config } = loadConfig({
+      sections: [signalsConfig],
       env: { STELLA_HOME: home, STELLA_LIMITS_DECOMPRESSED_BYTES: String(2 * MiB) },
     });
     const limits = runtimeStreamLimits(config, new Date());

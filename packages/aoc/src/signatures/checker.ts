@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { canonicalJson, Errors, StellaError } from '@stella/core';
-import type { AocSourceConfig } from '@stella/platform';
+import type { AocSourceConfig } from '../config.ts';
 import type { SignatureChecker } from '../ingest/prepare.ts';
 import { sourceSettings } from '../sources/settings.ts';
 import { evaluateSignature, type SignatureResult, verifyDetachedPgp, verifyDsseDocument } from './index.ts';

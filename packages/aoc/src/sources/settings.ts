@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 // Per-source settings from `aoc.sources` with their defaults filled in (the config schema keeps the
 // members optional because defaults are not applied inside a record of sources).
-import type { AocSourceConfig, Config } from '@stella/platform';
+import type { Config } from '@stella/platform';
+import type { AocSourceConfig } from '../config.ts';
 
 export type SourceSettings = Required<AocSourceConfig>;
 

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // Distribution drivers for export runs: `object` (S3-compatible bucket) and `oci` (registry). A driver
 // exists only when its target is configured; `http` needs none (the bundle is always downloadable).
-import type { Config } from '@stella/platform';
+import type { ExportConfig } from '../config.ts';
 import { createObjectDriver, type ObjectDriverOptions } from './object.ts';
 import { createOciDriver, type OciDriverOptions } from './oci.ts';
 import type { DistributionDriver } from './types.ts';
@@ -11,7 +11,7 @@ export type { DistributionDriver, DistributionInput, DistributionResult } from '
 export type { ObjectDriverOptions, OciDriverOptions };
 export { createObjectDriver, createOciDriver };
 
-export function createDistributionDrivers(config: Config['export']): {
+export function createDistributionDrivers(config: ExportConfig): {
   object?: DistributionDriver;
   oci?: DistributionDriver;
 } {

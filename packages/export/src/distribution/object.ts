@@ -4,11 +4,12 @@
 import { createReadStream } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { StellaError } from '@stella/core';
-import { type BlobStore, type Config, createS3BlobStore, parseCasUri, parseS3Url } from '@stella/platform';
+import { type BlobStore, createS3BlobStore, parseCasUri, parseS3Url } from '@stella/platform';
+import type { ExportConfig } from '../config.ts';
 import { ExportErrors } from '../errors.ts';
 import type { DistributionDriver, DistributionInput, DistributionResult } from './types.ts';
 
-type ObjectStoreConfig = Config['export']['objectStore'];
+type ObjectStoreConfig = ExportConfig['objectStore'];
 
 /** A bucket that has not taken the bundle in 60 s plus 1 s per MiB is treated as down. */
 const BASE_TIMEOUT_MS = 60_000;

@@ -3,13 +3,13 @@
 // `<repositoryPrefix>/<tenant>/<profile>:<exportId>` in the configured registry.
 import { performance } from 'node:perf_hooks';
 import { StellaError } from '@stella/core';
-import type { Config } from '@stella/platform';
+import type { ExportConfig } from '../config.ts';
 import { ExportErrors } from '../errors.ts';
 import { buildArtifactManifest, OCI_CREATED_ANNOTATION } from '../oci/manifest.ts';
 import { pushArtifact } from '../oci/registry.ts';
 import type { DistributionDriver, DistributionInput, DistributionResult } from './types.ts';
 
-type OciConfig = Config['export']['oci'];
+type OciConfig = ExportConfig['oci'];
 
 export const EXPORT_ARTIFACT_TYPE = 'application/vnd.stellaops.export.v1+json';
 export const EXPORT_MANIFEST_MEDIA_TYPE = 'application/vnd.stellaops.export.manifest.v1+json';

@@ -3,7 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { ExitCode, lookupError } from '@stella/core';
-import { loadConfig } from '../config/index.ts';
+import type { LoadedConfig } from '../config/index.ts';
 import { CliError, type CliIo, type GlobalOptions } from './io.ts';
 
 export interface ApiClient {
@@ -33,10 +33,10 @@ export function credentialsPath(env: CliIo['env']): string {
 
 /** Where the server this machine would start listens: `server.publicUrl`, else `server.host`/`server.port`
  * of the same configuration `stella serve` loads (flags aside), so `STELLA_SERVER_PORT=9000` moves both. */
-export function localServerUrl(env: CliIo['env'], configFile: string | undefined): string {
+export function localServerUrl(load: () => LoadedConfig): string {
   let server = { host: '127.0.0.1', port: 8440, publicUrl: '' };
   try {
-    server = loadConfig({ env, ...(configFile ? { file: configFile } : {}) }).config.server;
+    server = load().config.server;
   } catch {
     // An invalid configuration is reported by the commands that use it; the default address stands.
   }

@@ -1,6 +1,9 @@
 // The CLI's contract with its caller: results on stdout, logs and progress on stderr, exit codes
 // from one table. Commands receive this instead of touching process globals, so tests drive them in-process.
 import { ExitCode, StellaError } from '@stella/core';
+import type { LoadedConfig } from '../config/load.ts';
+import type { ConfigSection } from '../config/section.ts';
+import type { Db, MigrationReport } from '../db/index.ts';
 
 export interface CliIo {
   argv: string[];
@@ -24,6 +27,14 @@ export interface GlobalOptions {
 export interface CliCtx {
   io: CliIo;
   globals: () => GlobalOptions;
+  /** The configuration `stella serve` would load (env > --config/stella.yaml > defaults), every room's
+   * section included; read when a command needs it, so a bad file fails only the commands that use it. */
+  loadConfig: () => LoadedConfig;
+  /** Every room's configuration section, for the configuration reference. */
+  configSections: readonly ConfigSection[];
+  /** Brings a database to the schema `stella serve` would (every module's migrations), for commands
+   * that open the local database themselves (the offline runtime ingest). */
+  migrate: (db: Db) => Promise<MigrationReport>;
 }
 
 export class CliError extends Error {

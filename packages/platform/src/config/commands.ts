@@ -2,7 +2,6 @@
 import type { Command } from 'commander';
 import type { CliCtx } from '../cli/index.ts';
 import { renderConfigDocs } from './docs.ts';
-import { loadConfig } from './load.ts';
 
 export const REDACTED = '[redacted]';
 
@@ -43,13 +42,13 @@ export function redactSecretsInText(text: string): string {
     .replace(SECRET_QUERY, `$1${REDACTED}`);
 }
 
-export function registerConfigCommands(program: Command, { io, globals }: CliCtx): void {
+export function registerConfigCommands(program: Command, { io, loadConfig, configSections }: CliCtx): void {
   const config = program.command('config').description('Configuration');
   config
     .command('show')
     .description('Print the effective configuration (env > stella.yaml > defaults), secrets redacted')
     .action(() => {
-      const { config: effective, sources, file } = loadConfig({ env: io.env, file: globals().config });
+      const { config: effective, sources, file } = loadConfig();
       const shown = { file: file ?? null, sources, config: redactConfig(effective) };
       io.stdout.write(`${JSON.stringify(shown, null, 2)}\n`);
     });
@@ -57,6 +56,6 @@ export function registerConfigCommands(program: Command, { io, globals }: CliCtx
     .command('docs')
     .description('Print the configuration reference (docs/config.md)')
     .action(() => {
-      io.stdout.write(renderConfigDocs());
+      io.stdout.write(renderConfigDocs(configSections));
     });
 }

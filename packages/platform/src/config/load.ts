@@ -3,28 +3,51 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { Errors, StellaError } from '@stella/core';
+import Type, { type TObject } from 'typebox';
 import Value from 'typebox/value';
 import { parse as parseYaml } from 'yaml';
-import { type Config, ConfigSchema } from './schema.ts';
+import { type PlatformConfig, PlatformConfigSchema } from './schema.ts';
+import type { Config, ConfigSection } from './section.ts';
 
 type Json = Record<string, unknown>;
 
-/** Env aliases named by the seeds and the issue; they win over the generated STELLA_<SECTION>_<KEY>. */
-const ENV_ALIASES: Record<string, string> = {
+/** Env aliases named by the seeds and the issue; they win over the generated STELLA_<SECTION>_<KEY>.
+ * A room's aliases come with its section (ConfigSection.envAliases). */
+const PLATFORM_ENV_ALIASES: Record<string, string> = {
   STELLA_HOME: 'home',
   STELLA_DATABASE_URL: 'database.url',
   STELLA_CAS_URL: 'cas.url',
   STELLA_REDIS_URL: 'redis.url',
   STELLA_KEK: 'auth.kek',
   AOC_TENANT_HEADER: 'auth.tenantHeader',
-  AOC_GUARD_ENABLED: 'aoc.guardEnabled',
-  AOC_ALLOW_SUPERSEDES_RETROFIT: 'aoc.allowSupersedesRetrofit',
-  AOC_METRICS_ENABLED: 'aoc.metricsEnabled',
-  AOC_VERIFIER_USER: 'aoc.verifierClient',
-  SOURCE_DATE_EPOCH: 'export.sourceDateEpoch',
 };
 
+/** The platform's sections followed by the rooms' (in the order given), as one schema, with the
+ * env aliases of all of them. Built once per loader call; every helper below works on it. */
+interface Composed {
+  schema: TObject;
+  aliases: Record<string, string>;
+}
+
+function compose(sections: readonly ConfigSection[]): Composed {
+  const { rateLimiting, ...platform } = PlatformConfigSchema.properties;
+  const aliases = { ...PLATFORM_ENV_ALIASES };
+  const rooms: Record<string, TObject> = {};
+  for (const section of sections) {
+    if (section.key in platform || section.key in rooms || section.key === 'rateLimiting') {
+      throw new Error(`config section ${section.key} is declared twice`);
+    }
+    rooms[section.key] = section.schema;
+    for (const [name, key] of Object.entries(section.envAliases ?? {})) aliases[name] = `${section.key}.${key}`;
+  }
+  // The free-form limiter block stays last, where the reference has always listed it.
+  const schema = Type.Object({ ...platform, ...rooms, rateLimiting }, { additionalProperties: false });
+  return { schema, aliases };
+}
+
 export interface LoadConfigOptions {
+  /** The rooms' sections (each Module's `config`); the platform's sections are always loaded. */
+  sections?: readonly ConfigSection[];
   env?: Record<string, string | undefined>;
   /** Explicit path (--config). Without it, $STELLA_HOME/stella.yaml is read when present. */
   file?: string;
@@ -41,6 +64,7 @@ export interface LoadedConfig {
 
 export function loadConfig(options: LoadConfigOptions = {}): LoadedConfig {
   const env = options.env ?? process.env;
+  const composed = compose(options.sections ?? []);
   const sources: LoadedConfig['sources'] = {};
   const merged: Json = {};
 
@@ -56,8 +80,8 @@ export function loadConfig(options: LoadConfigOptions = {}): LoadedConfig {
     for (const key of leafPaths(normalized)) sources[key] = 'file';
   }
 
-  for (const [path, raw] of envEntries(env)) {
-    setPath(merged, path, coerce(path, raw));
+  for (const [path, raw] of envEntries(composed, env)) {
+    setPath(merged, path, coerce(composed, path, raw));
     sources[path] = 'env';
   }
   if (options.overrides) {
@@ -65,16 +89,18 @@ export function loadConfig(options: LoadConfigOptions = {}): LoadedConfig {
     for (const key of leafPaths(options.overrides)) sources[key] = 'flag';
   }
 
-  const withDefaults = Value.Default(ConfigSchema, structuredClone(merged)) as Json;
-  const errors = [...Value.Errors(ConfigSchema, withDefaults)];
+  const withDefaults = Value.Default(composed.schema, structuredClone(merged)) as Json;
+  const errors = [...Value.Errors(composed.schema, withDefaults)];
   if (errors.length > 0) {
     const first = errors.find((e) => e.keyword !== 'boolean') ?? errors[0]!;
     const key = keyFromError(first);
     const origin =
-      sources[key] === 'env' ? ` (from environment ${envNameFor(key)})` : fileUsed ? ` (in ${fileUsed})` : '';
+      sources[key] === 'env' ? ` (from environment ${envNameFor(composed, key)})` : fileUsed ? ` (in ${fileUsed})` : '';
     throw new StellaError(Errors.config, `invalid configuration: ${key || '<root>'} ${first.message}${origin}`);
   }
-  const config = withDefaults as Config;
+  // Validated against the platform's sections and the given rooms'. RoomConfig names every room's
+  // section; only those passed in are here, and startServer checks the mounted rooms' are.
+  const config = withDefaults as PlatformConfig as Config;
   config.home = resolve(config.home);
   return { config, sources, file: fileUsed };
 }
@@ -121,8 +147,8 @@ function normalizeFileKeys(values: Json): Json {
   return out;
 }
 
-function envNameFor(path: string): string {
-  const alias = Object.entries(ENV_ALIASES).find(([, p]) => p === path);
+function envNameFor({ aliases }: Composed, path: string): string {
+  const alias = Object.entries(aliases).find(([, p]) => p === path);
   if (alias) return alias[0];
   return `STELLA_${path
     .split('.')
@@ -131,7 +157,17 @@ function envNameFor(path: string): string {
 }
 
 /** Every leaf scalar of the schema, with its env name. Arrays and free-form blocks are file-only. */
-export function configKeys(): { path: string; env: string; schema: Json }[] {
+export function configKeys(sections: readonly ConfigSection[] = []): ConfigKey[] {
+  return keysOf(compose(sections));
+}
+
+interface ConfigKey {
+  path: string;
+  env: string;
+  schema: Json;
+}
+
+function keysOf(composed: Composed): ConfigKey[] {
   const out: { path: string; env: string; schema: Json }[] = [];
   const walk = (schema: Json, prefix: string) => {
     const props = schema.properties as Record<string, Json> | undefined;
@@ -139,23 +175,23 @@ export function configKeys(): { path: string; env: string; schema: Json }[] {
       for (const [k, v] of Object.entries(props)) walk(v, prefix ? `${prefix}.${k}` : k);
       return;
     }
-    out.push({ path: prefix, env: envNameFor(prefix), schema });
+    out.push({ path: prefix, env: envNameFor(composed, prefix), schema });
   };
-  walk(ConfigSchema as unknown as Json, '');
+  walk(composed.schema as unknown as Json, '');
   return out;
 }
 
-function envEntries(env: Record<string, string | undefined>): [string, string][] {
+function envEntries(composed: Composed, env: Record<string, string | undefined>): [string, string][] {
   const out: [string, string][] = [];
   const seen = new Set<string>();
-  for (const [name, path] of Object.entries(ENV_ALIASES)) {
+  for (const [name, path] of Object.entries(composed.aliases)) {
     const v = env[name];
     if (v !== undefined && v !== '') {
       out.push([path, v]);
       seen.add(path);
     }
   }
-  for (const key of configKeys()) {
+  for (const key of keysOf(composed)) {
     if (seen.has(key.path) || !isScalarSchema(key.schema)) continue;
     const v = env[key.env];
     if (v !== undefined && v !== '') out.push([key.path, v]);
@@ -168,8 +204,8 @@ function isScalarSchema(schema: Json): boolean {
   return schema.type !== undefined || Array.isArray(schema.anyOf);
 }
 
-function coerce(path: string, raw: string): unknown {
-  const key = configKeys().find((k) => k.path === path);
+function coerce(composed: Composed, path: string, raw: string): unknown {
+  const key = keysOf(composed).find((k) => k.path === path);
   const type = key?.schema.type;
   if (type === 'integer' || type === 'number') {
     const n = Number(raw);

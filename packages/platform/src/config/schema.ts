@@ -1,5 +1,6 @@
-// The configuration contract: one TypeBox schema with defaults and descriptions. docs/config.md is
-// generated from it, and every input has an explicit byte cap here.
+// The platform's configuration sections: one TypeBox schema with defaults and descriptions. Each
+// room adds its own section (config/section.ts); docs/config.md is generated from the composition,
+// and every input has an explicit byte cap here or in the room's section.
 import Type, { type Static } from 'typebox';
 
 const MiB = 1024 * 1024;
@@ -17,45 +18,7 @@ const ClientConfig = Type.Object(
   { additionalProperties: false },
 );
 
-const AocSourceConfig = Type.Object(
-  {
-    signature: Type.Optional(
-      Type.Union([Type.Literal('require'), Type.Literal('record'), Type.Literal('ignore')], {
-        default: 'record',
-        description:
-          'require: refuse documents without a valid upstream signature (ERR_AOC_005); record: store the result; ignore: do not verify.',
-      }),
-    ),
-    keys: Type.Optional(
-      Type.Array(Type.String(), {
-        default: [],
-        description: 'Trusted keys: paths to armored OpenPGP public keys (CSAF .asc) or PEM public keys (DSSE).',
-      }),
-    ),
-    kind: Type.Optional(
-      Type.Union([Type.Literal('auto'), Type.Literal('advisory'), Type.Literal('vex')], {
-        default: 'auto',
-        description: 'Which raw store the source writes to; auto decides per document format.',
-      }),
-    ),
-    input: Type.Optional(
-      Type.String({
-        default: '',
-        description:
-          'Scheduled connector input: a directory, an OSV zip, a CSAF provider-metadata.json or an HTTP(S) base URL. Empty: no schedule.',
-      }),
-    ),
-    schedule: Type.Optional(
-      Type.String({ default: '0 * * * *', description: 'Cron expression for the scheduled connector.' }),
-    ),
-    tenant: Type.Optional(
-      Type.String({ default: 'default', description: 'Tenant the scheduled connector writes for.' }),
-    ),
-  },
-  { additionalProperties: false },
-);
-
-export const ConfigSchema = Type.Object(
+export const PlatformConfigSchema = Type.Object(
   {
     home: Type.String({
       default: './.stella',
@@ -279,126 +242,6 @@ export const ConfigSchema = Type.Object(
       },
       { default: {}, additionalProperties: false },
     ),
-    signals: Type.Object(
-      {
-        maxUploadBytes: Type.Integer({
-          default: 1024 * MiB,
-          minimum: 1024,
-          description: 'Largest runtime-facts upload as sent (compressed; streamed, never held in memory); 413 above.',
-        }),
-        maxGraphBodyBytes: Type.Integer({
-          default: 256 * MiB,
-          minimum: 1024,
-          description:
-            'Largest callgraph JSON body (parsed in memory, several times its size while normalising); 413 above.',
-        }),
-        maxDecompressedBytes: Type.Integer({
-          default: 256 * MiB,
-          minimum: 1024,
-          description: 'Largest decompressed runtime-facts stream (gzip bomb guard); 413 above.',
-        }),
-        maxLineBytes: Type.Integer({ default: 64 * 1024, minimum: 256, description: 'Largest NDJSON event line.' }),
-        maxLines: Type.Integer({
-          default: 1_000_000,
-          minimum: 1,
-          description:
-            'Most lines in one runtime-facts upload, blank lines included (counted while streaming, so a body of bare newlines is refused early); 413 above.',
-        }),
-        maxEventsPerBatch: Type.Integer({
-          default: 1_000_000,
-          minimum: 1,
-          description: 'Most runtime events in one upload.',
-        }),
-        maxHitCount: Type.Integer({
-          default: 1_000_000_000,
-          minimum: 1,
-          description: 'Largest hitCount accepted on one event.',
-        }),
-        maxFutureSkewSeconds: Type.Integer({
-          default: 300,
-          minimum: 0,
-          description: 'How far in the future an event observedAt may lie before the batch is refused.',
-        }),
-        maxGraphNodes: Type.Integer({ default: 5_000_000, minimum: 1, description: 'Most nodes in one callgraph.' }),
-        maxGraphEdges: Type.Integer({ default: 20_000_000, minimum: 1, description: 'Most edges in one callgraph.' }),
-        maxTargets: Type.Integer({ default: 100_000, minimum: 1, description: 'Most target symbols per subject.' }),
-        weightEntrypoint: Type.Number({
-          default: 1,
-          minimum: 0,
-          maximum: 1,
-          description: 'Bucket weight: entrypoint.',
-        }),
-        weightDirect: Type.Number({ default: 0.85, minimum: 0, maximum: 1, description: 'Bucket weight: direct.' }),
-        weightRuntime: Type.Number({ default: 0.45, minimum: 0, maximum: 1, description: 'Bucket weight: runtime.' }),
-        weightUnknown: Type.Number({ default: 0.5, minimum: 0, maximum: 1, description: 'Bucket weight: unknown.' }),
-        weightUnreachable: Type.Number({
-          default: 0,
-          minimum: 0,
-          maximum: 1,
-          description: 'Bucket weight: unreachable.',
-        }),
-        reachableConfidence: Type.Number({
-          default: 0.75,
-          minimum: 0,
-          maximum: 1,
-          description: 'Confidence of a static path.',
-        }),
-        unreachableConfidence: Type.Number({
-          default: 0.25,
-          minimum: 0,
-          maximum: 1,
-          description: 'Confidence when no path exists.',
-        }),
-        runtimeBonus: Type.Number({
-          default: 0.15,
-          minimum: 0,
-          maximum: 1,
-          description: 'Added when a runtime hit lies on the path.',
-        }),
-        minConfidence: Type.Number({
-          default: 0.05,
-          minimum: 0,
-          maximum: 1,
-          description: 'Lower clamp of confidence.',
-        }),
-        maxConfidence: Type.Number({
-          default: 0.99,
-          minimum: 0,
-          maximum: 1,
-          description: 'Upper clamp of confidence.',
-        }),
-        unknownsPressureCeiling: Type.Number({
-          default: 0.35,
-          minimum: 0,
-          maximum: 1,
-          description: 'Most the unknowns share may lower a fact score (score = mean x (1 - pressure)).',
-        }),
-        runtimeAbsenceIsEvidence: Type.Boolean({
-          default: false,
-          description:
-            'Treat a target with no hits as RuntimeUnobserved when the subject has runtime facts (static reachable + unobserved becomes Contested).',
-        }),
-        offlineStalenessBudgetSeconds: Type.Integer({
-          default: 7 * 24 * 3600,
-          minimum: 0,
-          description: 'Oldest time anchor the offline runtime ingest accepts (reported as staleness_seconds).',
-        }),
-        trustRootsPath: Type.String({
-          default: '',
-          description: 'File or directory of PEM public keys trusted for runtime DSSE bundles (offline verification).',
-        }),
-        symbolOverlayPath: Type.String({
-          default: '',
-          description: 'JSON file mapping advisory id to vulnerable symbols or glob patterns (operator overlay).',
-        }),
-        eventMaxAttempts: Type.Integer({
-          default: 8,
-          minimum: 1,
-          description: 'Delivery attempts of a fact event to NATS before it goes to signals.fact.updated.dlq.',
-        }),
-      },
-      { default: {}, additionalProperties: false },
-    ),
     log: Type.Object(
       {
         level: Type.Union(
@@ -432,124 +275,6 @@ export const ConfigSchema = Type.Object(
       },
       { default: {}, additionalProperties: false },
     ),
-    aoc: Type.Object(
-      {
-        guardEnabled: Type.Boolean({
-          default: true,
-          description:
-            'Run the AOC write guard in code before every write (the database constraints hold regardless). Set false only for a controlled rollback. Env: AOC_GUARD_ENABLED.',
-        }),
-        allowSupersedesRetrofit: Type.Boolean({
-          default: false,
-          description:
-            'At start-up, link rows written without `supersedes` (imported by SQL from an older store) into their chains. Remove after cutover. Env: AOC_ALLOW_SUPERSEDES_RETROFIT.',
-        }),
-        metricsEnabled: Type.Boolean({
-          default: true,
-          description:
-            'Emit ingestion_write_total, aoc_violation_total and the other AOC metrics. Env: AOC_METRICS_ENABLED.',
-        }),
-        verifierClient: Type.String({
-          default: 'stella-aoc-verify',
-          description: 'Read-only client used by `stella aoc verify`. Env: AOC_VERIFIER_USER.',
-        }),
-        batchSize: Type.Integer({
-          default: 200,
-          minimum: 1,
-          maximum: 5000,
-          description: 'Documents written per transaction by connectors and NDJSON batches.',
-        }),
-        sources: Type.Record(Type.String({ pattern: '^[a-z0-9][a-z0-9._-]*$' }), AocSourceConfig, {
-          default: {},
-          description:
-            'Per-vendor source settings (file only): signature policy, trusted keys and scheduled connectors.',
-        }),
-      },
-      { default: {}, additionalProperties: false },
-    ),
-    export: Type.Object(
-      {
-        maxActiveRuns: Type.Integer({
-          default: 2,
-          minimum: 1,
-          maximum: 64,
-          description: 'Export runs one tenant may have running at once (max_active_runs); further runs wait queued.',
-        }),
-        workerConcurrency: Type.Integer({
-          default: 2,
-          minimum: 1,
-          maximum: 64,
-          description: 'Export runs one worker process executes at once (all tenants).',
-        }),
-        quotaRunsPerDay: Type.Integer({
-          default: 200,
-          minimum: 0,
-          description:
-            'Default per-tenant quota of run submissions per UTC day; over it the API answers 429 ERR_EXPORT_QUOTA. A tenant override (`stella export quota set`) wins; 0 pauses the tenant.',
-        }),
-        heartbeatSeconds: Type.Integer({
-          default: 30,
-          minimum: 10,
-          description:
-            'A running export job reports every half of this; a worker silent for longer (killed) has its run retried.',
-        }),
-        keepaliveSeconds: Type.Integer({
-          default: 15,
-          minimum: 1,
-          description: 'Seconds between `: keepalive` comments on the run events stream (SSE).',
-        }),
-        sourceDateEpoch: Type.Integer({
-          default: -1,
-          minimum: -1,
-          description:
-            'Fixed bundle timestamp (seconds since the epoch) for every tar entry and generatedAt. -1: the newest retrieved_at of the exported data. Env: SOURCE_DATE_EPOCH.',
-        }),
-        retentionCron: Type.String({
-          default: '15 3 * * *',
-          description: 'When the nightly retention pruner runs (cron, UTC).',
-        }),
-        keepDeltas: Type.Integer({
-          default: 5,
-          minimum: 0,
-          description: 'Deltas kept per tenant and profile besides the latest full bundle, whatever the retention.',
-        }),
-        stagingDir: Type.String({
-          default: '',
-          description: 'Where workers assemble bundles before they are stored: empty for $STELLA_HOME/export-staging.',
-        }),
-        objectStore: Type.Object(
-          {
-            url: Type.String({
-              default: '',
-              description:
-                'Bucket for the `object` distribution driver (s3://bucket/prefix). Empty: profiles with `object` fail with errorCode=distribution.',
-            }),
-            endpoint: Type.String({ default: '', description: 'S3-compatible endpoint of that bucket.' }),
-            region: Type.String({ default: 'us-east-1', description: 'S3 region of that bucket.' }),
-            accessKeyId: Type.String({ default: '', description: 'Access key id for that bucket.' }),
-            secretAccessKey: Type.String({ default: '', description: 'Secret key for that bucket. Never logged.' }),
-          },
-          { default: {}, additionalProperties: false },
-        ),
-        oci: Type.Object(
-          {
-            registry: Type.String({
-              default: '',
-              description:
-                'Registry for the `oci` distribution driver (https://host[:port], or http:// for a plain-HTTP registry on a trusted network). Empty: profiles with `oci` fail with errorCode=distribution.',
-            }),
-            repositoryPrefix: Type.String({
-              default: 'stella/exports',
-              description: 'Repository path prefix; bundles are pushed to <prefix>/<tenant>/<profile>:<exportId>.',
-            }),
-            username: Type.String({ default: '', description: 'Registry user (basic or token auth).' }),
-            password: Type.String({ default: '', description: 'Registry password or token. Never logged.' }),
-          },
-          { default: {}, additionalProperties: false },
-        ),
-      },
-      { default: {}, additionalProperties: false },
-    ),
     rateLimiting: Type.Unknown({
       default: null,
       description:
@@ -559,6 +284,5 @@ export const ConfigSchema = Type.Object(
   { additionalProperties: false },
 );
 
-export type Config = Static<typeof ConfigSchema>;
+export type PlatformConfig = Static<typeof PlatformConfigSchema>;
 export type ClientConfig = Static<typeof ClientConfig>;
-export type AocSourceConfig = Static<typeof AocSourceConfig>;

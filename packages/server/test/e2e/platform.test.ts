@@ -319,16 +319,16 @@ describe(`platform end to end on ${testBackend()}`, () => {
   });
 
   test('a second server on the same home or port is refused with an actionable message', async () => {
-    const { loadConfig } = await import('@stella/platform');
+    const { loadServerConfig } = await import('../../src/index.ts');
     const { startServer } = await import('../../src/index.ts');
     if (testBackend() === 'pglite') {
-      const sameHome = loadConfig({
+      const sameHome = loadServerConfig({
         env: { STELLA_HOME: t.home, STELLA_SERVER_PORT: '0', STELLA_LOG_LEVEL: 'silent' },
       });
       await assert.rejects(startServer({ config: sameHome.config }), /another stella server .* is using/);
     }
     const port = new URL(t.base).port;
-    const samePort = loadConfig({
+    const samePort = loadServerConfig({
       env: {
         STELLA_HOME: scratchDir('stella-port-'),
         STELLA_SERVER_PORT: port,

@@ -28,12 +28,11 @@ import {
   createLogger,
   createSigningKeyStore,
   generateKeyEncryptionKeyText,
-  loadConfig,
   parseKeyEncryptionKey,
 } from '@stella/platform';
 import { testBackend } from '@stella/testkit';
 import { prepareHome } from '../../src/home.ts';
-import { type RunningServer, startServer } from '../../src/index.ts';
+import { loadServerConfig, type RunningServer, startServer } from '../../src/index.ts';
 import { capture, clientToken, newDatabaseUrl } from '../helpers.ts';
 
 const FORM = 'application/x-www-form-urlencoded';
@@ -103,7 +102,7 @@ describe(`secrets at rest and exposure on ${testBackend()}`, () => {
       },
     });
     const server = await startServer({
-      config: loadConfig({ env: envFor(extra) }).config,
+      config: loadServerConfig({ env: envFor(extra) }).config,
       logger: createLogger({ level: 'info', destination }),
     });
     return { server, logs };
@@ -476,7 +475,7 @@ describe(`/token with the router rate limiter on, on ${testBackend()}`, () => {
       'rate_limiting:\n  for_instance:\n    rules:\n      - per_seconds: 60\n        max_requests: 10\n',
     );
     server = await startServer({
-      config: loadConfig({
+      config: loadServerConfig({
         env: {
           STELLA_HOME: home,
           STELLA_SERVER_PORT: '0',

@@ -2,9 +2,9 @@ import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { cpSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
-import { loadConfig, type Module } from '@stella/platform';
+import type { Module } from '@stella/platform';
 import { scratchDir, testBackend, waitFor } from '@stella/testkit';
-import { modules, startServer } from '../../src/index.ts';
+import { loadServerConfig, modules, startServer } from '../../src/index.ts';
 import { SHUTDOWN_MARGIN_MS } from '../../src/serve.ts';
 import { newDatabaseUrl } from '../helpers.ts';
 
@@ -55,7 +55,7 @@ test(`shutdown drains an in-flight request and an in-flight job before closing (
     STELLA_LOG_LEVEL: 'silent',
     ...(database.url ? { STELLA_DATABASE_URL: database.url } : {}),
   };
-  const server = await startServer({ config: loadConfig({ env }).config, modules: [...modules, slow] });
+  const server = await startServer({ config: loadServerConfig({ env }).config, modules: [...modules, slow] });
   try {
     await server.ctx.queue.send('slow.job', {});
     const response = fetch(`${server.url}/slow`).then(async (r) => ({
@@ -127,7 +127,7 @@ describe(`a stop with work that never finishes (${testBackend()})`, () => {
   before(async () => {
     if (testBackend() !== 'pglite') return;
     const env = { STELLA_HOME: template, STELLA_SERVER_PORT: '0', STELLA_LOG_LEVEL: 'silent' };
-    const server = await startServer({ config: loadConfig({ env }).config });
+    const server = await startServer({ config: loadServerConfig({ env }).config });
     await server.close();
   });
   after(async () => {

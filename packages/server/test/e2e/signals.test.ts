@@ -531,7 +531,7 @@ describe('signals end to end', () => {
     const good = await offline(['--dsse', dsse, '--scan-id', 'offline-scan']);
     assert.equal(good.code, 0, good.err);
     // The seed 000 command as written, through the `signals-offline` binary (here in-process).
-    const { runSignalsOffline } = await import('../../../signals/src/bin/signals-offline.ts');
+    const { runSignalsOffline } = await import('@stella/cli');
     let seedOut = '';
     let seedErr = '';
     const seedCode = await runSignalsOffline({
@@ -752,7 +752,7 @@ describe('signals-offline beside a running embedded server', () => {
         timeAnchor: { issuedAt: new Date().toISOString() },
       }),
     );
-    const { runSignalsOffline } = await import('../../../signals/src/bin/signals-offline.ts');
+    const { runSignalsOffline } = await import('@stella/cli');
     const out = capture();
     const err = capture();
     const code = await runSignalsOffline({

@@ -9,9 +9,8 @@ import { connect, createServer, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { before, describe, test } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
-import { loadConfig } from '@stella/platform';
 import { freePort, scratchDir, waitFor } from '@stella/testkit';
-import { startServer } from '../../src/index.ts';
+import { loadServerConfig, startServer } from '../../src/index.ts';
 
 const repoRoot = new URL('../../../../', import.meta.url).pathname;
 // Start-up on a prepared home takes about two seconds, more with other test files running beside.
@@ -216,7 +215,7 @@ describe('stopping npm start', { skip: process.platform !== 'linux' && 'reads /p
   const template = scratchDir('stella-stop-signals-template-');
   before(async () => {
     const env = { STELLA_HOME: template, STELLA_SERVER_PORT: '0', STELLA_LOG_LEVEL: 'silent' };
-    const server = await startServer({ config: loadConfig({ env }).config });
+    const server = await startServer({ config: loadServerConfig({ env }).config });
     await server.close();
   });
 

@@ -19,10 +19,10 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { test } from 'node:test';
 import { Errors } from '@stella/core';
-import { createLogger, loadConfig, type Module } from '@stella/platform';
+import { createLogger, type Module } from '@stella/platform';
 import { scratchDir, testBackend, waitFor } from '@stella/testkit';
 import pg from 'pg';
-import { modules, type RunningServer, startServer } from '../../src/index.ts';
+import { loadServerConfig, modules, type RunningServer, startServer } from '../../src/index.ts';
 import { newDatabaseUrl } from '../helpers.ts';
 
 // Bounds every wait for the server to notice something; probes run every PROBE_INTERVAL_MS here.
@@ -93,7 +93,7 @@ async function harness(prepareHome?: (home: string) => void): Promise<Harness> {
     ...(database.url ? { STELLA_DATABASE_URL: database.url } : {}),
   };
   const server = await startServer({
-    config: loadConfig({ env }).config,
+    config: loadServerConfig({ env }).config,
     logger: createLogger({ level: 'info', destination: sink }),
     modules: [...modules, faultsModule],
   });

@@ -7,7 +7,6 @@
 import { createHash } from 'node:crypto';
 import { createReadStream, readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
-import { aocModule } from '@stella/aoc';
 import { type Clock, canonicalJson, type DsseTrustedKey, Errors, StellaError, systemClock } from '@stella/core';
 import {
   createLogger,
@@ -16,14 +15,12 @@ import {
   createTimeline,
   type Db,
   keyIdOf,
-  migrateModules,
+  type MigrationReport,
   openBlobStore,
   openDatabase,
-  platformModule,
   type Timeline,
 } from '@stella/platform';
 import type { VulnerableSymbols } from '../engine/targets.ts';
-import { signalsMigrations } from '../migrations.ts';
 import { readRuntimeStream, runtimeSpoolDir, runtimeStreamLimits } from '../runtime/stream.ts';
 import { createSignals } from '../service.ts';
 import { type LockedOutIngest, lockHome } from './home-lock.ts';
@@ -42,6 +39,8 @@ export interface OfflineIngestOptions extends LockedOutIngest {
   clock?: Clock;
   /** The AOC room's vulnerable symbols: default targets of the fact computed after the import. */
   advisories: VulnerableSymbols;
+  /** Brings the database to the server's schema (every module's migrations; CliCtx.migrate). */
+  migrate: (db: Db) => Promise<MigrationReport>;
 }
 
 export interface IngestReceipt {
@@ -126,8 +125,8 @@ export async function offlineIngestRuntime(options: OfflineIngestOptions): Promi
   let db: Db | undefined;
   try {
     db = await openDatabase(config);
-    // The same modules the signals room depends on in the server: default targets come from AOC advisories.
-    await migrateModules(db, [platformModule, aocModule, signalsMigrations]);
+    // The server's schema, so a server started on this home later finds its tables as it made them.
+    await options.migrate(db);
     const timeline = createTimeline(db, clock);
     const recordFailure: RecordFailure = async (reason, details) => {
       await timeline.record(tenant, {

@@ -60,17 +60,21 @@ export function parseBundleManifest(raw: Buffer, path: string): BundleManifest {
   const list = parsed.files ?? parsed.entries;
   if (Array.isArray(list)) {
     for (const f of list as Record<string, unknown>[]) {
-      const hash = String(f.sha256 ?? f.hash ?? f.digest ?? '');
-      if (typeof f.path !== 'string' || !hash)
-        throw new StellaError(Errors.usage, `manifest ${path}: every file needs path and sha256`);
-      files.push({ path: f.path, sha256: hash.replace(/^sha256:/, '').toLowerCase() });
+      files.push(manifestFile(path, f.path, f.sha256 ?? f.hash ?? f.digest));
     }
   } else if (typeof list === 'object' && list !== null) {
-    for (const [p, h] of Object.entries(list as Record<string, unknown>))
-      files.push({ path: p, sha256: String(h).replace(/^sha256:/, '') });
+    for (const [p, h] of Object.entries(list as Record<string, unknown>)) files.push(manifestFile(path, p, h));
   }
   if (files.length === 0) throw new StellaError(Errors.usage, `manifest ${path} lists no files`);
   return { files, anchor: anchorOf(parsed) || undefined, raw };
+}
+
+/** One listed file, in either manifest form: hex compared lowercase, with or without `sha256:`. */
+function manifestFile(manifestPath: string, path: unknown, hash: unknown): ManifestFile {
+  if (typeof path !== 'string' || !path || typeof hash !== 'string' || !hash) {
+    throw new StellaError(Errors.usage, `manifest ${manifestPath}: every file needs path and sha256`);
+  }
+  return { path, sha256: hash.replace(/^sha256:/i, '').toLowerCase() };
 }
 
 /** timeAnchor.issuedAt (or its spellings), a bare timeAnchor string, else generatedAt. */

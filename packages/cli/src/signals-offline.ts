@@ -1,11 +1,13 @@
 #!/usr/bin/env -S node --disable-proto=delete
 // `signals-offline ingest-runtime …` exactly as seed 000 writes it: the air-gap runtime ingest without
-// the rest of the `stella` command (same code as `stella signals-offline ingest-runtime`).
-import { vulnerableSymbols } from '@stella/aoc';
+// the rest of the `stella` command (same code as `stella signals-offline ingest-runtime`). It lives
+// with the `stella` command because it needs the whole build: every room's config section and schema.
 import { ExitCode, StellaError } from '@stella/core';
 import { type CliCtx, CliError, exitCodeOf, type GlobalOptions } from '@stella/platform';
+import { signalsAdvisories } from '@stella/server';
+import { addOfflineIngestCommand } from '@stella/signals';
 import { Command, CommanderError, Option } from 'commander';
-import { addOfflineIngestCommand } from '../commands.ts';
+import { createCliCtx } from './context.ts';
 
 export async function runSignalsOffline(io: CliCtx['io']): Promise<number> {
   const program = new Command('signals-offline')
@@ -25,7 +27,7 @@ export async function runSignalsOffline(io: CliCtx['io']): Promise<number> {
       ...(opts.config ? { config: opts.config } : {}),
     };
   };
-  const sub = addOfflineIngestCommand(program, { io, globals }, { vulnerableSymbols });
+  const sub = addOfflineIngestCommand(program, createCliCtx(io, globals), signalsAdvisories);
   sub.exitOverride().configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s) });
   try {
     await program.parseAsync(io.argv, { from: 'user' });

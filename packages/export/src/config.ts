@@ -1,0 +1,100 @@
+// The export section of the configuration: run concurrency and quotas, bundle timestamps,
+// retention and the object and OCI distribution targets.
+import { defineConfigSection } from '@stella/platform';
+import Type, { type Static } from 'typebox';
+
+export const exportConfig = defineConfigSection(
+  'export',
+  Type.Object(
+    {
+      maxActiveRuns: Type.Integer({
+        default: 2,
+        minimum: 1,
+        maximum: 64,
+        description: 'Export runs one tenant may have running at once (max_active_runs); further runs wait queued.',
+      }),
+      workerConcurrency: Type.Integer({
+        default: 2,
+        minimum: 1,
+        maximum: 64,
+        description: 'Export runs one worker process executes at once (all tenants).',
+      }),
+      quotaRunsPerDay: Type.Integer({
+        default: 200,
+        minimum: 0,
+        description:
+          'Default per-tenant quota of run submissions per UTC day; over it the API answers 429 ERR_EXPORT_QUOTA. A tenant override (`stella export quota set`) wins; 0 pauses the tenant.',
+      }),
+      heartbeatSeconds: Type.Integer({
+        default: 30,
+        minimum: 10,
+        description:
+          'A running export job reports every half of this; a worker silent for longer (killed) has its run retried.',
+      }),
+      keepaliveSeconds: Type.Integer({
+        default: 15,
+        minimum: 1,
+        description: 'Seconds between `: keepalive` comments on the run events stream (SSE).',
+      }),
+      sourceDateEpoch: Type.Integer({
+        default: -1,
+        minimum: -1,
+        description:
+          'Fixed bundle timestamp (seconds since the epoch) for every tar entry and generatedAt. -1: the newest retrieved_at of the exported data. Env: SOURCE_DATE_EPOCH.',
+      }),
+      retentionCron: Type.String({
+        default: '15 3 * * *',
+        description: 'When the nightly retention pruner runs (cron, UTC).',
+      }),
+      keepDeltas: Type.Integer({
+        default: 5,
+        minimum: 0,
+        description: 'Deltas kept per tenant and profile besides the latest full bundle, whatever the retention.',
+      }),
+      stagingDir: Type.String({
+        default: '',
+        description: 'Where workers assemble bundles before they are stored: empty for $STELLA_HOME/export-staging.',
+      }),
+      objectStore: Type.Object(
+        {
+          url: Type.String({
+            default: '',
+            description:
+              'Bucket for the `object` distribution driver (s3://bucket/prefix). Empty: profiles with `object` fail with errorCode=distribution.',
+          }),
+          endpoint: Type.String({ default: '', description: 'S3-compatible endpoint of that bucket.' }),
+          region: Type.String({ default: 'us-east-1', description: 'S3 region of that bucket.' }),
+          accessKeyId: Type.String({ default: '', description: 'Access key id for that bucket.' }),
+          secretAccessKey: Type.String({ default: '', description: 'Secret key for that bucket. Never logged.' }),
+        },
+        { default: {}, additionalProperties: false },
+      ),
+      oci: Type.Object(
+        {
+          registry: Type.String({
+            default: '',
+            description:
+              'Registry for the `oci` distribution driver (https://host[:port], or http:// for a plain-HTTP registry on a trusted network). Empty: profiles with `oci` fail with errorCode=distribution.',
+          }),
+          repositoryPrefix: Type.String({
+            default: 'stella/exports',
+            description: 'Repository path prefix; bundles are pushed to <prefix>/<tenant>/<profile>:<exportId>.',
+          }),
+          username: Type.String({ default: '', description: 'Registry user (basic or token auth).' }),
+          password: Type.String({ default: '', description: 'Registry password or token. Never logged.' }),
+        },
+        { default: {}, additionalProperties: false },
+      ),
+    },
+    { default: {}, additionalProperties: false },
+  ),
+  { SOURCE_DATE_EPOCH: 'sourceDateEpoch' },
+);
+
+export type ExportConfig = Static<typeof exportConfig.schema>;
+
+declare module '@stella/platform' {
+  interface RoomConfig {
+    export: ExportConfig;
+  }
+}
