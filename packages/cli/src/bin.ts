@@ -7,5 +7,6 @@ const code = await makeProgram({
   env: process.env,
   stdout: process.stdout,
   stderr: process.stderr,
+  stdin: process.stdin,
 }).run();
 process.exitCode = code;

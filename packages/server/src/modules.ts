@@ -3,6 +3,7 @@
 import { aocModule, vulnerableSymbols } from '@stella/aoc';
 import { authorityModule } from '@stella/authority';
 import { exportModule } from '@stella/export';
+import { findingsModule } from '@stella/findings';
 import {
   type ConfigSection,
   configSectionsOf,
@@ -19,7 +20,14 @@ export const signalsAdvisories: VulnerableSymbols = { vulnerableSymbols };
 
 const signalsModule = createSignalsModule({ advisories: signalsAdvisories });
 
-export const modules: readonly Module[] = [platformModule, authorityModule, aocModule, signalsModule, exportModule];
+export const modules: readonly Module[] = [
+  platformModule,
+  authorityModule,
+  aocModule,
+  signalsModule,
+  exportModule,
+  findingsModule,
+];
 
 /** Every room's configuration section, in module order. */
 export const configSections: readonly ConfigSection[] = configSectionsOf(modules);

@@ -10,6 +10,9 @@ export interface CliIo {
   env: Record<string, string | undefined>;
   stdout: NodeJS.WritableStream;
   stderr: NodeJS.WritableStream;
+  /** Standard input, for commands that read a stream (`stella versions compare --stdin`); bin.ts passes
+   * process.stdin, and a command that needs it refuses with a usage error when a caller passed none. */
+  stdin?: NodeJS.ReadableStream;
 }
 
 export interface GlobalOptions {

@@ -1,0 +1,21 @@
+// SPDX-License-Identifier: Apache-2.0
+// The findings room's coded errors. A version or ecosystem the comparators cannot read is reported
+// with the reason, never guessed: a matcher that guessed would mark packages affected or safe wrongly.
+import { defineError, ExitCode } from '@stella/core';
+
+export const FindingsErrors = {
+  versionUnparseable: defineError({
+    code: 'ERR_VERSION_UNPARSEABLE',
+    status: 400,
+    exit: ExitCode.usage,
+    title: 'Version cannot be parsed in its ecosystem',
+    hint: 'The message names the ecosystem, the version and the rule it breaks. Fix the version, or name the ecosystem it really comes from; `stella versions ecosystems` lists each scheme and docs/runbooks/versions.md describes its rules.',
+  }),
+  ecosystemUnknown: defineError({
+    code: 'ERR_VERSION_ECOSYSTEM_UNKNOWN',
+    status: 400,
+    exit: ExitCode.usage,
+    title: 'Unknown or unsupported ecosystem',
+    hint: 'Use an OSV ecosystem name or one of its aliases (case-insensitive; distribution names may carry a release suffix such as Debian:12); `stella versions ecosystems` lists them.',
+  }),
+};
