@@ -72,7 +72,9 @@ describe('stella versions compare', () => {
     assert.equal(missing.code, 2);
     assert.match(missing.stderr, /ERR_USAGE: --ecosystem is required/);
   });
+});
 
+describe('stella versions compare --stdin', () => {
   test('--stdin: one result per line in order; a bad line prints ! in its place, is named on stderr, and exits 2', async () => {
     const input = '1.0 2.0\n1.0~rc1 1.0\nonly-one\n2:1 1:9\n0:abc 1\r\n3.0\t3.0\n';
     const { code, stdout, stderr } = await runCli(['versions', 'compare', '--ecosystem', 'Debian', '--stdin'], input);

@@ -5,7 +5,7 @@
 // else; qualifiers order alpha(a) < beta(b) < milestone(m) < rc(cr) < snapshot < "" = ga = final =
 // release < sp < any other qualifier (those by text); a letter run followed by digits ("rc1",
 // "alpha-2") is one combined item. Trailing zeros and empty qualifiers are dropped, so 1 = 1.0 = 1-0.
-import { compareDigits, compareText, type Ordering, sign, stripZeros, type VersionScheme } from './scheme.ts';
+import { compareDigits, compareText, negate, type Ordering, sign, stripZeros, type VersionScheme } from './scheme.ts';
 
 interface NumberItem {
   readonly kind: 'number';
@@ -29,14 +29,18 @@ type Item = NumberItem | QualifierItem | CombinationItem | ListItem;
 const ZERO: NumberItem = { kind: 'number', digits: '0' };
 const KNOWN_QUALIFIERS = ['alpha', 'beta', 'milestone', 'rc', 'snapshot', '', 'sp'];
 const RELEASE_QUALIFIERS = new Set(['ga', 'final', 'release']);
+const SHORT_QUALIFIERS = new Map([
+  ['a', 'alpha'],
+  ['b', 'beta'],
+  ['m', 'milestone'],
+]);
 const RELEASE_KEY = String(KNOWN_QUALIFIERS.indexOf(''));
 const isAsciiDigit = (c: string | undefined) => c !== undefined && c >= '0' && c <= '9';
 
 function qualifier(value: string, followedByDigit: boolean): QualifierItem {
   let v = value;
   // a1 = alpha-1, b1 = beta-1, m1 = milestone-1: only when a number follows.
-  if (followedByDigit && v.length === 1)
-    v = ({ a: 'alpha', b: 'beta', m: 'milestone' } as Record<string, string>)[v] ?? v;
+  if (followedByDigit && v.length === 1) v = SHORT_QUALIFIERS.get(v) ?? v;
   return { kind: 'qualifier', value: v === 'cr' ? 'rc' : v };
 }
 
@@ -69,10 +73,10 @@ function compareQualifier(a: QualifierItem, b: Item | null): Ordering {
     case 'combination': {
       const r = compareQualifier(a, b.qualifier);
       if (r !== 0) return r;
-      return compareQualifier(a, null) === 0 ? (-compareNumber(b.number, null) as Ordering) : -1;
+      return compareQualifier(a, null) === 0 ? negate(compareNumber(b.number, null)) : -1;
     }
     case 'list':
-      return -compareList(b, a) as Ordering;
+      return negate(compareList(b, a));
   }
 }
 
@@ -89,7 +93,7 @@ function compareCombination(a: CombinationItem, b: Item | null): Ordering {
     case 'combination':
       return compareQualifier(a.qualifier, b.qualifier) || compareNumber(a.number, b.number);
     case 'list':
-      return -compareList(b, a) as Ordering;
+      return negate(compareList(b, a));
   }
 }
 
@@ -100,14 +104,14 @@ function compareList(a: ListItem, b: Item | null): Ordering {
     for (let i = 0; i < n; i++) {
       const x = a.items[i];
       const y = other[i] ?? null;
-      const r = x === undefined ? (y === null ? 0 : -compareItem(y, null)) : compareItem(x, y);
-      if (r !== 0) return r as Ordering;
+      const r = x === undefined ? (y === null ? 0 : negate(compareItem(y, null))) : compareItem(x, y);
+      if (r !== 0) return r;
     }
     return 0;
   }
   if (b.kind === 'number') return -1;
   const first = a.items[0];
-  let r: Ordering = first === undefined ? (-compareItem(b, null) as Ordering) : compareItem(first, b);
+  let r: Ordering = first === undefined ? negate(compareItem(b, null)) : compareItem(first, b);
   for (let i = 1; r === 0 && i < a.items.length; i++) r = compareItem(a.items[i] ?? ZERO, null);
   return r;
 }

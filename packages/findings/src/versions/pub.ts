@@ -22,7 +22,7 @@ function presence(a: readonly string[], b: readonly string[], emptyFirst: boolea
   if (a.length === 0 && b.length === 0) return 0;
   if (a.length > 0 && b.length > 0) return compareIdentifiers(a, b);
   const aEmpty = a.length === 0;
-  return (aEmpty === emptyFirst ? -1 : 1) as Ordering;
+  return aEmpty === emptyFirst ? -1 : 1;
 }
 
 export const pubScheme: VersionScheme<PubVersion> = {

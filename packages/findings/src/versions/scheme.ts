@@ -30,6 +30,10 @@ export function sign(n: number): Ordering {
   return n < 0 ? -1 : n > 0 ? 1 : 0;
 }
 
+export function negate(order: Ordering): Ordering {
+  return order === 0 ? 0 : order === 1 ? -1 : 1;
+}
+
 /** Byte-wise (UTF-16 code unit) string order, as C's strcmp and Java's String.compareTo give for ASCII. */
 export function compareText(a: string, b: string): Ordering {
   return a < b ? -1 : a > b ? 1 : 0;
