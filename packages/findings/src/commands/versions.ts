@@ -2,7 +2,7 @@
 // `stella versions compare|sort|ecosystems`: the ecosystem comparators as a tool (runbook:
 // docs/runbooks/versions.md). Results go to stdout, reasons to stderr as `stella: CODE: message`;
 // an unparseable version exits 2, never a guessed order.
-import { Errors, StellaError } from '@stella/core';
+import { Errors, lookupError, StellaError } from '@stella/core';
 import { type CliCtx, type CliIo, type GlobalOptions, printResult } from '@stella/platform';
 import { type Command, Option } from 'commander';
 import { type Ordering, supportedEcosystems, type VersionComparator, versionComparator } from '../versions/index.ts';
@@ -42,10 +42,7 @@ function badLines(io: CliIo) {
     close(total: number, what: string) {
       if (!first) return;
       const more = count > MAX_REPORTED_LINES ? ` (only the first ${MAX_REPORTED_LINES} are shown above)` : '';
-      throw new StellaError(
-        { code: first.code, status: first.status, exit: first.exit, title: '', hint: '' },
-        `${count} of ${total} lines ${what}${more}`,
-      );
+      throw new StellaError(lookupError(first.code) ?? Errors.usage, `${count} of ${total} lines ${what}${more}`);
     },
   };
 }

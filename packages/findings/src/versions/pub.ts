@@ -4,15 +4,10 @@
 // part: no build sorts below any build, and build identifiers compare like prerelease ones.
 
 import { invalid, type Ordering, type VersionScheme } from './scheme.ts';
-import { compareCore, compareIdentifiers } from './semver.ts';
+import { compareCore, compareIdentifiers, type SemVer } from './semver.ts';
 
-export interface PubVersion {
-  readonly major: string;
-  readonly minor: string;
-  readonly patch: string;
-  readonly prerelease: readonly string[];
-  readonly build: readonly string[];
-}
+/** The same parts as SemVer; only the parsing (leading zeros) and the order of builds differ. */
+export type PubVersion = SemVer;
 
 const IDS = '[0-9A-Za-z-]+(?:\\.[0-9A-Za-z-]+)*';
 const PUB_RE = new RegExp(`^([0-9]+)\\.([0-9]+)\\.([0-9]+)(?:-(${IDS}))?(?:\\+(${IDS}))?$`);
