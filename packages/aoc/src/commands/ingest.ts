@@ -122,11 +122,6 @@ function violationLines(rejected: readonly Rejected[]): string[] {
   );
 }
 
-function firstExit(rejected: readonly Rejected[]): number {
-  const first = rejected[0];
-  return first ? first.error.exit : 0;
-}
-
 function progress(io: CliIo, opts: GlobalOptions, label: string) {
   const tty = (io.stderr as NodeJS.WriteStream).isTTY === true;
   const enabled = !opts.quiet && !opts.json;
@@ -201,10 +196,10 @@ export async function ingestCommand(flags: IngestFlags, { io, globals }: CliCtx)
     ].join('\n'),
   );
   if (rejected.length > 0) {
-    throw new CliError(
-      `${rejected.length} document(s) rejected; first: ${rejected[0]!.error.message}`,
-      firstExit(rejected),
+    throw CliError.relayed(
       rejected[0]!.error.code,
+      AocErrors.malformedDocument,
+      `${rejected.length} document(s) rejected; first: ${rejected[0]!.error.message}`,
     );
   }
 }
