@@ -124,4 +124,11 @@ export const AocErrors = {
     title: 'Upstream listing or metadata cannot be understood',
     hint: 'provider-metadata.json, a ROLIE feed, index.txt or changes.csv is malformed; report it to the provider.',
   }),
+  verifyTruncated: defineError({
+    code: 'ERR_AOC_VERIFY_TRUNCATED',
+    status: 422,
+    exit: ExitCode.aocVerifyTruncated,
+    title: 'AOC verification stopped at --limit before checking every document',
+    hint: 'The violations listed are real but the rest is unchecked: raise --limit, or narrow --since/--until/--sources and verify the window in parts.',
+  }),
 } as const;

@@ -263,6 +263,51 @@ export const Errors = {
     title: 'Could not reach the server',
     hint: 'Check --server / STELLA_SERVER and that `stella serve` is running.',
   }),
+  fileNotFound: defineError({
+    code: 'ERR_FILE_NOT_FOUND',
+    status: 404,
+    exit: ExitCode.notFound,
+    title: 'A file or directory named on the command line cannot be read',
+    hint: 'Check the path (relative paths start at the current directory) and that this user may read it; the message names the path and the reason.',
+  }),
+  // What the CLI reports for a server answer whose code it cannot map to an entry: no code (a proxy in
+  // front of the server answered, or a non-problem body) or a code of a newer server. Picked by HTTP
+  // status (404 is ERR_NOT_FOUND); the message keeps the status and the server's own code or text.
+  serverRefused: defineError({
+    code: 'ERR_SERVER_REFUSED',
+    status: 400,
+    exit: ExitCode.usage,
+    title: 'The server refused the request with an answer this CLI has no code for',
+    hint: "Read the status and the server's code or text in the message. An unknown ERR_ code means the server is newer than this CLI: upgrade the CLI or see docs/errors.md of the server's version; no code at all usually means a proxy in front of --server answered.",
+  }),
+  serverUnauthorized: defineError({
+    code: 'ERR_SERVER_UNAUTHORIZED',
+    status: 401,
+    exit: ExitCode.auth,
+    title: 'Authentication or authorization refused with an answer this CLI has no code for',
+    hint: 'Check --token or the client credentials, the scopes they are allowed and --tenant; if a proxy in front of --server demands its own credentials, go past it or configure it.',
+  }),
+  serverFailed: defineError({
+    code: 'ERR_SERVER_FAILED',
+    status: 502,
+    exit: ExitCode.transport,
+    title: 'The server or a proxy in front of it failed with an answer this CLI has no code for',
+    hint: 'Retry; if it persists, look the request up in the server log (X-Stella-Request-Id) and check any proxy between the CLI and --server.',
+  }),
+  rateLimited: defineError({
+    code: 'ERR_RATE_LIMITED',
+    status: 429,
+    exit: ExitCode.failure,
+    title: 'Too many requests: a rate limit refused the request',
+    hint: 'Wait the Retry-After seconds named in the message and retry, or spread the requests out; operators set the router limits in the rate_limiting: block of stella.yaml.',
+  }),
+  unknownCode: defineError({
+    code: 'ERR_UNKNOWN_CODE',
+    status: 502,
+    exit: ExitCode.failure,
+    title: 'The server reported an error code this CLI does not know',
+    hint: "The server is newer than this CLI and the message names its code: upgrade the CLI, or look the code up in docs/errors.md of the server's version.",
+  }),
   cas: defineError({
     code: 'ERR_CAS_DIGEST_MISMATCH',
     status: 422,

@@ -104,6 +104,13 @@ export const ExportErrors = {
     title: 'Unsupported export schema version',
     hint: 'Pin SchemaVersion to the previous value and rerun the export.',
   }),
+  verifyKey: defineError({
+    code: 'ERR_EXPORT_VERIFY_KEY',
+    status: 400,
+    exit: ExitCode.usage,
+    title: 'The public key given to verify the bundle cannot be read',
+    hint: 'Pass --key (STELLA_EXPORT_VERIFY_KEY) the path of the PEM public key the bundle was signed with (`stella export keys --output <file>` fetches it); leave it out to check against the bundled signatures/export-center.pub.',
+  }),
 } as const satisfies Record<string, ErrorDefinition>;
 
 /** A failed run's `errorCode`: the runbook's short names for signing and distribution, else the code. */

@@ -5,10 +5,11 @@ import { createHash, createPrivateKey, createPublicKey } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { gunzipSync } from 'node:zlib';
-import { canonicalJson, dsseSign, ExitCode } from '@stella/core';
+import { canonicalJson, dsseSign, Errors } from '@stella/core';
 import { type CliCtx, CliError, createApiClient, keyIdOf, log, printResult } from '@stella/platform';
 import type { Command } from 'commander';
 import type { VulnerableSymbols } from './engine/targets.ts';
+import { SignalsErrors } from './errors.ts';
 import { offlineIngestRuntime } from './offline/import.ts';
 import { RUNTIME_PREDICATE } from './runtime/attest.ts';
 import { pickSubject } from './runtime/subject.ts';
@@ -40,7 +41,7 @@ function readTraceSymbols(path: string): string[] {
       try {
         event = JSON.parse(line);
       } catch {
-        throw new CliError(`${path} line ${i + 1} is not valid JSON`, ExitCode.usage, 'ERR_USAGE');
+        throw new CliError(SignalsErrors.runtimeInvalid, `${path} line ${i + 1} is not valid JSON`);
       }
       if (typeof event.symbolId === 'string') symbols.add(event.symbolId);
     });
@@ -56,7 +57,7 @@ async function ingest(
   const tenant = flags.tenant ?? opts.tenant;
   const subject = pickSubject(flags);
   if (offline.force || flags.offline) {
-    if (!flags.manifest) throw new CliError('--manifest is required with --offline', ExitCode.usage, 'ERR_USAGE');
+    if (!flags.manifest) throw new CliError(Errors.usage, '--manifest is required with --offline');
     const { config } = loadConfig();
     const receipt = await offlineIngestRuntime({
       config,
@@ -150,9 +151,8 @@ async function verifyGraph({ io, globals }: CliCtx, flags: GraphVerifyFlags): Pr
   );
   if (result.ratio < Number(flags.minRatio)) {
     throw new CliError(
+      SignalsErrors.coverageBelowMinimum,
       `only ${(result.ratio * 100).toFixed(1)}% of runtime symbols map (--min-ratio ${flags.minRatio})`,
-      ExitCode.verificationFailed,
-      'ERR_VERIFY',
     );
   }
 }

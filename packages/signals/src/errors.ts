@@ -59,4 +59,11 @@ export const SignalsErrors = {
     title: 'DSSE envelope does not verify',
     hint: 'Check signals.trustRootsPath holds the signer’s public key and that the envelope covers this runtime trace.',
   }),
+  coverageBelowMinimum: defineError({
+    code: 'ERR_SIGNALS_COVERAGE_LOW',
+    status: 422,
+    exit: ExitCode.verificationFailed,
+    title: 'Fewer runtime symbols map onto the callgraph than --min-ratio requires',
+    hint: 'Check that the trace was recorded from the build the callgraph describes and names symbols the way the graph does (the command prints a sample of the unmapped ones); lower --min-ratio only if partial coverage is expected.',
+  }),
 };

@@ -12,7 +12,6 @@ import {
   createApiClient,
   createMetricsRegistry,
   type GlobalOptions,
-  loadConfig,
   printResult,
 } from '@stella/platform';
 import { AocErrors } from '../errors.ts';
@@ -122,11 +121,6 @@ function violationLines(rejected: readonly Rejected[]): string[] {
   );
 }
 
-function firstExit(rejected: readonly Rejected[]): number {
-  const first = rejected[0];
-  return first ? first.error.exit : 0;
-}
-
 function progress(io: CliIo, opts: GlobalOptions, label: string) {
   const tty = (io.stderr as NodeJS.WriteStream).isTTY === true;
   const enabled = !opts.quiet && !opts.json;
@@ -154,13 +148,13 @@ function localPrepareOptions(tenant: string, limits: ReturnType<typeof cliLimits
   };
 }
 
-export async function ingestCommand(flags: IngestFlags, { io, globals }: CliCtx): Promise<void> {
+export async function ingestCommand(flags: IngestFlags, { io, globals, loadConfig }: CliCtx): Promise<void> {
   const opts = globals();
   const json = opts.json || flags.format === 'json';
   const show = progress(io, opts, flags.dryRun ? 'guarded' : 'ingested');
   // The same caps the server applies (stella.yaml and STELLA_LIMITS_*): archive entries and expansion
   // while reading, JSON depth, members, strings and identifiers before the guard.
-  const limits = cliLimits(loadConfig({ env: io.env, ...(opts.config ? { file: opts.config } : {}) }).config, flags);
+  const limits = cliLimits(loadConfig().config, flags);
   const prepareOptions = localPrepareOptions(opts.tenant, limits);
   const rejected: Rejected[] = [];
   const client = flags.dryRun ? undefined : createApiClient(io, opts);
@@ -201,10 +195,10 @@ export async function ingestCommand(flags: IngestFlags, { io, globals }: CliCtx)
     ].join('\n'),
   );
   if (rejected.length > 0) {
-    throw new CliError(
-      `${rejected.length} document(s) rejected; first: ${rejected[0]!.error.message}`,
-      firstExit(rejected),
+    throw CliError.relayed(
       rejected[0]!.error.code,
+      AocErrors.malformedDocument,
+      `${rejected.length} document(s) rejected; first: ${rejected[0]!.error.message}`,
     );
   }
 }

@@ -3,7 +3,7 @@
 // kept as one) or whatever a connector fetches from --input, under the same caps as the server.
 import { readFileSync, statSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
-import { ExitCode, parseJsonWithLimits, STELLA_VERSION, StellaError, systemClock } from '@stella/core';
+import { Errors, parseJsonWithLimits, STELLA_VERSION, StellaError, systemClock } from '@stella/core';
 import { CliError, type CliIo, type Config } from '@stella/platform';
 import { type ConnectorKind, connectorFor, detectConnector, type FetchLimits } from '../connectors/index.ts';
 import { AocErrors } from '../errors.ts';
@@ -132,7 +132,7 @@ export async function* localDocuments(
 export function cliLimits(config: Config, flags: IngestFlags): { fetch: FetchLimits; document: DocumentLimits } {
   const documentBytes = flags.documentBytes === undefined ? config.limits.documentBytes : Number(flags.documentBytes);
   if (!Number.isSafeInteger(documentBytes) || documentBytes < 1) {
-    throw new CliError('--document-bytes must be a positive integer', ExitCode.usage, 'ERR_USAGE');
+    throw new CliError(Errors.usage, '--document-bytes must be a positive integer');
   }
   return {
     fetch: {

@@ -2,11 +2,10 @@
 // `stella aoc verify` (spec §3.5): asks the server to re-check its stored raw rows and exits with the
 // first violation's code (11–17), 18 when the check was truncated, 0 when clean.
 import { writeFileSync } from 'node:fs';
-import { ExitCode, lookupError } from '@stella/core';
+import { Errors } from '@stella/core';
 import { type CliCtx, CliError, createApiClient, printResult } from '@stella/platform';
+import { AocErrors } from '../errors.ts';
 import type { VerifyReport } from '../verify/run.ts';
-
-/** Exit code of `stella aoc verify` when the result was truncated or partial. */
 
 export interface VerifyFlags {
   since: string;
@@ -61,17 +60,12 @@ export async function verifyCommand(flags: VerifyFlags, { io, globals }: CliCtx)
   );
   const first = report.violations[0];
   if (first) {
-    throw new CliError(
-      `AOC verification failed: ${first.code} ${first.message}`,
-      lookupError(first.code)?.exit ?? 1,
-      first.code,
-    );
+    throw CliError.relayed(first.code, Errors.unknownCode, `AOC verification failed: ${first.code} ${first.message}`);
   }
   if (report.truncated) {
     throw new CliError(
+      AocErrors.verifyTruncated,
       'AOC verification truncated: raise --limit or narrow --since/--sources',
-      ExitCode.aocVerifyTruncated,
-      'ERR_AOC_VERIFY_TRUNCATED',
     );
   }
 }

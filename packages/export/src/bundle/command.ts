@@ -3,7 +3,7 @@
 // It never contacts the server, so it works on the far side of an air gap; exit 0 valid, 3 invalid.
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { ExitCode } from '@stella/core';
+import { Errors } from '@stella/core';
 import { type CliCtx, CliError, log, printResult } from '@stella/platform';
 import { type Command, Option } from 'commander';
 import { ExportErrors } from '../errors.ts';
@@ -46,13 +46,13 @@ export function registerVerifyCommand(exportCommand: Command, cli: CliCtx): Comm
     .action(async (target: string, flags: VerifyFlags) => {
       const opts = globals();
       const json = opts.json || flags.format === 'json';
-      if (!existsSync(target)) throw new CliError(`${target}: no such file or directory`, ExitCode.notFound);
+      if (!existsSync(target)) throw new CliError(Errors.fileNotFound, `${target}: no such file or directory`);
       let publicKeyPem: string | undefined;
       if (flags.key) {
         try {
           publicKeyPem = await readFile(flags.key, 'utf8');
         } catch (error) {
-          throw new CliError(`--key ${flags.key}: cannot be read: ${(error as Error).message}`, ExitCode.usage);
+          throw new CliError(ExportErrors.verifyKey, `--key ${flags.key}: cannot be read: ${(error as Error).message}`);
         }
       }
       const report = await verifyBundle(target, publicKeyPem === undefined ? {} : { publicKeyPem });
@@ -66,9 +66,8 @@ export function registerVerifyCommand(exportCommand: Command, cli: CliCtx): Comm
       const failed = report.checks.find((c) => !c.ok);
       if (failed) {
         throw new CliError(
+          ExportErrors.verify,
           `verification failed: ${failed.file}: ${failed.reason ?? `${failed.check} failed`}`,
-          ExportErrors.verify.exit,
-          ExportErrors.verify.code,
         );
       }
     });

@@ -4,9 +4,10 @@ import { createHash } from 'node:crypto';
 import { once } from 'node:events';
 import { createWriteStream, writeFileSync } from 'node:fs';
 import { rename, rm } from 'node:fs/promises';
-import { ExitCode } from '@stella/core';
+import { Errors } from '@stella/core';
 import { type CliCtx, CliError, createApiClient, log, printResult } from '@stella/platform';
 import type { Command } from 'commander';
+import { ExportErrors } from '../errors.ts';
 import { progressBar } from './watch.ts';
 
 export function registerDownloadCommand(exportCmd: Command, cli: CliCtx): void {
@@ -45,9 +46,9 @@ export function registerDownloadCommand(exportCmd: Command, cli: CliCtx): void {
         out.destroy();
         await rm(partial, { force: true });
         throw new CliError(
+          Errors.transport,
           `download of ${runId} broke off after ${received} bytes: ${(error as Error).message}`,
-          ExitCode.transport,
-          'ERR_TRANSPORT',
+          { cause: error },
         );
       }
       bar.end();
@@ -55,9 +56,8 @@ export function registerDownloadCommand(exportCmd: Command, cli: CliCtx): void {
       if (expected && actual !== expected) {
         await rm(partial, { force: true });
         throw new CliError(
+          ExportErrors.verify,
           `downloaded bytes hash to ${actual}, the server announced ${expected}; nothing was kept`,
-          ExitCode.verificationFailed,
-          'ERR_EXPORT_009',
         );
       }
       await rename(partial, output);

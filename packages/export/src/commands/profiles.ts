@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: Apache-2.0
 // `stella export profile …`: list, show, create and update (validated client-side first), clone, archive.
 import { readFileSync, writeFileSync } from 'node:fs';
-import { ExitCode } from '@stella/core';
+import { Errors } from '@stella/core';
 import { type CliCtx, CliError, createApiClient, log, printResult } from '@stella/platform';
 import type { Command } from 'commander';
+import { ExportErrors } from '../errors.ts';
 import { profileProblems } from '../profiles/schema.ts';
 import type { ProfileView } from '../service/index.ts';
 
@@ -12,12 +13,14 @@ function readJsonFile(path: string): unknown {
   try {
     text = readFileSync(path, 'utf8');
   } catch (error) {
-    throw new CliError(`${path}: ${(error as Error).message}`, ExitCode.notFound, 'ERR_NOT_FOUND');
+    throw new CliError(Errors.fileNotFound, `${path}: ${(error as Error).message}`, { cause: error });
   }
   try {
     return JSON.parse(text);
   } catch (error) {
-    throw new CliError(`${path} is not valid JSON: ${(error as Error).message}`, ExitCode.usage, 'ERR_USAGE');
+    throw new CliError(Errors.malformedBody, `${path} is not valid JSON: ${(error as Error).message}`, {
+      cause: error,
+    });
   }
 }
 
@@ -27,9 +30,8 @@ function checkProfileFile(path: string): unknown {
   const problems = profileProblems(doc);
   if (problems.length > 0) {
     throw new CliError(
+      ExportErrors.validation,
       `${path} is not a valid ExportProfile:\n${problems.map((p) => `  ${p.pointer}: ${p.message}`).join('\n')}`,
-      ExitCode.usage,
-      'ERR_EXPORT_001',
     );
   }
   return doc;

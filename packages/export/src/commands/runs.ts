@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 // `stella export run …`: submit (optionally watched to the end), watch, list, show, cancel, replay.
-import { ExitCode } from '@stella/core';
+import { Errors } from '@stella/core';
 import { type CliCtx, CliError, createApiClient, log, printResult } from '@stella/platform';
 import { type Command, Option } from 'commander';
 import type { RunView } from '../service/index.ts';
@@ -10,8 +10,7 @@ function parseSelectors(pairs: string[] | undefined): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const pair of pairs ?? []) {
     const at = pair.indexOf('=');
-    if (at <= 0)
-      throw new CliError(`--selectors takes key=value pairs, not ${JSON.stringify(pair)}`, ExitCode.usage, 'ERR_USAGE');
+    if (at <= 0) throw new CliError(Errors.usage, `--selectors takes key=value pairs, not ${JSON.stringify(pair)}`);
     const key = pair.slice(0, at);
     const value = pair.slice(at + 1);
     out[key] = ['sources', 'ecosystems', 'purls'].includes(key) ? value.split(',').filter(Boolean) : value;

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 // `stella export quota show|set` and `stella export retention run`.
-import { ExitCode } from '@stella/core';
+import { Errors } from '@stella/core';
 import { type CliCtx, CliError, createApiClient, printResult } from '@stella/platform';
 import type { Command } from 'commander';
 
@@ -23,8 +23,7 @@ export function registerQuotaCommands(exportCmd: Command, cli: CliCtx): void {
     .requiredOption('--runs-per-day <n>', 'runs per UTC day (0 pauses)')
     .action(async (flags: { runsPerDay: string }) => {
       const n = Number(flags.runsPerDay);
-      if (!Number.isInteger(n) || n < 0)
-        throw new CliError('--runs-per-day must be an integer ≥ 0', ExitCode.usage, 'ERR_USAGE');
+      if (!Number.isInteger(n) || n < 0) throw new CliError(Errors.usage, '--runs-per-day must be an integer ≥ 0');
       const q = await api().json<{ limit: number; remaining: number }>('PUT', '/api/export/quota', {
         body: { runsPerDay: n },
       });

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 // Following a run from the terminal: its SSE stream drawn as a progress bar on stderr, and the exit
 // code its final state maps to.
-import { ExitCode, lookupError } from '@stella/core';
+import { Errors, ExitCode } from '@stella/core';
 import { type ApiClient, CliError, type CliIo } from '@stella/platform';
+import { ExportErrors } from '../errors.ts';
 import type { RunView } from '../service/index.ts';
 
 const TERMINAL = new Set(['completed', 'failed', 'cancelled', 'expired']);
@@ -35,13 +36,12 @@ export function exitForRun(run: {
   errors?: { code: string; message: string }[];
 }) {
   if (run.status === 'succeeded' || run.status === 'completed') return;
-  const code = run.errors?.[0]?.code ?? run.errorCode ?? 'ERR_EXPORT_004';
-  const def = lookupError(code);
+  const code = run.errors?.[0]?.code ?? run.errorCode ?? ExportErrors.adapter.code;
   const message = run.errors?.map((e) => `${e.code}: ${e.message}`).join('; ') || `run ${run.status}`;
-  throw new CliError(
-    `export run ${run.status}${run.errorCode ? ` (errorCode=${run.errorCode})` : ''}: ${message}`,
-    def?.exit ?? ExitCode.failure,
+  throw CliError.relayed(
     code,
+    Errors.unknownCode,
+    `export run ${run.status}${run.errorCode ? ` (errorCode=${run.errorCode})` : ''}: ${message}`,
   );
 }
 

@@ -1,5 +1,6 @@
 // Error codes of the resource-server side of authentication: every route that needs a token answers
-// with these, so the CLI maps all of them (except a malformed tenant id) to exit code 71.
+// with these, so the CLI maps all of them (except a malformed tenant id) to exit code 71. The last one
+// is the CLI's own, for a token request the token endpoint refused (it answers in the OAuth shape).
 import { defineError, ExitCode } from '@stella/core';
 
 export const AuthErrors = {
@@ -44,5 +45,12 @@ export const AuthErrors = {
     exit: ExitCode.usage,
     title: 'Malformed tenant id',
     hint: 'Tenant ids are lower-case letters, digits and inner hyphens (^[a-z0-9]([a-z0-9-]*[a-z0-9])?$), at most 63 characters.',
+  }),
+  tokenRefused: defineError({
+    code: 'ERR_AUTH_TOKEN',
+    status: 401,
+    exit: ExitCode.auth,
+    title: 'The token endpoint refused the token request',
+    hint: 'The message carries the OAuth error: invalid_client means wrong --client-id/--client-secret (STELLA_CLIENT_ID/STELLA_CLIENT_SECRET) or a stale $STELLA_HOME/credentials.json; invalid_scope means the client is not assigned that scope or tenant; slow_down means wait the seconds it names and retry.',
   }),
 } as const;

@@ -28,82 +28,96 @@ export function createFsBlobStore(options: FsBlobStoreOptions): BlobStore {
   const root = options.root;
   // Staging inside the root keeps the final rename on one filesystem, where it is atomic.
   const stagingDir = join(root, '.tmp');
-  const objectPath = (namespace: string, hex: string) => join(root, ...namespace.split('/'), hex.slice(0, 2), hex);
-
-  async function openVerified(uri: string): Promise<Readable> {
-    const { namespace, hex } = parseCasUri(uri);
-    const handle = await open(objectPath(namespace, hex), 'r').catch((error: unknown) => {
-      throw isMissing(error) ? casNotFound(uri, error) : error;
-    });
-    return verifyingStream(handle.createReadStream(), hex, uri);
-  }
-
+  const openVerified = (uri: string) => openVerifiedIn(root, uri);
   return {
-    async put(namespace: string, body: BlobBody, putOptions: PutOptions = {}): Promise<PutResult> {
-      assertNamespace(namespace);
-      const staged = await stageBody(stagingDir, body, putOptions);
-      try {
-        const uri = formatCasUri(namespace, staged.hex);
-        const digest: Sha256Digest = `sha256:${staged.hex}`;
-        const finalPath = objectPath(namespace, staged.hex);
-        // An existing object is trusted only after re-hashing; a corrupted one is replaced by the verified upload.
-        if (await fileMatches(finalPath, staged.hex)) return { uri, digest, size: staged.size, created: false };
-        await mkdir(dirname(finalPath), { recursive: true });
-        // Two writers of the same content may both rename; the bytes are identical, so either wins.
-        await rename(staged.path, finalPath);
-        await syncDirectory(dirname(finalPath));
-        return { uri, digest, size: staged.size, created: true };
-      } finally {
-        await rm(staged.path, { force: true });
-      }
-    },
-
+    put: (namespace: string, body: BlobBody, putOptions: PutOptions = {}) =>
+      putFile(root, stagingDir, namespace, body, putOptions),
     get: openVerified,
-
     async getBytes(uri: string, maxBytes?: number): Promise<Buffer> {
       return readVerified(await openVerified(uri), uri, maxBytes);
     },
-
-    async getRange(uri: string, start: number, end: number): Promise<Readable> {
-      const { namespace, hex } = parseCasUri(uri);
-      const handle = await open(objectPath(namespace, hex), 'r').catch((error: unknown) => {
-        throw isMissing(error) ? casNotFound(uri, error) : error;
-      });
-      return handle.createReadStream({ start, end });
-    },
-
-    async head(uri: string): Promise<{ size: number } | undefined> {
-      const { namespace, hex } = parseCasUri(uri);
-      try {
-        return { size: (await stat(objectPath(namespace, hex))).size };
-      } catch (error) {
-        if (isMissing(error)) return undefined;
-        throw error;
-      }
-    },
-
-    async delete(uri: string): Promise<boolean> {
-      const { namespace, hex } = parseCasUri(uri);
-      try {
-        await rm(objectPath(namespace, hex));
-        return true;
-      } catch (error) {
-        if (isMissing(error)) return false;
-        throw error;
-      }
-    },
-
-    async *list(namespace: string): AsyncIterable<string> {
-      assertNamespace(namespace);
-      const namespaceDir = join(root, ...namespace.split('/'));
-      // Fan-out directories sit beside nested namespaces' directories; only two-hex-char names are ours.
-      for (const fanout of (await readdirOrEmpty(namespaceDir)).filter((name) => FANOUT_DIR_RE.test(name))) {
-        for (const name of await readdirOrEmpty(join(namespaceDir, fanout))) {
-          if (OBJECT_NAME_RE.test(name) && name.startsWith(fanout)) yield formatCasUri(namespace, name);
-        }
-      }
-    },
+    getRange: (uri: string, start: number, end: number) => openRange(root, uri, start, end),
+    head: (uri: string) => headFile(root, uri),
+    delete: (uri: string) => deleteFile(root, uri),
+    list: (namespace: string) => listFiles(root, namespace),
   };
+}
+
+function objectPath(root: string, namespace: string, hex: string): string {
+  return join(root, ...namespace.split('/'), hex.slice(0, 2), hex);
+}
+
+async function openVerifiedIn(root: string, uri: string): Promise<Readable> {
+  const { namespace, hex } = parseCasUri(uri);
+  const handle = await open(objectPath(root, namespace, hex), 'r').catch((error: unknown) => {
+    throw isMissing(error) ? casNotFound(uri, error) : error;
+  });
+  return verifyingStream(handle.createReadStream(), hex, uri);
+}
+
+async function putFile(
+  root: string,
+  stagingDir: string,
+  namespace: string,
+  body: BlobBody,
+  putOptions: PutOptions,
+): Promise<PutResult> {
+  assertNamespace(namespace);
+  const staged = await stageBody(stagingDir, body, putOptions);
+  try {
+    const uri = formatCasUri(namespace, staged.hex);
+    const digest: Sha256Digest = `sha256:${staged.hex}`;
+    const finalPath = objectPath(root, namespace, staged.hex);
+    // An existing object is trusted only after re-hashing; a corrupted one is replaced by the verified upload.
+    if (await fileMatches(finalPath, staged.hex)) return { uri, digest, size: staged.size, created: false };
+    await mkdir(dirname(finalPath), { recursive: true });
+    // Two writers of the same content may both rename; the bytes are identical, so either wins.
+    await rename(staged.path, finalPath);
+    await syncDirectory(dirname(finalPath));
+    return { uri, digest, size: staged.size, created: true };
+  } finally {
+    await rm(staged.path, { force: true });
+  }
+}
+
+async function openRange(root: string, uri: string, start: number, end: number): Promise<Readable> {
+  const { namespace, hex } = parseCasUri(uri);
+  const handle = await open(objectPath(root, namespace, hex), 'r').catch((error: unknown) => {
+    throw isMissing(error) ? casNotFound(uri, error) : error;
+  });
+  return handle.createReadStream({ start, end });
+}
+
+async function headFile(root: string, uri: string): Promise<{ size: number } | undefined> {
+  const { namespace, hex } = parseCasUri(uri);
+  try {
+    return { size: (await stat(objectPath(root, namespace, hex))).size };
+  } catch (error) {
+    if (isMissing(error)) return undefined;
+    throw error;
+  }
+}
+
+async function deleteFile(root: string, uri: string): Promise<boolean> {
+  const { namespace, hex } = parseCasUri(uri);
+  try {
+    await rm(objectPath(root, namespace, hex));
+    return true;
+  } catch (error) {
+    if (isMissing(error)) return false;
+    throw error;
+  }
+}
+
+async function* listFiles(root: string, namespace: string): AsyncIterable<string> {
+  assertNamespace(namespace);
+  const namespaceDir = join(root, ...namespace.split('/'));
+  // Fan-out directories sit beside nested namespaces' directories; only two-hex-char names are ours.
+  for (const fanout of (await readdirOrEmpty(namespaceDir)).filter((name) => FANOUT_DIR_RE.test(name))) {
+    for (const name of await readdirOrEmpty(join(namespaceDir, fanout))) {
+      if (OBJECT_NAME_RE.test(name) && name.startsWith(fanout)) yield formatCasUri(namespace, name);
+    }
+  }
 }
 
 /**

@@ -40,7 +40,28 @@ export function createS3BlobStore(options: S3BlobStoreOptions): BlobStore {
   if ((options.accessKeyId === undefined) !== (options.secretAccessKey === undefined)) {
     throw new StellaError(Errors.config, 'S3 blob store needs both accessKeyId and secretAccessKey, or neither');
   }
-  const client = new S3Client({
+  const bucketAt: Bucket = { client: newS3Client(options), bucket, prefix };
+  return {
+    put: (namespace: string, body: BlobBody, putOptions: PutOptions = {}) =>
+      putObject(bucketAt, stagingDir, namespace, body, putOptions),
+    get: (uri: string) => getVerified(bucketAt, uri),
+    getBytes: (uri: string, maxBytes?: number) => getObjectBytes(bucketAt, uri, maxBytes),
+    getRange: (uri: string, start: number, end: number) => getObjectRange(bucketAt, uri, start, end),
+    head: (uri: string) => headObject(bucketAt, uri),
+    delete: (uri: string) => deleteObject(bucketAt, uri),
+    list: (namespace: string) => listObjects(bucketAt, namespace),
+  };
+}
+
+/** The bucket the store writes to, the key prefix inside it, and the client that reaches it. */
+interface Bucket {
+  client: S3Client;
+  bucket: string;
+  prefix: string;
+}
+
+function newS3Client(options: S3BlobStoreOptions): S3Client {
+  return new S3Client({
     region: options.region ?? 'us-east-1',
     ...(options.endpoint === undefined ? {} : { endpoint: options.endpoint }),
     forcePathStyle: true,
@@ -52,128 +73,136 @@ export function createS3BlobStore(options: S3BlobStoreOptions): BlobStore {
     requestChecksumCalculation: 'WHEN_REQUIRED',
     responseChecksumValidation: 'WHEN_REQUIRED',
   });
-  const namespacePrefix = (namespace: string) => (prefix === '' ? `${namespace}/` : `${prefix}/${namespace}/`);
-  const keyOf = (namespace: string, hex: string) => `${namespacePrefix(namespace)}${hex.slice(0, 2)}/${hex}`;
+}
 
-  async function getObject(uri: string): Promise<{ body: Readable; size: number | undefined; hex: string }> {
-    const { namespace, hex } = parseCasUri(uri);
-    try {
-      const response = await client.send(new GetObjectCommand({ Bucket: bucket, Key: keyOf(namespace, hex) }));
-      return { body: response.Body as Readable, size: response.ContentLength, hex };
-    } catch (error) {
-      if (isMissing(error)) throw casNotFound(uri, error);
-      throw error;
-    }
+function namespacePrefix(prefix: string, namespace: string): string {
+  return prefix === '' ? `${namespace}/` : `${prefix}/${namespace}/`;
+}
+
+function keyOf(at: Bucket, namespace: string, hex: string): string {
+  return `${namespacePrefix(at.prefix, namespace)}${hex.slice(0, 2)}/${hex}`;
+}
+
+async function getObject(at: Bucket, uri: string): Promise<{ body: Readable; size: number | undefined; hex: string }> {
+  const { namespace, hex } = parseCasUri(uri);
+  try {
+    const response = await at.client.send(new GetObjectCommand({ Bucket: at.bucket, Key: keyOf(at, namespace, hex) }));
+    return { body: response.Body as Readable, size: response.ContentLength, hex };
+  } catch (error) {
+    if (isMissing(error)) throw casNotFound(uri, error);
+    throw error;
   }
+}
 
-  async function objectMatches(uri: string): Promise<boolean> {
-    let object: Awaited<ReturnType<typeof getObject>>;
-    try {
-      object = await getObject(uri);
-    } catch (error) {
-      if ((error as StellaError).code === Errors.casNotFound.code) return false;
-      throw error;
-    }
-    const hash = createHash('sha256');
-    for await (const chunk of object.body as AsyncIterable<Buffer>) hash.update(chunk);
-    return hash.digest('hex') === object.hex;
+async function objectMatches(at: Bucket, uri: string): Promise<boolean> {
+  let object: Awaited<ReturnType<typeof getObject>>;
+  try {
+    object = await getObject(at, uri);
+  } catch (error) {
+    if ((error as StellaError).code === Errors.casNotFound.code) return false;
+    throw error;
   }
+  const hash = createHash('sha256');
+  for await (const chunk of object.body as AsyncIterable<Buffer>) hash.update(chunk);
+  return hash.digest('hex') === object.hex;
+}
 
-  async function headObject(uri: string): Promise<{ size: number } | undefined> {
-    const { namespace, hex } = parseCasUri(uri);
-    try {
-      const response = await client.send(new HeadObjectCommand({ Bucket: bucket, Key: keyOf(namespace, hex) }));
-      return { size: response.ContentLength ?? 0 };
-    } catch (error) {
-      if (isMissing(error)) return undefined;
-      throw error;
-    }
+async function headObject(at: Bucket, uri: string): Promise<{ size: number } | undefined> {
+  const { namespace, hex } = parseCasUri(uri);
+  try {
+    const response = await at.client.send(new HeadObjectCommand({ Bucket: at.bucket, Key: keyOf(at, namespace, hex) }));
+    return { size: response.ContentLength ?? 0 };
+  } catch (error) {
+    if (isMissing(error)) return undefined;
+    throw error;
   }
+}
 
-  return {
-    async put(namespace: string, body: BlobBody, putOptions: PutOptions = {}): Promise<PutResult> {
-      assertNamespace(namespace);
-      // The key is the digest, which is only known once the whole body has been read. Hashing into a
-      // local temporary file first means a digest mismatch or an oversized body never reaches the bucket
-      // and the object is written once under its final key (a PUT is atomic in S3). Streaming straight
-      // to S3 would need a temporary key plus a server-side copy, and a crash would strand the temporary
-      // object. Upload then sends the staged file in bounded parts: one PUT when small, multipart when large.
-      const staged = await stageBody(stagingDir, body, putOptions);
-      try {
-        const uri = formatCasUri(namespace, staged.hex);
-        const digest: Sha256Digest = `sha256:${staged.hex}`;
-        // An existing object is trusted only after re-hashing; a corrupted one is replaced by the verified upload.
-        if (await objectMatches(uri)) return { uri, digest, size: staged.size, created: false };
-        await new Upload({
-          client,
-          params: {
-            Bucket: bucket,
-            Key: keyOf(namespace, staged.hex),
-            Body: createReadStream(staged.path),
-            ContentType: 'application/octet-stream',
-          },
-        }).done();
-        return { uri, digest, size: staged.size, created: true };
-      } finally {
-        await rm(staged.path, { force: true });
-      }
-    },
+async function putObject(
+  at: Bucket,
+  stagingDir: string,
+  namespace: string,
+  body: BlobBody,
+  putOptions: PutOptions,
+): Promise<PutResult> {
+  assertNamespace(namespace);
+  // The key is the digest, which is only known once the whole body has been read. Hashing into a
+  // local temporary file first means a digest mismatch or an oversized body never reaches the bucket
+  // and the object is written once under its final key (a PUT is atomic in S3). Streaming straight
+  // to S3 would need a temporary key plus a server-side copy, and a crash would strand the temporary
+  // object. Upload then sends the staged file in bounded parts: one PUT when small, multipart when large.
+  const staged = await stageBody(stagingDir, body, putOptions);
+  try {
+    const uri = formatCasUri(namespace, staged.hex);
+    const digest: Sha256Digest = `sha256:${staged.hex}`;
+    // An existing object is trusted only after re-hashing; a corrupted one is replaced by the verified upload.
+    if (await objectMatches(at, uri)) return { uri, digest, size: staged.size, created: false };
+    await new Upload({
+      client: at.client,
+      params: {
+        Bucket: at.bucket,
+        Key: keyOf(at, namespace, staged.hex),
+        Body: createReadStream(staged.path),
+        ContentType: 'application/octet-stream',
+      },
+    }).done();
+    return { uri, digest, size: staged.size, created: true };
+  } finally {
+    await rm(staged.path, { force: true });
+  }
+}
 
-    async get(uri: string): Promise<Readable> {
-      const { body, hex } = await getObject(uri);
-      return verifyingStream(body, hex, uri);
-    },
+async function getVerified(at: Bucket, uri: string): Promise<Readable> {
+  const { body, hex } = await getObject(at, uri);
+  return verifyingStream(body, hex, uri);
+}
 
-    async getBytes(uri: string, maxBytes?: number): Promise<Buffer> {
-      const { body, size, hex } = await getObject(uri);
-      if (maxBytes !== undefined && size !== undefined && size > maxBytes) {
-        body.destroy();
-        throw new StellaError(Errors.bodyTooLarge, `CAS object ${uri} is ${size} bytes, over the limit of ${maxBytes}`);
-      }
-      return readVerified(verifyingStream(body, hex, uri), uri, maxBytes);
-    },
+async function getObjectBytes(at: Bucket, uri: string, maxBytes?: number): Promise<Buffer> {
+  const { body, size, hex } = await getObject(at, uri);
+  if (maxBytes !== undefined && size !== undefined && size > maxBytes) {
+    body.destroy();
+    throw new StellaError(Errors.bodyTooLarge, `CAS object ${uri} is ${size} bytes, over the limit of ${maxBytes}`);
+  }
+  return readVerified(verifyingStream(body, hex, uri), uri, maxBytes);
+}
 
-    async getRange(uri: string, start: number, end: number): Promise<Readable> {
-      const { namespace, hex } = parseCasUri(uri);
-      try {
-        const response = await client.send(
-          new GetObjectCommand({ Bucket: bucket, Key: keyOf(namespace, hex), Range: `bytes=${start}-${end}` }),
-        );
-        return response.Body as Readable;
-      } catch (error) {
-        if (isMissing(error)) throw casNotFound(uri, error);
-        throw error;
-      }
-    },
+async function getObjectRange(at: Bucket, uri: string, start: number, end: number): Promise<Readable> {
+  const { namespace, hex } = parseCasUri(uri);
+  try {
+    const response = await at.client.send(
+      new GetObjectCommand({ Bucket: at.bucket, Key: keyOf(at, namespace, hex), Range: `bytes=${start}-${end}` }),
+    );
+    return response.Body as Readable;
+  } catch (error) {
+    if (isMissing(error)) throw casNotFound(uri, error);
+    throw error;
+  }
+}
 
-    head: headObject,
+async function deleteObject(at: Bucket, uri: string): Promise<boolean> {
+  // S3 answers DeleteObject the same whether or not the key existed, so ask first.
+  const existed = (await headObject(at, uri)) !== undefined;
+  if (!existed) return false;
+  const { namespace, hex } = parseCasUri(uri);
+  await at.client.send(new DeleteObjectCommand({ Bucket: at.bucket, Key: keyOf(at, namespace, hex) }));
+  return true;
+}
 
-    async delete(uri: string): Promise<boolean> {
-      // S3 answers DeleteObject the same whether or not the key existed, so ask first.
-      const existed = (await headObject(uri)) !== undefined;
-      if (!existed) return false;
-      const { namespace, hex } = parseCasUri(uri);
-      await client.send(new DeleteObjectCommand({ Bucket: bucket, Key: keyOf(namespace, hex) }));
-      return true;
-    },
-
-    async *list(namespace: string): AsyncIterable<string> {
-      assertNamespace(namespace);
-      const keyPrefix = namespacePrefix(namespace);
-      let continuationToken: string | undefined;
-      do {
-        const page = await client.send(
-          new ListObjectsV2Command({ Bucket: bucket, Prefix: keyPrefix, ContinuationToken: continuationToken }),
-        );
-        for (const { Key } of page.Contents ?? []) {
-          // Keys of nested namespaces share the prefix; only `<hh>/<hex>` directly below it are ours.
-          const [, fanout, hex] = OBJECT_SUFFIX_RE.exec(Key?.slice(keyPrefix.length) ?? '') ?? [];
-          if (fanout !== undefined && hex?.startsWith(fanout)) yield formatCasUri(namespace, hex);
-        }
-        continuationToken = page.IsTruncated ? page.NextContinuationToken : undefined;
-      } while (continuationToken !== undefined);
-    },
-  };
+async function* listObjects(at: Bucket, namespace: string): AsyncIterable<string> {
+  assertNamespace(namespace);
+  const keyPrefix = namespacePrefix(at.prefix, namespace);
+  let continuationToken: string | undefined;
+  do {
+    const page = await at.client.send(
+      new ListObjectsV2Command({ Bucket: at.bucket, Prefix: keyPrefix, ContinuationToken: continuationToken }),
+    );
+    for (const { Key } of page.Contents ?? []) {
+      // Keys of nested namespaces share the prefix; only `<hh>/<hex>` directly below it are ours.
+      const [, fanout, hex] = OBJECT_SUFFIX_RE.exec(Key?.slice(keyPrefix.length) ?? '') ?? [];
+      if (fanout !== undefined && hex?.startsWith(fanout)) yield formatCasUri(namespace, hex);
+    }
+    continuationToken = page.IsTruncated ? page.NextContinuationToken : undefined;
+  } while (continuationToken !== undefined);
 }
 
 /** Splits `s3://bucket/prefix` into its bucket and its prefix without surrounding slashes. */

@@ -2,7 +2,8 @@
 // credentials file written on first start) and turns problem+json answers into coded CLI errors.
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { ExitCode, lookupError } from '@stella/core';
+import { type ErrorDefinition, Errors, lookupError } from '@stella/core';
+import { AuthErrors } from '../auth/errors.ts';
 import type { LoadedConfig } from '../config/index.ts';
 import { CliError, type CliIo, type GlobalOptions } from './io.ts';
 
@@ -50,123 +51,137 @@ export interface ApiClientOptions {
   credentialsClient?: string;
 }
 
+/** What the functions of one client share: where the server is, who asks, and the token last obtained. */
+interface ClientState {
+  io: CliIo;
+  opts: GlobalOptions;
+  clientOptions: ApiClientOptions;
+  base: string;
+  cached: { token: string; scope: string | undefined } | undefined;
+}
+
 export function createApiClient(io: CliIo, opts: GlobalOptions, clientOptions: ApiClientOptions = {}): ApiClient {
-  const base = opts.server.replace(/\/+$/, '');
-  let cached: { token: string; scope: string | undefined } | undefined;
-
-  const clientCredentials = (): { id: string; secret: string } => {
-    if (opts.clientId && opts.clientSecret) return { id: opts.clientId, secret: opts.clientSecret };
-    const path = credentialsPath(io.env);
-    let parsed: Credentials;
-    try {
-      parsed = JSON.parse(readFileSync(path, 'utf8')) as Credentials;
-    } catch {
-      throw new CliError(
-        `no credentials: pass --token (STELLA_TOKEN) or --client-id/--client-secret (STELLA_CLIENT_ID/STELLA_CLIENT_SECRET); ${path} was not readable`,
-        ExitCode.auth,
-        'ERR_AUTH_MISSING_TOKEN',
-      );
-    }
-    const name = clientOptions.credentialsClient ?? 'stella-admin';
-    const client = parsed.clients?.[name];
-    if (!client) throw new CliError(`${path} holds no ${name} client`, ExitCode.auth, 'ERR_AUTH_MISSING_TOKEN');
-    return { id: client.clientId, secret: client.clientSecret };
-  };
-
-  const fetchOrFail = async (url: string, init: RequestInit, timeoutMs = 60_000): Promise<Response> => {
-    try {
-      return await fetch(url, { ...init, ...(timeoutMs > 0 ? { signal: AbortSignal.timeout(timeoutMs) } : {}) });
-    } catch (error) {
-      throw new CliError(
-        `cannot reach ${base}: ${(error as Error).cause ? String((error as { cause: unknown }).cause) : (error as Error).message}. Is \`stella serve\` running? (--server / STELLA_SERVER)`,
-        ExitCode.transport,
-        'ERR_TRANSPORT',
-      );
-    }
-  };
-
-  const token = async (scope?: string): Promise<string> => {
-    if (opts.token) return opts.token;
-    if (cached && cached.scope === scope) return cached.token;
-    const { id, secret } = clientCredentials();
-    const form = new URLSearchParams({ grant_type: 'client_credentials', client_id: id, client_secret: secret });
-    if (scope) form.set('scope', scope);
-    if (opts.tenant) form.set('tenant', opts.tenant);
-    const response = await fetchOrFail(`${base}/token`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      body: form,
-    });
-    const body = (await response.json().catch(() => ({}))) as Record<string, string>;
-    if (!response.ok) {
-      throw new CliError(
-        `token request refused: ${body.error ?? response.status}${body.error_description ? `: ${body.error_description}` : ''}`,
-        ExitCode.auth,
-        'ERR_AUTH_TOKEN',
-      );
-    }
-    cached = { token: body.access_token!, scope };
-    return body.access_token!;
-  };
-
-  const request = async (method: string, path: string, options: RequestOptions = {}): Promise<Response> => {
-    const url = new URL(`${base}${path}`);
-    for (const [k, v] of Object.entries(options.query ?? {}))
-      if (v !== undefined && v !== '') url.searchParams.set(k, String(v));
-    const headers: Record<string, string> = {
-      authorization: `Bearer ${await token(options.scope)}`,
-      'x-stella-tenant': opts.tenant,
-      ...options.headers,
-    };
-    let body: string | Uint8Array | undefined;
-    if (options.rawBody) {
-      headers['content-type'] = options.rawBody.contentType;
-      body = options.rawBody.data;
-    } else if (options.body !== undefined) {
-      headers['content-type'] = 'application/json';
-      body = JSON.stringify(options.body);
-    }
-    const response = await fetchOrFail(url.toString(), { method, headers, body }, options.timeoutMs);
-    if (!response.ok) await throwProblem(response);
-    return response;
-  };
-
+  const state: ClientState = { io, opts, clientOptions, base: opts.server.replace(/\/+$/, ''), cached: undefined };
   return {
-    token,
-    request,
-    async json<T>(method: string, path: string, options?: RequestOptions): Promise<T> {
-      const response = await request(method, path, options);
-      return (await response.json()) as T;
-    },
+    token: (scope) => bearerToken(state, scope),
+    request: (method, path, options) => sendRequest(state, method, path, options),
+    json: <T>(method: string, path: string, options?: RequestOptions) => requestJson<T>(state, method, path, options),
   };
 }
 
-async function throwProblem(response: Response): Promise<never> {
-  const text = await response.text();
-  let problem: { code?: string; detail?: string; message?: string; error?: string; [k: string]: unknown } = {};
+/** The client id and secret: from the flags, else the named client of the local credentials file. */
+function clientCredentials({ io, opts, clientOptions }: ClientState): { id: string; secret: string } {
+  if (opts.clientId && opts.clientSecret) return { id: opts.clientId, secret: opts.clientSecret };
+  const path = credentialsPath(io.env);
+  let parsed: Credentials;
   try {
-    problem = JSON.parse(text);
+    parsed = JSON.parse(readFileSync(path, 'utf8')) as Credentials;
+  } catch (error) {
+    throw new CliError(
+      AuthErrors.missingToken,
+      `no credentials: pass --token (STELLA_TOKEN) or --client-id/--client-secret (STELLA_CLIENT_ID/STELLA_CLIENT_SECRET); ${path} was not readable`,
+      { cause: error },
+    );
+  }
+  const name = clientOptions.credentialsClient ?? 'stella-admin';
+  const client = parsed.clients?.[name];
+  if (!client) throw new CliError(AuthErrors.missingToken, `${path} holds no ${name} client`);
+  return { id: client.clientId, secret: client.clientSecret };
+}
+
+async function fetchOrFail(state: ClientState, url: string, init: RequestInit, timeoutMs = 60_000): Promise<Response> {
+  try {
+    return await fetch(url, { ...init, ...(timeoutMs > 0 ? { signal: AbortSignal.timeout(timeoutMs) } : {}) });
+  } catch (error) {
+    throw new CliError(
+      Errors.transport,
+      `cannot reach ${state.base}: ${(error as Error).cause ? String((error as { cause: unknown }).cause) : (error as Error).message}. Is \`stella serve\` running? (--server / STELLA_SERVER)`,
+      { cause: error },
+    );
+  }
+}
+
+/** The bearer token: --token as given, else one from POST /token, reused while the scope stays the same. */
+async function bearerToken(state: ClientState, scope?: string): Promise<string> {
+  const { opts, base } = state;
+  if (opts.token) return opts.token;
+  if (state.cached && state.cached.scope === scope) return state.cached.token;
+  const { id, secret } = clientCredentials(state);
+  const form = new URLSearchParams({ grant_type: 'client_credentials', client_id: id, client_secret: secret });
+  if (scope) form.set('scope', scope);
+  if (opts.tenant) form.set('tenant', opts.tenant);
+  const response = await fetchOrFail(state, `${base}/token`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: form,
+  });
+  const body = (await response.json().catch(() => ({}))) as Record<string, string>;
+  if (!response.ok) {
+    throw new CliError(
+      AuthErrors.tokenRefused,
+      `token request refused: ${body.error ?? response.status}${body.error_description ? `: ${body.error_description}` : ''}`,
+    );
+  }
+  state.cached = { token: body.access_token!, scope };
+  return body.access_token!;
+}
+
+async function sendRequest(
+  state: ClientState,
+  method: string,
+  path: string,
+  options: RequestOptions = {},
+): Promise<Response> {
+  const url = new URL(`${state.base}${path}`);
+  for (const [k, v] of Object.entries(options.query ?? {}))
+    if (v !== undefined && v !== '') url.searchParams.set(k, String(v));
+  const headers: Record<string, string> = {
+    authorization: `Bearer ${await bearerToken(state, options.scope)}`,
+    'x-stella-tenant': state.opts.tenant,
+    ...options.headers,
+  };
+  let body: string | Uint8Array | undefined;
+  if (options.rawBody) {
+    headers['content-type'] = options.rawBody.contentType;
+    body = options.rawBody.data;
+  } else if (options.body !== undefined) {
+    headers['content-type'] = 'application/json';
+    body = JSON.stringify(options.body);
+  }
+  const response = await fetchOrFail(state, url.toString(), { method, headers, body }, options.timeoutMs);
+  if (!response.ok) throw problemError(response.status, response.statusText, await response.text());
+  return response;
+}
+
+async function requestJson<T>(state: ClientState, method: string, path: string, options?: RequestOptions): Promise<T> {
+  const response = await sendRequest(state, method, path, options);
+  return (await response.json()) as T;
+}
+
+/** The entry for an answer whose code this CLI cannot map (none, or a newer server's), by HTTP status. */
+function fallbackFor(status: number): ErrorDefinition {
+  if (status === 401 || status === 403) return Errors.serverUnauthorized;
+  if (status === 404) return Errors.notFound;
+  if (status === 429) return Errors.rateLimited;
+  if (status >= 500) return Errors.serverFailed;
+  return Errors.serverRefused;
+}
+
+/** A problem document (RFC 9457), or the OAuth / rate-limit shape `{error, message}`. */
+type ProblemBody = { code?: string; detail?: string; message?: string; error?: string; [k: string]: unknown };
+
+/** A refused request as a CliError: the registered entry of the problem's code, else one chosen by status. */
+function problemError(status: number, statusText: string, text: string): CliError {
+  let problem: ProblemBody = {};
+  try {
+    const parsed: unknown = JSON.parse(text);
+    if (parsed !== null && typeof parsed === 'object' && !Array.isArray(parsed)) problem = parsed as ProblemBody;
   } catch {
     // not JSON: keep the status line
   }
-  const registered = problem.code ? lookupError(problem.code) : undefined;
-  const exit = registered
-    ? registered.exit
-    : response.status === 401 || response.status === 403
-      ? ExitCode.auth
-      : response.status === 404
-        ? ExitCode.notFound
-        : response.status >= 500
-          ? ExitCode.transport
-          : response.status === 429
-            ? ExitCode.failure
-            : ExitCode.usage;
-  const code = problem.code ?? problem.error ?? `HTTP_${response.status}`;
-  throw new CliError(
-    // The code travels as the error's code; the CLI prints it once in front of this message.
-    problem.detail ?? problem.message ?? (text.slice(0, 200) || response.statusText),
-    exit,
-    code,
-    problem,
-  );
+  // The code travels as the error's code; the CLI prints it once in front of the message.
+  const detail = problem.detail ?? problem.message ?? (text.slice(0, 200) || statusText);
+  const registered = problem.code !== undefined && lookupError(problem.code) !== undefined;
+  const message = registered ? detail : `${problem.code ?? problem.error ?? `HTTP ${status}`}: ${detail}`;
+  return CliError.relayed(problem.code, fallbackFor(status), message, { problem });
 }

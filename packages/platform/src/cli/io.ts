@@ -1,6 +1,6 @@
 // The CLI's contract with its caller: results on stdout, logs and progress on stderr, exit codes
 // from one table. Commands receive this instead of touching process globals, so tests drive them in-process.
-import { ExitCode, StellaError } from '@stella/core';
+import { type ErrorDefinition, ExitCode, lookupError, StellaError } from '@stella/core';
 import type { LoadedConfig } from '../config/load.ts';
 import type { ConfigSection } from '../config/section.ts';
 import type { Db, MigrationReport } from '../db/index.ts';
@@ -40,17 +40,38 @@ export interface CliCtx {
   migrate: (db: Db) => Promise<MigrationReport>;
 }
 
+export interface CliErrorOptions {
+  /** The server's problem document, when the error relays one. */
+  problem?: Record<string, unknown> | undefined;
+  cause?: unknown;
+}
+
+/** An error a command exits with. Its code and exit code are those of a registered entry, never made up. */
 export class CliError extends Error {
   readonly exit: number;
   readonly code: string;
   /** The server's problem document, when the error came from one. */
   readonly problem: Record<string, unknown> | undefined;
-  constructor(message: string, exit: number, code = 'ERR_CLI', problem?: Record<string, unknown>) {
-    super(message);
+  constructor(def: ErrorDefinition, message: string = def.title, options: CliErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'CliError';
-    this.exit = exit;
-    this.code = code;
-    this.problem = problem;
+    this.exit = def.exit;
+    this.code = def.code;
+    this.problem = options.problem;
+  }
+
+  /**
+   * An error relayed from a server (a problem document, a report or a run naming a code): the entry
+   * registered for `code`, else `fallback`, a registered generic entry for a code this CLI does not
+   * know (a newer server's) or no code at all. The message should name an unknown code.
+   */
+  static relayed(
+    code: string | undefined,
+    fallback: ErrorDefinition,
+    message: string,
+    options: CliErrorOptions = {},
+  ): CliError {
+    return new CliError((code === undefined ? undefined : lookupError(code)) ?? fallback, message, options);
   }
 }
 

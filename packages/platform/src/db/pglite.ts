@@ -34,122 +34,133 @@ const FATAL_SEVERITIES = new Set(['PANIC', 'FATAL']);
 
 export async function openPglite(options: PgliteOptions): Promise<Db> {
   if (options.dataDir) mkdirSync(options.dataDir, { recursive: true });
-  let pg = await openInstance(options);
-  let broken: StellaError | undefined;
-  let closed = false;
+  const state: PgliteState = { options, pg: await openInstance(options), broken: undefined, closed: false };
+  refuseWhenBroken(state, state.pg);
   const probe = storageProbe();
-
-  /** Stops every later call from reaching the instance that failed; the first fatal error is kept. */
-  const checkFatal = (error: unknown, instance: PGlite): void => {
-    const severity = (error as { severity?: string } | undefined)?.severity;
-    if (instance !== pg || broken || !severity || !FATAL_SEVERITIES.has(severity)) return;
-    const where = options.dataDir ?? 'memory';
-    broken = new StellaError(
-      Errors.storageUnavailable,
-      `embedded database stopped after ${severity}: ${(error as Error).message} (${where}); it reopens once the directory is writable and has room again`,
-      { cause: error, details: { store: 'database', kind: 'stopped', path: where } },
-    );
-  };
-  const refuseWhenBroken = (instance: PGlite): void => {
-    // The only path by which any statement reaches PostgreSQL inside PGlite.
-    const send = instance.execProtocolRawSync.bind(instance);
-    instance.execProtocolRawSync = (message: Uint8Array) => {
-      if (instance !== pg) throw new Error('this PGlite instance was replaced after a PANIC');
-      if (broken) throw broken;
-      return send(message);
-    };
-  };
-  refuseWhenBroken(pg);
-
-  /** Runs a call against the current instance, stopping the instance if it answered with a PANIC. */
-  const guarded = async <T>(call: (instance: PGlite) => Promise<T>): Promise<T> => {
-    if (closed) throw new Error('PGlite is closed');
-    if (broken) throw broken;
-    const instance = pg;
-    try {
-      return await call(instance);
-    } catch (error) {
-      checkFatal(error, instance);
-      throw error;
-    }
-  };
-
-  const reopen = async (): Promise<void> => {
-    const current = broken;
-    if (!current) return;
-    if (!options.dataDir) throw current;
-    await assertRoomToReopen(options.dataDir, current);
-    await releaseFiles(pg);
-    const fresh = await openInstance(options);
-    pg = fresh;
-    broken = undefined;
-    refuseWhenBroken(fresh);
-  };
 
   const db: Db = {
     backend: 'pglite',
     capabilities: CAPABILITIES.pglite,
     query<T>(text: string, params?: readonly unknown[]): Promise<QueryResult<T>> {
       throwIfCancelled(currentWork()?.signal);
-      return guarded((instance) => queryable(instance).query<T>(text, params));
+      return guarded(state, (instance) => queryable(instance).query<T>(text, params));
     },
-    transaction<T>(fn: (tx: Tx) => Promise<T>, txOptions: TransactionOptions = {}): Promise<T> {
-      const signal = txOptions.signal ?? currentWork()?.signal;
-      throwIfCancelled(signal);
-      return guarded((instance) =>
-        instance.transaction(async (transaction) => {
-          // The transaction may have waited for the single connection: a signal that fired meanwhile ends it here.
-          throwIfCancelled(signal);
-          if (txOptions.tenant !== undefined) {
-            await transaction.query(`select set_config('app.tenant', $1, true)`, [txOptions.tenant]);
-          }
-          const tx = txHandle(transaction, signal, (error) => checkFatal(error, instance));
-          const value = await fn(tx);
-          // Nothing commits after the deadline: throwing here rolls back.
-          throwIfCancelled(signal);
-          return value;
-        }),
-      );
-    },
+    transaction: <T>(fn: (tx: Tx) => Promise<T>, txOptions: TransactionOptions = {}) =>
+      runTransaction(state, fn, txOptions),
     queueAdapter() {
-      return {
-        executeSql: (text: string, values?: unknown[]) =>
-          guarded(async (instance) => {
-            try {
-              if (values?.length) return await instance.query(text, values);
-              // pg-boss sends parameterless multi-statement blocks; only exec() accepts those.
-              const results = await instance.exec(text);
-              return { rows: results.flatMap((r) => r.rows ?? []) };
-            } catch (error) {
-              checkFatal(error, instance);
-              // A statement failing inside one of those BEGIN … COMMIT blocks leaves the only connection
-              // in an aborted transaction and every later query would fail; a pool would drop the
-              // connection, here we roll back.
-              if (!broken) await instance.exec('rollback').catch(() => {});
-              throw error;
-            }
-          }),
-      };
+      return { executeSql: (text: string, values?: unknown[]) => executeQueueSql(state, text, values) };
     },
     async ping() {
-      await guarded((instance) => instance.query('select 1'));
+      await guarded(state, (instance) => instance.query('select 1'));
     },
     async probeWrite() {
-      if (closed) throw new Error('PGlite is closed');
-      await reopen();
+      if (state.closed) throw new Error('PGlite is closed');
+      await reopen(state);
       await db.transaction(probe).catch((error: unknown) => {
         if ((error as { code?: string }).code !== '23505') throw error;
         return db.transaction(probe);
       });
     },
     async close() {
-      closed = true;
+      state.closed = true;
       // A stopped instance would be sent a statement by close(); it holds nothing worth flushing.
-      if (broken) await releaseFiles(pg);
-      else if (!pg.closed) await pg.close();
+      if (state.broken) await releaseFiles(state.pg);
+      else if (!state.pg.closed) await state.pg.close();
     },
   };
   return db;
+}
+
+/** The instance in use, replaced by reopen() after a PANIC; `broken` is the first fatal error, until then. */
+interface PgliteState {
+  options: PgliteOptions;
+  pg: PGlite;
+  broken: StellaError | undefined;
+  closed: boolean;
+}
+
+/** Stops every later call from reaching the instance that failed; the first fatal error is kept. */
+function checkFatal(state: PgliteState, error: unknown, instance: PGlite): void {
+  const severity = (error as { severity?: string } | undefined)?.severity;
+  if (instance !== state.pg || state.broken || !severity || !FATAL_SEVERITIES.has(severity)) return;
+  const where = state.options.dataDir ?? 'memory';
+  state.broken = new StellaError(
+    Errors.storageUnavailable,
+    `embedded database stopped after ${severity}: ${(error as Error).message} (${where}); it reopens once the directory is writable and has room again`,
+    { cause: error, details: { store: 'database', kind: 'stopped', path: where } },
+  );
+}
+
+function refuseWhenBroken(state: PgliteState, instance: PGlite): void {
+  // The only path by which any statement reaches PostgreSQL inside PGlite.
+  const send = instance.execProtocolRawSync.bind(instance);
+  instance.execProtocolRawSync = (message: Uint8Array) => {
+    if (instance !== state.pg) throw new Error('this PGlite instance was replaced after a PANIC');
+    if (state.broken) throw state.broken;
+    return send(message);
+  };
+}
+
+/** Runs a call against the current instance, stopping the instance if it answered with a PANIC. */
+async function guarded<T>(state: PgliteState, call: (instance: PGlite) => Promise<T>): Promise<T> {
+  if (state.closed) throw new Error('PGlite is closed');
+  if (state.broken) throw state.broken;
+  const instance = state.pg;
+  try {
+    return await call(instance);
+  } catch (error) {
+    checkFatal(state, error, instance);
+    throw error;
+  }
+}
+
+async function reopen(state: PgliteState): Promise<void> {
+  const current = state.broken;
+  if (!current) return;
+  if (!state.options.dataDir) throw current;
+  await assertRoomToReopen(state.options.dataDir, current);
+  await releaseFiles(state.pg);
+  const fresh = await openInstance(state.options);
+  state.pg = fresh;
+  state.broken = undefined;
+  refuseWhenBroken(state, fresh);
+}
+
+function runTransaction<T>(state: PgliteState, fn: (tx: Tx) => Promise<T>, txOptions: TransactionOptions): Promise<T> {
+  const signal = txOptions.signal ?? currentWork()?.signal;
+  throwIfCancelled(signal);
+  return guarded(state, (instance) =>
+    instance.transaction(async (transaction) => {
+      // The transaction may have waited for the single connection: a signal that fired meanwhile ends it here.
+      throwIfCancelled(signal);
+      if (txOptions.tenant !== undefined) {
+        await transaction.query(`select set_config('app.tenant', $1, true)`, [txOptions.tenant]);
+      }
+      const tx = txHandle(transaction, signal, (error) => checkFatal(state, error, instance));
+      const value = await fn(tx);
+      // Nothing commits after the deadline: throwing here rolls back.
+      throwIfCancelled(signal);
+      return value;
+    }),
+  );
+}
+
+function executeQueueSql(state: PgliteState, text: string, values?: unknown[]) {
+  return guarded(state, async (instance) => {
+    try {
+      if (values?.length) return await instance.query(text, values);
+      // pg-boss sends parameterless multi-statement blocks; only exec() accepts those.
+      const results = await instance.exec(text);
+      return { rows: results.flatMap((r) => r.rows ?? []) };
+    } catch (error) {
+      checkFatal(state, error, instance);
+      // A statement failing inside one of those BEGIN … COMMIT blocks leaves the only connection
+      // in an aborted transaction and every later query would fail; a pool would drop the
+      // connection, here we roll back.
+      if (!state.broken) await instance.exec('rollback').catch(() => {});
+      throw error;
+    }
+  });
 }
 
 async function openInstance(options: PgliteOptions): Promise<PGlite> {

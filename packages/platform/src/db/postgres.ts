@@ -6,9 +6,9 @@
 // statement running is cancelled with pg_cancel_backend from a separate connection (the pool may be
 // exhausted), no further statement starts and nothing commits.
 import pg from 'pg';
-import { CAPABILITIES, type Db, type Queryable, type QueryResult, type TransactionOptions, type Tx } from './port.ts';
+import { CAPABILITIES, type Db, type QueryResult, type TransactionOptions, type Tx } from './port.ts';
 import { storageProbe } from './probe.ts';
-import { currentWork, throwIfCancelled } from './work.ts';
+import { currentWork, throwIfCancelled, type Work } from './work.ts';
 
 export interface PostgresOptions {
   url: string;
@@ -23,124 +23,15 @@ export async function openPostgres(options: PostgresOptions): Promise<Db> {
   const pool = new pg.Pool({ connectionString: options.url, max: options.poolSize });
   // An idle client that loses its server emits 'error' on the pool; without a listener that kills the process.
   pool.on('error', () => {});
-  const first = await pool.connect();
-  try {
-    const who = await first.query<{ super: boolean; version: number }>(
-      `select rolsuper as super, current_setting('server_version_num')::int as version from pg_roles where rolname = current_user`,
-    );
-    const row = who.rows[0]!;
-    if (row.version < 150000) {
-      throw new Error(`PostgreSQL 15 or newer is required (server reports ${row.version})`);
-    }
-    if (row.super) {
-      throw new Error(
-        'STELLA_DATABASE_URL connects as a superuser, which bypasses row-level security; create a non-superuser role (see README "Scale-out") and connect as it',
-      );
-    }
-  } finally {
-    first.release();
-  }
+  await assertServerFits(pool);
 
   const probe = storageProbe();
-  const cancelBackend = async (pid: number): Promise<void> => {
-    const side = new pg.Client({ connectionString: options.url, connectionTimeoutMillis: CANCEL_CONNECT_TIMEOUT_MS });
-    side.on('error', () => {});
-    try {
-      await side.connect();
-      await side.query('select pg_cancel_backend($1)', [pid]);
-    } finally {
-      await side.end().catch(() => {});
-    }
-  };
-  /** Cancels the client's running statement when signal fires; settle() before reusing or releasing the client. */
-  const cancelOnAbort = (client: pg.PoolClient, signal: AbortSignal | undefined) => {
-    let cancelling: Promise<void> | undefined;
-    const onAbort = () => {
-      const pid = (client as unknown as { processID?: number }).processID;
-      if (pid) cancelling = cancelBackend(pid).catch(() => {});
-    };
-    signal?.addEventListener('abort', onAbort, { once: true });
-    return {
-      /** Waits for a cancel in flight, so it cannot hit a later statement on this connection. */
-      async settle() {
-        signal?.removeEventListener('abort', onAbort);
-        await cancelling;
-      },
-    };
-  };
-
-  const root: Queryable = {
-    async query<T>(text: string, params?: readonly unknown[]): Promise<QueryResult<T>> {
-      const signal = currentWork()?.signal;
-      throwIfCancelled(signal);
-      if (!signal) {
-        const result = await pool.query(text, params as unknown[] | undefined);
-        return { rows: result.rows as T[], rowCount: result.rowCount ?? result.rows.length };
-      }
-      const client = await pool.connect();
-      const cancel = cancelOnAbort(client, signal);
-      try {
-        throwIfCancelled(signal);
-        const result = await client.query(text, params as unknown[] | undefined);
-        return { rows: result.rows as T[], rowCount: result.rowCount ?? result.rows.length };
-      } finally {
-        await cancel.settle();
-        client.release();
-      }
-    },
-  };
-
   const db: Db = {
     backend: 'postgres',
     capabilities: CAPABILITIES.postgres,
-    query: root.query,
-    async transaction<T>(fn: (tx: Tx) => Promise<T>, txOptions: TransactionOptions = {}): Promise<T> {
-      const work = currentWork();
-      const signal = txOptions.signal ?? work?.signal;
-      throwIfCancelled(signal);
-      const client = await pool.connect();
-      const cancel = cancelOnAbort(client, signal);
-      let clean = true;
-      try {
-        throwIfCancelled(signal);
-        await client.query('begin');
-        if (work?.deadlineAt !== undefined && signal === work.signal) {
-          const left = Math.max(1, Math.ceil(work.deadlineAt - Date.now()));
-          await client.query(`select set_config('statement_timeout', $1, true)`, [String(left)]);
-        }
-        if (txOptions.tenant !== undefined) {
-          await client.query(`select set_config('app.tenant', $1, true)`, [txOptions.tenant]);
-        }
-        const tx: Tx = {
-          async query<R>(text: string, params?: readonly unknown[]): Promise<QueryResult<R>> {
-            throwIfCancelled(signal);
-            const result = await client.query(text, params as unknown[] | undefined);
-            return { rows: result.rows as R[], rowCount: result.rowCount ?? result.rows.length };
-          },
-          async exec(sql: string) {
-            throwIfCancelled(signal);
-            await client.query(sql);
-          },
-        };
-        const value = await fn(tx);
-        // Nothing commits after the deadline.
-        throwIfCancelled(signal);
-        await client.query('commit');
-        return value;
-      } catch (error) {
-        // A cancel still on its way could otherwise cancel the rollback and leave the connection in
-        // a failed transaction for its next user.
-        await cancel.settle();
-        await client.query('rollback').catch(() => {
-          clean = false;
-        });
-        throw error;
-      } finally {
-        await cancel.settle();
-        // A connection whose rollback failed is closed instead of going back to the pool.
-        client.release(!clean);
-      }
-    },
+    query: <T>(text: string, params?: readonly unknown[]) => poolQuery<T>(pool, options.url, text, params),
+    transaction: <T>(fn: (tx: Tx) => Promise<T>, txOptions: TransactionOptions = {}) =>
+      poolTransaction(pool, options.url, fn, txOptions),
     queueAdapter() {
       return {
         async executeSql(text: string, values?: unknown[]) {
@@ -163,4 +54,144 @@ export async function openPostgres(options: PostgresOptions): Promise<Db> {
     },
   };
   return db;
+}
+
+/** Refuses a server older than PostgreSQL 15, and a superuser role (it bypasses row-level security). */
+async function assertServerFits(pool: pg.Pool): Promise<void> {
+  const first = await pool.connect();
+  try {
+    const who = await first.query<{ super: boolean; version: number }>(
+      `select rolsuper as super, current_setting('server_version_num')::int as version from pg_roles where rolname = current_user`,
+    );
+    const row = who.rows[0]!;
+    if (row.version < 150000) {
+      throw new Error(`PostgreSQL 15 or newer is required (server reports ${row.version})`);
+    }
+    if (row.super) {
+      throw new Error(
+        'STELLA_DATABASE_URL connects as a superuser, which bypasses row-level security; create a non-superuser role (see README "Scale-out") and connect as it',
+      );
+    }
+  } finally {
+    first.release();
+  }
+}
+
+async function cancelBackend(url: string, pid: number): Promise<void> {
+  const side = new pg.Client({ connectionString: url, connectionTimeoutMillis: CANCEL_CONNECT_TIMEOUT_MS });
+  side.on('error', () => {});
+  try {
+    await side.connect();
+    await side.query('select pg_cancel_backend($1)', [pid]);
+  } finally {
+    await side.end().catch(() => {});
+  }
+}
+
+/** Cancels the client's running statement when signal fires; settle() before reusing or releasing the client. */
+function cancelOnAbort(url: string, client: pg.PoolClient, signal: AbortSignal | undefined) {
+  let cancelling: Promise<void> | undefined;
+  const onAbort = () => {
+    const pid = (client as unknown as { processID?: number }).processID;
+    if (pid) cancelling = cancelBackend(url, pid).catch(() => {});
+  };
+  signal?.addEventListener('abort', onAbort, { once: true });
+  return {
+    /** Waits for a cancel in flight, so it cannot hit a later statement on this connection. */
+    async settle() {
+      signal?.removeEventListener('abort', onAbort);
+      await cancelling;
+    },
+  };
+}
+
+/** A statement outside a transaction: straight to the pool, or on its own connection when the work can be cancelled. */
+async function poolQuery<T>(
+  pool: pg.Pool,
+  url: string,
+  text: string,
+  params?: readonly unknown[],
+): Promise<QueryResult<T>> {
+  const signal = currentWork()?.signal;
+  throwIfCancelled(signal);
+  if (!signal) {
+    const result = await pool.query(text, params as unknown[] | undefined);
+    return { rows: result.rows as T[], rowCount: result.rowCount ?? result.rows.length };
+  }
+  const client = await pool.connect();
+  const cancel = cancelOnAbort(url, client, signal);
+  try {
+    throwIfCancelled(signal);
+    const result = await client.query(text, params as unknown[] | undefined);
+    return { rows: result.rows as T[], rowCount: result.rowCount ?? result.rows.length };
+  } finally {
+    await cancel.settle();
+    client.release();
+  }
+}
+
+async function poolTransaction<T>(
+  pool: pg.Pool,
+  url: string,
+  fn: (tx: Tx) => Promise<T>,
+  txOptions: TransactionOptions,
+): Promise<T> {
+  const work = currentWork();
+  const signal = txOptions.signal ?? work?.signal;
+  throwIfCancelled(signal);
+  const client = await pool.connect();
+  const cancel = cancelOnAbort(url, client, signal);
+  let clean = true;
+  try {
+    throwIfCancelled(signal);
+    await beginTransaction(client, work, signal, txOptions);
+    const value = await fn(clientTx(client, signal));
+    // Nothing commits after the deadline.
+    throwIfCancelled(signal);
+    await client.query('commit');
+    return value;
+  } catch (error) {
+    // A cancel still on its way could otherwise cancel the rollback and leave the connection in
+    // a failed transaction for its next user.
+    await cancel.settle();
+    await client.query('rollback').catch(() => {
+      clean = false;
+    });
+    throw error;
+  } finally {
+    await cancel.settle();
+    // A connection whose rollback failed is closed instead of going back to the pool.
+    client.release(!clean);
+  }
+}
+
+/** Begins, with the work's time left as statement_timeout and the tenant for row-level security. */
+async function beginTransaction(
+  client: pg.PoolClient,
+  work: Work | undefined,
+  signal: AbortSignal | undefined,
+  txOptions: TransactionOptions,
+): Promise<void> {
+  await client.query('begin');
+  if (work?.deadlineAt !== undefined && signal === work.signal) {
+    const left = Math.max(1, Math.ceil(work.deadlineAt - Date.now()));
+    await client.query(`select set_config('statement_timeout', $1, true)`, [String(left)]);
+  }
+  if (txOptions.tenant !== undefined) {
+    await client.query(`select set_config('app.tenant', $1, true)`, [txOptions.tenant]);
+  }
+}
+
+function clientTx(client: pg.PoolClient, signal: AbortSignal | undefined): Tx {
+  return {
+    async query<R>(text: string, params?: readonly unknown[]): Promise<QueryResult<R>> {
+      throwIfCancelled(signal);
+      const result = await client.query(text, params as unknown[] | undefined);
+      return { rows: result.rows as R[], rowCount: result.rowCount ?? result.rows.length };
+    },
+    async exec(sql: string) {
+      throwIfCancelled(signal);
+      await client.query(sql);
+    },
+  };
 }

@@ -2,10 +2,8 @@
 // errors from the registry, request ids, auth and tenant resolution, rate limits, metrics,
 // readiness and the request deadline. Rooms declare `config: { auth: { scopes } }` on a route; this
 // file enforces it.
-import swagger from '@fastify/swagger';
-import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import { Errors, newUlid, StellaError } from '@stella/core';
+import { Errors, type JsonLimits, newUlid, StellaError } from '@stella/core';
 import Fastify, {
   type FastifyBaseLogger,
   type FastifyInstance,
@@ -25,7 +23,9 @@ import { clientErrorHandler } from './client-error.ts';
 import { idempotencyHooks } from './idempotency.ts';
 import { checkRequestInput, DEFAULT_INPUT_LIMITS, type InputLimits, jsonLimitsOf, parseJsonBody } from './input.ts';
 import type { Logger } from './logger.ts';
+import { documentRouteAuth, openApiRoute, registerOpenApi } from './openapi.ts';
 import { sendProblem, toStellaError } from './problem.ts';
+import { createReadiness, healthRoutes, type ReadinessState } from './readiness.ts';
 import { drainRefusedBody } from './refused-body.ts';
 import { headerValue } from './request.ts';
 import { DEFAULT_REQUEST_DEADLINE_MS, trackRequestWork } from './request-work.ts';
@@ -106,9 +106,6 @@ export interface Readiness {
 const REQUEST_ID_RE = /^[\w.:-]{1,128}$/;
 const ALT_TENANT_HEADER = 'x-stellaops-tenant';
 const DEFAULT_REQUEST_TIMEOUT_MS = 300_000;
-// A readiness check slower than this counts as failing: probes must answer faster than the load
-// balancer's own probe timeout (often 5 s).
-const READINESS_CHECK_TIMEOUT_MS = 2000;
 const HEADERS_TIMEOUT_MS = 60_000;
 /** Node checks request timeouts on an interval (30 s by default), so a short timeout needs a short interval. */
 const MAX_TIMEOUT_CHECK_INTERVAL_MS = 5_000;
@@ -116,8 +113,34 @@ const MAX_TIMEOUT_CHECK_INTERVAL_MS = 5_000;
 export async function createHttpApp(options: HttpAppOptions): Promise<{ app: HttpApp; readiness: Readiness }> {
   const limits: InputLimits = { ...DEFAULT_INPUT_LIMITS, ...definedOnly(options.limits ?? {}) };
   const jsonLimits = jsonLimitsOf(limits);
+  const app = newFastify(options, limits);
+  capJsonBodies(app, jsonLimits);
+  const { state, readiness } = createReadiness();
+  const work = options.work ?? createWorkTracker();
+
+  app.decorateRequest('principal', undefined);
+  app.decorateRequest('tenant', undefined);
+  await registerOpenApi(app, options);
+  trackRequestWork(app, { work, deadlineMs: options.requestDeadlineMs ?? DEFAULT_REQUEST_DEADLINE_MS });
+  documentRouteAuth(app, options.tenantHeader);
+
+  checkRequests(app, options, limits);
+  if (options.rateLimiter) limitRates(app, options.rateLimiter);
+  if (options.db) enableIdempotency(app, options.db);
+  closeWhenDraining(app, state);
+  observeResponses(app, options.registry);
+  handleErrors(app, options.storage);
+
+  healthRoutes(app, state);
+  metricsRoute(app, options.registry);
+  openApiRoute(app);
+  return { app, readiness };
+}
+
+/** Fastify with stella's request ids, timeouts, validator settings and problem+json for its own errors. */
+function newFastify(options: HttpAppOptions, limits: InputLimits): HttpApp {
   const requestTimeout = options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
-  const app = Fastify({
+  return Fastify({
     loggerInstance: options.logger as FastifyBaseLogger,
     // One log line per request is written in onResponse, with tenant and status.
     logController: new LogController({ disableRequestLogging: true }),
@@ -147,8 +170,10 @@ export async function createHttpApp(options: HttpAppOptions): Promise<{ app: Htt
       return sendProblem(reply as FastifyReply, request as FastifyRequest, toStellaError(error));
     },
   }).withTypeProvider<TypeBoxTypeProvider>();
+}
 
-  // Every JSON body passes the caps before it is parsed, so no route, validator or query sees more.
+/** Every JSON body passes the caps before it is parsed, so no route, validator or query sees more. */
+function capJsonBodies(app: HttpApp, jsonLimits: JsonLimits): void {
   app.removeContentTypeParser('application/json');
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (_request, body, done) => {
     try {
@@ -157,139 +182,98 @@ export async function createHttpApp(options: HttpAppOptions): Promise<{ app: Htt
       done(error as Error, undefined);
     }
   });
+}
 
-  const checks = new Map<string, () => Promise<void>>();
-  let started = false;
-  let stopping = false;
-  const work = options.work ?? createWorkTracker();
-
-  app.decorateRequest('principal', undefined);
-  app.decorateRequest('tenant', undefined);
-
-  await app.register(swagger, {
-    openapi: {
-      openapi: '3.1.0',
-      info: {
-        title: 'stella API',
-        version: options.version,
-        description:
-          'Offline-first evidence platform for software supply-chain security. Errors are application/problem+json with a stable `code` (docs/errors.md).',
-      },
-      components: {
-        securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } },
-      },
-    },
-  });
-  if (options.docsUi !== false) await app.register(swaggerUi, { routePrefix: '/docs' });
-
-  trackRequestWork(app, { work, deadlineMs: options.requestDeadlineMs ?? DEFAULT_REQUEST_DEADLINE_MS });
-
-  // Routes that declare auth get the bearer requirement and the tenant header in the OpenAPI document.
-  app.addHook('onRoute', (route) => {
-    const auth = route.config?.auth;
-    if (!auth) return;
-    route.schema ??= {};
-    const schema = route.schema as Record<string, unknown>;
-    schema.security = [{ bearerAuth: [] }];
-    if (auth.tenant !== false) {
-      schema.headers ??= { type: 'object', properties: {} };
-      const headers = schema.headers as { properties?: Record<string, unknown> };
-      headers.properties = {
-        ...headers.properties,
-        [options.tenantHeader.toLowerCase()]: {
-          type: 'string',
-          description:
-            'Tenant the request acts for (X-StellaOps-Tenant is accepted too); optional for a single-tenant token',
-        },
-      };
-    }
-    const scopes = auth.scopes.join(' ');
-    const idempotent = route.config?.idempotent
-      ? 'Honours `Idempotency-Key`: a repeat of the same request returns the first answer (`Idempotency-Replayed: true`).'
-      : undefined;
-    schema.description = [
-      schema.description,
-      `Requires scope${auth.scopes.length > 1 ? 's' : ''}: \`${scopes}\`.`,
-      idempotent,
-    ]
-      .filter(Boolean)
-      .join(' ');
-  });
-
-  const requests = counter(options.registry, 'stella_http_requests_total', 'HTTP requests answered', [
-    'method',
-    'route',
-    'status',
-  ]);
-  const latency = histogram(
-    options.registry,
-    'stella_http_request_duration_seconds',
-    'HTTP request latency',
-    ['method', 'route'],
-    [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
-  );
-
+/** Every request echoes its id and has its params and query capped; routes that declare auth check it. */
+function checkRequests(app: HttpApp, options: HttpAppOptions, limits: InputLimits): void {
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-stella-request-id', request.id);
     // Before auth and before any route: a NUL or over-long id never reaches a query.
     checkRequestInput(request.params, request.query, limits);
     const auth = request.routeOptions.config.auth;
     if (!auth) return;
-    const header = request.headers.authorization;
-    const match = typeof header === 'string' ? /^Bearer\s+(\S+)$/i.exec(header) : null;
-    if (!match) {
-      throw new StellaError(AuthErrors.missingToken, 'missing bearer token: send Authorization: Bearer <token>', {
-        headers: { 'www-authenticate': 'Bearer' },
-      });
-    }
-    const principal = await options.verifier.verify(match[1]!);
-    request.principal = principal;
-    const tenantValue =
-      headerValue(request, options.tenantHeader.toLowerCase()) ?? headerValue(request, ALT_TENANT_HEADER);
-    const tenant = authorize(principal, {
-      scopes: auth.scopes,
-      tenantHeaderValue: auth.tenant === false ? undefined : tenantValue,
-      tenantHeaderName: options.tenantHeader,
-      tenantRequired: auth.tenant !== false,
-    });
-    if (tenant) {
-      request.tenant = tenant;
-      reply.header(options.tenantHeader, tenant);
-      request.log = request.log.child({ tenant, client: principal.subject });
-    }
+    await authenticate(request, reply, auth, options);
   });
+}
 
-  if (options.rateLimiter) {
-    const limit = rateLimitHook(options.rateLimiter, {
-      microservice: (req) => microserviceOf(req.url),
-      key: (req) => (req as FastifyRequest).tenant ?? req.ip,
+/** The bearer token's principal and, for a tenant-scoped route, the tenant it may act for. */
+async function authenticate(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  auth: RouteAuth,
+  options: HttpAppOptions,
+): Promise<void> {
+  const header = request.headers.authorization;
+  const match = typeof header === 'string' ? /^Bearer\s+(\S+)$/i.exec(header) : null;
+  if (!match) {
+    throw new StellaError(AuthErrors.missingToken, 'missing bearer token: send Authorization: Bearer <token>', {
+      headers: { 'www-authenticate': 'Bearer' },
     });
-    // A route with its own throttle (POST /token backs off per client id and address) opts out: keyed
-    // by address alone, a guesser would use up the window of every good client behind the same address.
-    app.addHook('onRequest', async (request, reply) =>
-      request.routeOptions.config.rateLimit === false ? undefined : limit(request, reply),
-    );
   }
-
-  if (options.db) {
-    app.decorateRequest('idempotencyKey', undefined);
-    const idempotency = idempotencyHooks(options.db);
-    app.addHook('preHandler', idempotency.preHandler);
-    app.addHook('onSend', idempotency.onSend);
+  const principal = await options.verifier.verify(match[1]!);
+  request.principal = principal;
+  const tenantValue =
+    headerValue(request, options.tenantHeader.toLowerCase()) ?? headerValue(request, ALT_TENANT_HEADER);
+  const tenant = authorize(principal, {
+    scopes: auth.scopes,
+    tenantHeaderValue: auth.tenant === false ? undefined : tenantValue,
+    tenantHeaderName: options.tenantHeader,
+    tenantRequired: auth.tenant !== false,
+  });
+  if (tenant) {
+    request.tenant = tenant;
+    reply.header(options.tenantHeader, tenant);
+    request.log = request.log.child({ tenant, client: principal.subject });
   }
+}
 
-  // While draining, answers close their keep-alive connection: an idle keep-alive socket would
-  // otherwise hold the shutdown open until its keep-alive timeout (72 s in Fastify).
-  // An answer sent before its request body was read to the end (a body refused over a cap, or as
-  // malformed part-way) drains the rest instead of closing: Fastify marks a body parser's refusal
-  // `Connection: close`, and closing while the client is still sending resets the socket, so the client
-  // sees EPIPE instead of its 413.
+function limitRates(app: HttpApp, rateLimiter: RateLimiter): void {
+  const limit = rateLimitHook(rateLimiter, {
+    microservice: (req) => microserviceOf(req.url),
+    key: (req) => (req as FastifyRequest).tenant ?? req.ip,
+  });
+  // A route with its own throttle (POST /token backs off per client id and address) opts out: keyed
+  // by address alone, a guesser would use up the window of every good client behind the same address.
+  app.addHook('onRequest', async (request, reply) =>
+    request.routeOptions.config.rateLimit === false ? undefined : limit(request, reply),
+  );
+}
+
+function enableIdempotency(app: HttpApp, db: Db): void {
+  app.decorateRequest('idempotencyKey', undefined);
+  const idempotency = idempotencyHooks(db);
+  app.addHook('preHandler', idempotency.preHandler);
+  app.addHook('onSend', idempotency.onSend);
+}
+
+// While draining, answers close their keep-alive connection: an idle keep-alive socket would
+// otherwise hold the shutdown open until its keep-alive timeout (72 s in Fastify).
+// An answer sent before its request body was read to the end (a body refused over a cap, or as
+// malformed part-way) drains the rest instead of closing: Fastify marks a body parser's refusal
+// `Connection: close`, and closing while the client is still sending resets the socket, so the client
+// sees EPIPE instead of its 413.
+function closeWhenDraining(app: HttpApp, state: ReadinessState): void {
   app.addHook('onSend', async (request, reply, payload) => {
-    if (stopping) reply.header('connection', 'close');
+    if (state.stopping) reply.header('connection', 'close');
     else if (reply.statusCode >= 400 && drainRefusedBody(request.raw)) reply.removeHeader('connection');
     return payload;
   });
+}
 
+/** Each answer is counted, timed and logged once, with its route, status and (through request.log) tenant. */
+function observeResponses(app: HttpApp, registry: Registry): void {
+  const requests = counter(registry, 'stella_http_requests_total', 'HTTP requests answered', [
+    'method',
+    'route',
+    'status',
+  ]);
+  const latency = histogram(
+    registry,
+    'stella_http_request_duration_seconds',
+    'HTTP request latency',
+    ['method', 'route'],
+    [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+  );
   app.addHook('onResponse', async (request, reply) => {
     const route = request.routeOptions.url ?? 'unmatched';
     const seconds = reply.elapsedTime / 1000;
@@ -305,12 +289,15 @@ export async function createHttpApp(options: HttpAppOptions): Promise<{ app: Htt
       'request',
     );
   });
+}
 
+/** Thrown errors and unknown routes answer problem+json; storage faults 503 instead of 500. */
+function handleErrors(app: HttpApp, storage: StorageHealth | undefined): void {
   app.setErrorHandler((error, request, reply) => {
     let stella = toStellaError(error);
     if (stella.status >= 500) {
       // A full or read-only store is the operator's to fix, and the request can be retried: 503, not 500.
-      const fault = options.storage ? options.storage.report(error) : storageFaultOf(error);
+      const fault = storage ? storage.report(error) : storageFaultOf(error);
       if (fault) stella = storageUnavailableError(fault, error);
     }
     if (stella.status >= 500) request.log.error({ err: stella.cause ?? stella, code: stella.code }, stella.message);
@@ -325,53 +312,9 @@ export async function createHttpApp(options: HttpAppOptions): Promise<{ app: Htt
       new StellaError(Errors.routeNotFound, `no route ${request.method} ${request.url.split('?')[0]}`),
     ),
   );
+}
 
-  const readiness: Readiness = {
-    addCheck: (name, check) => checks.set(name, check),
-    markStarted: () => {
-      started = true;
-    },
-    markStopping: () => {
-      stopping = true;
-    },
-  };
-
-  app.get(
-    '/healthz',
-    { schema: { tags: ['platform'], summary: 'Liveness: the process is up', hide: false } },
-    async () => ({ status: 'ok' }),
-  );
-  app.get(
-    '/readyz',
-    { schema: { tags: ['platform'], summary: 'Readiness: migrations ran and dependencies answer' } },
-    async (_request, reply) => {
-      const results: Record<string, string> = {};
-      const failing: string[] = [];
-      if (!started) {
-        results.startup = 'migrations or workers still starting';
-        failing.push('startup');
-      }
-      if (stopping) {
-        results.shutdown = 'shutting down';
-        failing.push('shutdown');
-      }
-      await Promise.all(
-        [...checks].map(async ([name, check]) => {
-          try {
-            await withTimeout(check(), READINESS_CHECK_TIMEOUT_MS);
-            results[name] = 'ok';
-          } catch (error) {
-            results[name] = (error as Error).message;
-            failing.push(name);
-          }
-        }),
-      );
-      const ok = failing.length === 0;
-      return reply
-        .code(ok ? 200 : 503)
-        .send({ status: ok ? 'ready' : 'not-ready', failing: failing.sort(), checks: results });
-    },
-  );
+function metricsRoute(app: HttpApp, registry: Registry): void {
   app.get(
     '/metrics',
     {
@@ -381,15 +324,10 @@ export async function createHttpApp(options: HttpAppOptions): Promise<{ app: Htt
       schema: { tags: ['platform'], summary: 'Prometheus metrics (text exposition format)' },
     },
     async (_request, reply) => {
-      reply.type(options.registry.contentType);
-      return options.registry.metrics();
+      reply.type(registry.contentType);
+      return registry.metrics();
     },
   );
-  app.get('/openapi.json', { schema: { tags: ['platform'], summary: 'This OpenAPI document', hide: true } }, async () =>
-    app.swagger(),
-  );
-
-  return { app, readiness };
 }
 
 function definedOnly<T extends object>(values: T): Partial<T> {
@@ -404,16 +342,6 @@ export function microserviceOf(url: string): string {
   if (parts[i] === 'api') i++;
   if (parts[i] && /^v\d+$/.test(parts[i]!)) i++;
   return parts[i] ?? 'root';
-}
-
-function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout;
-  return Promise.race([
-    promise.finally(() => clearTimeout(timer)),
-    new Promise<T>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
-    }),
-  ]);
 }
 
 export type { FastifyReply, FastifyRequest };

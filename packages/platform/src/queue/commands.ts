@@ -1,6 +1,6 @@
 // `stella orchestrator deadletter list|retry`: inspect and redrive jobs that exhausted their retries.
 
-import { ExitCode } from '@stella/core';
+import { Errors } from '@stella/core';
 import type { Command } from 'commander';
 import { type CliCtx, CliError, createApiClient, printResult } from '../cli/index.ts';
 
@@ -52,11 +52,7 @@ export function registerOrchestratorCommands(program: Command, { io, globals }: 
       const opts = globals();
       const reason = flags.reason ?? io.env.STELLA_OPERATOR_REASON;
       if (!reason)
-        throw new CliError(
-          '--reason is required: it is recorded with the retry on the timeline',
-          ExitCode.usage,
-          'ERR_USAGE',
-        );
+        throw new CliError(Errors.usage, '--reason is required: it is recorded with the retry on the timeline');
       const ticket = flags.ticket ?? io.env.STELLA_OPERATOR_TICKET;
       const result = await createApiClient(io, opts).json<{ retried: number }>(
         'POST',

@@ -138,9 +138,51 @@ const SCHEMA_NAME = /^[a-z_][a-z0-9_]*$/;
 export function createJobQueue(db: Db, options: QueueOptions): JobQueue {
   const schema = options.schema ?? 'pgboss';
   if (!SCHEMA_NAME.test(schema)) throw new Error(`queue schema must be a lower-case identifier, not ${schema}`);
-  const pollingIntervalSeconds = options.pollingIntervalSeconds ?? DEFAULT_POLLING_INTERVAL_SECONDS;
-  const reportError = (error: unknown) => options.onError?.(toError(error));
+  const state: QueueState = {
+    boss: newBoss(db, schema, options),
+    options,
+    pollingIntervalSeconds: options.pollingIntervalSeconds ?? DEFAULT_POLLING_INTERVAL_SECONDS,
+    localWorkers: new Map(),
+    keyLimits: new Map(),
+  };
+  const { boss } = state;
+  return {
+    async start() {
+      // pg-boss's first install creates its schema without a lock, so a second process starting at
+      // the same moment fails on a catalog unique index; by its next attempt the schema is in place.
+      await boss.start({ attempts: START_ATTEMPTS });
+    },
+    define: (name, defineOptions = {}) => defineQueue(state, name, defineOptions),
+    send: (name, data, sendOptions = {}) => sendJob(boss, name, data, sendOptions),
+    work: <T>(name: string, handler: JobHandler<T>, workOptions: WorkOptions = {}) =>
+      startWorker(state, name, handler, workOptions),
+    wake(name) {
+      for (const id of state.localWorkers.get(name) ?? []) boss.notifyWorker(id);
+    },
+    deadLetters: (listOptions = {}) => listDeadLetters(boss, listOptions),
+    retryDeadLetters: (retryOptions) => redriveDeadLetters(boss, retryOptions),
+    async schedule(name, cron, data) {
+      await boss.schedule(name, cron, data ?? null);
+    },
+    stats: () => queueStats(db, schema),
+    async stop(stopOptions = {}) {
+      await boss.stop({ graceful: true, timeout: stopOptions.graceMs ?? DEFAULT_GRACE_MS });
+    },
+  };
+}
 
+/** What the queue's methods share: pg-boss, the options, and this process's workers and per-key limits. */
+interface QueueState {
+  boss: PgBoss;
+  options: QueueOptions;
+  pollingIntervalSeconds: number;
+  // Workers of this process per queue, so a job sent here can be picked up at once (wake).
+  localWorkers: Map<string, string[]>;
+  // Per-key limits are a fetch option in pg-boss, not a queue property, so work() reads them from here.
+  keyLimits: Map<string, number | undefined>;
+}
+
+function newBoss(db: Db, schema: string, options: QueueOptions): PgBoss {
   const boss = new PgBoss({
     db: queueAdapter(db, schema),
     backend: db.backend === 'pglite' ? 'pglite' : 'postgres',
@@ -149,150 +191,133 @@ export function createJobQueue(db: Db, options: QueueOptions): JobQueue {
       superviseIntervalSeconds: options.superviseIntervalSeconds,
     }),
   });
-  boss.on('error', reportError);
+  boss.on('error', (error: unknown) => options.onError?.(toError(error)));
+  return boss;
+}
 
-  // Workers of this process per queue, so a job sent here can be picked up at once (wake).
-  const localWorkers = new Map<string, string[]>();
-  // Per-key limits are a fetch option in pg-boss, not a queue property, so work() reads them from here.
-  const keyLimits = new Map<string, number | undefined>();
+async function defineQueue(state: QueueState, name: string, defineOptions: DefineQueueOptions): Promise<void> {
+  const { boss, options } = state;
+  if (name.endsWith(DEAD_LETTER_SUFFIX))
+    throw new Error(`queue name ${name} ends in ${DEAD_LETTER_SUFFIX}, which is reserved`);
+  const deadLetter = name + DEAD_LETTER_SUFFIX;
+  // The dead-letter queue has to exist before a queue can name it.
+  await upsertQueue(boss, deadLetter, { retentionSeconds: DEAD_LETTER_RETENTION_SECONDS });
+  await upsertQueue(
+    boss,
+    name,
+    {
+      retryLimit: defineOptions.retryLimit ?? options.retryLimit,
+      retryDelay: options.retryDelaySeconds,
+      retryBackoff: true,
+      retryDelayMax: options.retryDelayMaxSeconds,
+      deadLetter,
+      ...(defineOptions.heartbeatSeconds !== undefined && { heartbeatSeconds: defineOptions.heartbeatSeconds }),
+    },
+    defineOptions.policy ?? 'standard',
+  );
+  state.keyLimits.set(name, defineOptions.concurrencyKeyLimit);
+}
 
-  // An unknown or malformed queue name (e.g. from an HTTP filter) has no dead letters; pg-boss
-  // would throw on either.
-  async function deadLetterQueues(queue?: string): Promise<string[]> {
-    if (queue !== undefined) {
-      const name = queue + DEAD_LETTER_SUFFIX;
-      return QUEUE_NAME.test(name) && (await boss.getQueue(name)) ? [name] : [];
-    }
-    const queues = await boss.getQueues();
-    return queues.map((q: QueueResult) => q.name).filter((name) => name.endsWith(DEAD_LETTER_SUFFIX));
+function sendJob(boss: PgBoss, name: string, data: object, sendOptions: SendJobOptions): Promise<string | null> {
+  return boss.send(name, data, {
+    ...(sendOptions.key !== undefined && { group: { id: sendOptions.key } }),
+    ...(sendOptions.singletonKey !== undefined && { singletonKey: sendOptions.singletonKey }),
+    ...(sendOptions.startAfterSeconds !== undefined && { startAfter: sendOptions.startAfterSeconds }),
+    ...(sendOptions.priority !== undefined && { priority: sendOptions.priority }),
+  });
+}
+
+async function startWorker<T>(
+  state: QueueState,
+  name: string,
+  handler: JobHandler<T>,
+  workOptions: WorkOptions,
+): Promise<void> {
+  const { boss, keyLimits, localWorkers } = state;
+  // Without define() this process would not know the queue's per-key limit and would silently ignore it.
+  if (!keyLimits.has(name)) throw new Error(`queue ${name} must be defined in this process before work()`);
+  const keyLimit = keyLimits.get(name);
+  const workerId = await boss.work<T>(
+    name,
+    {
+      batchSize: 1,
+      localConcurrency: workOptions.concurrency ?? 1,
+      pollingIntervalSeconds: state.pollingIntervalSeconds,
+      ...(keyLimit !== undefined && { groupConcurrency: keyLimit }),
+    },
+    async (jobs: Job<T>[]) => {
+      for (const job of jobs) {
+        await handler({ id: job.id, name: job.name, data: job.data, retryCount: job.retryCount });
+      }
+    },
+  );
+  localWorkers.set(name, [...(localWorkers.get(name) ?? []), workerId]);
+}
+
+// An unknown or malformed queue name (e.g. from an HTTP filter) has no dead letters; pg-boss
+// would throw on either.
+async function deadLetterQueues(boss: PgBoss, queue?: string): Promise<string[]> {
+  if (queue !== undefined) {
+    const name = queue + DEAD_LETTER_SUFFIX;
+    return QUEUE_NAME.test(name) && (await boss.getQueue(name)) ? [name] : [];
   }
+  const queues = await boss.getQueues();
+  return queues.map((q: QueueResult) => q.name).filter((name) => name.endsWith(DEAD_LETTER_SUFFIX));
+}
 
-  return {
-    async start() {
-      // pg-boss's first install creates its schema without a lock, so a second process starting at
-      // the same moment fails on a catalog unique index; by its next attempt the schema is in place.
-      await boss.start({ attempts: START_ATTEMPTS });
-    },
-
-    async define(name, defineOptions = {}) {
-      if (name.endsWith(DEAD_LETTER_SUFFIX))
-        throw new Error(`queue name ${name} ends in ${DEAD_LETTER_SUFFIX}, which is reserved`);
-      const deadLetter = name + DEAD_LETTER_SUFFIX;
-      // The dead-letter queue has to exist before a queue can name it.
-      await upsertQueue(boss, deadLetter, { retentionSeconds: DEAD_LETTER_RETENTION_SECONDS });
-      await upsertQueue(
-        boss,
-        name,
-        {
-          retryLimit: defineOptions.retryLimit ?? options.retryLimit,
-          retryDelay: options.retryDelaySeconds,
-          retryBackoff: true,
-          retryDelayMax: options.retryDelayMaxSeconds,
-          deadLetter,
-          ...(defineOptions.heartbeatSeconds !== undefined && { heartbeatSeconds: defineOptions.heartbeatSeconds }),
-        },
-        defineOptions.policy ?? 'standard',
-      );
-      keyLimits.set(name, defineOptions.concurrencyKeyLimit);
-    },
-
-    send(name, data, sendOptions = {}) {
-      return boss.send(name, data, {
-        ...(sendOptions.key !== undefined && { group: { id: sendOptions.key } }),
-        ...(sendOptions.singletonKey !== undefined && { singletonKey: sendOptions.singletonKey }),
-        ...(sendOptions.startAfterSeconds !== undefined && { startAfter: sendOptions.startAfterSeconds }),
-        ...(sendOptions.priority !== undefined && { priority: sendOptions.priority }),
+async function listDeadLetters(boss: PgBoss, listOptions: { queue?: string; limit?: number }): Promise<DeadLetter[]> {
+  const limit = listOptions.limit ?? DEFAULT_DEAD_LETTER_LIMIT;
+  const letters: DeadLetter[] = [];
+  for (const queue of await deadLetterQueues(boss, listOptions.queue)) {
+    const jobs = await boss.findJobs(queue, { queued: true, limit });
+    for (const job of jobs) {
+      letters.push({
+        id: job.id,
+        queue: job.sourceName ?? queue.slice(0, -DEAD_LETTER_SUFFIX.length),
+        data: job.data,
+        error: errorMessage(job.sourceOutput),
+        failedAt: job.createdOn,
+        retryCount: job.sourceRetryCount ?? 0,
       });
-    },
+    }
+  }
+  letters.sort((a, b) => a.failedAt.getTime() - b.failedAt.getTime());
+  return letters.slice(0, limit);
+}
 
-    async work<T>(name: string, handler: JobHandler<T>, workOptions: WorkOptions = {}) {
-      // Without define() this process would not know the queue's per-key limit and would silently ignore it.
-      if (!keyLimits.has(name)) throw new Error(`queue ${name} must be defined in this process before work()`);
-      const keyLimit = keyLimits.get(name);
-      const workerId = await boss.work<T>(
-        name,
-        {
-          batchSize: 1,
-          localConcurrency: workOptions.concurrency ?? 1,
-          pollingIntervalSeconds,
-          ...(keyLimit !== undefined && { groupConcurrency: keyLimit }),
-        },
-        async (jobs: Job<T>[]) => {
-          for (const job of jobs) {
-            await handler({ id: job.id, name: job.name, data: job.data, retryCount: job.retryCount });
-          }
-        },
-      );
-      localWorkers.set(name, [...(localWorkers.get(name) ?? []), workerId]);
-    },
+async function redriveDeadLetters(boss: PgBoss, retryOptions: { queue?: string; ids?: string[] }): Promise<number> {
+  // pg-boss compares ids as uuid, so anything else would be an SQL error rather than "not found";
+  // and it rejects an empty list, which here simply means nothing to retry.
+  const ids = retryOptions.ids?.filter((id) => UUID.test(id));
+  if (ids?.length === 0) return 0;
+  let moved = 0;
+  for (const queue of await deadLetterQueues(boss, retryOptions.queue)) {
+    for (;;) {
+      const batch = await boss.redrive(queue, { limit: REDRIVE_BATCH, ...(ids && { ids }) });
+      moved += batch;
+      if (batch < REDRIVE_BATCH) break;
+    }
+  }
+  return moved;
+}
 
-    wake(name) {
-      for (const id of localWorkers.get(name) ?? []) boss.notifyWorker(id);
-    },
-
-    async deadLetters(listOptions = {}) {
-      const limit = listOptions.limit ?? DEFAULT_DEAD_LETTER_LIMIT;
-      const letters: DeadLetter[] = [];
-      for (const queue of await deadLetterQueues(listOptions.queue)) {
-        const jobs = await boss.findJobs(queue, { queued: true, limit });
-        for (const job of jobs) {
-          letters.push({
-            id: job.id,
-            queue: job.sourceName ?? queue.slice(0, -DEAD_LETTER_SUFFIX.length),
-            data: job.data,
-            error: errorMessage(job.sourceOutput),
-            failedAt: job.createdOn,
-            retryCount: job.sourceRetryCount ?? 0,
-          });
-        }
-      }
-      letters.sort((a, b) => a.failedAt.getTime() - b.failedAt.getTime());
-      return letters.slice(0, limit);
-    },
-
-    async retryDeadLetters(retryOptions) {
-      // pg-boss compares ids as uuid, so anything else would be an SQL error rather than "not found";
-      // and it rejects an empty list, which here simply means nothing to retry.
-      const ids = retryOptions.ids?.filter((id) => UUID.test(id));
-      if (ids?.length === 0) return 0;
-      let moved = 0;
-      for (const queue of await deadLetterQueues(retryOptions.queue)) {
-        for (;;) {
-          const batch = await boss.redrive(queue, { limit: REDRIVE_BATCH, ...(ids && { ids }) });
-          moved += batch;
-          if (batch < REDRIVE_BATCH) break;
-        }
-      }
-      return moved;
-    },
-
-    async schedule(name, cron, data) {
-      await boss.schedule(name, cron, data ?? null);
-    },
-
-    async stats() {
-      const { rows } = await db.query<{ name: string; queued: number; active: number }>(
-        `select q.name,
-                count(j.id) filter (where j.state < 'active')::int as queued,
-                count(j.id) filter (where j.state = 'active')::int as active
-           from ${schema}.queue q left join ${schema}.job j on j.name = q.name
-          group by q.name order by q.name`,
-      );
-      const byName = new Map(rows.map((row) => [row.name, row]));
-      return rows
-        .filter((row) => !row.name.endsWith(DEAD_LETTER_SUFFIX) && !row.name.startsWith('__pgboss__'))
-        .map((row) => ({
-          queue: row.name,
-          queued: row.queued,
-          active: row.active,
-          deadLetters: byName.get(row.name + DEAD_LETTER_SUFFIX)?.queued ?? 0,
-        }));
-    },
-
-    async stop(stopOptions = {}) {
-      await boss.stop({ graceful: true, timeout: stopOptions.graceMs ?? DEFAULT_GRACE_MS });
-    },
-  };
+async function queueStats(db: Db, schema: string): Promise<QueueStats[]> {
+  const { rows } = await db.query<{ name: string; queued: number; active: number }>(
+    `select q.name,
+            count(j.id) filter (where j.state < 'active')::int as queued,
+            count(j.id) filter (where j.state = 'active')::int as active
+       from ${schema}.queue q left join ${schema}.job j on j.name = q.name
+      group by q.name order by q.name`,
+  );
+  const byName = new Map(rows.map((row) => [row.name, row]));
+  return rows
+    .filter((row) => !row.name.endsWith(DEAD_LETTER_SUFFIX) && !row.name.startsWith('__pgboss__'))
+    .map((row) => ({
+      queue: row.name,
+      queued: row.queued,
+      active: row.active,
+      deadLetters: byName.get(row.name + DEAD_LETTER_SUFFIX)?.queued ?? 0,
+    }));
 }
 
 type QueueSettings = Parameters<PgBoss['createQueue']>[1] & Parameters<PgBoss['updateQueue']>[1];

@@ -71,81 +71,102 @@ export function createSigningKeyStore(db: Db, options: SigningKeyStoreOptions = 
   // only after restart, which is acceptable because retired keys stay valid for verification.
   const cache = new Map<string, Promise<PlatformSigner>>();
   const kek = () => options.kek ?? keyEncryptionKeyFor(db);
-
-  const load = async (tenant: string, purpose: string, algorithm: SigningAlgorithm): Promise<PlatformSigner> => {
-    const existing = await db.transaction((tx) => tx.query<KeyRow>(SELECT_ACTIVE, [tenant, purpose, algorithm]), {
-      tenant,
-    });
-    if (existing.rows[0]) return signerFrom(existing.rows[0], kek());
-    const pair =
-      algorithm === 'ed25519'
-        ? generateKeyPairSync('ed25519')
-        : generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
-    const keyid = keyIdOf(pair.publicKey);
-    const publicKeyPem = pair.publicKey.export({ type: 'spki', format: 'pem' }).toString();
-    // Sealed before it is sent: the plaintext never reaches the database, its WAL or its backups.
-    const sealed = kek().seal(
-      pair.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
-      sealingContext({ tenant, keyid, purpose, algorithm }),
-    );
-    const row = await db.transaction(
-      async (tx) => {
-        await tx.query(
-          `insert into signing_keys (tenant, keyid, purpose, algorithm, public_key_pem, private_key_sealed)
-           values ($1, $2, $3, $4, $5, $6) on conflict do nothing`,
-          [tenant, keyid, purpose, algorithm, publicKeyPem, sealed],
-        );
-        return (await tx.query<KeyRow>(SELECT_ACTIVE, [tenant, purpose, algorithm])).rows[0];
-      },
-      { tenant },
-    );
-    if (!row) throw new StellaError(Errors.internal, `signing key for ${purpose}/${algorithm} could not be stored`);
-    return signerFrom(row, kek());
-  };
-
   return {
     async getSigner(tenant, purpose, algorithm = 'ed25519') {
-      if (!isTenantId(tenant)) throw new StellaError(Errors.validation, `invalid tenant id ${JSON.stringify(tenant)}`);
-      if (!PURPOSE_RE.test(purpose))
-        throw new StellaError(Errors.validation, `invalid key purpose ${JSON.stringify(purpose)}`);
-      if (algorithm !== 'ed25519' && algorithm !== 'ecdsa-p256') {
-        throw new StellaError(Errors.validation, `unsupported signing algorithm ${JSON.stringify(algorithm)}`);
-      }
+      assertSignerRequest(tenant, purpose, algorithm);
       const key = `${tenant}\u0000${purpose}\u0000${algorithm}`;
       let signer = cache.get(key);
       if (!signer) {
-        signer = load(tenant, purpose, algorithm);
+        signer = loadSigner(db, kek, tenant, purpose, algorithm);
         signer.catch(() => cache.delete(key));
         cache.set(key, signer);
       }
       return signer;
     },
-    async listPublicKeys(tenant) {
-      const result = await db.transaction(
-        (tx) =>
-          tx.query<{
-            keyid: string;
-            purpose: string;
-            algorithm: SigningAlgorithm;
-            public_key_pem: string;
-            status: 'active' | 'retired';
-            created_at: Date | string;
-          }>(
-            'select keyid, purpose, algorithm, public_key_pem, status, created_at from signing_keys where tenant = $1 order by purpose, algorithm, created_at, keyid',
-            [tenant],
-          ),
-        { tenant },
-      );
-      return result.rows.map((r) => ({
-        keyid: r.keyid,
-        purpose: r.purpose,
-        algorithm: r.algorithm,
-        publicKeyPem: r.public_key_pem,
-        status: r.status,
-        createdAt: new Date(r.created_at).toISOString(),
-      }));
-    },
+    listPublicKeys: (tenant) => listPublicKeys(db, tenant),
   };
+}
+
+function assertSignerRequest(tenant: string, purpose: string, algorithm: SigningAlgorithm): void {
+  if (!isTenantId(tenant)) throw new StellaError(Errors.validation, `invalid tenant id ${JSON.stringify(tenant)}`);
+  if (!PURPOSE_RE.test(purpose))
+    throw new StellaError(Errors.validation, `invalid key purpose ${JSON.stringify(purpose)}`);
+  if (algorithm !== 'ed25519' && algorithm !== 'ecdsa-p256') {
+    throw new StellaError(Errors.validation, `unsupported signing algorithm ${JSON.stringify(algorithm)}`);
+  }
+}
+
+/** The active key of (tenant, purpose, algorithm), generated and stored when there is none yet. */
+async function loadSigner(
+  db: Db,
+  kek: () => KeyEncryptionKey,
+  tenant: string,
+  purpose: string,
+  algorithm: SigningAlgorithm,
+): Promise<PlatformSigner> {
+  const existing = await db.transaction((tx) => tx.query<KeyRow>(SELECT_ACTIVE, [tenant, purpose, algorithm]), {
+    tenant,
+  });
+  if (existing.rows[0]) return signerFrom(existing.rows[0], kek());
+  const row = await storeNewKey(db, kek, tenant, purpose, algorithm);
+  if (!row) throw new StellaError(Errors.internal, `signing key for ${purpose}/${algorithm} could not be stored`);
+  return signerFrom(row, kek());
+}
+
+/** Generates a key pair and stores it sealed; returns the active row, which a concurrent writer may have won. */
+async function storeNewKey(
+  db: Db,
+  kek: () => KeyEncryptionKey,
+  tenant: string,
+  purpose: string,
+  algorithm: SigningAlgorithm,
+): Promise<KeyRow | undefined> {
+  const pair =
+    algorithm === 'ed25519' ? generateKeyPairSync('ed25519') : generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
+  const keyid = keyIdOf(pair.publicKey);
+  const publicKeyPem = pair.publicKey.export({ type: 'spki', format: 'pem' }).toString();
+  // Sealed before it is sent: the plaintext never reaches the database, its WAL or its backups.
+  const sealed = kek().seal(
+    pair.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
+    sealingContext({ tenant, keyid, purpose, algorithm }),
+  );
+  return db.transaction(
+    async (tx) => {
+      await tx.query(
+        `insert into signing_keys (tenant, keyid, purpose, algorithm, public_key_pem, private_key_sealed)
+         values ($1, $2, $3, $4, $5, $6) on conflict do nothing`,
+        [tenant, keyid, purpose, algorithm, publicKeyPem, sealed],
+      );
+      return (await tx.query<KeyRow>(SELECT_ACTIVE, [tenant, purpose, algorithm])).rows[0];
+    },
+    { tenant },
+  );
+}
+
+async function listPublicKeys(db: Db, tenant: string): Promise<PublicSigningKey[]> {
+  const result = await db.transaction(
+    (tx) =>
+      tx.query<{
+        keyid: string;
+        purpose: string;
+        algorithm: SigningAlgorithm;
+        public_key_pem: string;
+        status: 'active' | 'retired';
+        created_at: Date | string;
+      }>(
+        'select keyid, purpose, algorithm, public_key_pem, status, created_at from signing_keys where tenant = $1 order by purpose, algorithm, created_at, keyid',
+        [tenant],
+      ),
+    { tenant },
+  );
+  return result.rows.map((r) => ({
+    keyid: r.keyid,
+    purpose: r.purpose,
+    algorithm: r.algorithm,
+    publicKeyPem: r.public_key_pem,
+    status: r.status,
+    createdAt: new Date(r.created_at).toISOString(),
+  }));
 }
 
 /**

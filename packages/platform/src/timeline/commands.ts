@@ -1,5 +1,5 @@
 // `stella timeline list|verify`: read the tenant timeline and check its hash chain offline.
-import { ExitCode } from '@stella/core';
+import { Errors } from '@stella/core';
 import type { Command } from 'commander';
 import { type CliCtx, CliError, counterOnStderr, createApiClient, printResult } from '../cli/index.ts';
 import { type TimelineEvent, verifyChain } from './chain.ts';
@@ -62,8 +62,7 @@ export function registerTimelineCommands(program: Command, { io, globals }: CliC
           ? `timeline chain OK: ${verdict.checked} events, head ${verdict.head}`
           : `timeline chain BROKEN at seq ${verdict.brokenAt?.seq} (${verdict.brokenAt?.eventId}): ${verdict.brokenAt?.reason}`,
       );
-      if (!verdict.ok)
-        throw new CliError('timeline chain does not verify', ExitCode.verificationFailed, 'ERR_TIMELINE_CHAIN_BROKEN');
+      if (!verdict.ok) throw new CliError(Errors.timelineChain, 'timeline chain does not verify');
     });
 }
 

@@ -284,6 +284,21 @@ describe(`AOC ingestion on ${testBackend()}`, () => {
     for (const vendor of ['ghsa', 'go-vulndb']) assert.ok(net.sources.includes(vendor), JSON.stringify(net.sources));
   });
 
+  test('the CLI reads a stella.yaml that sets room sections (aoc, export) and applies its limits', async () => {
+    const home = scratchDir('aoc-cli-home-');
+    writeFileSync(
+      join(home, 'stella.yaml'),
+      'aoc:\n  batchSize: 50\nexport:\n  keepDeltas: 3\nlimits:\n  documentBytes: 1024\n',
+    );
+    const file = join(FIXTURES, 'osv-go/current/GO-2021-0097.json');
+    const dry = await runCli({ ...t, home }, ['sources', 'ingest', '--dry-run', '--source', 'dry', '--input', file]);
+    // The file's limits.documentBytes (1 KiB) is applied: the document is refused for its size, not
+    // the configuration for its sections.
+    assert.doesNotMatch(dry.stderr, /ERR_CONFIG/);
+    assert.equal(dry.code, 2, dry.stderr);
+    assert.match(dry.stderr, /ERR_AOC_DOCUMENT_TOO_LARGE: .*the cap is 1024 \(limits\.documentBytes\)/);
+  });
+
   test('dry-run refuses an envelope severity with exit 11 and writes nothing; verify is clean, then catches tampering', async () => {
     const file = join(scratchDir('aoc-dry-'), 'envelope.json');
     writeFileSync(
