@@ -19,4 +19,6 @@ export {
 export { isTenantId, newUlid, newUuid, TENANT_ID_RE } from './ids.ts';
 export type { JsonLimits } from './json-limits.ts';
 export { checkJsonLimits, DEFAULT_JSON_LIMITS, parseJsonWithLimits } from './json-limits.ts';
+export type { SubjectRef } from './subject.ts';
+export { deriveSubjectKey } from './subject.ts';
 export { STELLA_VERSION } from './version.ts';

@@ -11,6 +11,20 @@ export const FindingsErrors = {
     title: 'Version cannot be parsed in its ecosystem',
     hint: 'The message names the ecosystem, the version and the rule it breaks. Fix the version, or name the ecosystem it really comes from; `stella versions ecosystems` lists each scheme and docs/runbooks/versions.md describes its rules.',
   }),
+  sbomUnsupported: defineError({
+    code: 'ERR_SBOM_UNSUPPORTED',
+    status: 415,
+    exit: ExitCode.usage,
+    title: 'Not an SBOM format stella reads',
+    hint: 'Send CycloneDX JSON (1.2–1.6, bomFormat "CycloneDX") or SPDX JSON (2.2, 2.3). Convert XML, tag-value or protobuf SBOMs to JSON first, e.g. with the cyclonedx CLI or the SPDX tools.',
+  }),
+  sbomInvalid: defineError({
+    code: 'ERR_SBOM_INVALID',
+    status: 422,
+    exit: ExitCode.usage,
+    title: 'SBOM structure is invalid',
+    hint: 'The message names the member that has the wrong shape. Regenerate the SBOM with its tool, or validate it against the CycloneDX or SPDX JSON schema.',
+  }),
   ecosystemUnknown: defineError({
     code: 'ERR_VERSION_ECOSYSTEM_UNKNOWN',
     status: 400,

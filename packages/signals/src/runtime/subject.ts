@@ -1,6 +1,6 @@
 // The subject a runtime batch is about: a scan, an image, or a component at a version. The key is
-// opaque to consumers: scanId if present, else imageDigest, else `component|version`, trimmed and
-// lower-cased (spec §1.2 recommendation).
+// @stella/core's deriveSubjectKey, shared with the SBOMs and findings about the same subject.
+import { deriveSubjectKey } from '@stella/core';
 import { assertStorableMembers } from '../text.ts';
 import { refuse } from './events.ts';
 
@@ -25,11 +25,7 @@ export function pickSubject(source: { readonly [K in keyof Subject]?: unknown } 
 
 export function subjectKeyOf(subject: Subject): string {
   assertStorableMembers(subject as Record<string, unknown>, 'subject');
-  let key: string | undefined;
-  if (subject.scanId) key = subject.scanId;
-  else if (subject.imageDigest) key = subject.imageDigest;
-  else if (subject.component && subject.version) key = `${subject.component}|${subject.version}`;
-  key = key?.trim().toLowerCase();
+  const key = deriveSubjectKey(subject);
   if (!key) throw refuse(SUBJECT_REQUIRED);
   if (key.length > 512) throw refuse('subject key is longer than 512 characters');
   return key;
