@@ -25,6 +25,13 @@ export const FindingsErrors = {
     title: 'SBOM structure is invalid',
     hint: 'The message names the member that has the wrong shape. Regenerate the SBOM with its tool, or validate it against the CycloneDX or SPDX JSON schema.',
   }),
+  sbomSubjectRequired: defineError({
+    code: 'ERR_SBOM_SUBJECT_REQUIRED',
+    status: 400,
+    exit: ExitCode.usage,
+    title: 'SBOM names no subject',
+    hint: 'The SBOM has no root component stella can key it by (CycloneDX metadata.component, SPDX documentDescribes). Name its subject: --image-digest sha256:… for an image, or --component <name> --version <version> (query imageDigest, component and version on POST /sboms); --scan-id for a scan.',
+  }),
   ecosystemUnknown: defineError({
     code: 'ERR_VERSION_ECOSYSTEM_UNKNOWN',
     status: 400,

@@ -1,10 +1,15 @@
 // SPDX-License-Identifier: Apache-2.0
-// @stella/findings: version ordering per ecosystem and SBOM reading today; findings, matching and
+// @stella/findings: version ordering per ecosystem, SBOM reading and storage today; findings, matching and
 // policy next (issue 13).
+export type { FindingsConfig } from './config.ts';
+export { findingsConfig } from './config.ts';
 export { FindingsErrors } from './errors.ts';
-export { findingsModule } from './module.ts';
+export { findingsModule, findingsOf } from './module.ts';
 export type { ParsedSbom, SbomComponent, SbomEdge, SbomFormat, SbomIssue } from './sbom/model.ts';
 export { parseSbom } from './sbom/parse.ts';
+export type { SbomComponentView, SbomProvenance, SbomRecord } from './sbom/record.ts';
+export type { FindingsDeps, FindingsService, IngestInput, IngestResult, Page } from './service.ts';
+export { createFindingsService, SBOM_NAMESPACE } from './service.ts';
 export type { EcosystemDescription, Ordering, VersionComparator } from './versions/index.ts';
 export {
   checkVersion,

@@ -14,6 +14,8 @@ export const SCOPES = [
   'export:run',
   'export:read',
   'export:download',
+  'sbom:ingest',
+  'sbom:read',
   'orch:read',
   'orch:quota',
   'orch:operate',
