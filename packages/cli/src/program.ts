@@ -9,7 +9,6 @@ export function makeProgram(io: CliIo): { program: Command; run(): Promise<numbe
   const env = io.env;
   const program = new Command('stella')
     .description('stella: offline-first evidence platform for software supply-chain security')
-    .version(STELLA_VERSION)
     .addOption(
       new Option(
         '--server <url>',
@@ -31,6 +30,10 @@ export function makeProgram(io: CliIo): { program: Command; run(): Promise<numbe
     )
     .addOption(new Option('-q, --quiet', 'no progress or notes on stderr').default(false))
     .showHelpAfterError();
+  // `--version` is also a subject flag of room verbs (`stella sbom ingest --component x --version 1`,
+  // `stella signals ingest-runtime`); commander takes the program's options anywhere on the line, so
+  // the program's own `-V, --version` is only defined when no command is named (`stella --version`).
+  if (io.argv.every((arg) => arg.startsWith('-'))) program.version(STELLA_VERSION);
 
   const globals = (): GlobalOptions => {
     const opts = program.opts<GlobalOptions>();
