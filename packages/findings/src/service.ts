@@ -72,7 +72,8 @@ const notFound = (id: string) =>
     `SBOM ${id.slice(0, 160)} not found: \`stella sbom list\` shows this tenant's SBOMs`,
   );
 
-/** Reads the JSON and the SBOM in it: malformed JSON 400, breached JSON caps their codes, formats 415/422. */
+/** Reads the JSON and the SBOM in it: malformed JSON 400, breached JSON caps and text the database cannot
+ * store (NUL, lone surrogates) their codes, formats 415/422. */
 function readSbom(bytes: Buffer, limits: JsonLimits): { doc: unknown; parsed: ParsedSbom } {
   const doc = parseJsonWithLimits(bytes.toString('utf8'), limits);
   return { doc, parsed: parseSbom(doc) };

@@ -196,7 +196,7 @@ describe(`SBOM storage on ${testBackend()}`, () => {
     assert.equal(await count('sbom_document'), before);
   });
 
-  test('bad input: malformed JSON, an unsupported format, too many bytes; nothing stored', async () => {
+  test('bad input: malformed JSON, an unsupported format, NUL or a lone surrogate, too many bytes; nothing stored', async () => {
     const before = await count('sbom_document');
     await assert.rejects(service.ingestSbom(tenant, Buffer.from('{"bomFormat":'), { subject: {}, provenance }), {
       code: 'ERR_MALFORMED_BODY',
@@ -208,6 +208,14 @@ describe(`SBOM storage on ${testBackend()}`, () => {
       }),
       { code: 'ERR_SBOM_UNSUPPORTED' },
     );
+    // Text the database cannot store is refused by the JSON reader (parseJsonWithLimits), before any write.
+    const lib = (name: string) => ({ 'bom-ref': 'x', name, version: '1', purl: 'pkg:npm/x@1' });
+    for (const name of ['a\\u0000b', '\\ud800']) {
+      const text = `{"bomFormat":"CycloneDX","specVersion":"1.6","components":[${JSON.stringify(lib('n')).replace('"n"', `"${name}"`)}]}`;
+      await assert.rejects(service.ingestSbom(tenant, Buffer.from(text), { subject: { scanId: 's' }, provenance }), {
+        code: 'ERR_INVALID_TEXT',
+      });
+    }
     await assert.rejects(service.ingestSbom(tenant, Buffer.from('[1,2]'), { subject: {}, provenance }), {
       code: 'ERR_SBOM_UNSUPPORTED',
     });

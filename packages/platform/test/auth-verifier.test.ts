@@ -333,7 +333,7 @@ describe('authorize', () => {
 
 describe('scope catalogue', () => {
   test('knows the spec scopes and the internal timeline:write, authority:admin and metrics:read', () => {
-    assert.equal(SCOPES.length, 22);
+    assert.equal(SCOPES.length, 24);
     for (const s of [
       'export:profile:manage',
       'orch:backfill',
@@ -341,6 +341,8 @@ describe('scope catalogue', () => {
       'timeline:write',
       'authority:admin',
       'metrics:read',
+      'sbom:ingest',
+      'sbom:read',
     ])
       assert.ok(isKnownScope(s));
     assert.equal(isKnownScope('advisory:verify'), false);

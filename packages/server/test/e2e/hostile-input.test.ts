@@ -308,6 +308,7 @@ describe(`hostile input on ${testBackend()}`, () => {
       ['/vex/raw', 'ERR_INVALID_CURSOR'],
       ['/api/v1/timeline/events', 'ERR_INVALID_CURSOR'],
       ['/api/export/runs', 'ERR_EXPORT_001'],
+      ['/sboms', 'ERR_INVALID_CURSOR'],
     ];
     for (const [route, code] of routes) {
       for (const cursor of tampered) {
