@@ -30,10 +30,6 @@ export function makeProgram(io: CliIo): { program: Command; run(): Promise<numbe
     )
     .addOption(new Option('-q, --quiet', 'no progress or notes on stderr').default(false))
     .showHelpAfterError();
-  // `--version` is also a subject flag of room verbs (`stella sbom ingest --component x --version 1`,
-  // `stella signals ingest-runtime`); commander takes the program's options anywhere on the line, so
-  // the program's own `-V, --version` is only defined when no command is named (`stella --version`).
-  if (io.argv.every((arg) => arg.startsWith('-'))) program.version(STELLA_VERSION);
 
   const globals = (): GlobalOptions => {
     const opts = program.opts<GlobalOptions>();
@@ -47,6 +43,12 @@ export function makeProgram(io: CliIo): { program: Command; run(): Promise<numbe
   const cli = createCliCtx(io, globals);
   registerServeCommand(program, cli);
   for (const room of modules) room.commands?.(program, cli);
+  // `--version` is also a subject flag of room verbs (`stella sbom ingest --component x --version 1`,
+  // `stella signals ingest-runtime`); commander takes the program's options anywhere on the line, so
+  // the program's own `-V, --version` is only defined when no command is named (`stella --version`,
+  // `stella --server URL --version`).
+  const commandNames = new Set(program.commands.flatMap((c) => [c.name(), ...c.aliases()]));
+  if (!io.argv.some((arg) => commandNames.has(arg))) program.version(STELLA_VERSION);
 
   const routeOutput = (cmd: Command) => {
     cmd.exitOverride();
