@@ -7,20 +7,10 @@ import { readFileSync } from 'node:fs';
 import { describe, test } from 'node:test';
 import { advisoryFixtures } from '@stella/testkit';
 import { parseSbom } from '../src/sbom/parse.ts';
+import { NODE_APP_PURLS, nodeAppSbom } from './node-app.ts';
 
 const read = (path: string | URL) => JSON.parse(readFileSync(path, 'utf8')) as unknown;
-const example = (file: string) => read(new URL(`../../../examples/node-app/${file}`, import.meta.url));
-
-const NODE_APP_PURLS = [
-  'pkg:npm/camelcase@5.3.1',
-  'pkg:npm/decamelize@1.2.0',
-  'pkg:npm/formidable@1.2.2',
-  'pkg:npm/lru-cache@6.0.0',
-  'pkg:npm/path-to-regexp@0.1.7',
-  'pkg:npm/semver@7.5.1',
-  'pkg:npm/yallist@4.0.0',
-  'pkg:npm/yargs-parser@13.1.1',
-];
+const example = (file: string) => JSON.parse(nodeAppSbom(file).toString('utf8')) as unknown;
 
 const NODE_APP_EDGES = [
   'pkg:npm/lru-cache@6.0.0 → pkg:npm/yallist@4.0.0',

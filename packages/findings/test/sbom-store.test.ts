@@ -4,7 +4,6 @@
 // idempotent re-ingest, subjects, tenant isolation (RLS), append-only tables, and all-or-nothing writes.
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 import { DEFAULT_JSON_LIMITS, fixedClock } from '@stella/core';
 import { createFsBlobStore, createTimeline, migrate, platformModule, type Timeline } from '@stella/platform';
@@ -13,24 +12,13 @@ import { findingsModule } from '../src/module.ts';
 import type { ParsedSbom, SbomComponent } from '../src/sbom/model.ts';
 import { createFindingsService, type FindingsService, writeSbom } from '../src/service.ts';
 import { ROWS_PER_INSERT } from '../src/sql/sboms.ts';
+import { NODE_APP_PURLS, nodeAppSbom } from './node-app.ts';
 
-const example = (file: string) => readFileSync(new URL(`../../../examples/node-app/${file}`, import.meta.url));
-const CDX = example('sbom.cdx.json');
-const SPDX = example('sbom.spdx.json');
+const CDX = nodeAppSbom('sbom.cdx.json');
+const SPDX = nodeAppSbom('sbom.spdx.json');
 const provenance = { clientId: 'test-client', filename: 'sbom.cdx.json' };
 const tenant = 'default';
 const sha256 = (bytes: Buffer | string) => createHash('sha256').update(bytes).digest('hex');
-
-const NODE_APP_PURLS = [
-  'pkg:npm/camelcase@5.3.1',
-  'pkg:npm/decamelize@1.2.0',
-  'pkg:npm/formidable@1.2.2',
-  'pkg:npm/lru-cache@6.0.0',
-  'pkg:npm/path-to-regexp@0.1.7',
-  'pkg:npm/semver@7.5.1',
-  'pkg:npm/yallist@4.0.0',
-  'pkg:npm/yargs-parser@13.1.1',
-];
 
 function cyclonedx(root: object | undefined, components: object[] = []): Buffer {
   return Buffer.from(
