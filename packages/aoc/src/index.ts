@@ -16,6 +16,8 @@ export type { AocEnvelope, RawStore, SignatureInfo, SourceInfo, UpstreamInfo } f
 export type { AocViolation } from './ingest/guard.ts';
 export { guardEnvelope } from './ingest/guard.ts';
 export { aocModule, aocService } from './module.ts';
+export type { PackageAdvisory } from './read/advisories.ts';
+export { advisoriesForPackages, packageKeys } from './read/advisories.ts';
 export type { RawExportRecord, RawSelectors } from './read/export-feed.ts';
 export { countRawForExport, streamRawForExport } from './read/export-feed.ts';
 export type { VulnerableSymbols } from './read/symbols.ts';

@@ -84,3 +84,35 @@ export async function symbolsForPackages(tx: Queryable, packages: readonly strin
   );
   return rows;
 }
+
+/** A head advisory naming one of the packages, with its verbatim text (what a matcher reads). */
+export interface PackageAdvisoryRow {
+  id: string;
+  vendor: string;
+  upstream_id: string;
+  revision: number;
+  content_hash: string;
+  format: string;
+  spec_version: string;
+  aliases: string[];
+  packages: string[];
+  raw: string;
+}
+
+/** Head revisions of advisory_raw whose package-level purls overlap the given ones, in id order. */
+export async function advisoriesNamingPackages(
+  tx: Queryable,
+  packages: readonly string[],
+): Promise<PackageAdvisoryRow[]> {
+  if (packages.length === 0) return [];
+  const { rows } = await tx.query<PackageAdvisoryRow>(
+    `select r.id, r.source_vendor as vendor, r.upstream_id, r.revision, r.content_hash,
+            r.content_format as format, r.spec_version, r.linkset -> 'aliases' as aliases, r.packages, r.raw
+       from advisory_raw r
+      where r.packages && $1::text[]
+        and not exists (select 1 from advisory_raw n where n.tenant = r.tenant and n.supersedes = r.id)
+      order by r.id collate "C"`,
+    [packages],
+  );
+  return rows;
+}

@@ -9,7 +9,7 @@ import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { gzipSync } from 'node:zlib';
-import { aocModule } from '@stella/aoc';
+import { advisoriesForPackages, aocModule } from '@stella/aoc';
 import { dsseSign, IN_TOTO_PAYLOAD_TYPE } from '@stella/core';
 import { advisoryFixtures, findPostgresBin, scratchDir, testBackend } from '@stella/testkit';
 import pg from 'pg';
@@ -282,6 +282,22 @@ describe(`AOC ingestion on ${testBackend()}`, () => {
       assert.ok(log4shell.sources.includes(vendor), JSON.stringify(log4shell.sources));
     const net = await groups('CVE-2023-45288');
     for (const vendor of ['ghsa', 'go-vulndb']) assert.ok(net.sources.includes(vendor), JSON.stringify(net.sources));
+  });
+
+  test('advisoriesForPackages: head advisories naming a package, verbatim with their hashes, by tenant', async () => {
+    // GO-2024-2687 (go-vulndb, ingested above) names golang.org/x/net.
+    const found = await advisoriesForPackages(t.server.ctx.db, 'default', [
+      'pkg:golang/golang.org/x/net@v0.17.0',
+      'not a purl',
+    ]);
+    const ids = found.map((a) => `${a.vendor}:${a.upstreamId}`);
+    assert.ok(ids.includes('go-vulndb:GO-2024-2687'), ids.join(' '));
+    for (const advisory of found) {
+      assert.equal(advisory.contentHash, `sha256:${createHash('sha256').update(advisory.raw).digest('hex')}`);
+      assert.deepEqual(advisory.packages, ['pkg:golang/golang.org/x/net']);
+    }
+    assert.deepEqual(await advisoriesForPackages(t.server.ctx.db, 'other-tenant', ['pkg:golang/golang.org/x/net']), []);
+    assert.deepEqual(await advisoriesForPackages(t.server.ctx.db, 'default', ['pkg:npm/no-such-package@1.0.0']), []);
   });
 
   test('the CLI reads a stella.yaml that sets room sections (aoc, export) and applies its limits', async () => {
