@@ -132,7 +132,7 @@ function checkOneDocument(proposal: Json, tenant: string, out: AocViolation[]): 
       violation(
         AocErrors.tenantMismatch,
         '/tenant',
-        `envelope tenant "${String(proposal.tenant)}" differs from the request tenant "${tenant}"`,
+        `envelope tenant ${JSON.stringify(proposal.tenant)} differs from the request tenant "${tenant}"`,
       ),
     );
   }
