@@ -95,6 +95,16 @@ describe('synthetic OSV documents', () => {
     checkVersions(alpine, 'Alpine:3.18', 'musl', { '1.2.4-r0': 'affected' });
   });
 
+  test('Maven and Packagist repository suffixes narrow like a release', () => {
+    const google = osv('Maven:https://maven.google.com', 'g:a', [range('ECOSYSTEM', { introduced: '0' })]);
+    checkVersions(google, 'Maven', 'g:a', { '1.0': 'affected' });
+    checkVersions(google, 'Maven:https://maven.google.com', 'g:a', { '1.0': 'affected' });
+    checkVersions(google, 'Maven:https://repo.example.org', 'g:a', { '1.0': 'not-affected' });
+    checkVersions(osv('npm:x', 'a', [range('ECOSYSTEM', { introduced: '0' })]), 'npm', 'a', {
+      '1.0.0': 'not-affected',
+    });
+  });
+
   test('bad documents name nothing', () => {
     for (const doc of [null, 42, 'x', [], { affected: 'x' }, { affected: [{ package: 'x' }] }])
       assert.deepEqual(matchOsv(doc, { ecosystem: 'npm', packageName: 'a', version: '1.0.0' }), {

@@ -20,7 +20,7 @@ export interface PackageKey {
   readonly known: Ecosystem | undefined;
   /** The canonical name (known) or the lowercased spelling (unknown), without the release. */
   readonly base: string;
-  /** The release after `:` for ecosystems that take one (Debian:12 → "12"), normalised. */
+  /** The release (Debian:12 → "12") or repository (Maven:https://…) after `:`, normalised. */
   readonly release: string | undefined;
   readonly name: string;
 }
@@ -39,11 +39,24 @@ function normaliseName(ecosystem: string | undefined, name: string): string {
 // Alpine writes its releases both as v3.18 (OSV) and 3.18 (os-release): the leading v is not part of it.
 const normaliseRelease = (release: string) => release.toLowerCase().replace(/^v(?=[0-9])/, '');
 
+// Maven and Packagist take a `:<REMOTE-REPO-URL>` suffix in OSV (Maven:https://maven.google.com; none
+// means Maven Central / packagist.org). It narrows like a release: a component that does not say its
+// repository meets the advisories of every repository, one that says it meets its own and bare ones.
+const REPOSITORY_SUFFIXED = new Set(['Maven', 'Packagist']);
+
+function ecosystemOf(trimmed: string, colon: number): Ecosystem | undefined {
+  const found = findEcosystem(trimmed);
+  if (found || colon <= 0) return found;
+  const base = findEcosystem(trimmed.slice(0, colon));
+  return base && REPOSITORY_SUFFIXED.has(base.name) ? base : undefined;
+}
+
 export function packageKey(ecosystem: string, name: string): PackageKey {
-  const known = findEcosystem(ecosystem);
   const trimmed = ecosystem.trim();
   const colon = trimmed.indexOf(':');
-  const release = known?.releaseSuffix && colon > 0 ? normaliseRelease(trimmed.slice(colon + 1)) : undefined;
+  const known = ecosystemOf(trimmed, colon);
+  const suffixed = known !== undefined && colon > 0 && (known.releaseSuffix || REPOSITORY_SUFFIXED.has(known.name));
+  const release = suffixed ? normaliseRelease(trimmed.slice(colon + 1)) : undefined;
   return {
     known,
     base: known ? known.name : trimmed.toLowerCase(),
