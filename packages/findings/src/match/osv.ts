@@ -35,11 +35,21 @@ const RANK: Record<RangeResult['kind'], number> = { 'not-affected': 0, unknown: 
 /** The stronger of two results; on a tie the first one found stays (document order). */
 const stronger = <T extends RangeResult>(a: T, b: T): T => (RANK[b.kind] > RANK[a.kind] ? b : a);
 
+// One comparator per ecosystem, made on first use: matching runs components × advisories times.
+const comparators = new Map<string, VersionComparator>();
+function comparator(ecosystem: string): VersionComparator {
+  const cached = comparators.get(ecosystem);
+  if (cached) return cached;
+  const made = versionComparator(ecosystem);
+  comparators.set(ecosystem, made);
+  return made;
+}
+
 /** The SemVer 2.0 order SEMVER ranges use, for every ecosystem. */
-const semverOrder = (): VersionComparator => versionComparator('npm');
+const semverOrder = (): VersionComparator => comparator('npm');
 
 const orderOf = (key: PackageKey): VersionComparator | undefined =>
-  key.known ? versionComparator(key.known.name) : undefined;
+  key.known ? comparator(key.known.name) : undefined;
 
 /** The entries of `doc` naming the component's package; none for a withdrawn document. */
 function entriesFor(doc: unknown, component: ComponentCoordinates): { key: PackageKey; entries: Entry[] } {
