@@ -8,6 +8,8 @@
 // name commits, which a component version is not, so they alone make the outcome `unknown`.
 // Across entries and ranges, affected wins over unknown, which wins over not-affected: a single
 // unreadable range must not hide a verdict another range gives, nor pass for "not affected".
+// A document with `withdrawn` set never matches, whatever the date it names: the matcher is pure and has
+// no clock, and a record announced as withdrawn is one no producer stands behind any more.
 import { isObject, objects, text, texts } from '../sbom/json.ts';
 import { type VersionComparator, versionComparator } from '../versions/index.ts';
 import { affectedEntries, entryPackage, type PackageKey, packageKey, samePackage } from './identity.ts';
