@@ -4,6 +4,8 @@
 export type { FindingsConfig } from './config.ts';
 export { findingsConfig } from './config.ts';
 export { FindingsErrors } from './errors.ts';
+export type { ComponentCoordinates, MatchedRange, MatchOutcome, OsvPackage } from './match/osv.ts';
+export { fixedVersionsOf, matchOsv, osvPackagesOf } from './match/osv.ts';
 export { findingsModule, findingsOf } from './module.ts';
 export type { ParsedSbom, SbomComponent, SbomEdge, SbomFormat, SbomIssue } from './sbom/model.ts';
 export { parseSbom } from './sbom/parse.ts';
