@@ -1,15 +1,18 @@
 // SPDX-License-Identifier: Apache-2.0
-// @stella/findings: version ordering per ecosystem, SBOM reading and storage today; findings, matching and
-// policy next (issue 13).
+// @stella/findings: version ordering per ecosystem, SBOM reading and storage, OSV matching and scans
+// today; VEX, reachability, policy and stored findings next (issue 13).
 export type { FindingsConfig } from './config.ts';
 export { findingsConfig } from './config.ts';
 export { FindingsErrors } from './errors.ts';
 export type { ComponentCoordinates, MatchedRange, MatchOutcome, OsvPackage } from './match/osv.ts';
 export { fixedVersionsOf, matchOsv, osvPackagesOf } from './match/osv.ts';
-export { findingsModule, findingsOf } from './module.ts';
+export type { FindingsModuleOptions } from './module.ts';
+export { createFindingsModule, findingsMigrations } from './module.ts';
 export type { ParsedSbom, SbomComponent, SbomEdge, SbomFormat, SbomIssue } from './sbom/model.ts';
 export { parseSbom } from './sbom/parse.ts';
 export type { SbomComponentView, SbomProvenance, SbomRecord } from './sbom/record.ts';
+export type { AdvisoryRecord, AdvisorySource } from './scan/advisories.ts';
+export type { Finding, ScanReport } from './scan/scan.ts';
 export type { FindingsDeps, FindingsService, IngestInput, IngestResult, Page } from './service.ts';
 export { createFindingsService, SBOM_NAMESPACE } from './service.ts';
 export type { EcosystemDescription, Ordering, VersionComparator } from './versions/index.ts';

@@ -74,7 +74,7 @@ const notFound = (id: string) =>
 
 /** Reads the JSON and the SBOM in it: malformed JSON 400, breached JSON caps and text the database cannot
  * store (NUL, lone surrogates) their codes, formats 415/422. */
-function readSbom(bytes: Buffer, limits: JsonLimits): { doc: unknown; parsed: ParsedSbom } {
+export function readSbom(bytes: Buffer, limits: JsonLimits): { doc: unknown; parsed: ParsedSbom } {
   const doc = parseJsonWithLimits(bytes.toString('utf8'), limits);
   return { doc, parsed: parseSbom(doc) };
 }

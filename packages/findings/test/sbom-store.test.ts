@@ -8,7 +8,7 @@ import { after, before, describe, test } from 'node:test';
 import { DEFAULT_JSON_LIMITS, fixedClock } from '@stella/core';
 import { createFsBlobStore, createTimeline, migrate, platformModule, type Timeline } from '@stella/platform';
 import { scratchDir, type TestDb, testBackend, testDb } from '@stella/testkit';
-import { findingsModule } from '../src/module.ts';
+import { findingsMigrations } from '../src/module.ts';
 import type { ParsedSbom, SbomComponent } from '../src/sbom/model.ts';
 import { createFindingsService, type FindingsService, writeSbom } from '../src/service.ts';
 import { ROWS_PER_INSERT } from '../src/sql/sboms.ts';
@@ -49,7 +49,7 @@ describe(`SBOM storage on ${testBackend()}`, () => {
     t = await testDb();
     await migrate(t.db, [
       { module: 'platform', migrations: platformModule.migrations! },
-      { module: 'findings', migrations: findingsModule.migrations!, dependsOn: ['platform'] },
+      { module: 'findings', migrations: findingsMigrations.migrations, dependsOn: ['platform'] },
     ]);
     const home = scratchDir('stella-findings-');
     timeline = createTimeline(t.db, fixedClock('2026-01-02T03:04:05.000Z'));

@@ -1,9 +1,9 @@
 // The rooms this server is made of, in one list, in dependency order, and the configuration they
 // load together.
-import { aocModule, vulnerableSymbols } from '@stella/aoc';
+import { advisoriesForPackages, aocModule, packageKeys, vulnerableSymbols } from '@stella/aoc';
 import { authorityModule } from '@stella/authority';
 import { exportModule } from '@stella/export';
-import { findingsModule } from '@stella/findings';
+import { createFindingsModule } from '@stella/findings';
 import {
   type ConfigSection,
   configSectionsOf,
@@ -19,6 +19,9 @@ import { createSignalsModule, type VulnerableSymbols } from '@stella/signals';
 export const signalsAdvisories: VulnerableSymbols = { vulnerableSymbols };
 
 const signalsModule = createSignalsModule({ advisories: signalsAdvisories });
+
+// Findings matches SBOM components against the advisories the AOC room holds, read through its door.
+const findingsModule = createFindingsModule({ advisories: { advisoriesForPackages, packageKeys } });
 
 export const modules: readonly Module[] = [
   platformModule,

@@ -19,7 +19,7 @@ interface IngestFlags {
 // A large SBOM takes a while to upload and store; the client's default 60 s would cut it off.
 const INGEST_TIMEOUT_MS = 10 * 60 * 1000;
 
-function readSbomFile(path: string): Buffer {
+export function readSbomFile(path: string): Buffer {
   try {
     return readFileSync(path);
   } catch (error) {

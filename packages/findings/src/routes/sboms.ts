@@ -25,7 +25,7 @@ interface IngestRoute {
 }
 
 /** Keeps each SBOM media type's body as a Buffer, under the route's bodyLimit (413 above). */
-function acceptSbomBodies(scope: HttpApp): void {
+export function acceptSbomBodies(scope: HttpApp): void {
   scope.removeAllContentTypeParsers();
   scope.addContentTypeParser(SBOM_CONTENT_TYPES, { parseAs: 'buffer' }, (_request, body, done) => done(null, body));
 }

@@ -1,0 +1,147 @@
+// Scanning end to end on the suite's backend, as the issue's acceptance tries it: the GHSA advisories
+// for path-to-regexp, semver, yargs-parser and formidable ingested from the real fixtures, then npm's
+// own SBOMs of examples/node-app scanned with `stella scan` and over HTTP. Expected, from the
+// advisories' own ranges: path-to-regexp 0.1.7 < 0.1.10 (CVE-2024-45296), semver 7.5.1 in
+// [7.0.0, 7.5.2) (CVE-2022-25883), yargs-parser 13.1.1 from 0 with no fix (GHSA-ghmj-crg5-xw2j);
+// formidable 1.2.2 is below both of GHSA-75v8-2h7p-7m2m's ranges, so no finding.
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { hashSecret } from '@stella/authority';
+import { advisoryFixtures, testBackend } from '@stella/testkit';
+import { clientToken, runCli, startTestServer, type TestServer } from '../helpers.ts';
+
+const EXAMPLE = new URL('../../../../examples/node-app/', import.meta.url);
+const CDX_PATH = new URL('sbom.cdx.json', EXAMPLE).pathname;
+const SPDX_PATH = new URL('sbom.spdx.json', EXAMPLE).pathname;
+const GHSA = join(advisoryFixtures(), 'ghsa');
+const ADVISORIES = [
+  'advisory-database/advisories/github-reviewed/2024/09/GHSA-9wv6-86v2-598j/GHSA-9wv6-86v2-598j.json',
+  'advisory-database/advisories/github-reviewed/2023/06/GHSA-c2qf-rxjj-qqgw/GHSA-c2qf-rxjj-qqgw.json',
+  'advisory-database/advisories/unreviewed/2022/02/GHSA-ghmj-crg5-xw2j/GHSA-ghmj-crg5-xw2j.json',
+  'via-trivy-db/GHSA-75v8-2h7p-7m2m.json',
+];
+
+interface FindingLine {
+  purl: string;
+  vulnerabilityId: string;
+  aliases: string[];
+  severity: { source: string; type: string; score: string }[];
+  fixedVersions: string[];
+  sources: { recordId: string; vendor: string; upstreamId: string; contentHash: string }[];
+}
+
+const EXPECTED = [
+  ['pkg:npm/path-to-regexp@0.1.7', 'CVE-2024-45296', ['GHSA-9wv6-86v2-598j'], ['0.1.10']],
+  ['pkg:npm/semver@7.5.1', 'CVE-2022-25883', ['GHSA-c2qf-rxjj-qqgw'], ['7.5.2']],
+  ['pkg:npm/yargs-parser@13.1.1', 'GHSA-ghmj-crg5-xw2j', [], []],
+];
+
+const summary = (findings: FindingLine[]) =>
+  findings.map((f) => [f.purl, f.vulnerabilityId, f.aliases, f.fixedVersions]);
+
+describe(`scan on ${testBackend()}`, () => {
+  let t: TestServer;
+  let token: string;
+  let otherToken: string;
+  const otherSecret = 'globex-scan-secret-0123456789';
+  const scanOver = (body: Buffer, as: { token: string; tenant: string }) =>
+    fetch(`${t.base}/findings/scan`, {
+      method: 'POST',
+      body,
+      headers: {
+        authorization: `Bearer ${as.token}`,
+        'x-stella-tenant': as.tenant,
+        'content-type': 'application/json',
+      },
+    });
+
+  before(async () => {
+    const yaml = `auth:\n  clients:\n    - clientId: globex-bot\n      secretHash: "${await hashSecret(otherSecret)}"\n      tenants: [globex]\n      scopes: [advisory:read, sbom:read, sbom:ingest]\n`;
+    t = await startTestServer({}, yaml);
+    token = await t.token();
+    otherToken = await clientToken(t.base, 'globex-bot', otherSecret);
+    for (const rel of ADVISORIES) {
+      const r = await runCli(t, ['sources', 'ingest', '--source', 'ghsa', '--input', join(GHSA, rel), '--json']);
+      assert.equal(r.code, 0, r.stdout + r.stderr);
+    }
+  });
+  after(() => t.close());
+
+  test('stella scan --json: one line per finding, the three affected packages, each citing its raw advisory', async () => {
+    const r = await runCli(t, ['scan', CDX_PATH, '--json']);
+    assert.equal(r.code, 0, r.stderr);
+    const findings = r.stdout
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as FindingLine);
+    assert.deepEqual(summary(findings), EXPECTED);
+    const semver = findings[1]!;
+    assert.deepEqual(
+      semver.sources.map((s) => [s.vendor, s.upstreamId]),
+      [['ghsa', 'GHSA-c2qf-rxjj-qqgw']],
+    );
+    assert.match(semver.sources[0]!.contentHash, /^sha256:[0-9a-f]{64}$/);
+    // Severity as the source reports it, not re-scored.
+    assert.ok(
+      semver.severity.some((s) => s.source === 'ghsa' && s.type === 'GHSA' && s.score === 'MODERATE'),
+      JSON.stringify(semver.severity),
+    );
+  });
+
+  test('the SPDX SBOM of the same app gives the same findings; the table names them', async () => {
+    const r = await runCli(t, ['scan', SPDX_PATH, '--json']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(
+      summary(
+        r.stdout
+          .trim()
+          .split('\n')
+          .map((line) => JSON.parse(line) as FindingLine),
+      ),
+      EXPECTED,
+    );
+    const table = await runCli(t, ['scan', CDX_PATH]);
+    assert.equal(table.code, 0, table.stderr);
+    assert.match(table.stdout, /^PACKAGE\s+VULNERABILITY\s+FIXED IN\s+SOURCES$/m);
+    assert.match(
+      table.stdout,
+      /pkg:npm\/path-to-regexp@0\.1\.7\s+CVE-2024-45296\s+0\.1\.10\s+ghsa:GHSA-9wv6-86v2-598j/,
+    );
+    assert.match(table.stdout, /3 findings in 8 components/);
+  });
+
+  test('a stored SBOM scans the same over GET /sboms/{id}/findings', async () => {
+    const ingested = await runCli(t, ['sbom', 'ingest', CDX_PATH, '--json']);
+    assert.equal(ingested.code, 0, ingested.stderr);
+    const { id } = JSON.parse(ingested.stdout) as { id: string };
+    const res = await fetch(`${t.base}/sboms/${encodeURIComponent(id)}/findings`, {
+      headers: { authorization: `Bearer ${token}`, 'x-stella-tenant': 'default' },
+    });
+    assert.equal(res.status, 200, await res.clone().text());
+    const stored = (await res.json()) as { findings: { vulnerabilityId: string }[]; components: number };
+    assert.equal(stored.components, 8);
+    assert.deepEqual(
+      stored.findings.map((f) => f.vulnerabilityId),
+      EXPECTED.map((e) => e[1]),
+    );
+  });
+
+  test("another tenant's scan sees none of this tenant's advisories", async () => {
+    const res = await scanOver(readFileSync(CDX_PATH), { token: otherToken, tenant: 'globex' });
+    assert.equal(res.status, 200, await res.clone().text());
+    assert.deepEqual(((await res.json()) as { findings: unknown[] }).findings, []);
+  });
+
+  test('bad input: not an SBOM is 415 ERR_SBOM_UNSUPPORTED (CLI exit 2); a missing file exits 4', async () => {
+    const res = await scanOver(Buffer.from('{"hello":"world"}'), { token, tenant: 'default' });
+    assert.equal(res.status, 415);
+    assert.equal(((await res.json()) as { code: string }).code, 'ERR_SBOM_UNSUPPORTED');
+    const notSbom = await runCli(t, ['scan', join(GHSA, ADVISORIES[0]!)]);
+    assert.equal(notSbom.code, 2, notSbom.stderr);
+    assert.match(notSbom.stderr, /ERR_SBOM_UNSUPPORTED/);
+    const missing = await runCli(t, ['scan', '/nonexistent/sbom.json']);
+    assert.equal(missing.code, 4, missing.stderr);
+  });
+});
