@@ -6,11 +6,10 @@
 import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { join } from 'node:path';
-import { aocService } from '@stella/aoc';
+import { aocService, runConnector } from '@stella/aoc';
 import type { Db } from '@stella/platform';
 import type { RunningServer } from '@stella/server';
 import { advisoryFixtures, createDatabase, startPostgres } from '@stella/testkit';
-import { runConnector } from '../packages/aoc/src/sources/runner.ts';
 import { adminToken, withBenchServer } from './kit.ts';
 
 const FIXTURES = `${advisoryFixtures()}/osv-go/current`;

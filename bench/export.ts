@@ -14,12 +14,10 @@ import { pipeline } from 'node:stream/promises';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { createZstdCompress, constants as zlibConstants } from 'node:zlib';
-import { aocService } from '@stella/aoc';
+import { type AocService, aocService, type PreparedDocument } from '@stella/aoc';
 import { type BundleEntry, verifyBundle, writeBundle } from '@stella/export';
 import type { RunningServer } from '@stella/server';
 import { advisoryFixtures, createDatabase, startPostgres } from '@stella/testkit';
-import type { PreparedDocument } from '../packages/aoc/src/ingest/prepare.ts';
-import type { AocService } from '../packages/aoc/src/service.ts';
 import { adminToken, withBenchServer } from './kit.ts';
 
 // The figures; the variables only shorten trial runs.

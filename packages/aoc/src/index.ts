@@ -15,6 +15,7 @@ export type {
 export type { AocEnvelope, RawStore, SignatureInfo, SourceInfo, UpstreamInfo } from './ingest/envelope.ts';
 export type { AocViolation } from './ingest/guard.ts';
 export { guardEnvelope } from './ingest/guard.ts';
+export type { PreparedDocument } from './ingest/prepare.ts';
 export { aocModule, aocService } from './module.ts';
 export type { PackageAdvisory } from './read/advisories.ts';
 export { advisoriesForPackages, packageKeys } from './read/advisories.ts';
@@ -22,3 +23,5 @@ export type { RawExportRecord, RawSelectors } from './read/export-feed.ts';
 export { countRawForExport, streamRawForExport } from './read/export-feed.ts';
 export type { VulnerableSymbols } from './read/symbols.ts';
 export { vulnerableSymbols } from './read/symbols.ts';
+export type { AocService } from './service.ts';
+export { runConnector } from './sources/runner.ts';
