@@ -90,6 +90,30 @@ describe(`database on ${testBackend()}`, () => {
     assert.ok(!r.rows[0]?.v, 'the setting is local to the transaction');
   });
 
+  test('a connection ended under a running transaction fails that transaction, not the process', {
+    skip: testBackend() !== 'postgres' && 'a PostgreSQL server connection to end',
+  }, async () => {
+    // pg emits 'error' on a checked-out client whose connection ends; without a listener that is an
+    // uncaught exception (a database restart or failover would stop the server).
+    const uncaught: unknown[] = [];
+    const onUncaught = (error: unknown) => uncaught.push(error);
+    process.on('uncaughtException', onUncaught);
+    try {
+      const ended = t.db.transaction(async (tx) => {
+        const { rows } = await tx.query<{ pid: number }>('select pg_backend_pid() as pid');
+        // The same role may end its own sessions; a second pool connection does it mid-statement.
+        setTimeout(() => void t.db.query('select pg_terminate_backend($1)', [rows[0]!.pid]), 200);
+        await tx.query('select pg_sleep(5)');
+      });
+      await assert.rejects(ended, /terminat/i);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      assert.deepEqual(uncaught, []);
+      assert.equal((await t.db.query<{ one: number }>('select 1 as one')).rows[0]!.one, 1);
+    } finally {
+      process.off('uncaughtException', onUncaught);
+    }
+  });
+
   test('orderModules rejects cycles and unknown dependencies', () => {
     const u = new URL('file:///x/');
     assert.throws(

@@ -56,9 +56,32 @@ export async function openPostgres(options: PostgresOptions): Promise<Db> {
   return db;
 }
 
+/**
+ * A client checked out of the pool, with an 'error' listener for as long as it is out. pg-pool only
+ * listens for errors of idle clients; a checked-out client whose server connection ends (a restart,
+ * a failover, pg_terminate_backend) emits 'error' besides failing its query, and without a listener
+ * that 'error' is an uncaught exception that stops the whole server. A client that saw an error is
+ * discarded on release instead of going back to the pool.
+ */
+async function checkout(pool: pg.Pool): Promise<{ client: pg.PoolClient; release(discard?: boolean): void }> {
+  const client = await pool.connect();
+  let lost = false;
+  const onError = () => {
+    lost = true;
+  };
+  client.on('error', onError);
+  return {
+    client,
+    release(discard = false) {
+      client.removeListener('error', onError);
+      client.release(discard || lost);
+    },
+  };
+}
+
 /** Refuses a server older than PostgreSQL 15, and a superuser role (it bypasses row-level security). */
 async function assertServerFits(pool: pg.Pool): Promise<void> {
-  const first = await pool.connect();
+  const { client: first, release } = await checkout(pool);
   try {
     const who = await first.query<{ super: boolean; version: number }>(
       `select rolsuper as super, current_setting('server_version_num')::int as version from pg_roles where rolname = current_user`,
@@ -73,7 +96,7 @@ async function assertServerFits(pool: pg.Pool): Promise<void> {
       );
     }
   } finally {
-    first.release();
+    release();
   }
 }
 
@@ -118,7 +141,7 @@ async function poolQuery<T>(
     const result = await pool.query(text, params as unknown[] | undefined);
     return { rows: result.rows as T[], rowCount: result.rowCount ?? result.rows.length };
   }
-  const client = await pool.connect();
+  const { client, release } = await checkout(pool);
   const cancel = cancelOnAbort(url, client, signal);
   try {
     throwIfCancelled(signal);
@@ -126,7 +149,7 @@ async function poolQuery<T>(
     return { rows: result.rows as T[], rowCount: result.rowCount ?? result.rows.length };
   } finally {
     await cancel.settle();
-    client.release();
+    release();
   }
 }
 
@@ -139,7 +162,7 @@ async function poolTransaction<T>(
   const work = currentWork();
   const signal = txOptions.signal ?? work?.signal;
   throwIfCancelled(signal);
-  const client = await pool.connect();
+  const { client, release } = await checkout(pool);
   const cancel = cancelOnAbort(url, client, signal);
   let clean = true;
   try {
@@ -161,7 +184,7 @@ async function poolTransaction<T>(
   } finally {
     await cancel.settle();
     // A connection whose rollback failed is closed instead of going back to the pool.
-    client.release(!clean);
+    release(!clean);
   }
 }
 
