@@ -6,6 +6,7 @@ const areas: Record<string, () => Promise<unknown>> = {
   aoc: async () => (await import('./aoc.ts')).runAocBench(),
   signals: async () => (await import('./signals.ts')).runSignalsBench(),
   export: async () => (await import('./export.ts')).runExportBench(),
+  findings: async () => (await import('./findings.ts')).runFindingsBench(),
 };
 
 const area = process.argv[2];

@@ -13,6 +13,7 @@ export { parseSbom } from './sbom/parse.ts';
 export type { SbomComponentView, SbomProvenance, SbomRecord } from './sbom/record.ts';
 export type { AdvisoryRecord, AdvisorySource } from './scan/advisories.ts';
 export type { Finding, ScanReport } from './scan/scan.ts';
+export { scanComponents } from './scan/scan.ts';
 export type { FindingsDeps, FindingsService, IngestInput, IngestResult, Page } from './service.ts';
 export { createFindingsService, SBOM_NAMESPACE } from './service.ts';
 export type { EcosystemDescription, Ordering, VersionComparator } from './versions/index.ts';
