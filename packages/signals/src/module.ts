@@ -7,7 +7,6 @@ import { registerSignalsCommands } from './commands.ts';
 import { signalsConfig } from './config.ts';
 import type { VulnerableSymbols } from './engine/targets.ts';
 import { createNatsBridge, type NatsBridge } from './events.ts';
-import { signalsMigrations } from './migrations.ts';
 import { registerSignalsRoutes } from './routes/index.ts';
 import { sweepSpool } from './runtime/spool.ts';
 import { runtimeSpoolDir } from './runtime/stream.ts';
@@ -63,7 +62,9 @@ export function signalsOf(ctx: Ctx): Signals {
 /** The signals room; `advisories` is the AOC room's vulnerableSymbols (the server passes it). */
 export function createSignalsModule(options: SignalsModuleOptions): Module {
   return {
-    ...signalsMigrations,
+    name: 'signals',
+    migrations: new URL('../migrations/', import.meta.url),
+    dependsOn: ['platform', 'aoc'],
     config: signalsConfig,
     async start(ctx) {
       room(ctx, options);

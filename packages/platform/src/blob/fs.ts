@@ -55,29 +55,54 @@ async function openVerifiedIn(root: string, uri: string): Promise<Readable> {
   return verifyingStream(handle.createReadStream(), hex, uri);
 }
 
-async function putFile(
-  root: string,
+/** Where a staged put writes: whether a verified object already holds these bytes, and how to store them. */
+export interface StagedWrite {
+  matches(uri: string, hex: string): Promise<boolean>;
+  write(staged: StagedBody, namespace: string): Promise<void>;
+}
+
+/**
+ * The put of both backends: the body is staged (hashed, size-capped, digest-checked) before its key
+ * is known; an existing object is trusted only after re-hashing, and a corrupted one is replaced by
+ * the verified upload; the staged file is always removed.
+ */
+export async function putStaged(
   stagingDir: string,
   namespace: string,
   body: BlobBody,
   putOptions: PutOptions,
+  target: StagedWrite,
 ): Promise<PutResult> {
   assertNamespace(namespace);
   const staged = await stageBody(stagingDir, body, putOptions);
   try {
     const uri = formatCasUri(namespace, staged.hex);
     const digest: Sha256Digest = `sha256:${staged.hex}`;
-    const finalPath = objectPath(root, namespace, staged.hex);
-    // An existing object is trusted only after re-hashing; a corrupted one is replaced by the verified upload.
-    if (await fileMatches(finalPath, staged.hex)) return { uri, digest, size: staged.size, created: false };
-    await mkdir(dirname(finalPath), { recursive: true });
-    // Two writers of the same content may both rename; the bytes are identical, so either wins.
-    await rename(staged.path, finalPath);
-    await syncDirectory(dirname(finalPath));
+    if (await target.matches(uri, staged.hex)) return { uri, digest, size: staged.size, created: false };
+    await target.write(staged, namespace);
     return { uri, digest, size: staged.size, created: true };
   } finally {
     await rm(staged.path, { force: true });
   }
+}
+
+function putFile(
+  root: string,
+  stagingDir: string,
+  namespace: string,
+  body: BlobBody,
+  putOptions: PutOptions,
+): Promise<PutResult> {
+  return putStaged(stagingDir, namespace, body, putOptions, {
+    matches: (_uri, hex) => fileMatches(objectPath(root, namespace, hex), hex),
+    async write(staged) {
+      const finalPath = objectPath(root, namespace, staged.hex);
+      await mkdir(dirname(finalPath), { recursive: true });
+      // Two writers of the same content may both rename; the bytes are identical, so either wins.
+      await rename(staged.path, finalPath);
+      await syncDirectory(dirname(finalPath));
+    },
+  });
 }
 
 async function openRange(root: string, uri: string, start: number, end: number): Promise<Readable> {

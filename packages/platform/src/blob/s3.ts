@@ -2,7 +2,6 @@
 // Path-style addressing, because MinIO and s3rver do not serve virtual-hosted bucket names.
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
@@ -14,8 +13,8 @@ import {
   S3Client,
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
-import { Errors, type Sha256Digest, StellaError } from '@stella/core';
-import { casNotFound, readVerified, stageBody, verifyingStream } from './fs.ts';
+import { Errors, StellaError } from '@stella/core';
+import { casNotFound, putStaged, readVerified, verifyingStream } from './fs.ts';
 import type { BlobBody, BlobStore, PutOptions, PutResult } from './port.ts';
 import { assertNamespace, formatCasUri, parseCasUri } from './uri.ts';
 
@@ -118,38 +117,32 @@ async function headObject(at: Bucket, uri: string): Promise<{ size: number } | u
   }
 }
 
-async function putObject(
+function putObject(
   at: Bucket,
   stagingDir: string,
   namespace: string,
   body: BlobBody,
   putOptions: PutOptions,
 ): Promise<PutResult> {
-  assertNamespace(namespace);
   // The key is the digest, which is only known once the whole body has been read. Hashing into a
   // local temporary file first means a digest mismatch or an oversized body never reaches the bucket
   // and the object is written once under its final key (a PUT is atomic in S3). Streaming straight
   // to S3 would need a temporary key plus a server-side copy, and a crash would strand the temporary
   // object. Upload then sends the staged file in bounded parts: one PUT when small, multipart when large.
-  const staged = await stageBody(stagingDir, body, putOptions);
-  try {
-    const uri = formatCasUri(namespace, staged.hex);
-    const digest: Sha256Digest = `sha256:${staged.hex}`;
-    // An existing object is trusted only after re-hashing; a corrupted one is replaced by the verified upload.
-    if (await objectMatches(at, uri)) return { uri, digest, size: staged.size, created: false };
-    await new Upload({
-      client: at.client,
-      params: {
-        Bucket: at.bucket,
-        Key: keyOf(at, namespace, staged.hex),
-        Body: createReadStream(staged.path),
-        ContentType: 'application/octet-stream',
-      },
-    }).done();
-    return { uri, digest, size: staged.size, created: true };
-  } finally {
-    await rm(staged.path, { force: true });
-  }
+  return putStaged(stagingDir, namespace, body, putOptions, {
+    matches: (uri) => objectMatches(at, uri),
+    async write(staged) {
+      await new Upload({
+        client: at.client,
+        params: {
+          Bucket: at.bucket,
+          Key: keyOf(at, namespace, staged.hex),
+          Body: createReadStream(staged.path),
+          ContentType: 'application/octet-stream',
+        },
+      }).done();
+    },
+  });
 }
 
 async function getVerified(at: Bucket, uri: string): Promise<Readable> {
