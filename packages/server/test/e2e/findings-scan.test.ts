@@ -16,6 +16,8 @@ const EXAMPLE = new URL('../../../../examples/node-app/', import.meta.url);
 const CDX_PATH = new URL('sbom.cdx.json', EXAMPLE).pathname;
 const SPDX_PATH = new URL('sbom.spdx.json', EXAMPLE).pathname;
 const GHSA = join(advisoryFixtures(), 'ghsa');
+// Small enough to refuse a padded SBOM quickly, large enough for the example's SBOMs (under 9 kB).
+const MAX_SBOM_BYTES = 64 * 1024;
 const ADVISORIES = [
   'advisory-database/advisories/github-reviewed/2024/09/GHSA-9wv6-86v2-598j/GHSA-9wv6-86v2-598j.json',
   'advisory-database/advisories/github-reviewed/2023/06/GHSA-c2qf-rxjj-qqgw/GHSA-c2qf-rxjj-qqgw.json',
@@ -59,7 +61,7 @@ describe(`scan on ${testBackend()}`, () => {
 
   before(async () => {
     const yaml = `auth:\n  clients:\n    - clientId: globex-bot\n      secretHash: "${await hashSecret(otherSecret)}"\n      tenants: [globex]\n      scopes: [advisory:read, sbom:read, sbom:ingest]\n`;
-    t = await startTestServer({}, yaml);
+    t = await startTestServer({ STELLA_FINDINGS_MAX_SBOM_BYTES: String(MAX_SBOM_BYTES) }, yaml);
     token = await t.token();
     otherToken = await clientToken(t.base, 'globex-bot', otherSecret);
     for (const rel of ADVISORIES) {
@@ -143,5 +145,23 @@ describe(`scan on ${testBackend()}`, () => {
     assert.match(notSbom.stderr, /ERR_SBOM_UNSUPPORTED/);
     const missing = await runCli(t, ['scan', '/nonexistent/sbom.json']);
     assert.equal(missing.code, 4, missing.stderr);
+  });
+
+  test('bad input: malformed JSON is 400, an SBOM over findings.maxSbomBytes 413, a NUL in a string 400', async () => {
+    const as = { token, tenant: 'default' };
+    const malformed = await scanOver(Buffer.from('{"bomFormat": "CycloneDX",'), as);
+    assert.equal(malformed.status, 400);
+    assert.equal(((await malformed.json()) as { code: string }).code, 'ERR_MALFORMED_BODY');
+    const padded = Buffer.from(
+      JSON.stringify({ bomFormat: 'CycloneDX', specVersion: '1.6', metadata: { pad: 'x'.repeat(MAX_SBOM_BYTES) } }),
+    );
+    const oversize = await scanOver(padded, as);
+    assert.equal(oversize.status, 413);
+    assert.equal(((await oversize.json()) as { code: string }).code, 'ERR_BODY_TOO_LARGE');
+    const nul = await scanOver(
+      Buffer.from('{"bomFormat":"CycloneDX","specVersion":"1.6","components":[{"name":"a\\u0000b"}]}'),
+      as,
+    );
+    assert.equal(nul.status, 400, await nul.clone().text());
   });
 });
