@@ -105,8 +105,11 @@ async function createBootstrapTable(db: Db): Promise<void> {
     await db.query(BOOTSTRAP);
   } catch (error) {
     // Two processes racing on CREATE TABLE IF NOT EXISTS can both pass the existence check; the loser
-    // sees a unique violation on the catalog and the table exists by then.
-    if ((error as { code?: string }).code !== '23505') throw error;
+    // sees a unique violation on the catalog (23505) or, when the winner has already committed, that
+    // the table's row type exists (42710). Either way the table exists by then; the select proves it.
+    const code = (error as { code?: string }).code;
+    if (code !== '23505' && code !== '42710') throw error;
+    await db.query('select 1 from stella_migrations limit 0');
   }
 }
 
