@@ -19,6 +19,10 @@ export interface FindingSource {
   /** Severity as this source reports it (OSV `severity[]`, GHSA database_specific.severity), never re-scored. */
   severity: { type: string; score: string }[];
   range: MatchedRange;
+  /** Listed in CISA's Known Exploited Vulnerabilities catalogue, as this source says (CVE 5 CISA ADP, NVD cisaExploitAdd). */
+  kev?: { dateAdded?: string };
+  /** An EPSS probability (0–1) this source carries, with its percentile when given. */
+  epss?: { score: number; percentile?: number };
 }
 
 export interface Finding {
