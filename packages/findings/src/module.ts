@@ -7,15 +7,17 @@ import { registerSbomCommands } from './commands/sbom.ts';
 import { registerScanCommand } from './commands/scan.ts';
 import { registerVersionsCommands } from './commands/versions.ts';
 import { findingsConfig } from './config.ts';
+import type { ReachabilitySource } from './evidence/reachability.ts';
 import { registerSbomRoutes } from './routes/sboms.ts';
 import { registerScanRoutes } from './routes/scan.ts';
 import type { AdvisorySource } from './scan/advisories.ts';
 import { createScanService, type ScanService } from './scan/service.ts';
 import { createFindingsService, type FindingsService } from './service.ts';
 
-/** What the server gives the findings room: the advisory store's door (AOC's advisoriesForPackages). */
+/** What the server gives the findings room: the doors of the advisory store (AOC) and of Signals. */
 export interface FindingsModuleOptions {
   advisories: AdvisorySource;
+  reachability: ReachabilitySource;
 }
 
 interface RoomState {
@@ -41,7 +43,13 @@ function room(ctx: Ctx, options: FindingsModuleOptions): RoomState {
       maxSbomBytes: ctx.config.findings.maxSbomBytes,
       jsonLimits,
     });
-    const scans = createScanService({ db: ctx.db, advisories: options.advisories, sboms, jsonLimits });
+    const scans = createScanService({
+      db: ctx.db,
+      advisories: options.advisories,
+      reachability: options.reachability,
+      sboms,
+      jsonLimits,
+    });
     state = { sboms, scans };
     rooms.set(ctx, state);
   }

@@ -45,8 +45,12 @@ describe('examples/node-app against the GHSA records naming its packages', () =>
     });
   });
 
-  test('formidable 1.2.2 is below both ranges of GHSA-75v8-2h7p-7m2m (2.1.0…, 3.1.1-canary…3.5.3)', () => {
-    assert.deepEqual(npm(FORMIDABLE, 'formidable'), { kind: 'not-affected' });
+  test('formidable 3.5.2 is inside GHSA-75v8-2h7p-7m2m [3.1.1-canary.20211030, 3.5.3)', () => {
+    assert.deepEqual(npm(FORMIDABLE, 'formidable'), {
+      kind: 'affected',
+      range: { type: 'ECOSYSTEM', introduced: '3.1.1-canary.20211030', fixed: '3.5.3' },
+      fixedVersions: ['3.5.3'],
+    });
   });
 
   test('yargs-parser 13.1.1: GHSA-ghmj-crg5-xw2j (unreviewed duplicate) opens at 0 with no fix, so affected', () => {

@@ -44,17 +44,18 @@ const ADVISORIES = [
 const components = parseSbom(JSON.parse(nodeAppSbom('sbom.cdx.json').toString('utf8'))).components;
 
 describe('scan core', () => {
-  test("node-app against its packages' GHSA advisories: three findings, formidable outside its ranges", () => {
+  test("node-app against its packages' GHSA advisories: four findings, formidable 3.5.2 inside 3.1.1-canary…3.5.3", () => {
     const report = scanComponents(
       components,
       ADVISORIES.map((rel) => advisory(rel)),
       keyOf,
       DEFAULT_JSON_LIMITS,
     );
-    assert.equal(report.components, 8);
+    assert.equal(report.components, 62);
     assert.deepEqual(
       report.findings.map((f) => [f.component.purl, f.vulnerabilityId, f.aliases, f.fixedVersions]),
       [
+        ['pkg:npm/formidable@3.5.2', 'CVE-2025-46653', ['GHSA-75v8-2h7p-7m2m'], ['3.5.3']],
         ['pkg:npm/path-to-regexp@0.1.7', 'CVE-2024-45296', ['GHSA-9wv6-86v2-598j'], ['0.1.10']],
         ['pkg:npm/semver@7.5.1', 'CVE-2022-25883', ['GHSA-c2qf-rxjj-qqgw'], ['7.5.2']],
         ['pkg:npm/yargs-parser@13.1.1', 'GHSA-ghmj-crg5-xw2j', [], []],

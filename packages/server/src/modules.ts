@@ -13,15 +13,19 @@ import {
   type Module,
   platformModule,
 } from '@stella/platform';
-import { createSignalsModule, type VulnerableSymbols } from '@stella/signals';
+import { createSignalsModule, reachabilityFact, type VulnerableSymbols } from '@stella/signals';
 
 /** Signals asks the AOC room for the vulnerable symbols of its default reachability targets. */
 export const signalsAdvisories: VulnerableSymbols = { vulnerableSymbols };
 
 const signalsModule = createSignalsModule({ advisories: signalsAdvisories });
 
-// Findings matches SBOM components against the advisories the AOC room holds, read through its door.
-const findingsModule = createFindingsModule({ advisories: { advisoriesForPackages, packageKeys } });
+// Findings matches SBOM components against the advisories the AOC room holds and joins the
+// reachability Signals computed for their subject, each read through the room's door.
+const findingsModule = createFindingsModule({
+  advisories: { advisoriesForPackages, packageKeys },
+  reachability: { reachabilityFact },
+});
 
 export const modules: readonly Module[] = [
   platformModule,

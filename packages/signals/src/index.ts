@@ -16,6 +16,8 @@ export { bfs, computeReachability } from './engine/reachability.ts';
 export type { AdvisorySymbols, VulnerableSymbols } from './engine/targets.ts';
 export { SignalsErrors } from './errors.ts';
 export { createNatsBridge, FACT_DLQ_SUBJECT, FACT_SUBJECT } from './events.ts';
+export type { ReachabilityFact } from './facts/door.ts';
+export { reachabilityFact } from './facts/door.ts';
 export type { CsrGraph } from './graph/csr.ts';
 export { decodeCsr, encodeCsr, toCsr } from './graph/csr.ts';
 export type { CanonicalGraph } from './graph/model.ts';

@@ -7,19 +7,29 @@
 import { basename } from 'node:path';
 import { type CliCtx, createApiClient, log } from '@stella/platform';
 import type { Command } from 'commander';
-import type { Finding, ScanReport } from '../scan/scan.ts';
+import type { EvidenceReport } from '../evidence/join.ts';
+import type { EvidenceFinding } from '../evidence/model.ts';
 import { readSbomFile } from './sbom.ts';
 
 // A large SBOM takes a while to match; the client's default 60 s would cut it off.
 const SCAN_TIMEOUT_MS = 10 * 60 * 1000;
 
-function jsonLine(f: Finding): string {
+function jsonLine(f: EvidenceFinding): string {
   return JSON.stringify({
     purl: f.component.purl,
     vulnerabilityId: f.vulnerabilityId,
     aliases: f.aliases,
     severity: f.sources.flatMap((s) => s.severity.map((v) => ({ source: s.vendor, ...v }))),
     fixedVersions: f.fixedVersions,
+    reachability: f.reachability,
+    vex: f.vex.map(({ issuer, status, justification, vulnerabilityId, product, recordId }) => ({
+      issuer,
+      status,
+      ...(justification ? { justification } : {}),
+      vulnerabilityId,
+      product,
+      recordId,
+    })),
     sources: f.sources.map(({ recordId, vendor, upstreamId, contentHash }) => ({
       recordId,
       vendor,
@@ -29,15 +39,17 @@ function jsonLine(f: Finding): string {
   });
 }
 
-function table(report: ScanReport): string {
+function table(report: EvidenceReport): string {
   if (report.findings.length === 0) return `no findings in ${report.components} components`;
   const rows = report.findings.map((f) => [
     f.component.purl,
     f.vulnerabilityId,
     f.fixedVersions.join(', ') || '-',
+    f.reachability.state,
+    f.vex.map((v) => `${v.status}(${v.issuer})`).join(' ') || '-',
     f.sources.map((s) => `${s.vendor}:${s.upstreamId}`).join(' '),
   ]);
-  const header = ['PACKAGE', 'VULNERABILITY', 'FIXED IN', 'SOURCES'];
+  const header = ['PACKAGE', 'VULNERABILITY', 'FIXED IN', 'REACHABILITY', 'VEX', 'SOURCES'];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   const line = (cells: string[]) => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]!))).join('  ');
   return [
@@ -48,7 +60,7 @@ function table(report: ScanReport): string {
   ].join('\n');
 }
 
-function summary(report: ScanReport): string[] {
+function summary(report: EvidenceReport): string[] {
   const notes: string[] = [];
   const reasons = new Map<string, number>();
   for (const u of report.undecided) reasons.set(u.reason, (reasons.get(u.reason) ?? 0) + 1);
@@ -63,7 +75,7 @@ function summary(report: ScanReport): string[] {
 async function scanCommand({ io, globals }: CliCtx, file: string): Promise<void> {
   const opts = globals();
   const bytes = readSbomFile(file);
-  const report = await createApiClient(io, opts).json<ScanReport>('POST', '/findings/scan', {
+  const report = await createApiClient(io, opts).json<EvidenceReport>('POST', '/findings/scan', {
     scope: 'advisory:read',
     rawBody: { contentType: 'application/json', data: bytes },
     timeoutMs: SCAN_TIMEOUT_MS,

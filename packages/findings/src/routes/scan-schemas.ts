@@ -25,6 +25,51 @@ const Source = Type.Object({
     description: 'Severity as this source reports it (never re-scored)',
   }),
   range: Range,
+  kev: Type.Optional(
+    Type.Object(
+      { dateAdded: Type.Optional(Type.String()) },
+      { description: 'Listed in CISA KEV, as this source says' },
+    ),
+  ),
+  epss: Type.Optional(Type.Object({ score: Type.Number(), percentile: Type.Optional(Type.Number()) })),
+});
+
+const VexStatement = Type.Object(
+  {
+    recordId: Type.String({ description: 'The raw VEX record (vex_raw id)' }),
+    vendor: Type.String(),
+    upstreamId: Type.String(),
+    contentHash: Type.String(),
+    format: Type.Union([Type.Literal('OPENVEX'), Type.Literal('CSAF_VEX'), Type.Literal('CYCLONEDX_VEX')]),
+    issuer: Type.String(),
+    vulnerabilityId: Type.String(),
+    status: Type.Union([
+      Type.Literal('not_affected'),
+      Type.Literal('affected'),
+      Type.Literal('fixed'),
+      Type.Literal('under_investigation'),
+    ]),
+    justification: Type.Optional(Type.String()),
+    impact: Type.Optional(Type.String()),
+    action: Type.Optional(Type.String()),
+    product: Type.String({ description: 'The purl or CPE of the statement that matched the component' }),
+    timestamp: Type.Optional(Type.String()),
+    pointer: Type.String({ description: 'JSON pointer of the statement in the raw document' }),
+  },
+  { description: 'A VEX statement as its issuer wrote it; conflicting statements are all kept' },
+);
+
+const Reachability = Type.Object({
+  state: Type.Union([Type.Literal('reachable'), Type.Literal('unreachable'), Type.Literal('unknown')]),
+  lattice: Type.String({ description: 'The Signals lattice state that decided it' }),
+  path: Type.Array(Type.String(), { description: 'Witness path, sink first, entrypoint last' }),
+  fact: Type.Optional(Type.Object({ subjectKey: Type.String(), digest: Type.String(), factVersion: Type.Integer() })),
+  reason: Type.Optional(
+    Type.Union([Type.Literal('no-subject'), Type.Literal('no-fact'), Type.Literal('no-target')], {
+      description:
+        'Why it is unknown: the SBOM names no subject, the subject has no fact, or the fact no target for it',
+    }),
+  ),
 });
 
 const Finding = Type.Object({
@@ -41,6 +86,8 @@ const Finding = Type.Object({
   aliases: Type.Array(Type.String()),
   fixedVersions: Type.Array(Type.String(), { description: "In the ecosystem's order" }),
   sources: Type.Array(Source),
+  vex: Type.Array(VexStatement),
+  reachability: Reachability,
 });
 
 const Undecided = Type.Object({
@@ -58,6 +105,12 @@ const Undecided = Type.Object({
 });
 
 export const ScanReportSchema = Type.Object({
+  subjectKey: Type.Union([Type.String(), Type.Null()], {
+    description: "The subject the SBOM is about (Signals' subject key), null when it names none",
+  }),
+  fact: Type.Union([Type.Object({ factVersion: Type.Integer(), digest: Type.String() }), Type.Null()], {
+    description: "The subject's reachability fact the states were read from",
+  }),
   components: Type.Integer({ description: 'Components in the SBOM besides its root' }),
   findings: Type.Array(Finding),
   undecided: Type.Array(Undecided, {

@@ -4,10 +4,11 @@ import { type HttpApp, tenantOf } from '@stella/platform';
 import type { ScanService } from '../scan/service.ts';
 import { acceptSbomBodies } from './sboms.ts';
 import { ScanReportSchema, scanDocumentScope, scanStoredScope, scanTags } from './scan-schemas.ts';
-import { SbomParams } from './schemas.ts';
+import { SbomParams, ScanQuery } from './schemas.ts';
 
 interface ScanDocumentRoute {
   Body: Buffer;
+  Querystring: ScanQuery;
 }
 
 export function registerScanRoutes(app: HttpApp, scans: ScanService, maxSbomBytes: number): void {
@@ -35,10 +36,13 @@ export function registerScanRoutes(app: HttpApp, scans: ScanService, maxSbomByte
         schema: {
           tags: scanTags,
           summary: 'Scan an SBOM sent in the body (CycloneDX or SPDX JSON) without storing it',
+          description:
+            "Findings with their VEX statements and reachability. The subject (whose Signals fact gives reachability) is scanId, else imageDigest, else component+version from the query; without them the SBOM's root.",
+          querystring: ScanQuery,
           response: { 200: ScanReportSchema },
         },
       },
-      async (request) => scans.scanDocument(tenantOf(request), request.body),
+      async (request) => scans.scanDocument(tenantOf(request), request.body, request.query),
     );
   });
 }

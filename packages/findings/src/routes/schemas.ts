@@ -25,6 +25,9 @@ export const IngestQuery = Type.Object({
   filename: Type.Optional(Type.String({ maxLength: 1024, description: 'The file name, kept as provenance' })),
 });
 
+/** The subject of a scanned document: as for ingest, without the file name. */
+export const ScanQuery = Type.Omit(IngestQuery, ['filename']);
+
 export const ListQuery = Type.Object({
   subject: Type.Optional(Type.String({ maxLength: 1024, description: 'Only SBOMs of this subject key' })),
   limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, default: 100 })),
@@ -81,3 +84,4 @@ export const Page = <T extends Parameters<typeof Type.Array>[0]>(item: T) =>
   Type.Object({ items: Type.Array(item), nextCursor: Nullable(Type.String()) });
 
 export type IngestQuery = Static<typeof IngestQuery>;
+export type ScanQuery = Static<typeof ScanQuery>;

@@ -1,42 +1,61 @@
 // SPDX-License-Identifier: Apache-2.0
 // Scanning as a service: an SBOM (sent now, or stored before) read into components, the advisories
-// naming their packages fetched through the advisory port, and the pure scan core run over them.
+// naming their packages fetched through the advisory port, the pure scan core run over them, and
+// the evidence joined: the reachability fact of the SBOM's subject through the Signals port.
 // Nothing is stored: a scan is a view of what the stores hold at this moment.
-import type { JsonLimits } from '@stella/core';
+import { type JsonLimits, StellaError, type SubjectRef } from '@stella/core';
 import type { Db } from '@stella/platform';
-import type { SbomComponent } from '../sbom/model.ts';
+import { type EvidenceReport, joinEvidence } from '../evidence/join.ts';
+import type { ReachabilitySource } from '../evidence/reachability.ts';
+import type { ParsedSbom } from '../sbom/model.ts';
+import { sbomSubjectKey } from '../sbom/subject.ts';
 import { type FindingsService, readSbom } from '../service.ts';
 import type { AdvisorySource } from './advisories.ts';
-import { type ScanReport, scanComponents } from './scan.ts';
+import { scanComponents } from './scan.ts';
 
 export interface ScanDeps {
   db: Db;
   advisories: AdvisorySource;
+  reachability: ReachabilitySource;
   sboms: FindingsService;
   jsonLimits: JsonLimits;
 }
 
 export interface ScanService {
-  /** Scans an SBOM document without storing it. */
-  scanDocument(tenant: string, bytes: Buffer): Promise<ScanReport>;
-  /** Scans a stored SBOM (404 for an id of another tenant). */
-  scanStored(tenant: string, sbomId: string): Promise<ScanReport>;
+  /** Scans an SBOM document without storing it; its subject from `subject`, else its root. */
+  scanDocument(tenant: string, bytes: Buffer, subject?: SubjectRef): Promise<EvidenceReport>;
+  /** Scans a stored SBOM (404 for an id of another tenant) about the subject it was stored for. */
+  scanStored(tenant: string, sbomId: string): Promise<EvidenceReport>;
+}
+
+/** The subject a document is about, or undefined when neither the caller nor its root names one. */
+function subjectOf(subject: SubjectRef, parsed: ParsedSbom, doc: unknown): string | undefined {
+  try {
+    return sbomSubjectKey(subject, parsed, doc);
+  } catch (error) {
+    if (error instanceof StellaError) return undefined;
+    throw error;
+  }
 }
 
 export function createScanService(deps: ScanDeps): ScanService {
-  const scan = async (tenant: string, bytes: Buffer): Promise<ScanReport> => {
-    const { parsed } = readSbom(bytes, deps.jsonLimits);
-    const components: SbomComponent[] = parsed.components;
-    const purls = components.flatMap((c) => c.purl ?? []);
+  const keyOf = (purl: string) => deps.advisories.packageKeys([purl])[0];
+  const scan = async (tenant: string, parsed: ParsedSbom, subjectKey: string | undefined) => {
+    const purls = parsed.components.flatMap((c) => c.purl ?? []);
     const advisories = await deps.advisories.advisoriesForPackages(deps.db, tenant, purls);
-    const keyOf = (purl: string) => deps.advisories.packageKeys([purl])[0];
-    return scanComponents(components, advisories, keyOf, deps.jsonLimits);
+    const report = scanComponents(parsed.components, advisories, keyOf, deps.jsonLimits);
+    const fact = subjectKey ? await deps.reachability.reachabilityFact(deps.db, tenant, subjectKey) : undefined;
+    return joinEvidence(report, { subjectKey, fact, vexFor: () => [], packageKeyOf: keyOf });
   };
   return {
-    scanDocument: scan,
+    async scanDocument(tenant, bytes, subject = {}) {
+      const { doc, parsed } = readSbom(bytes, deps.jsonLimits);
+      return scan(tenant, parsed, subjectOf(subject, parsed, doc));
+    },
     async scanStored(tenant, sbomId) {
+      const record = await deps.sboms.getSbom(tenant, sbomId);
       const { bytes } = await deps.sboms.rawSbom(tenant, sbomId);
-      return scan(tenant, bytes);
+      return scan(tenant, readSbom(bytes, deps.jsonLimits).parsed, record.subjectKey);
     },
   };
 }

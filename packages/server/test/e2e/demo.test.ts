@@ -56,6 +56,14 @@ test(`every README walkthrough command runs as written (npm run demo, ${testBack
   assert.match(run.output, /^403$/m, "an acme token is refused for tenant default's timeline");
   assert.match(run.output, /^<$/m, 'npm orders 1.2.3 before 1.10.0');
   assert.match(run.output, /pkg:npm\/semver@7\.5\.1\s+CVE-2022-25883\s+7\.5\.2/, 'the scan table names semver');
-  assert.match(run.output, /3 findings in 8 components/, 'the scan finds path-to-regexp, semver and yargs-parser');
-  assert.match(run.output, /^CVE-2024-45296\nCVE-2022-25883\nGHSA-ghmj-crg5-xw2j$/m, 'the SPDX scan, as JSON lines');
+  assert.match(
+    run.output,
+    /4 findings in 62 components/,
+    'the scan finds formidable, path-to-regexp, semver and yargs-parser',
+  );
+  assert.match(
+    run.output,
+    /^CVE-2025-46653\nCVE-2024-45296\nCVE-2022-25883\nGHSA-ghmj-crg5-xw2j$/m,
+    'the SPDX scan, as JSON lines',
+  );
 });

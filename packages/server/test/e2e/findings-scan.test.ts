@@ -2,8 +2,9 @@
 // for path-to-regexp, semver, yargs-parser and formidable ingested from the real fixtures, then npm's
 // own SBOMs of examples/node-app scanned with `stella scan` and over HTTP. Expected, from the
 // advisories' own ranges: path-to-regexp 0.1.7 < 0.1.10 (CVE-2024-45296), semver 7.5.1 in
-// [7.0.0, 7.5.2) (CVE-2022-25883), yargs-parser 13.1.1 from 0 with no fix (GHSA-ghmj-crg5-xw2j);
-// formidable 1.2.2 is below both of GHSA-75v8-2h7p-7m2m's ranges, so no finding.
+// [7.0.0, 7.5.2) (CVE-2022-25883), yargs-parser 13.1.1 from 0 with no fix (GHSA-ghmj-crg5-xw2j),
+// formidable 3.5.2 in [3.1.1-canary.20211030, 3.5.3) (CVE-2025-46653). With the example's callgraph
+// and a runtime batch for its subject, Signals' fact gives each finding its reachability.
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -16,8 +17,8 @@ const EXAMPLE = new URL('../../../../examples/node-app/', import.meta.url);
 const CDX_PATH = new URL('sbom.cdx.json', EXAMPLE).pathname;
 const SPDX_PATH = new URL('sbom.spdx.json', EXAMPLE).pathname;
 const GHSA = join(advisoryFixtures(), 'ghsa');
-// Small enough to refuse a padded SBOM quickly, large enough for the example's SBOMs (under 9 kB).
-const MAX_SBOM_BYTES = 64 * 1024;
+// Small enough to refuse a padded SBOM quickly, large enough for the example's SBOMs (under 80 kB).
+const MAX_SBOM_BYTES = 256 * 1024;
 const ADVISORIES = [
   'advisory-database/advisories/github-reviewed/2024/09/GHSA-9wv6-86v2-598j/GHSA-9wv6-86v2-598j.json',
   'advisory-database/advisories/github-reviewed/2023/06/GHSA-c2qf-rxjj-qqgw/GHSA-c2qf-rxjj-qqgw.json',
@@ -35,6 +36,7 @@ interface FindingLine {
 }
 
 const EXPECTED = [
+  ['pkg:npm/formidable@3.5.2', 'CVE-2025-46653', ['GHSA-75v8-2h7p-7m2m'], ['3.5.3']],
   ['pkg:npm/path-to-regexp@0.1.7', 'CVE-2024-45296', ['GHSA-9wv6-86v2-598j'], ['0.1.10']],
   ['pkg:npm/semver@7.5.1', 'CVE-2022-25883', ['GHSA-c2qf-rxjj-qqgw'], ['7.5.2']],
   ['pkg:npm/yargs-parser@13.1.1', 'GHSA-ghmj-crg5-xw2j', [], []],
@@ -79,7 +81,7 @@ describe(`scan on ${testBackend()}`, () => {
       .split('\n')
       .map((line) => JSON.parse(line) as FindingLine);
     assert.deepEqual(summary(findings), EXPECTED);
-    const semver = findings[1]!;
+    const semver = findings[2]!;
     assert.deepEqual(
       semver.sources.map((s) => [s.vendor, s.upstreamId]),
       [['ghsa', 'GHSA-c2qf-rxjj-qqgw']],
@@ -106,12 +108,12 @@ describe(`scan on ${testBackend()}`, () => {
     );
     const table = await runCli(t, ['scan', CDX_PATH]);
     assert.equal(table.code, 0, table.stderr);
-    assert.match(table.stdout, /^PACKAGE\s+VULNERABILITY\s+FIXED IN\s+SOURCES$/m);
+    assert.match(table.stdout, /^PACKAGE\s+VULNERABILITY\s+FIXED IN\s+REACHABILITY\s+VEX\s+SOURCES$/m);
     assert.match(
       table.stdout,
-      /pkg:npm\/path-to-regexp@0\.1\.7\s+CVE-2024-45296\s+0\.1\.10\s+ghsa:GHSA-9wv6-86v2-598j/,
+      /pkg:npm\/path-to-regexp@0\.1\.7\s+CVE-2024-45296\s+0\.1\.10\s+unknown\s+-\s+ghsa:GHSA-9wv6-86v2-598j/,
     );
-    assert.match(table.stdout, /3 findings in 8 components/);
+    assert.match(table.stdout, /4 findings in 62 components/);
   });
 
   test('a stored SBOM scans the same over GET /sboms/{id}/findings', async () => {
@@ -123,11 +125,82 @@ describe(`scan on ${testBackend()}`, () => {
     });
     assert.equal(res.status, 200, await res.clone().text());
     const stored = (await res.json()) as { findings: { vulnerabilityId: string }[]; components: number };
-    assert.equal(stored.components, 8);
+    assert.equal(stored.components, 62);
     assert.deepEqual(
       stored.findings.map((f) => f.vulnerabilityId),
       EXPECTED.map((e) => e[1]),
     );
+  });
+
+  test("reachability: the subject's Signals fact gives each finding its state and witness path", async () => {
+    const before = (await runCli(t, ['--json', 'scan', CDX_PATH])).stdout.trim().split('\n');
+    for (const line of before)
+      assert.deepEqual((JSON.parse(line) as { reachability: unknown }).reachability, {
+        state: 'unknown',
+        lattice: 'Unknown',
+        path: [],
+        reason: 'no-fact',
+      });
+    const post = (path: string, body: unknown) =>
+      fetch(`${t.base}${path}`, {
+        method: 'POST',
+        body: JSON.stringify(body),
+        headers: { authorization: `Bearer ${token}`, 'x-stella-tenant': 'default', 'content-type': 'application/json' },
+      });
+    const graph = await post(
+      '/signals/callgraphs',
+      JSON.parse(readFileSync(new URL('callgraph.json', EXAMPLE), 'utf8')),
+    );
+    assert.equal(graph.status, 202, await graph.clone().text());
+    const { callgraphId } = (await graph.json()) as { callgraphId: string };
+    const subject = { component: 'stella-example-node-app', version: '1.0.0' };
+    const observed = { symbolId: 'app.js#main', hitCount: 1, observedAt: '2026-12-01T10:00:00Z' };
+    const runtime = await post('/signals/runtime-facts', { callgraphId, subject, events: [observed] });
+    assert.equal(runtime.status, 202, await runtime.clone().text());
+    const { targets } = JSON.parse(readFileSync(new URL('targets.json', EXAMPLE), 'utf8')) as { targets: unknown[] };
+    const recompute = await post('/signals/reachability/recompute', {
+      subjectKey: 'stella-example-node-app|1.0.0',
+      targets,
+      wait: true,
+    });
+    assert.equal(recompute.status, 200, await recompute.clone().text());
+    const r = await runCli(t, ['--json', 'scan', CDX_PATH]);
+    assert.equal(r.code, 0, r.stderr);
+    const states = r.stdout
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as FindingLine & { reachability: { state: string; path: string[] } })
+      .map((f) => [f.purl, f.reachability.state, f.reachability.path]);
+    assert.deepEqual(states, [
+      ['pkg:npm/formidable@3.5.2', 'unreachable', []],
+      [
+        'pkg:npm/path-to-regexp@0.1.7',
+        'reachable',
+        [
+          'path-to-regexp/index.js#pathtoRegexp',
+          'express/lib/router/layer.js#Layer',
+          'express/lib/application.js#app.get',
+          'app.js#main',
+        ],
+      ],
+      [
+        'pkg:npm/semver@7.5.1',
+        'reachable',
+        [
+          'semver/classes/range.js#Range.parseRange',
+          'semver/classes/range.js#Range',
+          'semver/functions/satisfies.js#satisfies',
+          'app.js#main/<anonymous:12>',
+        ],
+      ],
+      [
+        'pkg:npm/yargs-parser@13.1.1',
+        'reachable',
+        ['yargs-parser/index.js#parse', 'yargs-parser/index.js#Parser', 'app.js#main'],
+      ],
+    ]);
+    const table = await runCli(t, ['scan', CDX_PATH]);
+    assert.match(table.stdout, /pkg:npm\/formidable@3\.5\.2 +CVE-2025-46653 +3\.5\.3 +unreachable /);
   });
 
   test("another tenant's scan sees none of this tenant's advisories", async () => {
