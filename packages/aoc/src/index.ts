@@ -25,3 +25,4 @@ export type { VulnerableSymbols } from './read/symbols.ts';
 export { vulnerableSymbols } from './read/symbols.ts';
 export type { AocService } from './service.ts';
 export { runConnector } from './sources/runner.ts';
+export { AOC_RAW_TOPIC } from './topics.ts';

@@ -6,6 +6,7 @@ import type { Db, Queryable, Timeline } from '@stella/platform';
 import { AocErrors } from '../errors.ts';
 import type { AocMetrics } from '../metrics.ts';
 import { type Chain, identityKey, insertRows, loadChains, type RawRow } from '../sql/raw.ts';
+import { AOC_RAW_TOPIC } from '../topics.ts';
 import { type AocEnvelope, type RawStore, recordId } from './envelope.ts';
 import type { PreparedDocument } from './prepare.ts';
 
@@ -179,6 +180,12 @@ async function witness(
   }
   const written = results.filter((r) => r.result === 'ok');
   if (written.length > 0) {
+    // For rooms that derive from the raw stores (findings recompute): what changed, not the documents.
+    await timeline.publish(tx, tenant, AOC_RAW_TOPIC, {
+      tenant,
+      written: written.length,
+      stores: [...new Set(written.map((r) => r.store))].sort(),
+    });
     await timeline.append(tx, tenant, {
       category: 'aoc',
       kind: 'aoc.raw.ingested',

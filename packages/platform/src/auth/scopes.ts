@@ -16,6 +16,12 @@ export const SCOPES = [
   'export:download',
   'sbom:ingest',
   'sbom:read',
+  'findings:read',
+  // Queueing recomputes of stored findings (POST /findings/recompute).
+  'findings:write',
+  'policy:read',
+  // Publishing policy snapshots and choosing the active one.
+  'policy:write',
   'orch:read',
   'orch:quota',
   'orch:operate',
