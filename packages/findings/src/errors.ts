@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // The findings room's coded errors. A version or ecosystem the comparators cannot read is reported
 // with the reason, never guessed: a matcher that guessed would mark packages affected or safe wrongly.
+// A policy that does not lint is refused whole, with its diagnostics.
 import { defineError, ExitCode } from '@stella/core';
 
 export const FindingsErrors = {
@@ -38,5 +39,19 @@ export const FindingsErrors = {
     exit: ExitCode.usage,
     title: 'Unknown or unsupported ecosystem',
     hint: 'Use an OSV ecosystem name or one of its aliases (case-insensitive; distribution names may carry a release suffix such as Debian:12); `stella versions ecosystems` lists them.',
+  }),
+  policyInvalid: defineError({
+    code: 'ERR_POLICY_INVALID',
+    status: 422,
+    exit: ExitCode.usage,
+    title: 'Policy is invalid',
+    hint: 'The message (and the problem details `diagnostics`) name each error with its line and column. Run `stella policy lint <file>` for the full list; docs/policy.md describes the language. An expired exception must be renewed (a later expires) or removed.',
+  }),
+  policyNotFound: defineError({
+    code: 'ERR_POLICY_NOT_FOUND',
+    status: 404,
+    exit: ExitCode.notFound,
+    title: 'Policy snapshot not found',
+    hint: 'Check the snapshot id (sha256:… digest) and the tenant; snapshots of another tenant are reported as not found.',
   }),
 };

@@ -3,6 +3,7 @@
 // `stella sbom`/`stella scan`, and the ecosystem version comparators with `stella versions`.
 // Advisories come through a port the server wires to the AOC room's door.
 import type { Ctx, Module } from '@stella/platform';
+import { registerPolicyCommands } from './commands/policy.ts';
 import { registerSbomCommands } from './commands/sbom.ts';
 import { registerScanCommand } from './commands/scan.ts';
 import { registerVersionsCommands } from './commands/versions.ts';
@@ -76,6 +77,7 @@ export function createFindingsModule(options: FindingsModuleOptions): Module {
       registerVersionsCommands(program, cli);
       registerSbomCommands(program, cli);
       registerScanCommand(program, cli);
+      registerPolicyCommands(program, cli);
     },
   };
 }
