@@ -50,6 +50,8 @@ interface CompiledPolicy {
   exceptions: { source: PolicyException; vulnerability: string; package?: CompiledGlob; end: number }[];
 }
 
+// Globs compiled once per policy object. parsePolicy freezes what it returns; a caller that builds a
+// Policy by hand must not change it after evaluating with it.
 const compiledPolicies = new WeakMap<Policy, CompiledPolicy>();
 
 const globs = (list: readonly string[] | undefined, ignoreCase = false) =>
