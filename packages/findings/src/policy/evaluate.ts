@@ -134,6 +134,8 @@ function exceptionNames(exception: CompiledPolicy['exceptions'][number], facts: 
 }
 
 export function evaluateFinding(policy: Policy, finding: EvidenceFinding, at: Date): PolicyDecision {
+  // An invalid Date compares false with every expiry, so every exception would apply forever.
+  if (Number.isNaN(at.getTime())) throw new RangeError('evaluateFinding: at is an invalid Date');
   const compiled = compile(policy);
   const facts = factsOf(finding, compiled.trust);
   const expired: string[] = [];
