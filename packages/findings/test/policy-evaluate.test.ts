@@ -158,6 +158,15 @@ describe('conditions over the component and its reachability; rule order', () =>
     assert.equal(verdictOf(policy, finding({ sources: [source({ kev: {} })] })), 'pass c');
   });
 
+  test('an invalid evaluation time is refused, not compared (it would keep every exception alive)', () => {
+    const policy = policyOf('rules: [{ id: a, verdict: pass }]\n');
+    assert.throws(() => evaluateFinding(policy, finding(), new Date('nope')), RangeError);
+    assert.throws(
+      () => parsePolicy(`${HEAD}rules: [{ id: a, verdict: pass }]\n`, { now: new Date(Number.NaN) }),
+      RangeError,
+    );
+  });
+
   test('no rule matching gives warn with rule (none)', () => {
     const policy = policyOf('rules:\n  - { id: a, when: { kev: true }, verdict: fail }\n');
     assert.deepEqual(evaluateFinding(policy, finding(), AT), {

@@ -152,6 +152,17 @@ describe('parsePolicy: errors beyond the shape', () => {
     ]);
   });
 
+  test('aliases are followed (an error inside points at the alias use) but capped, against nested expansion', () => {
+    const reuse = `${HEAD}rules:\n  - { id: a, when: { package: &npm ["pkg:npm/*"] }, verdict: fail }\n  - { id: b, when: { package: *npm, kev: true }, verdict: warn }\n`;
+    assert.deepEqual(parsePolicy(reuse, { now: NOW }).policy?.rules[1]?.when?.package, ['pkg:npm/*']);
+    const badReuse = `${HEAD}x: &x 1\nrules:\n  - { id: a, when: { kev: *x }, verdict: fail }\n`;
+    assert.deepEqual(diagnostics(badReuse), ['4:1 error unknown-field /x', '6:27 error wrong-type /rules/0/when/kev']);
+    // Every use re-walks the anchored list: many uses of a long list would cost uses × length.
+    const rules = ['rules:', '  - { id: r0, when: { package: &p ["pkg:a", "pkg:b"] }, verdict: pass }'];
+    for (let i = 1; i <= 120; i++) rules.push(`  - { id: r${i}, when: { package: *p }, verdict: pass }`);
+    assert.deepEqual(diagnostics(`${HEAD}${rules.join('\n')}\n`), ['106:34 error too-large /rules/101/when/package']);
+  });
+
   test('an empty document, a non-mapping document and an oversized one are errors at 1:1', () => {
     assert.deepEqual(diagnostics(''), ['1:1 error wrong-type ']);
     assert.deepEqual(diagnostics('- a\n'), ['1:1 error wrong-type ']);

@@ -50,6 +50,8 @@ interface CompiledPolicy {
   exceptions: { source: PolicyException; vulnerability: string; package?: CompiledGlob; end: number }[];
 }
 
+// Globs compiled once per policy object. parsePolicy freezes what it returns; a caller that builds a
+// Policy by hand must not change it after evaluating with it.
 const compiledPolicies = new WeakMap<Policy, CompiledPolicy>();
 
 const globs = (list: readonly string[] | undefined, ignoreCase = false) =>
@@ -132,6 +134,8 @@ function exceptionNames(exception: CompiledPolicy['exceptions'][number], facts: 
 }
 
 export function evaluateFinding(policy: Policy, finding: EvidenceFinding, at: Date): PolicyDecision {
+  // An invalid Date compares false with every expiry, so every exception would apply forever.
+  if (Number.isNaN(at.getTime())) throw new RangeError('evaluateFinding: at is an invalid Date');
   const compiled = compile(policy);
   const facts = factsOf(finding, compiled.trust);
   const expired: string[] = [];

@@ -43,7 +43,13 @@ export interface LintContext {
   doc: Document;
   lines: LineCounter;
   diagnostics: PolicyDiagnostic[];
+  /** Alias uses the walk still follows; set to MAX_ALIAS_USES when the walk starts. */
+  aliasesLeft?: number;
 }
+
+// Each alias use re-walks its anchor, so nested anchors multiply (the "billion laughs" document). A
+// policy reuses a package list a few times at most; the yaml package's toJS stops at the same count.
+const MAX_ALIAS_USES = 100;
 
 export function pointer(path: readonly (string | number)[]): string {
   return path.map((p) => `/${String(p).replaceAll('~', '~0').replaceAll('/', '~1')}`).join('');
@@ -91,8 +97,14 @@ function offsetOf(node: unknown, fallback: number): number {
 
 /** Checks one node against its schema, recursing into mappings and sequences. */
 export function walk(ctx: LintContext, w: Walk): void {
+  const at = { offset: offsetOf(w.node, w.offset), path: w.path };
+  if (isAlias(w.node)) {
+    ctx.aliasesLeft = (ctx.aliasesLeft ?? MAX_ALIAS_USES) - 1;
+    if (ctx.aliasesLeft === -1)
+      report(ctx, at, 'error', 'too-large', `more than ${MAX_ALIAS_USES} alias uses (*name); write the values out`);
+    if (ctx.aliasesLeft < 0) return;
+  }
   const node = isAlias(w.node) ? w.node.resolve(ctx.doc) : w.node;
-  const at = { offset: offsetOf(node, w.offset), path: w.path };
   const { schema } = w;
   const choices = schema.enum ?? (schema.const === undefined ? undefined : [schema.const]);
   if (choices) {

@@ -93,11 +93,11 @@ function checkExceptions(ctx: LintContext, policy: Policy, now: Date): void {
 
 /** The schema's generic codes, renamed where the policy language names the mistake. */
 function renameStructural(d: PolicyDiagnostic): PolicyDiagnostic {
-  if (d.path === '' && d.message === 'missing required field "rules"')
+  if (d.path === '' && d.code === 'missing-field' && d.message === 'missing required field "rules"')
     return { ...d, code: 'no-rules', message: 'the policy has no rules: add at least one' };
   if (d.path === '/rules' && d.code === 'bad-value')
     return { ...d, code: 'no-rules', message: 'the policy has no rules: add at least one' };
-  if (/^\/exceptions\/\d+$/.test(d.path) && d.message === 'missing required field "expires"')
+  if (d.code === 'missing-field' && /^\/exceptions\/\d+$/.test(d.path) && d.message.endsWith('"expires"'))
     return {
       ...d,
       code: 'exception-no-expiry',
@@ -119,6 +119,7 @@ function byPosition(a: PolicyDiagnostic, b: PolicyDiagnostic): number {
 }
 
 export function parsePolicy(text: string, options: { now: Date }): ParsedPolicy {
+  if (Number.isNaN(options.now.getTime())) throw new RangeError('parsePolicy: now is an invalid Date');
   const lines = new LineCounter();
   const diagnostics: PolicyDiagnostic[] = [];
   if (Buffer.byteLength(text, 'utf8') > MAX_POLICY_BYTES) {
