@@ -39,6 +39,8 @@ export interface FindingsDeps {
   clock: Clock;
   jsonLimits: JsonLimits;
   maxSbomBytes: number;
+  /** Called after a new SBOM was committed (not for a duplicate): the module queues its subject's recompute. */
+  onIngested?: (tenant: string, subjectKey: string) => Promise<void>;
 }
 
 export interface IngestInput {
@@ -164,6 +166,7 @@ export function createFindingsService(deps: FindingsDeps): FindingsService {
       const now = deps.clock.now().toISOString();
       const document = newDocument(id, digest, bytes, { parsed, subjectKey, rawUri: stored.uri }, input, now);
       const written = await inTenant(tenant, (tx) => writeSbom(tx, deps, tenant, document, parsed));
+      if (written) await deps.onIngested?.(tenant, subjectKey);
       // Not written: a concurrent ingest of the same bytes committed first; theirs is the record.
       return { ...(await getSbom(tenant, id)), duplicate: !written };
     },

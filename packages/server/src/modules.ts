@@ -1,6 +1,6 @@
 // The rooms this server is made of, in one list, in dependency order, and the configuration they
 // load together.
-import { advisoriesForPackages, aocModule, packageKeys, vulnerableSymbols } from '@stella/aoc';
+import { AOC_RAW_TOPIC, advisoriesForPackages, aocModule, packageKeys, vulnerableSymbols } from '@stella/aoc';
 import { authorityModule } from '@stella/authority';
 import { exportModule } from '@stella/export';
 import { createFindingsModule } from '@stella/findings';
@@ -13,7 +13,7 @@ import {
   type Module,
   platformModule,
 } from '@stella/platform';
-import { createSignalsModule, reachabilityFact, type VulnerableSymbols } from '@stella/signals';
+import { createSignalsModule, FACT_TOPIC, reachabilityFact, type VulnerableSymbols } from '@stella/signals';
 
 /** Signals asks the AOC room for the vulnerable symbols of its default reachability targets. */
 export const signalsAdvisories: VulnerableSymbols = { vulnerableSymbols };
@@ -21,10 +21,12 @@ export const signalsAdvisories: VulnerableSymbols = { vulnerableSymbols };
 const signalsModule = createSignalsModule({ advisories: signalsAdvisories });
 
 // Findings matches SBOM components against the advisories the AOC room holds and joins the
-// reachability Signals computed for their subject, each read through the room's door.
+// reachability Signals computed for their subject, each read through the room's door; the rooms'
+// outbox topics keep stored findings current.
 const findingsModule = createFindingsModule({
   advisories: { advisoriesForPackages, packageKeys },
   reachability: { reachabilityFact },
+  recomputeOn: [AOC_RAW_TOPIC, FACT_TOPIC],
 });
 
 export const modules: readonly Module[] = [

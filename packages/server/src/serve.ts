@@ -149,7 +149,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       step: 'stopping the job queue',
       run: () => queue.stop({ graceMs: config.server.shutdownGraceMs }),
     });
-    const jobs = trackJobs(queue, work, storage);
+    const jobs = trackJobs(queue, work, storage, logger);
 
     const timeline = createTimeline(db, clock);
     const outboxDelivered = counter(metrics, 'stella_outbox_delivered_total', 'Outbox messages delivered');
@@ -348,7 +348,8 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
  * the shutdown grace period, and a stuck stop names it), and a job failing on a full or read-only
  * store turns readiness 503.
  */
-function trackJobs(queue: JobQueue, work: WorkTracker, storage: StorageHealth): JobQueue {
+/** Tracks each job as work in flight, and logs a failed one (it is retried, then dead-lettered). */
+function trackJobs(queue: JobQueue, work: WorkTracker, storage: StorageHealth, logger: Logger): JobQueue {
   return {
     ...queue,
     work<T>(name: string, handler: JobHandler<T>, options?: WorkOptions) {
@@ -359,7 +360,9 @@ function trackJobs(queue: JobQueue, work: WorkTracker, storage: StorageHealth): 
           try {
             return await runInWork(current, () => handler(job));
           } catch (error) {
-            storage.report(error);
+            // A storage fault is logged once by the storage health; anything else is this job's own.
+            if (!storage.report(error)?.store)
+              logger.warn({ err: error, queue: name, jobId: job.id, retryCount: job.retryCount }, 'job failed');
             throw error;
           } finally {
             current.end();

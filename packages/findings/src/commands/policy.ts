@@ -3,14 +3,13 @@
 // (`file:line:column: error code message`), exit 2 when any is an error; no server needed. Also
 // loadPolicyFile, which the commands that evaluate a policy (scan --policy, policy simulate) share.
 import { readFileSync } from 'node:fs';
-import { Errors, StellaError, sha256Hex } from '@stella/core';
+import { Errors, StellaError } from '@stella/core';
 import { type CliCtx, log, printResult } from '@stella/platform';
 import { type Command, Option } from 'commander';
 import { FindingsErrors } from '../errors.ts';
-import { canonicalPolicy, type Policy, type PolicyDiagnostic, parsePolicy } from '../policy/index.ts';
-
-// The errors named in a thrown message; the rest are counted (`stella policy lint` lists them all).
-const ERRORS_IN_MESSAGE = 5;
+import { type Policy, type PolicyDiagnostic, parsePolicy } from '../policy/index.ts';
+import { policyDigest, policyInvalid } from '../policy/invalid.ts';
+import { registerSnapshotCommands } from './policy-snapshots.ts';
 
 export interface LoadedPolicy {
   policy: Policy;
@@ -27,33 +26,15 @@ function readPolicyText(path: string): string {
   }
 }
 
-export function policyDigest(policy: Policy): string {
-  return `sha256:${sha256Hex(canonicalPolicy(policy))}`;
-}
-
 export function formatDiagnostic(file: string, d: PolicyDiagnostic): string {
   return `${file}:${d.line}:${d.column}: ${d.severity} ${d.code} ${d.message}`;
-}
-
-function invalid(path: string, diagnostics: readonly PolicyDiagnostic[]): StellaError {
-  const errors = diagnostics.filter((d) => d.severity === 'error');
-  const named = errors.slice(0, ERRORS_IN_MESSAGE).map((d) => `${d.line}:${d.column} ${d.code} ${d.message}`);
-  const more = errors.length > ERRORS_IN_MESSAGE ? `; and ${errors.length - ERRORS_IN_MESSAGE} more` : '';
-  const count = `${errors.length} error${errors.length === 1 ? '' : 's'}`;
-  return new StellaError(
-    FindingsErrors.policyInvalid,
-    `${path} is not a valid policy (${count}): ${named.join('; ')}${more}`,
-    {
-      details: { file: path, diagnostics },
-    },
-  );
 }
 
 /** Reads and parses a policy file; throws ERR_POLICY_INVALID (exit 2) naming the first errors, ERR_FILE_NOT_FOUND when unreadable. */
 export function loadPolicyFile(path: string, now: Date): LoadedPolicy {
   const text = readPolicyText(path);
   const { policy, diagnostics } = parsePolicy(text, { now });
-  if (!policy) throw invalid(path, diagnostics);
+  if (!policy) throw policyInvalid(path, diagnostics);
   return { policy, digest: policyDigest(policy), text };
 }
 
@@ -109,4 +90,5 @@ export function registerPolicyCommands(program: Command, cli: CliCtx): void {
       ),
     )
     .action((file: string, flags: { at?: string }) => lintCommand(cli, file, flags));
+  registerSnapshotCommands(policy, cli);
 }

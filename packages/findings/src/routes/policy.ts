@@ -121,6 +121,31 @@ export function registerPolicyRoutes(app: HttpApp, snapshots: SnapshotService, o
   );
 
   app.get(
+    '/policy/keys',
+    {
+      config: readScope,
+      schema: {
+        tags,
+        summary: "The public keys that sign this tenant's snapshots (PEM), to verify their DSSE envelopes offline",
+        response: {
+          200: Type.Object({
+            keys: Type.Array(
+              Type.Object({
+                keyid: Type.String(),
+                algorithm: Type.String(),
+                publicKeyPem: Type.String(),
+                status: Type.String(),
+                createdAt: Type.String(),
+              }),
+            ),
+          }),
+        },
+      },
+    },
+    async (request) => ({ keys: await snapshots.publicKeys(tenantOf(request)) }),
+  );
+
+  app.get(
     '/policy/active',
     {
       config: readScope,

@@ -173,6 +173,11 @@ export function createSnapshotService(deps: SnapshotDeps) {
       return current;
     },
 
+    /** The public halves of the tenant's findings-policy keys (active and retired), to verify envelopes offline. */
+    async publicKeys(tenant: string) {
+      return (await deps.signing.listPublicKeys(tenant)).filter((k) => k.purpose === POLICY_SIGNING_PURPOSE);
+    },
+
     /** Refuses an id that is not a snapshot of this tenant (404 ERR_POLICY_NOT_FOUND). */
     async assertExists(tenant: string, id: string): Promise<void> {
       if (!SNAPSHOT_ID.test(id) || !(await inTenant(tenant, (tx) => selectSnapshot(tx, id)))) throw notFound(id);

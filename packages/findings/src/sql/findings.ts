@@ -46,7 +46,7 @@ export async function lockSubject(tx: Queryable, tenant: string, subjectKey: str
 /** Every subject key the tenant has an SBOM for, sorted. */
 export async function selectSubjects(tx: Queryable): Promise<string[]> {
   const { rows } = await tx.query<{ subject_key: string }>(
-    'select distinct subject_key from sbom_document order by subject_key collate "C"',
+    'select subject_key from sbom_document group by subject_key order by subject_key collate "C"',
   );
   return rows.map((r) => r.subject_key);
 }
