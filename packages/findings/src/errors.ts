@@ -54,4 +54,11 @@ export const FindingsErrors = {
     title: 'Policy snapshot not found',
     hint: 'Check the snapshot id (sha256:… digest) and the tenant; snapshots of another tenant are reported as not found.',
   }),
+  policyThreshold: defineError({
+    code: 'ERR_POLICY_THRESHOLD',
+    status: 422,
+    exit: ExitCode.failure,
+    title: "Findings cross the policy's fail or warn threshold",
+    hint: 'The output lists the findings that fail or warn and the rule that decided each. Fix them (upgrade to a fixed version, or show they are unreachable or not affected with VEX), or record a reviewed exception with an expiry in the policy; thresholds.fail and thresholds.warn set how many are allowed.',
+  }),
 };

@@ -11,7 +11,7 @@ import { after, describe, test } from 'node:test';
 import { makeProgram } from '@stella/cli';
 import { StellaError } from '@stella/core';
 import type { CliIo } from '@stella/platform';
-import { loadPolicyFile } from '../src/commands/policy.ts';
+import { loadPolicyFile } from '../src/commands/policy-file.ts';
 import { canonicalPolicy } from '../src/policy/index.ts';
 
 const EXAMPLE = new URL('../../../examples/node-app/policy.yaml', import.meta.url).pathname;

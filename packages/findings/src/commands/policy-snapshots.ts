@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { type CliCtx, createApiClient, printResult } from '@stella/platform';
 import type { Command } from 'commander';
 import type { SnapshotDetail, SnapshotView } from '../snapshots/service.ts';
-import { loadPolicyFile } from './policy.ts';
+import { loadPolicyFile } from './policy-file.ts';
 
 interface Activation {
   seq: number;

@@ -1,52 +1,19 @@
 // SPDX-License-Identifier: Apache-2.0
-// `stella policy lint <file>`: the policy's diagnostics as a compiler prints them
-// (`file:line:column: error code message`), exit 2 when any is an error; no server needed. Also
-// loadPolicyFile, which the commands that evaluate a policy (scan --policy, policy simulate) share.
-import { readFileSync } from 'node:fs';
-import { Errors, StellaError } from '@stella/core';
+// `stella policy …`: lint (the policy's diagnostics as a compiler prints them,
+// `file:line:column: error code message`, exit 2 when any is an error; no server needed), simulate,
+// and the snapshot verbs (policy-snapshots.ts).
+import { StellaError } from '@stella/core';
 import { type CliCtx, log, printResult } from '@stella/platform';
 import { type Command, Option } from 'commander';
 import { FindingsErrors } from '../errors.ts';
-import { type Policy, type PolicyDiagnostic, parsePolicy } from '../policy/index.ts';
-import { policyDigest, policyInvalid } from '../policy/invalid.ts';
+import { type PolicyDiagnostic, parsePolicy } from '../policy/index.ts';
+import { policyDigest } from '../policy/invalid.ts';
+import { evaluationTime, readPolicyText } from './policy-file.ts';
 import { registerSnapshotCommands } from './policy-snapshots.ts';
-
-export interface LoadedPolicy {
-  policy: Policy;
-  /** `sha256:` + hex of canonicalPolicy(policy): the snapshot's identity. */
-  digest: string;
-  text: string;
-}
-
-function readPolicyText(path: string): string {
-  try {
-    return readFileSync(path, 'utf8');
-  } catch (error) {
-    throw new StellaError(Errors.fileNotFound, `${path}: ${(error as Error).message}`, { cause: error });
-  }
-}
+import { registerSimulateCommand } from './simulate.ts';
 
 export function formatDiagnostic(file: string, d: PolicyDiagnostic): string {
   return `${file}:${d.line}:${d.column}: ${d.severity} ${d.code} ${d.message}`;
-}
-
-/** Reads and parses a policy file; throws ERR_POLICY_INVALID (exit 2) naming the first errors, ERR_FILE_NOT_FOUND when unreadable. */
-export function loadPolicyFile(path: string, now: Date): LoadedPolicy {
-  const text = readPolicyText(path);
-  const { policy, diagnostics } = parsePolicy(text, { now });
-  if (!policy) throw policyInvalid(path, diagnostics);
-  return { policy, digest: policyDigest(policy), text };
-}
-
-function evaluationTime(at: string | undefined): Date {
-  if (at === undefined) return new Date();
-  const time = Date.parse(at);
-  if (!/^\d{4}-\d{2}-\d{2}/.test(at) || Number.isNaN(time))
-    throw new StellaError(
-      Errors.usage,
-      `--at must be an ISO 8601 date or time (2027-01-31, 2027-01-31T12:00:00Z), not "${at}"`,
-    );
-  return new Date(time);
 }
 
 function lintCommand(cli: CliCtx, file: string, flags: { at?: string }): void {
@@ -90,5 +57,6 @@ export function registerPolicyCommands(program: Command, cli: CliCtx): void {
       ),
     )
     .action((file: string, flags: { at?: string }) => lintCommand(cli, file, flags));
+  registerSimulateCommand(policy, cli);
   registerSnapshotCommands(policy, cli);
 }

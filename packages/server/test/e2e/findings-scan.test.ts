@@ -6,7 +6,7 @@
 // formidable 3.5.2 in [3.1.1-canary.20211030, 3.5.3) (CVE-2025-46653). With the example's callgraph
 // and a runtime batch for its subject, Signals' fact gives each finding its reachability.
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { hashSecret } from '@stella/authority';
@@ -201,6 +201,50 @@ describe(`scan on ${testBackend()}`, () => {
     ]);
     const table = await runCli(t, ['scan', CDX_PATH]);
     assert.match(table.stdout, /pkg:npm\/formidable@3\.5\.2 +CVE-2025-46653 +3\.5\.3 +unreachable /);
+  });
+
+  test('stella scan --policy: verdicts and rules per finding, exit 1 over the fail threshold; simulate prints Markdown', async () => {
+    const POLICY = new URL('policy.yaml', EXAMPLE).pathname;
+    const r = await runCli(t, ['--json', 'scan', CDX_PATH, '--policy', POLICY]);
+    assert.equal(r.code, 1, r.stderr);
+    assert.match(r.stderr, /ERR_POLICY_THRESHOLD/);
+    const verdicts = r.stdout
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as { vulnerabilityId: string; verdict: { verdict: string; rule: string } })
+      .map((f) => [f.vulnerabilityId, f.verdict.verdict, f.verdict.rule]);
+    assert.deepEqual(verdicts, [
+      ['CVE-2025-46653', 'pass', 'unreachable-low'],
+      ['CVE-2024-45296', 'fail', 'reachable-high'],
+      ['CVE-2022-25883', 'pass', 'exception:EXC-2026-001'],
+      ['GHSA-ghmj-crg5-xw2j', 'warn', 'triage'],
+    ]);
+    const table = await runCli(t, ['scan', CDX_PATH, '--policy', POLICY]);
+    assert.equal(table.code, 1);
+    assert.match(table.stdout, /^PACKAGE\s+VULNERABILITY\s+FIXED IN\s+REACHABILITY\s+VEX\s+VERDICT\s+RULE\s+SOURCES$/m);
+    assert.match(table.stderr, /policy node-app: 1 fail, 1 warn, 2 pass/);
+    const simulate = await runCli(t, ['policy', 'simulate', '--policy', POLICY, '--sbom', CDX_PATH, SPDX_PATH]);
+    assert.equal(simulate.code, 1, simulate.stderr);
+    assert.match(simulate.stdout, /^## ❌ stella policy failed$/m);
+    assert.match(
+      simulate.stdout,
+      /^\| sbom\.cdx\.json \(stella-example-node-app\\\|1\.0\.0\) \| 1 \| 1 \| 2 \| ❌ \(fail threshold crossed\) \|$/m,
+    );
+    assert.match(simulate.stdout, /\| pkg:npm\/path-to-regexp@0\.1\.7 \| CVE-2024-45296 \| high \| reachable \|/);
+    // With the threshold met (a fail allowed), the same run passes with warnings: exit 0.
+    const lenient = join(t.home, 'lenient.yaml');
+    writeFileSync(lenient, readFileSync(POLICY, 'utf8').replace('fail: 0 #', 'fail: 1 #'));
+    const ok = await runCli(t, ['policy', 'simulate', '--policy', lenient, '--sbom', CDX_PATH]);
+    assert.equal(ok.code, 0, ok.stderr);
+    assert.match(ok.stdout, /^## ⚠️ stella policy passed with warnings$/m);
+    const bad = join(t.home, 'bad.yaml');
+    writeFileSync(
+      bad,
+      'apiVersion: stella.policy/v1\nkind: Policy\nmetadata: { name: x }\nrules:\n  - id: r\n    verdict: maybe\n',
+    );
+    const refused = await runCli(t, ['scan', CDX_PATH, '--policy', bad]);
+    assert.equal(refused.code, 2, refused.stderr);
+    assert.match(refused.stderr, /ERR_POLICY_INVALID: .*bad\.yaml is not a valid policy \(1 error\): 6:/);
   });
 
   test("another tenant's scan sees none of this tenant's advisories", async () => {
