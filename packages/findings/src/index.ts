@@ -1,13 +1,26 @@
 // SPDX-License-Identifier: Apache-2.0
-// @stella/findings: version ordering per ecosystem, SBOM reading and storage, OSV matching and scans
-// today; VEX, reachability, policy and stored findings next (issue 13).
+// @stella/findings: version ordering per ecosystem, SBOM reading and storage, matching, the VEX and
+// reachability join, the policy language, policy snapshots and stored findings (issue 13). The names
+// below are the room's whole door.
 export type { FindingsConfig } from './config.ts';
 export { findingsConfig } from './config.ts';
 export { FindingsErrors } from './errors.ts';
+export type { EvidenceReport } from './evidence/join.ts';
+export type { EvidenceFinding, FindingReachability, VexStatement } from './evidence/model.ts';
+export type { ReachabilitySource, SubjectFact } from './evidence/reachability.ts';
+export type { EvaluationRecord, ExportedSnapshot } from './export-feed.ts';
+export {
+  activePolicySnapshotId,
+  countFindingsForExport,
+  policySnapshotForExport,
+  streamEvaluationsForExport,
+} from './export-feed.ts';
 export type { ComponentCoordinates, MatchedRange, MatchOutcome, OsvPackage } from './match/osv.ts';
 export { fixedVersionsOf, matchOsv, osvPackagesOf } from './match/osv.ts';
 export type { FindingsModuleOptions } from './module.ts';
-export { createFindingsModule, findingsMigrations } from './module.ts';
+export { createFindingsModule, findingsMigrations, RECOMPUTE_QUEUE } from './module.ts';
+export type { Policy, PolicyDecision } from './policy/index.ts';
+export { canonicalPolicy, evaluateFinding, PolicySchema, parsePolicy } from './policy/index.ts';
 export type { ParsedSbom, SbomComponent, SbomEdge, SbomFormat, SbomIssue } from './sbom/model.ts';
 export { parseSbom } from './sbom/parse.ts';
 export type { SbomComponentView, SbomProvenance, SbomRecord } from './sbom/record.ts';
@@ -16,6 +29,7 @@ export type { Finding, ScanReport } from './scan/scan.ts';
 export { scanComponents } from './scan/scan.ts';
 export type { FindingsDeps, FindingsService, IngestInput, IngestResult, Page } from './service.ts';
 export { createFindingsService, SBOM_NAMESPACE } from './service.ts';
+export { POLICY_PAYLOAD_TYPE } from './snapshots/service.ts';
 export type { EcosystemDescription, Ordering, VersionComparator } from './versions/index.ts';
 export {
   checkVersion,

@@ -2,6 +2,7 @@
 // committed and a test fails when they are stale.
 import { errorDefinitions } from '@stella/core';
 import { ExportProfileSchema } from '@stella/export';
+import { PolicySchema } from '@stella/findings';
 
 export function renderErrorsDoc(): string {
   const rows = errorDefinitions().map(
@@ -65,6 +66,7 @@ export async function generateDocs(): Promise<Record<string, string>> {
       'docs/config.md': renderConfigDocs(configSections),
       'docs/metrics.md': renderMetricsDoc(await server.ctx.metrics.getMetricsAsJSON()),
       'packages/export/schemas/export-profile.schema.json': `${JSON.stringify(ExportProfileSchema, null, 2)}\n`,
+      'packages/findings/schemas/policy.schema.json': `${JSON.stringify(PolicySchema, null, 2)}\n`,
     };
   } finally {
     await server.close();

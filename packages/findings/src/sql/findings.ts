@@ -132,3 +132,21 @@ export async function selectFinding(tx: Queryable, id: string): Promise<FindingR
   const { rows } = await tx.query<FindingRow>(`select ${COLUMNS} from finding where id = $1`, [id]);
   return rows[0];
 }
+
+export async function countFindings(tx: Queryable): Promise<number> {
+  const { rows } = await tx.query<{ n: string | number }>('select count(*) as n from finding');
+  return Number(rows[0]?.n ?? 0);
+}
+
+/** A page of findings after an id (every column), in id byte order: what exports stream. */
+export async function selectFindingsPage(
+  tx: Queryable,
+  afterId: string | undefined,
+  limit: number,
+): Promise<FindingRow[]> {
+  const { rows } = await tx.query<FindingRow>(
+    `select ${COLUMNS} from finding where $1::text is null or id collate "C" > $1 order by id collate "C" limit $2`,
+    [afterId ?? null, limit],
+  );
+  return rows;
+}
