@@ -59,14 +59,26 @@ async function showCommand({ io, globals }: CliCtx, id: string): Promise<void> {
   io.stdout.write(`${JSON.stringify(finding, null, 2)}\n`);
 }
 
-async function recomputeCommand({ io, globals }: CliCtx, flags: { subject?: string }): Promise<void> {
-  const result = await createApiClient(io, globals()).json<{ jobId: string | null }>('POST', '/findings/recompute', {
+interface RecomputeAnswer {
+  jobId?: string | null;
+  results?: { subjectKey: string; findings: number; changes: number; snapshotId: string | null }[];
+}
+
+function describeRecompute(answer: RecomputeAnswer): string {
+  if (answer.results)
+    return answer.results
+      .map((r) => `${r.subjectKey}: ${r.findings} findings, ${r.changes} changes, policy ${r.snapshotId ?? 'none'}`)
+      .join('\n');
+  return answer.jobId ? `queued recompute ${answer.jobId}` : 'a recompute of the same scope is already queued';
+}
+
+async function recomputeCommand({ io, globals }: CliCtx, flags: { subject?: string; wait?: boolean }): Promise<void> {
+  const answer = await createApiClient(io, globals()).json<RecomputeAnswer>('POST', '/findings/recompute', {
     scope: 'findings:write',
-    body: flags.subject ? { subject: flags.subject } : {},
+    body: { ...(flags.subject ? { subject: flags.subject } : {}), ...(flags.wait ? { wait: true } : {}) },
+    timeoutMs: flags.wait ? 10 * 60 * 1000 : undefined,
   });
-  printResult(io, globals(), result, () =>
-    result.jobId ? `queued recompute ${result.jobId}` : 'a recompute of the same scope is already queued',
-  );
+  printResult(io, globals(), answer, () => describeRecompute(answer));
 }
 
 export function registerFindingsCommands(program: Command, cli: CliCtx): void {
@@ -92,5 +104,6 @@ export function registerFindingsCommands(program: Command, cli: CliCtx): void {
     .command('recompute')
     .description('Queue a recompute of the stored findings (they also recompute by themselves on every change)')
     .option('--subject <key>', 'only this subject key')
-    .action((flags: { subject?: string }) => recomputeCommand(cli, flags));
+    .option('--wait', 'run it now and print what changed, instead of queueing it')
+    .action((flags: { subject?: string; wait?: boolean }) => recomputeCommand(cli, flags));
 }

@@ -46,9 +46,19 @@ const StoredFinding = Type.Object({
 const FindingParams = Type.Object({ id: Type.String({ maxLength: 128 }) });
 
 const RecomputeBody = Type.Object(
-  { subject: Type.Optional(Type.String({ minLength: 1, maxLength: 1024, description: 'Only this subject key' })) },
+  {
+    subject: Type.Optional(Type.String({ minLength: 1, maxLength: 1024, description: 'Only this subject key' })),
+    wait: Type.Optional(Type.Boolean({ description: 'Run it in the request and answer 200 with the results' })),
+  },
   { additionalProperties: false },
 );
+const RecomputeResult = Type.Object({
+  subjectKey: Type.String(),
+  sbomId: Type.Union([Type.String(), Type.Null()]),
+  snapshotId: Type.Union([Type.String(), Type.Null()]),
+  findings: Type.Integer(),
+  changes: Type.Integer({ description: 'policy.verdict and finding.resolved events appended' }),
+});
 type RecomputeBody = Static<typeof RecomputeBody>;
 
 /** Queues a recompute; the job id, or null when one for the same subject is already waiting. */
@@ -93,14 +103,22 @@ export function registerFindingRoutes(app: HttpApp, store: FindingStore, queueRe
         tags,
         summary: "Queue a recompute of the tenant's stored findings (all subjects, or one)",
         description:
-          'Recomputes also run by themselves when an SBOM is stored, advisories or VEX are ingested, a reachability fact changes or a policy snapshot is activated. 202 with the job id; jobId null when a recompute of the same scope is already queued.',
+          "Recomputes also run by themselves when an SBOM is stored, advisories or VEX are ingested, a reachability fact changes or a policy snapshot is activated. 202 with the job id (null when a recompute of the same scope is already queued); with wait=true 200 and what each subject's recompute did.",
         body: RecomputeBody,
-        response: { 202: Type.Object({ jobId: Type.Union([Type.String(), Type.Null()]) }) },
+        response: {
+          200: Type.Object({ results: Type.Array(RecomputeResult) }),
+          202: Type.Object({ jobId: Type.Union([Type.String(), Type.Null()]) }),
+        },
       },
     },
     async (request, reply) => {
-      const jobId = await queueRecompute(tenantOf(request), request.body?.subject?.trim().toLowerCase());
-      return reply.code(202).send({ jobId });
+      const tenant = tenantOf(request);
+      const subject = request.body?.subject?.trim().toLowerCase();
+      if (request.body?.wait) {
+        const results = subject ? [await store.recomputeSubject(tenant, subject)] : await store.recomputeTenant(tenant);
+        return reply.code(200).send({ results });
+      }
+      return reply.code(202).send({ jobId: await queueRecompute(tenant, subject) });
     },
   );
 }
