@@ -66,4 +66,19 @@ test(`every README walkthrough command runs as written (npm run demo, ${testBack
     /^CVE-2025-46653\nCVE-2024-45296\nCVE-2022-25883\nGHSA-ghmj-crg5-xw2j$/m,
     'the SPDX scan, as JSON lines',
   );
+  assert.match(
+    run.output,
+    /pkg:npm\/path-to-regexp@0\.1\.7\s+CVE-2024-45296\s+0\.1\.10\s+reachable\s+-\s+fail\s+reachable-high /,
+    'the policy fails the reachable path-to-regexp',
+  );
+  assert.match(
+    run.output,
+    /pkg:npm\/formidable@3\.5\.2\s+CVE-2025-46653\s+3\.5\.3\s+unreachable\s+-\s+pass\s+unreachable-low /,
+    'and passes the unreachable formidable',
+  );
+  assert.match(
+    run.output,
+    /^pkg:npm\/path-to-regexp@0\.1\.7\s+CVE-2024-45296\s+high\s+reachable\s+none\s+fail\s+reachable-high\s+finding:/m,
+    'the stored finding',
+  );
 });
