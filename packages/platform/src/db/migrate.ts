@@ -106,9 +106,10 @@ async function createBootstrapTable(db: Db): Promise<void> {
   } catch (error) {
     // Two processes racing on CREATE TABLE IF NOT EXISTS can both pass the existence check; the loser
     // sees a unique violation on the catalog (23505) or, when the winner has already committed, that
-    // the table's row type exists (42710). Either way the table exists by then; the select proves it.
+    // the table's row type (42710) or the relation itself (42P07, checked again when the catalog row is
+    // made) exists. Either way the table exists by then; the select proves it.
     const code = (error as { code?: string }).code;
-    if (code !== '23505' && code !== '42710') throw error;
+    if (code !== '23505' && code !== '42710' && code !== '42P07') throw error;
     await db.query('select 1 from stella_migrations limit 0');
   }
 }
