@@ -9,7 +9,13 @@ import { join, relative } from 'node:path';
 import { describe, test } from 'node:test';
 import { advisoryFixtures } from '@stella/testkit';
 import type { VexStatement } from '../src/evidence/model.ts';
-import { readVexRecords, readVexStatements, type SkippedVexRecord, type VexRecordWithRaw } from '../src/vex/index.ts';
+import {
+  MAX_STATEMENTS_PER_DOCUMENT,
+  readVexRecords,
+  readVexStatements,
+  type SkippedVexRecord,
+  type VexRecordWithRaw,
+} from '../src/vex/index.ts';
 
 const ROOT = advisoryFixtures();
 const VEX_DIRS = [
@@ -387,6 +393,95 @@ describe('CycloneDX VEX', () => {
       );
     }
     assert.deepEqual(statementsOf('cyclonedx-vex/guac-testdata/cyclonedx-vex-no-analysis.json'), []);
+  });
+});
+
+describe('CycloneDX affects[].versions', () => {
+  const doc = (versions: unknown[], purl = 'pkg:npm/c') => ({
+    bomFormat: 'CycloneDX',
+    specVersion: '1.6',
+    components: [{ 'bom-ref': 'c', name: 'c', purl }],
+    vulnerabilities: [{ id: 'CVE-2024-1111', analysis: { state: 'not_affected' }, affects: [{ ref: 'c', versions }] }],
+  });
+  const products = (d: unknown) => readVexStatements(recordOf('cdx.json', ''), d).map((s) => s.product);
+
+  test('narrow a package-level purl to the versions listed; ranges alone name no version', () => {
+    assert.deepEqual(products(doc([])), ['pkg:npm/c']);
+    assert.deepEqual(
+      products(
+        doc([
+          { version: '1.0.0', status: 'unaffected' },
+          { range: 'vers:npm/>=2.0.0', status: 'unaffected' },
+          { version: '1.1.0' },
+        ]),
+      ),
+      ['pkg:npm/c@1.0.0', 'pkg:npm/c@1.1.0'],
+    );
+    assert.deepEqual(products(doc([{ range: 'vers:npm/>=2.0.0|<3.0.0', status: 'unaffected' }])), []);
+  });
+
+  test('leave a versioned purl as written', () => {
+    assert.deepEqual(products(doc([{ version: '9.9.9' }], 'pkg:npm/c@1.0.0')), ['pkg:npm/c@1.0.0']);
+  });
+});
+
+describe('hostile documents', () => {
+  test('a document that multiplies past the statement cap is skipped, not expanded', () => {
+    const ids = Array.from({ length: 1000 }, (_, i) => `CVE-2024-${String(10000 + i)}`);
+    const products = Array.from({ length: 1000 }, (_, i) => ({ '@id': `pkg:npm/p${i}@1.0.0` }));
+    const raw = JSON.stringify({
+      '@context': 'https://openvex.dev/ns/v0.2.0',
+      statements: [{ vulnerability: { name: 'CVE-2024-0001', aliases: ids }, products, status: 'not_affected' }],
+    });
+    assert.ok(ids.length * products.length > MAX_STATEMENTS_PER_DOCUMENT);
+    const skipped: SkippedVexRecord[] = [];
+    const record = { ...recordOf('openvex/hostile.json', raw), recordId: 'hostile' };
+    assert.deepEqual(readVexRecords([record], undefined, skipped), []);
+    assert.deepEqual(
+      skipped.map((s) => s.recordId),
+      ['hostile'],
+    );
+    assert.match(skipped[0]!.reason, /more than 200000 statements/);
+  });
+
+  test('CSAF relationship chains resolve through nested relationships and stop on cycles', () => {
+    const doc = {
+      document: { category: 'csaf_vex', csaf_version: '2.0', publisher: { name: 'P' }, tracking: {} },
+      product_tree: {
+        full_product_names: [
+          { product_id: 'lib', name: 'lib', product_identification_helper: { purl: 'pkg:npm/lib@1.0.0' } },
+        ],
+        relationships: [
+          {
+            product_reference: 'lib',
+            relates_to_product_reference: 'app',
+            full_product_name: { product_id: 'app:lib', name: 'x' },
+          },
+          {
+            product_reference: 'app:lib',
+            relates_to_product_reference: 'os',
+            full_product_name: { product_id: 'os:app:lib', name: 'y' },
+          },
+          {
+            product_reference: 'loop-b',
+            relates_to_product_reference: 'x',
+            full_product_name: { product_id: 'loop-a', name: 'a' },
+          },
+          {
+            product_reference: 'loop-a',
+            relates_to_product_reference: 'x',
+            full_product_name: { product_id: 'loop-b', name: 'b' },
+          },
+        ],
+      },
+      vulnerabilities: [
+        { cve: 'CVE-2024-2222', product_status: { known_not_affected: ['os:app:lib', 'loop-a', 'unknown'] } },
+      ],
+    };
+    assert.deepEqual(
+      readVexStatements(recordOf('csaf/x.json', ''), doc).map((s) => [s.product, s.pointer]),
+      [['pkg:npm/lib@1.0.0', '/vulnerabilities/0/product_status/known_not_affected/0']],
+    );
   });
 });
 

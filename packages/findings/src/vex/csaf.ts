@@ -6,7 +6,15 @@
 // impact the impact, remediations the action; the document's publisher is the issuer.
 import type { VexStatement, VexStatus } from '../evidence/model.ts';
 import { isObject, type JsonObject, objects, text, texts } from '../sbom/json.ts';
-import { citing, defined, expand, isVulnerabilityId, pointerOf, productIdentifier } from './product.ts';
+import {
+  citing,
+  defined,
+  expand,
+  isVulnerabilityId,
+  pointerOf,
+  productIdentifier,
+  type StatementBudget,
+} from './product.ts';
 import type { VexRecord } from './source.ts';
 
 /** product_status keys that state a VEX status; `recommended` states none. */
@@ -26,13 +34,22 @@ function helperIds(product: JsonObject): string[] {
   return values.flatMap((v) => productIdentifier(v) ?? []);
 }
 
+/**
+ * Relationship hops followed from a product to the component that identifies it. Real documents use
+ * one (a package in a platform); the bound keeps a hostile chain linear.
+ */
+const MAX_RELATIONSHIP_HOPS = 8;
+
 /** product_id → the purls and CPEs that identify it, from branches, full_product_names and relationships. */
 export function csafProducts(tree: unknown): Map<string, string[]> {
   const byId = new Map<string, string[]>();
   const add = (product: unknown): void => {
     if (!isObject(product)) return;
     const id = text(product.product_id);
-    if (id !== undefined) byId.set(id, [...(byId.get(id) ?? []), ...helperIds(product)]);
+    if (id === undefined) return;
+    const ids = byId.get(id) ?? [];
+    ids.push(...helperIds(product));
+    byId.set(id, ids);
   };
   const root = isObject(tree) ? tree : {};
   const branches: JsonObject[] = objects(root.branches);
@@ -55,10 +72,10 @@ export function csafProducts(tree: unknown): Map<string, string[]> {
   const resolved = new Map<string, string[]>();
   for (const id of componentOf.keys()) {
     const ids = [...(byId.get(id) ?? [])];
-    const seen = new Set([id]);
-    for (let at = componentOf.get(id); at !== undefined && !seen.has(at); at = componentOf.get(at)) {
-      seen.add(at);
+    let at = componentOf.get(id);
+    for (let hop = 0; at !== undefined && at !== id && hop < MAX_RELATIONSHIP_HOPS; hop++) {
       ids.push(...(byId.get(at) ?? []));
+      at = componentOf.get(at);
     }
     resolved.set(id, ids);
   }
@@ -72,13 +89,25 @@ function csafGroups(tree: unknown): Map<string, string[]> {
   return new Map(groups.flatMap((g) => (text(g.group_id) ? [[text(g.group_id)!, texts(g.product_ids)]] : [])));
 }
 
-/** The first entry of a list (flags, threats, remediations) that names the product directly or by group. */
-function forProduct(entries: JsonObject[], productId: string, groups: Map<string, string[]>): JsonObject | undefined {
-  return entries.find(
-    (e) =>
-      texts(e.product_ids).includes(productId) ||
-      texts(e.group_ids).some((g) => groups.get(g)?.includes(productId) ?? false),
-  );
+/**
+ * product_id → the first entry of a list (flags, threats, remediations) naming it directly or by
+ * group. Built once per list, each group expanded once, so the cost stays linear in the document.
+ */
+function firstByProduct(entries: JsonObject[], groups: Map<string, string[]>): Map<string, JsonObject> {
+  const byProduct = new Map<string, JsonObject>();
+  const expanded = new Set<string>();
+  const claim = (productId: string, entry: JsonObject) => {
+    if (!byProduct.has(productId)) byProduct.set(productId, entry);
+  };
+  for (const entry of entries) {
+    for (const productId of texts(entry.product_ids)) claim(productId, entry);
+    for (const group of texts(entry.group_ids)) {
+      if (expanded.has(group)) continue;
+      expanded.add(group);
+      for (const productId of groups.get(group) ?? []) claim(productId, entry);
+    }
+  }
+  return byProduct;
 }
 
 function vulnerabilityIds(vulnerability: JsonObject): string[] {
@@ -87,6 +116,7 @@ function vulnerabilityIds(vulnerability: JsonObject): string[] {
 }
 
 interface CsafContext {
+  budget: StatementBudget;
   record: VexRecord;
   issuer: string;
   timestamp: string | undefined;
@@ -97,9 +127,12 @@ interface CsafContext {
 function readVulnerability(ctx: CsafContext, vulnerability: JsonObject, v: number): VexStatement[] {
   const ids = vulnerabilityIds(vulnerability);
   const status = isObject(vulnerability.product_status) ? vulnerability.product_status : {};
-  const flags = objects(vulnerability.flags);
-  const impacts = objects(vulnerability.threats).filter((t) => text(t.category) === 'impact');
-  const remediations = objects(vulnerability.remediations);
+  const flags = firstByProduct(objects(vulnerability.flags), ctx.groups);
+  const impacts = firstByProduct(
+    objects(vulnerability.threats).filter((t) => text(t.category) === 'impact'),
+    ctx.groups,
+  );
+  const remediations = firstByProduct(objects(vulnerability.remediations), ctx.groups);
   const out: VexStatement[] = [];
   for (const [key, vexStatus] of STATUS_OF) {
     const listed = Array.isArray(status[key]) ? status[key] : [];
@@ -107,29 +140,30 @@ function readVulnerability(ctx: CsafContext, vulnerability: JsonObject, v: numbe
       const productId = text(entry);
       const identifiers = productId === undefined ? [] : (ctx.products.get(productId) ?? []);
       if (productId === undefined || identifiers.length === 0) return;
-      const remediation = forProduct(remediations, productId, ctx.groups);
+      const remediation = remediations.get(productId);
       const facts = defined({
         ...citing(ctx.record),
         format: 'CSAF_VEX' as const,
         issuer: ctx.issuer,
         status: vexStatus,
-        justification: text(forProduct(flags, productId, ctx.groups)?.label),
-        impact: text(forProduct(impacts, productId, ctx.groups)?.details),
+        justification: text(flags.get(productId)?.label),
+        impact: text(impacts.get(productId)?.details),
         action: text(remediation?.details) ?? text(remediation?.url),
         timestamp: ctx.timestamp,
         pointer: pointerOf(['vulnerabilities', v, 'product_status', key, i]),
       });
-      out.push(...expand(facts, ids, identifiers));
+      out.push(...expand(ctx.budget, facts, ids, identifiers));
     });
   }
   return out;
 }
 
-export function readCsafVex(record: VexRecord, doc: JsonObject): VexStatement[] {
+export function readCsafVex(record: VexRecord, doc: JsonObject, budget: StatementBudget): VexStatement[] {
   const document = isObject(doc.document) ? doc.document : {};
   const publisher = isObject(document.publisher) ? document.publisher : {};
   const tracking = isObject(document.tracking) ? document.tracking : {};
   const ctx: CsafContext = {
+    budget,
     record,
     issuer: text(publisher.name) ?? text(publisher.namespace) ?? record.vendor,
     timestamp: text(tracking.current_release_date) ?? text(tracking.initial_release_date),

@@ -2,11 +2,23 @@
 // CycloneDX 1.4–1.6 VEX statements: each vulnerability with an analysis.state is a statement about
 // every component its affects[].ref points at, identified by that component's purl and cpe (a local
 // bom-ref, a BOM-Link whose fragment is a local bom-ref, or a ref or BOM-Link fragment that is itself
-// a purl). A vulnerability without analysis states nothing. affects[].versions are not read here
-// (the product is kept as written), nor are BOM-Links into other BOMs resolved.
+// a purl). A vulnerability without analysis states nothing, and BOM-Links into other BOMs are not
+// resolved. affects[].versions narrows a package-level purl to the versions it lists; version ranges
+// (`vers:`) are not interpreted, so a package-level purl given only ranges names no version at all
+// rather than every version.
 import type { VexStatement, VexStatus } from '../evidence/model.ts';
 import { isObject, type JsonObject, objects, text, texts } from '../sbom/json.ts';
-import { citing, defined, expand, isVulnerabilityId, pointerOf, productIdentifier } from './product.ts';
+import {
+  citing,
+  defined,
+  expand,
+  isPackageLevelPurl,
+  isVulnerabilityId,
+  pointerOf,
+  productIdentifier,
+  type StatementBudget,
+  withVersion,
+} from './product.ts';
 import type { VexRecord } from './source.ts';
 
 const STATUS_OF: Readonly<Record<string, VexStatus>> = {
@@ -47,6 +59,20 @@ function productsOf(ref: string, byRef: Map<string, string[]>): string[] {
   return byRef.get(fragment) ?? [productIdentifier(fragment) ?? []].flat();
 }
 
+/**
+ * Products of one affects entry: a package-level purl narrowed to the versions listed (none when only
+ * ranges are listed); versioned purls and CPEs as written.
+ */
+function narrowedByVersions(products: string[], affect: JsonObject): string[] {
+  const versions = objects(affect.versions);
+  if (versions.length === 0) return products;
+  const exact = versions.flatMap((v) => text(v.version) ?? []);
+  return products.flatMap((product) => {
+    if (!isPackageLevelPurl(product)) return [product];
+    return exact.flatMap((version) => withVersion(product, version) ?? []);
+  });
+}
+
 function decodeFragment(fragment: string): string {
   try {
     return decodeURIComponent(fragment);
@@ -70,6 +96,7 @@ function issuerOf(doc: JsonObject, record: VexRecord): string {
 }
 
 interface CycloneDxContext {
+  budget: StatementBudget;
   record: VexRecord;
   issuer: string;
   documentTimestamp: string | undefined;
@@ -91,7 +118,7 @@ function readVulnerability(ctx: CycloneDxContext, vulnerability: JsonObject, v: 
   const affects = Array.isArray(vulnerability.affects) ? vulnerability.affects : [];
   affects.forEach((affect, a) => {
     const ref = isObject(affect) ? text(affect.ref) : undefined;
-    if (ref === undefined) return;
+    if (ref === undefined || !isObject(affect)) return;
     const facts = defined({
       ...citing(ctx.record),
       format: 'CYCLONEDX_VEX' as const,
@@ -108,14 +135,15 @@ function readVulnerability(ctx: CycloneDxContext, vulnerability: JsonObject, v: 
         ctx.documentTimestamp,
       pointer: pointerOf(['vulnerabilities', v, 'affects', a]),
     });
-    out.push(...expand(facts, ids, productsOf(ref, ctx.byRef)));
+    out.push(...expand(ctx.budget, facts, ids, narrowedByVersions(productsOf(ref, ctx.byRef), affect)));
   });
   return out;
 }
 
-export function readCycloneDxVex(record: VexRecord, doc: JsonObject): VexStatement[] {
+export function readCycloneDxVex(record: VexRecord, doc: JsonObject, budget: StatementBudget): VexStatement[] {
   const metadata = isObject(doc.metadata) ? doc.metadata : {};
   const ctx: CycloneDxContext = {
+    budget,
     record,
     issuer: issuerOf(doc, record),
     documentTimestamp: text(metadata.timestamp),

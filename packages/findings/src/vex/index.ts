@@ -4,6 +4,7 @@
 export type { VexComponent, VexVulnerability } from './applicable.ts';
 export { applicableStatements, purlApplies } from './applicable.ts';
 export { cpeMatches } from './cpe.ts';
+export { MAX_STATEMENTS_PER_DOCUMENT } from './product.ts';
 export type { SkippedVexRecord } from './read.ts';
 export { readVexRecords, readVexStatements } from './read.ts';
 export type { VexRecord, VexRecordWithRaw, VexSource } from './source.ts';

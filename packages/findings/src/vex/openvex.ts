@@ -5,7 +5,15 @@
 // subcomponent. Timestamps cascade: the statement's last_updated or timestamp, else the document's.
 import type { VexStatement, VexStatus } from '../evidence/model.ts';
 import { isObject, type JsonObject, text, texts } from '../sbom/json.ts';
-import { citing, defined, expand, isVulnerabilityId, pointerOf, productIdentifier } from './product.ts';
+import {
+  citing,
+  defined,
+  expand,
+  isVulnerabilityId,
+  pointerOf,
+  productIdentifier,
+  type StatementBudget,
+} from './product.ts';
 import type { VexRecord } from './source.ts';
 
 const STATUSES: ReadonlySet<string> = new Set(['not_affected', 'affected', 'fixed', 'under_investigation']);
@@ -34,7 +42,13 @@ function vulnerabilityIds(vulnerability: unknown): string[] {
   ];
 }
 
-function readStatement(record: VexRecord, doc: JsonObject, statement: JsonObject, index: number): VexStatement[] {
+function readStatement(
+  budget: StatementBudget,
+  record: VexRecord,
+  doc: JsonObject,
+  statement: JsonObject,
+  index: number,
+): VexStatement[] {
   const status = text(statement.status);
   if (status === undefined || !STATUSES.has(status)) return [];
   const products = [...(Array.isArray(statement.products) ? statement.products : [])];
@@ -52,10 +66,12 @@ function readStatement(record: VexRecord, doc: JsonObject, statement: JsonObject
       text(statement.last_updated) ?? text(statement.timestamp) ?? text(doc.last_updated) ?? text(doc.timestamp),
     pointer: pointerOf(['statements', index]),
   });
-  return expand(facts, vulnerabilityIds(statement.vulnerability), products.flatMap(productIds));
+  return expand(budget, facts, vulnerabilityIds(statement.vulnerability), products.flatMap(productIds));
 }
 
-export function readOpenVex(record: VexRecord, doc: JsonObject): VexStatement[] {
+export function readOpenVex(record: VexRecord, doc: JsonObject, budget: StatementBudget): VexStatement[] {
   const statements = Array.isArray(doc.statements) ? doc.statements : [];
-  return statements.flatMap((statement, i) => (isObject(statement) ? readStatement(record, doc, statement, i) : []));
+  return statements.flatMap((statement, i) =>
+    isObject(statement) ? readStatement(budget, record, doc, statement, i) : [],
+  );
 }

@@ -2,6 +2,7 @@
 // The small vocabulary every VEX reader shares: RFC 6901 pointers to where a statement sits, product
 // identifiers kept as written (a purl in its canonical spelling, a CPE trimmed) and vulnerability ids
 // that look like ids. A product that is neither a purl nor a CPE cannot name a component and is left out.
+import { PackageURL } from 'packageurl-js';
 import type { VexStatement } from '../evidence/model.ts';
 import { purlCoordinates } from '../sbom/purl.ts';
 import type { VexRecord } from './source.ts';
@@ -26,6 +27,32 @@ export function productIdentifier(value: unknown): string | undefined {
   }
 }
 
+function parsedPurl(product: string): PackageURL | undefined {
+  if (!product.startsWith('pkg:')) return undefined;
+  try {
+    return PackageURL.fromString(product);
+  } catch {
+    return undefined;
+  }
+}
+
+/** A purl without a version (it names every version of the package). */
+export function isPackageLevelPurl(product: string): boolean {
+  const purl = parsedPurl(product);
+  return purl !== undefined && !purl.version;
+}
+
+/** The purl with this version, in canonical spelling; undefined when the result is not a valid purl. */
+export function withVersion(product: string, version: string): string | undefined {
+  const purl = parsedPurl(product);
+  if (purl === undefined) return undefined;
+  try {
+    return new PackageURL(purl.type, purl.namespace, purl.name, version, purl.qualifiers, purl.subpath).toString();
+  } catch {
+    return undefined;
+  }
+}
+
 /** Something shaped like a vulnerability id (PREFIX-rest, no spaces or slashes): CVE, GHSA, CGA, RHSA… */
 export function isVulnerabilityId(value: string): boolean {
   return /^[A-Za-z][A-Za-z0-9]*-[A-Za-z0-9][A-Za-z0-9._:-]*$/.test(value);
@@ -45,13 +72,40 @@ export function citing(record: VexRecord) {
 }
 
 /**
- * One statement per (vulnerability id × product), the statement's own name first and then its
- * aliases (applicability keeps the first that matches a finding), each product once.
+ * Statements one document may expand to. Ids × products multiply, so a small hostile document could
+ * otherwise ask for billions; the largest real documents (Red Hat VEX for a kernel CVE, a few
+ * thousand products, one or two ids each) stay far below it.
  */
-export function expand(facts: StatementFacts, ids: readonly string[], products: readonly string[]): VexStatement[] {
+export const MAX_STATEMENTS_PER_DOCUMENT = 200_000;
+
+/** How many more statements the document being read may give. */
+export interface StatementBudget {
+  remaining: number;
+}
+
+export function statementBudget(): StatementBudget {
+  return { remaining: MAX_STATEMENTS_PER_DOCUMENT };
+}
+
+/**
+ * One statement per (vulnerability id × product), the statement's own name first and then its
+ * aliases (applicability keeps the first that matches a finding), each product once. Throws a
+ * RangeError when the document's budget runs out.
+ */
+export function expand(
+  budget: StatementBudget,
+  facts: StatementFacts,
+  ids: readonly string[],
+  products: readonly string[],
+): VexStatement[] {
   const out: VexStatement[] = [];
   const uniqueProducts = [...new Set(products)];
-  for (const vulnerabilityId of new Set(ids)) {
+  const uniqueIds = new Set(ids);
+  budget.remaining -= uniqueIds.size * uniqueProducts.length;
+  if (budget.remaining < 0) {
+    throw new RangeError(`the document gives more than ${MAX_STATEMENTS_PER_DOCUMENT} statements; it is not read`);
+  }
+  for (const vulnerabilityId of uniqueIds) {
     for (const product of uniqueProducts) out.push({ ...facts, vulnerabilityId, product });
   }
   return out;

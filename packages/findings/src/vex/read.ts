@@ -8,18 +8,22 @@ import { isObject } from '../sbom/json.ts';
 import { readCsafVex } from './csaf.ts';
 import { readCycloneDxVex } from './cyclonedx.ts';
 import { readOpenVex } from './openvex.ts';
+import { statementBudget } from './product.ts';
 import type { VexRecord, VexRecordWithRaw } from './source.ts';
 
-/** Statements of one parsed document, in document order; none for a shape or format it cannot read. */
+/**
+ * Statements of one parsed document, in document order; none for a shape or format it cannot read.
+ * Throws a RangeError for a document that expands past MAX_STATEMENTS_PER_DOCUMENT statements.
+ */
 export function readVexStatements(record: VexRecord, doc: unknown): VexStatement[] {
   if (!isObject(doc)) return [];
   switch (record.format) {
     case 'OPENVEX':
-      return readOpenVex(record, doc);
+      return readOpenVex(record, doc, statementBudget());
     case 'CSAF_VEX':
-      return readCsafVex(record, doc);
+      return readCsafVex(record, doc, statementBudget());
     case 'CYCLONEDX_VEX':
-      return readCycloneDxVex(record, doc);
+      return readCycloneDxVex(record, doc, statementBudget());
     default:
       return [];
   }
