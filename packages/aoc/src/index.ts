@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 // @stella/aoc: raw advisory and VEX ingestion under the Aggregation-Only Contract. The names below are
-// the room's whole door: the server module, the guard, and the reads other rooms (export, signals) use.
+// the room's whole door: the server module, the guard, and the reads other rooms (export, signals, findings) use.
 export { AocErrors } from './errors.ts';
 export type {
   ContentFormat,
@@ -23,6 +23,8 @@ export type { RawExportRecord, RawSelectors } from './read/export-feed.ts';
 export { countRawForExport, streamRawForExport } from './read/export-feed.ts';
 export type { VulnerableSymbols } from './read/symbols.ts';
 export { vulnerableSymbols } from './read/symbols.ts';
+export type { PackageVex } from './read/vex.ts';
+export { vexForPackages } from './read/vex.ts';
 export type { AocService } from './service.ts';
 export { runConnector } from './sources/runner.ts';
 export { AOC_RAW_TOPIC } from './topics.ts';

@@ -368,6 +368,20 @@ describe('per-format extraction', () => {
     ]);
     assert.equal(result.documentVersion, '2');
   });
+
+  it('takes the purl a BOM-Link points at when the SBOM it names is not in the document', () => {
+    // CycloneDX's own example: the VEX names jackson-databind only as `urn:cdx:<sbom>/1#<purl>`.
+    for (const rel of [
+      'cyclonedx-vex/bom-examples/vex.json',
+      'cyclonedx-vex/guac-testdata/cyclonedx-unaffected-vex.json',
+    ]) {
+      const result = get(rel);
+      assert.deepEqual(result.linkset.purls, ['pkg:maven/com.fasterxml.jackson.core/jackson-databind@2.10.0'], rel);
+      assert.ok(result.linkset.reconciled_from.includes('/vulnerabilities/0/affects/0/ref'), rel);
+    }
+    // A fragment that is not a purl (a local bom-ref of another BOM) names nothing.
+    assert.deepEqual(get('cyclonedx-vex/bom-examples/Use-Cases/Case-6/vex.json').linkset.purls, []);
+  });
 });
 
 describe('recognise refusals', () => {

@@ -177,6 +177,53 @@ describe('issues are reported, the rest is read', () => {
   });
 });
 
+describe('CPEs for VEX by CPE', () => {
+  test('CycloneDX component cpe and SPDX cpe23Type (else cpe22Type) externalRefs are read; absent stays absent', () => {
+    const fromCdx = parseSbom(
+      cdx({
+        metadata: { component: { 'bom-ref': 'app', name: 'app', cpe: 'cpe:2.3:a:acme:app:1.0:*:*:*:*:*:*:*' } },
+        components: [
+          { 'bom-ref': 'a', name: 'openssl', version: '3.0.8', cpe: ' cpe:2.3:a:openssl:openssl:3.0.8:*:*:*:*:*:*:* ' },
+          { 'bom-ref': 'b', name: 'zlib', version: '1.3', purl: 'pkg:generic/zlib@1.3' },
+        ],
+      }),
+    );
+    assert.equal(fromCdx.root?.cpe, 'cpe:2.3:a:acme:app:1.0:*:*:*:*:*:*:*');
+    assert.equal(fromCdx.components[0]?.cpe, 'cpe:2.3:a:openssl:openssl:3.0.8:*:*:*:*:*:*:*');
+    assert.ok(!('cpe' in fromCdx.components[1]!));
+    const ref = (referenceType: string, referenceLocator: string) => ({
+      referenceCategory: referenceType === 'purl' ? 'PACKAGE-MANAGER' : 'SECURITY',
+      referenceType,
+      referenceLocator,
+    });
+    const fromSpdx = parseSbom({
+      spdxVersion: 'SPDX-2.3',
+      SPDXID: 'SPDXRef-DOCUMENT',
+      packages: [
+        {
+          SPDXID: 'SPDXRef-a',
+          name: 'openssl',
+          versionInfo: '3.0.8',
+          externalRefs: [
+            ref('cpe22Type', 'cpe:/a:openssl:openssl:3.0.8'),
+            ref('cpe23Type', 'cpe:2.3:a:openssl:openssl:3.0.8:*:*:*:*:*:*:*'),
+          ],
+        },
+        { SPDXID: 'SPDXRef-b', name: 'old', versionInfo: '1', externalRefs: [ref('cpe22Type', 'cpe:/a:x:old:1')] },
+        { SPDXID: 'SPDXRef-c', name: 'none', versionInfo: '1', externalRefs: [ref('purl', 'pkg:npm/none@1')] },
+      ],
+    });
+    assert.deepEqual(
+      fromSpdx.components.map((c) => [c.ref, c.cpe]),
+      [
+        ['SPDXRef-a', 'cpe:2.3:a:openssl:openssl:3.0.8:*:*:*:*:*:*:*'],
+        ['SPDXRef-b', 'cpe:/a:x:old:1'],
+        ['SPDXRef-c', undefined],
+      ],
+    );
+  });
+});
+
 describe('refusals', () => {
   for (const [what, doc, code] of [
     ['an array', [], 'ERR_SBOM_UNSUPPORTED'],

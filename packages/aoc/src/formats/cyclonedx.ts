@@ -86,8 +86,11 @@ export function extractCycloneDx(doc: JsonRecord): Extracted {
       const hash = ref.lastIndexOf('#');
       const target = components.get(ref) ?? (hash === -1 ? undefined : components.get(ref.slice(hash + 1)));
       if (target === undefined) {
-        // Some producers use the purl itself as the ref; anything else stays unresolved data.
-        links.purl(ref, refPointer);
+        // Some producers use the purl itself as the ref, or as the bom-ref a BOM-Link points at in
+        // the SBOM it describes (CycloneDX's examples: `urn:cdx:…/1#pkg:maven/…`); without the purl
+        // the document names no package and no lookup by package finds it. Anything else stays
+        // unresolved data.
+        if (links.purl(ref, refPointer) === null && hash !== -1) links.purl(ref.slice(hash + 1), refPointer);
         return;
       }
       const { component, path } = target;

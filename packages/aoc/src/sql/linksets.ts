@@ -85,8 +85,8 @@ export async function symbolsForPackages(tx: Queryable, packages: readonly strin
   return rows;
 }
 
-/** A head advisory naming one of the packages, with its verbatim text (what a matcher reads). */
-export interface PackageAdvisoryRow {
+/** A head record naming one of the packages, with its verbatim text (what a matcher or VEX reader reads). */
+export interface PackageRecordRow {
   id: string;
   vendor: string;
   upstream_id: string;
@@ -99,20 +99,31 @@ export interface PackageAdvisoryRow {
   raw: string;
 }
 
-/** Head revisions of advisory_raw whose package-level purls overlap the given ones, in id order. */
-export async function advisoriesNamingPackages(
+/** Head revisions of one raw store whose package-level purls overlap the given ones, in id order. */
+async function headsNamingPackages(
   tx: Queryable,
+  store: RawStore,
   packages: readonly string[],
-): Promise<PackageAdvisoryRow[]> {
+): Promise<PackageRecordRow[]> {
   if (packages.length === 0) return [];
-  const { rows } = await tx.query<PackageAdvisoryRow>(
+  const { rows } = await tx.query<PackageRecordRow>(
     `select r.id, r.source_vendor as vendor, r.upstream_id, r.revision, r.content_hash,
             r.content_format as format, r.spec_version, r.linkset -> 'aliases' as aliases, r.packages, r.raw
-       from advisory_raw r
+       from ${store} r
       where r.packages && $1::text[]
-        and not exists (select 1 from advisory_raw n where n.tenant = r.tenant and n.supersedes = r.id)
+        and not exists (select 1 from ${store} n where n.tenant = r.tenant and n.supersedes = r.id)
       order by r.id collate "C"`,
     [packages],
   );
   return rows;
+}
+
+/** Head revisions of advisory_raw whose package-level purls overlap the given ones, in id order. */
+export function advisoriesNamingPackages(tx: Queryable, packages: readonly string[]): Promise<PackageRecordRow[]> {
+  return headsNamingPackages(tx, 'advisory_raw', packages);
+}
+
+/** Head revisions of vex_raw whose package-level purls overlap the given ones, in id order. */
+export function vexNamingPackages(tx: Queryable, packages: readonly string[]): Promise<PackageRecordRow[]> {
+  return headsNamingPackages(tx, 'vex_raw', packages);
 }

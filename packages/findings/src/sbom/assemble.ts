@@ -13,6 +13,7 @@ export interface RawComponent {
   purl: string | undefined;
   /** Maven group or similar namespace when there is no purl (CycloneDX `group`). */
   group: string | undefined;
+  cpe?: string | undefined;
 }
 
 export interface RawSbom {
@@ -35,6 +36,8 @@ function toComponent(raw: RawComponent, issues: SbomIssue[]): SbomComponent {
     ecosystem: undefined,
     packageName: raw.group ? `${raw.group}:${raw.name}` : raw.name,
     identifiedBy: 'name-version',
+    // Only when given, so a component without one carries no empty key.
+    ...(raw.cpe === undefined ? {} : { cpe: raw.cpe }),
   };
   if (raw.purl === undefined) {
     issues.push({ kind: 'missing-purl', ref: raw.ref, detail: `${raw.name}@${raw.version ?? '?'} has no purl` });

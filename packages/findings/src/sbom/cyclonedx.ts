@@ -16,6 +16,7 @@ function component(entry: JsonObject, fallbackRef: string): RawComponent | undef
     version: text(entry.version),
     purl: text(entry.purl),
     group: text(entry.group),
+    cpe: text(entry.cpe),
   };
 }
 

@@ -18,6 +18,8 @@ export interface SbomComponent {
   packageName: string;
   /** How advisories can find it: by purl, or only by name and version (a lower-confidence match). */
   identifiedBy: 'purl' | 'name-version';
+  /** The component's CPE as the document gives it (CycloneDX `cpe`, SPDX cpe23Type/cpe22Type), for VEX by CPE. */
+  cpe?: string;
 }
 
 export interface SbomEdge {

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-// SPDX 2.2/2.3 JSON: packages with a purl in externalRefs (referenceType purl), the described
+// SPDX 2.2/2.3 JSON: packages with a purl (and a CPE) in externalRefs, the described
 // package (documentDescribes or a DESCRIBES relationship) as the subject, and the relationships that
 // mean "depends on" in either direction (A DEPENDS_ON B, or B *_DEPENDENCY_OF A; A CONTAINS B).
 import type { RawComponent, RawSbom } from './assemble.ts';
@@ -17,6 +17,13 @@ function purlOf(pkg: JsonObject): string | undefined {
   return ref ? text(ref.referenceLocator) : undefined;
 }
 
+/** The package's CPE: a cpe23Type reference, else a cpe22Type one (SPDX 2.3 Annex F). */
+function cpeOf(pkg: JsonObject): string | undefined {
+  const refs = objects(pkg.externalRefs);
+  const of = (type: string) => text(refs.find((r) => text(r.referenceType)?.toLowerCase() === type)?.referenceLocator);
+  return of('cpe23type') ?? of('cpe22type');
+}
+
 function packageOf(pkg: JsonObject, index: number): RawComponent | undefined {
   const name = text(pkg.name);
   if (!name) return undefined;
@@ -27,6 +34,7 @@ function packageOf(pkg: JsonObject, index: number): RawComponent | undefined {
     version: version === 'NOASSERTION' ? undefined : version,
     purl: purlOf(pkg),
     group: undefined,
+    cpe: cpeOf(pkg),
   };
 }
 
