@@ -22,11 +22,13 @@ import { createFindingsService, type FindingsService } from './service.ts';
 import { createSnapshotService, type SnapshotService } from './snapshots/service.ts';
 import { evaluatorFor } from './store/evaluate.ts';
 import { createFindingStore, type FindingStore } from './store/service.ts';
+import type { VexSource } from './vex/index.ts';
 
-/** What the server gives the findings room: the doors of the advisory store (AOC) and of Signals. */
+/** What the server gives the findings room: the doors of the raw stores (AOC: advisories, VEX) and of Signals. */
 export interface FindingsModuleOptions {
   advisories: AdvisorySource;
   reachability: ReachabilitySource;
+  vex: VexSource;
   /**
    * Outbox topics after which the tenant's findings are recomputed (raw advisories or VEX written, a
    * reachability fact changed). A payload naming `subject_key` recomputes that subject only.
@@ -87,6 +89,7 @@ function room(ctx: Ctx, options: FindingsModuleOptions): RoomState {
     db: ctx.db,
     advisories: options.advisories,
     reachability: options.reachability,
+    vex: options.vex,
     sboms,
     jsonLimits,
   });

@@ -1,6 +1,13 @@
 // The rooms this server is made of, in one list, in dependency order, and the configuration they
 // load together.
-import { AOC_RAW_TOPIC, advisoriesForPackages, aocModule, packageKeys, vulnerableSymbols } from '@stella/aoc';
+import {
+  AOC_RAW_TOPIC,
+  advisoriesForPackages,
+  aocModule,
+  packageKeys,
+  vexForPackages,
+  vulnerableSymbols,
+} from '@stella/aoc';
 import { authorityModule } from '@stella/authority';
 import { exportModule } from '@stella/export';
 import { createFindingsModule } from '@stella/findings';
@@ -20,12 +27,13 @@ export const signalsAdvisories: VulnerableSymbols = { vulnerableSymbols };
 
 const signalsModule = createSignalsModule({ advisories: signalsAdvisories });
 
-// Findings matches SBOM components against the advisories the AOC room holds and joins the
+// Findings matches SBOM components against the advisories the AOC room holds and joins its VEX and the
 // reachability Signals computed for their subject, each read through the room's door; the rooms'
 // outbox topics keep stored findings current.
 const findingsModule = createFindingsModule({
   advisories: { advisoriesForPackages, packageKeys },
   reachability: { reachabilityFact },
+  vex: { vexForPackages },
   recomputeOn: [AOC_RAW_TOPIC, FACT_TOPIC],
 });
 

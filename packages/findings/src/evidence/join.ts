@@ -12,6 +12,8 @@ export interface EvidenceReport extends Omit<ScanReport, 'findings'> {
   /** The reachability fact joined, by version and digest; null when the subject has none. */
   fact: { factVersion: number; digest: string } | null;
   findings: EvidenceFinding[];
+  /** VEX documents naming a component that could not be read (malformed, over the caps), with the reason. */
+  vexUnreadable?: { recordId: string; reason: string }[];
 }
 
 export interface EvidenceInput {

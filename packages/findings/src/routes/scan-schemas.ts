@@ -116,6 +116,12 @@ export const ScanReportSchema = Type.Object({
   undecided: Type.Array(Undecided, {
     description: 'What the matcher could not decide, with the reason; never guessed',
   }),
+  vexUnreadable: Type.Optional(
+    Type.Array(Type.Object({ recordId: Type.String(), reason: Type.String() }), {
+      description:
+        'VEX documents naming a component that could not be read, with the reason; their statements are missing',
+    }),
+  ),
   notEvaluated: Type.Record(Type.String(), Type.Integer(), {
     description: 'Advisories naming a component in a format not matched yet (CSAF, CVE5, NVD), counted by format',
   }),

@@ -225,4 +225,63 @@ describe(`stored findings and policy snapshots on ${testBackend()}`, () => {
     assert.equal((await call(`/policy/snapshots/${active.snapshot.id}`, { as: otherToken })).status, 404);
     assert.equal((await call('/policy/active', { as: otherToken })).status, 404);
   });
+
+  test("a VEX statement changes a verdict: the app team's not_affected passes path-to-regexp; a bot's affected is kept, untrusted", async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'stella-vex-'));
+    try {
+      // A conflicting statement from an issuer the policy does not trust ("*bot*": untrusted).
+      writeFileSync(
+        join(dir, 'bot.openvex.json'),
+        JSON.stringify({
+          '@context': 'https://openvex.dev/ns/v0.2.0',
+          '@id': 'https://example.com/bot/vex/1',
+          author: 'triage-bot',
+          timestamp: '2026-12-02T00:00:00Z',
+          version: 1,
+          statements: [
+            {
+              vulnerability: { name: 'CVE-2024-45296' },
+              products: [{ '@id': 'pkg:npm/path-to-regexp@0.1.7' }],
+              status: 'affected',
+              action_statement: 'Upgrade path-to-regexp to 0.1.10.',
+            },
+          ],
+        }),
+      );
+      for (const input of [join(EXAMPLE.pathname, 'vex'), dir]) {
+        const r = await runCli(t, ['sources', 'ingest', '--source', 'openvex', '--input', input]);
+        assert.equal(r.code, 0, r.stdout + r.stderr);
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+    // The raw VEX written queues the tenant's recompute by itself (aoc.raw.ingested.v1).
+    const items = await settle((list) =>
+      list.some((f) => f.vulnerabilityId === 'CVE-2024-45296' && f.verdict === 'pass'),
+    );
+    const pathToRegexp = items.find((f) => f.vulnerabilityId === 'CVE-2024-45296')!;
+    assert.deepEqual(
+      [pathToRegexp.verdict, pathToRegexp.rule, pathToRegexp.vexStatus],
+      ['pass', 'vendor-not-affected', 'not_affected'],
+    );
+    const detail = (await (await call(`/findings/${pathToRegexp.id}`)).json()) as {
+      vex: { issuer: string; status: string; product: string; recordId: string }[];
+    };
+    assert.deepEqual(detail.vex.map((v) => [v.issuer, v.status, v.product]).sort(), [
+      ['stella-example security team', 'not_affected', 'pkg:npm/path-to-regexp@0.1.7'],
+      ['triage-bot', 'affected', 'pkg:npm/path-to-regexp@0.1.7'],
+    ]);
+    const events = await call('/api/v1/timeline/events?kind=policy.verdict&limit=100');
+    const changes = (
+      (await events.json()) as {
+        items: { details: { findingId: string; verdict: string; previous: string | null; rule: string } }[];
+      }
+    ).items
+      .filter((e) => e.details.findingId === pathToRegexp.id)
+      .map((e) => [e.details.previous, e.details.verdict, e.details.rule]);
+    assert.deepEqual(changes, [
+      [null, 'fail', 'reachable-high'],
+      ['fail', 'pass', 'vendor-not-affected'],
+    ]);
+  });
 });
