@@ -56,7 +56,7 @@ function summary(report: ScanReport): string[] {
     notes.push(`undecided (not guessed): ${[...reasons].map(([reason, n]) => `${reason} ${n}`).join(', ')}`);
   const formats = Object.entries(report.notEvaluated);
   if (formats.length > 0)
-    notes.push(`advisories not matched yet by format: ${formats.map(([f, n]) => `${f} ${n}`).join(', ')}`);
+    notes.push(`advisories not evaluated, by format: ${formats.map(([f, n]) => `${f} ${n}`).join(', ')}`);
   return notes;
 }
 
