@@ -43,6 +43,14 @@ describe('CVE 5: Red Hat products named by packageName in the package browser', 
     assert.match(outcome.detail, /cna gives status unknown \(defaultStatus\)/);
   });
 
+  test('CVE-2024-2002: a RHEL 8 build meets only the RHEL 8 product (unaffected); no release meets both', () => {
+    assert.deepEqual(matchCve5(record('CVE-2024-2002'), rhel('libdwarf', '20180129-4.el8', '8')), {
+      kind: 'not-affected',
+    });
+    const unstated = { ecosystem: 'Red Hat', packageName: 'libdwarf', version: '20180129-4' };
+    assert.equal(matchCve5(record('CVE-2024-2002'), unstated).kind, 'unknown');
+  });
+
   test('the upstream xz product (collectionURL github.com) names no package; a REJECTED record never matches', () => {
     const npm = { ecosystem: 'npm', packageName: 'xz', version: '5.6.0' };
     assert.deepEqual(matchCve5(record('CVE-2024-3094'), npm), { kind: 'not-affected' });

@@ -25,11 +25,16 @@ import type { CsafMatchedRange } from './ranges.ts';
 import {
   type ComponentIdentity,
   cachedIndex,
+  componentStream,
+  cpeStream,
+  isRpm,
   NOT_AFFECTED,
   orderFor,
   parsedPurl,
   parses,
+  releaseStream,
   type SourceFacts,
+  sameStream,
   sortedFixed,
   stronger,
   unknown,
@@ -57,6 +62,8 @@ interface Statement {
   version?: string;
   stream?: string;
   family?: string;
+  /** The purl's `arch` qualifier: of several equal products, the component's own architecture is cited. */
+  arch?: string;
 }
 
 interface CsafIndex {
@@ -67,7 +74,6 @@ interface CsafIndex {
 }
 
 const nameKey = (key: PackageKey) => `${key.base}\u0000${key.name}`;
-const isRpm = (key: PackageKey) => key.known?.scheme.id === 'rpm';
 
 function helperOf(node: JsonObject): Product {
   const helper = isObject(node.product_identification_helper) ? node.product_identification_helper : {};
@@ -109,12 +115,6 @@ function productsOf(tree: unknown): Map<string, Product> {
   return products;
 }
 
-// RHEL streams: cpe:/o:redhat:enterprise_linux:9::baseos, cpe:/o:redhat:rhel_eus:8.6::baseos, and rpm
-// releases such as 3.el9_3.3 all name the major release.
-const CPE_STREAM = /^cpe:(?:\/[aho]|2\.3:[aho]):redhat:[^:]+:([0-9]+)/i;
-const RELEASE_STREAM = /\.el([0-9]+)/;
-const streamIn = (pattern: RegExp, value: string | undefined) => (value ? pattern.exec(value)?.[1] : undefined);
-
 /** The statements one product id yields: one per purl naming a package of a known ecosystem. */
 function statementsOf(product: Product, products: Map<string, Product>, base: Omit<Statement, 'key'>): Statement[] {
   const out: Statement[] = [];
@@ -130,8 +130,8 @@ function statementsOf(product: Product, products: Map<string, Product>, base: Om
     const key = packageKey(coordinates.ecosystem, coordinates.packageName);
     const version = coordinates.version === undefined ? undefined : withEpoch(coordinates.version, parsed);
     const familyCpe = product.family ? products.get(product.family)?.cpe : undefined;
-    const stream = isRpm(key) ? (streamIn(CPE_STREAM, familyCpe) ?? streamIn(RELEASE_STREAM, version)) : undefined;
-    out.push({ ...base, key, version, stream, family: product.family });
+    const stream = isRpm(key) ? (cpeStream(familyCpe) ?? releaseStream(version)) : undefined;
+    out.push({ ...base, key, version, stream, family: product.family, arch: parsed.qualifiers?.arch });
   }
   return out;
 }
@@ -189,18 +189,12 @@ function buildIndex(doc: unknown): CsafIndex {
 
 const csafIndex = cachedIndex(buildIndex);
 
-/** The component's RHEL stream: its distro qualifier (rhel-9.3 → 9), else the `.elN` of its release. */
-function componentStream(key: PackageKey, version: string): string | undefined {
-  if (!isRpm(key)) return undefined;
-  return (key.release ? /([0-9]+)/.exec(key.release)?.[1] : undefined) ?? streamIn(RELEASE_STREAM, version);
-}
-
 /** The statements about the component's package (and stream). */
 function statementsFor(index: CsafIndex, key: PackageKey, version: string): Statement[] {
   const stream = componentStream(key, version);
   return (index.byName.get(nameKey(key)) ?? []).filter((s) => {
-    // rpm streams are compared below; the distro qualifier spellings (rhel-9, rhel-9.3) differ too much.
-    if (isRpm(key)) return stream === undefined || s.stream === undefined || s.stream === stream;
+    // rpm streams are compared instead of releases: the distro qualifier spellings (rhel-9, rhel-9.3) differ.
+    if (isRpm(key)) return sameStream(stream, s.stream);
     return samePackage(key, s.key);
   });
 }
@@ -221,7 +215,15 @@ function fixImpliesAffected(index: CsafIndex, fix: Statement, all: readonly Stat
 }
 
 /** One vulnerability's verdict from its statements about the package; rules 1–4 of the file comment. */
-function decide(index: CsafIndex, statements: readonly Statement[], version: string, ecosystem: string): MatchOutcome {
+function decide(
+  index: CsafIndex,
+  all: readonly Statement[],
+  version: string,
+  ecosystem: string,
+  arch?: string,
+): MatchOutcome {
+  // The component's own architecture first, so the product cited is the one it would install.
+  const statements = [...all].sort((a, b) => Number(b.arch === arch) - Number(a.arch === arch));
   const id = index.vulnerabilities[statements[0]?.vulnerability ?? -1]?.id;
   const order = orderFor(ecosystem);
   const fixedVersions = () =>
@@ -247,6 +249,7 @@ function decide(index: CsafIndex, statements: readonly Statement[], version: str
   if (affected) return { kind: 'affected', range: hit(affected, id), fixedVersions: fixedVersions() };
   if (exact.length > 0) return NOT_AFFECTED;
   const above = statements.filter((s) => FIXED.includes(s.status) && (compare(s) ?? 0) > 0);
+  // A stable sort: among equal versions the component's architecture stays first.
   const fix = above.sort((a, b) => order.compare(a.version ?? '', b.version ?? ''))[0];
   if (fix && fixImpliesAffected(index, fix, statements))
     return { kind: 'affected', range: hit(fix, id, fix.version), fixedVersions: fixedVersions() };
@@ -265,6 +268,7 @@ export function matchCsaf(doc: unknown, component: ComponentIdentity): MatchOutc
   const version = withEpoch(component.version, parsedPurl(component.purl));
   const statements = statementsFor(index, key, version);
   if (statements.length === 0) return NOT_AFFECTED;
+  const arch = parsedPurl(component.purl)?.qualifiers?.arch;
   const order = orderFor(component.ecosystem);
   if (order && !parses(order, version))
     return unknown('version-unparseable', `the component version ${version} does not parse in ${order.ecosystem}`);
@@ -273,7 +277,7 @@ export function matchCsaf(doc: unknown, component: ComponentIdentity): MatchOutc
     byVulnerability.set(s.vulnerability, [...(byVulnerability.get(s.vulnerability) ?? []), s]);
   let best = NOT_AFFECTED;
   for (const list of byVulnerability.values()) {
-    best = stronger(best, decide(index, list, version, component.ecosystem));
+    best = stronger(best, decide(index, list, version, component.ecosystem, arch));
     if (best.kind === 'affected') return best;
   }
   return best;

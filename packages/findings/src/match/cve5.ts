@@ -13,8 +13,10 @@
 // and custom (or none) is read in the component ecosystem's order only when every bound parses there.
 // An entry that cannot be read this way is skipped, but then an unmatched V is `unknown`, never the
 // defaultStatus: entries are disjoint by the schema, so a later entry that matches still decides.
-// Across products affected beats unknown beats unaffected. A REJECTED record never matches.
-import { isObject, type JsonObject, objects, text } from '../sbom/json.ts';
+// Across products affected beats unknown beats unaffected. Red Hat writes one product per RHEL release
+// (its `cpes[]`, e.g. cpe:/o:redhat:enterprise_linux:8); an rpm component meets only its own release's
+// product when both say theirs (distro qualifier or .elN). A REJECTED record never matches.
+import { isObject, type JsonObject, objects, text, texts } from '../sbom/json.ts';
 import { purlCoordinates } from '../sbom/purl.ts';
 import type { VersionComparator } from '../versions/index.ts';
 import { type PackageKey, packageKey, samePackage } from './identity.ts';
@@ -24,10 +26,14 @@ import {
   type ComponentIdentity,
   CVSS_TYPES,
   cachedIndex,
+  componentStream,
+  cpeStream,
+  isRpm,
   NOT_AFFECTED,
   orderFor,
   parses,
   type SourceFacts,
+  sameStream,
   sortedFixed,
   stronger,
   unknown,
@@ -35,6 +41,8 @@ import {
 
 interface Product {
   key: PackageKey;
+  /** The RHEL major release its `cpes[]` name (Red Hat writes one product per release). */
+  stream?: string;
   versions: JsonObject[];
   defaultStatus: string;
   /** `cna`, or the ADP's providerMetadata.shortName. */
@@ -117,8 +125,10 @@ function buildIndex(doc: unknown): Cve5Index {
     for (const affected of objects(container.affected)) {
       const key = productKey(affected);
       if (!key) continue;
-      const product = {
+      const streams = new Set(texts(affected.cpes).flatMap((cpe) => cpeStream(cpe) ?? []));
+      const product: Product = {
         key,
+        ...(streams.size === 1 ? { stream: [...streams][0] } : {}),
         versions: objects(affected.versions),
         defaultStatus: text(affected.defaultStatus) ?? 'unknown',
         container: name,
@@ -281,7 +291,10 @@ export function matchCve5(doc: unknown, component: ComponentIdentity): MatchOutc
   const index = cve5Index(doc);
   if (index.rejected) return NOT_AFFECTED;
   const key = packageKey(component.ecosystem, component.packageName);
-  const products = (index.byName.get(nameKey(key)) ?? []).filter((p) => samePackage(key, p.key));
+  const stream = componentStream(key, component.version);
+  const products = (index.byName.get(nameKey(key)) ?? []).filter(
+    (p) => samePackage(key, p.key) && (!isRpm(key) || sameStream(stream, p.stream)),
+  );
   let best = NOT_AFFECTED;
   for (const product of products) {
     const outcome = productStatus(product, component.version, component.ecosystem);

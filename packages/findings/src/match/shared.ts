@@ -7,6 +7,7 @@ import { StellaError } from '@stella/core';
 import { PackageURL } from 'packageurl-js';
 import { FindingsErrors } from '../errors.ts';
 import { type VersionComparator, versionComparator } from '../versions/index.ts';
+import type { PackageKey } from './identity.ts';
 import type { ComponentCoordinates, MatchOutcome } from './osv.ts';
 import type { UnknownReason } from './ranges.ts';
 
@@ -105,3 +106,23 @@ export const CVSS_TYPES: readonly (readonly [string, string])[] = [
   ['cvssV3_0', 'CVSS_V3'],
   ['cvssV2_0', 'CVSS_V2'],
 ];
+
+// RHEL streams (the major release): product CPEs such as cpe:/o:redhat:enterprise_linux:9::baseos or
+// cpe:/o:redhat:rhel_eus:8.6::baseos, rpm releases such as 3.el9_3.3, distro qualifiers such as rhel-9.3.
+const CPE_STREAM = /^cpe:(?:\/[aho]|2\.3:[aho]):redhat:[^:]+:([0-9]+)/i;
+const RELEASE_STREAM = /\.el([0-9]+)/;
+
+export const isRpm = (key: PackageKey): boolean => key.known?.scheme.id === 'rpm';
+export const cpeStream = (cpe: string | undefined): string | undefined => (cpe ? CPE_STREAM.exec(cpe)?.[1] : undefined);
+export const releaseStream = (version: string | undefined): string | undefined =>
+  version ? RELEASE_STREAM.exec(version)?.[1] : undefined;
+
+/** An rpm component's RHEL stream: its distro qualifier (rhel-9.3 → 9), else the `.elN` of its release. */
+export function componentStream(key: PackageKey, version: string): string | undefined {
+  if (!isRpm(key)) return undefined;
+  return (key.release ? /([0-9]+)/.exec(key.release)?.[1] : undefined) ?? releaseStream(version);
+}
+
+/** Streams narrow like releases: unknown on either side meets every stream. */
+export const sameStream = (a: string | undefined, b: string | undefined): boolean =>
+  a === undefined || b === undefined || a === b;
