@@ -16,6 +16,7 @@ const OPENSSL_VEX = fixture('csaf/redhat-via-guac/rhsa-csaf.json');
 const PAM_VEX = fixture('csaf/redhat-vex-via-trivy-db/cve-2024-10041.json');
 const BSI = fixture('csaf/oasis-csaf-2.0-examples/csaf/bsi-2022-0001.json');
 const INFORMATIONAL = fixture('csaf/oasis-csaf-2.0-examples/csaf/rhsa-2019_1862.json');
+const BSI_21 = fixture('csaf/oasis-csaf-2.1-examples/csaf/bsi-2022-0001.json');
 
 /** An RPM component as an SBOM names it: `Red Hat:<distro>` ecosystem, the purl with its qualifiers. */
 function rpm(name: string, version: string, qualifiers = 'arch=x86_64&distro=rhel-9.3') {
@@ -167,11 +168,36 @@ describe('CSAF: synthetic product statuses on a real product tree', () => {
   });
 });
 
+describe('CSAF 2.1', () => {
+  test('purls[] (2.1) names products as purl (2.0) does: RHSA-2024:0010 with every helper rewritten', () => {
+    const rewrite = (node: unknown): unknown => {
+      if (Array.isArray(node)) return node.map(rewrite);
+      if (typeof node !== 'object' || node === null) return node;
+      const out: Record<string, unknown> = {};
+      for (const [key, value] of Object.entries(node))
+        if (key === 'purl') out.purls = [value];
+        else out[key] = rewrite(value);
+      return out;
+    };
+    const doc = rewrite(TIGERVNC);
+    assert.ok(!JSON.stringify(doc).includes('"purl"'));
+    assert.equal(matchCsaf(doc, rpm('tigervnc', '1.13.1-3.el9_3.2')).kind, 'affected');
+    assert.deepEqual(matchCsaf(doc, rpm('tigervnc', '1.13.1-3.el9_3.3')), { kind: 'not-affected' });
+  });
+});
+
 describe('CSAF facts', () => {
   test('RHSA-2024:0010: the CVSS 3.1 vectors of its vulnerabilities and the aggregate severity', () => {
     const facts = csafFacts(TIGERVNC);
     assert.ok(facts.severity.some((s) => s.type === 'CVSS_V3' && s.score.startsWith('CVSS:3.1/')));
     assert.deepEqual(facts.severity.at(-1), { type: 'CSAF_AGGREGATE', score: 'Important' });
     assert.equal(facts.kev, undefined);
+  });
+
+  test('BSI-2022-0001 (CSAF 2.1): the vector under metrics[].content.cvss_v3', () => {
+    assert.deepEqual(csafFacts(BSI_21).severity[0], {
+      type: 'CVSS_V3',
+      score: 'CVSS:3.1/AV:L/AC:L/PR:N/UI:R/S:U/C:H/I:N/A:L/E:F/RL:O/RC:C',
+    });
   });
 });

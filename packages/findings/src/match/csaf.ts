@@ -265,10 +265,11 @@ function decide(
 export function matchCsaf(doc: unknown, component: ComponentIdentity): MatchOutcome {
   const index = csafIndex(doc);
   const key = packageKey(component.ecosystem, component.packageName);
-  const version = withEpoch(component.version, parsedPurl(component.purl));
+  const purl = parsedPurl(component.purl);
+  const version = withEpoch(component.version, purl);
   const statements = statementsFor(index, key, version);
   if (statements.length === 0) return NOT_AFFECTED;
-  const arch = parsedPurl(component.purl)?.qualifiers?.arch;
+  const arch = purl?.qualifiers?.arch;
   const order = orderFor(component.ecosystem);
   if (order && !parses(order, version))
     return unknown('version-unparseable', `the component version ${version} does not parse in ${order.ecosystem}`);
