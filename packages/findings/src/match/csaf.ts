@@ -115,9 +115,12 @@ function productsOf(tree: unknown): Map<string, Product> {
   return products;
 }
 
-/** The statements one product id yields: one per purl naming a package of a known ecosystem. */
-function statementsOf(product: Product, products: Map<string, Product>, base: Omit<Statement, 'key'>): Statement[] {
-  const out: Statement[] = [];
+/** What a statement about a product says of its package, read once per product. */
+type Identity = Pick<Statement, 'key' | 'version' | 'stream' | 'family' | 'arch'>;
+
+/** One identity per purl of the product naming a package of a known ecosystem. */
+function identitiesOf(product: Product, products: Map<string, Product>): Identity[] {
+  const out: Identity[] = [];
   for (const text of product.purls) {
     const parsed = parsedPurl(text);
     let coordinates: ReturnType<typeof purlCoordinates>;
@@ -131,7 +134,7 @@ function statementsOf(product: Product, products: Map<string, Product>, base: Om
     const version = coordinates.version === undefined ? undefined : withEpoch(coordinates.version, parsed);
     const familyCpe = product.family ? products.get(product.family)?.cpe : undefined;
     const stream = isRpm(key) ? (cpeStream(familyCpe) ?? releaseStream(version)) : undefined;
-    out.push({ ...base, key, version, stream, family: product.family, arch: parsed.qualifiers?.arch });
+    out.push({ key, version, stream, family: product.family, arch: parsed.qualifiers?.arch });
   }
   return out;
 }
@@ -158,10 +161,15 @@ function buildIndex(doc: unknown): CsafIndex {
   index.securityAdvisory = document.category === 'csaf_security_advisory';
   const products = productsOf(doc.product_tree);
   const groups = groupsOf(doc.product_tree);
-  const add = (statement: Omit<Statement, 'key'>) => {
+  // Products recur in every vulnerability and status: their purls are parsed once per document.
+  const identities = new Map<string, Identity[]>();
+  const add = (statement: Pick<Statement, 'vulnerability' | 'status' | 'product'>) => {
     const product = products.get(statement.product);
     if (!product) return;
-    for (const s of statementsOf(product, products, statement)) {
+    const known = identities.get(statement.product) ?? identitiesOf(product, products);
+    identities.set(statement.product, known);
+    for (const identity of known) {
+      const s: Statement = { ...statement, ...identity };
       const list = index.byName.get(nameKey(s.key));
       if (list) list.push(s);
       else index.byName.set(nameKey(s.key), [s]);
