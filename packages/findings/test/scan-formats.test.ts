@@ -129,4 +129,10 @@ describe('scan core: CSAF, CVE 5 and NVD records', () => {
     assert.deepEqual(report.findings, []);
     assert.deepEqual(report.notEvaluated, { NVD: 1 });
   });
+
+  test('a format named like an object member is a format without a matcher, not a crash', () => {
+    const components = sbom([{ name: 'xz', version: '5.6.1', purl: 'pkg:npm/xz@5.6.1' }]);
+    const odd = record('toString', 'X-1', '{}', ['pkg:npm/xz']);
+    assert.deepEqual(scanComponents(components, [odd], keyOf, DEFAULT_JSON_LIMITS).notEvaluated, { toString: 1 });
+  });
 });

@@ -96,12 +96,13 @@ interface FormatMatcher {
 }
 
 /** The matcher of each advisory format; any other format is counted in `notEvaluated`. */
-const MATCHERS: Readonly<Record<string, FormatMatcher>> = {
-  OSV: { match: matchOsv, facts: osvFacts },
-  CSAF: { match: matchCsaf, facts: csafFacts },
-  CVE5: { match: matchCve5, facts: cve5Facts },
-  NVD: { match: matchNvd, facts: nvdFacts, needsCpe: true },
-};
+// A Map, not an object literal: a format string is data, and `toString` must not find a "matcher".
+const MATCHERS: ReadonlyMap<string, FormatMatcher> = new Map([
+  ['OSV', { match: matchOsv, facts: osvFacts }],
+  ['CSAF', { match: matchCsaf, facts: csafFacts }],
+  ['CVE5', { match: matchCve5, facts: cve5Facts }],
+  ['NVD', { match: matchNvd, facts: nvdFacts, needsCpe: true }],
+]);
 
 /** A component's CPE, once SBOM components carry one (CycloneDX `cpe`); undefined until then. */
 function cpeOf(component: SbomComponent): string | undefined {
@@ -145,10 +146,11 @@ function matchAll(
   for (const advisory of advisories) {
     let named = advisory.packages.flatMap((key) => byKey.get(key) ?? []);
     if (named.length === 0) continue;
-    const matcher = MATCHERS[advisory.format];
+    const matcher = MATCHERS.get(advisory.format);
     if (matcher?.needsCpe) named = named.filter((c) => cpeOf(c) !== undefined);
     if (!matcher || named.length === 0) {
-      report.notEvaluated[advisory.format] = (report.notEvaluated[advisory.format] ?? 0) + 1;
+      const counted = Object.hasOwn(report.notEvaluated, advisory.format) ? report.notEvaluated[advisory.format]! : 0;
+      report.notEvaluated[advisory.format] = counted + 1;
       continue;
     }
     const doc = parseJsonWithLimits(advisory.raw, limits);
