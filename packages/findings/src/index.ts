@@ -15,8 +15,22 @@ export {
   policySnapshotForExport,
   streamEvaluationsForExport,
 } from './export-feed.ts';
-export type { ComponentCoordinates, MatchedRange, MatchOutcome, OsvPackage } from './match/osv.ts';
+export { csafFacts, matchCsaf } from './match/csaf.ts';
+export { cve5Facts, matchCve5 } from './match/cve5.ts';
+export { cpeAttributes, matchNvd, nvdFacts } from './match/nvd.ts';
+export type {
+  ComponentCoordinates,
+  CsafMatchedRange,
+  Cve5MatchedRange,
+  MatchedRange,
+  MatchOutcome,
+  NvdMatchedRange,
+  OsvMatchedRange,
+  OsvPackage,
+  RangeBounds,
+} from './match/osv.ts';
 export { fixedVersionsOf, matchOsv, osvPackagesOf } from './match/osv.ts';
+export type { ComponentIdentity, SourceFacts } from './match/shared.ts';
 export type { FindingsModuleOptions } from './module.ts';
 export { createFindingsModule, findingsMigrations, RECOMPUTE_QUEUE } from './module.ts';
 export type { Policy, PolicyDecision } from './policy/index.ts';

@@ -81,7 +81,9 @@ function summary(report: EvidenceReport): string[] {
     notes.push(`undecided (not guessed): ${[...reasons].map(([reason, n]) => `${reason} ${n}`).join(', ')}`);
   const formats = Object.entries(report.notEvaluated);
   if (formats.length > 0)
-    notes.push(`advisories not matched yet by format: ${formats.map(([f, n]) => `${f} ${n}`).join(', ')}`);
+    notes.push(`advisories not evaluated, by format: ${formats.map(([f, n]) => `${f} ${n}`).join(', ')}`);
+  if (report.vexUnreadable?.length)
+    notes.push(`VEX documents not read: ${report.vexUnreadable.map((v) => `${v.recordId} (${v.reason})`).join(', ')}`);
   if (report.subjectKey === null) notes.push('no subject (the SBOM names no root): reachability is unknown');
   else if (report.fact === null) notes.push(`no reachability fact for subject ${report.subjectKey}`);
   return notes;

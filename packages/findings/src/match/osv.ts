@@ -13,11 +13,24 @@
 import { isObject, objects, text, texts } from '../sbom/json.ts';
 import { type VersionComparator, versionComparator } from '../versions/index.ts';
 import { affectedEntries, entryPackage, type PackageKey, packageKey, samePackage } from './identity.ts';
-import { evaluateRange, type MatchedRange, type RangeResult, type UnknownReason } from './ranges.ts';
+import {
+  evaluateRange,
+  type MatchedRange,
+  type OsvMatchedRange,
+  type RangeResult,
+  type UnknownReason,
+} from './ranges.ts';
 
 export type { OsvPackage } from './identity.ts';
 export { osvPackagesOf } from './identity.ts';
-export type { MatchedRange } from './ranges.ts';
+export type {
+  CsafMatchedRange,
+  Cve5MatchedRange,
+  MatchedRange,
+  NvdMatchedRange,
+  OsvMatchedRange,
+  RangeBounds,
+} from './ranges.ts';
 
 export interface ComponentCoordinates {
   ecosystem: string;
@@ -25,8 +38,9 @@ export interface ComponentCoordinates {
   version: string;
 }
 
-export type MatchOutcome =
-  | { kind: 'affected'; range: MatchedRange; fixedVersions: string[] }
+/** A matcher's answer; `range` records what decided it, in the shape of the advisory's format. */
+export type MatchOutcome<R extends MatchedRange = MatchedRange> =
+  | { kind: 'affected'; range: R; fixedVersions: string[] }
   | { kind: 'not-affected' }
   | { kind: 'unknown'; reason: UnknownReason; detail: string };
 
@@ -148,13 +162,13 @@ function fixedOf(entries: Entry[], key: PackageKey): string[] {
 }
 
 /** The outcome for one component against one OSV document; see the file comment for the rules. */
-export function matchOsv(doc: unknown, component: ComponentCoordinates): MatchOutcome {
+export function matchOsv(doc: unknown, component: ComponentCoordinates): MatchOutcome<OsvMatchedRange> {
   const { key, entries } = entriesFor(doc, component);
-  let best: MatchOutcome = { kind: 'not-affected' };
+  let best: MatchOutcome<OsvMatchedRange> = { kind: 'not-affected' };
   for (const entry of entries) {
     const result = matchEntry(entry, key, component);
     if (result.kind === 'affected') return { ...result, fixedVersions: fixedOf([entry], key) };
-    best = stronger<MatchOutcome>(best, result);
+    best = stronger<MatchOutcome<OsvMatchedRange>>(best, result);
   }
   return best;
 }

@@ -14,18 +14,52 @@ import type { VersionComparator } from '../versions/index.ts';
 export type RangeType = 'SEMVER' | 'ECOSYSTEM';
 export type EventKind = 'introduced' | 'fixed' | 'last_affected' | 'limit';
 
-export interface MatchedRange {
-  type: RangeType | 'versions';
+/** The bounds of a matched range, named alike in every format: lower bound, exclusive and inclusive upper. */
+export interface RangeBounds {
   introduced?: string;
   fixed?: string;
   lastAffected?: string;
   limit?: string;
 }
 
-export type UnknownReason = 'ecosystem-unknown' | 'version-unparseable' | 'range-unsupported';
+/** An OSV SEMVER / ECOSYSTEM range, or a hit in an OSV entry's versions[] list. */
+export interface OsvMatchedRange extends RangeBounds {
+  type: RangeType | 'versions';
+}
+
+/** The CSAF product status that decided (match/csaf.ts): which product, under which vulnerability. */
+export interface CsafMatchedRange extends RangeBounds {
+  type: 'csaf';
+  status: 'known_affected' | 'first_affected' | 'last_affected' | 'fixed' | 'first_fixed' | 'vendor_fix';
+  product: string;
+  vulnerability?: string;
+}
+
+/** The CVE 5 version entry (or the defaultStatus) that decided (match/cve5.ts). */
+export interface Cve5MatchedRange extends RangeBounds {
+  type: 'cve5';
+  /** `version` when a single version matched, `range` for a lessThan / lessThanOrEqual entry, `default` for defaultStatus. */
+  by: 'version' | 'range' | 'default';
+  versionType?: string;
+  /** The `changes[].at` whose status applied, when one did. */
+  change?: string;
+}
+
+/** The NVD cpeMatch that decided (match/nvd.ts); `introduced`/`fixed`/`lastAffected` carry its version bounds. */
+export interface NvdMatchedRange extends RangeBounds {
+  type: 'nvd';
+  criteria: string;
+  /** versionStartExcluding, which has no counterpart among the shared bounds. */
+  after?: string;
+}
+
+export type MatchedRange = OsvMatchedRange | CsafMatchedRange | Cve5MatchedRange | NvdMatchedRange;
+
+/** Why a matcher could not decide; `status-unknown` is the source itself saying it does not know (CVE 5). */
+export type UnknownReason = 'ecosystem-unknown' | 'version-unparseable' | 'range-unsupported' | 'status-unknown';
 
 export type RangeResult =
-  | { kind: 'affected'; range: MatchedRange }
+  | { kind: 'affected'; range: OsvMatchedRange }
   | { kind: 'not-affected' }
   | { kind: 'unknown'; reason: UnknownReason; detail: string };
 
@@ -72,8 +106,8 @@ function sortEvents(events: RangeEvent[], order: VersionComparator): RangeEvent[
 }
 
 /** The matched range: the `introduced` that opened it, the first closing event after it, the nearest cap. */
-function describe(type: RangeType, sorted: RangeEvent[], opened: number, limit: string | undefined): MatchedRange {
-  const range: MatchedRange = { type };
+function describe(type: RangeType, sorted: RangeEvent[], opened: number, limit: string | undefined): OsvMatchedRange {
+  const range: OsvMatchedRange = { type };
   const start = sorted[opened];
   if (start) range.introduced = start.version;
   const end = sorted.slice(opened + 1).find((e) => e.kind === 'fixed' || e.kind === 'last_affected');

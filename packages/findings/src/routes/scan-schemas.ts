@@ -8,12 +8,31 @@ export const scanStoredScope = { auth: { scopes: ['sbom:read', 'advisory:read'] 
 /** A scan of a document sent now reads only advisories; nothing is stored. */
 export const scanDocumentScope = { auth: { scopes: ['advisory:read'] } };
 
+// One flat object for every format's matched range (match/ranges.ts): `type` says which fields apply.
 const Range = Type.Object({
-  type: Type.Union([Type.Literal('SEMVER'), Type.Literal('ECOSYSTEM'), Type.Literal('versions')]),
+  type: Type.Union(
+    [
+      Type.Literal('SEMVER'),
+      Type.Literal('ECOSYSTEM'),
+      Type.Literal('versions'),
+      Type.Literal('csaf'),
+      Type.Literal('cve5'),
+      Type.Literal('nvd'),
+    ],
+    { description: 'OSV range type or versions[]; csaf, cve5 or nvd for the other formats' },
+  ),
   introduced: Type.Optional(Type.String()),
   fixed: Type.Optional(Type.String()),
   lastAffected: Type.Optional(Type.String()),
   limit: Type.Optional(Type.String()),
+  status: Type.Optional(Type.String({ description: 'csaf: the product status that decided' })),
+  product: Type.Optional(Type.String({ description: 'csaf: the product_id' })),
+  vulnerability: Type.Optional(Type.String({ description: 'csaf: the vulnerability (CVE) of the document' })),
+  by: Type.Optional(Type.String({ description: 'cve5: version, range or default (defaultStatus)' })),
+  versionType: Type.Optional(Type.String()),
+  change: Type.Optional(Type.String({ description: 'cve5: the changes[].at whose status applied' })),
+  criteria: Type.Optional(Type.String({ description: 'nvd: the cpeMatch criteria' })),
+  after: Type.Optional(Type.String({ description: 'nvd: versionStartExcluding' })),
 });
 
 const Source = Type.Object({
@@ -100,6 +119,7 @@ const Undecided = Type.Object({
     Type.Literal('ecosystem-unknown'),
     Type.Literal('version-unparseable'),
     Type.Literal('range-unsupported'),
+    Type.Literal('status-unknown'),
   ]),
   detail: Type.String(),
 });
@@ -123,6 +143,7 @@ export const ScanReportSchema = Type.Object({
     }),
   ),
   notEvaluated: Type.Record(Type.String(), Type.Integer(), {
-    description: 'Advisories naming a component in a format not matched yet (CSAF, CVE5, NVD), counted by format',
+    description:
+      'Advisories naming a component in a format no matcher reads (CSAF, CVE5 and NVD have one), counted by format',
   }),
 });

@@ -2,10 +2,16 @@
 // The scan core, pure: an SBOM's components against the advisories that name their packages. Each
 // OSV document is read once and asked, per component, whether its version is affected (the OSV
 // matcher); affected answers for documents that alias each other become one finding listing every
-// source. What cannot be decided (no purl, no version, unknown ecosystem, an unparseable version, a
-// GIT-only range, a format the matcher does not read yet) is reported, never guessed.
+// source. OSV, CSAF, CVE 5 and NVD documents each have a matcher (match/*.ts), dispatched by format.
+// What cannot be decided (no purl, no version, unknown ecosystem, an unparseable version, a GIT-only
+// range, a format no matcher reads, an NVD record for components without a CPE) is reported, never guessed.
 import { type JsonLimits, parseJsonWithLimits } from '@stella/core';
-import { type MatchedRange, matchOsv } from '../match/osv.ts';
+import { csafFacts, matchCsaf } from '../match/csaf.ts';
+import { cve5Facts, matchCve5 } from '../match/cve5.ts';
+import { matchNvd, nvdFacts } from '../match/nvd.ts';
+import { type MatchedRange, type MatchOutcome, matchOsv } from '../match/osv.ts';
+import type { UnknownReason } from '../match/ranges.ts';
+import type { ComponentIdentity, SourceFacts } from '../match/shared.ts';
 import type { SbomComponent } from '../sbom/model.ts';
 import { versionComparator } from '../versions/index.ts';
 import type { AdvisoryRecord } from './advisories.ts';
@@ -16,7 +22,10 @@ export interface FindingSource {
   vendor: string;
   upstreamId: string;
   contentHash: string;
-  /** Severity as this source reports it (OSV `severity[]`, GHSA database_specific.severity), never re-scored. */
+  /**
+   * Severity as this source reports it, never re-scored: OSV `severity[]` and GHSA database_specific.severity,
+   * CSAF scores (CVSS vectors) and aggregate_severity, CVE 5 and NVD CVSS vectors.
+   */
   severity: { type: string; score: string }[];
   range: MatchedRange;
   /** Listed in CISA's Known Exploited Vulnerabilities catalogue, as this source says (CVE 5 CISA ADP, NVD cisaExploitAdd). */
@@ -38,7 +47,7 @@ export interface Undecided {
   ref: string;
   purl?: string;
   advisory?: string;
-  reason: 'no-purl' | 'no-version' | 'ecosystem-unknown' | 'version-unparseable' | 'range-unsupported';
+  reason: 'no-purl' | 'no-version' | UnknownReason;
   detail: string;
 }
 
@@ -46,7 +55,7 @@ export interface ScanReport {
   components: number;
   findings: Finding[];
   undecided: Undecided[];
-  /** Advisories naming a component in a format the matcher does not read yet, by format. */
+  /** Advisories naming a component in a format no matcher reads (or NVD, for components without a CPE), by format. */
   notEvaluated: Record<string, number>;
 }
 
@@ -62,8 +71,9 @@ function lookupable(c: SbomComponent, undecided: Undecided[]): c is Lookup {
   return false;
 }
 
-function severityOf(doc: unknown): FindingSource['severity'] {
-  if (typeof doc !== 'object' || doc === null) return [];
+/** OSV facts: `severity[]` and GHSA's database_specific.severity. No OSV fixture carries KEV or EPSS. */
+function osvFacts(doc: unknown): SourceFacts {
+  if (typeof doc !== 'object' || doc === null) return { severity: [] };
   const out: FindingSource['severity'] = [];
   const list: unknown = Reflect.get(doc, 'severity');
   for (const s of Array.isArray(list) ? list : []) {
@@ -75,7 +85,29 @@ function severityOf(doc: unknown): FindingSource['severity'] {
   const ghsa: unknown =
     typeof specific === 'object' && specific !== null ? Reflect.get(specific, 'severity') : undefined;
   if (typeof ghsa === 'string') out.push({ type: 'GHSA', score: ghsa });
-  return out;
+  return { severity: out };
+}
+
+interface FormatMatcher {
+  match(doc: unknown, component: ComponentIdentity): MatchOutcome;
+  facts(doc: unknown): SourceFacts;
+  /** NVD names products by CPE only: a component without one cannot be asked. */
+  needsCpe?: boolean;
+}
+
+/** The matcher of each advisory format; any other format is counted in `notEvaluated`. */
+// A Map, not an object literal: a format string is data, and `toString` must not find a "matcher".
+const MATCHERS: ReadonlyMap<string, FormatMatcher> = new Map([
+  ['OSV', { match: matchOsv, facts: osvFacts }],
+  ['CSAF', { match: matchCsaf, facts: csafFacts }],
+  ['CVE5', { match: matchCve5, facts: cve5Facts }],
+  ['NVD', { match: matchNvd, facts: nvdFacts, needsCpe: true }],
+]);
+
+/** A component's CPE, once SBOM components carry one (CycloneDX `cpe`); undefined until then. */
+function cpeOf(component: SbomComponent): string | undefined {
+  const cpe: unknown = Reflect.get(component, 'cpe');
+  return typeof cpe === 'string' ? cpe : undefined;
 }
 
 function sortedVersions(ecosystem: string, versions: Iterable<string>): string[] {
@@ -94,7 +126,7 @@ interface Hit {
   fixedVersions: string[];
 }
 
-/** Asks each OSV document about each component whose package it names. */
+/** Asks each document, through its format's matcher, about each component whose package it names. */
 function matchAll(
   components: readonly Lookup[],
   advisories: readonly AdvisoryRecord[],
@@ -112,36 +144,48 @@ function matchAll(
   }
   const hits: Hit[] = [];
   for (const advisory of advisories) {
-    const named = advisory.packages.flatMap((key) => byKey.get(key) ?? []);
+    let named = advisory.packages.flatMap((key) => byKey.get(key) ?? []);
     if (named.length === 0) continue;
-    if (advisory.format !== 'OSV') {
-      report.notEvaluated[advisory.format] = (report.notEvaluated[advisory.format] ?? 0) + 1;
+    const matcher = MATCHERS.get(advisory.format);
+    if (matcher?.needsCpe) named = named.filter((c) => cpeOf(c) !== undefined);
+    if (!matcher || named.length === 0) {
+      const counted = Object.hasOwn(report.notEvaluated, advisory.format) ? report.notEvaluated[advisory.format]! : 0;
+      report.notEvaluated[advisory.format] = counted + 1;
       continue;
     }
     const doc = parseJsonWithLimits(advisory.raw, limits);
-    const severity = severityOf(doc);
+    let facts: SourceFacts | undefined;
     for (const component of named) {
-      const outcome = matchOsv(doc, component);
+      const outcome = matcher.match(doc, matcher.needsCpe ? { ...component, cpe: cpeOf(component) } : component);
       if (outcome.kind === 'affected') {
-        const { recordId, vendor, upstreamId, contentHash } = advisory;
+        facts ??= matcher.facts(doc);
         hits.push({
           component,
           advisory,
-          source: { recordId, vendor, upstreamId, contentHash, severity, range: outcome.range },
+          source: sourceOf(advisory, facts, outcome.range),
           fixedVersions: outcome.fixedVersions,
         });
       } else if (outcome.kind === 'unknown') {
+        const { reason, detail } = outcome;
         report.undecided.push({
           ref: component.ref,
           purl: component.purl,
           advisory: advisory.upstreamId,
-          reason: outcome.reason,
-          detail: outcome.detail,
+          reason,
+          detail,
         });
       }
     }
   }
   return hits;
+}
+
+function sourceOf(advisory: AdvisoryRecord, facts: SourceFacts, range: MatchedRange): FindingSource {
+  const { recordId, vendor, upstreamId, contentHash } = advisory;
+  const source: FindingSource = { recordId, vendor, upstreamId, contentHash, severity: facts.severity, range };
+  if (facts.kev) source.kev = facts.kev;
+  if (facts.epss) source.epss = facts.epss;
+  return source;
 }
 
 /** One finding per component and vulnerability (alias group), its sources in record-id order. */
