@@ -11,8 +11,8 @@ import { cpus, loadavg } from 'node:os';
 import { DEFAULT_JSON_LIMITS } from '@stella/core';
 import { type AdvisoryRecord, matchOsv, parseSbom, scanComponents } from '@stella/findings';
 
-const ADVISORIES = Number(process.env.STELLA_BENCH_FINDINGS_ADVISORIES ?? 100_000);
-const COMPONENTS = Number(process.env.STELLA_BENCH_FINDINGS_COMPONENTS ?? 5_000);
+export const ADVISORIES = Number(process.env.STELLA_BENCH_FINDINGS_ADVISORIES ?? 100_000);
+export const COMPONENTS = Number(process.env.STELLA_BENCH_FINDINGS_COMPONENTS ?? 5_000);
 const PACKAGES = ADVISORIES / 4;
 const REPEATS = 3;
 
@@ -21,7 +21,7 @@ const mib = (n: number) => Math.round((n / 2 ** 20) * 10) / 10;
 const round = (n: number, d = 3) => Number(n.toFixed(d));
 
 /** Advisory i names package i % PACKAGES with ranges that open and close around minor versions. */
-function advisoryText(i: number): string {
+export function advisoryText(i: number): string {
   const pkg = `bench-pkg-${i % PACKAGES}`;
   const major = (i * 7) % 5;
   const ranges = Array.from({ length: 1 + (i % 3) }, (_, r) => ({
@@ -60,17 +60,20 @@ function advisories(): AdvisoryRecord[] {
 }
 
 /** A CycloneDX SBOM whose components are every other benchmark package, at versions inside and outside ranges. */
-function sbom() {
-  return parseSbom({
+export function sbomDocument() {
+  return {
     bomFormat: 'CycloneDX',
     specVersion: '1.6',
+    metadata: { component: { type: 'application', 'bom-ref': 'app', name: 'bench-app', version: '1.0.0' } },
     components: Array.from({ length: COMPONENTS }, (_, c) => {
       const name = `bench-pkg-${(c * 2) % PACKAGES}`;
       const version = `${c % 6}.${c % 5}.${c % 3}`;
       return { 'bom-ref': `c${c}`, name, version, purl: `pkg:npm/${name}@${version}` };
     }),
-  });
+  };
 }
+
+const sbom = () => parseSbom(sbomDocument());
 
 const keyOf = (purl: string) => purl.slice(0, purl.lastIndexOf('@'));
 
@@ -154,5 +157,11 @@ export async function runFindingsBench() {
   console.error(
     `findings: stella ${result.stella.bestSeconds} s (best of ${REPEATS}), naive ${result.naive.seconds} s, ratio ${result.naiveOverStella}×; ${result.findings} findings`,
   );
-  return result;
+  if (process.env.STELLA_BENCH_FINDINGS_DB === '0') return result;
+  const { runFindingsDbBench } = await import('./findings-db.ts');
+  const database = await runFindingsDbBench({
+    findings: report.findings.length,
+    inProcessSeconds: result.stella.bestSeconds,
+  });
+  return { ...result, database, loadAverageAtEnd: loadavg()[0] };
 }
