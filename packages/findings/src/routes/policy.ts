@@ -91,7 +91,11 @@ function registerPublishRoute(app: HttpApp, snapshots: SnapshotService, onActiva
 
 export function registerPolicyRoutes(app: HttpApp, snapshots: SnapshotService, onActivated: OnActivated): void {
   registerPublishRoute(app, snapshots, onActivated);
+  registerSnapshotReads(app, snapshots);
+  registerActivationRoutes(app, snapshots, onActivated);
+}
 
+function registerSnapshotReads(app: HttpApp, snapshots: SnapshotService): void {
   app.get<{ Querystring: Static<typeof ListQuery> }>(
     '/policy/snapshots',
     {
@@ -144,7 +148,9 @@ export function registerPolicyRoutes(app: HttpApp, snapshots: SnapshotService, o
     },
     async (request) => ({ keys: await snapshots.publicKeys(tenantOf(request)) }),
   );
+}
 
+function registerActivationRoutes(app: HttpApp, snapshots: SnapshotService, onActivated: OnActivated): void {
   app.get(
     '/policy/active',
     {

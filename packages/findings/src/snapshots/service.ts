@@ -69,6 +69,50 @@ const notFound = (id: string) =>
     `policy snapshot ${id.slice(0, 160)} not found: \`stella policy list\` shows this tenant's snapshots`,
   );
 
+/** A snapshot row for a policy text: parsed (422 on errors), identified by its digest, and signed. */
+async function signedSnapshot(deps: SnapshotDeps, tenant: string, text: string, actor: string): Promise<SnapshotRow> {
+  const now = deps.clock.now();
+  const { policy, diagnostics } = parsePolicy(text, { now });
+  if (!policy) throw policyInvalid('the policy', diagnostics);
+  const canonical = canonicalPolicy(policy);
+  const signer = await deps.signing.getSigner(tenant, POLICY_SIGNING_PURPOSE, 'ed25519');
+  const envelope = signer.signDsse(POLICY_PAYLOAD_TYPE, Buffer.from(canonical, 'utf8'));
+  return {
+    id: policyDigest(policy),
+    name: policy.metadata.name,
+    source: text,
+    policy: JSON.parse(canonical) as Record<string, unknown>,
+    envelope: envelope as unknown as Record<string, unknown>,
+    signer_keyid: signer.keyid,
+    created_by: actor,
+    created_at: now.toISOString(),
+  };
+}
+
+async function publish(
+  deps: SnapshotDeps,
+  tenant: string,
+  text: string,
+  actor: string,
+): Promise<{ snapshot: SnapshotDetail; created: boolean }> {
+  const row = await signedSnapshot(deps, tenant, text, actor);
+  return deps.db.transaction(
+    async (tx) => {
+      const created = await insertSnapshot(tx, tenant, row);
+      if (created)
+        await deps.timeline.append(tx, tenant, {
+          category: 'policy',
+          kind: 'policy.snapshot.created',
+          details: { snapshotId: row.id, name: row.name, createdBy: actor, signerKeyid: row.signer_keyid },
+        });
+      // The same policy published before: its stored row (first YAML, first signature) is the snapshot.
+      const stored = created ? row : await selectSnapshot(tx, row.id);
+      return { snapshot: detailOf(stored!), created };
+    },
+    { tenant },
+  );
+}
+
 export function createSnapshotService(deps: SnapshotDeps) {
   const inTenant = <T>(tenant: string, fn: (tx: Tx) => Promise<T>) => deps.db.transaction(fn, { tenant });
 
@@ -101,43 +145,7 @@ export function createSnapshotService(deps: SnapshotDeps) {
 
   return {
     /** Parses, signs and stores a policy; `created` false when the same policy was published before. */
-    async publish(
-      tenant: string,
-      text: string,
-      actor: string,
-    ): Promise<{ snapshot: SnapshotDetail; created: boolean }> {
-      const now = deps.clock.now();
-      const { policy, diagnostics } = parsePolicy(text, { now });
-      if (!policy) throw policyInvalid('the policy', diagnostics);
-      const id = policyDigest(policy);
-      const canonical = canonicalPolicy(policy);
-      const signer = await deps.signing.getSigner(tenant, POLICY_SIGNING_PURPOSE, 'ed25519');
-      const row: SnapshotRow = {
-        id,
-        name: policy.metadata.name,
-        source: text,
-        policy: JSON.parse(canonical) as Record<string, unknown>,
-        envelope: signer.signDsse(POLICY_PAYLOAD_TYPE, Buffer.from(canonical, 'utf8')) as unknown as Record<
-          string,
-          unknown
-        >,
-        signer_keyid: signer.keyid,
-        created_by: actor,
-        created_at: now.toISOString(),
-      };
-      const created = await inTenant(tenant, async (tx) => {
-        const inserted = await insertSnapshot(tx, tenant, row);
-        if (inserted)
-          await deps.timeline.append(tx, tenant, {
-            category: 'policy',
-            kind: 'policy.snapshot.created',
-            details: { snapshotId: id, name: row.name, createdBy: actor, signerKeyid: signer.keyid },
-          });
-        return inserted;
-      });
-      const stored = await inTenant(tenant, (tx) => selectSnapshot(tx, id));
-      return { snapshot: detailOf(stored!), created };
-    },
+    publish: (tenant: string, text: string, actor: string) => publish(deps, tenant, text, actor),
 
     async get(tenant: string, id: string): Promise<SnapshotDetail> {
       const row = SNAPSHOT_ID.test(id) ? await inTenant(tenant, (tx) => selectSnapshot(tx, id)) : undefined;

@@ -81,6 +81,31 @@ const summaryOf = (row: FindingRow): StoredFinding => ({
 const FINDING_ID = /^finding:[0-9a-f]{64}$/;
 const DEFAULT_PAGE = 100;
 
+async function listFindings(db: Db, tenant: string, query: FindingQuery) {
+  const limit = query.limit ?? DEFAULT_PAGE;
+  if (query.cursor !== undefined && !FINDING_ID.test(query.cursor))
+    throw new StellaError(Errors.validation, 'cursor must be the nextCursor of a previous page');
+  const filter = {
+    ...query,
+    subjectKey: query.subjectKey?.trim().toLowerCase() || undefined,
+    afterId: query.cursor,
+    limit: limit + 1,
+  };
+  const rows = await db.transaction((tx) => selectFindings(tx, filter), { tenant });
+  const page = rows.slice(0, limit);
+  return { items: page.map(summaryOf), nextCursor: rows.length > limit ? (page.at(-1)?.id ?? null) : null };
+}
+
+async function getFinding(db: Db, tenant: string, id: string): Promise<Record<string, unknown>> {
+  const row = FINDING_ID.test(id) ? await db.transaction((tx) => selectFinding(tx, id), { tenant }) : undefined;
+  if (!row)
+    throw new StellaError(
+      Errors.notFound,
+      `finding ${id.slice(0, 160)} not found: \`stella findings list\` shows this tenant's findings`,
+    );
+  return row.document;
+}
+
 export function createFindingStore(deps: FindingStoreDeps) {
   const inTenant = <T>(tenant: string, fn: (tx: Tx) => Promise<T>) => deps.db.transaction(fn, { tenant });
 
@@ -134,34 +159,8 @@ export function createFindingStore(deps: FindingStoreDeps) {
       return results;
     },
 
-    async listFindings(tenant: string, query: FindingQuery) {
-      const limit = query.limit ?? DEFAULT_PAGE;
-      if (query.cursor !== undefined && !FINDING_ID.test(query.cursor))
-        throw new StellaError(Errors.validation, 'cursor must be the nextCursor of a previous page');
-      const rows = await inTenant(tenant, (tx) =>
-        selectFindings(tx, {
-          ...query,
-          subjectKey: query.subjectKey?.trim().toLowerCase() || undefined,
-          afterId: query.cursor,
-          limit: limit + 1,
-        }),
-      );
-      const page = rows.slice(0, limit);
-      return {
-        items: page.map(summaryOf),
-        nextCursor: rows.length > limit ? (page.at(-1)?.id ?? null) : null,
-      };
-    },
-
-    async getFinding(tenant: string, id: string): Promise<Record<string, unknown>> {
-      const row = FINDING_ID.test(id) ? await inTenant(tenant, (tx) => selectFinding(tx, id)) : undefined;
-      if (!row)
-        throw new StellaError(
-          Errors.notFound,
-          `finding ${id.slice(0, 160)} not found: \`stella findings list\` shows this tenant's findings`,
-        );
-      return row.document;
-    },
+    listFindings: (tenant: string, query: FindingQuery) => listFindings(deps.db, tenant, query),
+    getFinding: (tenant: string, id: string) => getFinding(deps.db, tenant, id),
   };
 }
 
