@@ -1,21 +1,25 @@
 // SPDX-License-Identifier: Apache-2.0
-// The AOC room's public answer to "which advisories name these packages?", for the findings room's
-// matcher: head revisions only, the verbatim document with its hash and identity, never a merged or
-// re-scored view. Lookup is by package-level purl (version and qualifiers cut, canonicalised as the
-// linksets are), so the matcher decides versions from the document itself.
+// The AOC room's public answer to "which advisories (or VEX documents) name these packages?", for the
+// findings room's matcher and VEX join: head revisions only, the verbatim document with its hash and
+// identity, never a merged or re-scored view. Lookup is by package-level purl (version and qualifiers
+// cut, canonicalised as the linksets are), so the reader decides versions from the document itself.
+// AOC identifies the products a VEX document names; reading its statements and deciding which apply
+// to a finding is the findings room's work, done on `raw`.
 import type { Db } from '@stella/platform';
 import { packageLevelPurl } from '../formats/purl.ts';
-import { advisoriesNamingPackages } from '../sql/linksets.ts';
+import type { RawStore } from '../ingest/envelope.ts';
+import { headsNamingPackages } from '../sql/linksets.ts';
 
-export interface PackageAdvisory {
-  /** The raw record id (`advisory_raw:{vendor}:{upstream id}:{revision}`). */
+/** A head raw record naming a package: an advisory (advisory_raw) or a VEX document (vex_raw). */
+export interface PackageRecord {
+  /** The raw record id (`{store}:{vendor}:{upstream id}:{revision}`). */
   recordId: string;
   vendor: string;
   upstreamId: string;
   revision: number;
   /** sha256 of the verbatim document, as stored. */
   contentHash: string;
-  /** OSV, CSAF, CVE5, NVD, …: how to read `raw`. */
+  /** OSV, CSAF, CVE5, NVD, OPENVEX, CSAF_VEX, CYCLONEDX_VEX, …: how to read `raw`. */
   format: string;
   specVersion: string;
   aliases: string[];
@@ -30,15 +34,27 @@ export function packageKeys(purls: readonly string[]): string[] {
   return [...new Set(purls.flatMap((p) => packageLevelPurl(p) ?? []))].sort();
 }
 
-export async function advisoriesForPackages(
+export type PackageAdvisory = PackageRecord;
+export type PackageVex = PackageRecord;
+
+/** Head advisories naming any of these purls' packages, in id order. */
+export const advisoriesForPackages = (db: Db, tenant: string, purls: readonly string[]) =>
+  recordsForPackages(db, tenant, 'advisory_raw', purls);
+
+/** Head VEX documents naming any of these purls' packages, in id order. */
+export const vexForPackages = (db: Db, tenant: string, purls: readonly string[]) =>
+  recordsForPackages(db, tenant, 'vex_raw', purls);
+
+async function recordsForPackages(
   db: Db,
   tenant: string,
+  store: RawStore,
   purls: readonly string[],
-): Promise<PackageAdvisory[]> {
+): Promise<PackageRecord[]> {
   const wanted = packageKeys(purls);
   if (wanted.length === 0) return [];
   const wantedSet = new Set(wanted);
-  const rows = await db.transaction((tx) => advisoriesNamingPackages(tx, wanted), { tenant });
+  const rows = await db.transaction((tx) => headsNamingPackages(tx, store, wanted), { tenant });
   return rows.map((row) => ({
     recordId: row.id,
     vendor: row.vendor,

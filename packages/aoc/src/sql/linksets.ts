@@ -100,7 +100,7 @@ export interface PackageRecordRow {
 }
 
 /** Head revisions of one raw store whose package-level purls overlap the given ones, in id order. */
-async function headsNamingPackages(
+export async function headsNamingPackages(
   tx: Queryable,
   store: RawStore,
   packages: readonly string[],
@@ -116,14 +116,4 @@ async function headsNamingPackages(
     [packages],
   );
   return rows;
-}
-
-/** Head revisions of advisory_raw whose package-level purls overlap the given ones, in id order. */
-export function advisoriesNamingPackages(tx: Queryable, packages: readonly string[]): Promise<PackageRecordRow[]> {
-  return headsNamingPackages(tx, 'advisory_raw', packages);
-}
-
-/** Head revisions of vex_raw whose package-level purls overlap the given ones, in id order. */
-export function vexNamingPackages(tx: Queryable, packages: readonly string[]): Promise<PackageRecordRow[]> {
-  return headsNamingPackages(tx, 'vex_raw', packages);
 }
