@@ -218,6 +218,30 @@ describe(`stored findings and policy snapshots on ${testBackend()}`, () => {
       problem.diagnostics.some((d) => d.line === 5),
       JSON.stringify(problem),
     );
+    const tooLarge = await call('/policy/snapshots', {
+      method: 'POST',
+      body: `# ${'x'.repeat(1024 * 1024)}\n`,
+      headers: { 'content-type': 'application/yaml' },
+    });
+    assert.equal(tooLarge.status, 413);
+    const wrongType = await call('/policy/snapshots', {
+      method: 'POST',
+      body: 'x',
+      headers: { 'content-type': 'application/octet-stream' },
+    });
+    assert.equal(wrongType.status, 415);
+    const badCursor = await call('/findings?cursor=not-a-cursor');
+    assert.equal(badCursor.status, 400);
+    assert.equal(((await badCursor.json()) as { code: string }).code, 'ERR_VALIDATION');
+    const badFilter = await call('/findings?verdict=maybe');
+    assert.equal(badFilter.status, 400);
+    const extra = await call('/findings/recompute', {
+      method: 'POST',
+      body: JSON.stringify({ everything: true }),
+      headers: { 'content-type': 'application/json' },
+    });
+    assert.equal(extra.status, 400);
+    assert.equal((await call('/findings/not-a-finding-id')).status, 404);
     const mine = (await findings()).items[0]!;
     assert.equal((await call(`/findings/${mine.id}`, { as: otherToken })).status, 404);
     assert.deepEqual(((await (await call('/findings', { as: otherToken })).json()) as { items: unknown[] }).items, []);
