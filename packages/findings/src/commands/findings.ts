@@ -61,13 +61,16 @@ async function showCommand({ io, globals }: CliCtx, id: string): Promise<void> {
 
 interface RecomputeAnswer {
   jobId?: string | null;
-  results?: { subjectKey: string; findings: number; changes: number; snapshotId: string | null }[];
+  results?: { subjectKey: string; findings: number; written: number; changes: number; snapshotId: string | null }[];
 }
 
 function describeRecompute(answer: RecomputeAnswer): string {
   if (answer.results)
     return answer.results
-      .map((r) => `${r.subjectKey}: ${r.findings} findings, ${r.changes} changes, policy ${r.snapshotId ?? 'none'}`)
+      .map(
+        (r) =>
+          `${r.subjectKey}: ${r.findings} findings, ${r.written} written, ${r.changes} verdict changes, policy ${r.snapshotId ?? 'none'}`,
+      )
       .join('\n');
   return answer.jobId ? `queued recompute ${answer.jobId}` : 'a recompute of the same scope is already queued';
 }

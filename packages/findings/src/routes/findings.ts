@@ -57,6 +57,7 @@ const RecomputeResult = Type.Object({
   sbomId: Type.Union([Type.String(), Type.Null()]),
   snapshotId: Type.Union([Type.String(), Type.Null()]),
   findings: Type.Integer(),
+  written: Type.Integer({ description: 'Finding rows written or removed (unchanged findings are left as they are)' }),
   changes: Type.Integer({ description: 'policy.verdict and finding.resolved events appended' }),
 });
 type RecomputeBody = Static<typeof RecomputeBody>;

@@ -68,34 +68,49 @@ export async function selectSubjectFindings(tx: Queryable, subjectKey: string): 
   return rows;
 }
 
-export async function upsertFinding(tx: Queryable, tenant: string, row: FindingRow): Promise<void> {
-  await tx.query(
-    `insert into finding (tenant, id, subject_key, sbom_id, purl, vulnerability_id, severity, reachability, vex_status,
-       verdict, rule, snapshot_id, fact_digest, document, evaluated_at)
-     values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14::jsonb, $15::timestamptz)
-     on conflict (tenant, id) do update set sbom_id = excluded.sbom_id, purl = excluded.purl,
-       vulnerability_id = excluded.vulnerability_id, severity = excluded.severity,
-       reachability = excluded.reachability, vex_status = excluded.vex_status, verdict = excluded.verdict,
-       rule = excluded.rule, snapshot_id = excluded.snapshot_id, fact_digest = excluded.fact_digest,
-       document = excluded.document, evaluated_at = excluded.evaluated_at`,
-    [
-      tenant,
-      row.id,
-      row.subject_key,
-      row.sbom_id,
-      row.purl,
-      row.vulnerability_id,
-      row.severity,
-      row.reachability,
-      row.vex_status,
-      row.verdict,
-      row.rule,
-      row.snapshot_id,
-      row.fact_digest,
-      JSON.stringify(row.document),
-      row.evaluated_at,
-    ],
-  );
+/** Rows per multi-row upsert: 15 parameters a row stays far below PostgreSQL's 65,535. */
+const ROWS_PER_UPSERT = 500;
+
+/** Inserts or replaces findings, in multi-row statements (one per row made a large SBOM's recompute crawl). */
+export async function upsertFindings(tx: Queryable, tenant: string, rows: readonly FindingRow[]): Promise<void> {
+  for (let start = 0; start < rows.length; start += ROWS_PER_UPSERT) {
+    const chunk = rows.slice(start, start + ROWS_PER_UPSERT);
+    const params: unknown[] = [];
+    const tuples = chunk.map((row) => {
+      const values = [
+        tenant,
+        row.id,
+        row.subject_key,
+        row.sbom_id,
+        row.purl,
+        row.vulnerability_id,
+        row.severity,
+        row.reachability,
+        row.vex_status,
+        row.verdict,
+        row.rule,
+        row.snapshot_id,
+        row.fact_digest,
+        JSON.stringify(row.document),
+        row.evaluated_at,
+      ];
+      const first = params.length;
+      params.push(...values);
+      const n = (i: number) => `$${first + i + 1}`;
+      return `(${values.map((_, i) => (i === 13 ? `${n(i)}::jsonb` : i === 14 ? `${n(i)}::timestamptz` : n(i))).join(', ')})`;
+    });
+    await tx.query(
+      `insert into finding (tenant, id, subject_key, sbom_id, purl, vulnerability_id, severity, reachability, vex_status,
+         verdict, rule, snapshot_id, fact_digest, document, evaluated_at)
+       values ${tuples.join(', ')}
+       on conflict (tenant, id) do update set sbom_id = excluded.sbom_id, purl = excluded.purl,
+         vulnerability_id = excluded.vulnerability_id, severity = excluded.severity,
+         reachability = excluded.reachability, vex_status = excluded.vex_status, verdict = excluded.verdict,
+         rule = excluded.rule, snapshot_id = excluded.snapshot_id, fact_digest = excluded.fact_digest,
+         document = excluded.document, evaluated_at = excluded.evaluated_at`,
+      params,
+    );
+  }
 }
 
 export async function deleteFindings(tx: Queryable, ids: readonly string[]): Promise<void> {

@@ -4,6 +4,7 @@
 // subject, purl and vulnerability, so the same finding in the subject's next SBOM keeps its id and
 // its verdict history on the timeline.
 import { createHash } from 'node:crypto';
+import { canonicalJson } from '@stella/core';
 import type { EvidenceReport } from '../evidence/join.ts';
 import type { EvidenceFinding } from '../evidence/model.ts';
 import type { FindingRow } from '../sql/findings.ts';
@@ -117,4 +118,19 @@ export function verdictChanges(before: readonly FindingRow[], after: readonly Fi
       },
     });
   return changes;
+}
+
+/** What a row says, its evaluation time aside: two recomputes that agree write nothing. */
+const contentOf = (row: FindingRow) => {
+  const { evaluatedAt: _, ...document } = row.document;
+  return canonicalJson({ ...row, evaluated_at: null, document });
+};
+
+/**
+ * The new rows that differ from the stored ones (or are new). An unchanged finding keeps its row and
+ * its evaluated_at: the time its content was last computed, which is what an export evaluates it at.
+ */
+export function changedRows(before: readonly FindingRow[], after: readonly FindingRow[]): FindingRow[] {
+  const stored = new Map(before.map((r) => [r.id, contentOf(r)]));
+  return after.filter((row) => stored.get(row.id) !== contentOf(row));
 }

@@ -21,10 +21,10 @@ import {
   selectLatestSbom,
   selectSubjectFindings,
   selectSubjects,
-  upsertFinding,
+  upsertFindings,
 } from '../sql/findings.ts';
 import { type SnapshotRow, selectActiveSnapshot } from '../sql/policy.ts';
-import { type Evaluation, findingRows, verdictChanges } from './rows.ts';
+import { changedRows, type Evaluation, findingRows, verdictChanges } from './rows.ts';
 
 /** How a snapshot (or none) evaluates findings at a time: the policy binding (store/evaluate.ts). */
 export type EvaluatorFor = (snapshot: SnapshotRow | undefined, at: Date) => (finding: EvidenceFinding) => Evaluation;
@@ -42,6 +42,8 @@ export interface RecomputeResult {
   sbomId: string | null;
   snapshotId: string | null;
   findings: number;
+  /** Rows written or removed: findings whose content changed. */
+  written: number;
   /** policy.verdict and finding.resolved events appended. */
   changes: number;
 }
@@ -109,20 +111,19 @@ async function getFinding(db: Db, tenant: string, id: string): Promise<Record<st
 export function createFindingStore(deps: FindingStoreDeps) {
   const inTenant = <T>(tenant: string, fn: (tx: Tx) => Promise<T>) => deps.db.transaction(fn, { tenant });
 
-  async function write(tenant: string, subjectKey: string, rows: FindingRow[]): Promise<number> {
+  async function write(tenant: string, subjectKey: string, rows: FindingRow[]) {
     return inTenant(tenant, async (tx) => {
       await lockSubject(tx, tenant, subjectKey);
       const before = await selectSubjectFindings(tx, subjectKey);
       const keep = new Set(rows.map((r) => r.id));
-      await deleteFindings(
-        tx,
-        before.filter((r) => !keep.has(r.id)).map((r) => r.id),
-      );
-      for (const row of rows) await upsertFinding(tx, tenant, row);
+      const gone = before.filter((r) => !keep.has(r.id)).map((r) => r.id);
+      const changed = changedRows(before, rows);
+      await deleteFindings(tx, gone);
+      await upsertFindings(tx, tenant, changed);
       const changes = verdictChanges(before, rows);
       for (const change of changes)
         await deps.timeline.append(tx, tenant, { category: 'policy', kind: change.kind, details: change.details });
-      return changes.length;
+      return { written: gone.length + changed.length, changes: changes.length };
     });
   }
 
@@ -132,8 +133,7 @@ export function createFindingStore(deps: FindingStoreDeps) {
       active: await selectActiveSnapshot(tx),
     }));
     const snapshotId = active?.snapshot.id ?? null;
-    if (!sbomId)
-      return { subjectKey, sbomId: null, snapshotId, findings: 0, changes: await write(tenant, subjectKey, []) };
+    if (!sbomId) return { subjectKey, sbomId: null, snapshotId, findings: 0, ...(await write(tenant, subjectKey, [])) };
     const report = await deps.scans.scanStored(tenant, sbomId);
     const now = deps.clock.now();
     const rows = findingRows({
@@ -144,8 +144,7 @@ export function createFindingStore(deps: FindingStoreDeps) {
       evaluatedAt: now.toISOString(),
       evaluate: deps.evaluatorFor(active?.snapshot, now),
     });
-    const changes = await write(tenant, subjectKey, rows);
-    return { subjectKey, sbomId, snapshotId, findings: rows.length, changes };
+    return { subjectKey, sbomId, snapshotId, findings: rows.length, ...(await write(tenant, subjectKey, rows)) };
   }
 
   return {

@@ -126,6 +126,18 @@ describe(`stored findings and policy snapshots on ${testBackend()}`, () => {
         ['GHSA-ghmj-crg5-xw2j', 'warn', null, true],
       ],
     );
+    // A recompute with nothing new writes nothing and records no change.
+    const again0 = await call('/findings/recompute', {
+      method: 'POST',
+      body: JSON.stringify({ wait: true }),
+      headers: { 'content-type': 'application/json' },
+    });
+    assert.deepEqual(
+      ((await again0.json()) as { results: { findings: number; written: number; changes: number }[] }).results.map(
+        (r) => [r.findings, r.written, r.changes],
+      ),
+      [[4, 0, 0]],
+    );
     // The same policy again, laid out differently, is the same snapshot: 200, nothing written.
     const again = await call('/policy/snapshots', {
       method: 'POST',
