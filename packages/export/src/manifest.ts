@@ -19,6 +19,15 @@ export interface ContentEntry {
   contentType?: string;
 }
 
+/** The policy snapshot a run was submitted with, as the bundle records it (absent when it had none). */
+export interface PolicySnapshotRef {
+  /** The snapshot id: sha256 of the policy's canonical JSON. */
+  id: string;
+  name: string;
+  /** The key that signed the snapshot's DSSE envelope (the tenant's findings-policy key). */
+  signerKeyid: string;
+}
+
 export interface ManifestInput {
   tenant: string;
   profile: { kind: string; variant: string; name: string; revision: string; digest: string };
@@ -29,13 +38,17 @@ export interface ManifestInput {
   counts: Record<string, number>;
   distribution: string[];
   signing: { keyid: string; algorithm: string };
+  policySnapshot?: PolicySnapshotRef | undefined;
 }
 
-export function rerunHash(input: Pick<ManifestInput, 'profile' | 'selectors' | 'contents'>): string {
+/** The run's identity: profile revision, selectors, contents and, when it has one, its policy snapshot. */
+export function rerunHash(input: Pick<ManifestInput, 'profile' | 'selectors' | 'contents' | 'policySnapshot'>): string {
   return canonicalDigest({
     profile: input.profile.digest,
     selectors: input.selectors,
     contents: input.contents.map((c) => ({ path: c.path, digest: c.digest })),
+    // Only when set: bundles without a snapshot keep the hash (and export id) they always had.
+    ...(input.policySnapshot ? { policySnapshotId: input.policySnapshot.id } : {}),
   });
 }
 
@@ -58,6 +71,7 @@ export function buildManifest(input: ManifestInput): { bytes: Buffer; exportId: 
     counts: input.counts,
     distribution: input.distribution,
     signing: input.signing,
+    ...(input.policySnapshot ? { policySnapshotId: input.policySnapshot.id } : {}),
   };
   return { bytes: Buffer.from(`${canonicalJson(doc)}\n`, 'utf8'), exportId, rerunHash: hash };
 }
@@ -71,13 +85,29 @@ export interface ProvenanceInput {
   subjects: { name: string; digest: string }[];
   /** The per-record materials file inside the bundle (provenance/materials.jsonl). */
   materials: { path: string; digest: string; records: number };
+  policySnapshot?: PolicySnapshotRef | undefined;
   toolVersions: Record<string, string>;
+}
+
+/**
+ * The policy snapshot as a resolved dependency: an input the build read, named by its id with the
+ * id's hex as its sha256 (the id is the digest of the policy's canonical JSON), and the key that
+ * signed it, so a verifier can match it to data/policy/snapshot.json or to the findings room's copy.
+ */
+function snapshotDependency(snapshot: PolicySnapshotRef) {
+  return {
+    name: snapshot.id,
+    uri: `stella://policy_snapshot/${snapshot.id}`,
+    digest: { sha256: snapshot.id.replace(/^sha256:/, '') },
+    annotations: { policy: snapshot.name, signerKeyid: snapshot.signerKeyid },
+  };
 }
 
 /**
  * provenance.json bytes. The exported records are materials too, but listing 100,000 of them here
  * would make the statement (and its DSSE envelope, which embeds it) grow with the export; they are
- * in provenance/materials.jsonl, which is named here by digest and is itself a subject.
+ * in provenance/materials.jsonl, which is named here by digest and is itself a subject. A run's
+ * policy snapshot is the second resolved dependency.
  */
 export function buildProvenance(input: ProvenanceInput): Buffer {
   const statement = {
@@ -101,6 +131,7 @@ export function buildProvenance(input: ProvenanceInput): Buffer {
             digest: { sha256: input.materials.digest.replace(/^sha256:/, '') },
             annotations: { records: input.materials.records, format: 'one SLSA ResourceDescriptor per line' },
           },
+          ...(input.policySnapshot ? [snapshotDependency(input.policySnapshot)] : []),
         ],
       },
       runDetails: {

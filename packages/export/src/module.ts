@@ -66,7 +66,7 @@ export const exportModule: Module = {
   name: 'export',
   config: exportConfig,
   migrations: new URL('../migrations/', import.meta.url),
-  dependsOn: ['platform', 'aoc'],
+  dependsOn: ['platform', 'aoc', 'findings'],
   async start(ctx) {
     room(ctx);
     // Defined in every target: an api-only process queues runs that workers pick up.

@@ -13,6 +13,11 @@ export interface ExportAdapter {
   /** Kinds have several formats (trivy db/java-db, mirror full/delta), each its own adapter. */
   readonly variant: ProfileVariant;
   /**
+   * Set when every run of this format is evaluated under a policy snapshot (json:policy): submission
+   * then falls back to the tenant's active snapshot when none is given, and refuses when there is none.
+   */
+  readonly needsPolicySnapshot?: true;
+  /**
    * What of a stored profile this adapter cannot honour yet, checked at submission so a run that
    * would come out silently wrong (unencrypted, families missing) is refused with ERR_EXPORT_001
    * before it is queued or counted against the quota. Empty when the profile can be built.
@@ -43,6 +48,8 @@ export interface AdapterInput {
   tenant: string;
   profile: ExportProfile;
   selectors: Selectors;
+  /** The run's policy snapshot id (checked to exist for the tenant at submission); null when it has none. */
+  policySnapshotId: string | null;
 }
 
 export interface Selection {

@@ -4,10 +4,11 @@
 import { StellaError } from '@stella/core';
 import { ExportErrors } from '../errors.ts';
 import type { ExportAdapter } from './adapter.ts';
+import { jsonPolicyAdapter } from './json-policy.ts';
 import { jsonRawAdapter } from './json-raw.ts';
 
 /** Adding a format: implement ExportAdapter in one file and list it here. */
-const ADAPTERS: readonly ExportAdapter[] = [jsonRawAdapter];
+const ADAPTERS: readonly ExportAdapter[] = [jsonRawAdapter, jsonPolicyAdapter];
 
 const byKind: ReadonlyMap<string, ExportAdapter> = new Map(ADAPTERS.map((a) => [`${a.kind}:${a.variant}`, a]));
 

@@ -19,7 +19,7 @@ function parseSelectors(pairs: string[] | undefined): Record<string, unknown> {
 }
 
 function runLine(r: RunView): string {
-  return `${r.runId}  ${r.status.padEnd(9)}  ${r.profileId}@${r.profileRevision}  ${String(r.progress.percent).padStart(3)}%  ${r.createdAt}${r.errorCode ? `  ${r.errorCode}` : ''}`;
+  return `${r.runId}  ${r.status.padEnd(9)}  ${r.profileId}@${r.profileRevision}  ${String(r.progress.percent).padStart(3)}%  ${r.createdAt}${r.errorCode ? `  ${r.errorCode}` : ''}${r.policySnapshotId ? `  policy ${r.policySnapshotId}` : ''}`;
 }
 
 function registerRunFollowing(run: Command, cli: CliCtx): void {
@@ -48,6 +48,12 @@ function registerRunFollowing(run: Command, cli: CliCtx): void {
       ]),
     )
     .option('--allow-empty', 'succeed with an empty bundle when the selectors match nothing')
+    .addOption(
+      new Option(
+        '--policy-snapshot <id>',
+        "policy snapshot id (sha256:…) to evaluate under; json:policy defaults to the tenant's active one (env STELLA_EXPORT_POLICY_SNAPSHOT)",
+      ).default(io.env.STELLA_EXPORT_POLICY_SNAPSHOT),
+    )
     .option('--watch', 'follow the run with a progress bar; exit code from its final state')
     .action(
       async (flags: {
@@ -55,6 +61,7 @@ function registerRunFollowing(run: Command, cli: CliCtx): void {
         selectors?: string[];
         priority?: string;
         allowEmpty?: boolean;
+        policySnapshot?: string;
         watch?: boolean;
       }) => {
         const client = api();
@@ -64,6 +71,7 @@ function registerRunFollowing(run: Command, cli: CliCtx): void {
             selectors: parseSelectors(flags.selectors),
             ...(flags.allowEmpty ? { allowEmpty: true } : {}),
             ...(flags.priority ? { priority: flags.priority } : {}),
+            ...(flags.policySnapshot ? { policySnapshotId: flags.policySnapshot } : {}),
           },
         });
         if (!flags.watch) {

@@ -45,10 +45,16 @@ export const ExportProfileSchema = Type.Object(
           Type.Array(Type.Enum(['advisories', 'vex', 'sboms', 'findings']), {
             uniqueItems: true,
             minItems: 1,
-            description: 'Record families in the bundle; json:raw defaults to advisories and vex.',
+            description:
+              'Record families in the bundle; json:raw defaults to advisories and vex, json:policy to advisories, vex and findings.',
           }),
         ),
-        policySnapshotMode: Type.Optional(Type.Enum(['required', 'optional', 'none'])),
+        policySnapshotMode: Type.Optional(
+          Type.Enum(['required', 'optional', 'none'], {
+            description:
+              "Checked at run submission: required needs a policySnapshotId; optional (the default) takes one if given, and json:policy then uses the tenant's active snapshot; none refuses one (and json:policy).",
+          }),
+        ),
         distribution: Type.Array(Type.Enum(['http', 'oci', 'object']), {
           uniqueItems: true,
           minItems: 1,

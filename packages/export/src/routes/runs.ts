@@ -18,10 +18,24 @@ const RunSubmit = Type.Object(
     ),
     allowEmpty: Type.Optional(Type.Boolean({ default: false })),
     priority: Type.Optional(Type.Enum(['normal', 'catch-up'])),
-    policySnapshotId: Type.Optional(Type.String({ maxLength: 128 })),
+    policySnapshotId: Type.Optional(
+      Type.String({
+        maxLength: 128,
+        description:
+          "a policy snapshot id of this tenant (sha256:…); policySnapshotMode required needs one, none refuses one; json:policy without one uses the tenant's active snapshot",
+      }),
+    ),
   },
   { additionalProperties: false },
 );
+
+/** A queued run; policySnapshotId is the one stored on it (given, or the tenant's active one for json:policy). */
+const Submitted = Type.Object({
+  runId: Type.String(),
+  status: Type.String(),
+  profileRevision: Type.String(),
+  policySnapshotId: Type.Union([Type.String(), Type.Null()]),
+});
 
 function registerRunSubmissions(app: HttpApp, service: ExportService): void {
   app.post(
@@ -30,18 +44,22 @@ function registerRunSubmissions(app: HttpApp, service: ExportService): void {
       config: { ...runScope, idempotent: true },
       schema: {
         tags,
-        summary: 'Submit an export run (202); 429 ERR_EXPORT_QUOTA over the tenant quota',
+        summary:
+          'Submit an export run (202) with the policy snapshot it is evaluated under; 429 ERR_EXPORT_QUOTA over the tenant quota, 404 ERR_POLICY_NOT_FOUND for an unknown snapshot',
         body: RunSubmit,
-        response: {
-          202: Type.Object({ runId: Type.String(), status: Type.String(), profileRevision: Type.String() }),
-        },
+        response: { 202: Submitted },
       },
     },
     async (request, reply) => {
       const { run, quota } = await service.submit(tenantOf(request), request.body, actorOf(request), traceOf(request));
       reply.headers(quotaHeaders(quota));
       reply.header('location', `/api/export/runs/${run.runId}`);
-      return reply.code(202).send({ runId: run.runId, status: run.status, profileRevision: run.profileRevision });
+      return reply.code(202).send({
+        runId: run.runId,
+        status: run.status,
+        profileRevision: run.profileRevision,
+        policySnapshotId: run.policySnapshotId,
+      });
     },
   );
 
@@ -82,16 +100,24 @@ function registerRunControls(app: HttpApp, service: ExportService): void {
     '/api/export/runs/:runId/replay',
     {
       config: { ...runScope, idempotent: true },
-      schema: { tags, summary: 'Resubmit a run with its profile revision and selectors (runbook §7.1)', ...runParams },
+      schema: {
+        tags,
+        summary: 'Resubmit a run with its profile revision, selectors and policy snapshot (runbook §7.1)',
+        ...runParams,
+      },
     },
     async (request, reply) => {
       const { runId } = request.params;
       const { run, quota } = await service.replay(tenantOf(request), runId, actorOf(request), traceOf(request));
       reply.headers(quotaHeaders(quota));
       reply.header('location', `/api/export/runs/${run.runId}`);
-      return reply
-        .code(202)
-        .send({ runId: run.runId, status: run.status, profileRevision: run.profileRevision, replayOf: runId });
+      return reply.code(202).send({
+        runId: run.runId,
+        status: run.status,
+        profileRevision: run.profileRevision,
+        policySnapshotId: run.policySnapshotId,
+        replayOf: runId,
+      });
     },
   );
 }

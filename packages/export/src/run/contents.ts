@@ -17,6 +17,7 @@ export async function selectRecords(ctx: RunContext): Promise<Selection> {
     tenant: ctx.tenant,
     profile: ctx.profile,
     selectors: ctx.selectors,
+    policySnapshotId: ctx.run.policy_snapshot_id,
   });
   if (selection.total === 0 && !ctx.run.allow_empty) {
     throw new StellaError(
@@ -36,6 +37,7 @@ export async function serialiseRecords(ctx: RunContext, selection: Selection): P
       tenant: ctx.tenant,
       profile: ctx.profile,
       selectors: ctx.selectors,
+      policySnapshotId: ctx.run.policy_snapshot_id,
       stagingDir: ctx.staging,
       pageSize: PAGE_SIZE,
       progress: (done, total) => ctx.progress(done, total),

@@ -5,7 +5,14 @@
 import { STELLA_VERSION, sha256Digest } from '@stella/core';
 import type { AdapterOutput } from '../adapters/adapter.ts';
 import type { BundleCodec, BundleCompression } from '../bundle/index.ts';
-import { buildManifest, buildProvenance, type ContentEntry, type ManifestInput } from '../manifest.ts';
+import {
+  buildManifest,
+  buildProvenance,
+  type ContentEntry,
+  type ManifestInput,
+  type PolicySnapshotRef,
+} from '../manifest.ts';
+import { loadRunSnapshot } from '../service/submission.ts';
 import type { RunContext } from './context.ts';
 
 export const SIGNING_ALGORITHM = 'ecdsa-p256-sha256';
@@ -26,6 +33,7 @@ export interface BuiltManifest {
   exportId: string;
   profile: ManifestInput['profile'];
   contents: ContentEntry[];
+  policySnapshot: PolicySnapshotRef | undefined;
 }
 
 export function bundleSettings(ctx: RunContext, output: AdapterOutput): BundleSettings {
@@ -45,7 +53,15 @@ export function bundleSettings(ctx: RunContext, output: AdapterOutput): BundleSe
   return { mtime, codec, compression, recorded: { ...compression, implementation } };
 }
 
-/** export.json: the profile revision (by digest), selectors, the adapter's files and counts, and the signing key. */
+/** The run's policy snapshot as export.json and provenance.json name it, when it has one. */
+async function policySnapshotRef(ctx: RunContext): Promise<PolicySnapshotRef | undefined> {
+  const id = ctx.run.policy_snapshot_id;
+  if (!id) return undefined;
+  const snapshot = await loadRunSnapshot(ctx.services.db, ctx.tenant, id);
+  return { id: snapshot.id, name: snapshot.name, signerKeyid: snapshot.signerKeyid };
+}
+
+/** export.json: the profile revision (by digest), selectors, the adapter's files and counts, the signing key and policy snapshot. */
 export async function writeManifest(
   ctx: RunContext,
   output: AdapterOutput,
@@ -67,6 +83,7 @@ export async function writeManifest(
     records: f.records,
     contentType: f.contentType,
   }));
+  const policySnapshot = await policySnapshotRef(ctx);
   const manifest = buildManifest({
     tenant: ctx.tenant,
     profile: profileRef,
@@ -77,6 +94,7 @@ export async function writeManifest(
     counts: output.counts,
     distribution: [...profile.spec.distribution].sort(),
     signing: { keyid, algorithm: SIGNING_ALGORITHM },
+    policySnapshot,
   });
   return {
     bytes: manifest.bytes,
@@ -84,6 +102,7 @@ export async function writeManifest(
     exportId: manifest.exportId,
     profile: profileRef,
     contents,
+    policySnapshot,
   };
 }
 
@@ -105,6 +124,7 @@ export function writeProvenance(
       { name: 'export.json', digest: manifest.digest },
     ],
     materials: output.materials,
+    policySnapshot: manifest.policySnapshot,
     toolVersions: {
       stella: STELLA_VERSION,
       node: process.versions.node,

@@ -3,8 +3,6 @@
 // paging, cancel, replay and the terminal transition with its event and timeline entry.
 import { Errors, newUlid, StellaError } from '@stella/core';
 import { decodeCursor, encodeCursor, type Queryable } from '@stella/platform';
-import type { ProfileProblem } from '../adapters/adapter.ts';
-import { adapterFor } from '../adapters/registry.ts';
 import { ExportErrors } from '../errors.ts';
 import { normalizeSelectors, type Selectors } from '../selectors.ts';
 import { latestProfile, type ProfileRow, profileRevision } from '../sql/profiles.ts';
@@ -22,6 +20,7 @@ import {
 } from '../sql/runs.ts';
 import type { ServiceCore } from './core.ts';
 import { type QuotaState, quotaHeaders, quotaState } from './quota.ts';
+import { checkSubmission, findingsSnapshotLookup } from './submission.ts';
 import { iso, type RunView, runView } from './views.ts';
 
 export const RUN_QUEUE = 'export.run';
@@ -48,28 +47,7 @@ export interface RunQuery {
   cursor?: string | undefined;
 }
 
-/**
- * Refuses a run this build would otherwise complete wrongly: what the profile's adapter cannot
- * honour, or a missing policy snapshot the profile requires.
- */
-function refuseUnbuildable(profile: ProfileRow, request: SubmitRequest): void {
-  const problems: ProfileProblem[] = adapterFor(`${profile.kind}:${profile.variant}`).refuse(profile.document);
-  if (profile.document.spec.policySnapshotMode === 'required' && !request.policySnapshotId) {
-    problems.push({
-      pointer: '/policySnapshotId',
-      message: 'the profile requires a policy snapshot id (policySnapshotMode: required)',
-    });
-  }
-  if (problems.length > 0) {
-    throw new StellaError(
-      ExportErrors.validation,
-      `profile ${profile.name} cannot run: ${problems.map((p) => `${p.pointer}: ${p.message}`).join('; ')}`,
-      { details: { errors: problems } },
-    );
-  }
-}
-
-/** The profile revision to run, once it exists, is not archived (unless replayed) and can be built. */
+/** The profile revision to run, once it exists and is not archived (unless replayed). */
 async function runnableProfile(core: ServiceCore, q: Queryable, request: SubmitRequest): Promise<ProfileRow> {
   const profile = request.profileRevision
     ? await profileRevision(q, request.profileId, request.profileRevision)
@@ -78,7 +56,6 @@ async function runnableProfile(core: ServiceCore, q: Queryable, request: SubmitR
   if (profile.archived_at && !request.replayOf) {
     throw new StellaError(ExportErrors.conflict, `profile ${profile.name} is archived; clone it to run it again`);
   }
-  refuseUnbuildable(profile, request);
   return profile;
 }
 
@@ -97,7 +74,14 @@ function refuseOverQuota(tenant: string, quota: QuotaState): void {
 async function insertQueuedRun(
   core: ServiceCore,
   q: Queryable,
-  run: { tenant: string; runId: string; profile: ProfileRow; selectors: Selectors; actor: string | null },
+  run: {
+    tenant: string;
+    runId: string;
+    profile: ProfileRow;
+    selectors: Selectors;
+    policySnapshotId: string | null;
+    actor: string | null;
+  },
   request: SubmitRequest,
   traceId: string | undefined,
 ): Promise<RunRow> {
@@ -112,6 +96,7 @@ async function insertQueuedRun(
     allow_empty: request.allowEmpty ?? false,
     priority: request.priority ?? 'normal',
     replay_of: request.replayOf ?? null,
+    policy_snapshot_id: run.policySnapshotId,
     created_by: run.actor,
     trace_id: traceId ?? null,
   });
@@ -129,6 +114,7 @@ async function insertQueuedRun(
       profileId: profile.name,
       revision: `r${profile.revision}`,
       priority: inserted.priority,
+      ...(run.policySnapshotId ? { policySnapshotId: run.policySnapshotId } : {}),
       ...(request.replayOf ? { replayOf: request.replayOf } : {}),
     },
     traceId,
@@ -155,6 +141,11 @@ async function enqueue(core: ServiceCore, row: RunRow): Promise<void> {
   }
 }
 
+/**
+ * Checks the profile, then the policy snapshot through the findings room's door (outside any
+ * transaction: on PGlite a nested one would wait forever), then queues the run under the quota with
+ * the profile revision checked first, so a profile updated meanwhile does not change what runs.
+ */
 async function submit(
   core: ServiceCore,
   tenant: string,
@@ -164,11 +155,17 @@ async function submit(
 ): Promise<{ run: RunView; quota: QuotaState }> {
   const selectors = normalizeSelectors(request.selectors ?? {}, tenant, core.deps.clock.now());
   const runId = `run-${newUlid().toLowerCase()}`;
+  const profile = await core.tx(tenant, (q) => runnableProfile(core, q, request));
+  const policySnapshotId = await checkSubmission(
+    profile.document,
+    request.policySnapshotId,
+    findingsSnapshotLookup(core.deps.db, tenant),
+  );
   const { row, quota } = await core.tx(tenant, async (q) => {
-    const profile = await runnableProfile(core, q, request);
     const before = await quotaState(core, q, tenant);
     refuseOverQuota(tenant, before);
-    const inserted = await insertQueuedRun(core, q, { tenant, runId, profile, selectors, actor }, request, traceId);
+    const queued = { tenant, runId, profile, selectors, policySnapshotId, actor };
+    const inserted = await insertQueuedRun(core, q, queued, request, traceId);
     return { row: inserted, quota: { ...before, remaining: before.remaining - 1 } };
   });
   await enqueue(core, row);
@@ -233,7 +230,7 @@ async function cancel(core: ServiceCore, tenant: string, runId: string): Promise
   return runView(row);
 }
 
-/** Resubmits with the original profile revision and stored (absolute) selectors, at catch-up priority. */
+/** Resubmits with the original profile revision, stored (absolute) selectors and policy snapshot, at catch-up priority. */
 async function replay(core: ServiceCore, tenant: string, runId: string, actor: string | null, traceId?: string) {
   const original = await runRow(core, tenant, runId);
   return submit(
@@ -244,6 +241,7 @@ async function replay(core: ServiceCore, tenant: string, runId: string, actor: s
       profileRevision: original.profile_revision,
       selectors: original.selectors,
       allowEmpty: original.allow_empty,
+      policySnapshotId: original.policy_snapshot_id ?? undefined,
       priority: 'catch-up',
       replayOf: runId,
     },

@@ -35,6 +35,8 @@ export interface RunView {
   records: number | null;
   outputs: { driver: string; status: string; target: string | null; digest: string | null; error: string | null }[];
   replayOf: string | null;
+  /** The policy snapshot the run is evaluated under (json:policy) or was submitted with; null when none. */
+  policySnapshotId: string | null;
   createdAt: string;
   startedAt: string | null;
   completedAt: string | null;
@@ -86,6 +88,7 @@ export function runView(row: RunRow, outputs: RunView['outputs'] = []): RunView 
     records: row.records,
     outputs,
     replayOf: row.replay_of,
+    policySnapshotId: row.policy_snapshot_id,
     createdAt: iso(row.created_at)!,
     startedAt: iso(row.started_at),
     completedAt: iso(row.completed_at),

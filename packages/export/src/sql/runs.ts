@@ -37,6 +37,8 @@ export interface RunRow {
   provenance_uri: string | null;
   records: number | null;
   replay_of: string | null;
+  /** The findings room's policy snapshot the run was submitted with, when its profile takes one. */
+  policy_snapshot_id: string | null;
   created_by: string | null;
   trace_id: string | null;
   created_at: Date | string;
@@ -74,14 +76,15 @@ export async function insertRun(
     | 'allow_empty'
     | 'priority'
     | 'replay_of'
+    | 'policy_snapshot_id'
     | 'created_by'
     | 'trace_id'
   >,
 ): Promise<RunRow> {
   const { rows } = await tx.query<RunRow>(
     `insert into export_runs (tenant, run_id, profile_name, profile_revision, profile_kind, selectors, allow_empty,
-       priority, status, replay_of, created_by, trace_id)
-     values ($1, $2, $3, $4, $5, $6, $7, $8, 'queued', $9, $10, $11) returning *`,
+       priority, status, replay_of, policy_snapshot_id, created_by, trace_id)
+     values ($1, $2, $3, $4, $5, $6, $7, $8, 'queued', $9, $10, $11, $12) returning *`,
     [
       run.tenant,
       run.run_id,
@@ -92,6 +95,7 @@ export async function insertRun(
       run.allow_empty,
       run.priority,
       run.replay_of,
+      run.policy_snapshot_id,
       run.created_by,
       run.trace_id,
     ],
