@@ -106,11 +106,13 @@ export async function headsNamingPackages(
   packages: readonly string[],
 ): Promise<PackageRecordRow[]> {
   if (packages.length === 0) return [];
+  // Through the btree lookup table (migrations/0003_package_lookup.sql): `&&` on `packages` cannot use
+  // its index under row-level security, text equality can.
   const { rows } = await tx.query<PackageRecordRow>(
     `select r.id, r.source_vendor as vendor, r.upstream_id, r.revision, r.content_hash,
             r.content_format as format, r.spec_version, r.linkset -> 'aliases' as aliases, r.packages, r.raw
        from ${store} r
-      where r.packages && $1::text[]
+      where r.id in (select p.id from ${store}_package p where p.package = any($1::text[]))
         and not exists (select 1 from ${store} n where n.tenant = r.tenant and n.supersedes = r.id)
       order by r.id collate "C"`,
     [packages],
