@@ -34,7 +34,7 @@ function headsMatching(store: RawStore, params: unknown[], q: LinksetQuery): str
   if (q.alias) add((p) => `r.linkset -> 'aliases' ? ${p}`, q.alias);
   if (q.purl) {
     if (q.purl.includes('@')) add((p) => `r.linkset -> 'purls' ? ${p}`, q.purl);
-    else add((p) => `r.packages @> array[${p}::text]`, q.purl);
+    else add((p) => `r.id in (select k.id from ${store}_package k where k.package = ${p})`, q.purl);
   }
   if (q.vendor) add((p) => `r.source_vendor = ${p}`, q.vendor);
   return `select '${store}' as store, r.id, r.source_vendor as vendor, r.upstream_id, r.content_format as format,
@@ -76,7 +76,7 @@ export async function symbolsForPackages(tx: Queryable, packages: readonly strin
   }>(
     `select r.upstream_id, r.source_vendor as vendor, r.linkset -> 'aliases' as aliases, r.linkset -> 'symbols' as symbols
        from advisory_raw r
-      where r.packages && $1::text[]
+      where r.id in (select p.id from advisory_raw_package p where p.package = any($1::text[]))
         and jsonb_array_length(coalesce(r.linkset -> 'symbols', '[]'::jsonb)) > 0
         and not exists (select 1 from advisory_raw n where n.tenant = r.tenant and n.supersedes = r.id)
       order by r.source_vendor, r.upstream_id`,
