@@ -332,8 +332,8 @@ describe('authorize', () => {
 });
 
 describe('scope catalogue', () => {
-  test('knows the spec scopes and the internal timeline:write, authority:admin and metrics:read', () => {
-    assert.equal(SCOPES.length, 24);
+  test('knows the spec scopes, the internal timeline:write, authority:admin and metrics:read, and the findings ones', () => {
+    assert.equal(SCOPES.length, 28);
     for (const s of [
       'export:profile:manage',
       'orch:backfill',
@@ -343,6 +343,10 @@ describe('scope catalogue', () => {
       'metrics:read',
       'sbom:ingest',
       'sbom:read',
+      'findings:read',
+      'findings:write',
+      'policy:read',
+      'policy:write',
     ])
       assert.ok(isKnownScope(s));
     assert.equal(isKnownScope('advisory:verify'), false);
