@@ -13,6 +13,7 @@ export type { Prerequisite } from './prerequisites.ts';
 export {
   debianPackages,
   installLine,
+  locateExecutable,
   missingPrerequisites,
   PREREQUISITES,
   renderPrerequisites,

@@ -9,6 +9,8 @@ export interface Prerequisite {
   command: string;
   debianPackage: string;
   usedFor: string;
+  /** A file the package installs, checked instead of looking `command` up (for libraries, not programs). */
+  path?: string;
 }
 
 export const PREREQUISITES: readonly Prerequisite[] = [
@@ -27,6 +29,13 @@ export const PREREQUISITES: readonly Prerequisite[] = [
   { command: 'tar', debianPackage: 'tar', usedFor: 'reading bundles independently' },
   { command: 'gzip', debianPackage: 'gzip', usedFor: 'compressed runtime traces' },
   { command: 'sha256sum', debianPackage: 'coreutils', usedFor: 'checking bundle checksums independently' },
+  { command: 'go', debianPackage: 'golang-go', usedFor: 'building the bbolt checker (packages/export/test/tools)' },
+  {
+    command: 'go.etcd.io/bbolt',
+    path: '/usr/share/gocode/src/go.etcd.io/bbolt/db.go',
+    debianPackage: 'golang-github-coreos-bbolt-dev',
+    usedFor: "Go's bbolt, reading exported trivy.db files independently",
+  },
   { command: 'curl', debianPackage: 'curl', usedFor: 'the README walkthrough (`npm run demo`)' },
   { command: 'jq', debianPackage: 'jq', usedFor: 'the README walkthrough (`npm run demo`)' },
 ];
@@ -74,13 +83,13 @@ export function locateExecutable(name: string): string | undefined {
 
 /** The listed programs this machine lacks. */
 export function missingPrerequisites(): Prerequisite[] {
-  return PREREQUISITES.filter((p) => locateExecutable(p.command) === undefined);
+  return PREREQUISITES.filter((p) => (p.path ? !existsSync(p.path) : locateExecutable(p.command) === undefined));
 }
 
 /** The README's prerequisites table (spliced in by `npm run gen:docs`, checked by the docs test). */
 export function renderPrerequisites(): string {
   return [
-    '| program | Debian package | used for |',
+    '| program (or Go library) | Debian package | used for |',
     '|---|---|---|',
     ...PREREQUISITES.map((p) => `| \`${p.command}\` | \`${p.debianPackage}\` | ${p.usedFor} |`),
     '',
