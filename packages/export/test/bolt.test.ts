@@ -7,7 +7,7 @@ import { execFile, execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { installLine, locateExecutable, PREREQUISITES, scratchDir } from '@stella/testkit';
 import fc from 'fast-check';
 import { type BoltBucket, BoltFormatError, boltBucket, boltDump, openBolt, writeBolt } from '../src/bolt/index.ts';
@@ -18,7 +18,7 @@ const BBOLT_SOURCE = PREREQUISITES.find((p) => p.command === 'go.etcd.io/bbolt')
 const GO_TIMEOUT_MS = 60_000;
 
 const dir = scratchDir('stella-bolt-');
-let boltcheck = '';
+let boltcheck: string | undefined;
 
 /** Builds boltcheck in GOPATH mode against Debian's bbolt source; fails naming the apt packages. */
 function buildBoltcheck(): string {
@@ -45,6 +45,7 @@ function buildBoltcheck(): string {
 
 function goDump(file: string): Promise<string[]> {
   return new Promise((resolve, reject) => {
+    boltcheck ??= buildBoltcheck();
     execFile(boltcheck, [file], { timeout: GO_TIMEOUT_MS, maxBuffer: 1 << 28 }, (error, stdout, stderr) => {
       if (error) reject(new Error(`boltcheck ${file} failed: ${stderr || error.message}`));
       else resolve(stdout === '' ? [] : stdout.trimEnd().split('\n'));
@@ -91,11 +92,7 @@ function trivyShaped(): BoltBucket {
   ]);
 }
 
-describe('bbolt writer checked by Go bbolt', () => {
-  before(() => {
-    boltcheck = buildBoltcheck();
-  });
-
+describe('bbolt writer checked by Go bbolt: bucket shapes', () => {
   test('an empty root is four pages: metas, freelist, one empty leaf', async () => {
     const { file, dump } = await agreeWithGo(boltBucket());
     assert.deepEqual(dump, []);
@@ -144,7 +141,9 @@ describe('bbolt writer checked by Go bbolt', () => {
     assert.ok(reader.hasBucket(['seq']));
     reader.close();
   });
+});
 
+describe('bbolt writer checked by Go bbolt: sizes and byte order', () => {
   test('10,000 keys split into many leaves under branch pages, every key found by get', async () => {
     const entries = Array.from(
       { length: 10_000 },
@@ -181,6 +180,19 @@ describe('bbolt writer checked by Go bbolt', () => {
     reader.close();
   });
 
+  test('a database over 100 MB is streamed to disk, never held whole in memory', async () => {
+    // 105 keys share one 1 MB buffer, so the input is small while the file is not.
+    const chunk = Buffer.alloc(1024 * 1024, 0x5a);
+    const entries = Array.from({ length: 105 }, (_, i) => [`layer-${String(i).padStart(3, '0')}`, chunk] as const);
+    const peakBefore = process.resourceUsage().maxRSS * 1024;
+    const file = join(dir, 'large.db');
+    const { bytes } = await writeBolt(boltBucket([['large', boltBucket(entries)]]), file);
+    const growth = process.resourceUsage().maxRSS * 1024 - peakBefore;
+    assert.ok(bytes > 100 * 1024 * 1024 && statSync(file).size === bytes);
+    assert.ok(growth < 48 * 1024 * 1024, `peak memory grew by ${growth} bytes while writing ${bytes}`);
+    assert.deepEqual(await goDump(file), ourDump(file));
+  });
+
   test('binary keys with odd bytes sort byte-wise, not by JS string order', async () => {
     const keys = [
       Buffer.from([0x00]),
@@ -201,7 +213,9 @@ describe('bbolt writer checked by Go bbolt', () => {
       [...keyHex].sort((a, b) => Buffer.compare(Buffer.from(a, 'hex'), Buffer.from(b, 'hex'))),
     );
   });
+});
 
+describe('bbolt writer checked by Go bbolt: Trivy-shaped data, determinism', () => {
   test('trivy-shaped database: Trivy lookups resolve', async () => {
     const { file, dump } = await agreeWithGo(trivyShaped());
     assert.equal(dump.filter((line) => line.startsWith('bucket')).length, 4);
@@ -214,11 +228,19 @@ describe('bbolt writer checked by Go bbolt', () => {
   });
 
   test('the same input twice gives identical bytes', async () => {
-    const first = readFileSync(await written(trivyShaped()));
-    const second = readFileSync(await written(trivyShaped()));
+    const input = () => {
+      const root = trivyShaped();
+      const many = Array.from({ length: 2000 }, (_, i) => [`k${i}`, Buffer.from(String(i))] as const);
+      root.entries.set('extra', boltBucket([...many, ['large', Buffer.alloc(10_000, 1)]]));
+      return root;
+    };
+    const first = readFileSync(await written(input()));
+    const second = readFileSync(await written(input()));
     assert.equal(sha256(first), sha256(second));
   });
+});
 
+describe('bbolt writer checked by Go bbolt: random trees', () => {
   test('random bucket trees agree with Go (a few dozen runs)', async () => {
     await fc.assert(
       fc.asyncProperty(rootArbitrary(), async (root) => {
@@ -230,12 +252,14 @@ describe('bbolt writer checked by Go bbolt', () => {
 });
 
 describe('bbolt reader', () => {
-  test('random bucket trees round-trip through writer and reader', async () => {
+  test('random bucket trees round-trip through writer and reader, byte-identical when written twice', async () => {
     await fc.assert(
       fc.asyncProperty(rootArbitrary(), async (root) => {
-        const reader = openBolt(await written(root));
+        const file = await written(root);
+        const reader = openBolt(file);
         try {
           assert.deepEqual([...reader.walk()].map(plain), expectedWalk(root, []));
+          assert.ok(readFileSync(file).equals(readFileSync(await written(root))), 'same tree, same bytes');
         } finally {
           reader.close();
         }

@@ -71,7 +71,7 @@ const FLUSH_BYTES = 1 << 20;
 /** Appends pages to the file in id order and hands out their ids. */
 class PageSink {
   nextId = FIRST_TREE_PAGE;
-  private pending: Buffer[] = [];
+  private pending: Uint8Array[] = [];
   private pendingBytes = 0;
   private position: number;
 
@@ -84,37 +84,59 @@ class PageSink {
     this.position = FIRST_TREE_PAGE * pageSize;
   }
 
+  /** Hands out the ids of `span` consecutive pages; they must be appended next, in this order. */
+  reserve(span: number): number {
+    const pgid = this.nextId;
+    this.nextId += span;
+    return pgid;
+  }
+
   /** A zeroed page buffer spanning enough pages for `size` bytes, with its header filled in. */
   allocate(size: number, flags: number, count: number): { page: Buffer; pgid: number } {
     const span = Math.max(1, Math.ceil(size / this.pageSize));
     const page = Buffer.alloc(span * this.pageSize);
-    const pgid = this.nextId;
-    this.nextId += span;
+    const pgid = this.reserve(span);
     writePageHeader(page, pgid, flags, count, span - 1);
     return { page, pgid };
   }
 
-  async append(page: Buffer): Promise<void> {
-    this.pending.push(page);
-    this.pendingBytes += page.length;
+  /** Queues page bytes (one buffer, or segments that together fill whole pages) for the file. */
+  async append(...segments: Uint8Array[]): Promise<void> {
+    for (const segment of segments) {
+      this.pending.push(segment);
+      this.pendingBytes += segment.length;
+    }
     if (this.pendingBytes >= FLUSH_BYTES) await this.flush();
   }
 
   async flush(): Promise<void> {
     if (this.pendingBytes === 0) return;
-    const chunk = Buffer.concat(this.pending, this.pendingBytes);
+    const segments = this.pending;
+    const total = this.pendingBytes;
     this.pending = [];
     this.pendingBytes = 0;
-    await writeAll(this.file, chunk, this.position);
-    this.position += chunk.length;
+    await writeAll(this.file, segments, this.position);
+    this.position += total;
   }
 }
 
-async function writeAll(file: FileHandle, chunk: Buffer, position: number): Promise<void> {
-  let done = 0;
-  while (done < chunk.length) {
-    const { bytesWritten } = await file.write(chunk, done, chunk.length - done, position + done);
-    done += bytesWritten;
+/** Writes the segments contiguously at `position` with writev, resuming after a short write. */
+async function writeAll(file: FileHandle, segments: Uint8Array[], position: number): Promise<void> {
+  let rest = segments;
+  let at = position;
+  while (rest.length > 0) {
+    const { bytesWritten } = await file.writev(rest, at);
+    at += bytesWritten;
+    let skip = bytesWritten;
+    const next: Uint8Array[] = [];
+    for (const segment of rest) {
+      if (skip >= segment.length) skip -= segment.length;
+      else {
+        next.push(segment.subarray(skip));
+        skip = 0;
+      }
+    }
+    rest = next;
   }
 }
 
@@ -201,14 +223,42 @@ function packPages<T>(items: readonly T[], size: (item: T) => number, pageSize: 
   return groups;
 }
 
+async function writeLeaf(sink: PageSink, group: readonly LeafElement[]): Promise<number> {
+  const size = PAGE_HEADER_SIZE + group.reduce((n, e) => n + leafElementBytes(e), 0);
+  const { page, pgid } = sink.allocate(size, PageFlag.leaf, group.length);
+  fillLeaf(page, group);
+  await sink.append(page);
+  return pgid;
+}
+
+/**
+ * A leaf holding one value of a page or more: its header, element and key are built, the value is
+ * handed to the file as it is (no copy), then zeros up to the page boundary, so a 300 MB database of
+ * large values never allocates page buffers the size of its values.
+ */
+async function writeLargeLeaf(sink: PageSink, element: LeafElement): Promise<number> {
+  const head = PAGE_HEADER_SIZE + LEAF_ELEMENT_SIZE + element.key.length;
+  const size = head + element.value.length;
+  const span = Math.ceil(size / sink.pageSize);
+  const pgid = sink.reserve(span);
+  const prefix = Buffer.alloc(head);
+  writePageHeader(prefix, pgid, PageFlag.leaf, 1, span - 1);
+  prefix.writeUInt32LE(element.flags, PAGE_HEADER_SIZE);
+  prefix.writeUInt32LE(LEAF_ELEMENT_SIZE, PAGE_HEADER_SIZE + 4);
+  prefix.writeUInt32LE(element.key.length, PAGE_HEADER_SIZE + 8);
+  prefix.writeUInt32LE(element.value.length, PAGE_HEADER_SIZE + 12);
+  element.key.copy(prefix, PAGE_HEADER_SIZE + LEAF_ELEMENT_SIZE);
+  await sink.append(prefix, element.value, Buffer.alloc(span * sink.pageSize - size));
+  return pgid;
+}
+
 /** Writes a bucket's leaf pages, then branch levels up to one root; returns the root page id. */
 async function writeTree(sink: PageSink, elements: readonly LeafElement[]): Promise<number> {
   let level: ChildRef[] = [];
   for (const group of packPages(elements, leafElementBytes, sink.pageSize)) {
-    const size = PAGE_HEADER_SIZE + group.reduce((n, e) => n + leafElementBytes(e), 0);
-    const { page, pgid } = sink.allocate(size, PageFlag.leaf, group.length);
-    fillLeaf(page, group);
-    await sink.append(page);
+    const only = group.length === 1 ? group[0]! : undefined;
+    const pgid =
+      only && only.value.length >= sink.pageSize ? await writeLargeLeaf(sink, only) : await writeLeaf(sink, group);
     level.push({ firstKey: group[0]?.key ?? Buffer.alloc(0), pgid });
   }
   const branchBytes = (c: ChildRef) => BRANCH_ELEMENT_SIZE + c.firstKey.length;
@@ -306,7 +356,7 @@ export async function writeBolt(
     metaPage(pageSize, 0, rootPgid, root.sequence ?? 0n, pageCount).copy(head, 0);
     metaPage(pageSize, 1, rootPgid, root.sequence ?? 0n, pageCount).copy(head, pageSize);
     writePageHeader(head.subarray(FREELIST_PAGE * pageSize), FREELIST_PAGE, PageFlag.freelist, 0, 0);
-    await writeAll(file, head, 0);
+    await writeAll(file, [head], 0);
     await file.truncate(pageCount * pageSize);
     return { bytes: pageCount * pageSize, pages: pageCount };
   } finally {
