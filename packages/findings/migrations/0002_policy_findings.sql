@@ -34,15 +34,11 @@ create table policy_activation (
   foreign key (tenant, snapshot_id) references policy_snapshot (tenant, id)
 );
 
-create function findings_policy_refuse_change() returns trigger language plpgsql as $fn$
-begin
-  raise exception '% is append-only: % refused', tg_table_name, tg_op using errcode = '42501';
-end $fn$;
-
+-- 0001's refusal names the table it fires on, so it serves these tables too.
 create trigger policy_snapshot_append_only before update or delete on policy_snapshot
-  for each row execute function findings_policy_refuse_change();
+  for each row execute function findings_sbom_refuse_change();
 create trigger policy_activation_append_only before update or delete on policy_activation
-  for each row execute function findings_policy_refuse_change();
+  for each row execute function findings_sbom_refuse_change();
 
 create table finding (
   tenant text not null,

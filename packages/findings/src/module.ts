@@ -3,8 +3,7 @@
 // findings kept current by recompute jobs, their routes, and the `stella sbom|scan|policy|findings|
 // versions` verbs. Advisories, VEX and reachability come through ports the server wires to the AOC
 // and Signals rooms' doors; their outbox topics (also wired by the server) queue recomputes.
-import type { Ctx, JobQueue, Module } from '@stella/platform';
-import { createSigningKeyStore } from '@stella/platform';
+import { type Ctx, createSigningKeyStore, type JobQueue, type Module } from '@stella/platform';
 import { registerFindingsCommands } from './commands/findings.ts';
 import { registerPolicyCommands } from './commands/policy.ts';
 import { registerSbomCommands } from './commands/sbom.ts';

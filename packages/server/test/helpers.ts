@@ -1,8 +1,11 @@
 // Starts a real server (in-process) on the backend the suite runs on, in a temporary STELLA_HOME.
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { makeProgram } from '@stella/cli';
+import { pae } from '@stella/core';
 import { advisoryFixtures, createDatabase, testBackend } from '@stella/testkit';
 import { loadServerConfig, type RunningServer, startServer } from '../src/index.ts';
 
@@ -146,4 +149,51 @@ export async function ingestAllFixtures(t: TestServer): Promise<number> {
     written += (JSON.parse(r.stdout) as { written: number }).written;
   }
   return written;
+}
+
+/** A DSSE envelope as stella serves it. */
+export interface DsseEnvelopeJson {
+  payloadType: string;
+  payload: string;
+  signatures: { keyid: string; sig: string }[];
+}
+
+/**
+ * Checks a DSSE envelope's first signature with openssl alone (Ed25519 over PAE(payloadType,
+ * payload)), as an offline verifier would; throws when openssl refuses it.
+ */
+export function verifyDsseWithOpenssl(envelope: DsseEnvelopeJson, publicKeyPem: string): void {
+  const dir = mkdtempSync(join(tmpdir(), 'stella-dsse-'));
+  try {
+    writeFileSync(join(dir, 'key.pem'), publicKeyPem);
+    writeFileSync(join(dir, 'pae.bin'), pae(envelope.payloadType, Buffer.from(envelope.payload, 'base64')));
+    writeFileSync(join(dir, 'sig.bin'), Buffer.from(envelope.signatures[0]!.sig, 'base64'));
+    const out = execFileSync(
+      'openssl',
+      ['pkeyutl', '-verify', '-pubin', '-inkey', 'key.pem', '-rawin', '-in', 'pae.bin', '-sigfile', 'sig.bin'],
+      { cwd: dir, encoding: 'utf8' },
+    );
+    assert.match(out, /Signature Verified Successfully/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * Checks an extracted bundle with standard tools only: openssl over export.json with the cosign-style
+ * signatures/export.sig (base64 DER ECDSA), then sha256sum over checksums.txt.
+ */
+export function verifyBundleWithOpenssl(dir: string, keyFile: string): void {
+  const sig = join(dir, 'export.sig.der');
+  writeFileSync(sig, Buffer.from(readFileSync(join(dir, 'signatures/export.sig'), 'utf8').trim(), 'base64'));
+  const ok = execFileSync(
+    'openssl',
+    ['dgst', '-sha256', '-verify', keyFile, '-signature', sig, join(dir, 'export.json')],
+    {
+      encoding: 'utf8',
+    },
+  );
+  assert.match(ok, /Verified OK/);
+  rmSync(sig);
+  execFileSync('sha256sum', ['-c', 'checksums.txt'], { cwd: dir });
 }

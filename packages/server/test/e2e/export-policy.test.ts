@@ -10,10 +10,16 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { hashSecret } from '@stella/authority';
-import { pae } from '@stella/core';
 import { RECOMPUTE_QUEUE } from '@stella/findings';
 import { testBackend } from '@stella/testkit';
-import { clientToken, runCli, startTestServer, type TestServer } from '../helpers.ts';
+import {
+  clientToken,
+  runCli,
+  startTestServer,
+  type TestServer,
+  verifyBundleWithOpenssl,
+  verifyDsseWithOpenssl,
+} from '../helpers.ts';
 
 const EXAMPLE = new URL('../../../../examples/node-app/', import.meta.url);
 const POLICY_PROFILE = {
@@ -145,17 +151,7 @@ describe(`json:policy export on ${testBackend()}`, () => {
     const dir = join(work, 'x');
     mkdirSync(dir);
     execFileSync('tar', ['--zstd', '-xf', bundleFile, '-C', dir]);
-    const sig = join(work, 'export.sig.der');
-    writeFileSync(sig, Buffer.from(readFileSync(join(dir, 'signatures/export.sig'), 'utf8').trim(), 'base64'));
-    const ok = execFileSync(
-      'openssl',
-      ['dgst', '-sha256', '-verify', keyFile, '-signature', sig, join(dir, 'export.json')],
-      {
-        encoding: 'utf8',
-      },
-    );
-    assert.match(ok, /Verified OK/);
-    execFileSync('sha256sum', ['-c', 'checksums.txt'], { cwd: dir });
+    verifyBundleWithOpenssl(dir, keyFile);
     await checkSnapshotFile(dir);
     checkEvaluations(dir);
     checkManifests(dir);
@@ -174,26 +170,7 @@ describe(`json:policy export on ${testBackend()}`, () => {
     const key = keys.keys.find((k) => k.keyid === snapshot.envelope.signatures[0]!.keyid);
     assert.ok(key, 'the signing key is listed');
     assert.equal(key.keyid, snapshot.signerKeyid);
-    writeFileSync(join(dir, 'policy-key.pem'), key.publicKeyPem);
-    writeFileSync(join(dir, 'pae.bin'), pae(snapshot.envelope.payloadType, payload));
-    writeFileSync(join(dir, 'policy-sig.bin'), Buffer.from(snapshot.envelope.signatures[0]!.sig, 'base64'));
-    const out = execFileSync(
-      'openssl',
-      [
-        'pkeyutl',
-        '-verify',
-        '-pubin',
-        '-inkey',
-        'policy-key.pem',
-        '-rawin',
-        '-in',
-        'pae.bin',
-        '-sigfile',
-        'policy-sig.bin',
-      ],
-      { cwd: dir, encoding: 'utf8' },
-    );
-    assert.match(out, /Signature Verified Successfully/);
+    verifyDsseWithOpenssl(snapshot.envelope, key.publicKeyPem);
   }
 
   /** data/policy/evaluations.jsonl: the four findings in id order with their verdicts; materials name each line by digest. */

@@ -8,7 +8,14 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { hashSecret } from '@stella/authority';
 import { testBackend } from '@stella/testkit';
-import { clientToken, ingestAllFixtures, runCli, startTestServer, type TestServer } from '../helpers.ts';
+import {
+  clientToken,
+  ingestAllFixtures,
+  runCli,
+  startTestServer,
+  type TestServer,
+  verifyBundleWithOpenssl,
+} from '../helpers.ts';
 
 const PROFILE = {
   apiVersion: 'stellaops.io/export.v1',
@@ -108,17 +115,7 @@ describe(`Export Center acceptance on ${testBackend()}`, () => {
     const dir = join(work, 'x');
     mkdirSync(dir);
     execFileSync('tar', ['--zstd', '-xf', bundleFile, '-C', dir]);
-    const sig = join(work, 'export.sig.der');
-    writeFileSync(sig, Buffer.from(readFileSync(join(dir, 'signatures/export.sig'), 'utf8').trim(), 'base64'));
-    const ok = execFileSync(
-      'openssl',
-      ['dgst', '-sha256', '-verify', keyFile, '-signature', sig, join(dir, 'export.json')],
-      {
-        encoding: 'utf8',
-      },
-    );
-    assert.match(ok, /Verified OK/);
-    execFileSync('sha256sum', ['-c', 'checksums.txt'], { cwd: dir });
+    verifyBundleWithOpenssl(dir, keyFile);
     const manifest = JSON.parse(readFileSync(join(dir, 'export.json'), 'utf8')) as {
       exportId: string;
       tenant: string;

@@ -3,15 +3,13 @@
 // the example policy published as a signed snapshot), verdict changes on the timeline, the API's
 // filters, paging and evidence, DSSE envelopes checked with openssl, and another tenant's ids.
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { hashSecret } from '@stella/authority';
-import { pae } from '@stella/core';
 import { testBackend } from '@stella/testkit';
-import { clientToken, runCli, startTestServer, type TestServer } from '../helpers.ts';
+import { clientToken, runCli, startTestServer, type TestServer, verifyDsseWithOpenssl } from '../helpers.ts';
 
 const EXAMPLE = new URL('../../../../examples/node-app/', import.meta.url);
 const CDX_PATH = new URL('sbom.cdx.json', EXAMPLE).pathname;
@@ -159,20 +157,7 @@ describe(`stored findings and policy snapshots on ${testBackend()}`, () => {
     assert.ok(key, 'the signing key is listed');
     const payload = Buffer.from(detail.envelope.payload, 'base64');
     assert.deepEqual(JSON.parse(payload.toString('utf8')), detail.policy);
-    const dir = mkdtempSync(join(tmpdir(), 'stella-policy-'));
-    try {
-      writeFileSync(join(dir, 'key.pem'), key.publicKeyPem);
-      writeFileSync(join(dir, 'pae.bin'), pae(detail.envelope.payloadType, payload));
-      writeFileSync(join(dir, 'sig.bin'), Buffer.from(detail.envelope.signatures[0]!.sig, 'base64'));
-      const out = execFileSync(
-        'openssl',
-        ['pkeyutl', '-verify', '-pubin', '-inkey', 'key.pem', '-rawin', '-in', 'pae.bin', '-sigfile', 'sig.bin'],
-        { cwd: dir, encoding: 'utf8' },
-      );
-      assert.match(out, /Signature Verified Successfully/);
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
+    verifyDsseWithOpenssl(detail.envelope, key.publicKeyPem);
   });
 
   test('GET /findings filters and pages; /findings/{id} carries the evidence and the decision', async () => {
