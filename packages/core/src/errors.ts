@@ -218,8 +218,8 @@ export const Errors = {
     code: 'ERR_STORAGE_UNAVAILABLE',
     status: 503,
     exit: ExitCode.failure,
-    title: 'Storage is full or read-only',
-    hint: 'Retry later. Operators: /readyz names the failing store (database or cas); free disk space or make it writable again, and the server recovers without a restart.',
+    title: 'Storage is full, read-only or unreachable',
+    hint: 'Retry later. Operators: /readyz names the failing store (database or cas); free disk space, make it writable again or bring the database back, and the server recovers without a restart.',
   }),
   serverStopping: defineError({
     code: 'ERR_SERVER_STOPPING',

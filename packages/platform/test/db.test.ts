@@ -3,6 +3,7 @@ import { cpSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { pathToFileURL } from 'node:url';
+import type { StellaError } from '@stella/core';
 import { scratchDir, type TestDb, testBackend, testDb } from '@stella/testkit';
 import { CAPABILITIES, type MigrationSet, migrate, orderModules } from '../src/db/index.ts';
 
@@ -105,7 +106,12 @@ describe(`database on ${testBackend()}`, () => {
         setTimeout(() => void t.db.query('select pg_terminate_backend($1)', [rows[0]!.pid]), 200);
         await tx.query('select pg_sleep(5)');
       });
-      await assert.rejects(ended, /terminat/i);
+      // Reported as the storage fault it is (503), not as an internal error.
+      await assert.rejects(ended, (error: StellaError) => {
+        assert.equal(error.code, 'ERR_STORAGE_UNAVAILABLE');
+        assert.match(error.message, /terminat/i);
+        return true;
+      });
       await new Promise((resolve) => setTimeout(resolve, 100));
       assert.deepEqual(uncaught, []);
       assert.equal((await t.db.query<{ one: number }>('select 1 as one')).rows[0]!.one, 1);

@@ -34,6 +34,12 @@ describe('storage faults', () => {
     assert.equal(storageFaultOf(databaseError('53100', 'could not extend file'))?.kind, 'disk-full');
     assert.equal(storageFaultOf(databaseError('25006', 'read-only transaction'))?.kind, 'read-only');
     assert.equal(storageFaultOf(databaseError('25006', 'x'))?.store, 'database');
+    // A session the server ended (a restart, pg_terminate_backend) or a connection that failed.
+    assert.equal(
+      storageFaultOf(databaseError('57P01', 'terminating connection due to administrator command'))?.kind,
+      'stopped',
+    );
+    assert.equal(storageFaultOf(databaseError('08006', 'connection failure'))?.kind, 'stopped');
     const wrapped = new StellaError(Errors.internal, 'export failed', { cause: errno('ENOSPC', 'write') });
     assert.deepEqual(
       { kind: storageFaultOf(wrapped)?.kind, store: storageFaultOf(wrapped)?.store },

@@ -5,6 +5,7 @@
 // which the server enforces even while this process is busy; when the work's signal fires the
 // statement running is cancelled with pg_cancel_backend from a separate connection (the pool may be
 // exhausted), no further statement starts and nothing commits.
+import { Errors, StellaError } from '@stella/core';
 import pg from 'pg';
 import { CAPABILITIES, type Db, type QueryResult, type TransactionOptions, type Tx } from './port.ts';
 import { storageProbe } from './probe.ts';
@@ -61,10 +62,18 @@ export async function openPostgres(options: PostgresOptions): Promise<Db> {
  * listens for errors of idle clients; a checked-out client whose server connection ends (a restart,
  * a failover, pg_terminate_backend) emits 'error' besides failing its query, and without a listener
  * that 'error' is an uncaught exception that stops the whole server. A client that saw an error is
- * discarded on release instead of going back to the pool.
+ * discarded on release instead of going back to the pool, and what its queries threw is reported as
+ * the storage fault it is (ERR_STORAGE_UNAVAILABLE, 503): pg's own "Connection terminated
+ * unexpectedly" carries no SQLSTATE by which a caller could tell.
  */
-async function checkout(pool: pg.Pool): Promise<{ client: pg.PoolClient; release(discard?: boolean): void }> {
-  const client = await pool.connect();
+async function checkout(pool: pg.Pool): Promise<{
+  client: pg.PoolClient;
+  release(discard?: boolean): void;
+  failure(error: unknown): unknown;
+}> {
+  const client = await pool.connect().catch((error: unknown) => {
+    throw UNREACHABLE.has((error as { code?: string }).code ?? '') ? connectionLost(error) : error;
+  });
   let lost = false;
   const onError = () => {
     lost = true;
@@ -76,7 +85,19 @@ async function checkout(pool: pg.Pool): Promise<{ client: pg.PoolClient; release
       client.removeListener('error', onError);
       client.release(discard || lost);
     },
+    failure: (error) => (lost ? connectionLost(error) : error),
   };
+}
+
+// A server that is down or cannot be reached is the same fault as a session it ended.
+const UNREACHABLE = new Set(['ECONNREFUSED', 'ECONNRESET', 'EHOSTUNREACH', 'ETIMEDOUT']);
+
+function connectionLost(error: unknown): unknown {
+  if (error instanceof StellaError) return error;
+  return new StellaError(Errors.storageUnavailable, `database connection lost: ${(error as Error).message}`, {
+    cause: error,
+    details: { store: 'database', kind: 'stopped', code: (error as { code?: string }).code ?? 'connection-lost' },
+  });
 }
 
 /** Refuses a server older than PostgreSQL 15, and a superuser role (it bypasses row-level security). */
@@ -128,7 +149,7 @@ function cancelOnAbort(url: string, client: pg.PoolClient, signal: AbortSignal |
   };
 }
 
-/** A statement outside a transaction: straight to the pool, or on its own connection when the work can be cancelled. */
+/** A statement outside a transaction, on a connection of its own that can be cancelled with the work. */
 async function poolQuery<T>(
   pool: pg.Pool,
   url: string,
@@ -137,16 +158,14 @@ async function poolQuery<T>(
 ): Promise<QueryResult<T>> {
   const signal = currentWork()?.signal;
   throwIfCancelled(signal);
-  if (!signal) {
-    const result = await pool.query(text, params as unknown[] | undefined);
-    return { rows: result.rows as T[], rowCount: result.rowCount ?? result.rows.length };
-  }
-  const { client, release } = await checkout(pool);
+  const { client, release, failure } = await checkout(pool);
   const cancel = cancelOnAbort(url, client, signal);
   try {
     throwIfCancelled(signal);
     const result = await client.query(text, params as unknown[] | undefined);
     return { rows: result.rows as T[], rowCount: result.rowCount ?? result.rows.length };
+  } catch (error) {
+    throw failure(error);
   } finally {
     await cancel.settle();
     release();
@@ -162,7 +181,7 @@ async function poolTransaction<T>(
   const work = currentWork();
   const signal = txOptions.signal ?? work?.signal;
   throwIfCancelled(signal);
-  const { client, release } = await checkout(pool);
+  const { client, release, failure } = await checkout(pool);
   const cancel = cancelOnAbort(url, client, signal);
   let clean = true;
   try {
@@ -180,7 +199,7 @@ async function poolTransaction<T>(
     await client.query('rollback').catch(() => {
       clean = false;
     });
-    throw error;
+    throw failure(error);
   } finally {
     await cancel.settle();
     // A connection whose rollback failed is closed instead of going back to the pool.

@@ -24,6 +24,10 @@ const SQLSTATE_FAULTS: Record<string, StorageFaultKind> = {
   '53100': 'disk-full', // disk_full
   '25006': 'read-only', // read_only_sql_transaction
   '58030': 'io-error', // io_error
+  // The server ended the session: a shutdown, a crash restart, a terminated backend, or still starting.
+  '57P01': 'stopped', // admin_shutdown
+  '57P02': 'stopped', // crash_shutdown
+  '57P03': 'stopped', // cannot_connect_now
 };
 // Unambiguous wherever they come from: writing is refused because the device is full or mounted read-only.
 const ERRNO_FAULTS: Record<string, StorageFaultKind> = {
@@ -80,7 +84,11 @@ function faultOfOne(error: Record<string, unknown>, store: StorageName | undefin
   const code = typeof error.code === 'string' ? error.code : undefined;
   if (!code) return undefined;
   // node-postgres and PGlite database errors carry a severity beside the SQLSTATE.
-  const sqlKind = typeof error.severity === 'string' ? SQLSTATE_FAULTS[code] : undefined;
+  // Class 08 is every connection exception (the session failed or could not be established).
+  const sqlKind =
+    typeof error.severity === 'string'
+      ? (SQLSTATE_FAULTS[code] ?? (code.startsWith('08') ? 'stopped' : undefined))
+      : undefined;
   if (sqlKind) return { store: 'database', kind: sqlKind, code, message };
   const errnoKind = store ? STORE_ERRNO_FAULTS[code] : ERRNO_FAULTS[code];
   if (errnoKind && typeof error.syscall === 'string') {

@@ -341,10 +341,16 @@ describe(`signals under hostile requests, default caps, on ${testBackend()}`, ()
           await client.query(
             `alter database ${name} ${on ? 'set default_transaction_read_only = on' : 'reset default_transaction_read_only'}`,
           );
-          await client.query(
-            'select pg_terminate_backend(pid) from pg_stat_activity where datname = $1 and pid <> pg_backend_pid()',
+          const ended = await client.query<{ pid: number }>(
+            'select pid, pg_terminate_backend(pid) from pg_stat_activity where datname = $1 and pid <> pg_backend_pid()',
             [name],
           );
+          // pg_terminate_backend only signals. Until a backend has exited, the pool may still hand its
+          // session to the next request, which then fails with 57P01 rather than meeting a read-only database.
+          const pids = ended.rows.map((row) => row.pid);
+          while ((await client.query('select 1 from pg_stat_activity where pid = any($1)', [pids])).rowCount) {
+            await new Promise((resolve) => setTimeout(resolve, 10));
+          }
         } finally {
           await client.end();
         }
