@@ -3,54 +3,21 @@
 // opens each database, runs its consistency check and dumps every bucket and key; that dump must equal
 // our reader's. Also: byte-identical output for equal input, refusal of corrupt files, and random trees.
 import assert from 'node:assert/strict';
-import { execFile, execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync, statSync, truncateSync, writeFileSync } from 'node:fs';
+import { readFileSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { installLine, locateExecutable, PREREQUISITES, scratchDir } from '@stella/testkit';
+import { scratchDir } from '@stella/testkit';
 import fc from 'fast-check';
 import { type BoltBucket, BoltFormatError, boltBucket, boltDump, openBolt, writeBolt } from '../src/bolt/index.ts';
-
-const TOOL_DIR = join(import.meta.dirname, 'tools', 'boltcheck');
-const BBOLT_SOURCE = PREREQUISITES.find((p) => p.command === 'go.etcd.io/bbolt')!.path!;
-/** Go's dump of a 5 MB-value database takes well under a second; a hung checker fails instead of stalling. */
-const GO_TIMEOUT_MS = 60_000;
+import { runGoTool } from './go-tools.ts';
 
 const dir = scratchDir('stella-bolt-');
-let boltcheck: string | undefined;
 
-/** Builds boltcheck in GOPATH mode against Debian's bbolt source; fails naming the apt packages. */
-function buildBoltcheck(): string {
-  const go = locateExecutable('go');
-  if (!go || !existsSync(BBOLT_SOURCE)) {
-    throw new Error(
-      `Go's bbolt is needed to check the writer independently: ${installLine(['go', 'go.etcd.io/bbolt'])}`,
-    );
-  }
-  const binary = join(dir, 'boltcheck');
-  execFileSync(go, ['build', '-o', binary, '.'], {
-    cwd: TOOL_DIR,
-    env: {
-      ...process.env,
-      GOPATH: '/usr/share/gocode',
-      GO111MODULE: 'off',
-      GOCACHE: join(dir, 'gocache'),
-      GOFLAGS: '',
-    },
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
-  return binary;
-}
-
-function goDump(file: string): Promise<string[]> {
-  return new Promise((resolve, reject) => {
-    boltcheck ??= buildBoltcheck();
-    execFile(boltcheck, [file], { timeout: GO_TIMEOUT_MS, maxBuffer: 1 << 28 }, (error, stdout, stderr) => {
-      if (error) reject(new Error(`boltcheck ${file} failed: ${stderr || error.message}`));
-      else resolve(stdout === '' ? [] : stdout.trimEnd().split('\n'));
-    });
-  });
+async function goDump(file: string): Promise<string[]> {
+  const { stdout, stderr, code } = await runGoTool('boltcheck', [file]);
+  if (code !== 0) throw new Error(`boltcheck ${file} failed: ${stderr || `exit code ${code}`}`);
+  return stdout === '' ? [] : stdout.trimEnd().split('\n');
 }
 
 function ourDump(file: string): string[] {
