@@ -152,6 +152,19 @@ describe('trivycheck: a good database, library lookups', () => {
     ]);
   });
 
+  test('lookup marks an id listed by two npm:: buckets: Trivy keeps only the later bucket', async () => {
+    const fixture = good();
+    fixture.advisories['npm::Other']!['semver'] = { 'CVE-2022-25883': { PatchedVersions: ['7.5.3'] } };
+    const found = await trivyLookup(await written(fixture), 'npm', 'semver');
+    assert.deepEqual(
+      found.map((f) => [f.bucket, f.vulnerabilityId, f.advisory.PatchedVersions, f.shadowedBy]),
+      [
+        [GHSA_NPM, 'CVE-2022-25883', ['7.5.2', '5.7.2'], 'npm::Other'],
+        ['npm::Other', 'CVE-2022-25883', ['7.5.3'], undefined],
+      ],
+    );
+  });
+
   test('lookup of a package with an empty value, and of a package nobody lists', async () => {
     const file = await written(good());
     const lodash = await trivyLookup(file, 'npm', 'lodash');

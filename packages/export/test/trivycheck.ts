@@ -67,6 +67,8 @@ export interface TrivyFinding {
   advisory: TrivyAdvisory;
   dataSource: TrivyDataSource | null;
   vulnerability: TrivyVulnerability | null;
+  /** A later "<ecosystem>::" bucket with the same id for this package: Trivy keeps only that one. */
+  shadowedBy?: string;
 }
 
 /** The Go tool found problems (exit 1): `problems` holds one line per problem, without the summary line. */

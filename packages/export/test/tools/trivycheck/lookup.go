@@ -2,7 +2,8 @@
 // trivycheck lookup / os: the reads Trivy's detectors make. The library detector seeks a root cursor to
 // "<ecosystem>::" and reads the package's nested bucket in every root bucket with that prefix; the OS
 // detectors read one exact bucket. Each advisory is joined to its bucket's DataSource and to its
-// Vulnerability, as Trivy does, and printed as JSON sorted by (bucket, vulnerabilityId).
+// Vulnerability, as Trivy does, and printed as JSON sorted by (bucket, vulnerabilityId). An entry Trivy
+// would never see, because a later bucket holds the same vulnerability id, is marked "shadowedBy".
 package main
 
 import (
@@ -19,6 +20,9 @@ type entry struct {
 	Advisory        *Advisory      `json:"advisory"`
 	DataSource      *DataSource    `json:"dataSource"`
 	Vulnerability   *Vulnerability `json:"vulnerability"`
+	// ShadowedBy names a later bucket with the same vulnerability id for this package. trivy-db
+	// collects the prefix walk into a map keyed by vulnerability id, so Trivy never sees this entry.
+	ShadowedBy string `json:"shadowedBy,omitempty"`
 }
 
 // rootBuckets: every root bucket named "<target>::…" when byPrefix, else the bucket named target if present.
@@ -67,6 +71,7 @@ func runLookup(path, target, pkg string, byPrefix bool) error {
 	if err != nil {
 		return err
 	}
+	markShadowed(entries)
 	sort.Slice(entries, func(i, j int) bool {
 		if entries[i].Bucket != entries[j].Bucket {
 			return entries[i].Bucket < entries[j].Bucket
@@ -74,6 +79,19 @@ func runLookup(path, target, pkg string, byPrefix bool) error {
 		return entries[i].VulnerabilityID < entries[j].VulnerabilityID
 	})
 	return writeJSON(entries)
+}
+
+// markShadowed: entries are in walk order (bucket byte order); the last bucket listing an id wins in Trivy.
+func markShadowed(entries []entry) {
+	winner := map[string]string{}
+	for _, e := range entries {
+		winner[e.VulnerabilityID] = e.Bucket
+	}
+	for i := range entries {
+		if last := winner[entries[i].VulnerabilityID]; last != entries[i].Bucket {
+			entries[i].ShadowedBy = last
+		}
+	}
 }
 
 // lookupIn reads one package bucket (nil when the package has none in this root bucket).
