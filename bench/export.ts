@@ -8,17 +8,24 @@ import { randomUUID } from 'node:crypto';
 import { createReadStream, createWriteStream, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { join, relative } from 'node:path';
-import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
 import { createZstdCompress, constants as zlibConstants } from 'node:zlib';
-import { type AocService, aocService, type PreparedDocument } from '@stella/aoc';
+import { aocService } from '@stella/aoc';
 import { type BundleEntry, verifyBundle, writeBundle } from '@stella/export';
 import type { RunningServer } from '@stella/server';
 import { advisoryFixtures, createDatabase, startPostgres } from '@stella/testkit';
-import { adminToken, withBenchServer } from './kit.ts';
+import {
+  adminToken,
+  type BenchDocument,
+  createLoader,
+  jsonFiles,
+  memorySampler,
+  TENANT,
+  timed,
+  withBenchServer,
+  workerSecondsSum,
+} from './kit.ts';
 
 // The issue's figures; the variables only shorten trial runs.
 const DOCUMENTS = Number(process.env.STELLA_BENCH_EXPORT_DOCUMENTS ?? 100_000);
@@ -30,15 +37,8 @@ const PGLITE_DOCUMENTS = Number(process.env.STELLA_BENCH_EXPORT_PGLITE_DOCUMENTS
 const BACKENDS = (process.env.STELLA_BENCH_EXPORT_BACKENDS ?? 'postgres,pglite').split(',');
 /** A first run that JITs the export path and creates the tenant's signing key before anything is measured. */
 const WARMUP_DOCUMENTS = 1_000;
-const LOAD_BATCH = 1_000;
 const LEVEL = 3;
-const SAMPLE_MS = 50;
-const TENANT = 'default';
 const FIXTURES = advisoryFixtures();
-
-// A forced full collection before each run, so the RSS baseline is not inflated by loading garbage.
-setFlagsFromString('--expose-gc');
-const gc = runInNewContext('gc') as () => void;
 
 interface Template {
   family: string;
@@ -51,13 +51,6 @@ interface Template {
  * (5 % each, into vex_raw). Each variant gets a unique upstream id; everything else is the fixture.
  */
 const SLOTS: string[] = [...Array(14).fill('osv-go'), ...Array(4).fill('ghsa'), 'openvex', 'csaf-vex'];
-
-function jsonFiles(dir: string): string[] {
-  return readdirSync(dir, { recursive: true, withFileTypes: true })
-    .filter((e) => e.isFile() && e.name.endsWith('.json'))
-    .map((e) => join(e.parentPath, e.name))
-    .sort();
-}
 
 function loadTemplates(): Map<string, Template[]> {
   const families: Array<{ family: string; vendor: string; files: string[] }> = [
@@ -102,7 +95,7 @@ function ghsaId(n: number): string {
 const BASE_TIME = Date.parse('2026-01-01T00:00:00Z');
 
 /** Document n of the corpus: the same n always gives the same bytes, so runs can be compared. */
-function variant(templates: Map<string, Template[]>, n: number): { vendor: string; text: string; time: string } {
+function variant(templates: Map<string, Template[]>, n: number): BenchDocument {
   const slot = SLOTS[n % SLOTS.length]!;
   const pool = templates.get(slot)!;
   const t = pool[Math.floor(n / SLOTS.length) % pool.length]!;
@@ -130,63 +123,6 @@ function variant(templates: Map<string, Template[]>, n: number): { vendor: strin
   return { vendor: t.vendor, text: JSON.stringify(doc, null, 2), time };
 }
 
-/** Writes documents [loaded, target) through the AOC service: guard and write, one write in flight while the next batch is prepared. */
-function createLoader(service: AocService, templates: Map<string, Template[]>, label: string) {
-  let loaded = 0;
-  const stores = { advisory_raw: 0, vex_raw: 0 };
-  let bytes = 0;
-  return {
-    get loaded() {
-      return loaded;
-    },
-    stores,
-    get averageDocumentBytes() {
-      return Math.round(bytes / loaded);
-    },
-    async loadTo(target: number) {
-      const started = performance.now();
-      const from = loaded;
-      let pending: Promise<unknown> = Promise.resolve();
-      for (let i = loaded; i < target; i += LOAD_BATCH) {
-        const prepared: PreparedDocument[] = [];
-        for (let n = i; n < Math.min(target, i + LOAD_BATCH); n++) {
-          const v = variant(templates, n);
-          const raw = Buffer.from(v.text, 'utf8');
-          bytes += raw.length;
-          const p = await service.prepare(
-            TENANT,
-            {
-              bytes: raw,
-              proposal: {
-                source: { vendor: v.vendor, connector: 'bench', version: '0.1.0' },
-                upstream: { retrieved_at: v.time },
-              },
-              kind: 'auto',
-              location: `bench:${n}`,
-            },
-            { connector: 'bench', version: '0.1.0' },
-          );
-          if (!p.ok) throw new Error(`document ${n} (${v.vendor}) rejected: ${p.error.message}`);
-          stores[p.doc.store]++;
-          prepared.push(p.doc);
-        }
-        await pending;
-        pending = service.write(TENANT, prepared, { initiator: 'bench' }).then((results) => {
-          const ok = results.filter((r) => r.result === 'ok').length;
-          if (ok !== prepared.length) throw new Error(`wrote ${ok} of ${prepared.length} documents`);
-        });
-        const done = Math.min(target, i + LOAD_BATCH);
-        if (done % 10_000 === 0 || done === target) {
-          const s = (performance.now() - started) / 1000;
-          console.error(`${label}: loaded ${done}/${target} (${Math.round((done - from) / s)} docs/s)`);
-        }
-      }
-      await pending;
-      loaded = target;
-    },
-  };
-}
-
 interface RunView {
   runId: string;
   status: string;
@@ -196,48 +132,6 @@ interface RunView {
   startedAt: string | null;
   completedAt: string | null;
   bundle: { digest: string; bytes: number; tarDigest: string | null } | null;
-}
-
-/** Samples the process's memory every 50 ms, and the event loop's delay, from just before submit. */
-function memorySampler() {
-  gc();
-  gc();
-  const base = process.memoryUsage();
-  const peak = { rss: base.rss, heapUsed: base.heapUsed, external: base.external };
-  const sample = () => {
-    const m = process.memoryUsage();
-    peak.rss = Math.max(peak.rss, m.rss);
-    peak.heapUsed = Math.max(peak.heapUsed, m.heapUsed);
-    peak.external = Math.max(peak.external, m.external);
-  };
-  const timer = setInterval(sample, SAMPLE_MS);
-  const delay = monitorEventLoopDelay({ resolution: 10 });
-  delay.enable();
-  const mib = (n: number) => Number((n / 2 ** 20).toFixed(1));
-  return {
-    stop() {
-      clearInterval(timer);
-      sample();
-      delay.disable();
-      return {
-        rssBeforeMiB: mib(base.rss),
-        rssPeakMiB: mib(peak.rss),
-        rssGrowthMiB: mib(peak.rss - base.rss),
-        heapUsedGrowthMiB: mib(peak.heapUsed - base.heapUsed),
-        externalGrowthMiB: mib(peak.external - base.external),
-        eventLoopDelayMaxMs: Number((delay.max / 1e6).toFixed(1)),
-        eventLoopDelayP99Ms: Number((delay.percentile(99) / 1e6).toFixed(1)),
-      };
-    },
-  };
-}
-
-/** Sum of exporter_run_duration_seconds (the worker's own start → completion time). */
-async function workerSecondsSum(server: RunningServer): Promise<number> {
-  const metric = server.ctx.metrics.getSingleMetric('exporter_run_duration_seconds');
-  if (!metric) return 0;
-  const values = (await metric.get()).values as Array<{ metricName?: string; value: number }>;
-  return values.filter((v) => v.metricName === 'exporter_run_duration_seconds_sum').reduce((s, v) => s + v.value, 0);
 }
 
 /** The run's phases from its events: queue wait, planning (count), data (read + JSONL), pack/sign/verify/store, finish. */
@@ -268,12 +162,6 @@ async function phases(server: RunningServer, run: RunView): Promise<Record<strin
     packSignVerifyStore: s(lastProgress, at(ready)),
     finish: s(at(ready), done),
   };
-}
-
-async function timed<T>(fn: () => Promise<T> | T): Promise<{ seconds: number; value: T }> {
-  const started = performance.now();
-  const value = await fn();
-  return { seconds: Number(((performance.now() - started) / 1000).toFixed(3)), value };
 }
 
 function sh(script: string): void {
@@ -415,7 +303,7 @@ async function measure(
     return { bundle, tar, tarBytes: statSync(tar).size, bundleBytes: statSync(bundle).size };
   };
 
-  const loader = createLoader(aocService(server.ctx), templates, backend);
+  const loader = createLoader(aocService(server.ctx), (n) => variant(templates, n), backend);
   const summarise = async (label: string, n: number) => {
     const r = await exportRun(label);
     if (r.run.records !== n) throw new Error(`${label}: ${r.run.records} records, expected ${n}`);

@@ -1,9 +1,29 @@
-// What the benchmarks share: an in-process server on loopback, quiet, in a throwaway home, and the
-// bootstrap admin's token.
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+// What the benchmarks share: an in-process server on loopback, quiet, in a throwaway home, the
+// bootstrap admin's token, a loader of generated documents, a memory sampler and timers.
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
+import type { AocService, PreparedDocument } from '@stella/aoc';
 import { loadServerConfig, type RunningServer, startServer } from '@stella/server';
+
+export const TENANT = 'default';
+const LOAD_BATCH = 1_000;
+const SAMPLE_MS = 50;
+
+// A forced full collection before each run, so the RSS baseline is not inflated by loading garbage.
+setFlagsFromString('--expose-gc');
+const gc = runInNewContext('gc') as () => void;
+
+/** One generated upstream document: the same n always gives the same bytes, so runs can be compared. */
+export interface BenchDocument {
+  vendor: string;
+  text: string;
+  /** Its retrieved_at. */
+  time: string;
+}
 
 function benchServerEnv(home: string, databaseUrl?: string): Record<string, string> {
   return {
@@ -51,4 +71,116 @@ export async function adminToken(server: RunningServer, home: string): Promise<s
   });
   if (!res.ok) throw new Error(`token: ${res.status} ${await res.text()}`);
   return ((await res.json()) as { access_token: string }).access_token;
+}
+
+export function jsonFiles(dir: string): string[] {
+  return readdirSync(dir, { recursive: true, withFileTypes: true })
+    .filter((e) => e.isFile() && e.name.endsWith('.json'))
+    .map((e) => join(e.parentPath, e.name))
+    .sort();
+}
+
+/** Writes documents [loaded, target) (document n is `next(n)`) through the AOC service: guard and write, one write in flight while the next batch is prepared. */
+export function createLoader(service: AocService, next: (n: number) => BenchDocument, label: string) {
+  let loaded = 0;
+  const stores = { advisory_raw: 0, vex_raw: 0 };
+  let bytes = 0;
+  return {
+    get loaded() {
+      return loaded;
+    },
+    stores,
+    get averageDocumentBytes() {
+      return Math.round(bytes / loaded);
+    },
+    async loadTo(target: number) {
+      const started = performance.now();
+      const from = loaded;
+      let pending: Promise<unknown> = Promise.resolve();
+      for (let i = loaded; i < target; i += LOAD_BATCH) {
+        const prepared: PreparedDocument[] = [];
+        for (let n = i; n < Math.min(target, i + LOAD_BATCH); n++) {
+          const v = next(n);
+          const raw = Buffer.from(v.text, 'utf8');
+          bytes += raw.length;
+          const p = await service.prepare(
+            TENANT,
+            {
+              bytes: raw,
+              proposal: {
+                source: { vendor: v.vendor, connector: 'bench', version: '0.1.0' },
+                upstream: { retrieved_at: v.time },
+              },
+              kind: 'auto',
+              location: `bench:${n}`,
+            },
+            { connector: 'bench', version: '0.1.0' },
+          );
+          if (!p.ok) throw new Error(`document ${n} (${v.vendor}) rejected: ${p.error.message}`);
+          stores[p.doc.store]++;
+          prepared.push(p.doc);
+        }
+        await pending;
+        pending = service.write(TENANT, prepared, { initiator: 'bench' }).then((results) => {
+          const ok = results.filter((r) => r.result === 'ok').length;
+          if (ok !== prepared.length) throw new Error(`wrote ${ok} of ${prepared.length} documents`);
+        });
+        const done = Math.min(target, i + LOAD_BATCH);
+        if (done % 10_000 === 0 || done === target) {
+          const s = (performance.now() - started) / 1000;
+          console.error(`${label}: loaded ${done}/${target} (${Math.round((done - from) / s)} docs/s)`);
+        }
+      }
+      await pending;
+      loaded = target;
+    },
+  };
+}
+
+/** Samples the process's memory every 50 ms, and the event loop's delay, from just before submit. */
+export function memorySampler() {
+  gc();
+  gc();
+  const base = process.memoryUsage();
+  const peak = { rss: base.rss, heapUsed: base.heapUsed, external: base.external };
+  const sample = () => {
+    const m = process.memoryUsage();
+    peak.rss = Math.max(peak.rss, m.rss);
+    peak.heapUsed = Math.max(peak.heapUsed, m.heapUsed);
+    peak.external = Math.max(peak.external, m.external);
+  };
+  const timer = setInterval(sample, SAMPLE_MS);
+  const delay = monitorEventLoopDelay({ resolution: 10 });
+  delay.enable();
+  const mib = (n: number) => Number((n / 2 ** 20).toFixed(1));
+  return {
+    stop() {
+      clearInterval(timer);
+      sample();
+      delay.disable();
+      return {
+        rssBeforeMiB: mib(base.rss),
+        rssPeakMiB: mib(peak.rss),
+        rssGrowthMiB: mib(peak.rss - base.rss),
+        heapUsedGrowthMiB: mib(peak.heapUsed - base.heapUsed),
+        externalGrowthMiB: mib(peak.external - base.external),
+        eventLoopDelayMaxMs: Number((delay.max / 1e6).toFixed(1)),
+        eventLoopDelayP99Ms: Number((delay.percentile(99) / 1e6).toFixed(1)),
+      };
+    },
+  };
+}
+
+/** Sum of exporter_run_duration_seconds (the worker's own start → completion time). */
+export async function workerSecondsSum(server: RunningServer): Promise<number> {
+  const metric = server.ctx.metrics.getSingleMetric('exporter_run_duration_seconds');
+  if (!metric) return 0;
+  const values = (await metric.get()).values as Array<{ metricName?: string; value: number }>;
+  return values.filter((v) => v.metricName === 'exporter_run_duration_seconds_sum').reduce((s, v) => s + v.value, 0);
+}
+
+export async function timed<T>(fn: () => Promise<T> | T): Promise<{ seconds: number; value: T }> {
+  const started = performance.now();
+  const value = await fn();
+  return { seconds: Number(((performance.now() - started) / 1000).toFixed(3)), value };
 }

@@ -7,6 +7,7 @@ const areas: Record<string, () => Promise<unknown>> = {
   signals: async () => (await import('./signals.ts')).runSignalsBench(),
   export: async () => (await import('./export.ts')).runExportBench(),
   findings: async () => (await import('./findings.ts')).runFindingsBench(),
+  trivy: async () => (await import('./trivy.ts')).runTrivyBench(),
 };
 
 const area = process.argv[2];

@@ -23,6 +23,7 @@ export type { RawExportRecord, RawSelectors } from './read/export-feed.ts';
 export { countRawForExport, streamRawForExport } from './read/export-feed.ts';
 export type { VulnerableSymbols } from './read/symbols.ts';
 export { vulnerableSymbols } from './read/symbols.ts';
+export { upstreamWithdrawn } from './read/withdrawn.ts';
 export type { AocService } from './service.ts';
 export { runConnector } from './sources/runner.ts';
 export { AOC_RAW_TOPIC } from './topics.ts';

@@ -17,6 +17,8 @@ export interface ContentEntry {
   bytes: number;
   records?: number;
   contentType?: string;
+  /** A detached signature over this file (cosign sign-blob form), e.g. `signatures/trivy-db.sig` for trivy/db.bundle. */
+  signature?: string;
 }
 
 /** The policy snapshot a run was submitted with, as the bundle records it (absent when it had none). */

@@ -127,7 +127,7 @@ async function build(ctx: RunContext): Promise<RunOutcome> {
   const signer = await tenantSigner(ctx);
   const manifest = await writeManifest(ctx, output, settings, signer.keyid);
   const provenance = writeProvenance(ctx, output, settings, manifest);
-  const signed = signManifests(manifest, provenance, signer);
+  const signed = signManifests(manifest, provenance, signer, output);
   timings.mark('sign');
   const packed = await packBundle(ctx, output, signed, settings, manifest);
   timings.mark('pack');
@@ -135,7 +135,7 @@ async function build(ctx: RunContext): Promise<RunOutcome> {
   timings.mark('check');
   await publishBundle(ctx, packed, manifest, provenance, output);
   timings.mark('store');
-  await distributeBundle(ctx, packed, manifest, settings);
+  await distributeBundle(ctx, packed, manifest, settings, output);
   // Staging goes before the run is marked succeeded: a client that sees `succeeded` finds nothing of
   // the run left outside CAS (the finally in execute only covers failures and cancellations).
   await rm(ctx.staging, { recursive: true, force: true });
@@ -170,5 +170,7 @@ async function settleFailure(
   const errorCode = runErrorCode(code);
   await deps.service.finish(run.tenant, run.run_id, 'failed', { errorCode, errors: [{ code, message }] });
   deps.metrics.failure(run.profile_name, errorCode);
-  log.error({ errorCode, err: coerceError(error) }, 'export run failed');
+  // A coded failure may name the key the runbook tells operators to grep for (adapter.trivy.unsupported_schema_version).
+  const logKey = error instanceof StellaError ? (error.details as { logKey?: string } | undefined)?.logKey : undefined;
+  log.error({ errorCode, ...(logKey ? { key: logKey } : {}), err: coerceError(error) }, 'export run failed');
 }

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-// The bbolt writer checked by an independent implementation: Debian's Go bbolt (test/tools/boltcheck)
+// The bbolt writer checked by an independent implementation: Debian's Go bbolt (packages/testkit/tools/boltcheck)
 // opens each database, runs its consistency check and dumps every bucket and key; that dump must equal
 // our reader's. Also: byte-identical output for equal input, refusal of corrupt files, and random trees.
 import assert from 'node:assert/strict';
@@ -7,10 +7,9 @@ import { createHash } from 'node:crypto';
 import { readFileSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { scratchDir } from '@stella/testkit';
+import { runGoTool, scratchDir } from '@stella/testkit';
 import fc from 'fast-check';
 import { type BoltBucket, BoltFormatError, boltBucket, boltDump, openBolt, writeBolt } from '../src/bolt/index.ts';
-import { runGoTool } from './go-tools.ts';
 
 const dir = scratchDir('stella-bolt-');
 

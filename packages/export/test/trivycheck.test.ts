@@ -1,14 +1,13 @@
 // SPDX-License-Identifier: Apache-2.0
-// The independent Trivy DB reader (test/tools/trivycheck, Go + Debian's bbolt) exercised on small
+// The independent Trivy DB reader (packages/testkit/tools/trivycheck, Go + Debian's bbolt) exercised on small
 // Trivy-shaped databases written by stella's own bbolt writer: a good database passes with exact counts,
 // Trivy's library lookup merges every "<ecosystem>::" bucket and nothing else, the OS lookup reads one
 // bucket, and each kind of defect Trivy would trip over (or silently misread) fails naming the problem.
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { scratchDir } from '@stella/testkit';
+import { scratchDir, trivyCheck, trivyCheckFailure, trivyLookup, trivyOsLookup } from '@stella/testkit';
 import { type BoltBucket, boltBucket, writeBolt } from '../src/bolt/index.ts';
-import { trivyCheck, trivyCheckFailure, trivyLookup, trivyOsLookup } from './trivycheck.ts';
 
 const dir = scratchDir('stella-trivycheck-');
 

@@ -2,7 +2,7 @@
 // or missing KEK is a coded error, stored rows never hold a private key in plaintext, and keys left in
 // plaintext by older versions are sealed across every tenant by one idempotent start-up step.
 import assert from 'node:assert/strict';
-import { createPublicKey, generateKeyPairSync, verify } from 'node:crypto';
+import { createHash, createPublicKey, generateKeyPairSync, verify } from 'node:crypto';
 import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -137,6 +137,11 @@ describe(`sealed signing keys on ${testBackend()}`, () => {
     // The signers still sign what their public keys verify.
     const message = Buffer.from('bundle');
     assert.ok(verify('sha256', message, createPublicKey(ecdsa.publicKeyPem), ecdsa.signBytes(message)));
+    // Signing the digest of a streamed file gives the very signature of the bytes (RFC 6979 nonces).
+    const digest = createHash('sha256').update(message).digest();
+    assert.deepEqual(ecdsa.signSha256(digest), ecdsa.signBytes(message));
+    assert.throws(() => ecdsa.signSha256(message), /32 bytes/);
+    assert.throws(() => ed.signSha256(digest), /Ed25519/);
     const envelope = ed.signDsse('application/vnd.test', message);
     assert.ok(
       verify(

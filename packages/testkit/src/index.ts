@@ -5,6 +5,8 @@ export { findExecutable } from './binaries.ts';
 export type { TestBackend, TestDb } from './db.ts';
 export { testBackend, testDb } from './db.ts';
 export { advisoryFixtures, advisoryFixturesUrl } from './fixtures.ts';
+export type { GoToolName, GoToolResult } from './go-tools.ts';
+export { goTool, runGoTool } from './go-tools.ts';
 export type { NatsServer } from './nats.ts';
 export { findNatsServer, startNats } from './nats.ts';
 export type { PostgresCluster } from './postgres.ts';
@@ -26,5 +28,14 @@ export { findRegistryServer, findSkopeo, runSkopeo, startRegistry } from './regi
 export type { S3Server } from './s3.ts';
 export { startS3 } from './s3.ts';
 export { scratchDir } from './scratch.ts';
+export type {
+  TrivyAdvisory,
+  TrivyCounts,
+  TrivyCvss,
+  TrivyDataSource,
+  TrivyFinding,
+  TrivyVulnerability,
+} from './trivycheck.ts';
+export { TrivyCheckError, trivyCheck, trivyCheckFailure, trivyLookup, trivyOsLookup } from './trivycheck.ts';
 export type { WaitOptions } from './wait.ts';
 export { waitFor } from './wait.ts';

@@ -29,7 +29,11 @@ export const PREREQUISITES: readonly Prerequisite[] = [
   { command: 'tar', debianPackage: 'tar', usedFor: 'reading bundles independently' },
   { command: 'gzip', debianPackage: 'gzip', usedFor: 'compressed runtime traces' },
   { command: 'sha256sum', debianPackage: 'coreutils', usedFor: 'checking bundle checksums independently' },
-  { command: 'go', debianPackage: 'golang-go', usedFor: 'building the bbolt checker (packages/export/test/tools)' },
+  {
+    command: 'go',
+    debianPackage: 'golang-go',
+    usedFor: 'building the bbolt and Trivy DB checkers (packages/testkit/tools)',
+  },
   {
     command: 'go.etcd.io/bbolt',
     path: '/usr/share/gocode/src/go.etcd.io/bbolt/db.go',

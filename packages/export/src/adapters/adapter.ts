@@ -60,6 +60,8 @@ export interface Selection {
 }
 
 export interface SerialiseContext extends AdapterInput {
+  /** SOURCE_DATE_EPOCH when set: the time a format that records one inside its files uses instead of its data time. */
+  fixedTime: Date | undefined;
   /** Private to this attempt and removed after it: a killed worker leaves nothing visible. */
   stagingDir: string;
   /** Records per database page: bounds memory while keeping round trips few. */
@@ -88,6 +90,31 @@ export interface AdapterOutput {
   records: number;
   /** The bundle's mtime and `generatedAt` (unless SOURCE_DATE_EPOCH is set): data time, never the wall clock, so a replay gives the same bytes. */
   newest: string | undefined;
+  /**
+   * Staged files that also get a detached signature under signatures/ (ECDSA P-256 over SHA-256, DER,
+   * base64: what `cosign verify-blob --key` and `openssl dgst -sha256 -verify` check), e.g. Trivy's
+   * db.bundle. export.json names the signature beside its file, so `stella export verify` checks it.
+   */
+  detachedSignatures?: readonly DetachedSignature[];
+  /** What the `oci` distribution pushes instead of the bundle, when the format has an artifact of its own (Trivy's DB). */
+  ociArtifact?: AdapterOciArtifact;
+}
+
+export interface DetachedSignature {
+  /** The signature's member name, under `signatures/`. */
+  path: string;
+  /** The staged file it signs (a `files[].path`). */
+  of: string;
+}
+
+/** An OCI artifact made of staged files, pushed under each tag to the profile's repository. */
+export interface AdapterOciArtifact {
+  artifactType: string;
+  layers: readonly { of: string; mediaType: string; title: string }[];
+  /** Tags to push, e.g. Trivy's schema version `2` beside the export id. */
+  tags: readonly string[];
+  /** The `org.opencontainers.image.created` annotation: a data time, never the wall clock. */
+  created: string;
 }
 
 /** A file staged on disk and hashed while it was written: memory stays flat whatever its size. */

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 // A canonical text dump of a bbolt file, one line per bucket and per key, so our reader and Go's bbolt
-// (packages/export/test/tools/boltcheck) can be compared line for line: any difference is a format bug.
+// (packages/testkit/tools/boltcheck) can be compared line for line: any difference is a format bug.
 import { createHash } from 'node:crypto';
 import type { BoltReader } from './reader.ts';
 

@@ -26,6 +26,16 @@ function table(report: VerifyReport): string {
   return lines.join('\n');
 }
 
+/** The PEM of --key, or undefined without the flag; an unreadable file is ERR_EXPORT_VERIFY_KEY. */
+export async function readKeyFlag(path: string | undefined): Promise<string | undefined> {
+  if (!path) return undefined;
+  try {
+    return await readFile(path, 'utf8');
+  } catch (error) {
+    throw new CliError(ExportErrors.verifyKey, `--key ${path}: cannot be read: ${(error as Error).message}`);
+  }
+}
+
 export function registerVerifyCommand(exportCommand: Command, cli: CliCtx): Command {
   const { io, globals } = cli;
   return exportCommand
@@ -47,14 +57,7 @@ export function registerVerifyCommand(exportCommand: Command, cli: CliCtx): Comm
       const opts = globals();
       const json = opts.json || flags.format === 'json';
       if (!existsSync(target)) throw new CliError(Errors.fileNotFound, `${target}: no such file or directory`);
-      let publicKeyPem: string | undefined;
-      if (flags.key) {
-        try {
-          publicKeyPem = await readFile(flags.key, 'utf8');
-        } catch (error) {
-          throw new CliError(ExportErrors.verifyKey, `--key ${flags.key}: cannot be read: ${(error as Error).message}`);
-        }
-      }
+      const publicKeyPem = await readKeyFlag(flags.key);
       const report = await verifyBundle(target, publicKeyPem === undefined ? {} : { publicKeyPem });
       printResult(io, { ...opts, json }, report, () => table(report));
       if (report.ok && report.trustedKey === 'bundled')

@@ -18,6 +18,7 @@ export {
 export type { BundleFile, BundleSigner } from './signatures.ts';
 export {
   checksumsFile,
+  detachedSignature,
   EXPORT_MANIFEST_PAYLOAD_TYPE,
   IN_TOTO_STATEMENT_TYPE,
   PROVENANCE_PAYLOAD_TYPE,
@@ -26,5 +27,7 @@ export {
 } from './signatures.ts';
 export type { BundleCodec, BundleCompression, BundleEntry, WriteBundleOptions, WrittenBundle } from './tar.ts';
 export { bundleExtension, bundleMediaType, DEFAULT_GZIP_LEVEL, DEFAULT_ZSTD_LEVEL, writeBundle } from './tar.ts';
+export type { TrivyLayout } from './trivy-command.ts';
+export { registerTrivyOciCommand, trivyOciLayout } from './trivy-command.ts';
 export type { VerifyBundleOptions, VerifyCheck, VerifyReport } from './verify.ts';
 export { verifyBundle } from './verify.ts';

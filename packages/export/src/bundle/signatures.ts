@@ -25,6 +25,8 @@ export interface BundleSigner {
   signDsse(payloadType: string, payload: Uint8Array): DsseEnvelope;
   /** DER ECDSA P-256 over SHA-256 of the data, as cosign sign-blob writes it. */
   signBytes(data: Uint8Array): Buffer;
+  /** The same signature from the data's SHA-256 digest, for a file hashed as a stream. */
+  signSha256(digest: Uint8Array): Buffer;
 }
 
 export interface BundleFile {
@@ -55,6 +57,18 @@ export function checksumsFile(files: readonly { path: string; digest: string }[]
 
 function jsonFile(path: string, value: unknown): BundleFile {
   return { path, bytes: Buffer.from(`${canonicalJson(value)}\n`, 'utf8') };
+}
+
+/**
+ * A detached signature over a file of the bundle, from the digest it was staged with: one base64
+ * line of a DER ECDSA P-256 signature over SHA-256, the form `cosign verify-blob --key` and
+ * `openssl dgst -sha256 -verify` check (cosign decodes the base64; openssl needs it decoded first).
+ */
+export function detachedSignature(path: string, fileDigest: string, signer: BundleSigner): BundleFile {
+  const hex = parseSha256(fileDigest);
+  if (!hex) throw new Error(`${path}: digest ${fileDigest} is not sha256`);
+  const sig = signer.signSha256(Buffer.from(hex, 'hex'));
+  return { path, bytes: Buffer.from(`${sig.toString('base64')}\n`, 'ascii') };
 }
 
 /** The four signatures/* files, in byte order of path. */

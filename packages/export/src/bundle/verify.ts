@@ -1,18 +1,16 @@
 // SPDX-License-Identifier: Apache-2.0
 // Offline bundle verification (spec §2.5): every file against checksums.txt, the manifest's
 // contents[] and the provenance subjects; export.json and provenance.json against their DSSE
-// envelopes and the detached cosign-style signature. Each check names the file it is about, so a
+// envelopes and the detached cosign-style signature; then what the bundle carries (verify-contents.ts).
+// Each check names the file it is about, so a
 // failure says which file to distrust. Nothing here touches the network.
-import { createHash, createPublicKey, type KeyObject, verify as verifySignature } from 'node:crypto';
-import { createReadStream } from 'node:fs';
-import { lstat, readdir, readFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { createPublicKey, type KeyObject, verify as verifySignature } from 'node:crypto';
 import { dsseVerify, parseDsseEnvelope, parseSha256, StellaError } from '@stella/core';
 import { ExportErrors } from '../errors.ts';
+import { BundleReader, isObject, listFiles, parseJson, type TrustedKey, type VerifyCheck } from './bundle-reader.ts';
 import { type BundleLimits, openBundle } from './extract.ts';
 import {
   CHECKSUMS_PATH,
-  comparePaths,
   EXPORT_DSSE_PATH,
   EXPORT_MANIFEST_PATH,
   EXPORT_SIGNATURE_PATH,
@@ -28,17 +26,9 @@ import {
   PROVENANCE_PAYLOAD_TYPE,
   publicKeyId,
 } from './signatures.ts';
+import { checkContentSignatures, checkTrivyDatabases } from './verify-contents.ts';
 
-/** Manifests, envelopes, keys and checksums are small; a bigger one is hostile, not a bundle. */
-const MAX_METADATA_BYTES = 64 * 1024 * 1024;
-
-export interface VerifyCheck {
-  /** The bundle member the check is about (forward slashes, relative to the bundle root). */
-  file: string;
-  check: string;
-  ok: boolean;
-  reason?: string;
-}
+export type { VerifyCheck };
 
 export interface VerifyReport {
   ok: boolean;
@@ -53,80 +43,6 @@ export interface VerifyBundleOptions {
   /** PEM public key to trust; without it the bundle's own signatures/export-center.pub is used. */
   publicKeyPem?: string;
   limits?: BundleLimits;
-}
-
-interface FileDigest {
-  hex: string;
-  bytes: number;
-}
-
-/** Regular files under `dir`, relative with `/`; anything else (links, devices) is a failed check. */
-async function listFiles(dir: string, checks: VerifyCheck[]): Promise<Set<string>> {
-  const files = new Set<string>();
-  const walk = async (rel: string): Promise<void> => {
-    const names = (await readdir(join(dir, rel))).sort(comparePaths);
-    for (const name of names) {
-      const path = rel ? `${rel}/${name}` : name;
-      const info = await lstat(join(dir, path));
-      if (info.isDirectory()) await walk(path);
-      else if (info.isFile()) files.add(path);
-      else checks.push({ file: path, check: 'regular file', ok: false, reason: 'not a regular file (link or device)' });
-    }
-  };
-  await walk('');
-  return files;
-}
-
-function hashFileStreaming(path: string): Promise<FileDigest> {
-  return new Promise((resolve, reject) => {
-    const hash = createHash('sha256');
-    let bytes = 0;
-    createReadStream(path)
-      .on('data', (chunk) => {
-        hash.update(chunk);
-        bytes += chunk.length;
-      })
-      .on('error', reject)
-      .on('end', () => resolve({ hex: hash.digest('hex'), bytes }));
-  });
-}
-
-class BundleReader {
-  private readonly digests = new Map<string, Promise<FileDigest>>();
-  readonly dir: string;
-  readonly files: Set<string>;
-  constructor(dir: string, files: Set<string>) {
-    this.dir = dir;
-    this.files = files;
-  }
-  digest(path: string): Promise<FileDigest> {
-    let digest = this.digests.get(path);
-    if (!digest) {
-      digest = hashFileStreaming(join(this.dir, ...path.split('/')));
-      this.digests.set(path, digest);
-    }
-    return digest;
-  }
-  /** The bytes of a small metadata file, or a reason it cannot be read. */
-  async small(path: string): Promise<Buffer | string> {
-    if (!this.files.has(path)) return 'missing';
-    const full = join(this.dir, ...path.split('/'));
-    const info = await lstat(full);
-    if (info.size > MAX_METADATA_BYTES) return `larger than ${MAX_METADATA_BYTES} bytes`;
-    return readFile(full);
-  }
-}
-
-function parseJson(bytes: Buffer): { value: unknown } | { error: string } {
-  try {
-    return { value: JSON.parse(bytes.toString('utf8')) };
-  } catch (error) {
-    return { error: `not JSON: ${(error as Error).message}` };
-  }
-}
-
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 async function checkDigest(
@@ -209,11 +125,6 @@ async function checkManifest(
     checks.push(await checkDigest(reader, item.path, 'export.json contents[] digest and bytes', hex, bytesListed));
   }
   return { bytes, manifest };
-}
-
-interface TrustedKey {
-  key: KeyObject;
-  keyid: string;
 }
 
 async function resolveKey(
@@ -417,6 +328,8 @@ export async function verifyBundle(target: string, options: VerifyBundleOptions 
       checks,
     );
     await checkDetachedSignature(reader, exportBytes, key, checks);
+    await checkContentSignatures(reader, manifest, key, checks);
+    await checkTrivyDatabases(reader, manifest, options.limits, checks);
     const provenanceBytes = await checkProvenance(reader, manifest, checks);
     await checkEnvelope(
       reader,

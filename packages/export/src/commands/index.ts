@@ -3,7 +3,7 @@
 // list, cancel, replay), download with digest check, offline verify, keys, quota and retention.
 import type { CliCtx } from '@stella/platform';
 import type { Command } from 'commander';
-import { registerVerifyCommand } from '../bundle/index.ts';
+import { registerTrivyOciCommand, registerVerifyCommand } from '../bundle/index.ts';
 import { registerDownloadCommand, registerKeysCommand } from './bundles.ts';
 import { registerProfileCommands } from './profiles.ts';
 import { registerRunCommands } from './runs.ts';
@@ -20,6 +20,7 @@ export function registerExportCommands(program: Command, cli: CliCtx): void {
   registerRunCommands(exportCmd, cli);
   registerDownloadCommand(exportCmd, cli);
   registerVerifyCommand(exportCmd, cli);
+  registerTrivyOciCommand(exportCmd, cli);
   registerKeysCommand(exportCmd, cli);
   registerQuotaCommands(exportCmd, cli);
   registerRetentionCommand(exportCmd, cli);

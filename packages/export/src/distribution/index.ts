@@ -7,7 +7,7 @@ import { createOciDriver, type OciDriverOptions } from './oci.ts';
 import type { DistributionDriver } from './types.ts';
 
 export { EXPORT_ARTIFACT_TYPE, EXPORT_MANIFEST_MEDIA_TYPE, exportRepository } from './oci.ts';
-export type { DistributionDriver, DistributionInput, DistributionResult } from './types.ts';
+export type { DistributionArtifact, DistributionDriver, DistributionInput, DistributionResult } from './types.ts';
 export type { ObjectDriverOptions, OciDriverOptions };
 export { createObjectDriver, createOciDriver };
 

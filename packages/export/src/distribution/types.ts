@@ -19,6 +19,16 @@ export interface DistributionInput {
   };
   /** export.json */
   manifest: { bytes: Uint8Array; digest: string };
+  /** The format's own OCI artifact (Trivy's DB), which the `oci` driver pushes instead of the bundle. */
+  artifact?: DistributionArtifact;
+}
+
+export interface DistributionArtifact {
+  artifactType: string;
+  layers: { path: string; digest: string; size: number; mediaType: string; title: string }[];
+  /** The first is the one recorded as the run's target. */
+  tags: readonly string[];
+  created: string;
 }
 
 export interface DistributionResult {

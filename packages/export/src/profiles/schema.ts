@@ -91,6 +91,13 @@ export const ExportProfileSchema = Type.Object(
             { additionalProperties: false },
           ),
         ),
+        schemaVersion: Type.Optional(
+          Type.Integer({
+            minimum: 1,
+            description:
+              'trivy:db only: the Trivy DB schema to write (default 2, the one this build writes; Trivy 0.50 and later read it). Another value fails the run with ERR_EXPORT_UNSUPPORTED_SCHEMA.',
+          }),
+        ),
         signing: Type.Optional(
           Type.Object(
             { enabled: Type.Boolean({ description: 'Bundles are always signed; false is refused.' }) },
@@ -138,6 +145,9 @@ export function profileProblems(doc: unknown): ProfileProblem[] {
       pointer: '/spec/variant',
       message: `variant ${variant} is not defined for kind ${kind} (allowed: ${KIND_VARIANTS[kind]?.join(', ')})`,
     });
+  }
+  if (profile.spec.schemaVersion !== undefined && kind !== 'trivy') {
+    problems.push({ pointer: '/spec/schemaVersion', message: 'schemaVersion applies to trivy profiles only' });
   }
   if (compression?.codec === 'gzip' && compression.level !== undefined && compression.level > 9) {
     problems.push({ pointer: '/spec/compression/level', message: 'gzip levels are 1–9' });

@@ -28,6 +28,12 @@ export async function selectRecords(ctx: RunContext): Promise<Selection> {
   return selection;
 }
 
+/** SOURCE_DATE_EPOCH as a time, when set (negative means unset). */
+export function fixedTime(ctx: RunContext): Date | undefined {
+  const epoch = ctx.services.config.export.sourceDateEpoch;
+  return epoch >= 0 ? new Date(epoch * 1000) : undefined;
+}
+
 /** Stages the data files, reporting progress from 0 to every record written. */
 export async function serialiseRecords(ctx: RunContext, selection: Selection): Promise<AdapterOutput> {
   await ctx.progress(0, selection.total, true);
@@ -41,6 +47,7 @@ export async function serialiseRecords(ctx: RunContext, selection: Selection): P
       stagingDir: ctx.staging,
       pageSize: PAGE_SIZE,
       progress: (done, total) => ctx.progress(done, total),
+      fixedTime: fixedTime(ctx),
     },
     selection,
   );

@@ -13,6 +13,7 @@ import {
   type PolicySnapshotRef,
 } from '../manifest.ts';
 import { loadRunSnapshot } from '../service/submission.ts';
+import { fixedTime } from './contents.ts';
 import type { RunContext } from './context.ts';
 
 export const SIGNING_ALGORITHM = 'ecdsa-p256-sha256';
@@ -37,8 +38,7 @@ export interface BuiltManifest {
 }
 
 export function bundleSettings(ctx: RunContext, output: AdapterOutput): BundleSettings {
-  const epoch = ctx.services.config.export.sourceDateEpoch;
-  const mtime = epoch >= 0 ? new Date(epoch * 1000) : new Date(output.newest ?? 0);
+  const mtime = fixedTime(ctx) ?? new Date(output.newest ?? 0);
   mtime.setUTCMilliseconds(0);
   const requested = ctx.profile.spec.compression;
   const codec = requested?.codec ?? 'zstd';
@@ -76,12 +76,14 @@ export async function writeManifest(
     revision: `r${run.profile_revision}`,
     digest: (await ctx.services.service.getProfile(ctx.tenant, run.profile_name, run.profile_revision)).documentDigest,
   };
+  const signatureOf = new Map((output.detachedSignatures ?? []).map((d) => [d.of, d.path]));
   const contents = output.files.map((f) => ({
     path: f.path,
     digest: f.digest,
     bytes: f.size,
     records: f.records,
     contentType: f.contentType,
+    ...(signatureOf.has(f.path) ? { signature: signatureOf.get(f.path) } : {}),
   }));
   const policySnapshot = await policySnapshotRef(ctx);
   const manifest = buildManifest({

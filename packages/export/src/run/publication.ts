@@ -5,8 +5,8 @@
 // fails the run with ERR_EXPORT_006 (errorCode=distribution) only after every driver was tried.
 import { createReadStream } from 'node:fs';
 import { coerceError, StellaError } from '@stella/core';
-import type { AdapterOutput } from '../adapters/adapter.ts';
-import type { DistributionInput } from '../distribution/index.ts';
+import type { AdapterOciArtifact, AdapterOutput } from '../adapters/adapter.ts';
+import type { DistributionArtifact, DistributionInput } from '../distribution/index.ts';
 import { ExportErrors } from '../errors.ts';
 import { type DistributionRow, getRun, TERMINAL, updateRun, upsertDistribution } from '../sql/runs.ts';
 import { RunCancelled, type RunContext } from './context.ts';
@@ -77,6 +77,7 @@ export async function distributeBundle(
   packed: PackedBundle,
   manifest: BuiltManifest,
   settings: BundleSettings,
+  output: AdapterOutput,
 ): Promise<void> {
   const input: DistributionInput = {
     tenant: ctx.tenant,
@@ -92,6 +93,7 @@ export async function distributeBundle(
       fileName: packed.fileName,
     },
     manifest: { bytes: manifest.bytes, digest: manifest.digest },
+    ...(output.ociArtifact ? { artifact: distributionArtifact(output.ociArtifact, output, manifest.exportId) } : {}),
   };
   const failures: string[] = [];
   for (const name of ctx.profile.spec.distribution) {
@@ -106,6 +108,26 @@ export async function distributeBundle(
       `${failures.join('; ')} — the bundle is still downloadable: stella export download ${ctx.run.run_id}`,
     );
   }
+}
+
+/** The adapter's artifact with its layers resolved to staged files; its tags follow the export id. */
+function distributionArtifact(
+  artifact: AdapterOciArtifact,
+  output: AdapterOutput,
+  exportId: string,
+): DistributionArtifact {
+  const layers = artifact.layers.map((layer) => {
+    const staged = output.files.find((f) => f.path === layer.of);
+    if (!staged) throw new Error(`the adapter's OCI layer ${layer.of} was not staged`);
+    return {
+      path: staged.file,
+      digest: staged.digest,
+      size: staged.size,
+      mediaType: layer.mediaType,
+      title: layer.title,
+    };
+  });
+  return { artifactType: artifact.artifactType, layers, tags: [exportId, ...artifact.tags], created: artifact.created };
 }
 
 /** One driver's push, as the row the run records and the failure it reports; it never throws. */

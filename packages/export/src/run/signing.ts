@@ -1,10 +1,18 @@
 // SPDX-License-Identifier: Apache-2.0
 // The sign phase: the tenant's export-center key signs export.json and provenance.json (DSSE and a
 // cosign-style blob signature), and checksums.txt lists every checksummed file of the bundle.
-// Either failure is ERR_EXPORT_005, which the runbook reports as errorCode=signing.
+// Files an adapter asks to have signed on their own (Trivy's db.bundle) get a detached signature
+// beside them. Either failure is ERR_EXPORT_005, which the runbook reports as errorCode=signing.
 import { coerceError, StellaError } from '@stella/core';
 import type { PlatformSigner } from '@stella/platform';
-import { type BundleFile, checksumsFile, signBundleManifests } from '../bundle/index.ts';
+import type { AdapterOutput } from '../adapters/adapter.ts';
+import {
+  type BundleFile,
+  checksumsFile,
+  comparePaths,
+  detachedSignature,
+  signBundleManifests,
+} from '../bundle/index.ts';
 import { ExportErrors } from '../errors.ts';
 import type { RunContext } from './context.ts';
 import type { BuiltManifest } from './manifests.ts';
@@ -33,10 +41,14 @@ export function signManifests(
   manifest: BuiltManifest,
   provenance: { bytes: Buffer; digest: string },
   signer: PlatformSigner,
+  output: AdapterOutput,
 ): SignedManifests {
   let signatures: BundleFile[];
   try {
-    signatures = signBundleManifests(manifest.bytes, provenance.bytes, signer);
+    signatures = [
+      ...signBundleManifests(manifest.bytes, provenance.bytes, signer),
+      ...(output.detachedSignatures ?? []).map((d) => detachedSignature(d.path, stagedDigest(output, d.of), signer)),
+    ].sort((a, b) => comparePaths(a.path, b.path));
   } catch (error) {
     throw new StellaError(ExportErrors.signing, `signing export.json failed: ${coerceError(error).message}`, {
       cause: error,
@@ -56,4 +68,10 @@ export function signManifests(
       ...signatures,
     ],
   };
+}
+
+function stagedDigest(output: AdapterOutput, path: string): string {
+  const file = output.files.find((f) => f.path === path);
+  if (!file) throw new Error(`the adapter asked for a signature over ${path}, which it did not stage`);
+  return file.digest;
 }

@@ -4,6 +4,7 @@
 import { generateKeyPairSync, type KeyObject, sign } from 'node:crypto';
 import { createWriteStream, mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { p256 } from '@noble/curves/nist.js';
 import { canonicalJson, dsseSign, sha256Digest, sha256Hex } from '@stella/core';
 import { scratchDir } from '@stella/testkit';
 import {
@@ -32,6 +33,11 @@ export function testSigner(): TestSigner {
     publicKeyPem: publicKey.export({ type: 'spki', format: 'pem' }) as string,
     signDsse: (payloadType, payload) => dsseSign(payloadType, payload, [{ keyid, privateKey }]),
     signBytes: (data) => sign('sha256', data, privateKey),
+    // node:crypto signs messages only; noble signs a digest (prehash off), as the platform signer does.
+    signSha256: (digest) => {
+      const scalar = Buffer.from(privateKey.export({ format: 'jwk' }).d!, 'base64url');
+      return Buffer.from(p256.sign(digest, scalar, { format: 'der', prehash: false }));
+    },
   };
 }
 

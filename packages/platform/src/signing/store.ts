@@ -31,6 +31,12 @@ export interface PlatformSigner {
    * the same signature and a signed bundle stays reproducible.
    */
   signBytes(data: Uint8Array): Buffer;
+  /**
+   * The same ECDSA P-256 signature as signBytes(data), from the SHA-256 digest of the data, so a
+   * file of any size is signed after hashing it as a stream. Ed25519 signs the whole message and has
+   * no such form: it throws.
+   */
+  signSha256(digest: Uint8Array): Buffer;
 }
 
 export interface SigningKeyStore {
@@ -182,7 +188,8 @@ function signerFrom(row: KeyRow, kek: KeyEncryptionKey): PlatformSigner {
   if (!pem) throw new StellaError(Errors.internal, `signing key ${row.keyid} has no private key`);
   const privateKey = createPrivateKey(pem);
   const keyid = row.keyid;
-  const signBytes = row.algorithm === 'ed25519' ? ed25519Signer(privateKey) : ecdsaP256Signer(privateKey);
+  const ecdsa = row.algorithm === 'ed25519' ? undefined : ecdsaP256Signer(privateKey);
+  const signBytes = ecdsa ? ecdsa.message : ed25519Signer(privateKey);
   return Object.freeze({
     keyid,
     algorithm: row.algorithm,
@@ -193,6 +200,10 @@ function signerFrom(row: KeyRow, kek: KeyEncryptionKey): PlatformSigner {
       signatures: [{ keyid, sig: signBytes(pae(payloadType, payload)).toString('base64') }],
     }),
     signBytes,
+    signSha256: (digest: Uint8Array): Buffer => {
+      if (!ecdsa) throw new StellaError(Errors.internal, `signing key ${keyid} is Ed25519, which signs messages, not digests`);
+      return ecdsa.digest(digest);
+    },
     toJSON: () => ({ keyid, algorithm: row.algorithm }),
   });
 }
@@ -206,12 +217,22 @@ function ed25519Signer(privateKey: KeyObject): (data: Uint8Array) => Buffer {
  * implements RFC 6979 (nonce derived from key and message hash) and emits the same DER as OpenSSL,
  * which `openssl dgst -sha256 -verify` and cosign accept.
  */
-function ecdsaP256Signer(privateKey: KeyObject): (data: Uint8Array) => Buffer {
+function ecdsaP256Signer(privateKey: KeyObject): {
+  message(data: Uint8Array): Buffer;
+  digest(sha256: Uint8Array): Buffer;
+} {
   const jwk = privateKey.export({ format: 'jwk' });
   if (jwk.crv !== 'P-256' || !jwk.d)
     throw new StellaError(Errors.internal, 'stored ECDSA key is not a P-256 private key');
   const scalar = Buffer.from(jwk.d, 'base64url');
-  return (data) => Buffer.from(p256.sign(data, scalar, { format: 'der' }));
+  return {
+    // noble hashes the message with SHA-256 first (prehash), as ECDSA-with-SHA-256 does.
+    message: (data) => Buffer.from(p256.sign(data, scalar, { format: 'der' })),
+    digest: (sha256) => {
+      if (sha256.length !== 32) throw new StellaError(Errors.internal, 'a SHA-256 digest is 32 bytes');
+      return Buffer.from(p256.sign(sha256, scalar, { format: 'der', prehash: false }));
+    },
+  };
 }
 
 // Start-up maintenance across every tenant's keys. The row-level security policy of signing_keys

@@ -1,11 +1,12 @@
 // SPDX-License-Identifier: Apache-2.0
-// The project's Go checkers (test/tools/<name>), built once per test process in GOPATH mode against
+// The project's Go checkers (packages/testkit/tools/<name>), built once per test process in GOPATH mode against
 // Debian's Go toolchain and bbolt source (no module downloads), and run with a timeout so a hung
 // checker fails a test instead of stalling it. A missing toolchain fails naming the apt packages.
 import { execFile, execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { installLine, locateExecutable, PREREQUISITES, scratchDir } from '@stella/testkit';
+import { installLine, locateExecutable, PREREQUISITES } from './prerequisites.ts';
+import { scratchDir } from './scratch.ts';
 
 export type GoToolName = 'boltcheck' | 'trivycheck';
 
@@ -16,7 +17,7 @@ export interface GoToolResult {
   code: number;
 }
 
-const TOOLS_DIR = join(import.meta.dirname, 'tools');
+const TOOLS_DIR = join(import.meta.dirname, '..', 'tools');
 const BBOLT_SOURCE = PREREQUISITES.find((p) => p.command === 'go.etcd.io/bbolt')!.path!;
 /** Go's check of a 100 MB database takes a few seconds; a hung checker fails instead of stalling. */
 const GO_TIMEOUT_MS = 60_000;

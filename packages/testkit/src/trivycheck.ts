@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-// Typed wrappers around test/tools/trivycheck, the independent Go reader of exported trivy.db files:
+// Typed wrappers around tools/trivycheck, the independent Go reader of exported trivy.db files:
 // `check` (structure and strict decoding of every value), `lookup` (Trivy's library-detector read of
 // every "<ecosystem>::" bucket) and `os` (one OS bucket). A failed check rejects with TrivyCheckError,
 // whose `problems` are the tool's stderr lines, so negative tests can assert on the reason.
