@@ -33,6 +33,7 @@ export { fixedVersionsOf, matchOsv, osvPackagesOf } from './match/osv.ts';
 export type { ComponentIdentity, SourceFacts } from './match/shared.ts';
 export type { FindingsModuleOptions } from './module.ts';
 export { createFindingsModule, findingsMigrations, RECOMPUTE_QUEUE } from './module.ts';
+export { cvss2BaseScore, cvss3BaseScore } from './policy/cvss.ts';
 export type { Policy, PolicyDecision } from './policy/index.ts';
 export { canonicalPolicy, evaluateFinding, PolicySchema, parsePolicy } from './policy/index.ts';
 export type { ParsedSbom, SbomComponent, SbomEdge, SbomFormat, SbomIssue } from './sbom/model.ts';
