@@ -4,8 +4,10 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Writable } from 'node:stream';
 import { makeProgram } from '@stella/cli';
 import { pae } from '@stella/core';
+import { createLogger } from '@stella/platform';
 import { advisoryFixtures, createDatabase, testBackend } from '@stella/testkit';
 import { loadServerConfig, type RunningServer, startServer } from '../src/index.ts';
 
@@ -51,7 +53,27 @@ export async function clientToken(
   return ((await res.json()) as { access_token: string }).access_token;
 }
 
-export async function startTestServer(extraEnv: Record<string, string> = {}, yaml?: string): Promise<TestServer> {
+export interface TestServerOptions {
+  /** Collects the server's log lines (level info) here, parsed, instead of discarding them. */
+  logs?: Record<string, unknown>[];
+}
+
+/** A logger at info whose lines land in `logs`, parsed. */
+function collectingLogger(logs: Record<string, unknown>[]) {
+  const sink = new Writable({
+    write(chunk, _encoding, callback) {
+      for (const line of chunk.toString().split('\n').filter(Boolean)) logs.push(JSON.parse(line));
+      callback();
+    },
+  });
+  return createLogger({ level: 'info', destination: sink });
+}
+
+export async function startTestServer(
+  extraEnv: Record<string, string> = {},
+  yaml?: string,
+  options: TestServerOptions = {},
+): Promise<TestServer> {
   const home = mkdtempSync(join(tmpdir(), 'stella-e2e-'));
   if (yaml) (await import('node:fs')).writeFileSync(join(home, 'stella.yaml'), yaml);
   const database = await newDatabaseUrl();
@@ -63,7 +85,8 @@ export async function startTestServer(extraEnv: Record<string, string> = {}, yam
     ...(database.url ? { STELLA_DATABASE_URL: database.url } : {}),
     ...extraEnv,
   };
-  const start = () => startServer({ config: loadServerConfig({ env }).config });
+  const logger = options.logs ? collectingLogger(options.logs) : undefined;
+  const start = () => startServer({ config: loadServerConfig({ env }).config, ...(logger ? { logger } : {}) });
   let server = await start();
   const creds = JSON.parse(readFileSync(join(home, 'credentials.json'), 'utf8'));
   const admin = creds.clients['stella-admin'];
