@@ -156,6 +156,16 @@ describe('trivy projection: vulnerability bucket', () => {
     assert.equal(semver?.Severity, 'MEDIUM');
   });
 
+  test('other sources: AlmaLinux severity from its summary, Go vulndb dates without the year-1 placeholder', () => {
+    const requests = valueAt(full.tree, 'vulnerability', 'CVE-2023-32681');
+    assert.deepEqual(requests?.VendorSeverity, { alma: 2, ghsa: 2 });
+    assert.equal(requests?.CVSS.ghsa.V3Score, 6.1);
+    const go = valueAt(full.tree, 'vulnerability', 'GO-2022-0379');
+    assert.equal(go?.Severity, 'UNKNOWN');
+    assert.equal(go?.PublishedDate, '2022-07-29T20:00:03Z');
+    assert.equal(go?.LastModifiedDate, undefined);
+  });
+
   test('NVD details count only for ids an advisory uses, under source `nvd`', () => {
     const nvd = byName('nvd-api-2.0/CVE-2022-25929.json');
     const alone = build(nvd);
