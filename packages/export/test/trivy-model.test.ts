@@ -1,122 +1,16 @@
 // SPDX-License-Identifier: Apache-2.0
-// The Trivy DB projection on the real advisory fixtures (../shared/fixtures/advisories, never edited):
-// exact bucket / package / key / value for the cases docs/trivy.md describes, skips with their reasons
-// for withdrawn, malformed, unknown-ecosystem and GIT-only input, and determinism (two add() orders →
-// byte-identical bbolt files). Records are built the way AOC stores them: format by family, the upstream
-// id, and the withdrawn flag ingest computes (OSV `withdrawn` present, CVE 5 REJECTED, NVD Rejected).
+// The Trivy DB projection on the real advisory fixtures (../shared/fixtures/advisories, never edited,
+// loaded as AOC records by trivy-fixtures.ts): exact bucket / package / key / value for the cases
+// docs/trivy.md describes, skips with their reasons for withdrawn, malformed, unknown-ecosystem and
+// GIT-only input, and determinism (two add() orders → byte-identical bbolt files).
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { scratchDir } from '@stella/testkit';
-import { type BoltBucket, type BoltValue, isBoltBucket, writeBolt } from '../src/bolt/index.ts';
-import { groupIds, normalisePackage, TrivyDbBuilder, type TrivyRecord } from '../src/trivy/index.ts';
-
-const FIXTURES = join(import.meta.dirname, '../../../../shared/fixtures/advisories');
-
-/** Vendor and format per fixture folder, as the connectors that would carry them are named. */
-const FOLDERS: Array<{ prefix: string; vendor: string; format: string }> = [
-  { prefix: 'ghsa/', vendor: 'ghsa', format: 'OSV' },
-  { prefix: 'osv-go/current/', vendor: 'go-vulndb', format: 'OSV' },
-  { prefix: 'osv-misc/pysec-via-trivy-db/', vendor: 'pypa', format: 'OSV' },
-  { prefix: 'osv-misc/almalinux-via-anchore-vunnel/', vendor: 'almalinux', format: 'OSV' },
-  { prefix: 'osv-misc/chainguard-via-anchore-vunnel/', vendor: 'chainguard', format: 'OSV' },
-  { prefix: 'osv-misc/', vendor: 'osv', format: 'OSV' },
-  { prefix: 'cve5/', vendor: 'cve', format: 'CVE5' },
-  { prefix: 'nvd-api-2.0/', vendor: 'nvd', format: 'NVD' },
-  { prefix: 'csaf/', vendor: 'redhat', format: 'CSAF' },
-];
-const LEFT_OUT =
-  /(^|\/)(schemas|history|ROLIE|aggregator|provider-metadata|csaf_vex|openvex|cyclonedx-vex)\/|PROVENANCE\.json$/;
-
-function walk(dir: string): string[] {
-  return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
-    e.isDirectory() ? walk(join(dir, e.name)) : e.name.endsWith('.json') ? [join(dir, e.name)] : [],
-  );
-}
-
-// biome-ignore lint/suspicious/noExplicitAny: the test reads upstream JSON of many shapes.
-type Json = Record<string, any>;
-function ingestFacts(format: string, doc: Json | undefined): { upstreamId?: string; withdrawn: boolean } {
-  if (!doc) return { withdrawn: false };
-  if (format === 'OSV') return { upstreamId: doc.id, withdrawn: doc.withdrawn != null };
-  if (format === 'CVE5')
-    return { upstreamId: doc.cveMetadata?.cveId, withdrawn: doc.cveMetadata?.state === 'REJECTED' };
-  if (format === 'NVD') {
-    const cve = doc.vulnerabilities?.[0]?.cve;
-    return { upstreamId: cve?.id, withdrawn: cve?.vulnStatus === 'Rejected' };
-  }
-  return { upstreamId: doc.document?.tracking?.id, withdrawn: false };
-}
-
-function recordOf(path: string): TrivyRecord | undefined {
-  const rel = relative(FIXTURES, path);
-  if (LEFT_OUT.test(rel)) return undefined;
-  const folder = FOLDERS.find((f) => rel.startsWith(f.prefix));
-  if (!folder) return undefined;
-  const raw = readFileSync(path, 'utf8');
-  let doc: Json | undefined;
-  try {
-    doc = JSON.parse(raw);
-  } catch {
-    doc = undefined;
-  }
-  const facts = ingestFacts(folder.format, doc);
-  return {
-    recordId: `${folder.vendor}:${rel}`,
-    format: folder.format,
-    vendor: folder.vendor,
-    upstreamId: facts.upstreamId ?? rel,
-    withdrawn: facts.withdrawn,
-    raw,
-  };
-}
-
-const ALL: TrivyRecord[] = walk(FIXTURES)
-  .map(recordOf)
-  .filter((r): r is TrivyRecord => r !== undefined)
-  .sort((a, b) => (a.recordId < b.recordId ? -1 : 1));
-
-function build(records: TrivyRecord[]) {
-  const builder = new TrivyDbBuilder();
-  for (const r of records) builder.add(r);
-  return { builder, tree: builder.tree(), stats: builder.stats() };
-}
-
-function bucketAt(root: BoltBucket, ...path: string[]): BoltBucket | undefined {
-  let at: BoltBucket | undefined = root;
-  for (const key of path) {
-    const next: BoltValue | undefined = at?.entries.get(key);
-    at = next && isBoltBucket(next) ? next : undefined;
-  }
-  return at;
-}
-
-function valueAt(root: BoltBucket, ...path: string[]): Json | undefined {
-  const key = path.pop() as string;
-  const value = bucketAt(root, ...path)?.entries.get(key);
-  return value instanceof Uint8Array ? JSON.parse(Buffer.from(value).toString('utf8')) : undefined;
-}
-
-function rawAt(root: BoltBucket, ...path: string[]): string | undefined {
-  const key = path.pop() as string;
-  const value = bucketAt(root, ...path)?.entries.get(key);
-  return value instanceof Uint8Array ? Buffer.from(value).toString('utf8') : undefined;
-}
-
-const byName = (suffix: string) => ALL.filter((r) => r.recordId.endsWith(suffix));
-
-function osvRecord(doc: Json, extra: Partial<TrivyRecord> = {}): TrivyRecord {
-  return {
-    recordId: `test:${doc.id}`,
-    format: 'OSV',
-    vendor: 'osv',
-    upstreamId: doc.id,
-    withdrawn: false,
-    raw: JSON.stringify(doc),
-    ...extra,
-  };
-}
+import { isBoltBucket, writeBolt } from '../src/bolt/index.ts';
+import { groupIds, normalisePackage, TrivyDbBuilder } from '../src/trivy/index.ts';
+import { ALL, bucketAt, build, byName, type Json, osvRecord, rawAt, valueAt } from './trivy-fixtures.ts';
 
 const full = build(ALL);
 const GHSA_NPM = 'npm::GitHub Security Advisory npm';
@@ -203,6 +97,17 @@ describe('trivy projection: language buckets', () => {
     );
   });
 
+  test("GHSA's last_known_affected_version_range closes an open range; covered versions[] add nothing", () => {
+    // Unreviewed GHSA-ghmj-crg5-xw2j: no aliases, so keyed by its own id; `<= 5.0.0` → `<=5.0.0`.
+    assert.deepEqual(valueAt(full.tree, GHSA_NPM, 'yargs-parser', 'GHSA-ghmj-crg5-xw2j'), {
+      VulnerableVersions: ['>=0, <=5.0.0'],
+    });
+    const evm = valueAt(full.tree, 'cargo::GitHub Security Advisory Rust', 'evm', 'CVE-2021-29511');
+    assert.ok(evm, 'GHSA-4jwq-572w-4388 projected');
+    assert.equal(evm.VulnerableVersions[0], '<0.21.1');
+    assert.ok(!evm.VulnerableVersions.some((v: string) => v.startsWith('=')), JSON.stringify(evm));
+  });
+
   test('ids and names: trivy-db grouping and normalisation', () => {
     assert.deepEqual(groupIds('GHSA-x', ['CVE-1', 'PYSEC-2']), { keys: ['CVE-1'], vendorIds: ['PYSEC-2', 'GHSA-x'] });
     assert.deepEqual(groupIds('GO-2021-1', ['GHSA-y']), { keys: ['GO-2021-1'], vendorIds: ['GHSA-y'] });
@@ -249,6 +154,16 @@ describe('trivy projection: vulnerability bucket', () => {
     assert.equal(semver?.VendorSeverity.ghsa, 2);
     assert.equal(semver?.CVSS.ghsa.V3Score, 5.3);
     assert.equal(semver?.Severity, 'MEDIUM');
+  });
+
+  test('other sources: AlmaLinux severity from its summary, Go vulndb dates without the year-1 placeholder', () => {
+    const requests = valueAt(full.tree, 'vulnerability', 'CVE-2023-32681');
+    assert.deepEqual(requests?.VendorSeverity, { alma: 2, ghsa: 2 });
+    assert.equal(requests?.CVSS.ghsa.V3Score, 6.1);
+    const go = valueAt(full.tree, 'vulnerability', 'GO-2022-0379');
+    assert.equal(go?.Severity, 'UNKNOWN');
+    assert.equal(go?.PublishedDate, '2022-07-29T20:00:03Z');
+    assert.equal(go?.LastModifiedDate, undefined);
   });
 
   test('NVD details count only for ids an advisory uses, under source `nvd`', () => {
@@ -380,6 +295,67 @@ describe('trivy projection: skips', () => {
         ['format-unsupported'],
       );
     }
+  });
+});
+
+describe('trivy projection: merging', () => {
+  const lang = (recordId: string, introduced: string, fixed: string) =>
+    osvRecord(
+      {
+        id: 'GHSA-merg-e000-0001',
+        aliases: ['CVE-2099-0001'],
+        affected: [
+          {
+            package: { ecosystem: 'npm', name: 'm' },
+            ranges: [{ type: 'SEMVER', events: [{ introduced }, { fixed }] }],
+          },
+        ],
+      },
+      { recordId },
+    );
+  const os = (recordId: string, id: string, events: Json[]) =>
+    osvRecord(
+      {
+        id,
+        upstream: ['CVE-2099-0002'],
+        affected: [{ package: { ecosystem: 'Wolfi', name: 'pkg' }, ranges: [{ type: 'ECOSYSTEM', events }] }],
+      },
+      { recordId },
+    );
+
+  test('language entries: united in record-id order, whatever the add() order', () => {
+    const a = lang('rec-a', '2.0.0', '2.1.0');
+    const b = lang('rec-b', '0', '1.5.0');
+    const mirror = { ...a, recordId: 'rec-c', vendor: 'osv' };
+    for (const order of [
+      [a, b, mirror],
+      [mirror, b, a],
+    ]) {
+      assert.deepEqual(valueAt(build(order).tree, GHSA_NPM, 'm', 'CVE-2099-0001'), {
+        VendorIDs: ['GHSA-merg-e000-0001'],
+        VulnerableVersions: ['>=2.0.0, <2.1.0', '<1.5.0'],
+        PatchedVersions: ['2.1.0', '1.5.0'],
+      });
+    }
+  });
+
+  test('OS entries: the highest fixed version, and "unfixed" wins over fixes', () => {
+    const fixedLow = os('rec-1', 'CGA-0001', [{ introduced: '0' }, { fixed: '1.2.0-r0' }]);
+    const fixedHigh = os('rec-2', 'CGA-0002', [{ introduced: '0' }, { fixed: '1.10.0-r1' }]);
+    const unfixed = os('rec-3', 'CGA-0003', [{ introduced: '0' }]);
+    assert.deepEqual(valueAt(build([fixedHigh, fixedLow]).tree, 'wolfi', 'pkg', 'CVE-2099-0002'), {
+      VendorIDs: ['CGA-0001', 'CGA-0002'],
+      FixedVersion: '1.10.0-r1',
+    });
+    assert.deepEqual(valueAt(build([fixedLow, unfixed, fixedHigh]).tree, 'wolfi', 'pkg', 'CVE-2099-0002'), {
+      VendorIDs: ['CGA-0001', 'CGA-0002', 'CGA-0003'],
+      Status: 2,
+    });
+    const late = build([os('rec-4', 'CGA-0004', [{ introduced: '1.0.0-r0' }, { fixed: '1.2.0-r0' }])]);
+    assert.deepEqual(
+      late.stats.skipped.map((s) => s.reason),
+      ['range-unparseable'],
+    );
   });
 });
 

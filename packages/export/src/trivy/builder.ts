@@ -59,8 +59,12 @@ export class TrivyDbBuilder {
   private readonly skips: TrivySkip[] = [];
   /** bucket → package → vulnerability id → contributions. */
   private readonly advisories = new Map<string, Map<string, Map<string, Contribution<AdvisoryPart>[]>>>();
-  /** vulnerability id → source id → contributions. */
-  private readonly details = new Map<string, Map<string, Contribution<Detail>[]>>();
+  /**
+   * vulnerability id → source id → contributions, each detail packed as UTF-8 JSON: NVD alone brings
+   * ~250,000 CVEs of which only the referenced ones are shipped, so the unused ones should cost bytes,
+   * not object graphs.
+   */
+  private readonly details = new Map<string, Map<string, Contribution<Buffer>[]>>();
   private readonly dataSources = new Map<string, DataSource>();
 
   add(record: TrivyRecord): void {
@@ -81,8 +85,9 @@ export class TrivyDbBuilder {
     for (const { bucket, source } of projection.dataSources)
       if (!this.dataSources.has(bucket)) this.dataSources.set(bucket, source);
     for (const { vulnId, sourceId, detail } of projection.details) {
-      const sources = getOrMake(this.details, vulnId, () => new Map<string, Contribution<Detail>[]>());
-      getOrMake(sources, sourceId, (): Contribution<Detail>[] => []).push({ recordId: record.recordId, part: detail });
+      const sources = getOrMake(this.details, vulnId, () => new Map<string, Contribution<Buffer>[]>());
+      const packed = Buffer.from(JSON.stringify(detail), 'utf8');
+      getOrMake(sources, sourceId, (): Contribution<Buffer>[] => []).push({ recordId: record.recordId, part: packed });
     }
   }
 
@@ -124,7 +129,8 @@ export class TrivyDbBuilder {
     for (const vulnId of used) {
       const sources = new Map<string, Detail>();
       for (const [sourceId, contributions] of this.details.get(vulnId) ?? []) {
-        sources.set(sourceId, foldDetails([...contributions].sort(byRecord).map((c) => c.part)));
+        const unpacked = [...contributions].sort(byRecord).map((c) => JSON.parse(c.part.toString('utf8')) as Detail);
+        sources.set(sourceId, foldDetails(unpacked));
       }
       vulnerability.entries.set(vulnId, vulnerabilityJson(normaliseVulnerability(vulnId, sources)));
     }

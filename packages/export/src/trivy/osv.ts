@@ -237,7 +237,6 @@ export function projectRecord(record: TrivyRecord): Projection {
     }
     return projectOsv(record, doc);
   }
-  out.referenceOnly = true;
   out.details = record.format === 'NVD' ? nvdDetails(doc) : cve5Details(doc);
   return out;
 }

@@ -100,8 +100,6 @@ export interface PartSkip {
 export interface Projection {
   advisories: AdvisoryPart[];
   details: DetailPart[];
-  /** Detail parts that only count when an advisory entry uses the id (NVD, CVE 5). */
-  referenceOnly: boolean;
   dataSources: Array<{ bucket: string; source: DataSource }>;
   skips: PartSkip[];
 }
@@ -109,7 +107,6 @@ export interface Projection {
 export const emptyProjection = (): Projection => ({
   advisories: [],
   details: [],
-  referenceOnly: false,
   dataSources: [],
   skips: [],
 });
