@@ -21,6 +21,7 @@ import {
   createLoader,
   jsonFiles,
   memorySampler,
+  submitExportRun,
   TENANT,
   timed,
   withBenchServer,
@@ -269,17 +270,7 @@ async function measure(
     const workerBefore = await workerSecondsSum(server);
     const sampler = memorySampler();
     const started = performance.now();
-    const submitted = (await (
-      await api('/api/export/runs', { method: 'POST', body: JSON.stringify({ profileId: 'bench-raw' }) })
-    ).json()) as { runId: string };
-    let run: RunView;
-    for (;;) {
-      run = (await (await api(`/api/export/runs/${submitted.runId}`)).json()) as RunView;
-      if (run.status === 'succeeded') break;
-      if (['failed', 'cancelled', 'expired'].includes(run.status))
-        throw new Error(`${label}: run ${run.status}: ${JSON.stringify(run.errors)}`);
-      await new Promise((r) => setTimeout(r, 100));
-    }
+    const run = await submitExportRun<RunView>(api, 'bench-raw', label);
     const seconds = (performance.now() - started) / 1000;
     const memory = sampler.stop();
     return {

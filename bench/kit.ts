@@ -184,3 +184,21 @@ export async function timed<T>(fn: () => Promise<T> | T): Promise<{ seconds: num
   const value = await fn();
   return { seconds: Number(((performance.now() - started) / 1000).toFixed(3)), value };
 }
+
+/** Submits an export run of `profileId` and polls it every 100 ms until it succeeds; a failed, cancelled or expired run throws. */
+export async function submitExportRun<T extends { status: string; errors: unknown }>(
+  api: (path: string, init?: RequestInit) => Promise<Response>,
+  profileId: string,
+  label: string,
+): Promise<T> {
+  const submitted = (await (
+    await api('/api/export/runs', { method: 'POST', body: JSON.stringify({ profileId }) })
+  ).json()) as { runId: string };
+  for (;;) {
+    const run = (await (await api(`/api/export/runs/${submitted.runId}`)).json()) as T;
+    if (run.status === 'succeeded') return run;
+    if (['failed', 'cancelled', 'expired'].includes(run.status))
+      throw new Error(`${label}: run ${run.status}: ${JSON.stringify(run.errors)}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}

@@ -21,6 +21,7 @@ import {
   createLoader,
   jsonFiles,
   memorySampler,
+  submitExportRun,
   TENANT,
   timed,
   withBenchServer,
@@ -153,17 +154,7 @@ async function measure(server: RunningServer, home: string, templates: Template[
     const workerBefore = await workerSecondsSum(server);
     const sampler = memorySampler();
     const started = performance.now();
-    const { runId } = (await (
-      await api('/api/export/runs', { method: 'POST', body: JSON.stringify({ profileId }) })
-    ).json()) as { runId: string };
-    let run: RunView;
-    for (;;) {
-      run = (await (await api(`/api/export/runs/${runId}`)).json()) as RunView;
-      if (run.status === 'succeeded') break;
-      if (['failed', 'cancelled', 'expired'].includes(run.status))
-        throw new Error(`${profileId}: run ${run.status}: ${JSON.stringify(run.errors)}`);
-      await new Promise((r) => setTimeout(r, 100));
-    }
+    const run = await submitExportRun<RunView>(api, profileId, profileId);
     const seconds = round((performance.now() - started) / 1000, 3);
     return {
       run,

@@ -131,7 +131,7 @@ async function build(ctx: RunContext): Promise<RunOutcome> {
   timings.mark('sign');
   const packed = await packBundle(ctx, output, signed, settings, manifest);
   timings.mark('pack');
-  await checkBundle(ctx, packed, manifest, signed, signer.publicKeyPem);
+  await checkBundle(ctx, packed, manifest, signed, signer.publicKeyPem, output);
   timings.mark('check');
   await publishBundle(ctx, packed, manifest, provenance, output);
   timings.mark('store');

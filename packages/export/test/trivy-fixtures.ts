@@ -1,14 +1,16 @@
 // SPDX-License-Identifier: Apache-2.0
 // Fixture records for the Trivy projection tests: every advisory fixture (../shared/fixtures/advisories,
 // never edited) as the TrivyRecord AOC would hand the adapter: format by family, vendor by the connector
-// that would carry the folder, the upstream id, and the withdrawn flag ingest computes (OSV `withdrawn`
-// present, CVE 5 REJECTED, NVD Rejected). Also small readers for the built tree.
+// that would carry the folder, the upstream id, and the withdrawn flag as AOC reads it (upstreamWithdrawn,
+// what the adapter passes). Also small readers for the built tree.
 import { readdirSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
+import { type ContentFormat, upstreamWithdrawn } from '@stella/aoc';
+import { advisoryFixtures } from '@stella/testkit';
 import { type BoltBucket, type BoltValue, isBoltBucket } from '../src/bolt/index.ts';
 import { TrivyDbBuilder, type TrivyRecord } from '../src/trivy/index.ts';
 
-const FIXTURES = join(import.meta.dirname, '../../../../shared/fixtures/advisories');
+const FIXTURES = advisoryFixtures();
 
 /** Vendor and format per fixture folder, as the connectors that would carry them are named. */
 const FOLDERS: Array<{ prefix: string; vendor: string; format: string }> = [
@@ -33,16 +35,13 @@ function walk(dir: string): string[] {
 
 // biome-ignore lint/suspicious/noExplicitAny: the test reads upstream JSON of many shapes.
 export type Json = Record<string, any>;
-function ingestFacts(format: string, doc: Json | undefined): { upstreamId?: string; withdrawn: boolean } {
-  if (!doc) return { withdrawn: false };
-  if (format === 'OSV') return { upstreamId: doc.id, withdrawn: doc.withdrawn != null };
-  if (format === 'CVE5')
-    return { upstreamId: doc.cveMetadata?.cveId, withdrawn: doc.cveMetadata?.state === 'REJECTED' };
-  if (format === 'NVD') {
-    const cve = doc.vulnerabilities?.[0]?.cve;
-    return { upstreamId: cve?.id, withdrawn: cve?.vulnStatus === 'Rejected' };
-  }
-  return { upstreamId: doc.document?.tracking?.id, withdrawn: false };
+/** The upstream id as ingest names the document (the withdrawn flag comes from AOC itself). */
+function upstreamIdOf(format: string, doc: Json | undefined): string | undefined {
+  if (!doc) return undefined;
+  if (format === 'OSV') return doc.id;
+  if (format === 'CVE5') return doc.cveMetadata?.cveId;
+  if (format === 'NVD') return doc.vulnerabilities?.[0]?.cve?.id;
+  return doc.document?.tracking?.id;
 }
 
 function recordOf(path: string): TrivyRecord | undefined {
@@ -57,13 +56,12 @@ function recordOf(path: string): TrivyRecord | undefined {
   } catch {
     doc = undefined;
   }
-  const facts = ingestFacts(folder.format, doc);
   return {
     recordId: `${folder.vendor}:${rel}`,
     format: folder.format,
     vendor: folder.vendor,
-    upstreamId: facts.upstreamId ?? rel,
-    withdrawn: facts.withdrawn,
+    upstreamId: upstreamIdOf(folder.format, doc) ?? rel,
+    withdrawn: upstreamWithdrawn(raw, folder.format as ContentFormat),
     raw,
   };
 }

@@ -123,7 +123,7 @@ async function stageDbBundle(
   records: number,
 ): Promise<StagedFile> {
   const dbFile = join(context.stagingDir, 'trivy.db');
-  await writeBolt(builder.tree(), dbFile);
+  await writeBolt(await builder.treeAsync(), dbFile);
   const metadata = Buffer.from(trivyMetadata(schemaVersion, updatedAt), 'utf8');
   const file = join(context.stagingDir, 'trivy_db.bundle');
   const out = createWriteStream(file);

@@ -31,3 +31,4 @@ export type { TrivyLayout } from './trivy-command.ts';
 export { registerTrivyOciCommand, trivyOciLayout } from './trivy-command.ts';
 export type { VerifyBundleOptions, VerifyCheck, VerifyReport } from './verify.ts';
 export { verifyBundle } from './verify.ts';
+export { readTrivyDb, verifyFileSignature } from './verify-contents.ts';

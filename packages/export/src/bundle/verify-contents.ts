@@ -3,7 +3,7 @@
 // a file (Trivy's signatures/trivy-db.sig over trivy/db.bundle), and Trivy databases, which are
 // opened the way Trivy would use them: the gzip tar extracted under the same limits as the bundle,
 // metadata.json at schema 2, and every page, bucket and value of trivy.db read back.
-import { createVerify } from 'node:crypto';
+import { createVerify, type KeyLike } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -63,15 +63,20 @@ async function checkOne(
   if (!/^[A-Za-z0-9+/]+={0,2}$/.test(base64)) return fail('not a single base64 line');
   if (!key) return fail('no public key to verify with');
   if (!reader.files.has(signed)) return fail(`${signed} is missing`);
-  const verifier = createVerify('sha256');
-  await pipeline(createReadStream(join(reader.dir, ...signed.split('/'))), verifier);
   let ok = false;
   try {
-    ok = verifier.verify(key.key, Buffer.from(base64, 'base64'));
+    ok = await verifyFileSignature(join(reader.dir, ...signed.split('/')), key.key, Buffer.from(base64, 'base64'));
   } catch {
     ok = false;
   }
   return ok ? { file, check, ok } : fail(`signature does not verify with key ${key.keyid}`);
+}
+
+/** ECDSA/SHA-256 signature check over a file read as a stream (what openssl dgst -sha256 -verify does). */
+export async function verifyFileSignature(path: string, key: KeyLike, signature: Buffer): Promise<boolean> {
+  const verifier = createVerify('sha256');
+  await pipeline(createReadStream(path), verifier);
+  return verifier.verify(key, signature);
 }
 
 /** Each Trivy DB layer the bundle lists opens as Trivy would open it. */
@@ -94,7 +99,7 @@ export async function checkTrivyDatabases(
 }
 
 /** Extracts the db.bundle and reads it whole; throws naming the first problem, else says what it holds. */
-async function readTrivyDb(path: string, limits: BundleLimits | undefined): Promise<string> {
+export async function readTrivyDb(path: string, limits: BundleLimits | undefined): Promise<string> {
   const opened = await openBundle(path, { maxEntries: TRIVY_DB_MEMBERS.length, ...limits });
   try {
     const members = (await readdir(opened.dir)).sort();
@@ -113,12 +118,21 @@ async function readTrivyDb(path: string, limits: BundleLimits | undefined): Prom
   }
 }
 
-function walkTrivyDb(path: string): string {
+// Reading a large database takes seconds; the worker runs this in the server's process, so it pauses
+// every few milliseconds for the API and the health checks.
+const SLICE_MS = 20;
+
+async function walkTrivyDb(path: string): Promise<string> {
   const db = openBolt(path);
   try {
     const top = new Set<string>();
     let values = 0;
+    let sliceStart = performance.now();
     for (const entry of db.walk()) {
+      if (performance.now() - sliceStart > SLICE_MS) {
+        await new Promise((resolve) => setImmediate(resolve));
+        sliceStart = performance.now();
+      }
       if (entry.path.length === 0) top.add(entry.key.toString('utf8'));
       if (entry.bucket) continue;
       const where = [...entry.path, entry.key].map((p) => p.toString('utf8')).join(' / ');

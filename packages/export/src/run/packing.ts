@@ -15,11 +15,14 @@ import {
   bundleMediaType,
   EXPORT_DSSE_PATH,
   EXPORT_SIGNATURE_PATH,
+  readTrivyDb,
   tarDigestOf,
+  verifyFileSignature,
   type WrittenBundle,
   writeBundle,
 } from '../bundle/index.ts';
 import { ExportErrors } from '../errors.ts';
+import { TRIVY_DB_LAYER_MEDIA_TYPE } from '../oci/trivy.ts';
 import type { RunContext } from './context.ts';
 import type { BuiltManifest, BundleSettings } from './manifests.ts';
 import type { SignedManifests } from './signing.ts';
@@ -60,13 +63,40 @@ export async function checkBundle(
   manifest: BuiltManifest,
   signed: SignedManifests,
   publicKeyPem: string,
+  output: AdapterOutput,
 ): Promise<void> {
-  await checkWrittenBundle(packed.path, packed.written, manifest.bytes, signed.signatures, publicKeyPem).catch(
-    (error) => {
-      ctx.services.metrics.verifyFailure(ctx.run.profile_kind);
-      throw error;
-    },
-  );
+  try {
+    await checkWrittenBundle(packed.path, packed.written, manifest.bytes, signed.signatures, publicKeyPem);
+    await smokeCheck(output, signed.signatures, publicKeyPem);
+  } catch (error) {
+    ctx.services.metrics.verifyFailure(ctx.run.profile_kind);
+    throw error;
+  }
+}
+
+/**
+ * The seed's CI smoke, run before anything is published: every detached signature verifies over its
+ * staged file (cosign verify-blob), and every Trivy DB opens as Trivy would open it (the import).
+ */
+async function smokeCheck(
+  output: AdapterOutput,
+  signatures: readonly BundleFile[],
+  publicKeyPem: string,
+): Promise<void> {
+  const fail = (why: string) => new StellaError(ExportErrors.verify, `the bundle failed its own verification: ${why}`);
+  for (const detached of output.detachedSignatures ?? []) {
+    const staged = output.files.find((f) => f.path === detached.of)!;
+    const sig = signatures.find((s) => s.path === detached.path)!;
+    const raw = Buffer.from(Buffer.from(sig.bytes).toString('utf8').trim(), 'base64');
+    if (!(await verifyFileSignature(staged.file, publicKeyPem, raw))) {
+      throw fail(`${detached.path} does not verify over ${detached.of}`);
+    }
+  }
+  for (const staged of output.files.filter((f) => f.contentType === TRIVY_DB_LAYER_MEDIA_TYPE)) {
+    await readTrivyDb(staged.file, undefined).catch((error: Error) => {
+      throw fail(`${staged.path}: ${error.message}`);
+    });
+  }
 }
 
 /**

@@ -108,6 +108,28 @@ export class TrivyDbBuilder {
 
   /** The root bucket of trivy.db: every advisory bucket, `data-source` and `vulnerability` (always). */
   tree(): BoltBucket {
+    const steps = this.treeSteps();
+    for (let step = steps.next(); ; step = steps.next()) if (step.done) return step.value;
+  }
+
+  /**
+   * The same tree, built while letting the event loop run every few milliseconds: merging 200,000
+   * entries takes seconds, and an export shares its process with the API and the health checks.
+   */
+  async treeAsync(sliceMs = 20): Promise<BoltBucket> {
+    const steps = this.treeSteps();
+    let sliceStart = performance.now();
+    for (let step = steps.next(); ; step = steps.next()) {
+      if (step.done) return step.value;
+      if (performance.now() - sliceStart > sliceMs) {
+        await new Promise((resolve) => setImmediate(resolve));
+        sliceStart = performance.now();
+      }
+    }
+  }
+
+  /** Builds the tree, yielding after each package and each vulnerability id (where a caller may pause). */
+  private *treeSteps(): Generator<void, BoltBucket> {
     const root = boltBucket();
     const used = new Set<string>();
     for (const [bucketName, packages] of this.advisories) {
@@ -119,6 +141,7 @@ export class TrivyDbBuilder {
           pkgBucket.entries.set(vulnId, mergeAdvisory([...contributions].sort(byRecord).map((c) => c.part)));
         }
         bucket.entries.set(pkg, pkgBucket);
+        yield;
       }
       root.entries.set(bucketName, bucket);
     }
@@ -133,6 +156,7 @@ export class TrivyDbBuilder {
         sources.set(sourceId, foldDetails(unpacked));
       }
       vulnerability.entries.set(vulnId, vulnerabilityJson(normaliseVulnerability(vulnId, sources)));
+      yield;
     }
     root.entries.set('vulnerability', vulnerability);
     return root;

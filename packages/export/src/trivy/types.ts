@@ -13,7 +13,7 @@ export interface TrivyRecord {
   vendor: string;
   /** envelope.upstream.upstream_id */
   upstreamId: string;
-  /** The upstream marks it withdrawn/rejected (envelope-level flag computed at ingest). */
+  /** The upstream marks it withdrawn or rejected, as AOC reads the raw document (upstreamWithdrawn). */
   withdrawn: boolean;
   /** The upstream document exactly as received (JSON text). */
   raw: string;
