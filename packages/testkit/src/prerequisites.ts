@@ -40,6 +40,7 @@ export const PREREQUISITES: readonly Prerequisite[] = [
     debianPackage: 'golang-github-coreos-bbolt-dev',
     usedFor: "Go's bbolt, reading exported trivy.db files independently",
   },
+  { command: 'age', debianPackage: 'age', usedFor: 'decrypting encrypted bundles independently' },
   { command: 'curl', debianPackage: 'curl', usedFor: 'the README walkthrough (`npm run demo`)' },
   { command: 'jq', debianPackage: 'jq', usedFor: 'the README walkthrough (`npm run demo`)' },
 ];
