@@ -201,7 +201,8 @@ function signerFrom(row: KeyRow, kek: KeyEncryptionKey): PlatformSigner {
     }),
     signBytes,
     signSha256: (digest: Uint8Array): Buffer => {
-      if (!ecdsa) throw new StellaError(Errors.internal, `signing key ${keyid} is Ed25519, which signs messages, not digests`);
+      if (!ecdsa)
+        throw new StellaError(Errors.internal, `signing key ${keyid} is Ed25519, which signs messages, not digests`);
       return ecdsa.digest(digest);
     },
     toJSON: () => ({ keyid, algorithm: row.algorithm }),

@@ -217,12 +217,7 @@ describe(`trivy:db export on ${testBackend()}`, () => {
     assert.equal(manifestDigest, sha256(Buffer.from(pushed.stdout)), 'the layout holds the manifest the driver pushed');
     const local = await skopeo('inspect', '--raw', `oci:${layout}:2`);
     assert.equal(local.stdout, pushed.stdout);
-    await skopeo(
-      'copy',
-      '--dest-tls-verify=false',
-      `oci:${layout}:2`,
-      `docker://${registry.host}/mirror/trivy-db:2`,
-    );
+    await skopeo('copy', '--dest-tls-verify=false', `oci:${layout}:2`, `docker://${registry.host}/mirror/trivy-db:2`);
     const back = join(work, 'back');
     await skopeo('copy', '--src-tls-verify=false', `docker://${registry.host}/mirror/trivy-db:2`, `oci:${back}:2`);
     assert.equal((await skopeo('inspect', '--raw', `oci:${back}:2`)).stdout, pushed.stdout);
