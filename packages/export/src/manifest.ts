@@ -41,16 +41,28 @@ export interface ManifestInput {
   distribution: string[];
   signing: { keyid: string; algorithm: string };
   policySnapshot?: PolicySnapshotRef | undefined;
+  /** A delta bundle's base and tombstones (spec §2.5 `delta{}`). */
+  delta?: ManifestDelta | undefined;
+}
+
+export interface ManifestDelta {
+  baseExportId: string;
+  baseManifestDigest: string;
+  tombstones: { id: string; store: string; supersededBy?: string }[];
 }
 
 /** The run's identity: profile revision, selectors, contents and, when it has one, its policy snapshot. */
-export function rerunHash(input: Pick<ManifestInput, 'profile' | 'selectors' | 'contents' | 'policySnapshot'>): string {
+export function rerunHash(
+  input: Pick<ManifestInput, 'profile' | 'selectors' | 'contents' | 'policySnapshot' | 'delta'>,
+): string {
   return canonicalDigest({
     profile: input.profile.digest,
     selectors: input.selectors,
     contents: input.contents.map((c) => ({ path: c.path, digest: c.digest })),
     // Only when set: bundles without a snapshot keep the hash (and export id) they always had.
     ...(input.policySnapshot ? { policySnapshotId: input.policySnapshot.id } : {}),
+    // A delta is its changes relative to one base: the same changes on another base are another export.
+    ...(input.delta ? { baseManifestDigest: input.delta.baseManifestDigest } : {}),
   });
 }
 
@@ -74,6 +86,7 @@ export function buildManifest(input: ManifestInput): { bytes: Buffer; exportId: 
     distribution: input.distribution,
     signing: input.signing,
     ...(input.policySnapshot ? { policySnapshotId: input.policySnapshot.id } : {}),
+    ...(input.delta ? { delta: input.delta } : {}),
   };
   return { bytes: Buffer.from(`${canonicalJson(doc)}\n`, 'utf8'), exportId, rerunHash: hash };
 }

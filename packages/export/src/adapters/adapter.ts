@@ -17,6 +17,8 @@ export interface ExportAdapter {
    * then falls back to the tenant's active snapshot when none is given, and refuses when there is none.
    */
   readonly needsPolicySnapshot?: true;
+  /** Set when a run is built against a base export (mirror:delta): submission resolves one or refuses with ERR_EXPORT_BASE_MISSING. */
+  readonly needsBase?: true;
   /**
    * What of a stored profile this adapter cannot honour yet, checked at submission so a run that
    * would come out silently wrong (unencrypted, families missing) is refused with ERR_EXPORT_001
@@ -50,6 +52,17 @@ export interface AdapterInput {
   selectors: Selectors;
   /** The run's policy snapshot id (checked to exist for the tenant at submission); null when it has none. */
   policySnapshotId: string | null;
+  /** The base export of a mirror:delta run (resolved at submission); null for other kinds. */
+  baseExportId: string | null;
+}
+
+/** The base export a delta is built against, as the worker found it in CAS. */
+export interface BaseExport {
+  exportId: string;
+  /** `sha256:` of its export.json. */
+  manifestDigest: string;
+  /** Its bundle file, fetched from CAS into the staging directory. */
+  bundlePath: string;
 }
 
 export interface Selection {
@@ -62,6 +75,8 @@ export interface Selection {
 export interface SerialiseContext extends AdapterInput {
   /** SOURCE_DATE_EPOCH when set: the time a format that records one inside its files uses instead of its data time. */
   fixedTime: Date | undefined;
+  /** Fetches the run's base export (mirror:delta); ERR_EXPORT_BASE_MISSING when it is no longer stored. */
+  loadBase(): Promise<BaseExport>;
   /** Private to this attempt and removed after it: a killed worker leaves nothing visible. */
   stagingDir: string;
   /** Records per database page: bounds memory while keeping round trips few. */
@@ -98,6 +113,17 @@ export interface AdapterOutput {
   detachedSignatures?: readonly DetachedSignature[];
   /** What the `oci` distribution pushes instead of the bundle, when the format has an artifact of its own (Trivy's DB). */
   ociArtifact?: AdapterOciArtifact;
+  /** export.json `delta` of a delta bundle: its base, and the base's records it removes. Part of the rerun hash. */
+  delta?: DeltaRecord;
+  /** The archive's file name without extension (`mirror-20261203-full`); `<profile>-<exportId>` otherwise. */
+  fileStem?: string;
+}
+
+export interface DeltaRecord {
+  baseExportId: string;
+  baseManifestDigest: string;
+  /** Records of the base that are no longer heads here, each with the record that superseded it when one did. */
+  tombstones: { id: string; store: string; supersededBy?: string }[];
 }
 
 export interface DetachedSignature {

@@ -6,10 +6,17 @@ import { ExportErrors } from '../errors.ts';
 import type { ExportAdapter } from './adapter.ts';
 import { jsonPolicyAdapter } from './json-policy.ts';
 import { jsonRawAdapter } from './json-raw.ts';
+import { mirrorDeltaAdapter, mirrorFullAdapter } from './mirror.ts';
 import { trivyDbAdapter } from './trivy-db.ts';
 
 /** Adding a format: implement ExportAdapter in one file and list it here. */
-const ADAPTERS: readonly ExportAdapter[] = [jsonRawAdapter, jsonPolicyAdapter, trivyDbAdapter];
+const ADAPTERS: readonly ExportAdapter[] = [
+  jsonRawAdapter,
+  jsonPolicyAdapter,
+  trivyDbAdapter,
+  mirrorFullAdapter,
+  mirrorDeltaAdapter,
+];
 
 const byKind: ReadonlyMap<string, ExportAdapter> = new Map(ADAPTERS.map((a) => [`${a.kind}:${a.variant}`, a]));
 

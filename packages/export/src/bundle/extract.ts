@@ -150,6 +150,28 @@ export async function tarDigestOf(target: string): Promise<{ digest: string; byt
   return { digest: `sha256:${hash.digest('hex')}`, bytes };
 }
 
+/**
+ * The bytes of the members `wanted` picks, read from a bundle file in one streaming pass under the same
+ * safety rules and caps as extraction; nothing is written to disk. For small members (indexes, manifests).
+ */
+export async function readArchiveMembers(
+  target: string,
+  wanted: (name: string) => boolean,
+  limits: BundleLimits = {},
+): Promise<Map<string, Buffer>> {
+  const format = await sniff(target);
+  if (!format) throw refused(`${target}: not a tar, tar.gz or tar.zst file`);
+  const found = new Map<string, Buffer>();
+  await walkArchive(target, format, { ...DEFAULT_BUNDLE_LIMITS, ...limits }, async (name, entry) => {
+    const chunks: Buffer[] = [];
+    const keep = wanted(name);
+    // A member not wanted is still read through: the tar stream moves on only past its bytes.
+    for await (const chunk of entry) if (keep) chunks.push(chunk as Buffer);
+    if (keep) found.set(name, Buffer.concat(chunks));
+  });
+  return found;
+}
+
 /** Streams an archive's regular files to `onFile`, refusing anything unsafe or over the caps. */
 async function walkArchive(
   target: string,

@@ -2,7 +2,7 @@
 // Deterministic signed export bundles: writing, signing, safe opening and offline verification.
 export { registerVerifyCommand } from './command.ts';
 export type { BundleFormat, BundleLimits, OpenedBundle } from './extract.ts';
-export { DEFAULT_BUNDLE_LIMITS, openBundle, tarDigestOf } from './extract.ts';
+export { DEFAULT_BUNDLE_LIMITS, openBundle, readArchiveMembers, tarDigestOf } from './extract.ts';
 export {
   CHECKSUMS_PATH,
   comparePaths,

@@ -54,9 +54,14 @@ function registerRunFollowing(run: Command, cli: CliCtx): void {
         "policy snapshot id (sha256:…) to evaluate under; json:policy defaults to the tenant's active one (env STELLA_EXPORT_POLICY_SNAPSHOT)",
       ).default(io.env.STELLA_EXPORT_POLICY_SNAPSHOT),
     )
+    .option(
+      '--base <exportId>',
+      'mirror:delta: the export to build against (default: the newest stored mirror export; exit 29 ERR_EXPORT_BASE_MISSING when none)',
+    )
     .option('--watch', 'follow the run with a progress bar; exit code from its final state')
     .action(
       async (flags: {
+        base?: string;
         profile: string;
         selectors?: string[];
         priority?: string;
@@ -72,6 +77,7 @@ function registerRunFollowing(run: Command, cli: CliCtx): void {
             ...(flags.allowEmpty ? { allowEmpty: true } : {}),
             ...(flags.priority ? { priority: flags.priority } : {}),
             ...(flags.policySnapshot ? { policySnapshotId: flags.policySnapshot } : {}),
+            ...(flags.base ? { baseExportId: flags.base } : {}),
           },
         });
         if (!flags.watch) {

@@ -18,6 +18,13 @@ const RunSubmit = Type.Object(
     ),
     allowEmpty: Type.Optional(Type.Boolean({ default: false })),
     priority: Type.Optional(Type.Enum(['normal', 'catch-up'])),
+    baseExportId: Type.Optional(
+      Type.String({
+        pattern: '^exp-[0-9a-f]{24}$',
+        description:
+          'mirror:delta only: the export to build against (a succeeded mirror export of this tenant); the newest one when omitted; 409 ERR_EXPORT_BASE_MISSING when there is none',
+      }),
+    ),
     policySnapshotId: Type.Optional(
       Type.String({
         maxLength: 128,
@@ -35,6 +42,7 @@ const Submitted = Type.Object({
   status: Type.String(),
   profileRevision: Type.String(),
   policySnapshotId: Type.Union([Type.String(), Type.Null()]),
+  baseExportId: Type.Union([Type.String(), Type.Null()]),
 });
 
 function registerRunSubmissions(app: HttpApp, service: ExportService): void {
@@ -59,6 +67,7 @@ function registerRunSubmissions(app: HttpApp, service: ExportService): void {
         status: run.status,
         profileRevision: run.profileRevision,
         policySnapshotId: run.policySnapshotId,
+        baseExportId: run.baseExportId,
       });
     },
   );

@@ -4,6 +4,7 @@
 import { StellaError } from '@stella/core';
 import type { AdapterOutput, Selection } from '../adapters/adapter.ts';
 import { ExportErrors } from '../errors.ts';
+import { loadBase } from './base.ts';
 import type { RunContext } from './context.ts';
 
 // Records per database page: a few hundred KiB of JSONL, large enough to keep round trips few.
@@ -18,6 +19,7 @@ export async function selectRecords(ctx: RunContext): Promise<Selection> {
     profile: ctx.profile,
     selectors: ctx.selectors,
     policySnapshotId: ctx.run.policy_snapshot_id,
+    baseExportId: ctx.run.base_export_id,
   });
   if (selection.total === 0 && !ctx.run.allow_empty) {
     throw new StellaError(
@@ -44,6 +46,8 @@ export async function serialiseRecords(ctx: RunContext, selection: Selection): P
       profile: ctx.profile,
       selectors: ctx.selectors,
       policySnapshotId: ctx.run.policy_snapshot_id,
+      baseExportId: ctx.run.base_export_id,
+      loadBase: () => loadBase(ctx),
       stagingDir: ctx.staging,
       pageSize: PAGE_SIZE,
       progress: (done, total) => ctx.progress(done, total),

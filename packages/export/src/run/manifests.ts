@@ -97,6 +97,7 @@ export async function writeManifest(
     distribution: [...profile.spec.distribution].sort(),
     signing: { keyid, algorithm: SIGNING_ALGORITHM },
     policySnapshot,
+    delta: output.delta,
   });
   return {
     bytes: manifest.bytes,

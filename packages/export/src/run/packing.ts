@@ -47,7 +47,7 @@ export async function packBundle(
     ...output.files.map((f) => ({ path: f.path, size: f.size, source: f.file })),
     ...signed.files.map((f) => ({ path: f.path, size: f.bytes.length, source: f.bytes })),
   ];
-  const fileName = `${ctx.profile.metadata.name}-${manifest.exportId}${bundleExtension(settings.codec)}`;
+  const fileName = `${output.fileStem ?? `${ctx.profile.metadata.name}-${manifest.exportId}`}${bundleExtension(settings.codec)}`;
   const path = join(ctx.staging, fileName);
   const out = createWriteStream(path);
   const written = await writeBundle(entries, { mtime: settings.mtime, compression: settings.compression }, out);

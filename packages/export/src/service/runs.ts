@@ -3,6 +3,7 @@
 // paging, cancel, replay and the terminal transition with its event and timeline entry.
 import { Errors, newUlid, StellaError } from '@stella/core';
 import { decodeCursor, encodeCursor, type Queryable } from '@stella/platform';
+import { adapterFor } from '../adapters/registry.ts';
 import { ExportErrors } from '../errors.ts';
 import { normalizeSelectors, type Selectors } from '../selectors.ts';
 import { latestProfile, type ProfileRow, profileRevision } from '../sql/profiles.ts';
@@ -13,6 +14,7 @@ import {
   getRun,
   insertRun,
   listRuns as listRunRows,
+  mirrorBase,
   type RunRow,
   type RunStatus,
   TERMINAL,
@@ -31,6 +33,8 @@ const DEFAULT_PAGE = 50;
 export interface SubmitRequest {
   profileId: string;
   policySnapshotId?: string | undefined;
+  /** mirror:delta: the export to build against; the tenant's newest succeeded mirror export when omitted. */
+  baseExportId?: string | undefined;
   profileRevision?: number | undefined;
   selectors?: Record<string, unknown> | undefined;
   allowEmpty?: boolean | undefined;
@@ -80,6 +84,7 @@ async function insertQueuedRun(
     profile: ProfileRow;
     selectors: Selectors;
     policySnapshotId: string | null;
+    baseExportId: string | null;
     actor: string | null;
   },
   request: SubmitRequest,
@@ -97,6 +102,7 @@ async function insertQueuedRun(
     priority: request.priority ?? 'normal',
     replay_of: request.replayOf ?? null,
     policy_snapshot_id: run.policySnapshotId,
+    base_export_id: run.baseExportId,
     created_by: run.actor,
     trace_id: traceId ?? null,
   });
@@ -115,6 +121,7 @@ async function insertQueuedRun(
       revision: `r${profile.revision}`,
       priority: inserted.priority,
       ...(run.policySnapshotId ? { policySnapshotId: run.policySnapshotId } : {}),
+      ...(run.baseExportId ? { baseExportId: run.baseExportId } : {}),
       ...(request.replayOf ? { replayOf: request.replayOf } : {}),
     },
     traceId,
@@ -142,6 +149,31 @@ async function enqueue(core: ServiceCore, row: RunRow): Promise<void> {
 }
 
 /**
+ * The base of a mirror:delta run: the given export id, which must be a succeeded mirror export of the
+ * tenant whose bundle is still stored, or the tenant's newest such export; none is ERR_EXPORT_BASE_MISSING
+ * (the runbook's remedy: run mirror:full). Other kinds take no base.
+ */
+async function resolveBase(
+  core: ServiceCore,
+  tenant: string,
+  profile: ProfileRow,
+  requested: string | undefined,
+): Promise<string | null> {
+  if (!adapterFor(`${profile.kind}:${profile.variant}`).needsBase) {
+    if (requested) throw new StellaError(ExportErrors.validation, `baseExportId applies to mirror:delta runs only`);
+    return null;
+  }
+  const base = await core.tx(tenant, (q) => mirrorBase(q, requested));
+  if (base) return base;
+  throw new StellaError(
+    ExportErrors.baseMissing,
+    requested
+      ? `base export ${requested} is not a stored mirror export of tenant ${tenant}; run mirror:full and build deltas on it`
+      : `tenant ${tenant} has no stored mirror export to build a delta on; run mirror:full first`,
+  );
+}
+
+/**
  * Checks the profile, then the policy snapshot through the findings room's door (outside any
  * transaction: on PGlite a nested one would wait forever), then queues the run under the quota with
  * the profile revision checked first, so a profile updated meanwhile does not change what runs.
@@ -161,10 +193,11 @@ async function submit(
     request.policySnapshotId,
     findingsSnapshotLookup(core.deps.db, tenant),
   );
+  const baseExportId = await resolveBase(core, tenant, profile, request.baseExportId);
   const { row, quota } = await core.tx(tenant, async (q) => {
     const before = await quotaState(core, q, tenant);
     refuseOverQuota(tenant, before);
-    const queued = { tenant, runId, profile, selectors, policySnapshotId, actor };
+    const queued = { tenant, runId, profile, selectors, policySnapshotId, baseExportId, actor };
     const inserted = await insertQueuedRun(core, q, queued, request, traceId);
     return { row: inserted, quota: { ...before, remaining: before.remaining - 1 } };
   });
@@ -242,6 +275,7 @@ async function replay(core: ServiceCore, tenant: string, runId: string, actor: s
       selectors: original.selectors,
       allowEmpty: original.allow_empty,
       policySnapshotId: original.policy_snapshot_id ?? undefined,
+      baseExportId: original.base_export_id ?? undefined,
       priority: 'catch-up',
       replayOf: runId,
     },

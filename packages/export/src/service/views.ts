@@ -37,6 +37,8 @@ export interface RunView {
   replayOf: string | null;
   /** The policy snapshot the run is evaluated under (json:policy) or was submitted with; null when none. */
   policySnapshotId: string | null;
+  /** The export a mirror:delta run is built against; null for other kinds. */
+  baseExportId: string | null;
   createdAt: string;
   startedAt: string | null;
   completedAt: string | null;
@@ -89,6 +91,7 @@ export function runView(row: RunRow, outputs: RunView['outputs'] = []): RunView 
     outputs,
     replayOf: row.replay_of,
     policySnapshotId: row.policy_snapshot_id,
+    baseExportId: row.base_export_id,
     createdAt: iso(row.created_at)!,
     startedAt: iso(row.started_at),
     completedAt: iso(row.completed_at),

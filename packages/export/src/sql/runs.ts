@@ -39,6 +39,8 @@ export interface RunRow {
   replay_of: string | null;
   /** The findings room's policy snapshot the run was submitted with, when its profile takes one. */
   policy_snapshot_id: string | null;
+  /** The export a mirror:delta run is built against. */
+  base_export_id: string | null;
   created_by: string | null;
   trace_id: string | null;
   created_at: Date | string;
@@ -77,14 +79,15 @@ export async function insertRun(
     | 'priority'
     | 'replay_of'
     | 'policy_snapshot_id'
+    | 'base_export_id'
     | 'created_by'
     | 'trace_id'
   >,
 ): Promise<RunRow> {
   const { rows } = await tx.query<RunRow>(
     `insert into export_runs (tenant, run_id, profile_name, profile_revision, profile_kind, selectors, allow_empty,
-       priority, status, replay_of, policy_snapshot_id, created_by, trace_id)
-     values ($1, $2, $3, $4, $5, $6, $7, $8, 'queued', $9, $10, $11, $12) returning *`,
+       priority, status, replay_of, policy_snapshot_id, base_export_id, created_by, trace_id)
+     values ($1, $2, $3, $4, $5, $6, $7, $8, 'queued', $9, $10, $11, $12, $13) returning *`,
     [
       run.tenant,
       run.run_id,
@@ -96,12 +99,37 @@ export async function insertRun(
       run.priority,
       run.replay_of,
       run.policy_snapshot_id,
+      run.base_export_id,
       run.created_by,
       run.trace_id,
     ],
   );
   await tx.query('insert into export_tenants (tenant) values ($1) on conflict do nothing', [run.tenant]);
   return rows[0]!;
+}
+
+/**
+ * A succeeded mirror export of the tenant whose bundle is still stored: `exportId` when given, else the
+ * newest. The export id, or undefined when there is none.
+ */
+export async function mirrorBase(tx: Queryable, exportId: string | undefined): Promise<string | undefined> {
+  const { rows } = await tx.query<{ export_id: string }>(
+    `select export_id from export_runs
+      where status = 'succeeded' and profile_kind in ('mirror:full', 'mirror:delta') and bundle_uri is not null
+        and expired_at is null and ($1::text is null or export_id = $1)
+      order by completed_at desc, run_id desc limit 1`,
+    [exportId ?? null],
+  );
+  return rows[0]?.export_id;
+}
+
+/** The succeeded run that produced `exportId` (the newest, as replays share ids). */
+export async function runByExportId(tx: Queryable, exportId: string): Promise<RunRow | undefined> {
+  const { rows } = await tx.query<RunRow>(
+    `select * from export_runs where export_id = $1 and status = 'succeeded' order by completed_at desc limit 1`,
+    [exportId],
+  );
+  return rows[0];
 }
 
 export async function getRun(tx: Queryable, runId: string, lock = false): Promise<RunRow | undefined> {

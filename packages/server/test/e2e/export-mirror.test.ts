@@ -1,0 +1,178 @@
+// Mirror bundles end to end (issue 15), as the operator of a disconnected site would take them: the Go
+// vulndb fixtures ingested, a mirror:full run, then the oldest revisions of the eight advisories with a
+// history ingested (two supersede current heads, six are new ids), then a mirror:delta run on the full
+// one. Both verify offline; the full carries every head, the delta only the eight new records and
+// tombstones for the two heads replaced; the
+// indexes describe the whole state, so a second delta builds on the first. A delta without any stored
+// mirror export is refused with ERR_EXPORT_BASE_MISSING.
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { advisoryFixtures, testBackend } from '@stella/testkit';
+import { parse as parseYaml } from 'yaml';
+import { runCli, startTestServer, type TestServer, verifyBundleWithOpenssl } from '../helpers.ts';
+
+const GO = join(advisoryFixtures(), 'osv-go');
+const profile = (name: string, variant: 'full' | 'delta') => ({
+  apiVersion: 'stellaops.io/export.v1',
+  kind: 'ExportProfile',
+  metadata: { name },
+  spec: { kind: 'mirror', variant, distribution: ['http'] },
+});
+
+interface RunView {
+  runId: string;
+  exportId: string;
+  status: string;
+  errorCode: string | null;
+  baseExportId: string | null;
+  bundle: { digest: string; fileName: string } | null;
+}
+interface IndexFile {
+  family: string;
+  store: string;
+  records: { id: string; contentHash: string; supersedes?: string; shard?: string }[];
+}
+
+describe(`mirror bundles on ${testBackend()}`, () => {
+  let t: TestServer;
+  let work: string;
+  let full: RunView;
+  let delta: RunView;
+  const cli = (args: string[]) => runCli(t, args);
+  const submit = async (name: string, extra: string[] = []) => {
+    const r = await cli(['--json', 'export', 'run', 'submit', '--profile', name, ...extra, '--watch']);
+    return { code: r.code, run: JSON.parse(r.stdout || '{}') as RunView, stderr: r.stderr };
+  };
+  const extract = async (run: RunView, name: string) => {
+    const file = join(work, run.bundle!.fileName);
+    assert.equal((await cli(['export', 'download', run.runId, '--output', file])).code, 0);
+    const verified = await cli(['export', 'verify', file, '--key', join(work, 'export-center.pub')]);
+    assert.equal(verified.code, 0, verified.stdout + verified.stderr);
+    const dir = join(work, name);
+    mkdirSync(dir);
+    execFileSync('tar', ['--zstd', '-xf', file, '-C', dir]);
+    verifyBundleWithOpenssl(dir, join(work, 'export-center.pub'));
+    return dir;
+  };
+  const index = (dir: string) =>
+    JSON.parse(readFileSync(join(dir, 'indexes/advisories.index.json'), 'utf8')) as IndexFile;
+  /** Every line of every shard, decompressed by the zstd CLI. */
+  const shardLines = (dir: string) =>
+    readdirSync(join(dir, 'data/raw/advisories'))
+      .sort()
+      .flatMap((name) =>
+        execFileSync('zstd', ['-dc', join(dir, 'data/raw/advisories', name)], { encoding: 'utf8' })
+          .trim()
+          .split('\n'),
+      )
+      .map((line) => JSON.parse(line) as { id: string; supersedes: string | null; content: { raw: string } });
+
+  before(async () => {
+    t = await startTestServer();
+    work = join(t.home, 'work');
+    mkdirSync(work);
+    const ingested = await cli([
+      'sources',
+      'ingest',
+      '--source',
+      'go-vulndb',
+      '--input',
+      join(GO, 'current'),
+      '--json',
+    ]);
+    assert.equal(ingested.code, 0, ingested.stderr);
+    for (const [name, variant] of [
+      ['mirror-full', 'full'],
+      ['mirror-delta', 'delta'],
+    ] as const) {
+      const file = join(work, `${name}.json`);
+      writeFileSync(file, JSON.stringify(profile(name, variant)));
+      assert.equal((await cli(['export', 'profile', 'create', '--file', file])).code, 0);
+    }
+    assert.equal((await cli(['export', 'keys', '--output', join(work, 'export-center.pub')])).code, 0);
+  });
+  after(() => t.close());
+
+  test('a delta before any mirror export is refused with ERR_EXPORT_BASE_MISSING', async () => {
+    const refused = await submit('mirror-delta');
+    assert.equal(refused.code, 29, refused.stderr);
+    assert.match(refused.stderr, /ERR_EXPORT_BASE_MISSING/);
+    assert.match(refused.stderr, /run mirror:full first/);
+  });
+
+  test('mirror:full carries every head, sharded, with an index of the state; verified offline', async () => {
+    const submitted = await submit('mirror-full');
+    full = submitted.run;
+    assert.equal(full.status, 'succeeded', submitted.stderr);
+    assert.match(full.bundle!.fileName, /^mirror-\d{8}-full\.tar\.zst$/);
+    const dir = await extract(full, 'full');
+    const lines = shardLines(dir);
+    assert.equal(lines.length, 172);
+    assert.deepEqual(
+      lines.map((l) => l.id),
+      lines.map((l) => l.id).sort(),
+    );
+    const state = index(dir);
+    assert.equal(state.records.length, 172);
+    assert.ok(state.records.every((r) => r.shard === 'data/raw/advisories/0000.jsonl.zst'));
+    const manifest = parseYaml(readFileSync(join(dir, 'manifest.yaml'), 'utf8')) as {
+      mode: string;
+      counts: Record<string, { heads: number; carried: number }>;
+    };
+    assert.equal(manifest.mode, 'full');
+    assert.deepEqual(manifest.counts.advisories, { heads: 172, carried: 172, tombstones: 0 });
+    // The raw text is the fixture's, byte for byte.
+    const fixture = readFileSync(join(GO, 'current', 'GO-2024-2687.json'), 'utf8');
+    assert.ok(lines.some((l) => l.content.raw === fixture));
+  });
+
+  test('mirror:delta carries only the new revisions and tombstones the heads they supersede', async () => {
+    for (const id of readdirSync(join(GO, 'history'))) {
+      const oldest = readdirSync(join(GO, 'history', id)).sort()[0]!;
+      const r = await cli(['sources', 'ingest', '--source', 'go-vulndb', '--input', join(GO, 'history', id, oldest)]);
+      assert.equal(r.code, 0, r.stderr);
+    }
+    const submitted = await submit('mirror-delta');
+    delta = submitted.run;
+    assert.equal(delta.status, 'succeeded', submitted.stderr);
+    assert.equal(delta.baseExportId, full.exportId, 'the newest mirror export is the base');
+    assert.match(delta.bundle!.fileName, /^mirror-\d{8}-delta\.tar\.zst$/);
+    const dir = await extract(delta, 'delta');
+    const carried = shardLines(dir);
+    assert.equal(carried.length, 8);
+    const exportJson = JSON.parse(readFileSync(join(dir, 'export.json'), 'utf8')) as {
+      delta: { baseExportId: string; baseManifestDigest: string; tombstones: { id: string; supersededBy?: string }[] };
+    };
+    assert.equal(exportJson.delta.baseExportId, full.exportId);
+    // Two of the eight are revisions of current heads (GO-2022-0617, GO-2024-2445); six are new ids.
+    const replacing = carried.filter((l) => l.supersedes);
+    assert.equal(replacing.length, 2);
+    assert.deepEqual(
+      exportJson.delta.tombstones.map((s) => [s.id, s.supersededBy]).sort(),
+      replacing.map((l) => [l.supersedes, l.id]).sort(),
+      'each tombstone names the revision that replaced it',
+    );
+    const state = index(dir);
+    assert.equal(state.records.length, 178, 'the index is the whole state after the delta');
+    assert.deepEqual(
+      state.records.filter((r) => r.shard).map((r) => r.id),
+      carried.map((l) => l.id),
+    );
+    assert.ok(!state.records.some((r) => exportJson.delta.tombstones.some((s) => s.id === r.id)));
+  });
+
+  test('a second delta builds on the first: nothing changed, nothing carried', async () => {
+    const submitted = await submit('mirror-delta', ['--base', delta.exportId]);
+    assert.equal(submitted.run.status, 'succeeded', submitted.stderr);
+    assert.equal(submitted.run.baseExportId, delta.exportId);
+    const dir = await extract(submitted.run, 'delta2');
+    assert.equal(existsSync(join(dir, 'data')), false, 'no data files');
+    const exportJson = JSON.parse(readFileSync(join(dir, 'export.json'), 'utf8')) as {
+      delta: { tombstones: unknown[] };
+    };
+    assert.deepEqual(exportJson.delta.tombstones, []);
+  });
+});
