@@ -45,7 +45,7 @@ async function outcome(
   active: string | null = ACTIVE,
 ): Promise<string | null | { status: number; code: string; pointer?: string; message: string }> {
   try {
-    return await checkSubmission(profile(variant, mode), requested, lookup(active ?? undefined));
+    return await checkSubmission(profile(variant, mode), { tenant: 't' }, requested, lookup(active ?? undefined));
   } catch (error) {
     assert.ok(error instanceof StellaError, String(error));
     const errors = error.details?.errors as { pointer: string }[] | undefined;
@@ -115,7 +115,7 @@ describe('policy snapshot rules at submission', () => {
     const doc = profile('policy', 'optional');
     doc.spec.include = ['advisories', 'sboms', 'findings'];
     doc.spec.encryption = { enabled: true, mode: 'age', recipientKeys: ['age1x'] } as never;
-    await assert.rejects(checkSubmission(doc, undefined, lookup(ACTIVE)), (error: StellaError) => {
+    await assert.rejects(checkSubmission(doc, { tenant: 't' }, undefined, lookup(ACTIVE)), (error: StellaError) => {
       const pointers = ((error.details?.errors ?? []) as { pointer: string }[]).map((p) => p.pointer);
       assert.deepEqual(pointers, ['/spec/encryption', '/spec/include']);
       assert.match(error.message, /json:policy cannot export sboms yet \(only advisories, vex, findings\)/);
@@ -123,7 +123,28 @@ describe('policy snapshot rules at submission', () => {
     });
     const raw = profile('raw', undefined);
     raw.spec.include = ['findings'];
-    await assert.rejects(checkSubmission(raw, undefined, lookup(ACTIVE)), /json:raw cannot export findings yet/);
+    await assert.rejects(
+      checkSubmission(raw, { tenant: 't' }, undefined, lookup(ACTIVE)),
+      /json:raw cannot export findings yet/,
+    );
+  });
+
+  test('mirror profiles refuse selectors that would cut a revision chain, and take sources', async () => {
+    const mirror = { ...profile('raw', undefined), spec: { kind: 'mirror', variant: 'full', distribution: ['http'] } };
+    const selectors = { tenant: 't', since: '2024-01-01T00:00:00.000Z', purls: ['pkg:npm/x'], sources: ['osv'] };
+    await assert.rejects(
+      checkSubmission(mirror as ExportProfile, selectors, undefined, lookup(ACTIVE)),
+      (error: StellaError) => {
+        const pointers = ((error.details?.errors ?? []) as { pointer: string }[]).map((p) => p.pointer);
+        assert.deepEqual(pointers, ['/selectors/since', '/selectors/purls']);
+        assert.match(error.message, /mirror:full carries whole revision chains, so only the sources selector applies/);
+        return true;
+      },
+    );
+    assert.equal(
+      await checkSubmission(mirror as ExportProfile, { tenant: 't', sources: ['osv'] }, undefined, lookup(ACTIVE)),
+      null,
+    );
   });
 });
 

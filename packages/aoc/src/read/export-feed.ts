@@ -1,13 +1,14 @@
 // SPDX-License-Identifier: Apache-2.0
 // The AOC room's answer to the Export Center: the head revisions of a tenant's raw documents that
-// match export selectors, in record-id order, page by page, with their bytes exactly as stored.
+// match export selectors (or every revision, for mirrors that rebuild whole chains elsewhere), in
+// record-id order, page by page, with their bytes exactly as stored.
 // Export reads the raw stores only through these two functions.
 import type { Db } from '@stella/platform';
 import type { AocEnvelope, RawStore } from '../ingest/envelope.ts';
-import { countHeads, headsPage, type RawSelectors } from '../sql/export-feed.ts';
+import { countHeads, headsPage, type RawSelectors, type RevisionScope } from '../sql/export-feed.ts';
 import { envelopeFromRow } from '../sql/raw.ts';
 
-export type { RawSelectors };
+export type { RawSelectors, RevisionScope };
 
 export interface RawExportRecord {
   store: RawStore;
@@ -24,8 +25,9 @@ export async function countRawForExport(
   tenant: string,
   store: RawStore,
   selectors: RawSelectors,
+  scope: RevisionScope = 'heads',
 ): Promise<number> {
-  return db.transaction((tx) => countHeads(tx, store, selectors), { tenant });
+  return db.transaction((tx) => countHeads(tx, store, selectors, scope), { tenant });
 }
 
 /**
@@ -38,9 +40,10 @@ export async function* streamRawForExport(
   store: RawStore,
   selectors: RawSelectors,
   pageSize = 500,
+  scope: RevisionScope = 'heads',
 ): AsyncGenerator<RawExportRecord[]> {
   const fetchAfter = (after: string) =>
-    db.transaction((tx) => headsPage(tx, store, tenant, selectors, after, pageSize), { tenant });
+    db.transaction((tx) => headsPage(tx, store, tenant, selectors, after, pageSize, scope), { tenant });
   let pending = fetchAfter('');
   for (;;) {
     const rows = await pending;

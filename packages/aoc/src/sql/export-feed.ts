@@ -19,8 +19,14 @@ export interface RawSelectors {
   purls?: readonly string[] | undefined;
 }
 
-function whereFor(selectors: RawSelectors): { sql: string; params: unknown[] } {
-  const where = [`not exists (select 1 from %STORE% n where n.tenant = r.tenant and n.supersedes = r.id)`];
+/** Which revisions a read covers: the heads (json:raw, trivy:db), or every revision of every chain (mirrors). */
+export type RevisionScope = 'heads' | 'all';
+
+function whereFor(selectors: RawSelectors, scope: RevisionScope): { sql: string; params: unknown[] } {
+  const where =
+    scope === 'heads'
+      ? [`not exists (select 1 from %STORE% n where n.tenant = r.tenant and n.supersedes = r.id)`]
+      : ['true'];
   const params: unknown[] = [];
   const add = (clause: (p: string) => string, value: unknown) => {
     params.push(value);
@@ -41,8 +47,13 @@ function whereFor(selectors: RawSelectors): { sql: string; params: unknown[] } {
 }
 
 /** How many head documents of `store` match the selectors. */
-export async function countHeads(tx: Queryable, store: RawStore, selectors: RawSelectors): Promise<number> {
-  const { sql, params } = whereFor(selectors);
+export async function countHeads(
+  tx: Queryable,
+  store: RawStore,
+  selectors: RawSelectors,
+  scope: RevisionScope = 'heads',
+): Promise<number> {
+  const { sql, params } = whereFor(selectors, scope);
   const { rows } = await tx.query<{ n: string | number }>(
     `select count(*) as n from ${store} r where ${sql.replaceAll('%STORE%', store)}`,
     params,
@@ -58,8 +69,9 @@ export async function headsPage(
   selectors: RawSelectors,
   after: string,
   pageSize: number,
+  scope: RevisionScope = 'heads',
 ): Promise<Array<EnvelopeRow & { raw: string }>> {
-  const { sql, params } = whereFor(selectors);
+  const { sql, params } = whereFor(selectors, scope);
   const filter = sql.replaceAll('%STORE%', store);
   const { rows } = await tx.query<EnvelopeRow & { raw: string }>(
     `select ${ENVELOPE_COLUMNS}, raw from ${store} r

@@ -24,7 +24,7 @@ export interface ExportAdapter {
    * would come out silently wrong (unencrypted, families missing) is refused with ERR_EXPORT_001
    * before it is queued or counted against the quota. Empty when the profile can be built.
    */
-  refuse(profile: ExportProfile): ProfileProblem[];
+  refuse(profile: ExportProfile, selectors: Selectors): ProfileProblem[];
   /** Counts the selection before anything is written: an empty run is refused cheaply, and progress has a total. */
   select(input: AdapterInput): Promise<Selection>;
   /**

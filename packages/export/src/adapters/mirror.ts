@@ -1,22 +1,31 @@
 // SPDX-License-Identifier: Apache-2.0
 // The mirror:full and mirror:delta adapters (spec §2.5 "Mirror bundle", issue 15): everything a
-// disconnected stella needs to hold the same raw advisories and VEX, verbatim.
-//   data/raw/<family>/<nnnn>.jsonl.zst  the head records, AOC envelopes with content.raw as received,
-//                                       10,000 per shard in record-id order (mirror/shards.ts)
-//   indexes/<family>.index.json        the complete state after this bundle: every head record's id and
-//                                       content hash, and the shard of those this bundle carries
-//   manifest.yaml, README.md            what is inside, for people; mirror/bundle.json for importers
-// A full bundle carries every head. A delta carries only the heads its base (the export named on the
-// run) does not have, and lists as tombstones the base's records that are no longer heads (superseded
-// or withdrawn from the selection); export.json names the base by id and manifest digest. Because the
-// indexes describe the whole state, a delta can be the base of the next delta.
-import { countRawForExport, type RawStore, streamRawForExport } from '@stella/aoc';
+// disconnected stella needs to hold the same raw advisories and VEX, verbatim, with the same record
+// ids, revisions and supersedes chains (AOC chains are gap-free, so a mirror carries whole chains).
+//   data/raw/<family>/<nnnn>.jsonl.zst  records, AOC envelopes with content.raw as received, 10,000
+//                                       per shard in record-id order (mirror/shards.ts)
+//   indexes/<family>.index.json        the complete state after this bundle: every record's id,
+//                                       content hash and predecessor, and the shard of those it carries
+//   manifest.yaml, README.md            what is inside, for people
+// A full bundle carries every revision of every chain. A delta carries only the records its base (the
+// export named on the run) does not have, and lists as tombstones the base's heads withdrawn upstream
+// by a revision it carries; export.json names the base by id and manifest digest. Because the indexes
+// describe the whole state, a delta can be the base of the next delta. Only the `sources` selector
+// applies: a time window or package filter could cut a chain, which the importer could not store.
+import {
+  countRawForExport,
+  type RawSelectors,
+  type RawStore,
+  streamRawForExport,
+  upstreamWithdrawn,
+} from '@stella/aoc';
 import { canonicalJson, StellaError } from '@stella/core';
 import { stringify as yamlStringify } from 'yaml';
 import { readArchiveMembers } from '../bundle/index.ts';
 import { ExportErrors } from '../errors.ts';
 import { shardWriter } from '../mirror/shards.ts';
 import type { ExportProfile } from '../profiles/schema.ts';
+import type { Selectors } from '../selectors.ts';
 import type {
   AdapterInput,
   AdapterOutput,
@@ -48,12 +57,16 @@ export interface IndexRecord {
   shard?: string;
 }
 
+/** Mirrors read whole chains: of the run's selectors only `sources` applies (refuse() turns away the rest). */
+const chainSelectors = (selectors: Selectors): RawSelectors =>
+  selectors.sources ? { sources: selectors.sources } : {};
+
 async function select(input: AdapterInput): Promise<Selection> {
   const families = familiesOf(input.profile);
   let total = 0;
   for (const s of STORES)
     if (families.includes(s.include))
-      total += await countRawForExport(input.db, input.tenant, s.store, input.selectors);
+      total += await countRawForExport(input.db, input.tenant, s.store, chainSelectors(input.selectors), 'all');
   return { total, families };
 }
 
@@ -91,11 +104,11 @@ async function baseState(
 interface StoreResult {
   files: StagedFile[];
   carried: number;
-  heads: number;
+  records: number;
   tombstones: DeltaRecord['tombstones'];
 }
 
-/** One store: shards of the records this bundle carries, its index, and (for a delta) its tombstones. */
+/** One store: shards of the records this bundle carries, its index, and (for a delta) its withdrawals. */
 async function serialiseStore(
   context: SerialiseContext,
   s: (typeof STORES)[number],
@@ -105,26 +118,34 @@ async function serialiseStore(
   const shards = shardWriter(context.stagingDir, s.include);
   const index = writer.stage(indexPath(s.include));
   await index.write(`{"family":${JSON.stringify(s.include)},"records":[`);
-  const current = new Set<string>();
-  const supersededBy = new Map<string, string>();
+  let records = 0;
   let carried = 0;
-  for await (const page of streamRawForExport(
+  const tombstones: DeltaRecord['tombstones'] = [];
+  const pages = streamRawForExport(
     context.db,
     context.tenant,
     s.store,
-    context.selectors,
+    chainSelectors(context.selectors),
     context.pageSize,
-  )) {
+    'all',
+  );
+  for await (const page of pages) {
     let entries = '';
     let materials = '';
     let carriedHere = 0;
     for (const record of page) {
       const { envelope } = record;
-      current.add(envelope.id);
-      if (envelope.supersedes) supersededBy.set(envelope.supersedes, envelope.id);
+      records++;
       const entry: IndexRecord = { id: envelope.id, contentHash: envelope.upstream.content_hash };
       if (envelope.supersedes) entry.supersedes = envelope.supersedes;
       if (!baseIds?.has(envelope.id)) {
+        // A revision that withdraws a record the base has: the importer learns of it without parsing.
+        if (
+          envelope.supersedes &&
+          baseIds?.has(envelope.supersedes) &&
+          upstreamWithdrawn(record.raw, envelope.content.format)
+        )
+          tombstones.push({ id: envelope.supersedes, store: s.store, supersededBy: envelope.id });
         entry.shard = shards.nextPath;
         const full = { ...envelope, content: { ...envelope.content, raw: record.raw } };
         await shards.write(`${canonicalJson(full)}\n`);
@@ -135,7 +156,7 @@ async function serialiseStore(
         );
         carriedHere++;
       }
-      entries += `${current.size === 1 ? '' : ','}${canonicalJson(entry)}`;
+      entries += `${records === 1 ? '' : ','}${canonicalJson(entry)}`;
       writer.seen(record.retrievedAt);
     }
     await index.write(entries);
@@ -144,12 +165,8 @@ async function serialiseStore(
     await writer.report(page.length);
   }
   await index.write(`],"store":${JSON.stringify(s.store)}}\n`);
-  const tombstones = [...(baseIds ?? [])]
-    .filter((id) => !current.has(id))
-    .sort()
-    .map((id) => ({ id, store: s.store, ...(supersededBy.has(id) ? { supersededBy: supersededBy.get(id)! } : {}) }));
-  const files = [...(await shards.close()), await index.close(current.size, 'application/json')];
-  return { files, carried, heads: current.size, tombstones };
+  const files = [...(await shards.close()), await index.close(records, 'application/json')];
+  return { files, carried, records, tombstones };
 }
 
 /** manifest.yaml: what is inside, for people (importers read export.json and the indexes). */
@@ -157,7 +174,7 @@ async function stageManifestYaml(
   writer: PayloadWriter,
   mode: Mode,
   files: readonly StagedFile[],
-  counts: Record<string, { heads: number; carried: number; tombstones: number }>,
+  counts: Record<string, { records: number; carried: number; tombstones: number }>,
   delta: Omit<DeltaRecord, 'tombstones'> | undefined,
 ): Promise<StagedFile> {
   const doc = {
@@ -200,13 +217,13 @@ async function serialise(context: SerialiseContext, selection: Selection, mode: 
   const base = mode === 'delta' ? await baseState(context) : undefined;
   const files: StagedFile[] = [];
   const tombstones: DeltaRecord['tombstones'] = [];
-  const counts: Record<string, { heads: number; carried: number; tombstones: number }> = {};
+  const counts: Record<string, { records: number; carried: number; tombstones: number }> = {};
   for (const s of STORES) {
     if (!selection.families.includes(s.include)) continue;
     const result = await serialiseStore(context, s, writer, base?.ids.get(s.store) ?? (base ? new Set() : undefined));
     files.push(...result.files);
     tombstones.push(...result.tombstones);
-    counts[s.include] = { heads: result.heads, carried: result.carried, tombstones: result.tombstones.length };
+    counts[s.include] = { records: result.records, carried: result.carried, tombstones: result.tombstones.length };
   }
   const notes = writer.stage('README.md');
   await notes.write(readme(mode, base?.record));
@@ -221,7 +238,19 @@ async function serialise(context: SerialiseContext, selection: Selection, mode: 
   };
 }
 
-const refuse = (kind: string) => (profile: ExportProfile) => refuseUnsupported(profile, kind, RAW_FAMILIES);
+const CUTTING_SELECTORS = ['since', 'until', 'ecosystems', 'purls'] as const;
+
+const refuse = (kind: string) => (profile: ExportProfile, selectors: Selectors) => {
+  const problems = refuseUnsupported(profile, kind, RAW_FAMILIES);
+  for (const name of CUTTING_SELECTORS) {
+    if (selectors[name] === undefined) continue;
+    problems.push({
+      pointer: `/selectors/${name}`,
+      message: `${kind} carries whole revision chains, so only the sources selector applies; drop ${name}`,
+    });
+  }
+  return problems;
+};
 
 export const mirrorFullAdapter: ExportAdapter = {
   kind: 'mirror',

@@ -112,7 +112,8 @@ export async function readTrivyDb(path: string, limits: BundleLimits | undefined
         `metadata.json Version is ${JSON.stringify(isObject(metadata) ? metadata.Version : metadata)}, not ${TRIVY_SCHEMA_VERSION}`,
       );
     }
-    return walkTrivyDb(join(opened.dir, 'trivy.db'));
+    // Awaited here, so the walk ends before cleanup removes the file and its rejection has a handler.
+    return await walkTrivyDb(join(opened.dir, 'trivy.db'));
   } finally {
     await opened.cleanup();
   }

@@ -190,6 +190,7 @@ async function submit(
   const profile = await core.tx(tenant, (q) => runnableProfile(core, q, request));
   const policySnapshotId = await checkSubmission(
     profile.document,
+    selectors,
     request.policySnapshotId,
     findingsSnapshotLookup(core.deps.db, tenant),
   );

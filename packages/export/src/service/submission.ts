@@ -15,6 +15,7 @@ import type { ProfileProblem } from '../adapters/adapter.ts';
 import { adapterFor } from '../adapters/registry.ts';
 import { ExportErrors } from '../errors.ts';
 import type { ExportProfile } from '../profiles/schema.ts';
+import type { Selectors } from '../selectors.ts';
 
 /** What the rules ask of the tenant's snapshots. */
 export interface PolicySnapshotLookup {
@@ -100,11 +101,12 @@ function refusal(profile: ExportProfile, problems: ProfileProblem[]): StellaErro
  */
 export async function checkSubmission(
   profile: ExportProfile,
+  selectors: Selectors,
   requested: string | undefined,
   lookup: PolicySnapshotLookup,
 ): Promise<string | null> {
   const adapter = adapterFor(`${profile.spec.kind}:${profile.spec.variant}`);
-  const problems = [...adapter.refuse(profile), ...policySnapshotProblems(profile, requested)];
+  const problems = [...adapter.refuse(profile, selectors), ...policySnapshotProblems(profile, requested)];
   if (problems.length > 0) throw refusal(profile, problems);
   return resolvePolicySnapshot(profile, requested, adapter.needsPolicySnapshot === true, lookup);
 }

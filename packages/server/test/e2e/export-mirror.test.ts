@@ -1,10 +1,10 @@
-// Mirror bundles end to end (issue 15), as the operator of a disconnected site would take them: the Go
-// vulndb fixtures ingested, a mirror:full run, then the oldest revisions of the eight advisories with a
-// history ingested (two supersede current heads, six are new ids), then a mirror:delta run on the full
-// one. Both verify offline; the full carries every head, the delta only the eight new records and
-// tombstones for the two heads replaced; the
-// indexes describe the whole state, so a second delta builds on the first. A delta without any stored
-// mirror export is refused with ERR_EXPORT_BASE_MISSING.
+// Mirror bundles end to end (issue 15), as the operator of a disconnected site would take them: the
+// oldest revisions of the eight Go vulndb advisories with a history ingested, a mirror:full run, then
+// the current vulndb ingested (two of its 172 documents, both withdrawals, supersede two of them; the
+// other six ids are not in the current vulndb) and a mirror:delta run on the full one. Both verify offline; the full carries the eight
+// records, the delta the 172 new ones and tombstones for the two withdrawn; the indexes describe the
+// whole state, so a second delta builds on the first. A delta without any stored mirror export is
+// refused with ERR_EXPORT_BASE_MISSING.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -74,16 +74,11 @@ describe(`mirror bundles on ${testBackend()}`, () => {
     t = await startTestServer();
     work = join(t.home, 'work');
     mkdirSync(work);
-    const ingested = await cli([
-      'sources',
-      'ingest',
-      '--source',
-      'go-vulndb',
-      '--input',
-      join(GO, 'current'),
-      '--json',
-    ]);
-    assert.equal(ingested.code, 0, ingested.stderr);
+    for (const id of readdirSync(join(GO, 'history'))) {
+      const oldest = readdirSync(join(GO, 'history', id)).sort()[0]!;
+      const r = await cli(['sources', 'ingest', '--source', 'go-vulndb', '--input', join(GO, 'history', id, oldest)]);
+      assert.equal(r.code, 0, r.stderr);
+    }
     for (const [name, variant] of [
       ['mirror-full', 'full'],
       ['mirror-delta', 'delta'],
@@ -103,38 +98,36 @@ describe(`mirror bundles on ${testBackend()}`, () => {
     assert.match(refused.stderr, /run mirror:full first/);
   });
 
-  test('mirror:full carries every head, sharded, with an index of the state; verified offline', async () => {
+  test('mirror:full carries every record, sharded, with an index of the state; verified offline', async () => {
     const submitted = await submit('mirror-full');
     full = submitted.run;
     assert.equal(full.status, 'succeeded', submitted.stderr);
     assert.match(full.bundle!.fileName, /^mirror-\d{8}-full\.tar\.zst$/);
     const dir = await extract(full, 'full');
     const lines = shardLines(dir);
-    assert.equal(lines.length, 172);
+    assert.equal(lines.length, 8);
     assert.deepEqual(
       lines.map((l) => l.id),
       lines.map((l) => l.id).sort(),
     );
     const state = index(dir);
-    assert.equal(state.records.length, 172);
+    assert.equal(state.records.length, 8);
     assert.ok(state.records.every((r) => r.shard === 'data/raw/advisories/0000.jsonl.zst'));
     const manifest = parseYaml(readFileSync(join(dir, 'manifest.yaml'), 'utf8')) as {
       mode: string;
-      counts: Record<string, { heads: number; carried: number }>;
+      counts: Record<string, { records: number; carried: number; tombstones: number }>;
     };
     assert.equal(manifest.mode, 'full');
-    assert.deepEqual(manifest.counts.advisories, { heads: 172, carried: 172, tombstones: 0 });
+    assert.deepEqual(manifest.counts.advisories, { records: 8, carried: 8, tombstones: 0 });
     // The raw text is the fixture's, byte for byte.
-    const fixture = readFileSync(join(GO, 'current', 'GO-2024-2687.json'), 'utf8');
+    const history = join(GO, 'history', 'GO-2022-0617');
+    const fixture = readFileSync(join(history, readdirSync(history).sort()[0]!), 'utf8');
     assert.ok(lines.some((l) => l.content.raw === fixture));
   });
 
-  test('mirror:delta carries only the new revisions and tombstones the heads they supersede', async () => {
-    for (const id of readdirSync(join(GO, 'history'))) {
-      const oldest = readdirSync(join(GO, 'history', id)).sort()[0]!;
-      const r = await cli(['sources', 'ingest', '--source', 'go-vulndb', '--input', join(GO, 'history', id, oldest)]);
-      assert.equal(r.code, 0, r.stderr);
-    }
+  test('mirror:delta carries only the new revisions and tombstones the records withdrawn upstream', async () => {
+    const ingested = await cli(['sources', 'ingest', '--source', 'go-vulndb', '--input', join(GO, 'current')]);
+    assert.equal(ingested.code, 0, ingested.stderr);
     const submitted = await submit('mirror-delta');
     delta = submitted.run;
     assert.equal(delta.status, 'succeeded', submitted.stderr);
@@ -142,26 +135,30 @@ describe(`mirror bundles on ${testBackend()}`, () => {
     assert.match(delta.bundle!.fileName, /^mirror-\d{8}-delta\.tar\.zst$/);
     const dir = await extract(delta, 'delta');
     const carried = shardLines(dir);
-    assert.equal(carried.length, 8);
+    assert.equal(carried.length, 172);
+    const fixture = readFileSync(join(GO, 'current', 'GO-2024-2687.json'), 'utf8');
+    assert.ok(carried.some((l) => l.content.raw === fixture));
     const exportJson = JSON.parse(readFileSync(join(dir, 'export.json'), 'utf8')) as {
       delta: { baseExportId: string; baseManifestDigest: string; tombstones: { id: string; supersededBy?: string }[] };
     };
     assert.equal(exportJson.delta.baseExportId, full.exportId);
-    // Two of the eight are revisions of current heads (GO-2022-0617, GO-2024-2445); six are new ids.
-    const replacing = carried.filter((l) => l.supersedes);
-    assert.equal(replacing.length, 2);
+    // Two of the 172 are revisions of records in the base, and both withdraw them.
+    const withdrawn = carried.filter((l) => l.supersedes);
+    assert.deepEqual(
+      withdrawn.map((l) => JSON.parse(l.content.raw).id as string),
+      ['GO-2022-0617', 'GO-2024-2445'],
+    );
     assert.deepEqual(
       exportJson.delta.tombstones.map((s) => [s.id, s.supersededBy]).sort(),
-      replacing.map((l) => [l.supersedes, l.id]).sort(),
-      'each tombstone names the revision that replaced it',
+      withdrawn.map((l) => [l.supersedes, l.id]).sort(),
+      'each tombstone names the revision that withdrew it',
     );
     const state = index(dir);
-    assert.equal(state.records.length, 178, 'the index is the whole state after the delta');
+    assert.equal(state.records.length, 180, 'the index is the whole state after the delta');
     assert.deepEqual(
       state.records.filter((r) => r.shard).map((r) => r.id),
       carried.map((l) => l.id),
     );
-    assert.ok(!state.records.some((r) => exportJson.delta.tombstones.some((s) => s.id === r.id)));
   });
 
   test('a second delta builds on the first: nothing changed, nothing carried', async () => {
