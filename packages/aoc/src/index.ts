@@ -16,6 +16,8 @@ export type { AocEnvelope, RawStore, SignatureInfo, SourceInfo, UpstreamInfo } f
 export type { AocViolation } from './ingest/guard.ts';
 export { guardEnvelope } from './ingest/guard.ts';
 export type { PreparedDocument } from './ingest/prepare.ts';
+export type { ReplicaRecord, ReplicaResult } from './ingest/replicate.ts';
+export { importRawRecords } from './ingest/replicate.ts';
 export { aocModule, aocService } from './module.ts';
 export type { PackageAdvisory, PackageRecord, PackageVex } from './read/advisories.ts';
 export { advisoriesForPackages, packageKeys, vexForPackages } from './read/advisories.ts';

@@ -15,6 +15,7 @@ export {
 export type { ApiClient, CliCtx, CliIo, GlobalOptions } from './cli/index.ts';
 export {
   CliError,
+  counterOnStderr,
   createApiClient,
   credentialsPath,
   exitCodeOf,

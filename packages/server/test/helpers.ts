@@ -127,15 +127,18 @@ export function capture(): { stream: NodeJS.WritableStream; text(): string } {
 }
 
 /** Runs `stella <args>` in-process against the test server, with its credentials file. */
-export async function runCli(t: TestServer, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+export function runCli(t: TestServer, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return runCliIn({ STELLA_HOME: t.home, STELLA_SERVER: t.base }, args);
+}
+
+/** The CLI in-process with exactly this environment (another home, e.g. a disconnected site). */
+export async function runCliIn(
+  env: Record<string, string | undefined>,
+  args: string[],
+): Promise<{ code: number; stdout: string; stderr: string }> {
   const out = capture();
   const err = capture();
-  const code = await makeProgram({
-    argv: args,
-    env: { STELLA_HOME: t.home, STELLA_SERVER: t.base },
-    stdout: out.stream,
-    stderr: err.stream,
-  }).run();
+  const code = await makeProgram({ argv: args, env, stdout: out.stream, stderr: err.stream }).run();
   return { code, stdout: out.text(), stderr: err.text() };
 }
 

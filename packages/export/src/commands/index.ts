@@ -5,6 +5,7 @@ import type { CliCtx } from '@stella/platform';
 import type { Command } from 'commander';
 import { registerTrivyOciCommand, registerVerifyCommand } from '../bundle/index.ts';
 import { registerDownloadCommand, registerKeysCommand } from './bundles.ts';
+import { registerOfflineCommands } from './offline.ts';
 import { registerProfileCommands } from './profiles.ts';
 import { registerRunCommands } from './runs.ts';
 import { registerQuotaCommands, registerRetentionCommand } from './tenant.ts';
@@ -24,4 +25,5 @@ export function registerExportCommands(program: Command, cli: CliCtx): void {
   registerKeysCommand(exportCmd, cli);
   registerQuotaCommands(exportCmd, cli);
   registerRetentionCommand(exportCmd, cli);
+  registerOfflineCommands(program, cli);
 }

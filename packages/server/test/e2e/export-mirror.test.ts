@@ -7,12 +7,23 @@
 // refused with ERR_EXPORT_BASE_MISSING.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { generateKeyPairSync } from 'node:crypto';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { openDatabase } from '@stella/platform';
 import { advisoryFixtures, testBackend } from '@stella/testkit';
 import { parse as parseYaml } from 'yaml';
-import { runCli, startTestServer, type TestServer, verifyBundleWithOpenssl } from '../helpers.ts';
+import { loadServerConfig } from '../../src/index.ts';
+import {
+  newDatabaseUrl,
+  runCli,
+  runCliIn,
+  startTestServer,
+  type TestServer,
+  verifyBundleWithOpenssl,
+} from '../helpers.ts';
 
 const GO = join(advisoryFixtures(), 'osv-go');
 const profile = (name: string, variant: 'full' | 'delta') => ({
@@ -41,13 +52,15 @@ describe(`mirror bundles on ${testBackend()}`, () => {
   let work: string;
   let full: RunView;
   let delta: RunView;
+  let delta2: RunView;
   const cli = (args: string[]) => runCli(t, args);
   const submit = async (name: string, extra: string[] = []) => {
     const r = await cli(['--json', 'export', 'run', 'submit', '--profile', name, ...extra, '--watch']);
     return { code: r.code, run: JSON.parse(r.stdout || '{}') as RunView, stderr: r.stderr };
   };
+  /** Downloads (as <name>.tar.zst: two deltas of one day share a file name), verifies and extracts a bundle. */
   const extract = async (run: RunView, name: string) => {
-    const file = join(work, run.bundle!.fileName);
+    const file = join(work, `${name}.tar.zst`);
     assert.equal((await cli(['export', 'download', run.runId, '--output', file])).code, 0);
     const verified = await cli(['export', 'verify', file, '--key', join(work, 'export-center.pub')]);
     assert.equal(verified.code, 0, verified.stdout + verified.stderr);
@@ -163,6 +176,7 @@ describe(`mirror bundles on ${testBackend()}`, () => {
 
   test('a second delta builds on the first: nothing changed, nothing carried', async () => {
     const submitted = await submit('mirror-delta', ['--base', delta.exportId]);
+    delta2 = submitted.run;
     assert.equal(submitted.run.status, 'succeeded', submitted.stderr);
     assert.equal(submitted.run.baseExportId, delta.exportId);
     const dir = await extract(submitted.run, 'delta2');
@@ -171,5 +185,129 @@ describe(`mirror bundles on ${testBackend()}`, () => {
       delta: { tombstones: unknown[] };
     };
     assert.deepEqual(exportJson.delta.tombstones, []);
+  });
+
+  describe('a disconnected site', () => {
+    let site: string;
+    let siteDb: Awaited<ReturnType<typeof newDatabaseUrl>>;
+    let env: Record<string, string | undefined>;
+    const bundle = (name: string) => join(work, `${name}.tar.zst`);
+    const pub = () => join(work, 'export-center.pub');
+    const offline = (args: string[]) => runCliIn(env, ['offline', ...args]);
+    const importJson = async (args: string[]) => {
+      const r = await offline(['import', '--json', ...args]);
+      return { ...r, receipt: r.code === 0 ? (JSON.parse(r.stdout) as Record<string, unknown>) : {} };
+    };
+    /** The site's advisory_raw rows, read straight from its database. */
+    const siteRows = async () => {
+      const db = await openDatabase(loadServerConfig({ env }).config);
+      try {
+        return await db.transaction(
+          async (tx) =>
+            (
+              await tx.query<{ id: string; content_hash: string; supersedes: string | null; raw: string }>(
+                'select id, content_hash, supersedes, raw from advisory_raw order by id',
+              )
+            ).rows,
+          { tenant: 'default' },
+        );
+      } finally {
+        await db.close();
+      }
+    };
+
+    before(async () => {
+      site = mkdtempSync(join(tmpdir(), 'stella-site-'));
+      siteDb = await newDatabaseUrl();
+      env = { STELLA_HOME: site, ...(siteDb.url ? { STELLA_DATABASE_URL: siteDb.url } : {}) };
+    });
+    after(async () => {
+      await siteDb.drop();
+      rmSync(site, { recursive: true, force: true });
+    });
+
+    test('a delta before its full bundle is refused with ERR_EXPORT_BASE_MISSING, and quarantined', async () => {
+      const r = await offline(['import', '--bundle', bundle('delta'), '--trust-root', pub()]);
+      assert.equal(r.code, 29, r.stderr);
+      assert.match(r.stderr, /ERR_EXPORT_BASE_MISSING/);
+      assert.match(r.stderr, /import the mirror:full bundle first/);
+      assert.match(r.stderr, /"event":"mirror.delta.apply_failed"/);
+      assert.equal(readdirSync(join(site, 'offline', 'quarantine')).length, 1);
+    });
+
+    test('a bundle signed by another key, or with one byte changed, is refused and nothing is written', async () => {
+      const other = join(site, 'other.pub');
+      writeFileSync(
+        other,
+        generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey.export({ type: 'spki', format: 'pem' }),
+      );
+      const wrongKey = await offline(['import', '--bundle', bundle('full'), '--trust-root', other]);
+      assert.equal(wrongKey.code, 3, wrongKey.stderr);
+      assert.match(wrongKey.stderr, /ERR_EXPORT_009/);
+      const tampered = join(site, 'tampered');
+      cpSync(join(work, 'full'), tampered, { recursive: true });
+      const shard = join(tampered, 'data/raw/advisories/0000.jsonl.zst');
+      const bytes = readFileSync(shard);
+      bytes[bytes.length - 5]! ^= 1;
+      writeFileSync(shard, bytes);
+      const flipped = await offline(['import', '--bundle', tampered, '--trust-root', pub()]);
+      assert.equal(flipped.code, 3, flipped.stderr);
+      assert.match(flipped.stderr, /0000\.jsonl\.zst/);
+      assert.deepEqual(await siteRows(), []);
+      const status = await offline(['status', '--json']);
+      assert.deepEqual(JSON.parse(status.stdout), []);
+    });
+
+    test('full, then the deltas in order: the site holds the same records, byte for byte', async () => {
+      const first = await importJson(['--bundle', bundle('full'), '--trust-root', pub()]);
+      assert.equal(first.code, 0, first.stderr);
+      assert.equal(first.receipt.status, 'applied');
+      assert.deepEqual(first.receipt.records, { inserted: 8, present: 0 });
+      const again = await importJson(['--bundle', bundle('full'), '--trust-root', pub()]);
+      assert.equal(again.receipt.status, 'already-applied', again.stderr);
+
+      const early = await offline(['import', '--bundle', bundle('delta2'), '--trust-root', pub()]);
+      assert.equal(early.code, 29, 'the second delta cannot skip the first');
+      assert.match(early.stderr, /apply the deltas in order/);
+
+      const dry = await importJson(['--bundle', bundle('delta'), '--trust-root', pub(), '--dry-run']);
+      assert.equal(dry.receipt.status, 'dry-run', dry.stderr);
+      assert.deepEqual(dry.receipt.records, { inserted: 172, present: 0 });
+      assert.equal((await siteRows()).length, 8, 'a dry run writes nothing');
+
+      const second = await importJson(['--bundle', bundle('delta'), '--trust-root', pub()]);
+      assert.equal(second.receipt.status, 'applied', second.stderr);
+      assert.equal(second.receipt.tombstones, 2);
+      const third = await importJson(['--bundle', join(work, 'delta2'), '--trust-root', pub()]);
+      assert.equal(third.receipt.status, 'applied', third.stderr);
+      assert.equal(third.receipt.baseExportId, delta.exportId);
+      assert.deepEqual(third.receipt.records, { inserted: 0, present: 0 });
+
+      const status = JSON.parse((await offline(['status', '--json'])).stdout) as { export_id: string; seq: number }[];
+      assert.deepEqual(
+        status.map((r) => [r.seq, r.export_id]),
+        [
+          [1, full.exportId],
+          [2, delta.exportId],
+          [3, delta2.exportId],
+        ],
+      );
+      assert.deepEqual(
+        readFileSync(join(site, 'offline', 'appliedExportIds.log'), 'utf8')
+          .trim()
+          .split('\n'),
+        [full.exportId, delta.exportId, delta2.exportId],
+      );
+      // What the site holds is what the bundles carried: 180 records, ids, chains and raw text unchanged.
+      const carried = [...shardLines(join(work, 'full')), ...shardLines(join(work, 'delta'))]
+        .map((l) => ({ id: l.id, supersedes: l.supersedes ?? null, raw: l.content.raw }))
+        .sort((a, b) => (a.id < b.id ? -1 : 1));
+      const rows = (await siteRows()).sort((a, b) => (a.id < b.id ? -1 : 1));
+      assert.equal(rows.length, 180);
+      assert.deepEqual(
+        rows.map((r) => ({ id: r.id, supersedes: r.supersedes, raw: r.raw })),
+        carried,
+      );
+    });
   });
 });
