@@ -379,6 +379,13 @@ describe('verifyTrust', () => {
     assert.match(reasonOf(checks, TIME_ANCHOR_PATH, 'anchor-schema'), /verification/);
   });
 
+  test('bad options are programmer errors and throw', async () => {
+    const files = bundleFiles();
+    await assert.rejects(verify(files, { now: new Date('nope') }), /now is not a valid date/);
+    await assert.rejects(verify(files, { stalenessBudgetMs: -1 }), /stalenessBudgetMs/);
+    await assert.rejects(verify(files, { previous: { tufTimestampVersion: 1, anchorTime: 'yesterday' } }), /previous/);
+  });
+
   test('a missing TUF file fails the metadata walk and names the file', async () => {
     const files = bundleFiles();
     files.delete('tuf/snapshot.json');

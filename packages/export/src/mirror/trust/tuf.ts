@@ -95,6 +95,8 @@ export function buildTufMetadata(input: TufMetadataInput): Map<string, Buffer> {
   // Each role's file is signed, then its length and hash go into the role above it, so the timestamp
   // pins the snapshot and the snapshot pins targets (tuf-js checks both when present).
   const signed = (kind: MetadataKind, body: Record<string, unknown>, roleVersion = version): Buffer => {
+    // fromJSON validates the role's fields (the same parser tuf-js clients use); its overloads want a
+    // literal kind, and the body is JSON built here, hence the casts.
     const metadata = Metadata.fromJSON(
       kind as MetadataKind.Root,
       {

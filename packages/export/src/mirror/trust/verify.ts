@@ -88,7 +88,7 @@ function ed25519PublicKey(keyval: string): KeyObject {
 }
 
 export async function verifyTrust(options: VerifyTrustOptions, files: TrustFiles): Promise<TrustCheck[]> {
-  if (Number.isNaN(options.now.getTime())) throw new Error('verifyTrust: now is not a valid date');
+  assertOptions(options);
   const checks: TrustCheck[] = [];
   let keys: DsseTrustedKey[];
   try {
@@ -104,6 +104,20 @@ export async function verifyTrust(options: VerifyTrustOptions, files: TrustFiles
     checks.push(...(await verifyAnchor(options, files.anchor, files.anchorToken ?? TIME_ANCHOR_TOKEN_PATH, keys)));
   }
   return checks;
+}
+
+/** Bad options are the caller's bug, not the bundle's: they throw instead of failing a check. */
+function assertOptions({ now, stalenessBudgetMs, previous }: VerifyTrustOptions): void {
+  if (Number.isNaN(now.getTime())) throw new Error('verifyTrust: now is not a valid date');
+  if (stalenessBudgetMs !== undefined && !(stalenessBudgetMs >= 0)) {
+    throw new Error('verifyTrust: stalenessBudgetMs must be a non-negative number');
+  }
+  if (
+    previous &&
+    (!Number.isSafeInteger(previous.tufTimestampVersion) || Number.isNaN(Date.parse(previous.anchorTime)))
+  ) {
+    throw new Error('verifyTrust: previous needs an integer tufTimestampVersion and an RFC 3339 anchorTime');
+  }
 }
 
 /** Walks tuf/ with a real Updater from a scratch metadata directory holding only the trusted root. */
@@ -329,9 +343,9 @@ class DirectoryFetcher implements Fetcher {
     return readFile(join(this.tufDir, name));
   }
 
-  async downloadFile<T>(url: string, maxLength: number, handler: (file: string) => Promise<T>): Promise<T> {
-    // Only downloadTarget uses this, and verifyTrust never downloads: it hashes targets in place.
-    throw new Error(`DirectoryFetcher does not download files (${url}, ${maxLength}, ${typeof handler})`);
+  async downloadFile<T>(url: string): Promise<T> {
+    // Only Updater.downloadTarget uses this, and verifyTrust never calls it: it hashes targets in place.
+    throw new Error(`DirectoryFetcher serves metadata only, not ${url}`);
   }
 }
 
