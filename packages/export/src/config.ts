@@ -85,10 +85,42 @@ export const exportConfig = defineConfigSection(
         },
         { default: {}, additionalProperties: false },
       ),
+      mirror: Type.Object(
+        {
+          signPrivateKey: Type.String({
+            default: '',
+            description:
+              "Ed25519 private key (base64 of its PEM, as `openssl genpkey -algorithm ed25519 | base64 -w0` prints) that signs mirror bundles' DSSE envelopes, TUF metadata and time anchor. Empty: the tenant's platform key of purpose `mirror`, made on first use. Env: MIRROR_SIGN_KEY_B64. Never logged.",
+          }),
+          requireProdSigning: Type.Boolean({
+            default: false,
+            description:
+              'Refuse to sign a mirror bundle with a key stella generated: without signPrivateKey a mirror run fails with ERR_EXPORT_005 (errorCode=signing). Env: REQUIRE_PROD_SIGNING=1.',
+          }),
+          tufExpiryDays: Type.Integer({
+            default: 365,
+            minimum: 1,
+            maximum: 3650,
+            description:
+              "A mirror bundle's TUF metadata expires this many days after its generatedAt (data time, so a replay gives the same bytes).",
+          }),
+          stalenessBudgetSeconds: Type.Integer({
+            default: 2_592_000,
+            minimum: 60,
+            description:
+              '`stella offline import` and `stella mirror verify` refuse a bundle whose time anchor (the newest upstream fetch it holds) is older than this (default 30 days); `--staleness-budget` overrides it per command.',
+          }),
+        },
+        { default: {}, additionalProperties: false },
+      ),
     },
     { default: {}, additionalProperties: false },
   ),
-  { SOURCE_DATE_EPOCH: 'sourceDateEpoch' },
+  {
+    SOURCE_DATE_EPOCH: 'sourceDateEpoch',
+    MIRROR_SIGN_KEY_B64: 'mirror.signPrivateKey',
+    REQUIRE_PROD_SIGNING: 'mirror.requireProdSigning',
+  },
 );
 
 export type ExportConfig = Static<typeof exportConfig.schema>;

@@ -74,7 +74,13 @@ export { platformModule } from './platform-module.ts';
 export type { JobHandler, JobQueue, WorkOptions } from './queue/index.ts';
 export { createJobQueue, registerQueueMetrics } from './queue/index.ts';
 export { compileRateLimitConfig, createRateLimiter, createValkeyClient } from './ratelimit/index.ts';
-export type { KeyEncryptionKey, PlatformSigner, PublicSigningKey, SigningKeyStore } from './signing/index.ts';
+export type {
+  KeyEncryptionKey,
+  PlatformSigner,
+  PublicSigningKey,
+  SigningAlgorithm,
+  SigningKeyStore,
+} from './signing/index.ts';
 export {
   attachKeyEncryptionKey,
   createSigningKeyStore,

@@ -3,7 +3,8 @@
 // (export.json, provenance.json, signatures, tar, self-check, CAS, distribution); an adapter owns
 // only which records a profile selects and the files it stages for them. Adding a format is one file
 // implementing ExportAdapter, listed in registry.ts.
-import type { Db } from '@stella/platform';
+import type { Db, PlatformSigner, SigningAlgorithm } from '@stella/platform';
+import type { ExportConfig } from '../config.ts';
 import type { ExportProfile } from '../profiles/schema.ts';
 import type { Selectors } from '../selectors.ts';
 
@@ -75,6 +76,10 @@ export interface Selection {
 export interface SerialiseContext extends AdapterInput {
   /** SOURCE_DATE_EPOCH when set: the time a format that records one inside its files uses instead of its data time. */
   fixedTime: Date | undefined;
+  /** The Export Center's configuration (the mirror adapter reads its signing and TUF settings). */
+  config: ExportConfig;
+  /** The tenant's platform key of a purpose, made on first use (mirror bundles sign with `mirror`). */
+  platformSigner(purpose: string, algorithm: SigningAlgorithm): Promise<PlatformSigner>;
   /** Fetches the run's base export (mirror:delta); ERR_EXPORT_BASE_MISSING when it is no longer stored. */
   loadBase(): Promise<BaseExport>;
   /** Private to this attempt and removed after it: a killed worker leaves nothing visible. */

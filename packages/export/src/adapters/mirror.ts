@@ -23,6 +23,7 @@ import { canonicalJson, StellaError } from '@stella/core';
 import { stringify as yamlStringify } from 'yaml';
 import { readArchiveMembers } from '../bundle/index.ts';
 import { ExportErrors } from '../errors.ts';
+import { sealMirror } from '../mirror/seal.ts';
 import { shardWriter } from '../mirror/shards.ts';
 import type { ExportProfile } from '../profiles/schema.ts';
 import type { Selectors } from '../selectors.ts';
@@ -230,9 +231,26 @@ async function serialise(context: SerialiseContext, selection: Selection, mode: 
   files.push(await notes.close(0, 'text/markdown'));
   files.push(await stageManifestYaml(writer, mode, files, counts, base?.record));
   const output = await writer.finish(files);
-  const day = (context.fixedTime ?? new Date(output.newest ?? 0)).toISOString().slice(0, 10).replaceAll('-', '');
+  // The data time export.json's generatedAt will carry (bundleSettings: whole seconds).
+  const dataTime = new Date(context.fixedTime ?? new Date(output.newest ?? 0));
+  dataTime.setUTCMilliseconds(0);
+  const sealed = await sealMirror(
+    context,
+    writer,
+    output,
+    {
+      mode,
+      base: base ? { exportId: base.record.baseExportId, manifestDigest: base.record.baseManifestDigest } : undefined,
+      tombstones: tombstones.length,
+      counts,
+      dataTime,
+    },
+    MIRROR_FORMAT,
+  );
+  const day = dataTime.toISOString().slice(0, 10).replaceAll('-', '');
   return {
     ...output,
+    files: [...output.files, ...sealed],
     fileStem: `mirror-${day}-${mode}`,
     ...(base ? { delta: { ...base.record, tombstones } } : {}),
   };

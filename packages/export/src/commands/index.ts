@@ -5,7 +5,7 @@ import type { CliCtx } from '@stella/platform';
 import type { Command } from 'commander';
 import { registerTrivyOciCommand, registerVerifyCommand } from '../bundle/index.ts';
 import { registerDownloadCommand, registerKeysCommand } from './bundles.ts';
-import { registerOfflineCommands } from './offline.ts';
+import { registerMirrorVerifyCommand, registerOfflineCommands } from './offline.ts';
 import { registerProfileCommands } from './profiles.ts';
 import { registerRunCommands } from './runs.ts';
 import { registerQuotaCommands, registerRetentionCommand } from './tenant.ts';
@@ -21,6 +21,7 @@ export function registerExportCommands(program: Command, cli: CliCtx): void {
   registerRunCommands(exportCmd, cli);
   registerDownloadCommand(exportCmd, cli);
   registerVerifyCommand(exportCmd, cli);
+  registerMirrorVerifyCommand(exportCmd, 'mirror-validate', cli);
   registerTrivyOciCommand(exportCmd, cli);
   registerKeysCommand(exportCmd, cli);
   registerQuotaCommands(exportCmd, cli);

@@ -26,7 +26,7 @@ import {
   type MigrationReport,
   openDatabase,
 } from '@stella/platform';
-import { openBundle, type VerifyCheck, verifyBundle } from '../bundle/index.ts';
+import { openBundle, type VerifyCheck } from '../bundle/index.ts';
 import { ExportErrors } from '../errors.ts';
 import {
   insertMirrorImport,
@@ -35,6 +35,7 @@ import {
   type MirrorImportRow,
 } from '../sql/mirror-imports.ts';
 import { applyFamily, mirrorFamilies } from './apply.ts';
+import { type MirrorVerifyReport, verifyMirror } from './verify.ts';
 
 export interface MirrorImportOptions {
   config: Config;
@@ -43,6 +44,10 @@ export interface MirrorImportOptions {
   bundlePath: string;
   /** The PEM public key the exporting stella signs with (`stella export keys --output`). */
   trustRootPem: string;
+  /** A TUF root.json to trust; without it the bundle's own (which export.json, signed with the pinned key, hashes). */
+  tufRoot?: Buffer;
+  /** Refuse a bundle whose time anchor is older than this; default export.mirror.stalenessBudgetSeconds. */
+  stalenessBudgetSeconds?: number;
   /** Verify and check continuity, then roll back: nothing is written. */
   dryRun?: boolean;
   clock?: Clock;
@@ -64,6 +69,9 @@ export interface MirrorImportReceipt {
   sourceTenant: string;
   /** The bundle's data time (export.json generatedAt). */
   generatedAt: string;
+  /** The signed time anchor, and how old it was at import. */
+  anchorTime: string;
+  stalenessSeconds: number;
   keyid: string;
   records: { inserted: number; present: number };
   tombstones: number;
@@ -184,7 +192,12 @@ async function importVerified(options: MirrorImportOptions, clock: Clock): Promi
   const { config } = options;
   const opened = await openBundle(options.bundlePath);
   try {
-    const report = await verifyBundle(opened.dir, { publicKeyPem: options.trustRootPem });
+    const report = await verifyMirror(opened.dir, {
+      exportKeyPem: options.trustRootPem,
+      ...(options.tufRoot ? { trustedRoot: options.tufRoot } : {}),
+      now: clock.now(),
+      stalenessBudgetSeconds: options.stalenessBudgetSeconds ?? config.export.mirror.stalenessBudgetSeconds,
+    });
     const failed = report.checks.find((c) => !c.ok);
     if (failed || !report.ok) {
       throw refused(
@@ -202,7 +215,7 @@ async function importVerified(options: MirrorImportOptions, clock: Clock): Promi
       db = await openDatabase(config);
       await options.migrate(db);
       const timeline = createTimeline(db, clock);
-      const outcome = await applyInOneTransaction(db, timeline, options, manifest, families, opened.dir, clock);
+      const outcome = await applyInOneTransaction(db, timeline, options, manifest, report, families, opened.dir, clock);
       if (outcome.status === 'applied') {
         const dir = join(config.home, 'offline');
         mkdirSync(dir, { recursive: true });
@@ -232,6 +245,7 @@ async function applyInOneTransaction(
   timeline: ReturnType<typeof createTimeline>,
   options: MirrorImportOptions,
   manifest: MirrorManifest,
+  report: MirrorVerifyReport,
   families: Awaited<ReturnType<typeof mirrorFamilies>>,
   dir: string,
   clock: Clock,
@@ -248,6 +262,8 @@ async function applyInOneTransaction(
     manifestDigest: manifest.manifestDigest,
     sourceTenant: manifest.sourceTenant,
     generatedAt: manifest.generatedAt,
+    anchorTime: report.anchorTime ?? manifest.generatedAt,
+    stalenessSeconds: report.stalenessSeconds ?? 0,
     records,
     tombstones: manifest.tombstones,
     ...(seq === undefined ? {} : { seq }),
@@ -271,8 +287,8 @@ async function applyInOneTransaction(
           base_export_id: manifest.baseExportId,
           manifest_digest: manifest.manifestDigest,
           source_tenant: manifest.sourceTenant,
-          anchor_time: manifest.generatedAt,
-          tuf_timestamp_version: null,
+          anchor_time: report.anchorTime ?? manifest.generatedAt,
+          tuf_timestamp_version: report.tufTimestampVersion ?? null,
           records_inserted: records.inserted,
           records_present: records.present,
           tombstones: manifest.tombstones,

@@ -47,6 +47,8 @@ export async function serialiseRecords(ctx: RunContext, selection: Selection): P
       selectors: ctx.selectors,
       policySnapshotId: ctx.run.policy_snapshot_id,
       baseExportId: ctx.run.base_export_id,
+      config: ctx.services.config.export,
+      platformSigner: (purpose, algorithm) => ctx.services.signing.getSigner(ctx.tenant, purpose, algorithm),
       loadBase: () => loadBase(ctx),
       stagingDir: ctx.staging,
       pageSize: PAGE_SIZE,

@@ -325,6 +325,21 @@ async function finish(
           : { runId, errorCode: updated.error_code },
       traceId: run.trace_id ?? undefined,
     });
+    // The audit event the mirror runbook names (spec §2.5), beside the generic one.
+    if (status === 'succeeded' && run.profile_kind.startsWith('mirror:')) {
+      await timeline.append(q, tenant, {
+        category: 'export',
+        kind: 'mirror.bundle.created',
+        details: {
+          runId,
+          exportId: updated.export_id,
+          mode: run.profile_kind.slice('mirror:'.length),
+          baseExportId: run.base_export_id,
+          bundleDigest: updated.bundle_digest,
+        },
+        traceId: run.trace_id ?? undefined,
+      });
+    }
     return updated;
   });
 }

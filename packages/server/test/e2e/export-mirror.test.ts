@@ -8,7 +8,17 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -23,6 +33,7 @@ import {
   startTestServer,
   type TestServer,
   verifyBundleWithOpenssl,
+  verifyDsseWithOpenssl,
 } from '../helpers.ts';
 
 const GO = join(advisoryFixtures(), 'osv-go');
@@ -187,6 +198,59 @@ describe(`mirror bundles on ${testBackend()}`, () => {
     assert.deepEqual(exportJson.delta.tombstones, []);
   });
 
+  test('mirror verify: TUF through tuf-js from a pinned root, both DSSE envelopes (openssl too), every file, the time anchor, delta continuity', async () => {
+    const pub = join(work, 'export-center.pub');
+    const root = join(work, 'full', 'tuf/root.json');
+    const verify = (target: string, extra: string[] = []) =>
+      cli(['mirror', 'verify', target, '--key', pub, '--tuf-root', root, ...extra]);
+    for (const [name, extra] of [
+      ['full', []],
+      ['delta', ['--base', join(work, 'full.tar.zst')]],
+      ['delta2', ['--base', join(work, 'delta.tar.zst')]],
+    ] as const) {
+      const r = await verify(join(work, `${name}.tar.zst`), [...extra]);
+      assert.equal(r.code, 0, `${name}: ${r.stdout}${r.stderr}`);
+      assert.match(r.stdout, /mirror bundle verified/);
+    }
+    const alias = await cli(['export', 'mirror-validate', join(work, 'delta'), '--base', join(work, 'full')]);
+    assert.equal(alias.code, 0, alias.stdout + alias.stderr);
+    assert.match(alias.stderr, /integrity, not origin/, 'nothing pinned: the note says so');
+    // The mirror key's signatures, checked by openssl alone.
+    const keys = readdirSync(join(work, 'full', 'tuf/keys'));
+    assert.equal(keys.length, 1);
+    const mirrorKey = readFileSync(join(work, 'full', 'tuf/keys', keys[0]!), 'utf8');
+    for (const envelope of ['mirror/manifest.dsse.json', 'mirror/bundle.dsse.json', 'time-anchor.token.dsse.json'])
+      verifyDsseWithOpenssl(JSON.parse(readFileSync(join(work, 'full', envelope), 'utf8')), mirrorKey);
+    const manifest = JSON.parse(readFileSync(join(work, 'full', 'mirror/manifest.json'), 'utf8')) as {
+      files: { path: string }[];
+    };
+    assert.ok(manifest.files.some((f) => f.path === 'data/raw/advisories/0000.jsonl.zst'));
+    const anchor = JSON.parse(readFileSync(join(work, 'full', 'time-anchor.json'), 'utf8')) as Record<string, unknown>;
+    assert.deepEqual(Object.keys(anchor).sort(), [
+      'anchorTime',
+      'format',
+      'signatureFingerprint',
+      'source',
+      'tokenDigest',
+    ]);
+
+    const skipped = await verify(join(work, 'delta2.tar.zst'), ['--base', join(work, 'full.tar.zst')]);
+    assert.equal(skipped.code, 3, 'the second delta does not build on the full bundle');
+    assert.match(skipped.stdout, /FAIL .*delta continuity/);
+    const stale = await verify(join(work, 'full.tar.zst'), ['--staleness-budget', '0']);
+    assert.equal(stale.code, 3, stale.stdout);
+    assert.match(stale.stdout, /FAIL .*time-anchor\.json/);
+    const tampered = join(work, 'full-tampered');
+    cpSync(join(work, 'full'), tampered, { recursive: true });
+    const index = join(tampered, 'indexes/advisories.index.json');
+    writeFileSync(index, readFileSync(index, 'utf8').replace('"records":[', '"records":[ '));
+    const flipped = await verify(tampered);
+    assert.equal(flipped.code, 3);
+    assert.match(flipped.stdout, /FAIL +indexes\/advisories\.index\.json +mirror manifest sha256 and size/);
+    const otherRoot = await verify(join(work, 'full.tar.zst'), ['--tuf-root', join(work, 'export-center.pub')]);
+    assert.equal(otherRoot.code, 3, 'a root that is not TUF metadata is refused');
+  });
+
   describe('a disconnected site', () => {
     let site: string;
     let siteDb: Awaited<ReturnType<typeof newDatabaseUrl>>;
@@ -256,6 +320,16 @@ describe(`mirror bundles on ${testBackend()}`, () => {
       assert.deepEqual(await siteRows(), []);
       const status = await offline(['status', '--json']);
       assert.deepEqual(JSON.parse(status.stdout), []);
+    });
+
+    test('a hostile archive (a symlink entry) is refused before anything is read', async () => {
+      const evil = join(site, 'evil');
+      mkdirSync(evil);
+      symlinkSync('/etc/passwd', join(evil, 'export.json'));
+      execFileSync('tar', ['-cf', join(site, 'evil.tar'), '-C', evil, 'export.json']);
+      const r = await offline(['import', '--bundle', join(site, 'evil.tar'), '--trust-root', pub()]);
+      assert.equal(r.code, 3, r.stderr);
+      assert.match(r.stderr, /ERR_EXPORT_009.*symlink/);
     });
 
     test('full, then the deltas in order: the site holds the same records, byte for byte', async () => {
