@@ -111,6 +111,22 @@ export const ExportErrors = {
     title: 'The public key given to verify the bundle cannot be read',
     hint: 'Pass --key (STELLA_EXPORT_VERIFY_KEY) the path of the PEM public key the bundle was signed with (`stella export keys --output <file>` fetches it); leave it out to check against the bundled signatures/export-center.pub.',
   }),
+  // Envelope encryption (docs/encryption.md). A key file that cannot be read is a usage error (exit 2);
+  // content that does not decrypt is a verification failure (exit 3), like a bad checksum.
+  decrypt: defineError({
+    code: 'ERR_EXPORT_DECRYPT',
+    status: 422,
+    exit: ExitCode.verificationFailed,
+    title: 'Encrypted export content does not decrypt',
+    hint: 'Either no identity given matches a recipient named in provenance.json (environment.encryption.recipients), or the file was altered, truncated or moved (its AAD is {runId}:{relativePath}). Check the identity file, then download the bundle again; nothing was written under the output name.',
+  }),
+  decryptIdentity: defineError({
+    code: 'ERR_EXPORT_DECRYPT_IDENTITY',
+    status: 400,
+    exit: ExitCode.usage,
+    title: 'The age identity file given to decrypt cannot be read',
+    hint: 'Pass an identity file as age-keygen writes it: AGE-SECRET-KEY-1… lines, # comments and blank lines; the message names the first line that is none of these.',
+  }),
 } as const satisfies Record<string, ErrorDefinition>;
 
 /** A failed run's `errorCode`: the runbook's short names for signing and distribution, else the code. */
