@@ -154,7 +154,7 @@ async function measure(server: RunningServer, home: string, templates: OsvTempla
   const work = join(home, 'bench-work');
   mkdirSync(work);
   const baseline = {
-    tool: `tar --sort=name -cf - | zstd -3 -T1 (${execFileSync('zstd', ['--version'], { encoding: 'utf8' }).trim()})`,
+    tool: `tar --sort=name (mtime 0, owner 0) -cf - | zstd -3 -T1 (${execFileSync('zstd', ['--version'], { encoding: 'utf8' }).trim()})`,
     full: await tarZstd(
       work,
       'full',
@@ -189,7 +189,9 @@ async function measure(server: RunningServer, home: string, templates: OsvTempla
       seconds: delta.seconds,
       workerSeconds: delta.workerSeconds,
       bytes: delta.run.bundle!.bytes,
+      // The run's records count the index (the whole state after the delta); carried is what it ships.
       records: delta.run.records,
+      carried: imported.delta.receipt.records.inserted + imported.delta.receipt.records.present,
       tombstones: imported.delta.receipt.tombstones,
       memory: delta.memory,
     },
@@ -244,7 +246,7 @@ async function tarZstd(work: string, name: string, ns: number[], doc: (n: number
       '-o',
       'pipefail',
       '-c',
-      'tar --sort=name -cf - -C "$1" . | zstd -3 -T1 -q -f -o "$2"',
+      'tar --sort=name --mtime=@0 --owner=0 --group=0 --numeric-owner -cf - -C "$1" . | zstd -3 -T1 -q -f -o "$2"',
       'tar-zstd',
       dir,
       out,
