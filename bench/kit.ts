@@ -1,13 +1,19 @@
 // What the benchmarks share: an in-process server on loopback, quiet, in a throwaway home, the
-// bootstrap admin's token, a loader of generated documents, a memory sampler and timers.
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+// bootstrap admin's token, an API client, a loader of generated documents (and the OSV variants the
+// trivy and mirror benchmarks load), a memory sampler and timers.
+import { randomUUID } from 'node:crypto';
+import { createWriteStream, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import type { AocService, PreparedDocument } from '@stella/aoc';
+import type { Config } from '@stella/platform';
 import { loadServerConfig, type RunningServer, startServer } from '@stella/server';
+import { advisoryFixtures } from '@stella/testkit';
 
 export const TENANT = 'default';
 const LOAD_BATCH = 1_000;
@@ -37,6 +43,11 @@ function benchServerEnv(home: string, databaseUrl?: string): Record<string, stri
   };
 }
 
+/** The quiet configuration the bench server runs with, for `home` (PGlite there, or PostgreSQL at `databaseUrl`); also what a second site opens. */
+export function benchConfig(home: string, databaseUrl?: string): Config {
+  return loadServerConfig({ env: benchServerEnv(home, databaseUrl) }).config;
+}
+
 /** Runs `fn` against a fresh server (PGlite, or PostgreSQL at `databaseUrl`) and removes its home after. */
 export async function withBenchServer<T>(
   name: string,
@@ -45,7 +56,7 @@ export async function withBenchServer<T>(
 ): Promise<T> {
   const home = mkdtempSync(join(tmpdir(), `stella-bench-${name}-`));
   try {
-    const server = await startServer({ config: loadServerConfig({ env: benchServerEnv(home, databaseUrl) }).config });
+    const server = await startServer({ config: benchConfig(home, databaseUrl) });
     try {
       return await fn(server, home);
     } finally {
@@ -71,6 +82,36 @@ export async function adminToken(server: RunningServer, home: string): Promise<s
   });
   if (!res.ok) throw new Error(`token: ${res.status} ${await res.text()}`);
   return ((await res.json()) as { access_token: string }).access_token;
+}
+
+export type BenchApi = (path: string, init?: RequestInit) => Promise<Response>;
+
+/** The server's API as the admin, for the default tenant; a response that is not 2xx throws. */
+export function benchApi(server: RunningServer, token: string): BenchApi {
+  return async (path, init = {}) => {
+    const key = randomUUID();
+    const request = () =>
+      fetch(`${server.url}${path}`, {
+        ...init,
+        headers: {
+          authorization: `Bearer ${token}`,
+          'x-stella-tenant': TENANT,
+          ...(init.body ? { 'content-type': 'application/json', 'idempotency-key': key } : {}),
+        },
+      });
+    // After a minute of loading, the kept-alive socket may have been closed under the client (ECONNRESET);
+    // one retry on a fresh socket (POSTs carry an Idempotency-Key, so a retry cannot submit twice).
+    const res = await request().catch(() => request());
+    if (!res.ok) throw new Error(`${init.method ?? 'GET'} ${path}: ${res.status} ${await res.text()}`);
+    return res;
+  };
+}
+
+/** Downloads a run's bundle over HTTP to `file`; returns its size in bytes. */
+export async function downloadRun(api: BenchApi, runId: string, file: string): Promise<number> {
+  const res = await api(`/api/export/runs/${runId}/download`);
+  await pipeline(Readable.fromWeb(res.body as never), createWriteStream(file));
+  return statSync(file).size;
 }
 
 export function jsonFiles(dir: string): string[] {
@@ -201,4 +242,71 @@ export async function submitExportRun<T extends { status: string; errors: unknow
       throw new Error(`${label}: run ${run.status}: ${JSON.stringify(run.errors)}`);
     await new Promise((r) => setTimeout(r, 100));
   }
+}
+
+/** Variants spread over this many package names per template, so buckets hold many packages. */
+const PACKAGES_PER_TEMPLATE = 500;
+const OSV_BASE_TIME = Date.parse('2026-01-01T00:00:00Z');
+
+/** An OSV fixture a generated advisory is a variant of, with the vendor it is ingested as. */
+export interface OsvTemplate {
+  vendor: string;
+  prefix: string;
+  doc: Record<string, unknown>;
+}
+
+/** OSV documents Trivy can use (GHSA, Go vulndb, PyPA, AlmaLinux, Chainguard), withdrawn and malformed ones left out. */
+export function osvTemplates(): OsvTemplate[] {
+  const fixtures = advisoryFixtures();
+  const sets = [
+    { vendor: 'ghsa', prefix: 'GHSA', dir: 'ghsa/advisory-database/advisories' },
+    { vendor: 'ghsa', prefix: 'GHSA', dir: 'ghsa/via-trivy-db' },
+    { vendor: 'go-vulndb', prefix: 'GO', dir: 'osv-go/current' },
+    { vendor: 'pypa', prefix: 'PYSEC', dir: 'osv-misc/pysec-via-trivy-db' },
+    { vendor: 'almalinux', prefix: 'ALSA', dir: 'osv-misc/almalinux-via-anchore-vunnel' },
+    { vendor: 'chainguard', prefix: 'CGA', dir: 'osv-misc/chainguard-via-anchore-vunnel' },
+  ];
+  const templates: OsvTemplate[] = [];
+  for (const set of sets) {
+    for (const file of jsonFiles(join(fixtures, set.dir))) {
+      let doc: Record<string, unknown>;
+      try {
+        doc = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
+      } catch {
+        continue; // the deliberately malformed fixtures
+      }
+      if (doc.withdrawn || !Array.isArray(doc.affected)) continue;
+      templates.push({ vendor: set.vendor, prefix: set.prefix, doc });
+    }
+  }
+  return templates;
+}
+
+/** Document n as an object: a template with its own id, one CVE alias of its own, and package names spread over a pool. */
+export function osvVariantDoc(
+  templates: OsvTemplate[],
+  n: number,
+): { vendor: string; doc: Record<string, unknown>; time: string } {
+  const t = templates[n % templates.length]!;
+  const doc = structuredClone(t.doc);
+  const time = osvTime(n);
+  doc.id = `${t.prefix}-BENCH-${String(n).padStart(7, '0')}`;
+  doc.aliases = [`CVE-2099-${String(n).padStart(7, '0')}`];
+  doc.modified = time;
+  const spread = Math.floor(n / templates.length) % PACKAGES_PER_TEMPLATE;
+  for (const affected of doc.affected as Array<{ package?: { name?: string } }>) {
+    if (affected.package?.name) affected.package.name = `${affected.package.name}-b${spread}`;
+  }
+  return { vendor: t.vendor, doc, time };
+}
+
+/** Document n, as its upstream would serve it (pretty JSON). */
+export function osvVariant(templates: OsvTemplate[], n: number): BenchDocument {
+  const { vendor, doc, time } = osvVariantDoc(templates, n);
+  return { vendor, text: JSON.stringify(doc, null, 2), time };
+}
+
+/** The n-th second after 2026-01-01, as OSV writes times. */
+export function osvTime(n: number): string {
+  return new Date(OSV_BASE_TIME + n * 1000).toISOString().replace('.000Z', 'Z');
 }

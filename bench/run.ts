@@ -8,6 +8,7 @@ const areas: Record<string, () => Promise<unknown>> = {
   export: async () => (await import('./export.ts')).runExportBench(),
   findings: async () => (await import('./findings.ts')).runFindingsBench(),
   trivy: async () => (await import('./trivy.ts')).runTrivyBench(),
+  mirror: async () => (await import('./mirror.ts')).runMirrorBench(),
 };
 
 const area = process.argv[2];

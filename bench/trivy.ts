@@ -14,13 +14,14 @@ import { pipeline } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
 import { aocService } from '@stella/aoc';
 import type { RunningServer } from '@stella/server';
-import { advisoryFixtures, createDatabase, startPostgres } from '@stella/testkit';
+import { createDatabase, startPostgres } from '@stella/testkit';
 import {
   adminToken,
-  type BenchDocument,
   createLoader,
-  jsonFiles,
   memorySampler,
+  type OsvTemplate,
+  osvTemplates,
+  osvVariant,
   submitExportRun,
   TENANT,
   timed,
@@ -30,59 +31,7 @@ import {
 
 const DOCUMENTS = Number(process.env.STELLA_BENCH_TRIVY_DOCUMENTS ?? 100_000);
 const BACKEND = process.env.STELLA_BENCH_TRIVY_BACKEND ?? 'postgres';
-/** Variants spread over this many package names per template, so buckets hold many packages. */
-const PACKAGES_PER_TEMPLATE = 500;
 const WARMUP_DOCUMENTS = 1_000;
-const FIXTURES = advisoryFixtures();
-const BASE_TIME = Date.parse('2026-01-01T00:00:00Z');
-
-interface Template {
-  vendor: string;
-  prefix: string;
-  doc: Record<string, unknown>;
-}
-
-/** OSV documents Trivy can use, with the vendor each is ingested as (withdrawn and malformed ones left out). */
-function loadTemplates(): Template[] {
-  const sets = [
-    { vendor: 'ghsa', prefix: 'GHSA', dir: 'ghsa/advisory-database/advisories' },
-    { vendor: 'ghsa', prefix: 'GHSA', dir: 'ghsa/via-trivy-db' },
-    { vendor: 'go-vulndb', prefix: 'GO', dir: 'osv-go/current' },
-    { vendor: 'pypa', prefix: 'PYSEC', dir: 'osv-misc/pysec-via-trivy-db' },
-    { vendor: 'almalinux', prefix: 'ALSA', dir: 'osv-misc/almalinux-via-anchore-vunnel' },
-    { vendor: 'chainguard', prefix: 'CGA', dir: 'osv-misc/chainguard-via-anchore-vunnel' },
-  ];
-  const templates: Template[] = [];
-  for (const set of sets) {
-    for (const file of jsonFiles(join(FIXTURES, set.dir))) {
-      let doc: Record<string, unknown>;
-      try {
-        doc = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
-      } catch {
-        continue; // the deliberately malformed fixtures
-      }
-      if (doc.withdrawn || !Array.isArray(doc.affected)) continue;
-      templates.push({ vendor: set.vendor, prefix: set.prefix, doc });
-    }
-  }
-  return templates;
-}
-
-/** Document n: a template with its own id, one CVE alias of its own, and package names spread over a pool. */
-function variant(templates: Template[], n: number): BenchDocument {
-  const t = templates[n % templates.length]!;
-  const doc = structuredClone(t.doc);
-  const time = new Date(BASE_TIME + n * 1000).toISOString().replace('.000Z', 'Z');
-  doc.id = `${t.prefix}-BENCH-${String(n).padStart(7, '0')}`;
-  doc.aliases = [`CVE-2099-${String(n).padStart(7, '0')}`];
-  doc.modified = time;
-  const spread = Math.floor(n / templates.length) % PACKAGES_PER_TEMPLATE;
-  for (const affected of doc.affected as Array<{ package?: { name?: string } }>) {
-    if (affected.package?.name) affected.package.name = `${affected.package.name}-b${spread}`;
-  }
-  return { vendor: t.vendor, text: JSON.stringify(doc, null, 2), time };
-}
-
 interface RunView {
   runId: string;
   status: string;
@@ -95,7 +44,7 @@ const round = (n: number, digits = 2) => Number(n.toFixed(digits));
 const mb = (bytes: number) => bytes / 1e6;
 
 export async function runTrivyBench() {
-  const templates = loadTemplates();
+  const templates = osvTemplates();
   const results: Record<string, unknown> = {
     command: 'npm run bench -- trivy',
     node: process.version,
@@ -126,7 +75,7 @@ export async function runTrivyBench() {
   return results;
 }
 
-async function measure(server: RunningServer, home: string, templates: Template[]) {
+async function measure(server: RunningServer, home: string, templates: OsvTemplate[]) {
   const token = await adminToken(server, home);
   const api = async (path: string, init: RequestInit = {}) => {
     const res = await fetch(`${server.url}${path}`, {
@@ -164,7 +113,7 @@ async function measure(server: RunningServer, home: string, templates: Template[
     };
   };
 
-  const loader = createLoader(aocService(server.ctx), (n) => variant(templates, n), BACKEND);
+  const loader = createLoader(aocService(server.ctx), (n) => osvVariant(templates, n), BACKEND);
   console.error(`warm-up over ${WARMUP_DOCUMENTS} documents`);
   await loader.loadTo(WARMUP_DOCUMENTS);
   await exportRun('bench-trivy');
@@ -233,10 +182,10 @@ async function databaseSizes(api: (path: string) => Promise<Response>, runId: st
 }
 
 /** The same documents as one gzip JSONL file (level 6), and how long gzip took. */
-async function gzipOfDocuments(templates: Template[], work: string) {
+async function gzipOfDocuments(templates: OsvTemplate[], work: string) {
   const file = join(work, 'documents.jsonl.gz');
   const lines = function* () {
-    for (let n = 0; n < DOCUMENTS; n++) yield `${JSON.stringify(JSON.parse(variant(templates, n).text))}\n`;
+    for (let n = 0; n < DOCUMENTS; n++) yield `${JSON.stringify(JSON.parse(osvVariant(templates, n).text))}\n`;
   };
   const written = await timed(() =>
     pipeline(Readable.from(lines()), createGzip({ level: 6 }), createWriteStream(file)),

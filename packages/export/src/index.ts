@@ -5,6 +5,8 @@ export type { BundleCodec, BundleEntry, VerifyReport, WrittenBundle } from './bu
 export { bundleExtension, bundleMediaType, openBundle, verifyBundle, writeBundle } from './bundle/index.ts';
 export type { DistributionDriver, DistributionInput, DistributionResult } from './distribution/index.ts';
 export { ExportErrors, runErrorCode } from './errors.ts';
+export type { MirrorImportOptions, MirrorImportReceipt } from './mirror/import.ts';
+export { importMirrorBundle } from './mirror/import.ts';
 export { exportModule, exportOf } from './module.ts';
 export type { ArtifactManifest, ArtifactManifestInput, OciArtifact, OciBlob } from './oci/index.ts';
 export { buildArtifactManifest, OCI_CREATED_ANNOTATION, pushArtifact, writeOciLayout } from './oci/index.ts';
