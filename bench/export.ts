@@ -4,7 +4,6 @@
 // number of documents). PostgreSQL and PGlite, each with one in-process server on 127.0.0.1 in a
 // temporary directory that is removed afterwards.
 import { execFileSync } from 'node:child_process';
-import { randomUUID } from 'node:crypto';
 import { createReadStream, createWriteStream, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { join, relative } from 'node:path';
@@ -18,6 +17,7 @@ import { advisoryFixtures, createDatabase, startPostgres } from '@stella/testkit
 import {
   adminToken,
   type BenchDocument,
+  benchApi,
   createLoader,
   jsonFiles,
   memorySampler,
@@ -232,23 +232,7 @@ async function measure(
   const version = (await server.ctx.db.query<{ v: string }>(`select current_setting('server_version') as v`)).rows[0]
     ?.v;
   const token = await adminToken(server, home);
-  const api = async (path: string, init: RequestInit = {}) => {
-    const request = () =>
-      fetch(`${server.url}${path}`, {
-        ...init,
-        headers: {
-          authorization: `Bearer ${token}`,
-          'x-stella-tenant': TENANT,
-          ...(init.body ? { 'content-type': 'application/json', 'idempotency-key': key } : {}),
-        },
-      });
-    const key = randomUUID();
-    // After a minute of loading, the kept-alive socket may have been closed under the client (ECONNRESET);
-    // one retry on a fresh socket (POSTs carry an Idempotency-Key, so a retry cannot submit twice).
-    const res = await request().catch(() => request());
-    if (!res.ok) throw new Error(`${init.method ?? 'GET'} ${path}: ${res.status} ${await res.text()}`);
-    return res;
-  };
+  const api = benchApi(server, token);
   await api('/api/export/profiles', {
     method: 'POST',
     body: JSON.stringify({
