@@ -287,7 +287,16 @@ async function importIntoSite(api: BenchApi, work: string, full: RunView, delta:
     const importBundle = async (bundlePath: string, expected: number) => {
       const sampler = memorySampler();
       const { seconds, value: receipt } = await timed(() =>
-        importMirrorBundle({ config, tenant: TENANT, bundlePath, trustRootPem, migrate }),
+        // The generated documents carry 2026-01 fetch times, so the time anchor is older than the default
+        // 30-day budget; the benchmark measures the import, not the staleness refusal.
+        importMirrorBundle({
+          config,
+          tenant: TENANT,
+          bundlePath,
+          trustRootPem,
+          migrate,
+          stalenessBudgetSeconds: 10 * 365 * 86_400,
+        }),
       );
       const memory = sampler.stop();
       if (receipt.status !== 'applied' || receipt.records.inserted !== expected) {
