@@ -7,18 +7,23 @@ import { Errors } from '@stella/core';
 import { type CliCtx, CliError, log, printResult } from '@stella/platform';
 import { type Command, Option } from 'commander';
 import { ExportErrors } from '../errors.ts';
-import { type VerifyReport, verifyBundle } from './verify.ts';
+import { type VerifyCheck, type VerifyReport, verifyBundle } from './verify.ts';
 
 interface VerifyFlags {
   key?: string;
   format?: 'table' | 'json';
 }
 
-function table(report: VerifyReport): string {
-  const lines = report.checks.map((c) => {
+/** One line per check, as `stella export verify` and `stella mirror verify` print them. */
+export function checkLines(checks: readonly VerifyCheck[]): string[] {
+  return checks.map((c) => {
     const status = !c.ok ? 'FAIL' : c.reason ? 'note' : 'ok';
     return `${status.padEnd(4)}  ${c.file}  ${c.check}${c.reason ? `: ${c.reason}` : ''}`;
   });
+}
+
+function table(report: VerifyReport): string {
+  const lines = checkLines(report.checks);
   if (report.ok)
     lines.push(
       `bundle verified: export ${report.exportId ?? '(no exportId)'}, key ${report.keyid} (${report.trustedKey})`,

@@ -6,7 +6,7 @@ import { Errors } from '@stella/core';
 import { type CliCtx, CliError, counterOnStderr, log, printResult } from '@stella/platform';
 import type { Command } from 'commander';
 import { readKeyFlag } from '../bundle/command.ts';
-import { openBundle } from '../bundle/index.ts';
+import { checkLines, openBundle } from '../bundle/index.ts';
 import { ExportErrors } from '../errors.ts';
 import { importMirrorBundle, mirrorImportLog } from '../mirror/import.ts';
 import { type MirrorVerifyReport, verifyMirror } from '../mirror/verify.ts';
@@ -130,10 +130,7 @@ interface MirrorVerifyFlags {
 }
 
 function verifyTable(report: MirrorVerifyReport): string {
-  const lines = report.checks.map((c) => {
-    const status = !c.ok ? 'FAIL' : c.reason ? 'note' : 'ok';
-    return `${status.padEnd(4)}  ${c.file}  ${c.check}${c.reason ? `: ${c.reason}` : ''}`;
-  });
+  const lines = checkLines(report.checks);
   if (report.ok)
     lines.push(
       `mirror bundle verified: ${report.mode} export ${report.exportId}, anchored ${report.anchorTime} (${report.stalenessSeconds} s old)`,

@@ -58,36 +58,31 @@ export interface MirrorImportOptions {
   onRecords?: (n: number) => void;
 }
 
-export interface MirrorImportReceipt {
-  schema: 'stella.mirror.import-receipt.v1';
-  tenant: string;
-  status: 'applied' | 'already-applied' | 'dry-run';
+/** What the import reads of a bundle's export.json (signature-checked before it is read). */
+export interface MirrorManifest {
   exportId: string;
   mode: 'full' | 'delta';
   baseExportId: string | null;
+  /** `sha256:` of export.json. */
   manifestDigest: string;
   sourceTenant: string;
   /** The bundle's data time (export.json generatedAt). */
   generatedAt: string;
+  tombstones: number;
+}
+
+export interface MirrorImportReceipt extends MirrorManifest {
+  schema: 'stella.mirror.import-receipt.v1';
+  tenant: string;
+  status: 'applied' | 'already-applied' | 'dry-run';
   /** The signed time anchor, and how old it was at import. */
   anchorTime: string;
   stalenessSeconds: number;
   keyid: string;
   records: { inserted: number; present: number };
-  tombstones: number;
   /** The position of this bundle in the tenant's import log; absent when nothing was applied. */
   seq?: number;
   importedAt: string;
-}
-
-interface MirrorManifest {
-  exportId: string;
-  mode: 'full' | 'delta';
-  baseExportId: string | null;
-  manifestDigest: string;
-  sourceTenant: string;
-  generatedAt: string;
-  tombstones: number;
 }
 
 const EXPORT_ID = /^exp-[0-9a-f]{24}$/;
@@ -256,16 +251,10 @@ async function applyInOneTransaction(
     schema: 'stella.mirror.import-receipt.v1' as const,
     tenant,
     status,
-    exportId: manifest.exportId,
-    mode: manifest.mode,
-    baseExportId: manifest.baseExportId,
-    manifestDigest: manifest.manifestDigest,
-    sourceTenant: manifest.sourceTenant,
-    generatedAt: manifest.generatedAt,
+    ...manifest,
     anchorTime: report.anchorTime ?? manifest.generatedAt,
     stalenessSeconds: report.stalenessSeconds ?? 0,
     records,
-    tombstones: manifest.tombstones,
     ...(seq === undefined ? {} : { seq }),
     importedAt,
   });

@@ -10,10 +10,10 @@
 //     the data, whoever holds the export-center key;
 //   - with a base bundle, delta continuity: the delta names that base's export id and manifest digest.
 import { createHash } from 'node:crypto';
-import { createReadStream, existsSync } from 'node:fs';
-import { readFile, stat } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { type VerifyCheck, verifyBundle } from '../bundle/index.ts';
+import { hashFileStreaming, type VerifyCheck, verifyBundle } from '../bundle/index.ts';
 import { unsafePathReason } from '../bundle/paths.ts';
 import {
   MIRROR_BUNDLE_DSSE_PATH,
@@ -58,15 +58,6 @@ export interface MirrorVerifyReport {
   pinned: { exportKey: boolean; tufRoot: boolean };
 }
 
-const sha256Of = (path: string) =>
-  new Promise<string>((resolve, reject) => {
-    const hash = createHash('sha256');
-    createReadStream(path)
-      .on('data', (d) => hash.update(d))
-      .on('error', reject)
-      .on('end', () => resolve(hash.digest('hex')));
-  });
-
 async function readJson(path: string): Promise<Record<string, unknown> | undefined> {
   try {
     return JSON.parse(await readFile(path, 'utf8')) as Record<string, unknown>;
@@ -104,13 +95,9 @@ async function checkMirrorManifest(dir: string, checks: VerifyCheck[]): Promise<
       fail('file is missing');
       continue;
     }
-    const size = (await stat(file)).size;
-    if (size !== entry.bytes) {
-      fail(`${size} bytes, the manifest says ${String(entry.bytes)}`);
-      continue;
-    }
-    const actual = await sha256Of(file);
-    if (actual !== entry.sha256) fail(`sha256 is ${actual}, the manifest says ${String(entry.sha256)}`);
+    const actual = await hashFileStreaming(file);
+    if (actual.bytes !== entry.bytes) fail(`${actual.bytes} bytes, the manifest says ${String(entry.bytes)}`);
+    else if (actual.hex !== entry.sha256) fail(`sha256 is ${actual.hex}, the manifest says ${String(entry.sha256)}`);
   }
   if (failed === 0)
     checks.push({ file: MIRROR_MANIFEST_PATH, check: `mirror manifest: ${files.length} files match`, ok: true });

@@ -247,6 +247,18 @@ describe(`mirror bundles on ${testBackend()}`, () => {
     const flipped = await verify(tampered);
     assert.equal(flipped.code, 3);
     assert.match(flipped.stdout, /FAIL +indexes\/advisories\.index\.json +mirror manifest sha256 and size/);
+    const badBudget = await verify(join(work, 'full.tar.zst'), ['--staleness-budget', 'soon']);
+    assert.equal(badBudget.code, 2, badBudget.stderr);
+    assert.match(badBudget.stderr, /--staleness-budget soon: give seconds or a duration/);
+    const missingRoot = await cli([
+      'mirror',
+      'verify',
+      join(work, 'full.tar.zst'),
+      '--tuf-root',
+      join(work, 'nope.json'),
+    ]);
+    assert.equal(missingRoot.code, 2, missingRoot.stderr);
+    assert.match(missingRoot.stderr, /ERR_EXPORT_VERIFY_KEY: --tuf-root .*nope\.json: cannot be read/);
     const otherRoot = await verify(join(work, 'full.tar.zst'), ['--tuf-root', join(work, 'export-center.pub')]);
     assert.equal(otherRoot.code, 3, 'a root that is not TUF metadata is refused');
   });
