@@ -7,7 +7,7 @@
 // refused with ERR_EXPORT_BASE_MISSING.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { generateKeyPairSync } from 'node:crypto';
+import { createHash, generateKeyPairSync } from 'node:crypto';
 import {
   cpSync,
   existsSync,
@@ -22,6 +22,7 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { type AocEnvelope, importRawRecords, type ReplicaRecord } from '@stella/aoc';
 import { openDatabase } from '@stella/platform';
 import { advisoryFixtures, testBackend } from '@stella/testkit';
 import { parse as parseYaml } from 'yaml';
@@ -394,6 +395,45 @@ describe(`mirror bundles on ${testBackend()}`, () => {
         rows.map((r) => ({ id: r.id, supersedes: r.supersedes, raw: r.raw })),
         carried,
       );
+    });
+
+    test("the AOC import door refuses a record whose text does not match its hash, a diverged record, another store's id", async () => {
+      const [line] = shardLines(join(work, 'full'));
+      const envelope = line as unknown as AocEnvelope;
+      const db = await openDatabase(loadServerConfig({ env }).config);
+      const attempt = (store: 'advisory_raw' | 'vex_raw', records: ReplicaRecord[]) =>
+        db.transaction((tx) => importRawRecords(tx, 'default', store, records), { tenant: 'default' });
+      try {
+        assert.deepEqual(await attempt('advisory_raw', [{ envelope, raw: line!.content.raw }]), {
+          inserted: 0,
+          present: 1,
+        });
+        const edited = `${line!.content.raw} `;
+        await assert.rejects(attempt('advisory_raw', [{ envelope, raw: edited }]), (e: Error & { code?: string }) => {
+          assert.equal(e.code, 'ERR_AOC_005');
+          assert.match(e.message, /raw text hashes to sha256:/);
+          return true;
+        });
+        const rehashed = {
+          ...envelope,
+          upstream: {
+            ...envelope.upstream,
+            content_hash: `sha256:${createHash('sha256').update(edited).digest('hex')}`,
+          },
+        };
+        await assert.rejects(
+          attempt('advisory_raw', [{ envelope: rehashed, raw: edited }]),
+          (e: Error & { code?: string }) => {
+            assert.equal(e.code, 'ERR_AOC_003');
+            assert.match(e.message, /diverged/);
+            return true;
+          },
+        );
+        await assert.rejects(attempt('vex_raw', [{ envelope, raw: line!.content.raw }]), /is not an id of vex_raw/);
+      } finally {
+        await db.close();
+      }
+      assert.equal((await siteRows()).length, 180, 'nothing of a refused batch is written');
     });
   });
 });
