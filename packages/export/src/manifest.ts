@@ -5,6 +5,7 @@
 // recorded on the run, not in it.
 
 import { canonicalDigest, canonicalJson } from '@stella/core';
+import type { BundleEncryptionRecord, EncryptionRecord } from './crypto/index.ts';
 import type { Selectors } from './selectors.ts';
 
 export const MANIFEST_SCHEMA = 'https://stellaops.io/export-center/manifest/v1alpha2';
@@ -102,6 +103,8 @@ export interface ProvenanceInput {
   materials: { path: string; digest: string; records: number };
   policySnapshot?: PolicySnapshotRef | undefined;
   toolVersions: Record<string, string>;
+  /** The run's encryption record (docs/encryption.md), as `internalParameters.environment.encryption`. */
+  encryption?: EncryptionRecord | BundleEncryptionRecord | undefined;
 }
 
 /**
@@ -138,7 +141,11 @@ export function buildProvenance(input: ProvenanceInput): Buffer {
           profile: { name: input.profile.name, revision: input.profile.revision, digest: input.profile.digest },
           selectors: input.selectors,
         },
-        internalParameters: { tenant: input.tenant, compression: input.compression },
+        internalParameters: {
+          tenant: input.tenant,
+          compression: input.compression,
+          ...(input.encryption ? { environment: { encryption: input.encryption } } : {}),
+        },
         resolvedDependencies: [
           {
             name: input.materials.path,

@@ -15,6 +15,7 @@ import type { ExportMetrics } from './metrics.ts';
 import type { ExportProfile } from './profiles/schema.ts';
 import { selectRecords, serialiseRecords } from './run/contents.ts';
 import { createRunContext, RunCancelled, type RunContext, type RunServices } from './run/context.ts';
+import { encryptPayload, prepareEncryption, sealArchive } from './run/encryption.ts';
 import { bundleSettings, writeManifest, writeProvenance } from './run/manifests.ts';
 import { checkBundle, packBundle } from './run/packing.ts';
 import { completeRun, distributeBundle, publishBundle } from './run/publication.ts';
@@ -115,7 +116,8 @@ async function claimRun(
 
 /**
  * The phases of a run, in order; each is a named function over the run context. Timings keep the
- * names operators know from the run log (plan, data, sign, pack, check, store, distribute).
+ * names operators know from the run log (plan, data, sign, pack, check, store, distribute); encrypting
+ * counts in pack (aes-gcm, file by file) or check (age, the whole archive).
  */
 async function build(ctx: RunContext): Promise<RunOutcome> {
   const { timings } = ctx;
@@ -126,14 +128,17 @@ async function build(ctx: RunContext): Promise<RunOutcome> {
   const settings = bundleSettings(ctx, output);
   const signer = await tenantSigner(ctx);
   const manifest = await writeManifest(ctx, output, settings, signer.keyid);
-  const provenance = writeProvenance(ctx, output, settings, manifest);
+  const encryption = await prepareEncryption(ctx, output);
+  const provenance = writeProvenance(ctx, output, settings, manifest, encryption);
   const signed = signManifests(manifest, provenance, signer, output);
   timings.mark('sign');
-  const packed = await packBundle(ctx, output, signed, settings, manifest);
+  const encrypted = await encryptPayload(ctx, output, encryption);
+  const plain = await packBundle(ctx, output, signed, settings, manifest, encrypted);
   timings.mark('pack');
-  await checkBundle(ctx, packed, manifest, signed, signer.publicKeyPem, output);
+  await checkBundle(ctx, plain, manifest, signed, signer.publicKeyPem, output);
+  const packed = await sealArchive(ctx, plain, encryption);
   timings.mark('check');
-  await publishBundle(ctx, packed, manifest, provenance, output);
+  await publishBundle(ctx, packed, manifest, provenance, output, encryption);
   timings.mark('store');
   await distributeBundle(ctx, packed, manifest, settings, output);
   // Staging goes before the run is marked succeeded: a client that sees `succeeded` finds nothing of

@@ -51,6 +51,7 @@ function ageKeygen(): KeyPair {
 const alice = ageKeygen();
 const bob = ageKeygen();
 const mallory = ageKeygen();
+const RUN = 'run-0001';
 
 function file(name: string, bytes: Buffer): string {
   const p = path(name);
@@ -175,9 +176,12 @@ describe('parseAgeIdentities', () => {
 
 describe('data key', () => {
   test('the record has the documented shape, sorted recipients, and differs per run', async () => {
-    const { key, record } = await createDataKey([bob.recipient, alice.recipient]);
+    const { key, record } = await createDataKey([bob.recipient, alice.recipient], RUN, ['data/raw/advisories.jsonl']);
     assert.equal(key.length, 32);
     assert.equal(record.mode, 'age');
+    assert.equal(record.scope, 'files');
+    assert.equal(record.runId, RUN);
+    assert.deepEqual(record.files, ['data/raw/advisories.jsonl']);
     assert.equal(record.aadFormat, '{runId}:{relativePath}');
     assert.equal(record.nonceFormat, '12-byte random, prefixed to each file');
     assert.deepEqual(
@@ -185,12 +189,12 @@ describe('data key', () => {
       [alice.recipient, bob.recipient].sort(),
     );
     assert.deepEqual(Object.keys(record.recipients[0]!).sort(), ['recipient', 'wrappedKey']);
-    const again = await createDataKey([alice.recipient]);
+    const again = await createDataKey([alice.recipient], RUN, ['data/raw/advisories.jsonl']);
     assert.notDeepEqual(again.key, key);
   });
 
   test("Debian's age -d unwraps the key our code wrapped, for every recipient", async () => {
-    const { key, record } = await createDataKey([alice.recipient, bob.recipient]);
+    const { key, record } = await createDataKey([alice.recipient, bob.recipient], RUN, ['data/raw/advisories.jsonl']);
     for (const pair of [alice, bob]) {
       const entry = record.recipients.find((r) => r.recipient === pair.recipient)!;
       const wrapped = file('dek.age', Buffer.from(entry.wrappedKey, 'base64'));
@@ -200,7 +204,7 @@ describe('data key', () => {
   });
 
   test('any one matching identity unwraps; the record survives a JSON round trip as provenance does', async () => {
-    const { key, record } = await createDataKey([alice.recipient, bob.recipient]);
+    const { key, record } = await createDataKey([alice.recipient, bob.recipient], RUN, ['data/raw/advisories.jsonl']);
     const fromProvenance = JSON.parse(JSON.stringify({ environment: { encryption: record } })).environment
       .encryption as EncryptionRecord;
     assert.deepEqual(await unwrapDataKey(fromProvenance, [bob.identity]), key);
@@ -208,7 +212,7 @@ describe('data key', () => {
   });
 
   test('a wrong identity is refused naming the recipients', async () => {
-    const { record } = await createDataKey([alice.recipient]);
+    const { record } = await createDataKey([alice.recipient], RUN, ['data/raw/advisories.jsonl']);
     await assert.rejects(
       unwrapDataKey(record, [mallory.identity]),
       coded(
@@ -219,7 +223,7 @@ describe('data key', () => {
   });
 
   test('an altered wrapped key or a record this build cannot read is refused', async () => {
-    const { record } = await createDataKey([alice.recipient]);
+    const { record } = await createDataKey([alice.recipient], RUN, ['data/raw/advisories.jsonl']);
     const wrapped = Buffer.from(record.recipients[0]!.wrappedKey, 'base64');
     wrapped[wrapped.length - 5]! ^= 0x01;
     const altered = { ...record, recipients: [{ recipient: alice.recipient, wrappedKey: wrapped.toString('base64') }] };
@@ -235,7 +239,10 @@ describe('data key', () => {
   });
 
   test('kms:// recipients are refused before any key is made', async () => {
-    await assert.rejects(createDataKey(['kms://export/envelope']), coded('ERR_EXPORT_001', /KMS is not available/));
+    await assert.rejects(
+      createDataKey(['kms://export/envelope'], RUN, ['data/raw/advisories.jsonl']),
+      coded('ERR_EXPORT_001', /KMS is not available/),
+    );
   });
 });
 

@@ -111,13 +111,14 @@ describe('policy snapshot rules at submission', () => {
     );
   });
 
-  test('json:policy refuses what it cannot build: sboms, encryption, and every problem is listed', async () => {
+  test('json:policy refuses what it cannot build: sboms, a malformed recipient key, and every problem is listed', async () => {
     const doc = profile('policy', 'optional');
     doc.spec.include = ['advisories', 'sboms', 'findings'];
     doc.spec.encryption = { enabled: true, mode: 'age', recipientKeys: ['age1x'] } as never;
     await assert.rejects(checkSubmission(doc, { tenant: 't' }, undefined, lookup(ACTIVE)), (error: StellaError) => {
       const pointers = ((error.details?.errors ?? []) as { pointer: string }[]).map((p) => p.pointer);
-      assert.deepEqual(pointers, ['/spec/encryption', '/spec/include']);
+      assert.deepEqual(pointers, ['/spec/include', '/spec/encryption/recipientKeys/0']);
+      assert.match(error.message, /not an age X25519 recipient/);
       assert.match(error.message, /json:policy cannot export sboms yet \(only advisories, vex, findings\)/);
       return true;
     });

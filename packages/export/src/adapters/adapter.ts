@@ -18,6 +18,12 @@ export interface ExportAdapter {
    * then falls back to the tenant's active snapshot when none is given, and refuses when there is none.
    */
   readonly needsPolicySnapshot?: true;
+  /**
+   * Where its data files are staged (`data/`; `trivy/` for Trivy's DB): what profile encryption
+   * mode `aes-gcm` encrypts file by file. Everything else (manifests, indexes, trust files) stays
+   * readable, so a bundle's signatures and trust can be checked before it is decrypted.
+   */
+  readonly payloadPrefix: string;
   /** Set when a run is built against a base export (mirror:delta): submission resolves one or refuses with ERR_EXPORT_BASE_MISSING. */
   readonly needsBase?: true;
   /**

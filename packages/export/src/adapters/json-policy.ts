@@ -104,6 +104,7 @@ async function serialise(context: SerialiseContext, selection: Selection): Promi
 export const jsonPolicyAdapter: ExportAdapter = {
   kind: 'json',
   variant: 'policy',
+  payloadPrefix: 'data/',
   needsPolicySnapshot: true,
   refuse,
   select,

@@ -27,19 +27,13 @@ const STORES: { include: string; store: RawStore; path: string }[] = [
 /** The raw families, as a profile's `include` names them. */
 export const RAW_FAMILIES: readonly string[] = STORES.map((s) => s.include);
 
-/** What a profile names but `format` cannot build: encryption, and families it does not write. */
+/** What a profile names but `format` cannot build: families it does not write. */
 export function refuseUnsupported(
   profile: ExportProfile,
   format: string,
   writable: readonly string[],
 ): ProfileProblem[] {
   const problems: ProfileProblem[] = [];
-  if (profile.spec.encryption?.enabled) {
-    problems.push({
-      pointer: '/spec/encryption',
-      message: `encrypted ${format} bundles are not supported yet; disable encryption or use a mirror profile`,
-    });
-  }
   const missing = (profile.spec.include ?? []).filter((f) => !writable.includes(f));
   if (missing.length > 0) {
     problems.push({
@@ -126,6 +120,7 @@ async function serialise(context: SerialiseContext, selection: Selection): Promi
 export const jsonRawAdapter: ExportAdapter = {
   kind: 'json',
   variant: 'raw',
+  payloadPrefix: 'data/',
   refuse: (profile) => refuseUnsupported(profile, 'json:raw', RAW_FAMILIES),
   select,
   serialise,

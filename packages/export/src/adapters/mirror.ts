@@ -273,6 +273,7 @@ const refuse = (kind: string) => (profile: ExportProfile, selectors: Selectors) 
 export const mirrorFullAdapter: ExportAdapter = {
   kind: 'mirror',
   variant: 'full',
+  payloadPrefix: 'data/',
   refuse: refuse('mirror:full'),
   select,
   serialise: (context, selection) => serialise(context, selection, 'full'),
@@ -281,6 +282,7 @@ export const mirrorFullAdapter: ExportAdapter = {
 export const mirrorDeltaAdapter: ExportAdapter = {
   kind: 'mirror',
   variant: 'delta',
+  payloadPrefix: 'data/',
   needsBase: true,
   refuse: refuse('mirror:delta'),
   select,

@@ -183,6 +183,7 @@ async function serialise(context: SerialiseContext, selection: Selection): Promi
 export const trivyDbAdapter: ExportAdapter = {
   kind: 'trivy',
   variant: 'db',
+  payloadPrefix: 'trivy/',
   refuse: (profile) => refuseUnsupported(profile, 'trivy:db', FAMILIES),
   select,
   serialise,

@@ -7,6 +7,7 @@ import { Errors } from '@stella/core';
 import { type CliCtx, CliError, log, printResult } from '@stella/platform';
 import { type Command, Option } from 'commander';
 import { ExportErrors } from '../errors.ts';
+import { decryptBundle } from './decrypt.ts';
 import { type VerifyCheck, type VerifyReport, verifyBundle } from './verify.ts';
 
 interface VerifyFlags {
@@ -78,5 +79,53 @@ export function registerVerifyCommand(exportCommand: Command, cli: CliCtx): Comm
           `verification failed: ${failed.file}: ${failed.reason ?? `${failed.check} failed`}`,
         );
       }
+    });
+}
+
+/** Where `stella export decrypt` writes by default: `x.tar.zst.age` → `x.tar.zst`; `x.tar.zst` → `x-decrypted.tar.zst`. */
+function defaultDecryptOutput(input: string): string {
+  const base = input.replace(/[/\\]+$/, '');
+  if (base.endsWith('.age')) return base.slice(0, -'.age'.length);
+  const match = /^(.*?)(\.tar(?:\.zst|\.gz)?)$/.exec(base);
+  return match ? `${match[1]}-decrypted${match[2]}` : `${base}-decrypted.tar.zst`;
+}
+
+export function registerDecryptCommand(exportCommand: Command, cli: CliCtx): Command {
+  const { io, globals } = cli;
+  return exportCommand
+    .command('decrypt')
+    .description(
+      'Decrypt an encrypted export bundle offline with an age identity: a whole-bundle age file (mode age) or a bundle with encrypted data files (mode aes-gcm) becomes the plaintext bundle its signatures cover; verify that afterwards',
+    )
+    .argument('<bundle>', 'encrypted bundle file (.age, or .tar.zst with encrypted data/) or an extracted directory')
+    .requiredOption('-i, --identity <key.txt>', 'age identity file as age-keygen writes it (AGE-SECRET-KEY-1… lines)')
+    .option(
+      '-o, --output <file>',
+      'plaintext bundle to write (default: the input without .age, else <name>-decrypted.tar.zst); written only when every file decrypted',
+    )
+    .action(async (target: string, flags: { identity: string; output?: string }) => {
+      const opts = globals();
+      if (!existsSync(target)) throw new CliError(Errors.fileNotFound, `${target}: no such file or directory`);
+      let identities: string;
+      try {
+        identities = await readFile(flags.identity, 'utf8');
+      } catch (error) {
+        throw new CliError(
+          ExportErrors.decryptIdentity,
+          `--identity ${flags.identity}: cannot be read: ${(error as Error).message}`,
+        );
+      }
+      const output = flags.output ?? defaultDecryptOutput(target);
+      if (existsSync(output)) {
+        throw new CliError(Errors.usage, `${output} already exists; remove it or pass --output`);
+      }
+      const result = await decryptBundle(target, identities, output);
+      printResult(
+        io,
+        opts,
+        result,
+        () =>
+          `decrypted ${target} (${result.mode === 'age' ? 'whole-bundle age' : `${result.files} data file(s), aes-gcm`}) → ${output}\n${result.digest}  ${result.bytes} bytes\nnext: stella export verify ${output}`,
+      );
     });
 }

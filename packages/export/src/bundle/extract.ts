@@ -43,6 +43,8 @@ const HEADER_ALLOWANCE_PER_ENTRY = 4096;
 /** zstd's own default; a frame asking for a larger window would need that much memory to decode. */
 const ZSTD_WINDOW_LOG_MAX = 27;
 const CHUNK = 1 << 20;
+/** The first line of a binary age file. */
+export const AGE_MAGIC = 'age-encryption.org/v1\n';
 
 export type BundleFormat = 'directory' | 'tar' | 'tar+gzip' | 'tar+zstd';
 
@@ -69,6 +71,11 @@ async function sniff(path: string): Promise<Exclude<BundleFormat, 'directory'> |
     if (bytesRead >= 4 && head.readUInt32LE(0) === 0xfd2fb528) return 'tar+zstd';
     if (bytesRead >= 2 && head[0] === 0x1f && head[1] === 0x8b) return 'tar+gzip';
     if (bytesRead >= 262 && head.toString('latin1', 257, 262) === 'ustar') return 'tar';
+    if (head.toString('latin1', 0, AGE_MAGIC.length) === AGE_MAGIC) {
+      throw refused(
+        `${path}: an age-encrypted bundle (profile encryption mode age): decrypt it first with \`stella export decrypt ${path} --identity <key.txt>\` (or \`age -d -i <key.txt> -o <bundle>.tar.zst ${path}\`), then use the output`,
+      );
+    }
     return undefined;
   } finally {
     await file.close();

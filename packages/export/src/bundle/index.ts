@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 // Deterministic signed export bundles: writing, signing, safe opening and offline verification.
 export { hashFileStreaming } from './bundle-reader.ts';
-export { checkLines, registerVerifyCommand } from './command.ts';
+export { checkLines, registerDecryptCommand, registerVerifyCommand } from './command.ts';
+export type { DecryptedBundle } from './decrypt.ts';
+export { decryptBundle, encryptionRecordOf, isAgeFile } from './decrypt.ts';
 export type { BundleFormat, BundleLimits, OpenedBundle } from './extract.ts';
 export { DEFAULT_BUNDLE_LIMITS, openBundle, readArchiveMembers, tarDigestOf } from './extract.ts';
 export {

@@ -8,6 +8,7 @@ import { createPublicKey, type KeyObject, verify as verifySignature } from 'node
 import { dsseVerify, parseDsseEnvelope, parseSha256, StellaError } from '@stella/core';
 import { ExportErrors } from '../errors.ts';
 import { BundleReader, isObject, listFiles, parseJson, type TrustedKey, type VerifyCheck } from './bundle-reader.ts';
+import { encryptionRecordOf } from './decrypt.ts';
 import { type BundleLimits, openBundle } from './extract.ts';
 import {
   CHECKSUMS_PATH,
@@ -309,12 +310,48 @@ async function checkProvenance(
   return bytes;
 }
 
+/**
+ * How many files are still encrypted, or undefined for a plaintext bundle. provenance.json lists the
+ * files encrypted at export; after `stella export decrypt` the record stays (it is signed) but the
+ * files match export.json again, so a file counts only while its digest is not the recorded one.
+ */
+async function encryptedFiles(reader: BundleReader): Promise<number | undefined> {
+  const json = async (path: string) => {
+    const bytes = await reader.small(path);
+    const parsed = typeof bytes === 'string' ? undefined : parseJson(bytes);
+    return parsed && 'value' in parsed ? parsed.value : undefined;
+  };
+  const record = encryptionRecordOf(await json(PROVENANCE_PATH));
+  if (record?.scope !== 'files' || !Array.isArray(record.files) || record.files.length === 0) return undefined;
+  const manifest = await json(EXPORT_MANIFEST_PATH);
+  const contents = isObject(manifest) && Array.isArray(manifest.contents) ? manifest.contents : [];
+  const recorded = new Map(
+    contents.filter(isObject).map((c) => [String(c.path), String(c.digest).replace(/^sha256:/, '')]),
+  );
+  for (const path of record.files) {
+    if (!reader.files.has(path) || (await reader.digest(path)).hex === recorded.get(path)) return undefined;
+  }
+  return record.files.length;
+}
+
 /** Checks an extracted bundle directory or a .tar/.tar.gz/.tar.zst file; hostile archives throw ERR_EXPORT_009. */
 export async function verifyBundle(target: string, options: VerifyBundleOptions = {}): Promise<VerifyReport> {
   const opened = await openBundle(target, options.limits);
   try {
     const checks: VerifyCheck[] = [];
     const reader = new BundleReader(opened.dir, await listFiles(opened.dir, checks));
+    // Signatures cover the plaintext (runbook §8.2: decrypt, then verify): say so once rather than
+    // report every ciphertext file as a digest mismatch.
+    const encrypted = await encryptedFiles(reader);
+    if (encrypted !== undefined) {
+      checks.push({
+        file: PROVENANCE_PATH,
+        check: 'encryption',
+        ok: false,
+        reason: `${encrypted} data file(s) are encrypted (profile encryption aes-gcm): decrypt first with \`stella export decrypt ${target} --identity <key.txt>\`, then verify its output`,
+      });
+      return { ok: false, checks, trustedKey: options.publicKeyPem === undefined ? 'bundled' : 'given' };
+    }
     await checkChecksums(reader, checks);
     const { bytes: exportBytes, manifest } = await checkManifest(reader, checks);
     const key = await resolveKey(reader, options.publicKeyPem, checks);

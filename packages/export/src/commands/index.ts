@@ -3,7 +3,7 @@
 // list, cancel, replay), download with digest check, offline verify, keys, quota and retention.
 import type { CliCtx } from '@stella/platform';
 import type { Command } from 'commander';
-import { registerTrivyOciCommand, registerVerifyCommand } from '../bundle/index.ts';
+import { registerDecryptCommand, registerTrivyOciCommand, registerVerifyCommand } from '../bundle/index.ts';
 import { registerDownloadCommand, registerKeysCommand } from './bundles.ts';
 import { registerMirrorVerifyCommand, registerOfflineCommands } from './offline.ts';
 import { registerProfileCommands } from './profiles.ts';
@@ -21,6 +21,7 @@ export function registerExportCommands(program: Command, cli: CliCtx): void {
   registerRunCommands(exportCmd, cli);
   registerDownloadCommand(exportCmd, cli);
   registerVerifyCommand(exportCmd, cli);
+  registerDecryptCommand(exportCmd, cli);
   registerMirrorVerifyCommand(exportCmd, 'mirror-validate', cli);
   registerTrivyOciCommand(exportCmd, cli);
   registerKeysCommand(exportCmd, cli);

@@ -17,13 +17,32 @@ export interface AgeWrappedKey {
   wrappedKey: string;
 }
 
-/** provenance.json `environment.encryption`: enough to decrypt with any one recipient's identity. */
+/**
+ * provenance.json `environment.encryption` of a bundle whose files are encrypted one by one (profile
+ * mode `aes-gcm`): enough to decrypt with any one recipient's identity. `mode` names how the data key
+ * is wrapped, as the spec's record does (`age`; `aes-gcm+kms` would be KMS).
+ */
 export interface EncryptionRecord {
   mode: 'age';
+  scope: 'files';
   aadFormat: typeof AAD_FORMAT;
   nonceFormat: typeof NONCE_FORMAT;
+  /** The `{runId}` of every file's AAD. */
+  runId: string;
   /** Sorted by recipient, byte order (the spec's determinism rule for recipients). */
   recipients: AgeWrappedKey[];
+  /** The bundle members that are encrypted, in byte order; every other member is plaintext. */
+  files: string[];
+}
+
+/**
+ * The record of a bundle encrypted whole as one age file (profile mode `age`): it sits in the
+ * plaintext bundle's provenance, so it names only who can open it.
+ */
+export interface BundleEncryptionRecord {
+  mode: 'age';
+  scope: 'bundle';
+  recipients: { recipient: string }[];
 }
 
 export interface DataKey {
@@ -36,7 +55,11 @@ export interface DataKey {
  * parseAgeRecipients (ERR_EXPORT_001 for kms:// or malformed keys). The wrapped keys differ on every
  * call (age uses an ephemeral key), so the record is not part of any rerun hash.
  */
-export async function createDataKey(recipients: readonly string[]): Promise<DataKey> {
+export async function createDataKey(
+  recipients: readonly string[],
+  runId: string,
+  files: readonly string[],
+): Promise<DataKey> {
   const sorted = parseAgeRecipients(recipients);
   const key = randomBytes(DATA_KEY_BYTES);
   const wrapped: AgeWrappedKey[] = [];
@@ -49,7 +72,15 @@ export async function createDataKey(recipients: readonly string[]): Promise<Data
   }
   return {
     key,
-    record: { mode: 'age', aadFormat: AAD_FORMAT, nonceFormat: NONCE_FORMAT, recipients: wrapped },
+    record: {
+      mode: 'age',
+      scope: 'files',
+      aadFormat: AAD_FORMAT,
+      nonceFormat: NONCE_FORMAT,
+      runId,
+      recipients: wrapped,
+      files: [...files].sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b))),
+    },
   };
 }
 
@@ -101,8 +132,14 @@ function checkRecord(record: EncryptionRecord): void {
   };
   if (typeof record !== 'object' || record === null) refuse('is missing');
   if (record.mode !== 'age') refuse(`has mode ${String(record.mode)}; this build reads mode age only (no KMS)`);
+  if (record.scope !== 'files')
+    refuse(`has scope ${String(record.scope)}, not files: nothing in the bundle is encrypted file by file`);
   if (record.aadFormat !== AAD_FORMAT || record.nonceFormat !== NONCE_FORMAT) {
     refuse(`uses aadFormat/nonceFormat this build does not know (expected ${AAD_FORMAT} and ${NONCE_FORMAT})`);
+  }
+  if (typeof record.runId !== 'string' || record.runId === '') refuse('has no runId');
+  if (!Array.isArray(record.files) || record.files.some((f) => typeof f !== 'string')) {
+    refuse('has no files list');
   }
   const entries: unknown = record.recipients;
   if (!Array.isArray(entries) || entries.length === 0) refuse('lists no recipients');

@@ -14,7 +14,7 @@ const X25519_IDENTITY = /^AGE-SECRET-KEY-1[02-9AC-HJ-NP-Z]{58}$/;
 /** An identity file holds a handful of keys; anything larger is not one (and is not read further). */
 export const MAX_IDENTITY_FILE_CHARS = 64 * 1024;
 
-interface RecipientProblem {
+export interface RecipientProblem {
   pointer: string;
   message: string;
 }
@@ -26,14 +26,7 @@ interface RecipientProblem {
  * echoed: a secret key pasted into the wrong field must not reach logs.
  */
 export function parseAgeRecipients(keys: readonly string[], pointer = '/spec/encryption/recipientKeys'): string[] {
-  const problems: RecipientProblem[] = [];
-  if (keys.length === 0) {
-    problems.push({ pointer, message: 'at least one age1… recipient is needed, or nobody could decrypt the bundle' });
-  }
-  keys.forEach((key, index) => {
-    const problem = recipientProblem(key);
-    if (problem) problems.push({ pointer: `${pointer}/${index}`, message: problem });
-  });
+  const problems = recipientProblems(keys, pointer);
   if (problems.length > 0) {
     throw new StellaError(
       ExportErrors.validation,
@@ -42,6 +35,22 @@ export function parseAgeRecipients(keys: readonly string[], pointer = '/spec/enc
     );
   }
   return [...new Set(keys)].sort();
+}
+
+/** Every bad entry of `keys` at its JSON pointer (none when all are age X25519 recipients). */
+export function recipientProblems(
+  keys: readonly string[],
+  pointer = '/spec/encryption/recipientKeys',
+): RecipientProblem[] {
+  const problems: RecipientProblem[] = [];
+  if (keys.length === 0) {
+    problems.push({ pointer, message: 'at least one age1… recipient is needed, or nobody could decrypt the bundle' });
+  }
+  keys.forEach((key, index) => {
+    const problem = recipientProblem(key);
+    if (problem) problems.push({ pointer: `${pointer}/${index}`, message: problem });
+  });
+  return problems;
 }
 
 function recipientProblem(key: unknown): string | undefined {

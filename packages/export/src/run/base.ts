@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { StellaError } from '@stella/core';
 import type { BaseExport } from '../adapters/adapter.ts';
+import { isAgeFile } from '../bundle/index.ts';
 import { ExportErrors } from '../errors.ts';
 import { runByExportId } from '../sql/runs.ts';
 import type { RunContext } from './context.ts';
@@ -27,6 +28,12 @@ export async function loadBase(ctx: RunContext): Promise<BaseExport> {
     await pipeline(await ctx.services.blobs.get(run.bundle_uri), createWriteStream(bundlePath));
   } catch (error) {
     throw missing(`cannot be read from CAS: ${(error as Error).message}`);
+  }
+  if (await isAgeFile(bundlePath)) {
+    // Its indexes are inside the age file, which only the recipients can open.
+    throw missing(
+      'is encrypted whole with age (profile encryption mode age), so this server cannot read its indexes; chain deltas on a mirror:full with encryption mode aes-gcm (its indexes stay readable) or none',
+    );
   }
   return { exportId, manifestDigest: run.manifest_digest, bundlePath };
 }

@@ -15,6 +15,7 @@ import {
 import { loadRunSnapshot } from '../service/submission.ts';
 import { fixedTime } from './contents.ts';
 import type { RunContext } from './context.ts';
+import type { RunEncryption } from './encryption.ts';
 
 export const SIGNING_ALGORITHM = 'ecdsa-p256-sha256';
 
@@ -115,6 +116,7 @@ export function writeProvenance(
   output: AdapterOutput,
   settings: BundleSettings,
   manifest: BuiltManifest,
+  encryption: RunEncryption | undefined,
 ): { bytes: Buffer; digest: string } {
   const bytes = buildProvenance({
     exportId: manifest.exportId,
@@ -134,6 +136,7 @@ export function writeProvenance(
       zstd: process.versions.zstd ?? '',
       zlib: process.versions.zlib ?? '',
     },
+    encryption: encryption?.record,
   });
   return { bytes, digest: sha256Digest(bytes) };
 }

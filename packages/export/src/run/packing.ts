@@ -35,16 +35,23 @@ export interface PackedBundle {
   written: WrittenBundle;
 }
 
-/** Writes the archive; a run cancelled while it was written stops here, before anything is stored. */
+/**
+ * Writes the archive; a run cancelled while it was written stops here, before anything is stored.
+ * `encrypted` names the data files whose ciphertext goes in instead (profile encryption aes-gcm).
+ */
 export async function packBundle(
   ctx: RunContext,
   output: AdapterOutput,
   signed: SignedManifests,
   settings: BundleSettings,
   manifest: BuiltManifest,
+  encrypted: ReadonlyMap<string, { file: string; size: number }>,
 ): Promise<PackedBundle> {
   const entries: BundleEntry[] = [
-    ...output.files.map((f) => ({ path: f.path, size: f.size, source: f.file })),
+    ...output.files.map((f) => {
+      const staged = encrypted.get(f.path) ?? { file: f.file, size: f.size };
+      return { path: f.path, size: staged.size, source: staged.file };
+    }),
     ...signed.files.map((f) => ({ path: f.path, size: f.bytes.length, source: f.bytes })),
   ];
   const fileName = `${output.fileStem ?? `${ctx.profile.metadata.name}-${manifest.exportId}`}${bundleExtension(settings.codec)}`;

@@ -10,6 +10,7 @@ import type { DistributionArtifact, DistributionInput } from '../distribution/in
 import { ExportErrors } from '../errors.ts';
 import { type DistributionRow, getRun, TERMINAL, updateRun, upsertDistribution } from '../sql/runs.ts';
 import { RunCancelled, type RunContext } from './context.ts';
+import type { RunEncryption } from './encryption.ts';
 import type { BuiltManifest, BundleSettings } from './manifests.ts';
 import type { PackedBundle } from './packing.ts';
 
@@ -23,6 +24,7 @@ export async function publishBundle(
   manifest: BuiltManifest,
   provenance: { bytes: Buffer; digest: string },
   output: AdapterOutput,
+  encryption: RunEncryption | undefined,
 ): Promise<void> {
   const { blobs, service, clock } = ctx.services;
   const { tenant, run } = ctx;
@@ -68,6 +70,22 @@ export async function publishBundle(
       fileName: packed.fileName,
       bytes: written.bytes,
     });
+    if (encryption) {
+      // The audit record the mirror runbook names (spec §2.5); other kinds get the same under export.
+      await service.timelineAppend(q, tenant, {
+        category: 'export',
+        kind: run.profile_kind.startsWith('mirror:') ? 'mirror.encryption.enabled' : 'export.encryption.enabled',
+        details: {
+          runId: run.run_id,
+          exportId: manifest.exportId,
+          mode: encryption.plan.mode,
+          recipients: encryption.plan.recipients,
+          encryptedFiles: encryption.record.scope === 'files' ? encryption.record.files.length : 0,
+          bundleDigest: written.digest,
+        },
+        traceId: run.trace_id ?? undefined,
+      });
+    }
   });
 }
 

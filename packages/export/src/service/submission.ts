@@ -13,6 +13,7 @@ import {
 import type { Db } from '@stella/platform';
 import type { ProfileProblem } from '../adapters/adapter.ts';
 import { adapterFor } from '../adapters/registry.ts';
+import { encryptionProblems } from '../crypto/profile.ts';
 import { ExportErrors } from '../errors.ts';
 import type { ExportProfile } from '../profiles/schema.ts';
 import type { Selectors } from '../selectors.ts';
@@ -106,7 +107,11 @@ export async function checkSubmission(
   lookup: PolicySnapshotLookup,
 ): Promise<string | null> {
   const adapter = adapterFor(`${profile.spec.kind}:${profile.spec.variant}`);
-  const problems = [...adapter.refuse(profile, selectors), ...policySnapshotProblems(profile, requested)];
+  const problems = [
+    ...adapter.refuse(profile, selectors),
+    ...encryptionProblems(profile),
+    ...policySnapshotProblems(profile, requested),
+  ];
   if (problems.length > 0) throw refusal(profile, problems);
   return resolvePolicySnapshot(profile, requested, adapter.needsPolicySnapshot === true, lookup);
 }
