@@ -5,7 +5,7 @@ import { once } from 'node:events';
 import { createWriteStream, writeFileSync } from 'node:fs';
 import { rename, rm } from 'node:fs/promises';
 import { Errors } from '@stella/core';
-import { type CliCtx, CliError, createApiClient, log, printResult } from '@stella/platform';
+import { type ApiClient, type CliCtx, CliError, createApiClient, log, printResult } from '@stella/platform';
 import type { Command } from 'commander';
 import { ExportErrors } from '../errors.ts';
 import { progressBar } from './watch.ts';
@@ -19,55 +19,73 @@ export function registerDownloadCommand(exportCmd: Command, cli: CliCtx): void {
     .argument('<runId>')
     .option('--output <file>', 'where to write the bundle (default: the bundle file name)')
     .action(async (runId: string, flags: { output?: string }) => {
-      const client = api();
-      const response = await client.request('GET', `/api/export/runs/${encodeURIComponent(runId)}/download`, {
-        timeoutMs: 0,
-      });
-      const expected = response.headers.get('x-stella-bundle-digest') ?? '';
-      const size = Number(response.headers.get('content-length') ?? 0);
-      const name =
-        /filename="([^"]+)"/.exec(response.headers.get('content-disposition') ?? '')?.[1] ?? `${runId}.bundle`;
-      const output = flags.output ?? name;
-      const partial = `${output}.partial`;
-      const out = createWriteStream(partial);
-      const hash = createHash('sha256');
       const bar = progressBar(io, globals().quiet || globals().json);
-      let received = 0;
-      try {
-        for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
-          hash.update(chunk);
-          received += chunk.length;
-          if (!out.write(chunk)) await once(out, 'drain');
-          if (size) bar.draw('download', received / size, `${received}/${size} bytes`);
-        }
-        out.end();
-        await once(out, 'finish');
-      } catch (error) {
-        out.destroy();
-        await rm(partial, { force: true });
-        throw new CliError(
-          Errors.transport,
-          `download of ${runId} broke off after ${received} bytes: ${(error as Error).message}`,
-          { cause: error },
-        );
-      }
-      bar.end();
-      const actual = `sha256:${hash.digest('hex')}`;
-      if (expected && actual !== expected) {
-        await rm(partial, { force: true });
-        throw new CliError(
-          ExportErrors.verify,
-          `downloaded bytes hash to ${actual}, the server announced ${expected}; nothing was kept`,
-        );
-      }
-      await rename(partial, output);
-      printResult(
-        io,
-        globals(),
-        { runId, output, digest: actual, bytes: received },
-        () => `${output} ${actual} (${received} bytes)`,
+      const result = await downloadRunBundle(api(), runId, flags.output, (received, size) =>
+        bar.draw('download', received / size, `${received}/${size} bytes`),
       );
+      bar.end();
+      printResult(io, globals(), result, () => `${result.output} ${result.digest} (${result.bytes} bytes)`);
     });
+}
+
+export interface DownloadedBundle {
+  runId: string;
+  output: string;
+  digest: string;
+  bytes: number;
+}
+
+/**
+ * Streams a run's bundle to `output` (default: the server's file name) through a `.partial` file that
+ * is renamed only once its sha256 matches the digest the server announced; nothing is kept otherwise.
+ */
+export async function downloadRunBundle(
+  client: ApiClient,
+  runId: string,
+  output: string | undefined,
+  onProgress: (received: number, size: number) => void = () => {},
+): Promise<DownloadedBundle> {
+  const response = await client.request('GET', `/api/export/runs/${encodeURIComponent(runId)}/download`, {
+    timeoutMs: 0,
+  });
+  const expected = response.headers.get('x-stella-bundle-digest') ?? '';
+  const size = Number(response.headers.get('content-length') ?? 0);
+  const name = /filename="([^"]+)"/.exec(response.headers.get('content-disposition') ?? '')?.[1] ?? `${runId}.bundle`;
+  const target = output ?? name;
+  const partial = `${target}.partial`;
+  const out = createWriteStream(partial);
+  const hash = createHash('sha256');
+  let received = 0;
+  try {
+    for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
+      hash.update(chunk);
+      received += chunk.length;
+      if (!out.write(chunk)) await once(out, 'drain');
+      if (size) onProgress(received, size);
+    }
+    out.end();
+    await once(out, 'finish');
+  } catch (error) {
+    out.destroy();
+    await rm(partial, { force: true });
+    throw new CliError(
+      Errors.transport,
+      `download of ${runId} broke off after ${received} bytes: ${(error as Error).message}`,
+      {
+        cause: error,
+      },
+    );
+  }
+  const actual = `sha256:${hash.digest('hex')}`;
+  if (expected && actual !== expected) {
+    await rm(partial, { force: true });
+    throw new CliError(
+      ExportErrors.verify,
+      `downloaded bytes hash to ${actual}, the server announced ${expected}; nothing was kept`,
+    );
+  }
+  await rename(partial, target);
+  return { runId, output: target, digest: actual, bytes: received };
 }
 
 export function registerKeysCommand(exportCmd: Command, cli: CliCtx): void {

@@ -10,6 +10,7 @@ import { checkLines, openBundle } from '../bundle/index.ts';
 import { ExportErrors } from '../errors.ts';
 import { importMirrorBundle, mirrorImportLog } from '../mirror/import.ts';
 import { type MirrorVerifyReport, verifyMirror } from '../mirror/verify.ts';
+import { registerKitCommand } from './kit.ts';
 
 interface ImportFlags {
   bundle: string;
@@ -119,6 +120,8 @@ export function registerOfflineCommands(program: Command, cli: CliCtx): void {
               .join('\n'),
       );
     });
+
+  registerKitCommand(offline, cli);
 }
 
 interface MirrorVerifyFlags {

@@ -302,6 +302,29 @@ describe(`encrypted export bundles on ${testBackend()}`, () => {
       }
       const status = await runCliIn(env, ['offline', 'status', '--json']);
       assert.ok(status.stdout.includes(full.run.exportId) && status.stdout.includes(delta.run.exportId), status.stdout);
+
+      // An Offline Kit of this chain keeps the bundles encrypted and tells the site how to decrypt them.
+      const kitDir = join(work, 'kit');
+      const kit = await cli(['offline', 'kit', 'build', '--output', kitDir]);
+      assert.equal(kit.code, 0, kit.stderr);
+      const manifest = JSON.parse(readFileSync(join(kitDir, 'kit.json'), 'utf8')) as {
+        mirror: { path: string; exportId: string; encrypted: boolean }[];
+      };
+      assert.deepEqual(
+        manifest.mirror.map((m) => [m.exportId, m.encrypted]),
+        [
+          [full.run.exportId, true],
+          [delta.run.exportId, true],
+        ],
+      );
+      assert.equal(sha256(join(kitDir, manifest.mirror[0]!.path)), sha256(fullFile));
+      const readme = readFileSync(join(kitDir, 'README.md'), 'utf8');
+      for (const m of manifest.mirror) {
+        const plain = `plain/${m.path.slice('mirror/'.length)}`;
+        assert.ok(readme.includes(`stella export decrypt ${m.path} --identity key.txt --output ${plain}`), readme);
+        assert.ok(readme.includes(`stella offline import --bundle ${plain} `), readme);
+      }
+      assert.ok(existsSync(join(kitDir, 'trust/tuf-root.json')), 'the TUF root is readable in an aes-gcm bundle');
     });
   });
 

@@ -121,6 +121,10 @@ describe(`mirror bundles on ${testBackend()}`, () => {
     assert.equal(refused.code, 29, refused.stderr);
     assert.match(refused.stderr, /ERR_EXPORT_BASE_MISSING/);
     assert.match(refused.stderr, /run mirror:full first/);
+    const kit = await cli(['offline', 'kit', 'build', '--output', join(work, 'no-kit')]);
+    assert.equal(kit.code, 29, kit.stderr);
+    assert.match(kit.stderr, /ERR_EXPORT_BASE_MISSING: tenant default has no stored mirror:full export/);
+    assert.equal(existsSync(join(work, 'no-kit')), false);
   });
 
   test('mirror:full carries every record, sharded, with an index of the state; verified offline', async () => {
@@ -434,6 +438,86 @@ describe(`mirror bundles on ${testBackend()}`, () => {
         await db.close();
       }
       assert.equal((await siteRows()).length, 180, 'nothing of a refused batch is written');
+    });
+  });
+  describe('an Offline Kit', () => {
+    let site: string;
+    let siteDb: Awaited<ReturnType<typeof newDatabaseUrl>>;
+    let env: Record<string, string | undefined>;
+
+    before(async () => {
+      site = mkdtempSync(join(tmpdir(), 'stella-kit-site-'));
+      siteDb = await newDatabaseUrl();
+      env = { STELLA_HOME: site, ...(siteDb.url ? { STELLA_DATABASE_URL: siteDb.url } : {}) };
+    });
+    after(async () => {
+      await siteDb.drop();
+      rmSync(site, { recursive: true, force: true });
+    });
+
+    test('kit build gathers the chain in order with its trust roots; a fresh site restores from it as its README says', async () => {
+      const kitDir = join(work, 'kit');
+      const built = await cli(['--json', 'offline', 'kit', 'build', '--output', kitDir]);
+      assert.equal(built.code, 0, built.stderr);
+      const kit = JSON.parse(readFileSync(join(kitDir, 'kit.json'), 'utf8')) as {
+        mirror: { path: string; exportId: string; kind: string; encrypted: boolean }[];
+        files: { path: string }[];
+      };
+      assert.deepEqual(
+        kit.mirror.map((m) => [m.kind, m.exportId]),
+        [
+          ['mirror:full', full.exportId],
+          ['mirror:delta', delta.exportId],
+          ['mirror:delta', delta2.exportId],
+        ],
+      );
+      assert.deepEqual(
+        readdirSync(join(kitDir, 'mirror')).sort(),
+        kit.mirror.map((m) => m.path.slice('mirror/'.length)),
+      );
+      // The operator's first step, with coreutils.
+      execFileSync('sha256sum', ['--quiet', '-c', 'checksums.txt'], { cwd: kitDir });
+      assert.equal(
+        readFileSync(join(kitDir, 'trust/export-center.pub'), 'utf8'),
+        readFileSync(join(work, 'export-center.pub'), 'utf8'),
+      );
+      assert.equal(
+        readFileSync(join(kitDir, 'trust/tuf-root.json'), 'utf8'),
+        readFileSync(join(work, 'full', 'tuf/root.json'), 'utf8'),
+      );
+      assert.ok(readdirSync(join(kitDir, 'trust/signals')).length > 0, 'the Signals trust roots');
+      const report = JSON.parse(readFileSync(join(kitDir, 'reports/aoc-verify.json'), 'utf8')) as {
+        violations: unknown[];
+        checked: Record<string, number>;
+      };
+      assert.deepEqual(report.violations, []);
+      assert.equal(report.checked.advisory_raw, 180);
+      assert.ok(existsSync(join(kitDir, 'ops/sql/apply-aoc-constraints.sql')));
+      const readme = readFileSync(join(kitDir, 'README.md'), 'utf8');
+
+      // Restore exactly as the README says: every `stella offline import` line, in its order.
+      const imports = readme
+        .split('\n')
+        .filter((l) => l.startsWith('stella offline import '))
+        .map((l) => l.slice('stella '.length).split(' '));
+      assert.equal(imports.length, 3, readme);
+      for (const args of imports) {
+        const r = await runCliIn(
+          env,
+          args.map((a) => (a.includes('/') ? join(kitDir, a) : a)),
+        );
+        assert.equal(r.code, 0, r.stdout + r.stderr);
+      }
+      const status = JSON.parse((await runCliIn(env, ['offline', 'status', '--json'])).stdout) as {
+        export_id: string;
+      }[];
+      assert.deepEqual(
+        status.map((r) => r.export_id),
+        [full.exportId, delta.exportId, delta2.exportId],
+      );
+
+      const again = await cli(['offline', 'kit', 'build', '--output', kitDir]);
+      assert.equal(again.code, 2, 'an existing kit is never overwritten');
     });
   });
 });
