@@ -9,7 +9,8 @@ import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { copyFile, mkdir, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
-import { Errors } from '@stella/core';
+import { hashSecret } from '@stella/authority';
+import { Errors, isTenantId } from '@stella/core';
 import { type ApiClient, type CliCtx, CliError, createApiClient, printResult } from '@stella/platform';
 import type { Command } from 'commander';
 import { encryptionRecordOf, hashFileStreaming, isAgeFile, readArchiveMembers } from '../bundle/index.ts';
@@ -27,7 +28,11 @@ const MAX_PAGES = 100;
 interface KitFlags {
   output: string;
   aocSince: string;
+  verifierTenant?: string;
 }
+
+/** The read-only verifier's scopes (seed 004 §3), as the bootstrap gives `stella-aoc-verify`. */
+const VERIFIER_SCOPES = ['aoc:verify', 'advisory:read', 'vex:read'];
 
 export function registerKitCommand(offline: Command, cli: CliCtx): void {
   offline
@@ -43,12 +48,19 @@ export function registerKitCommand(offline: Command, cli: CliCtx): void {
       'window of the bundled `stella aoc verify` report: an RFC 3339 time or a duration back from now (default: every stored record)',
       '1970-01-01T00:00:00Z',
     )
+    .option(
+      '--verifier-tenant <tenant>',
+      "also mint read-only AOC verifier credentials for this tenant of the disconnected site (seed 004 §5): client stella-aoc-verify-<tenant>, a fresh secret on every kit, its hash as an auth.clients entry for the site's config",
+    )
     .action((flags: KitFlags) => buildKit(flags, cli));
 }
 
 async function buildKit(flags: KitFlags, { io, globals }: CliCtx): Promise<void> {
   const opts = globals();
   const output = resolve(flags.output);
+  if (flags.verifierTenant !== undefined && !isTenantId(flags.verifierTenant)) {
+    throw new CliError(Errors.usage, `--verifier-tenant ${flags.verifierTenant}: not a tenant id`);
+  }
   if (existsSync(output)) throw new CliError(Errors.usage, `${flags.output} already exists; choose a new --output`);
   const client = createApiClient(io, opts);
   const plan = planKit(await succeededRuns(client));
@@ -94,6 +106,8 @@ async function buildKit(flags: KitFlags, { io, globals }: CliCtx): Promise<void>
     const aoc = await aocReport(verifierClient(io, opts), flags.aocSince);
     await writeFile(join(staging, 'reports/aoc-verify.json'), `${JSON.stringify(aoc, null, 2)}\n`);
 
+    const verifier = flags.verifierTenant ? await writeVerifierCredentials(staging, flags.verifierTenant) : undefined;
+
     await mkdir(join(staging, 'ops/sql'), { recursive: true });
     const sql: string[] = [];
     for (const name of (await readdir(OPS_SQL)).filter((n) => n.endsWith('.sql')).sort()) {
@@ -118,6 +132,7 @@ async function buildKit(flags: KitFlags, { io, globals }: CliCtx): Promise<void>
           truncated: aoc.truncated === true,
         },
         sql,
+        verifier,
       }),
     );
     const manifest = {
@@ -214,6 +229,37 @@ async function aocReport(client: ApiClient, since: string): Promise<AocReport> {
     headers: { 'x-stella-initiator': 'cli' },
     body: { since },
   });
+}
+
+/**
+ * Read-only verifier credentials for a tenant of the disconnected site, minted here and never stored
+ * on this side: the secret goes only into the kit (credentials.json, as `stella aoc verify` reads it
+ * from $STELLA_HOME), its scrypt hash into an auth.clients entry for the site's config. A new kit
+ * mints a new secret, so refreshing the kit rotates it (seed 004 §5).
+ */
+async function writeVerifierCredentials(staging: string, tenant: string): Promise<KitReadmeInput['verifier']> {
+  const clientId = `stella-aoc-verify-${tenant}`;
+  const clientSecret = randomBytes(32).toString('base64url');
+  const secretHash = await hashSecret(clientSecret);
+  await mkdir(join(staging, 'credentials'), { mode: 0o700 });
+  const credentials = {
+    clients: { 'stella-aoc-verify': { clientId, clientSecret, tenants: [tenant], scopes: VERIFIER_SCOPES } },
+  };
+  await writeFile(join(staging, 'credentials/credentials.json'), `${JSON.stringify(credentials, null, 2)}\n`, {
+    mode: 0o600,
+  });
+  const yaml = [
+    "# Add to the disconnected stella's config (stella.yaml) and restart it; replace the entry on every kit.",
+    'auth:',
+    '  clients:',
+    `    - clientId: ${clientId}`,
+    `      secretHash: "${secretHash}"`,
+    `      tenants: [${tenant}]`,
+    `      scopes: [${VERIFIER_SCOPES.join(', ')}]`,
+    '',
+  ].join('\n');
+  await writeFile(join(staging, 'credentials/auth-clients.yaml'), yaml, { mode: 0o600 });
+  return { clientId, tenant, credentials: 'credentials/credentials.json', config: 'credentials/auth-clients.yaml' };
 }
 
 async function listKitFiles(root: string): Promise<KitFile[]> {

@@ -61,6 +61,8 @@ export interface KitReadmeInput {
   signalsKeys: string[];
   aocReport: { path: string; violations: number; truncated: boolean } | undefined;
   sql: string[];
+  /** Read-only AOC verifier credentials minted for a tenant of the disconnected site, when asked. */
+  verifier?: { clientId: string; tenant: string; credentials: string; config: string } | undefined;
 }
 
 export function kitReadme(input: KitReadmeInput): string {
@@ -102,6 +104,12 @@ export function kitReadme(input: KitReadmeInput): string {
         ]
       : []),
     ...input.sql.map((s) => `| \`${s}\` | ops SQL (docs/runbooks/aoc.md) |`),
+    ...(input.verifier
+      ? [
+          `| \`${input.verifier.credentials}\` | SECRET: the read-only verifier \`${input.verifier.clientId}\` for tenant \`${input.verifier.tenant}\` |`,
+          `| \`${input.verifier.config}\` | its hashed secret, as an \`auth.clients\` entry for the site's config |`,
+        ]
+      : []),
     '| `kit.json`, `checksums.txt` | what the kit holds, with sha256 and size |',
     '',
     '## Restore (runbook docs/runbooks/export.md §7.2)',
@@ -128,6 +136,22 @@ export function kitReadme(input: KitReadmeInput): string {
     ...input.mirror.map((m) => `stella mirror verify ${usable(m)} --key trust/export-center.pub${tuf}`),
     '```',
     '',
+    ...(input.verifier
+      ? [
+          '4. Verify the imported records as the read-only verifier (seed 004 §3): merge',
+          `   \`${input.verifier.config}\` into the site's stella.yaml and restart \`stella serve\`, then:`,
+          '',
+          '```sh',
+          `export STELLA_CLIENT_ID=${input.verifier.clientId}`,
+          `export STELLA_CLIENT_SECRET="$(jq -r '.clients["stella-aoc-verify"].clientSecret' ${input.verifier.credentials})"`,
+          `stella aoc verify --since 30d --tenant ${input.verifier.tenant}`,
+          '```',
+          '',
+          '   The secret is new in every kit: replace the entry when you install a newer kit. Keep the file',
+          '   out of tickets and backups; it is readable by its owner only.',
+          '',
+        ]
+      : []),
     'A delta whose base is missing is refused with `ERR_EXPORT_BASE_MISSING`: import the full bundle first,',
     'or build a new kit. `stella offline status` lists the applied exports with their time anchors and staleness.',
     '',

@@ -16,6 +16,7 @@ import {
   readdirSync,
   readFileSync,
   rmSync,
+  statSync,
   symlinkSync,
   writeFileSync,
 } from 'node:fs';
@@ -457,7 +458,16 @@ describe(`mirror bundles on ${testBackend()}`, () => {
 
     test('kit build gathers the chain in order with its trust roots; a fresh site restores from it as its README says', async () => {
       const kitDir = join(work, 'kit');
-      const built = await cli(['--json', 'offline', 'kit', 'build', '--output', kitDir]);
+      const built = await cli([
+        '--json',
+        'offline',
+        'kit',
+        'build',
+        '--output',
+        kitDir,
+        '--verifier-tenant',
+        'default',
+      ]);
       assert.equal(built.code, 0, built.stderr);
       const kit = JSON.parse(readFileSync(join(kitDir, 'kit.json'), 'utf8')) as {
         mirror: { path: string; exportId: string; kind: string; encrypted: boolean }[];
@@ -518,6 +528,38 @@ describe(`mirror bundles on ${testBackend()}`, () => {
 
       const again = await cli(['offline', 'kit', 'build', '--output', kitDir]);
       assert.equal(again.code, 2, 'an existing kit is never overwritten');
+
+      // The verifier credentials work against a stella configured with the kit's auth.clients entry.
+      const secretFile = join(kitDir, 'credentials/credentials.json');
+      assert.equal(statSync(secretFile).mode & 0o777, 0o600);
+      const { clientId, clientSecret } = (
+        JSON.parse(readFileSync(secretFile, 'utf8')) as {
+          clients: Record<string, { clientId: string; clientSecret: string }>;
+        }
+      ).clients['stella-aoc-verify']!;
+      assert.equal(clientId, 'stella-aoc-verify-default');
+      assert.ok(!readFileSync(join(kitDir, 'credentials/auth-clients.yaml'), 'utf8').includes(clientSecret));
+      const offlineStella = await startTestServer(
+        {},
+        readFileSync(join(kitDir, 'credentials/auth-clients.yaml'), 'utf8'),
+      );
+      try {
+        const verified = await runCliIn(
+          { STELLA_SERVER: offlineStella.base, STELLA_CLIENT_ID: clientId, STELLA_CLIENT_SECRET: clientSecret },
+          ['aoc', 'verify', '--since', '30d'],
+        );
+        assert.equal(verified.code, 0, verified.stdout + verified.stderr);
+        const ingest = await runCliIn(
+          { STELLA_SERVER: offlineStella.base, STELLA_CLIENT_ID: clientId, STELLA_CLIENT_SECRET: clientSecret },
+          ['sources', 'ingest', '--source', 'go-vulndb', '--input', join(GO, 'current')],
+        );
+        assert.notEqual(ingest.code, 0, 'the verifier is read-only');
+      } finally {
+        await offlineStella.close();
+      }
+      const plain = join(work, 'kit-no-credentials');
+      assert.equal((await cli(['offline', 'kit', 'build', '--output', plain])).code, 0);
+      assert.equal(existsSync(join(plain, 'credentials')), false, 'credentials only when asked');
     });
   });
 });
