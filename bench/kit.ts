@@ -231,9 +231,10 @@ export async function submitExportRun<T extends { status: string; errors: unknow
   api: (path: string, init?: RequestInit) => Promise<Response>,
   profileId: string,
   label: string,
+  extra: Record<string, unknown> = {},
 ): Promise<T> {
   const submitted = (await (
-    await api('/api/export/runs', { method: 'POST', body: JSON.stringify({ profileId }) })
+    await api('/api/export/runs', { method: 'POST', body: JSON.stringify({ profileId, ...extra }) })
   ).json()) as { runId: string };
   for (;;) {
     const run = (await (await api(`/api/export/runs/${submitted.runId}`)).json()) as T;

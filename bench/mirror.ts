@@ -7,13 +7,15 @@
 // second, empty site (another PostgreSQL database, or another PGlite home) with importMirrorBundle,
 // verified against the export-center key, as `stella offline import` does.
 // One in-process server on 127.0.0.1 over PostgreSQL (or PGlite with STELLA_BENCH_MIRROR_BACKEND=pglite)
-// in temporary directories that are removed afterwards.
+// in temporary directories that are removed afterwards. The same full export is also built encrypted
+// (mode aes-gcm: the data files one by one; mode age: the whole archive) for an age-keygen recipient,
+// next to Debian's `age -r` encrypting the plain full bundle, so the cost of encryption has a floor.
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { aocService } from '@stella/aoc';
-import { importMirrorBundle, type MirrorImportReceipt } from '@stella/export';
+import { decryptBundle, importMirrorBundle, type MirrorImportReceipt } from '@stella/export';
 import { type Db, migrateModules, openDatabase } from '@stella/platform';
 import { modules, type RunningServer } from '@stella/server';
 import { createDatabase, startPostgres } from '@stella/testkit';
@@ -112,21 +114,40 @@ export async function runMirrorBench() {
 
 async function measure(server: RunningServer, home: string, templates: OsvTemplate[], siteUrl: string | undefined) {
   const api = benchApi(server, await adminToken(server, home));
-  for (const variant of ['full', 'delta'] as const) {
+  const work = join(home, 'bench-work');
+  mkdirSync(work);
+  const identity = join(work, 'age-key.txt');
+  execFileSync('age-keygen', ['-o', identity], { stdio: 'ignore' });
+  const recipient = execFileSync('age-keygen', ['-y', identity], { encoding: 'utf8' }).trim();
+  const profiles = [
+    { name: 'mirror-full', variant: 'full' },
+    { name: 'mirror-delta', variant: 'delta' },
+    {
+      name: 'mirror-full-aes-gcm',
+      variant: 'full',
+      encryption: { enabled: true, mode: 'aes-gcm', recipientKeys: [recipient] },
+    },
+    {
+      name: 'mirror-full-age',
+      variant: 'full',
+      encryption: { enabled: true, mode: 'age', recipientKeys: [recipient] },
+    },
+  ];
+  for (const { name, variant, encryption } of profiles) {
     await api('/api/export/profiles', {
       method: 'POST',
       body: JSON.stringify({
         apiVersion: 'stellaops.io/export.v1',
         kind: 'ExportProfile',
-        metadata: { name: `mirror-${variant}` },
-        spec: { kind: 'mirror', variant, distribution: ['http'] },
+        metadata: { name },
+        spec: { kind: 'mirror', variant, distribution: ['http'], ...(encryption ? { encryption } : {}) },
       }),
     });
   }
-  const exportRun = async (profileId: string) => {
+  const exportRun = async (profileId: string, extra: Record<string, unknown> = {}) => {
     const workerBefore = await workerSecondsSum(server);
     const sampler = memorySampler();
-    const { seconds, value: run } = await timed(() => submitExportRun<RunView>(api, profileId, profileId));
+    const { seconds, value: run } = await timed(() => submitExportRun<RunView>(api, profileId, profileId, extra));
     return {
       run,
       seconds,
@@ -141,18 +162,21 @@ async function measure(server: RunningServer, home: string, templates: OsvTempla
   console.error(`${DOCUMENTS} documents loaded in ${loading.seconds} s`);
   const full = await exportRun('mirror-full');
   console.error(`mirror:full: ${full.seconds} s, ${full.run.bundle!.bytes} bytes`);
+  const encrypted = await measureEncryption(api, work, full, identity, recipient, exportRun);
+  console.error(
+    `encrypted: aes-gcm ${encrypted.aesGcm.seconds} s, age ${encrypted.age.seconds} s; age -r of the plain bundle ${encrypted.baseline.ageCliSeconds} s`,
+  );
 
   const changing = await timed(() =>
     createLoader(aoc, (i) => revised(templates, i), `${BACKEND} revisions`).loadTo(CHANGED),
   );
-  const delta = await exportRun('mirror-delta');
+  // The encrypted fulls are newer; the delta is built on the plain one, as its base is named.
+  const delta = await exportRun('mirror-delta', { baseExportId: full.run.exportId });
   if (delta.run.baseExportId !== full.run.exportId) {
     throw new Error(`mirror:delta built on ${delta.run.baseExportId}, not the full export ${full.run.exportId}`);
   }
   console.error(`mirror:delta: ${delta.seconds} s, ${delta.run.bundle!.bytes} bytes`);
 
-  const work = join(home, 'bench-work');
-  mkdirSync(work);
   const baseline = {
     tool: `tar --sort=name (mtime 0, owner 0) -cf - | zstd -3 -T1 (${execFileSync('zstd', ['--version'], { encoding: 'utf8' }).trim()})`,
     full: await tarZstd(
@@ -212,6 +236,7 @@ async function measure(server: RunningServer, home: string, templates: OsvTempla
       deltaOverFullBytes: round(delta.run.bundle!.bytes / full.run.bundle!.bytes, 4),
       deltaOverFullSeconds: round(delta.seconds / full.seconds, 3),
     },
+    encryption: encrypted,
     import: {
       fullSeconds: imported.full.seconds,
       deltaSeconds: imported.delta.seconds,
@@ -226,6 +251,59 @@ async function measure(server: RunningServer, home: string, templates: OsvTempla
       deltaWorkerSeconds: delta.workerSeconds,
       fullWithinGoal: full.workerSeconds < fullGoal,
       deltaWithinGoal: delta.workerSeconds < deltaGoal,
+    },
+  };
+}
+
+type ExportRun = (
+  profileId: string,
+  extra?: Record<string, unknown>,
+) => Promise<{ run: RunView; seconds: number; workerSeconds: number; memory: unknown }>;
+
+/**
+ * The full export again with each encryption mode, the time `stella export decrypt` takes to give the
+ * plaintext back, and Debian's `age -r` over the plain full bundle as the floor of whole-file encryption.
+ */
+async function measureEncryption(
+  api: BenchApi,
+  work: string,
+  plain: { run: RunView; seconds: number },
+  identity: string,
+  recipient: string,
+  exportRun: ExportRun,
+) {
+  const plainFile = join(work, 'mirror-full-plain.tar.zst');
+  await downloadRun(api, plain.run.runId, plainFile);
+  const ageCli = await timed(() =>
+    execFileSync('age', ['-r', recipient, '-o', join(work, 'mirror-full-plain.tar.zst.age'), plainFile]),
+  );
+  const identities = readFileSync(identity, 'utf8');
+  const measureMode = async (profileId: string) => {
+    const built = await exportRun(profileId);
+    const file = join(work, `${profileId}.bundle`);
+    await downloadRun(api, built.run.runId, file);
+    const out = join(work, `${profileId}.decrypted.tar.zst`);
+    const decrypted = await timed(() => decryptBundle(file, identities, out));
+    rmSync(out, { force: true });
+    return {
+      seconds: built.seconds,
+      workerSeconds: built.workerSeconds,
+      bytes: built.run.bundle!.bytes,
+      decryptSeconds: decrypted.seconds,
+      memory: built.memory,
+    };
+  };
+  const aesGcm = await measureMode('mirror-full-aes-gcm');
+  const age = await measureMode('mirror-full-age');
+  return {
+    aesGcm,
+    age,
+    baseline: { tool: 'age -r <recipient> (Debian) over the plain full bundle', ageCliSeconds: ageCli.seconds },
+    ratios: {
+      aesGcmOverPlainSeconds: round(aesGcm.seconds / plain.seconds, 3),
+      ageOverPlainSeconds: round(age.seconds / plain.seconds, 3),
+      /** What mode age adds to the run, over what `age -r` alone takes for the same archive. */
+      ageExtraOverAgeCli: round((age.seconds - plain.seconds) / ageCli.seconds, 2),
     },
   };
 }

@@ -2,7 +2,14 @@
 // @stella/export: the Export Center — profiles, runs, deterministic signed bundles, distribution,
 // retention and offline verification.
 export type { BundleCodec, BundleEntry, VerifyReport, WrittenBundle } from './bundle/index.ts';
-export { bundleExtension, bundleMediaType, openBundle, verifyBundle, writeBundle } from './bundle/index.ts';
+export {
+  bundleExtension,
+  bundleMediaType,
+  decryptBundle,
+  openBundle,
+  verifyBundle,
+  writeBundle,
+} from './bundle/index.ts';
 export type { DistributionDriver, DistributionInput, DistributionResult } from './distribution/index.ts';
 export { ExportErrors, runErrorCode } from './errors.ts';
 export type { MirrorImportOptions, MirrorImportReceipt } from './mirror/import.ts';
