@@ -30,6 +30,22 @@ export async function newDatabaseUrl(): Promise<{ url: string | undefined; drop(
   return createDatabase(admin, (n) => app.replace(/\/[^/]*$/, `/${n}`), name);
 }
 
+/** Another, empty stella home with a database of its own (a disconnected site), for runCliIn; close removes both. */
+export async function disconnectedSite(
+  prefix = 'stella-site-',
+): Promise<{ home: string; env: Record<string, string | undefined>; close(): Promise<void> }> {
+  const home = mkdtempSync(join(tmpdir(), prefix));
+  const database = await newDatabaseUrl();
+  return {
+    home,
+    env: { STELLA_HOME: home, ...(database.url ? { STELLA_DATABASE_URL: database.url } : {}) },
+    async close() {
+      await database.drop();
+      rmSync(home, { recursive: true, force: true });
+    },
+  };
+}
+
 /** An access token for a client by the client_credentials grant (spec §4). */
 export async function clientToken(
   base: string,

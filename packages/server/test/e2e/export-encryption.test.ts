@@ -7,12 +7,11 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { advisoryFixtures, testBackend } from '@stella/testkit';
-import { newDatabaseUrl, runCli, runCliIn, startTestServer, type TestServer } from '../helpers.ts';
+import { disconnectedSite, runCli, runCliIn, startTestServer, type TestServer } from '../helpers.ts';
 
 const GO = join(advisoryFixtures(), 'osv-go');
 
@@ -257,22 +256,16 @@ describe(`encrypted export bundles on ${testBackend()}`, () => {
   });
 
   describe('an aes-gcm mirror chain at a disconnected site', () => {
-    let site: string;
-    let siteDb: Awaited<ReturnType<typeof newDatabaseUrl>>;
     let env: Record<string, string | undefined>;
+    let closeSite: () => Promise<void>;
 
     before(async () => {
-      site = mkdtempSync(join(tmpdir(), 'stella-site-'));
-      siteDb = await newDatabaseUrl();
-      env = { STELLA_HOME: site, ...(siteDb.url ? { STELLA_DATABASE_URL: siteDb.url } : {}) };
+      ({ env, close: closeSite } = await disconnectedSite('stella-site-'));
       const encryption = { enabled: true, mode: 'aes-gcm', recipientKeys: [keys.bob.recipient] };
       await createProfile('mirror-gcm', { kind: 'mirror', variant: 'full', distribution: ['http'], encryption });
       await createProfile('mirror-gcm-delta', { kind: 'mirror', variant: 'delta', distribution: ['http'], encryption });
     });
-    after(async () => {
-      await siteDb.drop();
-      rmSync(site, { recursive: true, force: true });
-    });
+    after(() => closeSite());
 
     test('full, then a delta built on the encrypted full; refused encrypted, imported once decrypted', async () => {
       const full = await submit('mirror-gcm');
@@ -326,6 +319,27 @@ describe(`encrypted export bundles on ${testBackend()}`, () => {
       }
       assert.ok(existsSync(join(kitDir, 'trust/tuf-root.json')), 'the TUF root is readable in an aes-gcm bundle');
     });
+  });
+
+  test('trivy:db with aes-gcm: the DB bundle is ciphertext; decrypted, its signature and database check out', async () => {
+    await createProfile('trivy-sealed', {
+      kind: 'trivy',
+      variant: 'db',
+      distribution: ['http'],
+      encryption: { enabled: true, recipientKeys: [keys.alice.recipient] },
+    });
+    const submitted = await submit('trivy-sealed');
+    assert.equal(submitted.run.status, 'succeeded', submitted.stderr);
+    const file = await download(submitted.run, 'trivy-sealed.tar.zst');
+    const encryption = provenanceOf(file).predicate.buildDefinition.internalParameters.environment!.encryption;
+    assert.ok(encryption.files!.includes('trivy/db.bundle'), String(encryption.files));
+    const sealedDb = member(file, 'trivy/db.bundle');
+    assert.notEqual(sealedDb.subarray(12, 14).toString('hex'), '1f8b', 'not a readable gzip tarball');
+    const plain = join(work, 'trivy-plain.tar.zst');
+    assert.equal((await decrypt(file, keys.alice.file, plain)).code, 0);
+    const verified = await verify(plain);
+    assert.equal(verified.code, 0, verified.stdout + verified.stderr);
+    assert.equal(member(plain, 'trivy/db.bundle').subarray(0, 2).toString('hex'), '1f8b');
   });
 
   describe('profiles encryption refuses', () => {

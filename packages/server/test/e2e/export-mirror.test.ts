@@ -12,15 +12,12 @@ import {
   cpSync,
   existsSync,
   mkdirSync,
-  mkdtempSync,
   readdirSync,
   readFileSync,
-  rmSync,
   statSync,
   symlinkSync,
   writeFileSync,
 } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { type AocEnvelope, importRawRecords, type ReplicaRecord } from '@stella/aoc';
@@ -29,7 +26,7 @@ import { advisoryFixtures, testBackend } from '@stella/testkit';
 import { parse as parseYaml } from 'yaml';
 import { loadServerConfig } from '../../src/index.ts';
 import {
-  newDatabaseUrl,
+  disconnectedSite,
   runCli,
   runCliIn,
   startTestServer,
@@ -271,8 +268,8 @@ describe(`mirror bundles on ${testBackend()}`, () => {
 
   describe('a disconnected site', () => {
     let site: string;
-    let siteDb: Awaited<ReturnType<typeof newDatabaseUrl>>;
     let env: Record<string, string | undefined>;
+    let closeSite: () => Promise<void>;
     const bundle = (name: string) => join(work, `${name}.tar.zst`);
     const pub = () => join(work, 'export-center.pub');
     const offline = (args: string[]) => runCliIn(env, ['offline', ...args]);
@@ -299,14 +296,9 @@ describe(`mirror bundles on ${testBackend()}`, () => {
     };
 
     before(async () => {
-      site = mkdtempSync(join(tmpdir(), 'stella-site-'));
-      siteDb = await newDatabaseUrl();
-      env = { STELLA_HOME: site, ...(siteDb.url ? { STELLA_DATABASE_URL: siteDb.url } : {}) };
+      ({ home: site, env, close: closeSite } = await disconnectedSite('stella-site-'));
     });
-    after(async () => {
-      await siteDb.drop();
-      rmSync(site, { recursive: true, force: true });
-    });
+    after(() => closeSite());
 
     test('a delta before its full bundle is refused with ERR_EXPORT_BASE_MISSING, and quarantined', async () => {
       const r = await offline(['import', '--bundle', bundle('delta'), '--trust-root', pub()]);
@@ -442,19 +434,13 @@ describe(`mirror bundles on ${testBackend()}`, () => {
     });
   });
   describe('an Offline Kit', () => {
-    let site: string;
-    let siteDb: Awaited<ReturnType<typeof newDatabaseUrl>>;
     let env: Record<string, string | undefined>;
+    let closeSite: () => Promise<void>;
 
     before(async () => {
-      site = mkdtempSync(join(tmpdir(), 'stella-kit-site-'));
-      siteDb = await newDatabaseUrl();
-      env = { STELLA_HOME: site, ...(siteDb.url ? { STELLA_DATABASE_URL: siteDb.url } : {}) };
+      ({ env, close: closeSite } = await disconnectedSite('stella-kit-site-'));
     });
-    after(async () => {
-      await siteDb.drop();
-      rmSync(site, { recursive: true, force: true });
-    });
+    after(() => closeSite());
 
     test('kit build gathers the chain in order with its trust roots; a fresh site restores from it as its README says', async () => {
       const kitDir = join(work, 'kit');
