@@ -21,4 +21,5 @@ export type { JsonLimits } from './json-limits.ts';
 export { checkJsonLimits, DEFAULT_JSON_LIMITS, parseJsonWithLimits } from './json-limits.ts';
 export type { SubjectRef } from './subject.ts';
 export { deriveSubjectKey } from './subject.ts';
+export { SYMBOL_TUPLES, symbolId } from './symbol-id.ts';
 export { STELLA_VERSION } from './version.ts';

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 // @stella/signals: callgraphs, runtime facts, reachability, fact events and offline runtime ingest.
 
+// The id derivation lives in @stella/core (pure) so producers such as the observer need no rooms.
+export { SYMBOL_TUPLES, symbolId } from '@stella/core';
 export { addOfflineIngestCommand } from './commands.ts';
 export type { LatticeState } from './engine/lattice.ts';
 export { join as joinLattice, LATTICE_STATES } from './engine/lattice.ts';
@@ -23,7 +25,6 @@ export { decodeCsr, encodeCsr, toCsr } from './graph/csr.ts';
 export type { CanonicalGraph } from './graph/model.ts';
 export { normalizeGraph } from './graph/normalize.ts';
 export { parseCallgraphBody } from './graph/parse.ts';
-export { symbolId } from './graph/symbol-id.ts';
 export type { SignalsModuleOptions } from './module.ts';
 export { createSignalsModule, signalsOf } from './module.ts';
 export type { Signals } from './service.ts';

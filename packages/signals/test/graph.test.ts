@@ -1,11 +1,10 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { describe, test } from 'node:test';
-import { StellaError } from '@stella/core';
+import { StellaError, symbolId } from '@stella/core';
 import { decodeCsr, encodeCsr, toCsr } from '../src/graph/csr.ts';
 import { normalizeGraph } from '../src/graph/normalize.ts';
 import { parseCallgraphBody } from '../src/graph/parse.ts';
-import { symbolId } from '../src/graph/symbol-id.ts';
 import { sampleGraph } from './harness.ts';
 
 const limits = { maxNodes: 1000, maxEdges: 1000 };

@@ -2,6 +2,7 @@
 // callgraph routes, reachability facts surviving a restart, VEX validated against the published
 // schemas, tenant isolation, and the offline/CLI verbs.
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { createHash, generateKeyPairSync } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -239,15 +240,22 @@ describe('signals end to end', () => {
     assert.equal(status, 413);
   });
 
-  test('seed 000: /api/v1/runtime-facts?graph_hash= takes a gzip trace and answers Content-SHA256, X-Graph-Hash, X-Ingest-Id', async () => {
+  test('seed 000: /api/v1/runtime-facts?graph_hash= takes a gzip trace and answers Content-SHA256 (of the bytes sent), X-Decoded-SHA256, X-Graph-Hash, X-Ingest-Id', async () => {
     const trace = `${JSON.stringify({ symbolId: 'pkg:python/django.utils:parse', hitCount: 2 })}\n`;
+    const file = join(t.home, 'seed-000-trace.ndjson.gz');
+    writeFileSync(file, gzipSync(trace));
     const res = await call(`/api/v1/runtime-facts?graph_hash=${graphHash}`, {
       method: 'POST',
       headers: { 'content-type': 'application/x-ndjson' },
-      body: gzipSync(trace),
+      body: readFileSync(file),
     });
     assert.equal(res.status, 202, await res.clone().text());
-    assert.equal(res.headers.get('content-sha256'), createHash('sha256').update(trace).digest('hex'));
+    // The seed's check, as written: sha256sum of the uploaded file equals Content-SHA256.
+    assert.equal(
+      res.headers.get('content-sha256'),
+      execFileSync('sha256sum', [file], { encoding: 'utf8' }).split(' ')[0],
+    );
+    assert.equal(res.headers.get('x-decoded-sha256'), createHash('sha256').update(trace).digest('hex'));
     assert.equal(res.headers.get('x-graph-hash'), graphHash);
     const ingestId = res.headers.get('x-ingest-id');
     assert.match(String(ingestId), /^ing-[0-9a-f]{32}$/);

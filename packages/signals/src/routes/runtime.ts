@@ -61,7 +61,7 @@ export async function registerRuntimeStreamRoutes(app: HttpApp, uploads: UploadC
           tags,
           summary: 'Ingest a runtime trace for a graph hash (seed 000 form)',
           description:
-            'Body: NDJSON, gzip recognised by Content-Encoding or by its magic bytes. Answers Content-SHA256 (of the decompressed trace, its CAS key), X-Graph-Hash and X-Ingest-Id. A trace for a graph not ingested yet is parked and attached when the graph arrives.',
+            'Body: NDJSON, gzip recognised by Content-Encoding or by its magic bytes. Answers Content-SHA256 (hex sha256 of the body as uploaded, what `sha256sum trace.ndjson.gz` prints), X-Decoded-SHA256 (of the decompressed trace, its CAS key), X-Graph-Hash and X-Ingest-Id. A trace for a graph not ingested yet is parked and attached when the graph arrives.',
           querystring: Type.Object({ graph_hash: Type.Optional(Type.String()), ...SubjectQuery }),
           response: { 202: RuntimeIngestResponse },
         },
@@ -75,7 +75,8 @@ export async function registerRuntimeStreamRoutes(app: HttpApp, uploads: UploadC
           uploadHeaders(request),
         );
         reply
-          .header('content-sha256', result.contentSha256.replace(/^sha256:/, ''))
+          .header('content-sha256', result.uploadSha256.replace(/^sha256:/, ''))
+          .header('x-decoded-sha256', result.contentSha256.replace(/^sha256:/, ''))
           .header('x-graph-hash', result.graphHash)
           .header('x-ingest-id', result.ingestId);
         return reply.code(202).send(accepted(result));

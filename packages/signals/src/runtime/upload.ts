@@ -2,6 +2,7 @@
 // or a structured body with an events array. Each is checked at the door (target, subject, size,
 // encoding), read into a validated batch and handed to runtime ingest; a spooled body is disposed of
 // whatever happens.
+import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { type Clock, Errors, StellaError } from '@stella/core';
 import type { Config } from '@stella/platform';
@@ -88,6 +89,9 @@ export function ingestTrace(
   return ingestStream(uploads, tenant, target, effective, query.source, body, headers);
 }
 
+/** A streamed upload's result, with the digest of the body exactly as it was sent (gzip or not). */
+export type StreamIngestResult = RuntimeIngestResult & { uploadSha256: string };
+
 async function ingestStream(
   uploads: UploadContext,
   tenant: string,
@@ -96,7 +100,7 @@ async function ingestStream(
   source: string | undefined,
   body: unknown,
   headers: UploadHeaders,
-): Promise<RuntimeIngestResult> {
+): Promise<StreamIngestResult> {
   const { signals, config, clock } = uploads;
   const { callgraphId } = target;
   if (!callgraphId && !target.graphHash) throw refuse('callgraphId is required');
@@ -121,13 +125,22 @@ async function ingestStream(
   }
   // Not destroyed when reading stops early: destroying the request resets the connection before the
   // client could read the refusal; the platform drains the remainder once the refusal is sent.
-  const batch = await readRuntimeStream(body.iterator({ destroyOnReturn: false }), {
+  // Seed 000 §2: the operator compares `sha256sum trace.ndjson.gz` with Content-SHA256, so the bytes
+  // as uploaded are hashed on the way in, beside the decoded trace's digest (its CAS key).
+  const uploaded = createHash('sha256');
+  async function* hashed(source: AsyncIterable<Uint8Array>) {
+    for await (const chunk of source) {
+      uploaded.update(chunk);
+      yield chunk;
+    }
+  }
+  const batch = await readRuntimeStream(hashed(body.iterator({ destroyOnReturn: false })), {
     gzip: encoding === 'gzip',
     limits: runtimeStreamLimits(config, clock.now()),
     spoolDir: runtimeSpoolDir(config),
   });
   try {
-    return await signals.ingestRuntime(tenant, {
+    const result = await signals.ingestRuntime(tenant, {
       ...target,
       ...(graph ? { graph } : {}),
       subject,
@@ -136,6 +149,7 @@ async function ingestStream(
       ...(headers.ingestId ? { ingestId: headers.ingestId } : {}),
       batch,
     });
+    return { ...result, uploadSha256: `sha256:${uploaded.digest('hex')}` };
   } finally {
     await batch.dispose();
   }

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Canonical SymbolIDs for producers (spec §1.3): "sym:" + lang + ":" + base64url_nopad(sha256 of the
 // canonical tuple). Tuple members are joined with NUL so no member can spill into the next.
 import { createHash } from 'node:crypto';
