@@ -9,6 +9,7 @@ const areas: Record<string, () => Promise<unknown>> = {
   findings: async () => (await import('./findings.ts')).runFindingsBench(),
   trivy: async () => (await import('./trivy.ts')).runTrivyBench(),
   mirror: async () => (await import('./mirror.ts')).runMirrorBench(),
+  callgraph: async () => (await import('./callgraph.ts')).runCallgraphBench(),
 };
 
 const area = process.argv[2];
