@@ -48,8 +48,11 @@ export function registerCallgraphCommands(program: Command, { io, globals }: Cli
       }
       const { graph, stats } = built;
       const text = `${JSON.stringify(graph, null, 2)}\n`;
-      if (flags.out) await writeFile(flags.out, text);
-      else io.stdout.write(text);
+      if (flags.out) {
+        await writeFile(flags.out, text).catch((error: Error) => {
+          throw new CliError(Errors.usage, `--out ${flags.out}: cannot be written: ${error.message}`, { cause: error });
+        });
+      } else io.stdout.write(text);
       const seconds = (performance.now() - started) / 1000;
       for (const problem of stats.parseErrors)
         log(io, opts, `warning: ${problem.file} does not parse: ${problem.reason}`);
