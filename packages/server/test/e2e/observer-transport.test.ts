@@ -3,6 +3,7 @@
 // the spool (same port after restart, nothing lost or counted twice), the spool cap, the rate guard,
 // a permanent refusal, a 429 from the real rate limiter, and configuration errors.
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { copyFileSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -241,6 +242,33 @@ describe('observer transport end to end', () => {
     const rejected = readdirSync(join(spoolDirFor(observerConfig(env)), 'rejected'));
     assert.equal(rejected.filter((n) => n.endsWith('.batch')).length, 3);
     assert.equal(rejected.filter((n) => n.endsWith('.answer.json')).length, 3);
+  });
+
+  test('SIGTERM in a host without its own listener: pending events are sent, then the process dies of SIGTERM', async () => {
+    // A generous exit deadline: the upload (token + batch) must finish whatever the machine's load.
+    const env = envFor({ STELLA_OBSERVER_EXIT_FLUSH_TIMEOUT_MS: '30000' });
+    // The host: records five events and is terminated before any batch was due.
+    const host = [
+      "import { createTransport, observerConfig } from '@stella/observer';",
+      'const transport = createTransport(observerConfig(process.env));',
+      "for (let i = 0; i < 5; i++) transport.record({ symbolId: 'pkg:npm/app:main', hitCount: 2, observedAt: '2026-01-05T10:00:00.000Z' });",
+      "process.kill(process.pid, 'SIGTERM');",
+      'setInterval(() => {}, 1000);',
+    ].join('\n');
+    const child = spawn(process.execPath, ['--input-type=module', '-e', host], {
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString();
+    });
+    const [code, signal] = await new Promise<[number | null, string | null]>((resolve) =>
+      child.on('exit', (c, s) => resolve([c, s])),
+    );
+    assert.deepEqual([code, signal], [null, 'SIGTERM'], stderr);
+    assert.equal(await totalHits(env.STELLA_OBSERVER_SCAN_ID), 10);
+    assert.equal(receipts(env).length, 1);
   });
 
   test('configuration errors name every bad variable', () => {
