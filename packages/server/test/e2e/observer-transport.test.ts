@@ -145,8 +145,9 @@ describe('observer transport end to end', () => {
     // The decoded digest (the server's CAS key) differs from the bytes sent only when they were gzip.
     assert.notEqual(big!.bodySha256, big!.decodedSha256);
     assert.equal(small!.bodySha256, small!.decodedSha256);
-    // The NDJSON route answers no Content-SHA256 header (only POST /api/v1/runtime-facts does).
-    assert.equal(big!.contentSha256, undefined);
+    // The server's Content-SHA256 is the digest of the bytes as sent (seed 000's sha256sum check).
+    assert.equal(big!.contentSha256, big!.bodySha256);
+    assert.equal(small!.contentSha256, small!.bodySha256);
     assert.match(String(big!.ingestId), /^obs-/);
   });
 

@@ -3,7 +3,13 @@
 import type { HttpApp } from '@stella/platform';
 import Type from 'typebox';
 import type { RuntimeIngestResult } from '../runtime/ingest.ts';
-import { ingestEvents, ingestNdjson, ingestTrace, type UploadContext } from '../runtime/upload.ts';
+import {
+  ingestEvents,
+  ingestNdjson,
+  ingestTrace,
+  type StreamIngestResult,
+  type UploadContext,
+} from '../runtime/upload.ts';
 import { tenantOf, uploadHeaders } from './request.ts';
 import { Json, RuntimeIngestResponse, SubjectQuery, tags } from './schemas.ts';
 
@@ -36,7 +42,7 @@ export async function registerRuntimeStreamRoutes(app: HttpApp, uploads: UploadC
           tags,
           summary: 'Ingest runtime facts as NDJSON (one event per line; gzip accepted)',
           description:
-            'Streams the body. callgraphId comes from the query or X-Callgraph-Id; the subject from scanId | imageDigest | component+version. A retried batch (same X-Ingest-Id or same content) is not counted twice.',
+            'Streams the body. callgraphId comes from the query or X-Callgraph-Id; the subject from scanId | imageDigest | component+version. A retried batch (same X-Ingest-Id or same content) is not counted twice. Answers Content-SHA256 (of the body as uploaded) and X-Decoded-SHA256 (of the decompressed NDJSON, its CAS key).',
           querystring: Type.Object(SubjectQuery),
           response: { 202: RuntimeIngestResponse },
         },
@@ -49,7 +55,7 @@ export async function registerRuntimeStreamRoutes(app: HttpApp, uploads: UploadC
           request.body,
           uploadHeaders(request),
         );
-        return reply.code(202).send(accepted(result));
+        return reply.headers(digestHeaders(result)).code(202).send(accepted(result));
       },
     );
 
@@ -75,14 +81,21 @@ export async function registerRuntimeStreamRoutes(app: HttpApp, uploads: UploadC
           uploadHeaders(request),
         );
         reply
-          .header('content-sha256', result.uploadSha256.replace(/^sha256:/, ''))
-          .header('x-decoded-sha256', result.contentSha256.replace(/^sha256:/, ''))
+          .headers(digestHeaders(result))
           .header('x-graph-hash', result.graphHash)
           .header('x-ingest-id', result.ingestId);
         return reply.code(202).send(accepted(result));
       },
     );
   });
+}
+
+/** Seed 000 §2: the digest of the bytes as uploaded (what `sha256sum` prints) and of the decoded trace (its CAS key). */
+function digestHeaders(result: StreamIngestResult): Record<string, string> {
+  return {
+    'content-sha256': result.uploadSha256.replace(/^sha256:/, ''),
+    'x-decoded-sha256': result.contentSha256.replace(/^sha256:/, ''),
+  };
 }
 
 export function registerRuntimeEventRoutes(app: HttpApp, uploads: UploadContext): void {
