@@ -14,7 +14,7 @@
 import { createHash } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
 import { join, resolve as resolvePath } from 'node:path';
-import { symbolId } from '@stella/core';
+import { nodeSymbolId, npmPurl } from './ids.ts';
 import { createResolver, isBuiltin, type PackageInfo, posixRelative } from './resolve.ts';
 import { type Binding, type CallSite, type ExportTarget, type ModuleScan, scanModule } from './scan.ts';
 
@@ -123,20 +123,6 @@ interface ModuleRecord {
   ids: string[];
   /** Resolved module requests: specifier → file. */
   loads: Map<string, string>;
-}
-
-/** The purl of an npm package (`@scope/name` namespaces percent-encode the `@`). */
-export function npmPurl(name: string, version: string): string {
-  const encoded = name.startsWith('@') ? `%40${name.slice(1)}` : name;
-  return `pkg:npm/${encoded}@${encodeURIComponent(version)}`;
-}
-
-/**
- * The `sym:node:` id of a function: (package name, or the file's project path when it is in no
- * package; `<module path>#<qualified name>`; kind). The observer computes the same from V8's view.
- */
-export function nodeSymbolId(pkgNameOrPath: string, modulePath: string, qualifiedName: string, kind: string): string {
-  return symbolId('node', [pkgNameOrPath, `${modulePath}#${qualifiedName}`, kind]);
 }
 
 export function buildCallGraph(

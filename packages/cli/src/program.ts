@@ -1,11 +1,12 @@
 // The `stella` command: global flags with STELLA_* fallbacks, `serve`, then each room's verbs.
 
-import { registerCallgraphCommands } from '@stella/callgraph-js';
 import { ExitCode, STELLA_VERSION, StellaError } from '@stella/core';
 import { CliError, type CliIo, exitCodeOf, type GlobalOptions, localServerUrl } from '@stella/platform';
 import { modules, registerServeCommand } from '@stella/server';
 import { Command, CommanderError, Option } from 'commander';
+import { registerCallgraphCommands } from './callgraph.ts';
 import { createCliCtx, loadEffectiveConfig } from './context.ts';
+import { registerObserveCommand } from './observe.ts';
 
 export function makeProgram(io: CliIo): { program: Command; run(): Promise<number> } {
   const env = io.env;
@@ -46,6 +47,7 @@ export function makeProgram(io: CliIo): { program: Command; run(): Promise<numbe
   registerServeCommand(program, cli);
   for (const room of modules) room.commands?.(program, cli);
   registerCallgraphCommands(program, cli);
+  registerObserveCommand(program, cli);
   // `--version` is also a subject flag of room verbs (`stella sbom ingest --component x --version 1`,
   // `stella signals ingest-runtime`); commander takes the program's options anywhere on the line, so
   // the program's own `-V, --version` is only defined when no command is named (`stella --version`,

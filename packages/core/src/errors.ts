@@ -109,6 +109,13 @@ export const Errors = {
     title: 'Internal error',
     hint: 'Retry; if it persists, report the request id from the X-Stella-Request-Id header.',
   }),
+  childFailed: defineError({
+    code: 'ERR_CHILD_FAILED',
+    status: 500,
+    exit: ExitCode.failure,
+    title: 'The command stella ran failed',
+    hint: 'The message gives its exit status or signal; its own output above says why (e.g. `stella observe -- node app.js`).',
+  }),
   notFound: defineError({
     code: 'ERR_NOT_FOUND',
     status: 404,

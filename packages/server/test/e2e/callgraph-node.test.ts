@@ -5,8 +5,9 @@
 // reachable only through express's dynamically assigned methods (heuristic), yargs-parser reachable,
 // and formidable, installed but never required, unreachable.
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { cpSync, readFileSync } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
+import { cpSync, readdirSync, readFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
@@ -14,7 +15,8 @@ import { nodeSymbolId } from '@stella/callgraph-js';
 import { testBackend } from '@stella/testkit';
 import { runCli, startTestServer, type TestServer } from '../helpers.ts';
 
-const APP = fileURLToPath(new URL('../../../../examples/node-app/', import.meta.url));
+const ROOT = fileURLToPath(new URL('../../../../', import.meta.url));
+const APP = join(ROOT, 'examples/node-app');
 
 interface Graph {
   metadata: { component: string; version: string };
@@ -27,6 +29,8 @@ describe(`stella callgraph node on the example app (${testBackend()})`, () => {
   let t: TestServer;
   let dir: string;
   let graph: Graph;
+  let callgraphId: string;
+  let targets: { symbolId: string; advisoryId: string }[];
   const cli = (args: string[]) => runCli(t, args);
   const api = async (path: string, body?: unknown) =>
     fetch(`${t.base}${path}`, {
@@ -94,7 +98,7 @@ describe(`stella callgraph node on the example app (${testBackend()})`, () => {
     assert.equal(posted.status, 202, await posted.clone().text());
     const id = (pkg: string, file: string, name: string, kind: string) => nodeSymbolId(pkg, file, name, kind);
     // Until the curated npm overlay lands, the test names the vulnerable functions itself.
-    const targets = [
+    targets = [
       { symbolId: id('semver', 'classes/range.js', 'Range.parseRange', 'method'), advisoryId: 'GHSA-c2qf-rxjj-qqgw' },
       { symbolId: id('path-to-regexp', 'index.js', 'pathtoRegexp', 'function'), advisoryId: 'GHSA-9wv6-86v2-598j' },
       { symbolId: id('yargs-parser', 'index.js', 'parse', 'function'), advisoryId: 'GHSA-ghmj-crg5-xw2j' },
@@ -111,7 +115,7 @@ describe(`stella callgraph node on the example app (${testBackend()})`, () => {
     const subjectKey = 'stella-example-node-app|1.0.0';
     // The subject exists once runtime evidence arrives: app.js's top level, which runs whenever the app
     // starts (the observer will send this and more; until then it is posted as the README does).
-    const { callgraphId } = (await posted.json()) as { callgraphId: string };
+    ({ callgraphId } = (await posted.json()) as { callgraphId: string });
     const observed = await api('/signals/runtime-facts', {
       callgraphId,
       subject: { component: 'stella-example-node-app', version: '1.0.0' },
@@ -145,4 +149,87 @@ describe(`stella callgraph node on the example app (${testBackend()})`, () => {
     assert.equal(byAdvisory['GHSA-ghmj-crg5-xw2j']!.state, 'StaticallyReachable');
     assert.equal(byAdvisory['GHSA-75v8-2h7p-7m2m']!.state, 'StaticallyUnreachable');
   });
+
+  test('stella observe: the app serves under the observer, and what really ran turns static verdicts into runtime evidence', async () => {
+    const port = await freePort();
+    const child = spawn(
+      process.execPath,
+      [
+        join(ROOT, 'packages/cli/src/bin.ts'),
+        'observe',
+        '--callgraph-id',
+        callgraphId,
+        '--component',
+        'stella-example-node-app',
+        '--version',
+        '1.0.0',
+        '--',
+        process.execPath,
+        'app.js',
+        '--port',
+        String(port),
+      ],
+      {
+        cwd: dir,
+        env: {
+          PATH: process.env.PATH,
+          STELLA_HOME: t.home,
+          STELLA_SERVER: t.base,
+          STELLA_OBSERVER_SPOOL_DIR: join(t.home, 'observer-spool'),
+          Ingest__FlushIntervalMs: '200',
+        },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
+    let output = '';
+    child.stdout.on('data', (d: Buffer) => (output += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (output += d.toString()));
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    // The app answers while observed.
+    let answer: { compatible: boolean } | undefined;
+    for (let i = 0; i < 300 && !answer; i++) {
+      answer = await fetch(`http://127.0.0.1:${port}/compat/7.1.0`)
+        .then((r) => r.json() as Promise<{ compatible: boolean }>)
+        .catch(() => undefined);
+      if (!answer) await new Promise((r) => setTimeout(r, 100));
+    }
+    assert.deepEqual(answer, { compatible: true }, output);
+    child.kill('SIGTERM');
+    assert.equal(await exited, 0, output);
+
+    const subjectKey = 'stella-example-node-app|1.0.0';
+    const recomputed = await api('/signals/reachability/recompute', { subjectKey, targets, wait: true });
+    assert.equal(recomputed.status, 200, await recomputed.clone().text());
+    const fact = (await (await api(`/signals/facts/${encodeURIComponent(subjectKey)}`)).json()) as {
+      states: { target: string; state: string; bucket: string; evidence: { runtimeHits: unknown[] } }[];
+    };
+    const state = (advisoryId: string) =>
+      fact.states.find((s) => s.target === targets.find((t) => t.advisoryId === advisoryId)!.symbolId)!;
+    for (const advisoryId of ['GHSA-c2qf-rxjj-qqgw', 'GHSA-9wv6-86v2-598j', 'GHSA-ghmj-crg5-xw2j']) {
+      const s = state(advisoryId);
+      assert.equal(s.bucket, 'runtime', `${advisoryId}: ${JSON.stringify(s)}\n${output}`);
+      assert.ok(s.evidence.runtimeHits.length > 0, advisoryId);
+      // The hit is on the vulnerable function itself, which only the observer saw run.
+      assert.ok(JSON.stringify(s.evidence.runtimeHits).includes(s.target), JSON.stringify(s.evidence.runtimeHits));
+    }
+    const formidable = state('GHSA-75v8-2h7p-7m2m');
+    assert.equal(formidable.state, 'StaticallyUnreachable', JSON.stringify(formidable));
+    assert.deepEqual(formidable.evidence.runtimeHits, []);
+    // Nothing was left behind in the spool: every batch was accepted.
+    const spooled = readdirSync(join(t.home, 'observer-spool'), { recursive: true }).filter((f) =>
+      String(f).endsWith('.batch'),
+    );
+    assert.deepEqual(spooled, []);
+  });
 });
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+    server.on('error', reject);
+  });
+}

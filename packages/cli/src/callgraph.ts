@@ -4,10 +4,10 @@
 // goes to stderr; the graph to --out (or stdout), byte-identical for the same installed tree.
 import { existsSync, statSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
+import { buildCallGraph } from '@stella/callgraph-js';
 import { Errors } from '@stella/core';
 import { type CliCtx, CliError, log, printResult } from '@stella/platform';
 import type { Command } from 'commander';
-import { buildCallGraph } from './build.ts';
 
 interface NodeFlags {
   entry?: string[];
