@@ -10,6 +10,7 @@ const areas: Record<string, () => Promise<unknown>> = {
   trivy: async () => (await import('./trivy.ts')).runTrivyBench(),
   mirror: async () => (await import('./mirror.ts')).runMirrorBench(),
   callgraph: async () => (await import('./callgraph.ts')).runCallgraphBench(),
+  observer: async () => (await import('./observer.ts')).runObserverBench(),
 };
 
 const area = process.argv[2];

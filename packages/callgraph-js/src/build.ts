@@ -121,6 +121,12 @@ interface ModuleRecord {
   modulePath: string;
   /** Node ids, by function index. */
   ids: string[];
+  /** `sha256:` of each function's source, by function index (computed while the source is at hand). */
+  codeIds: string[];
+  /** Function indexes by the last segment of their name (`m` of `C.m`), for method-by-name guesses. */
+  byLastSegment?: Map<string, number[]>;
+  /** Function indexes by qualified name. */
+  byQualifiedName?: Map<string, number>;
   /** Resolved module requests: specifier → file. */
   loads: Map<string, string>;
 }
@@ -173,7 +179,6 @@ export function buildCallGraph(
   // Two installed copies of one package version are the same functions: one node each.
   const seen = new Set<string>();
   for (const record of modules.values()) {
-    const source = readSource(record.file);
     for (const [index, fn] of record.scan.functions.entries()) {
       if (seen.has(record.ids[index]!)) continue;
       seen.add(record.ids[index]!);
@@ -185,7 +190,7 @@ export function buildCallGraph(
         file: record.modulePath,
         line: fn.line,
         ...(record.pkg ? { purl: npmPurl(record.pkg.name, record.pkg.version) } : {}),
-        codeId: `sha256:${createHash('sha256').update(source.slice(fn.start, fn.end)).digest('hex')}`,
+        codeId: record.codeIds[index]!,
       });
     }
   }
@@ -259,7 +264,10 @@ function loadModule(
   const scan = scanModule(source);
   if (scan.parseError) stats.parseErrors.push({ file: posixRelative(projectRoot, file), reason: scan.parseError });
   const ids = scan.functions.map((fn) => nodeSymbolId(owner, modulePath, fn.qualifiedName, fn.kind));
-  return { file, scan, pkg, modulePath, ids, loads: new Map() };
+  const codeIds = scan.functions.map(
+    (fn) => `sha256:${createHash('sha256').update(source.slice(fn.start, fn.end)).digest('hex')}`,
+  );
+  return { file, scan, pkg, modulePath, ids, codeIds, loads: new Map() };
 }
 
 function dependencyMains(
@@ -369,16 +377,25 @@ class Linker {
     // A receiver the builder cannot type: every function of that method name in the caller's module
     // and the modules it loads; failing those, every function assigned to a computed member
     // (`app[method] = function`) in what the caller's module loads, directly or not.
-    const matching = (r: ModuleRecord, match: (qualifiedName: string) => boolean) =>
-      r.scan.functions
-        .map((fn, i) => ({ fn, i }))
-        .filter(({ fn }) => fn.kind !== 'module' && match(fn.qualifiedName))
-        .map(({ i }) => r.ids[i]!);
     const direct = [record, ...[...record.loads.values()].map((f) => this.modules.get(f)!).filter(Boolean)];
-    const named = direct.flatMap((r) => matching(r, (q) => lastSegment(q) === callee.property));
+    const named = direct.flatMap((r) => this.named(r, callee.property));
     if (named.length > 0) return { targets: named, kind: 'heuristic', reason: `method-by-name:${callee.property}` };
-    const dynamic = this.loadedFrom(record).flatMap((r) => matching(r, (q) => q.endsWith('[]')));
+    const dynamic = this.loadedFrom(record).flatMap((r) => this.named(r, '[]'));
     return { targets: dynamic, kind: 'heuristic', reason: `dynamic-member:${callee.property}` };
+  }
+
+  /** Ids of a module's functions whose name ends in `name` (`[]`: assigned to a computed member). */
+  private named(record: ModuleRecord, name: string): string[] {
+    if (!record.byLastSegment) {
+      const index = new Map<string, number[]>();
+      for (const [i, fn] of record.scan.functions.entries()) {
+        if (fn.kind === 'module') continue;
+        const key = fn.qualifiedName.endsWith('[]') ? '[]' : lastSegment(fn.qualifiedName);
+        index.set(key, [...(index.get(key) ?? []), i]);
+      }
+      record.byLastSegment = index;
+    }
+    return (record.byLastSegment.get(name) ?? []).map((i) => record.ids[i]!);
   }
 
   /** The method `property` of the class or constructor whose method (or constructor) `from` is in. */
@@ -395,9 +412,8 @@ class Linker {
     const prefix = fn.qualifiedName.includes('/')
       ? `${fn.qualifiedName.slice(0, fn.qualifiedName.lastIndexOf('/'))}/`
       : '';
-    const wanted = `${prefix}${owner}.${property}`;
-    const index = fns.findIndex((f) => f.qualifiedName === wanted);
-    return index >= 0 ? index : undefined;
+    record.byQualifiedName ??= new Map(fns.map((f, i) => [f.qualifiedName, i]));
+    return record.byQualifiedName.get(`${prefix}${owner}.${property}`);
   }
 
   /** The modules `record` loads, directly or through others (bounded), cached per module. */

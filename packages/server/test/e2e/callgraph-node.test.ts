@@ -44,7 +44,9 @@ describe(`stella callgraph node on the example app (${testBackend()})`, () => {
     });
 
   before(async () => {
-    t = await startTestServer();
+    t = await startTestServer({ STELLA_SIGNALS_SYMBOL_OVERLAY_PATH: join(APP, 'symbols.overlay.json') });
+    const ingested = await cli(['sources', 'ingest', '--source', 'ghsa', '--input', join(APP, 'advisories')]);
+    assert.equal(ingested.code, 0, ingested.stderr);
     dir = join(t.home, 'node-app');
     cpSync(APP, dir, { recursive: true });
     // What the user runs first; the registry is the one network this machine has.
@@ -97,7 +99,7 @@ describe(`stella callgraph node on the example app (${testBackend()})`, () => {
     const posted = await api('/signals/callgraphs', graph);
     assert.equal(posted.status, 202, await posted.clone().text());
     const id = (pkg: string, file: string, name: string, kind: string) => nodeSymbolId(pkg, file, name, kind);
-    // Until the curated npm overlay lands, the test names the vulnerable functions itself.
+    // Named here by the builder's id rule; the last test takes them from the curated overlay instead.
     targets = [
       { symbolId: id('semver', 'classes/range.js', 'Range.parseRange', 'method'), advisoryId: 'GHSA-c2qf-rxjj-qqgw' },
       { symbolId: id('path-to-regexp', 'index.js', 'pathtoRegexp', 'function'), advisoryId: 'GHSA-9wv6-86v2-598j' },
@@ -220,6 +222,35 @@ describe(`stella callgraph node on the example app (${testBackend()})`, () => {
       String(f).endsWith('.batch'),
     );
     assert.deepEqual(spooled, []);
+  });
+
+  test('with no targets named, the curated overlay (examples/node-app/symbols.overlay.json) names them on the built graph', async () => {
+    const subjectKey = 'stella-example-node-app|1.0.0';
+    const recomputed = await api('/signals/reachability/recompute', { subjectKey, targets: [], wait: true });
+    assert.equal(recomputed.status, 200, await recomputed.clone().text());
+    const fact = (await (await api(`/signals/facts/${encodeURIComponent(subjectKey)}`)).json()) as {
+      states: { target: string; advisoryId?: string; state: string; bucket: string; unknownReason?: string }[];
+    };
+    const of = (advisoryId: string) => fact.states.filter((s) => s.advisoryId === advisoryId);
+    const id = (pkg: string, file: string, name: string, kind: string) => nodeSymbolId(pkg, file, name, kind);
+    assert.ok(
+      of('GHSA-c2qf-rxjj-qqgw').some(
+        (s) => s.target === id('semver', 'classes/range.js', 'Range.parseRange', 'method') && s.bucket === 'runtime',
+      ),
+      JSON.stringify(of('GHSA-c2qf-rxjj-qqgw')),
+    );
+    assert.ok(
+      of('GHSA-9wv6-86v2-598j').some((s) => s.target === id('path-to-regexp', 'index.js', 'pathtoRegexp', 'function')),
+    );
+    const formidable = of('GHSA-75v8-2h7p-7m2m');
+    assert.ok(formidable.length >= 2, JSON.stringify(formidable));
+    assert.ok(
+      formidable.every((s) => s.state === 'StaticallyUnreachable'),
+      JSON.stringify(formidable),
+    );
+    // An advisory without symbol data (yargs-parser's) is not a default target yet: AOC's
+    // vulnerableSymbols answers only advisories that name symbols.
+    assert.deepEqual(of('GHSA-ghmj-crg5-xw2j'), []);
   });
 });
 
