@@ -6,10 +6,11 @@
 // to show the graph is byte-identical. The install itself is not timed.
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildCallGraph } from '@stella/callgraph-js';
 import { parse } from 'acorn';
+import { benchMachine } from './kit.ts';
 
 const FRAMEWORKS = {
   express: '4.17.1',
@@ -94,13 +95,7 @@ export async function runCallgraphBench() {
     return {
       command: 'npm run bench -- callgraph',
       date: started.date,
-      machine: {
-        node: process.version,
-        cpus: cpus().length,
-        memoryGiB: Math.round(totalmem() / 2 ** 30),
-        loadAverageAtStart: started.load,
-        loadAverageAtEnd: round(loadavg()[0]!),
-      },
+      machine: benchMachine(started.load),
       tree: { dependencies: Object.keys(FRAMEWORKS).length, installedPackages: packages },
       graph: {
         modules: stats.modules,

@@ -3,7 +3,7 @@
 // trivy and mirror benchmarks load), a memory sampler and timers.
 import { randomUUID } from 'node:crypto';
 import { createWriteStream, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { Readable } from 'node:stream';
@@ -310,4 +310,16 @@ export function osvVariant(templates: OsvTemplate[], n: number): BenchDocument {
 /** The n-th second after 2026-01-01, as OSV writes times. */
 export function osvTime(n: number): string {
   return new Date(OSV_BASE_TIME + n * 1000).toISOString().replace('.000Z', 'Z');
+}
+
+/** The machine a result was measured on; the load at both ends shows other work sharing it. */
+export function benchMachine(loadAverageAtStart: number) {
+  return {
+    node: process.version,
+    cpus: cpus().length,
+    memoryGiB: Math.round(totalmem() / 2 ** 30),
+    // The machine is shared: other work running at the same time shows here, not in the figures.
+    loadAverageAtStart,
+    loadAverageAtEnd: Number(loadavg()[0]!.toFixed(2)),
+  };
 }

@@ -12,7 +12,7 @@
 // next to Debian's `age -r` encrypting the plain full bundle, so the cost of encryption has a floor.
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { aocService } from '@stella/aoc';
 import { decryptBundle, importMirrorBundle, type MirrorImportReceipt } from '@stella/export';
@@ -25,6 +25,7 @@ import {
   type BenchDocument,
   benchApi,
   benchConfig,
+  benchMachine,
   createLoader,
   downloadRun,
   memorySampler,
@@ -100,14 +101,7 @@ export async function runMirrorBench() {
     changedDocuments: CHANGED,
     templates: templates.length,
     backend: BACKEND,
-    machine: {
-      node: process.version,
-      cpus: cpus().length,
-      memoryGiB: Math.round(totalmem() / 2 ** 30),
-      // The machine is shared: other work running at the same time shows here, not in the figures.
-      loadAverageAtStart: started.load,
-      loadAverageAtEnd: round(loadavg()[0]!),
-    },
+    machine: benchMachine(started.load),
     ...run,
   };
 }

@@ -8,12 +8,12 @@
 // in-process stella (PGlite) on 127.0.0.1. The goal: ≤ 5 % in the default profile.
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { RunningServer } from '@stella/server';
-import { adminToken, benchApi, withBenchServer } from './kit.ts';
+import { freePort } from '@stella/testkit';
+import { adminToken, benchApi, benchMachine, withBenchServer } from './kit.ts';
 
 const RUNS = Number(process.env.STELLA_BENCH_OBSERVER_RUNS ?? 5);
 const CPU_ITERATIONS = Number(process.env.STELLA_BENCH_OBSERVER_ITERATIONS ?? 400_000);
@@ -102,13 +102,7 @@ export async function runObserverBench() {
       return {
         command: 'npm run bench -- observer',
         date: started.date,
-        machine: {
-          node: process.version,
-          cpus: cpus().length,
-          memoryGiB: Math.round(totalmem() / 2 ** 30),
-          loadAverageAtStart: started.load,
-          loadAverageAtEnd: round(loadavg()[0]!),
-        },
+        machine: benchMachine(started.load),
         profile: `function (binary precise coverage), coverage taken every ${TAKE_INTERVAL_MS} ms (Ingest:FlushIntervalMs)`,
         runs: RUNS,
         cpu: {
@@ -215,15 +209,4 @@ async function httpRun(dir: string, observer: Record<string, string> | undefined
     child.kill('SIGTERM');
     await new Promise((r) => child.once('exit', r));
   }
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-    server.on('error', reject);
-  });
 }

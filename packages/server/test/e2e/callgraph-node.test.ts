@@ -7,12 +7,11 @@
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
 import { cpSync, readdirSync, readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { nodeSymbolId } from '@stella/callgraph-js';
-import { testBackend } from '@stella/testkit';
+import { freePort, testBackend } from '@stella/testkit';
 import { runCli, startTestServer, type TestServer } from '../helpers.ts';
 
 const ROOT = fileURLToPath(new URL('../../../../', import.meta.url));
@@ -253,14 +252,3 @@ describe(`stella callgraph node on the example app (${testBackend()})`, () => {
     assert.deepEqual(of('GHSA-ghmj-crg5-xw2j'), []);
   });
 });
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-    server.on('error', reject);
-  });
-}
