@@ -1,12 +1,13 @@
 // SPDX-License-Identifier: Apache-2.0
 // @stella/observer: the Node.js runtime observer. V8 precise coverage names the functions that ran
-// (coverage/sampler.ts, with the static builder's ids); the transport delivers them to Signals as
+// (runtime/sampler.ts, with the static builder's ids); the transport delivers them to Signals as
 // NDJSON batches, guarded so the host process is never slowed, crashed or filled up by it.
 // `node --import @stella/observer/register app.js` runs both (register.ts).
-export type { CoverageProfile, SamplerOptions, SamplerStats } from './coverage/sampler.ts';
-export { CoverageSampler } from './coverage/sampler.ts';
+
 export type { RunningObserver } from './observe.ts';
 export { startObserver } from './observe.ts';
+export type { CoverageProfile, SamplerOptions, SamplerStats } from './runtime/sampler.ts';
+export { CoverageSampler } from './runtime/sampler.ts';
 export { BACKOFF_BASE_MS, BACKOFF_MAX_MS, backoffDelay, parseRetryAfter } from './transport/backoff.ts';
 export type { RuntimeEvent } from './transport/batch.ts';
 export { encodeBody, GZIP_LEVEL, GZIP_THRESHOLD_BYTES, sortEvents, toNdjson } from './transport/batch.ts';

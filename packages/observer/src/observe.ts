@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // The observer assembled: the coverage sampler feeding the transport, on a timer, with the last take
 // made on the way out (beforeExit, SIGTERM/SIGINT, exit) before the transport flushes or spools.
-import { type CoverageProfile, CoverageSampler } from './coverage/sampler.ts';
+import { type CoverageProfile, CoverageSampler } from './runtime/sampler.ts';
 import { observerConfig } from './transport/config.ts';
 import { registerExitHooks } from './transport/exit-hooks.ts';
 import { createTransport, type Transport } from './transport/transport.ts';
