@@ -6,7 +6,7 @@
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { Errors } from '@stella/core';
-import { type CliCtx, CliError, createApiClient, log } from '@stella/platform';
+import { type ApiClient, type CliCtx, CliError, createApiClient, log } from '@stella/platform';
 import type { Command } from 'commander';
 
 interface ObserveFlags {
@@ -19,6 +19,41 @@ interface ObserveFlags {
 }
 
 const REGISTER = fileURLToPath(import.meta.resolve('@stella/observer/register'));
+
+export interface ObservedTarget {
+  callgraphId: string;
+  scanId?: string | undefined;
+  component?: string | undefined;
+  version?: string | undefined;
+  profile?: string;
+  analysisId?: string;
+}
+
+/**
+ * The environment that loads the observer into a Node.js child and points it at this stella: the
+ * register module, the server, a token of the CLI's credentials (scope signals:write), the tenant,
+ * the callgraph and the subject.
+ */
+export async function observerEnv(
+  io: CliCtx['io'],
+  opts: ReturnType<CliCtx['globals']>,
+  client: ApiClient,
+  target: ObservedTarget,
+): Promise<Record<string, string | undefined>> {
+  return {
+    ...io.env,
+    NODE_OPTIONS: `${io.env.NODE_OPTIONS ?? ''} --import=${REGISTER}`.trim(),
+    STELLA_OBSERVER_ENDPOINT: opts.server,
+    STELLA_OBSERVER_TOKEN: await client.token('signals:write'),
+    STELLA_OBSERVER_TENANT: opts.tenant,
+    STELLA_OBSERVER_CALLGRAPH_ID: target.callgraphId,
+    ...(target.scanId
+      ? { STELLA_OBSERVER_SCAN_ID: target.scanId }
+      : { STELLA_OBSERVER_COMPONENT: target.component, STELLA_OBSERVER_VERSION: target.version }),
+    ...(target.profile ? { STELLA_OBSERVER_PROFILE: target.profile } : {}),
+    ...(target.analysisId ? { STELLA_OBSERVER_ANALYSIS_ID: target.analysisId } : {}),
+  };
+}
 
 export function registerObserveCommand(program: Command, { io, globals }: CliCtx): void {
   program
@@ -41,20 +76,12 @@ export function registerObserveCommand(program: Command, { io, globals }: CliCtx
       if (!flags.scanId && !(flags.component && flags.version)) {
         throw new CliError(Errors.usage, 'name the subject: --scan-id ID, or --component NAME --version V');
       }
-      const token = await createApiClient(io, opts).token('signals:write');
-      const env: Record<string, string | undefined> = {
-        ...io.env,
-        NODE_OPTIONS: `${io.env.NODE_OPTIONS ?? ''} --import=${REGISTER}`.trim(),
-        STELLA_OBSERVER_ENDPOINT: opts.server,
-        STELLA_OBSERVER_TOKEN: token,
-        STELLA_OBSERVER_TENANT: opts.tenant,
-        STELLA_OBSERVER_CALLGRAPH_ID: callgraphId,
-        ...(flags.scanId
-          ? { STELLA_OBSERVER_SCAN_ID: flags.scanId }
-          : { STELLA_OBSERVER_COMPONENT: flags.component, STELLA_OBSERVER_VERSION: flags.version }),
-        ...(flags.profile ? { STELLA_OBSERVER_PROFILE: flags.profile } : {}),
-        ...(flags.analysisId ? { STELLA_OBSERVER_ANALYSIS_ID: flags.analysisId } : {}),
-      };
+      const env = await observerEnv(io, opts, createApiClient(io, opts), {
+        callgraphId,
+        ...(flags.scanId ? { scanId: flags.scanId } : { component: flags.component, version: flags.version }),
+        ...(flags.profile ? { profile: flags.profile } : {}),
+        ...(flags.analysisId ? { analysisId: flags.analysisId } : {}),
+      });
       log(io, opts, `observing ${command.join(' ')} → ${opts.server} (callgraph ${callgraphId})`);
       const child = spawn(command[0]!, command.slice(1), { env, stdio: 'inherit' });
       const forward = (signal: NodeJS.Signals) => child.kill(signal);

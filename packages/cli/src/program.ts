@@ -6,6 +6,7 @@ import { modules, registerServeCommand } from '@stella/server';
 import { Command, CommanderError, Option } from 'commander';
 import { registerCallgraphCommands } from './callgraph.ts';
 import { createCliCtx, loadEffectiveConfig } from './context.ts';
+import { registerDemoCommand } from './demo.ts';
 import { registerObserveCommand } from './observe.ts';
 
 export function makeProgram(io: CliIo): { program: Command; run(): Promise<number> } {
@@ -48,6 +49,7 @@ export function makeProgram(io: CliIo): { program: Command; run(): Promise<numbe
   for (const room of modules) room.commands?.(program, cli);
   registerCallgraphCommands(program, cli);
   registerObserveCommand(program, cli);
+  registerDemoCommand(program, cli);
   // `--version` is also a subject flag of room verbs (`stella sbom ingest --component x --version 1`,
   // `stella signals ingest-runtime`); commander takes the program's options anywhere on the line, so
   // the program's own `-V, --version` is only defined when no command is named (`stella --version`,

@@ -52,6 +52,13 @@ test(`every README walkthrough command runs as written (npm run demo, ${testBack
   assert.match(run.output, /"upstream_id": "GO-2024-2687"/, 'the linkset query finds the osv-go advisory');
   assert.match(run.output, /"state": "ConfirmedReachable"/, 'the example reaches ConfigureServer and it ran');
   assert.match(run.output, /"state": "StaticallyUnreachable"/, 'ClientConn.Ping has no path from main');
+  assert.match(run.output, /GHSA-c2qf-rxjj-qqgw\s+semver Range\.parseRange\s+ConfirmedReachable\s+runtime\s+ran/);
+  assert.match(run.output, /GHSA-9wv6-86v2-598j\s+path-to-regexp pathtoRegexp\s+RuntimeObserved\s+runtime\s+ran/);
+  assert.match(
+    run.output,
+    /GHSA-75v8-2h7p-7m2m\s+formidable IncomingForm\._setUpRename\s+StaticallyUnreachable\s+unreachable\s+-/,
+  );
+  assert.match(run.output, /GHSA-ghmj-crg5-xw2j\s+yargs-parser \(no symbol data\)\s+Unknown \(no_symbol_data\)/);
   assert.match(run.output, /^0$/m, 'tenant acme sees none of the default tenant advisories');
   assert.match(run.output, /^403$/m, "an acme token is refused for tenant default's timeline");
   assert.match(run.output, /^<$/m, 'npm orders 1.2.3 before 1.10.0');
