@@ -3,8 +3,16 @@
 import { errorDefinitions } from '@stella/core';
 import { ExportProfileSchema } from '@stella/export';
 import { PolicySchema } from '@stella/findings';
+import { ObserverErrors } from '@stella/observer';
+
+/**
+ * Registries of packages the server does not load as rooms, imported here so their codes are listed
+ * too: the observer runs inside users' apps and `stella observe`, not in the server.
+ */
+const OUTSIDE_ROOMS = [ObserverErrors];
 
 export function renderErrorsDoc(): string {
+  void OUTSIDE_ROOMS;
   const rows = errorDefinitions().map(
     (d) => `| \`${d.code}\` | ${d.status} | ${d.exit} | ${d.title} | ${d.hint.replaceAll('|', '\\|')} |`,
   );

@@ -74,7 +74,7 @@ async function buildKit(flags: KitFlags, { io, globals }: CliCtx): Promise<void>
   await mkdir(staging);
   try {
     const bar = progressBar(io, opts.quiet || opts.json);
-    const fetch = async (run: KitRun, path: string) => {
+    const download = async (run: KitRun, path: string) => {
       await mkdir(dirname(join(staging, path)), { recursive: true });
       await downloadRunBundle(client, run.runId, join(staging, path), (received, size) =>
         bar.draw(basename(path), received / size, `${received}/${size} bytes`),
@@ -86,7 +86,7 @@ async function buildKit(flags: KitFlags, { io, globals }: CliCtx): Promise<void>
     const chain = [plan.full, ...plan.deltas];
     const mirror: KitReadmeInput['mirror'] = [];
     for (const [i, run] of chain.entries()) {
-      const path = await fetch(run, `mirror/${String(i + 1).padStart(2, '0')}-${run.bundle!.fileName}`);
+      const path = await download(run, `mirror/${String(i + 1).padStart(2, '0')}-${run.bundle!.fileName}`);
       mirror.push({
         path,
         exportId: run.exportId!,
@@ -94,7 +94,7 @@ async function buildKit(flags: KitFlags, { io, globals }: CliCtx): Promise<void>
         encrypted: await isEncrypted(join(staging, path)),
       });
     }
-    const trivy = plan.trivy ? await fetch(plan.trivy, `trivy/${plan.trivy.bundle!.fileName}`) : undefined;
+    const trivy = plan.trivy ? await download(plan.trivy, `trivy/${plan.trivy.bundle!.fileName}`) : undefined;
 
     await mkdir(join(staging, 'trust'));
     await writeFile(join(staging, 'trust/export-center.pub'), await activeExportKey(client));
