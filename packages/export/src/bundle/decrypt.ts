@@ -50,6 +50,24 @@ export function encryptionRecordOf(provenance: unknown): EncryptionRecord | { sc
   return isObject(encryption) ? (encryption as unknown as EncryptionRecord) : undefined;
 }
 
+/**
+ * Whether the files an encryption record lists are still ciphertext. After decrypting, the record
+ * stays in provenance.json (it is signed) but each file matches its export.json digest again.
+ * `recorded` and `digestOf` speak `sha256:<hex>`; a file that is missing counts as not encrypted.
+ */
+export async function stillEncrypted(
+  files: readonly string[],
+  recorded: ReadonlyMap<string, string>,
+  digestOf: (path: string) => Promise<string | undefined>,
+): Promise<boolean> {
+  if (files.length === 0) return false;
+  for (const path of files) {
+    const digest = await digestOf(path);
+    if (digest === undefined || digest === recorded.get(path)) return false;
+  }
+  return true;
+}
+
 export async function decryptBundle(input: string, identities: string, output: string): Promise<DecryptedBundle> {
   const info = await stat(input);
   if (info.isFile() && (await isAgeFile(input))) {
@@ -72,12 +90,24 @@ export async function decryptBundle(input: string, identities: string, output: s
       );
     }
     const manifest = await json(EXPORT_MANIFEST_PATH);
-    const key = await unwrapDataKey(record, [identities]);
-    const expected = contentDigests(manifest);
-    const sources = new Map<string, string>();
-    for (const [index, path] of record.files.entries()) {
+    for (const path of record.files) {
       const unsafe = unsafePathReason(path);
       if (unsafe) throw refuse(`provenance lists ${JSON.stringify(path)} as encrypted: ${unsafe}`);
+    }
+    const expected = contentDigests(manifest);
+    const onDisk = async (path: string) =>
+      digestOf(join(opened.dir, ...path.split('/'))).then(
+        (d) => d.digest,
+        () => undefined,
+      );
+    if (!(await stillEncrypted(record.files, expected, onDisk))) {
+      throw refuse(
+        `${input} is not encrypted: its data files already match export.json (decrypted before?); verify it as it is`,
+      );
+    }
+    const key = await unwrapDataKey(record, [identities]);
+    const sources = new Map<string, string>();
+    for (const [index, path] of record.files.entries()) {
       const plain = join(scratch, String(index));
       await decryptFile(key, record.runId, path, join(opened.dir, ...path.split('/')), plain);
       const { digest } = await digestOf(plain);

@@ -8,7 +8,7 @@ import { createPublicKey, type KeyObject, verify as verifySignature } from 'node
 import { dsseVerify, parseDsseEnvelope, parseSha256, StellaError } from '@stella/core';
 import { ExportErrors } from '../errors.ts';
 import { BundleReader, isObject, listFiles, parseJson, type TrustedKey, type VerifyCheck } from './bundle-reader.ts';
-import { encryptionRecordOf } from './decrypt.ts';
+import { encryptionRecordOf, stillEncrypted } from './decrypt.ts';
 import { type BundleLimits, openBundle } from './extract.ts';
 import {
   CHECKSUMS_PATH,
@@ -322,16 +322,13 @@ async function encryptedFiles(reader: BundleReader): Promise<number | undefined>
     return parsed && 'value' in parsed ? parsed.value : undefined;
   };
   const record = encryptionRecordOf(await json(PROVENANCE_PATH));
-  if (record?.scope !== 'files' || !Array.isArray(record.files) || record.files.length === 0) return undefined;
+  if (record?.scope !== 'files' || !Array.isArray(record.files)) return undefined;
   const manifest = await json(EXPORT_MANIFEST_PATH);
   const contents = isObject(manifest) && Array.isArray(manifest.contents) ? manifest.contents : [];
-  const recorded = new Map(
-    contents.filter(isObject).map((c) => [String(c.path), String(c.digest).replace(/^sha256:/, '')]),
-  );
-  for (const path of record.files) {
-    if (!reader.files.has(path) || (await reader.digest(path)).hex === recorded.get(path)) return undefined;
-  }
-  return record.files.length;
+  const recorded = new Map(contents.filter(isObject).map((c) => [String(c.path), String(c.digest)]));
+  const onDisk = async (path: string) =>
+    reader.files.has(path) ? `sha256:${(await reader.digest(path)).hex}` : undefined;
+  return (await stillEncrypted(record.files, recorded, onDisk)) ? record.files.length : undefined;
 }
 
 /** Checks an extracted bundle directory or a .tar/.tar.gz/.tar.zst file; hostile archives throw ERR_EXPORT_009. */
