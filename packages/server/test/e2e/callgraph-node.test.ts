@@ -94,6 +94,26 @@ describe(`stella callgraph node on the example app (${testBackend()})`, () => {
     assert.match(missing.stderr, /not a directory/);
   });
 
+  test('an unwritable --out, and stella observe without a callgraph or a subject, are usage errors that say what to pass', async () => {
+    const out = await cli([
+      'callgraph',
+      'node',
+      dir,
+      '--entry',
+      'app.js',
+      '--out',
+      join(t.home, 'no-such-dir', 'g.json'),
+    ]);
+    assert.equal(out.code, 2, out.stderr);
+    assert.match(out.stderr, /--out .*g\.json: cannot be written/);
+    const noGraph = await cli(['observe', '--component', 'x', '--version', '1', '--', process.execPath, '-e', '0']);
+    assert.equal(noGraph.code, 2, noGraph.stderr);
+    assert.match(noGraph.stderr, /--callgraph-id is required/);
+    const noSubject = await cli(['observe', '--callgraph-id', 'cg-x', '--', process.execPath, '-e', '0']);
+    assert.equal(noSubject.code, 2, noSubject.stderr);
+    assert.match(noSubject.stderr, /name the subject: --scan-id ID, or --component NAME --version V/);
+  });
+
   test('Signals takes the graph; reachability from app.js: static, heuristic, and unreachable, with witness paths', async () => {
     const posted = await api('/signals/callgraphs', graph);
     assert.equal(posted.status, 202, await posted.clone().text());

@@ -191,6 +191,41 @@ describe(`encrypted export bundles on ${testBackend()}`, () => {
         assert.deepEqual(member(againPlain, path), member(byAlice, path), path);
       }
     });
+
+    test('decrypt refuses an altered file, a provenance naming a path outside the bundle, a plain bundle and an existing output', async () => {
+      const extracted = join(work, 'raw-sealed-dir');
+      mkdirSync(extracted);
+      execFileSync('tar', ['--zstd', '-xf', bundle, '-C', extracted]);
+      const data = join(extracted, 'data/raw/advisories.jsonl');
+      const original = readFileSync(data);
+      const flipped = Buffer.from(original);
+      flipped[flipped.length - 20]! ^= 1;
+      writeFileSync(data, flipped);
+      const out = join(work, 'altered-out.tar.zst');
+      const altered = await decrypt(extracted, keys.alice.file, out);
+      assert.equal(altered.code, 3, altered.stderr);
+      assert.match(altered.stderr, /ERR_EXPORT_DECRYPT/);
+      assert.equal(existsSync(out), false, 'nothing is written');
+      writeFileSync(data, original);
+
+      const provenancePath = join(extracted, 'provenance.json');
+      const provenance = readFileSync(provenancePath, 'utf8');
+      const record = JSON.parse(provenance) as Provenance;
+      record.predicate.buildDefinition.internalParameters.environment!.encryption.files = ['../outside.jsonl'];
+      writeFileSync(provenancePath, JSON.stringify(record));
+      const escaping = await decrypt(extracted, keys.alice.file, out);
+      assert.equal(escaping.code, 3, escaping.stderr);
+      assert.match(escaping.stderr, /provenance lists "\.\.\/outside\.jsonl" as encrypted/);
+      assert.equal(existsSync(join(work, 'outside.jsonl')), false);
+      writeFileSync(provenancePath, provenance);
+
+      const plain = await decrypt(join(work, 'raw-alice.tar.zst'), keys.alice.file, out);
+      assert.equal(plain.code, 3, plain.stderr);
+      assert.match(plain.stderr, /is not encrypted/);
+      const existing = await decrypt(bundle, keys.alice.file, join(work, 'raw-alice.tar.zst'));
+      assert.equal(existing.code, 2, existing.stderr);
+      assert.match(existing.stderr, /already exists/);
+    });
   });
 
   describe('mirror:full encrypted whole (mode age)', () => {

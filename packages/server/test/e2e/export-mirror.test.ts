@@ -125,6 +125,13 @@ describe(`mirror bundles on ${testBackend()}`, () => {
     assert.equal(existsSync(join(work, 'no-kit')), false);
   });
 
+  test('offline kit build refuses a --verifier-tenant that is not a tenant id before asking the server', async () => {
+    const kit = await cli(['offline', 'kit', 'build', '--output', join(work, 'bad-kit'), '--verifier-tenant', '../x']);
+    assert.equal(kit.code, 2, kit.stderr);
+    assert.match(kit.stderr, /--verifier-tenant \.\.\/x: not a tenant id/);
+    assert.equal(existsSync(join(work, 'bad-kit')), false);
+  });
+
   test('mirror:full carries every record, sharded, with an index of the state; verified offline', async () => {
     const submitted = await submit('mirror-full');
     full = submitted.run;
