@@ -16,7 +16,8 @@ import { readFileSync, statSync } from 'node:fs';
 import { join, resolve as resolvePath } from 'node:path';
 import { nodeSymbolId, npmPurl } from './ids.ts';
 import { createResolver, isBuiltin, type PackageInfo, posixRelative } from './resolve.ts';
-import { type Binding, type CallSite, type ExportTarget, type ModuleScan, scanModule } from './scan.ts';
+import type { Binding, CallSite, ExportTarget, ModuleScan } from './scan.ts';
+import { isSourceFile, scanFile } from './typescript.ts';
 
 /** Files larger than this are recorded as a module node only (minified bundles, generated tables). */
 export const MAX_MODULE_BYTES = 8 * 1024 * 1024;
@@ -167,7 +168,7 @@ export function buildCallGraph(
         if (!isBuiltin(request.specifier)) unresolved.add(request.specifier);
         continue;
       }
-      if (!/\.(c|m)?js$/.test(target)) continue;
+      if (!isSourceFile(target)) continue;
       record.loads.set(request.specifier, target);
       if (!modules.has(target)) queue.push(target);
     }
@@ -261,7 +262,7 @@ function loadModule(
   const owner = pkg?.name ?? posixRelative(projectRoot, file);
   const source = readSource(file);
   if (source === '' && statSync(file).size > 0) stats.oversized.push(posixRelative(projectRoot, file));
-  const scan = scanModule(source);
+  const scan = scanFile(file, source);
   if (scan.parseError) stats.parseErrors.push({ file: posixRelative(projectRoot, file), reason: scan.parseError });
   const ids = scan.functions.map((fn) => nodeSymbolId(owner, modulePath, fn.qualifiedName, fn.kind));
   const codeIds = scan.functions.map(
@@ -281,7 +282,7 @@ function dependencyMains(
   return Object.keys(deps)
     .sort()
     .map((name) => resolver.resolve(name, from))
-    .filter((file): file is string => file !== undefined && /\.(c|m)?js$/.test(file));
+    .filter((file): file is string => file !== undefined && isSourceFile(file));
 }
 
 interface EntryFile {
@@ -323,10 +324,10 @@ function entryFiles(projectRoot: string, app: PackageInfo | undefined, given: re
             : [];
     for (const path of exportTargets(manifest.exports)) if (!path.includes('*')) add(path, 'export');
   }
-  if (found.size === 0) add('./index.js', 'main');
+  if (found.size === 0) add('./index', 'main');
   if (found.size === 0) {
     throw new Error(
-      `${projectRoot}: no entry point (package.json main, bin or exports, or index.js); name one with --entry <file>`,
+      `${projectRoot}: no entry point (package.json main, bin or exports, or index.js / index.ts); name one with --entry <file>`,
     );
   }
   return [...found].map(([file, kind]) => ({ file, kind }));

@@ -7,3 +7,4 @@ export { buildCallGraph } from './build.ts';
 export { nodeSymbolId, npmPurl } from './ids.ts';
 export type { Callee, CallSite, FunctionEntry, FunctionKind, ModuleScan } from './scan.ts';
 export { scanModule } from './scan.ts';
+export { isTypeScriptFile, scanFile } from './typescript.ts';

@@ -13,7 +13,8 @@ const BUILTINS = new Set(builtinModules);
 export function isBuiltin(specifier: string): boolean {
   return specifier.startsWith('node:') || BUILTINS.has(specifier);
 }
-const EXTENSIONS = ['.js', '.cjs', '.mjs'];
+// TypeScript last: Node runs .ts files (type stripping), and a JavaScript file of the same name wins.
+const EXTENSIONS = ['.js', '.cjs', '.mjs', '.ts', '.mts', '.cts'];
 /** Condition order: what `require` from Node picks first, then what `import` would. */
 const CONDITIONS = ['node', 'require', 'import', 'default'];
 

@@ -6,3 +6,4 @@ export type { PackageInfo } from './resolve.ts';
 export { createResolver, posixRelative } from './resolve.ts';
 export type { FunctionEntry } from './scan.ts';
 export { scanModule } from './scan.ts';
+export { isTypeScriptFile, scanFile } from './typescript.ts';

@@ -117,7 +117,8 @@ function parseSource(source: string, sourceType: 'module' | 'script'): AnyNode {
   }) as unknown as AnyNode;
 }
 
-function emptyScan(source: string): ModuleScan {
+/** A module with nothing in it but its top level, for a file that cannot be scanned. */
+export function emptyScan(source: string): ModuleScan {
   return {
     functions: [moduleEntry(source)],
     calls: [],

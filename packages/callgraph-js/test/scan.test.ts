@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { scratchDir } from '@stella/testkit';
 import { scanModule } from '../src/scan.ts';
+import { isSourceFile, isTypeScriptFile, scanFile } from '../src/typescript.ts';
 
 const TARGET = `'use strict';
 function decl(a) { return a + 1; }
@@ -38,6 +39,72 @@ module.exports.run = function run() {
   (function () { return 1; })();
 };
 `;
+
+const TS_TARGET = `interface Options { loud: boolean; times?: number }
+type Greeting = \`hi \${string}\`;
+export function greet(name: string, options: Options = { loud: false }): Greeting {
+  const text: Greeting = \`hi \${name}\`;
+  return (options.loud ? text.toUpperCase() : text) as Greeting;
+}
+export class Counter<T extends object> {
+  private count: number = 0;
+  add(item: T): this { this.count += item ? 1 : 0; return this; }
+  get total(): number { return this.count; }
+}
+export const twice = <T,>(f: (x: T) => T, x: T): T => f(f(x));
+export function run(): void {
+  greet('a'); greet('b', { loud: true }); new Counter<object>().add({}).total; twice((n: number) => n + 1, 1);
+}
+`;
+
+describe('scanFile on TypeScript', () => {
+  test('functions of a .mts file Node runs (types stripped) start at the keys scanned from the file on disk', async () => {
+    const dir = scratchDir('stella-scan-ts-');
+    const file = join(dir, 'target.mts');
+    writeFileSync(file, TS_TARGET);
+    const session = new Session();
+    session.connect();
+    try {
+      await session.post('Profiler.enable');
+      await session.post('Profiler.startPreciseCoverage', { callCount: false, detailed: false });
+      ((await import(file)) as { run(): void }).run();
+      const { result } = await session.post('Profiler.takePreciseCoverage');
+      const script = result.find((s) => s.url.endsWith('/target.mts'))!;
+      const scan = scanFile(file, TS_TARGET);
+      assert.equal(scan.parseError, undefined);
+      const byKey = new Map(scan.functions.map((f) => [f.key, f]));
+      const seen = script.functions
+        .filter((f) => f.functionName !== '<instance_members_initializer>')
+        .map((f) => {
+          const entry = byKey.get(f.ranges[0]!.startOffset);
+          assert.ok(entry, `V8 function ${f.functionName || '(anonymous)'} at ${f.ranges[0]!.startOffset} has no key`);
+          return entry.qualifiedName;
+        });
+      assert.deepEqual(seen.sort(), scan.functions.map((f) => f.qualifiedName).sort());
+      assert.ok(seen.includes('Counter.add') && seen.includes('greet') && seen.includes('twice'), String(seen));
+    } finally {
+      session.disconnect();
+    }
+  });
+
+  test('an enum (code Node generates only under --experimental-transform-types) is reported, not guessed', () => {
+    const scan = scanFile(
+      '/p/e.ts',
+      'export enum Color { Red, Green }\nexport function f(): Color { return Color.Red; }\n',
+    );
+    assert.match(scan.parseError ?? '', /--experimental-transform-types/);
+    assert.deepEqual(
+      scan.functions.map((f) => f.qualifiedName),
+      ['<module>'],
+    );
+  });
+
+  test('which files are scanned: JavaScript and the TypeScript Node runs, not declarations, JSON or TSX', () => {
+    for (const yes of ['a.js', 'a.cjs', 'a.mjs', 'a.ts', 'a.mts', 'a.cts']) assert.ok(isSourceFile(yes), yes);
+    for (const no of ['a.d.ts', 'a.d.mts', 'a.json', 'a.tsx', 'a.node']) assert.ok(!isSourceFile(no), no);
+    assert.ok(isTypeScriptFile('x/y.cts') && !isTypeScriptFile('x/y.js'));
+  });
+});
 
 describe('scanModule', () => {
   test("every function V8's precise coverage reports starts at a scanned key", async () => {

@@ -93,3 +93,21 @@ test('bodies over 64 KiB are gzip (level 6, the same bytes every time); smaller 
   assert.deepEqual(gunzipSync(encoded.body), large);
   assert.deepEqual(encodeBody(large).body, encoded.body);
 });
+
+test('spool: opening removes a stale temp file (a crashed write) but leaves a fresh one (another observer writing now)', async () => {
+  const { mkdtempSync, readdirSync, rmSync, utimesSync, writeFileSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const { Spool } = await import('../src/transport/spool.ts');
+  const dir = mkdtempSync(join(tmpdir(), 'stella-spool-'));
+  try {
+    writeFileSync(join(dir, '.tmp-stale.batch'), 'x');
+    const old = new Date(Date.now() - 120_000);
+    utimesSync(join(dir, '.tmp-stale.batch'), old, old);
+    writeFileSync(join(dir, '.tmp-fresh.batch'), 'x');
+    new Spool(dir, 1 << 20).openSync();
+    assert.deepEqual(readdirSync(dir).sort(), ['.tmp-fresh.batch', 'rejected']);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

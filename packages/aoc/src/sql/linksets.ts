@@ -65,19 +65,22 @@ export async function linksetGroups(tx: Queryable, q: LinksetQuery) {
   };
 }
 
-/** Vulnerable-symbol facts of head advisories whose linkset packages match (versions ignored). */
+/** Head advisories whose linkset packages match (versions ignored), with their vulnerable-symbol facts if any. */
 export async function symbolsForPackages(tx: Queryable, packages: readonly string[]) {
   if (packages.length === 0) return [];
   const { rows } = await tx.query<{
     upstream_id: string;
     vendor: string;
     aliases: string[];
-    symbols: Array<{ package: string; path?: string; symbols: string[] }>;
+    symbols: Array<{ package: string; path?: string; symbols: string[] }> | null;
+    /** The asked-for packages the record names (version-less), sorted. */
+    packages: string[];
   }>(
-    `select r.upstream_id, r.source_vendor as vendor, r.linkset -> 'aliases' as aliases, r.linkset -> 'symbols' as symbols
+    `select r.upstream_id, r.source_vendor as vendor, r.linkset -> 'aliases' as aliases, r.linkset -> 'symbols' as symbols,
+            array(select p.package from advisory_raw_package p
+                   where p.tenant = r.tenant and p.id = r.id and p.package = any($1::text[]) order by 1) as packages
        from advisory_raw r
       where r.id in (select p.id from advisory_raw_package p where p.package = any($1::text[]))
-        and jsonb_array_length(coalesce(r.linkset -> 'symbols', '[]'::jsonb)) > 0
         and not exists (select 1 from advisory_raw n where n.tenant = r.tenant and n.supersedes = r.id)
       order by r.source_vendor, r.upstream_id`,
     [packages],

@@ -17,7 +17,7 @@ import {
   nodeSymbolId,
   npmPurl,
   posixRelative,
-  scanModule,
+  scanFile,
 } from '@stella/callgraph-js/runtime';
 import type { RuntimeEvent } from '../transport/batch.ts';
 
@@ -174,7 +174,7 @@ export class CoverageSampler {
         if (!OWN_DIRS.some((dir) => file.startsWith(`${dir}/`))) {
           const source = readFileSync(file, 'utf8');
           const pkg = this.resolver.packageOf(file);
-          const scan = scanModule(source);
+          const scan = scanFile(file, source);
           info = {
             owner: pkg?.name ?? posixRelative(this.projectRoot, file),
             modulePath: posixRelative(pkg?.root ?? this.projectRoot, file),

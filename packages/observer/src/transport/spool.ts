@@ -110,9 +110,12 @@ export class Spool {
     mkdirSync(this.rejectedDir, { recursive: true, mode: 0o700 });
     const found: SpoolEntry[] = [];
     for (const name of readdirSync(this.dir)) {
-      // A temp file is a write cut short by a crash: never renamed, so never a batch.
+      // A temp file is a write cut short by a crash: never renamed, so never a batch. One younger
+      // than a minute may be another observer's write in progress (processes and worker threads
+      // share the directory), so it is left alone.
       if (name.startsWith('.tmp-')) {
-        unlinkQuiet(join(this.dir, name));
+        const path = join(this.dir, name);
+        if (Date.now() - (mtimeOf(path) ?? 0) > TEMP_STALE_MS) unlinkQuiet(path);
         continue;
       }
       const bytes = sizeOf(join(this.dir, name));
@@ -280,6 +283,17 @@ export class Spool {
       await rm(join(this.rejectedDir, name), { force: true });
       await rm(join(this.rejectedDir, `${name}.answer.json`), { force: true });
     }
+  }
+}
+
+/** A temp file older than this is a write that will never finish. */
+const TEMP_STALE_MS = 60_000;
+
+function mtimeOf(path: string): number | undefined {
+  try {
+    return statSync(path).mtimeMs;
+  } catch {
+    return undefined;
   }
 }
 

@@ -267,8 +267,11 @@ describe(`stella callgraph node on the example app (${testBackend()})`, () => {
       formidable.every((s) => s.state === 'StaticallyUnreachable'),
       JSON.stringify(formidable),
     );
-    // An advisory without symbol data (yargs-parser's) is not a default target yet: AOC's
-    // vulnerableSymbols answers only advisories that name symbols.
-    assert.deepEqual(of('GHSA-ghmj-crg5-xw2j'), []);
+    // An advisory with no symbol data (yargs-parser's, not in the overlay) is a default target of its
+    // package alone: unknown for lack of data, never unreachable.
+    const yargs = of('GHSA-ghmj-crg5-xw2j');
+    assert.equal(yargs.length, 1, JSON.stringify(yargs));
+    assert.equal(yargs[0]!.bucket, 'unknown', JSON.stringify(yargs));
+    assert.equal(yargs[0]!.unknownReason, 'no_symbol_data', JSON.stringify(yargs));
   });
 });

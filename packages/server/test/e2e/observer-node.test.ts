@@ -1,0 +1,189 @@
+// SPDX-License-Identifier: Apache-2.0
+// The observer on small projects written here (no registry): functions that run only in a worker
+// thread reach Signals from that thread's own observer, and TypeScript that Node runs as it is gets
+// the same ids from the builder and from the observer.
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { nodeSymbolId } from '@stella/callgraph-js';
+import { testBackend } from '@stella/testkit';
+import { runCli, startTestServer, type TestServer } from '../helpers.ts';
+
+const ROOT = fileURLToPath(new URL('../../../../', import.meta.url));
+
+interface Fact {
+  states: { target: string; state: string; bucket: string; evidence: { runtimeHits: { symbolId: string }[] } }[];
+}
+
+describe(`the observer on projects of its own (${testBackend()})`, () => {
+  let t: TestServer;
+  const cli = (args: string[]) => runCli(t, args);
+  const api = async (path: string, body?: unknown) =>
+    fetch(`${t.base}${path}`, {
+      method: body === undefined ? 'GET' : 'POST',
+      headers: {
+        authorization: `Bearer ${await t.token()}`,
+        'x-stella-tenant': 'default',
+        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+      },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
+
+  /** Writes the project, builds and posts its graph; answers the callgraph id and the graph's node ids. */
+  async function project(name: string, files: Record<string, string>, entries: string[], manifest: object = {}) {
+    const dir = join(t.home, name);
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, 'package.json'), JSON.stringify({ name, version: '1.0.0', ...manifest }));
+    for (const [file, text] of Object.entries(files)) {
+      mkdirSync(dirname(join(dir, file)), { recursive: true });
+      writeFileSync(join(dir, file), text);
+    }
+    const out = join(t.home, `${name}.graph.json`);
+    const built = await cli(['callgraph', 'node', dir, ...entries.flatMap((e) => ['--entry', e]), '--out', out]);
+    assert.equal(built.code, 0, built.stderr);
+    const graph = JSON.parse(readFileSync(out, 'utf8')) as { nodes: { id: string }[] };
+    const posted = await api('/signals/callgraphs', graph);
+    assert.equal(posted.status, 202, await posted.clone().text());
+    const { callgraphId } = (await posted.json()) as { callgraphId: string };
+    return { dir, callgraphId, ids: new Set(graph.nodes.map((n) => n.id)) };
+  }
+
+  /** `stella observe … -- node <args>` in dir; resolves with the exit code and the output. */
+  function observe(dir: string, callgraphId: string, component: string, args: string[]) {
+    const child = spawn(
+      process.execPath,
+      [
+        join(ROOT, 'packages/cli/src/bin.ts'),
+        'observe',
+        '--callgraph-id',
+        callgraphId,
+        '--component',
+        component,
+        '--version',
+        '1.0.0',
+        '--',
+        process.execPath,
+        ...args,
+      ],
+      {
+        cwd: dir,
+        env: {
+          PATH: process.env.PATH,
+          STELLA_HOME: t.home,
+          STELLA_SERVER: t.base,
+          STELLA_OBSERVER_SPOOL_DIR: join(t.home, 'observer-spool'),
+        },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
+    let output = '';
+    child.stdout.on('data', (d: Buffer) => (output += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (output += d.toString()));
+    return new Promise<{ code: number | null; output: string }>((resolve) =>
+      child.on('exit', (code) => resolve({ code, output })),
+    );
+  }
+
+  async function verdicts(component: string, targets: string[]) {
+    const subjectKey = `${component}|1.0.0`;
+    const recomputed = await api('/signals/reachability/recompute', { subjectKey, targets, wait: true });
+    assert.equal(recomputed.status, 200, await recomputed.clone().text());
+    const fact = (await (await api(`/signals/facts/${encodeURIComponent(subjectKey)}`)).json()) as Fact;
+    return new Map(fact.states.map((s) => [s.target, s]));
+  }
+
+  before(async () => {
+    t = await startTestServer();
+  });
+  after(() => t.close());
+
+  test('a worker thread is observed too: what ran only in the worker reaches Signals under the static id', async () => {
+    const name = 'worker-app';
+    const { dir, callgraphId, ids } = await project(
+      name,
+      {
+        'main.js': [
+          "const { Worker } = require('node:worker_threads');",
+          "const { join } = require('node:path');",
+          'function onlyInMain() { return 1; }',
+          'onlyInMain();',
+          "const worker = new Worker(join(__dirname, 'work.js'), { workerData: 1000 });",
+          "worker.on('message', (sum) => console.log('sum', sum));",
+          '',
+        ].join('\n'),
+        'work.js': [
+          "const { parentPort, workerData } = require('node:worker_threads');",
+          'function onlyInWorker(n) { let s = 0; for (let i = 0; i < n; i++) s += i; return s; }',
+          'function neverCalled() { return 0; }',
+          'parentPort.postMessage(onlyInWorker(workerData));',
+          '',
+        ].join('\n'),
+      },
+      ['main.js', 'work.js'],
+    );
+    const id = (file: string, fn: string) => nodeSymbolId(name, file, fn, 'function');
+    const targets = [id('main.js', 'onlyInMain'), id('work.js', 'onlyInWorker'), id('work.js', 'neverCalled')];
+    for (const target of targets) assert.ok(ids.has(target), target);
+
+    const run = await observe(dir, callgraphId, name, ['main.js']);
+    assert.equal(run.code, 0, run.output);
+    assert.match(run.output, /sum 499500/);
+    const states = await verdicts(name, targets);
+    for (const ran of targets.slice(0, 2)) {
+      const s = states.get(ran)!;
+      assert.ok(
+        s.evidence.runtimeHits.some((h) => h.symbolId === ran),
+        `${ran}: ${JSON.stringify(s)}\n${run.output}`,
+      );
+    }
+    assert.deepEqual(states.get(targets[2]!)!.evidence.runtimeHits, []);
+  });
+
+  test('TypeScript run by Node (types stripped): static reachability and runtime hits land on the same nodes', async () => {
+    const name = 'ts-app';
+    const { dir, callgraphId, ids } = await project(
+      name,
+      {
+        'main.ts': [
+          "import { greet } from './lib/greet.ts';",
+          "import type { Options } from './lib/greet.ts';",
+          'interface Args { loud: boolean }',
+          'function shout(text: string, args: Args): string {',
+          '  const options: Options = { loud: args.loud };',
+          '  return greet(text, options);',
+          '}',
+          "console.log(shout('ts', { loud: true }));",
+          '',
+        ].join('\n'),
+        'lib/greet.ts': [
+          'export interface Options { loud: boolean }',
+          'export function greet(name: string, options: Options): string {',
+          "  const text: string = 'hi ' + name;",
+          '  return options.loud ? text.toUpperCase() : text;',
+          '}',
+          "export function farewell(name: string): string { return 'bye ' + name; }",
+          '',
+        ].join('\n'),
+      },
+      [],
+      { type: 'module', main: 'main.ts' },
+    );
+    const id = (file: string, fn: string) => nodeSymbolId(name, file, fn, 'function');
+    const targets = [id('main.ts', 'shout'), id('lib/greet.ts', 'greet'), id('lib/greet.ts', 'farewell')];
+    for (const target of targets) assert.ok(ids.has(target), target);
+
+    const run = await observe(dir, callgraphId, name, ['main.ts']);
+    assert.equal(run.code, 0, run.output);
+    assert.match(run.output, /HI TS/);
+    const states = await verdicts(name, targets);
+    for (const ran of targets.slice(0, 2)) {
+      const s = states.get(ran)!;
+      assert.equal(s.state, 'ConfirmedReachable', `${ran}: ${JSON.stringify(s)}\n${run.output}`);
+      assert.ok(s.evidence.runtimeHits.some((h) => h.symbolId === ran));
+    }
+    assert.equal(states.get(targets[2]!)!.state, 'StaticallyUnreachable');
+  });
+});
