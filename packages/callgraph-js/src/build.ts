@@ -111,6 +111,8 @@ export interface BuildStats {
   unresolvedModules: string[];
   parseErrors: { file: string; reason: string }[];
   oversized: string[];
+  /** Bundled or minified files (project paths): named as the bundle names them, top level `<bundle>`. */
+  bundled: string[];
   manifestProblems: { file: string; reason: string }[];
 }
 
@@ -149,6 +151,7 @@ export function buildCallGraph(
     unresolvedModules: [],
     parseErrors: [],
     oversized: [],
+    bundled: [],
     manifestProblems: [],
   };
 
@@ -264,6 +267,7 @@ function loadModule(
   if (source === '' && statSync(file).size > 0) stats.oversized.push(posixRelative(projectRoot, file));
   const scan = scanFile(file, source);
   if (scan.parseError) stats.parseErrors.push({ file: posixRelative(projectRoot, file), reason: scan.parseError });
+  if (scan.bundled) stats.bundled.push(posixRelative(projectRoot, file));
   const ids = scan.functions.map((fn) => nodeSymbolId(owner, modulePath, fn.qualifiedName, fn.kind));
   const codeIds = scan.functions.map(
     (fn) => `sha256:${createHash('sha256').update(source.slice(fn.start, fn.end)).digest('hex')}`,

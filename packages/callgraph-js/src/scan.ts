@@ -21,7 +21,7 @@ export interface FunctionEntry {
   /** 1-based line and column of `key`. */
   line: number;
   column: number;
-  /** e.g. `main`, `Range.parseRange`, `Layer.match`, `main/<anonymous:12>`; `<module>` for the top level. */
+  /** e.g. `main`, `Range.parseRange`, `Layer.match`, `main/<anonymous:12>`; `<module>` (or `<bundle>`) for the top level. */
   qualifiedName: string;
   kind: FunctionKind;
   /** Index of the enclosing function (the module is 0); -1 for the module itself. */
@@ -82,6 +82,30 @@ export interface ModuleScan {
   members: Map<number, Map<string, number>>;
   /** Why the source did not parse (as a module or a script); the scan is then the module node only. */
   parseError?: string;
+  /** Bundled or minified output (isBundled): its top level is `<bundle>` instead of `<module>`. */
+  bundled: boolean;
+}
+
+/** Runtimes bundlers put in their output: webpack, esbuild, parcel, SystemJS. */
+const BUNDLER_MARKERS = /__webpack_require__|__webpack_modules__|\b__commonJS\(|\bparcelRequire\b|\bSystem\.register\(/;
+/** Below this a file is too small to call minified whatever its line lengths. */
+const MINIFIED_MIN_BYTES = 4096;
+/** Mean characters per line above which a file is minified: written code averages 30–60. */
+const MINIFIED_MEAN_LINE = 200;
+
+/**
+ * Whether a file is bundled or minified output: a bundler's runtime in it, or lines far longer than
+ * anyone writes. Such a file's function names are the bundle's (often mangled), not its sources', so
+ * advisory symbols may not match them; its top level is named `<bundle>`, which Signals uses as the
+ * package-level stand-in for symbols it cannot find (labelled `precision: package`). Source maps are
+ * not read. Decided from the text alone, so the builder and the observer always agree.
+ */
+export function isBundled(source: string): boolean {
+  if (BUNDLER_MARKERS.test(source)) return true;
+  if (source.length < MINIFIED_MIN_BYTES) return false;
+  let lines = 1;
+  for (let i = source.indexOf('\n'); i >= 0; i = source.indexOf('\n', i + 1)) lines++;
+  return source.length / lines > MINIFIED_MEAN_LINE;
 }
 
 type AnyNode = Node & Record<string, unknown>;
@@ -119,8 +143,10 @@ function parseSource(source: string, sourceType: 'module' | 'script'): AnyNode {
 
 /** A module with nothing in it but its top level, for a file that cannot be scanned. */
 export function emptyScan(source: string): ModuleScan {
+  const bundled = isBundled(source);
   return {
-    functions: [moduleEntry(source)],
+    bundled,
+    functions: [moduleEntry(source, bundled)],
     calls: [],
     requests: [],
     scopes: [new Map()],
@@ -130,14 +156,14 @@ export function emptyScan(source: string): ModuleScan {
   };
 }
 
-function moduleEntry(source: string): FunctionEntry {
+function moduleEntry(source: string, bundled: boolean): FunctionEntry {
   return {
     key: 0,
     start: 0,
     end: source.length,
     line: 1,
     column: 1,
-    qualifiedName: '<module>',
+    qualifiedName: bundled ? '<bundle>' : '<module>',
     kind: 'module',
     parent: -1,
     arrow: false,
@@ -196,9 +222,12 @@ class Scanner {
   /** Names already used per parent, so a second `<anonymous:12>` in the same function gets `~2`. */
   private readonly used = new Map<string, number>();
 
+  private readonly bundled: boolean;
+
   constructor(source: string) {
     this.source = source;
-    this.functions = [moduleEntry(source)];
+    this.bundled = isBundled(source);
+    this.functions = [moduleEntry(source, this.bundled)];
     this.lineStarts = [0];
     for (let i = 0; i < source.length; i++) if (source.charCodeAt(i) === 10) this.lineStarts.push(i + 1);
   }
@@ -206,6 +235,7 @@ class Scanner {
   run(program: AnyNode): ModuleScan {
     this.visit(program, 0, undefined);
     return {
+      bundled: this.bundled,
       functions: this.functions,
       calls: this.calls,
       requests: this.requests,

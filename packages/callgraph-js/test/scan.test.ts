@@ -8,7 +8,7 @@ import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { scratchDir } from '@stella/testkit';
-import { scanModule } from '../src/scan.ts';
+import { isBundled, scanModule } from '../src/scan.ts';
 import { isSourceFile, isTypeScriptFile, scanFile } from '../src/typescript.ts';
 
 const TARGET = `'use strict';
@@ -103,6 +103,22 @@ describe('scanFile on TypeScript', () => {
     for (const yes of ['a.js', 'a.cjs', 'a.mjs', 'a.ts', 'a.mts', 'a.cts']) assert.ok(isSourceFile(yes), yes);
     for (const no of ['a.d.ts', 'a.d.mts', 'a.json', 'a.tsx', 'a.node']) assert.ok(!isSourceFile(no), no);
     assert.ok(isTypeScriptFile('x/y.cts') && !isTypeScriptFile('x/y.js'));
+  });
+});
+
+describe('bundled or minified files', () => {
+  test("a bundler's runtime or lines no one writes make a file bundled; its top level is <bundle>", () => {
+    const minified = `"use strict";${Array.from({ length: 200 }, (_, i) => `function f${i}(a){return a+${i}}`).join(';')};module.exports={f0};\n`;
+    const written = Array.from({ length: 200 }, (_, i) => `function f${i}(a) {\n  return a + ${i};\n}`).join('\n');
+    assert.ok(isBundled(minified));
+    assert.ok(isBundled('var __webpack_modules__ = {};\nfunction __webpack_require__(id) {}\n'));
+    assert.ok(isBundled('var __commonJS = (cb, mod) => () => mod;\nvar require_x = __commonJS((exports) => {});\n'));
+    assert.ok(!isBundled(written), 'long but written code');
+    assert.ok(!isBundled('a'.repeat(3000)), 'too small to call minified');
+    assert.equal(scanModule(minified).functions[0]!.qualifiedName, '<bundle>');
+    assert.equal(scanModule(minified).bundled, true);
+    assert.equal(scanModule(written).functions[0]!.qualifiedName, '<module>');
+    assert.equal(scanModule(written).functions.length, 201, 'functions in a bundle are still scanned and keyed');
   });
 });
 

@@ -57,6 +57,13 @@ export function registerCallgraphCommands(program: Command, { io, globals }: Cli
       for (const problem of stats.parseErrors)
         log(io, opts, `warning: ${problem.file} does not parse: ${problem.reason}`);
       for (const problem of stats.manifestProblems) log(io, opts, `warning: ${problem.file}: ${problem.reason}`);
+      if (stats.bundled.length > 0) {
+        log(
+          io,
+          opts,
+          `note: ${stats.bundled.length} bundled or minified files (their names are the bundle's; advisory symbols Signals cannot find there fall back to the package, labelled precision: package): ${stats.bundled.slice(0, 10).join(', ')}${stats.bundled.length > 10 ? ', …' : ''}`,
+        );
+      }
       if (stats.unresolvedModules.length > 0) {
         log(io, opts, `warning: modules not installed or not found: ${stats.unresolvedModules.join(', ')}`);
       }

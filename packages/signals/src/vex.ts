@@ -2,7 +2,9 @@
 // target symbol when none is known): any reachable target → affected/exploitable with the witness
 // path as evidence; every target proven unreachable → not_affected with
 // vulnerable_code_not_in_execute_path / code_not_reachable; otherwise under_investigation/in_triage.
-// "Not observed at runtime" alone never yields not_affected. Output is a function of the fact only.
+// "Not observed at runtime" alone never yields not_affected, and a package-level target (precision
+// package: the symbols were not found, the package's bundled code stood in) reached proves only that
+// the package is, so it never yields affected. Output is a function of the fact only.
 import { STELLA_VERSION, sha256Hex } from '@stella/core';
 import type { TargetState } from './engine/reachability.ts';
 
@@ -41,7 +43,7 @@ function groups(states: readonly TargetState[]): Group[] {
   return [...byVuln.entries()]
     .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
     .map(([vulnerability, list]) => {
-      const reachable = list.filter((s) => REACHABLE.has(s.state));
+      const reachable = list.filter((s) => REACHABLE.has(s.state) && s.precision !== 'package');
       const verdict: Verdict = reachable.length
         ? 'affected'
         : list.every((s) => UNREACHABLE.has(s.state))
@@ -64,7 +66,8 @@ function productId(fact: FactForVex): string {
 function notes(group: Group): string {
   const parts = group.states.map((s) => {
     const reason = s.unknownReason ? ` (${s.unknownReason})` : '';
-    return `${s.target}: ${s.state}, bucket ${s.bucket}${reason}`;
+    const precision = s.precision ? `, precision ${s.precision}` : '';
+    return `${s.target}: ${s.state}, bucket ${s.bucket}${reason}${precision}`;
   });
   if (group.witness) parts.push(`witness path (sink first): ${group.witness.path.join(' <- ')}`);
   return parts.join('; ');

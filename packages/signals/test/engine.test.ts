@@ -8,10 +8,11 @@ import { signalsConfig } from '../src/config.ts';
 import { scoringOf } from '../src/engine/fact-document.ts';
 import { join, LATTICE_STATES, type LatticeState } from '../src/engine/lattice.ts';
 import { bfs, computeReachability, type ScoringOptions, UNREACHED } from '../src/engine/reachability.ts';
-import { loadOverlay, resolveTargets } from '../src/engine/targets.ts';
+import { BUNDLE_NODE_NAME, loadOverlay, resolveTargets } from '../src/engine/targets.ts';
 import { nodeIndex, toCsr } from '../src/graph/csr.ts';
 import { normalizeGraph } from '../src/graph/normalize.ts';
 import { parseCallgraphBody } from '../src/graph/parse.ts';
+import { toOpenVex } from '../src/vex.ts';
 import { sampleGraph } from './harness.ts';
 
 const csr = toCsr(normalizeGraph(parseCallgraphBody(sampleGraph()), { maxNodes: 100, maxEdges: 100 }).graph);
@@ -176,5 +177,75 @@ describe('reachability engine', () => {
       (e: Error & { code?: string }) => e.code === 'ERR_CONFIG',
     );
     assert.deepEqual(loadOverlay(''), {});
+  });
+
+  test('a symbol not found in a package whose code is bundled falls back to its <bundle> node, labelled precision package and weaker', () => {
+    const bundled = toCsr(
+      normalizeGraph(
+        parseCallgraphBody({
+          schema: 'stella.callgraph.v1',
+          metadata: { language: 'javascript', component: 'app', version: '1.0.0' },
+          nodes: [
+            { id: 'app:main', name: '<module>', kind: 'module' },
+            { id: 'app:use', name: 'use', kind: 'function' },
+            { id: 'bun:top', name: BUNDLE_NODE_NAME, kind: 'module', purl: 'pkg:npm/bun@1.0.0' },
+            { id: 'bun:a', name: 'a', kind: 'function', purl: 'pkg:npm/bun@1.0.0' },
+            { id: 'plain:parse', name: 'parse', kind: 'function', purl: 'pkg:npm/plain@1.0.0' },
+            { id: 'dead:top', name: BUNDLE_NODE_NAME, kind: 'module', purl: 'pkg:npm/dead@1.0.0' },
+          ],
+          edges: [
+            { sourceId: 'app:main', targetId: 'app:use', kind: 'static' },
+            { sourceId: 'app:use', targetId: 'bun:top', kind: 'static' },
+            { sourceId: 'app:use', targetId: 'plain:parse', kind: 'static' },
+          ],
+          entrypoints: [{ nodeId: 'app:main', kind: 'main' }],
+        }),
+        { maxNodes: 100, maxEdges: 100 },
+      ).graph,
+    );
+    const targets = resolveTargets(
+      bundled,
+      [
+        { advisoryId: 'GHSA-bun', package: 'pkg:npm/bun', symbols: ['parseThing'] },
+        { advisoryId: 'GHSA-dead', package: 'pkg:npm/dead', symbols: ['parseThing'] },
+        { advisoryId: 'GHSA-plain', package: 'pkg:npm/plain', symbols: ['parse', 'absent'] },
+      ],
+      {},
+    );
+    assert.deepEqual(
+      targets.map((t) => `${t.advisoryId}:${t.symbolId}:${t.precision ?? 'symbol'}`),
+      [
+        'GHSA-plain:absent:symbol',
+        'GHSA-bun:bun:top:package',
+        'GHSA-dead:dead:top:package',
+        'GHSA-plain:plain:parse:symbol',
+      ],
+      'a package without bundled code keeps the missing symbol as symbol_not_in_graph',
+    );
+    const result = computeReachability(
+      { csr: bundled, index: nodeIndex(bundled), targets, hits: new Map([['bun:top', 1]]) },
+      scoring,
+    );
+    const of = (advisoryId: string) => result.states.find((s) => s.advisoryId === advisoryId)!;
+    assert.equal(of('GHSA-bun').state, 'ConfirmedReachable');
+    assert.equal(of('GHSA-bun').precision, 'package');
+    const parse = result.states.find((st) => st.target === 'plain:parse')!;
+    assert.equal(parse.state, 'StaticallyReachable');
+    assert.ok(of('GHSA-bun').confidence < parse.confidence, 'package level is labelled weaker, even with a hit');
+    assert.equal(of('GHSA-dead').state, 'StaticallyUnreachable');
+    assert.equal(of('GHSA-dead').precision, 'package');
+    const vex = toOpenVex({
+      subjectKey: 'app|1.0.0',
+      states: result.states,
+      factVersion: 1,
+      digest: 'sha256:0',
+      computedAt: '2026-12-04T00:00:00Z',
+    }) as { statements: { vulnerability: { name: string }; status: string; status_notes: string }[] };
+    const status = Object.fromEntries(vex.statements.map((st) => [st.vulnerability.name, st.status]));
+    // The package ran, but whether its vulnerable function did is not known: never "affected" on that.
+    assert.equal(status['GHSA-bun'], 'under_investigation');
+    assert.equal(status['GHSA-dead'], 'not_affected', 'a package nothing reaches has no reachable function either');
+    assert.equal(status['GHSA-plain'], 'affected');
+    assert.match(vex.statements.find((st) => st.vulnerability.name === 'GHSA-bun')!.status_notes, /precision package/);
   });
 });

@@ -1,10 +1,12 @@
 // SPDX-License-Identifier: Apache-2.0
 // The observer on small projects written here (no registry): functions that run only in a worker
 // thread reach Signals from that thread's own observer, and TypeScript that Node runs as it is gets
-// the same ids from the builder and from the observer.
+// the same ids from the builder and from the observer; a dependency shipped minified without a source
+// map is placed at package level (its <bundle> node), labelled weaker.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
@@ -15,8 +17,19 @@ import { runCli, startTestServer, type TestServer } from '../helpers.ts';
 const ROOT = fileURLToPath(new URL('../../../../', import.meta.url));
 
 interface Fact {
-  states: { target: string; state: string; bucket: string; evidence: { runtimeHits: { symbolId: string }[] } }[];
+  states: {
+    target: string;
+    advisoryId?: string;
+    state: string;
+    bucket: string;
+    precision?: string;
+    confidence: number;
+    evidence: { runtimeHits: { symbolId: string }[] };
+  }[];
 }
+
+/** A curated overlay entry for a minified package: its function names are mangled in what ships. */
+const OVERLAY = { 'GHSA-test-minlib': { package: 'pkg:npm/minlib', symbols: ['parseThing'] } };
 
 describe(`the observer on projects of its own (${testBackend()})`, () => {
   let t: TestServer;
@@ -95,8 +108,15 @@ describe(`the observer on projects of its own (${testBackend()})`, () => {
     return new Map(fact.states.map((s) => [s.target, s]));
   }
 
+  async function states(component: string) {
+    const subjectKey = `${component}|1.0.0`;
+    return ((await (await api(`/signals/facts/${encodeURIComponent(subjectKey)}`)).json()) as Fact).states;
+  }
+
   before(async () => {
-    t = await startTestServer();
+    const overlay = join(mkdtempSync(join(tmpdir(), 'stella-overlay-')), 'overlay.json');
+    writeFileSync(overlay, JSON.stringify(OVERLAY));
+    t = await startTestServer({ STELLA_SIGNALS_SYMBOL_OVERLAY_PATH: overlay });
   });
   after(() => t.close());
 
@@ -185,5 +205,45 @@ describe(`the observer on projects of its own (${testBackend()})`, () => {
       assert.ok(s.evidence.runtimeHits.some((h) => h.symbolId === ran));
     }
     assert.equal(states.get(targets[2]!)!.state, 'StaticallyUnreachable');
+  });
+
+  test('a dependency shipped minified without a source map: the overlay symbol falls back to its <bundle> node, precision package', async () => {
+    const name = 'bundle-app';
+    const minified = `"use strict";${Array.from({ length: 200 }, (_, i) => `function f${i}(a){return a+${i}}`).join(';')};function p(e){return String(e).split(",").map(function(t){return t.trim()})}module.exports={p:p};\n`;
+    const { dir, callgraphId, ids } = await project(
+      name,
+      {
+        'main.js': "const { p } = require('minlib');\nconsole.log(p('a, b').join('|'));\n",
+        'node_modules/minlib/package.json': JSON.stringify({ name: 'minlib', version: '2.0.0', main: 'dist/min.js' }),
+        'node_modules/minlib/dist/min.js': minified,
+      },
+      ['main.js'],
+      { dependencies: { minlib: '2.0.0' } },
+    );
+    const bundle = nodeSymbolId('minlib', 'dist/min.js', '<bundle>', 'module');
+    assert.ok(ids.has(bundle), 'the minified file is a <bundle> node');
+    const run = await observe(dir, callgraphId, name, ['main.js']);
+    assert.equal(run.code, 0, run.output);
+    assert.match(run.output, /a\|b/);
+    const recomputed = await api('/signals/reachability/recompute', {
+      subjectKey: `${name}|1.0.0`,
+      targets: [],
+      wait: true,
+    });
+    assert.equal(recomputed.status, 200, await recomputed.clone().text());
+    const minlib = (await states(name)).filter((s) => s.advisoryId === 'GHSA-test-minlib');
+    assert.equal(minlib.length, 1, JSON.stringify(minlib));
+    assert.equal(minlib[0]!.target, bundle);
+    assert.equal(minlib[0]!.precision, 'package');
+    assert.equal(minlib[0]!.state, 'ConfirmedReachable', JSON.stringify(minlib[0]));
+    assert.ok(
+      minlib[0]!.evidence.runtimeHits.some((h) => h.symbolId === bundle),
+      'the observer named the same node',
+    );
+    const vex = (await (await api(`/signals/facts/${encodeURIComponent(`${name}|1.0.0`)}/vex`)).json()) as {
+      statements: { vulnerability: { name: string }; status: string }[];
+    };
+    const statement = vex.statements.find((st) => st.vulnerability.name === 'GHSA-test-minlib');
+    assert.equal(statement?.status, 'under_investigation', JSON.stringify(vex));
   });
 });

@@ -24,12 +24,22 @@ export interface Target {
   symbolId?: string;
   advisoryId?: string;
   package?: string;
+  /**
+   * `package`: the advisory's symbols are not in the graph, so the target stands in for them at
+   * package level (the top level of the package's bundled code): reachable only says the package
+   * is, so its confidence is halved and VEX does not call it affected; unreachable still holds.
+   */
+  precision?: 'package';
 }
+
+/** Confidence of a package-level target that is reachable, relative to a symbol-level one. */
+export const PACKAGE_PRECISION_FACTOR = 0.5;
 
 export interface TargetState {
   target: string;
   advisoryId?: string;
   package?: string;
+  precision?: 'package';
   reachable: boolean | null;
   bucket: Bucket;
   state: LatticeState;
@@ -121,7 +131,16 @@ export function computeReachability(input: EngineInput, options: ScoringOptions)
     options,
     unknowns: [],
   };
-  const states = input.targets.map((target) => targetState(scope, target));
+  const states = input.targets.map((target) => {
+    const state = targetState(scope, target);
+    if (target.precision !== 'package') return state;
+    state.precision = 'package';
+    if (state.reachable === true) {
+      state.confidence = confidenceOf(options, state.confidence * PACKAGE_PRECISION_FACTOR);
+      state.score = round(state.confidence * state.weight);
+    }
+    return state;
+  });
   const { unknowns } = scope;
   states.sort((a, b) =>
     a.target < b.target ? -1 : a.target > b.target ? 1 : (a.advisoryId ?? '') < (b.advisoryId ?? '') ? -1 : 1,

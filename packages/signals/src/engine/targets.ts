@@ -112,6 +112,9 @@ export function requestTargets(value: readonly unknown[]): RequestTarget[] {
   });
 }
 
+/** The name stella callgraph node gives the top level of a bundled or minified file. */
+export const BUNDLE_NODE_NAME = '<bundle>';
+
 const globToRegex = (glob: string) =>
   new RegExp(`^${glob.replace(/[.+?^${}()|[\]\\]/g, '\\$&').replaceAll('*', '.*')}$`);
 
@@ -155,6 +158,18 @@ export function resolveTargets(
     }
     return hits;
   };
+  // The top level of each bundled or minified file of a package (`<bundle>`, from stella callgraph
+  // node): where a symbol the package's bundle renamed can still be placed, at package level.
+  const bundles = new Map<string, number[]>();
+  if (csr) {
+    for (const i of byName.get(BUNDLE_NODE_NAME) ?? []) {
+      const k = csr.purlOf[i]!;
+      if (k === 0xffffffff) continue;
+      const list = bundles.get(csr.purls[k]!);
+      if (list) list.push(i);
+      else bundles.set(csr.purls[k]!, [i]);
+    }
+  }
   const addSymbols = (
     advisoryId: string,
     pkg: string | undefined,
@@ -163,8 +178,12 @@ export function resolveTargets(
   ) => {
     for (const symbol of symbols) {
       const nodes = match(symbol, pkg, path);
-      if (nodes.length === 0) add({ symbolId: symbol, advisoryId, ...(pkg ? { package: pkg } : {}) });
+      const fallback = nodes.length === 0 && pkg ? (bundles.get(pkg) ?? []) : [];
+      if (nodes.length === 0 && fallback.length === 0) {
+        add({ symbolId: symbol, advisoryId, ...(pkg ? { package: pkg } : {}) });
+      }
       for (const i of nodes) add({ symbolId: csr!.ids[i]!, advisoryId, ...(pkg ? { package: pkg } : {}) });
+      for (const i of fallback) add({ symbolId: csr!.ids[i]!, advisoryId, package: pkg!, precision: 'package' });
     }
   };
 
