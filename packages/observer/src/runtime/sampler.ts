@@ -48,7 +48,8 @@ interface ModuleInfo {
   modulePath: string;
   purl: string | undefined;
   source: string;
-  byKey: Map<number, FunctionEntry>;
+  /** Scanned functions by key; more than one when a file starts with a function (it and the top level share 0). */
+  byKey: Map<number, FunctionEntry[]>;
 }
 
 interface ScriptCoverage {
@@ -56,10 +57,16 @@ interface ScriptCoverage {
   functions: { functionName: string; ranges: { startOffset: number; endOffset: number; count: number }[] }[];
 }
 
-/** The observer's own code and the scanner it uses: never reported as the host's. */
+/**
+ * The observer's own code and what it runs to map coverage (the scanner, acorn, @stella/core's id
+ * rule): never reported as the host's. Else mapping one take's functions runs core code that the
+ * next take reports, and the last take, made while the process exits, finds some that can only be
+ * spooled for a later run.
+ */
 const OWN_DIRS = [
   dirname(dirname(realpathSync(fileURLToPath(import.meta.url)))),
   dirname(realpathSync(fileURLToPath(import.meta.resolve('@stella/callgraph-js/runtime')))),
+  dirname(realpathSync(fileURLToPath(import.meta.resolve('@stella/core')))),
   dirname(realpathSync(fileURLToPath(import.meta.resolve('acorn')))),
 ];
 
@@ -143,7 +150,7 @@ export class CoverageSampler {
       for (const fn of script.functions) {
         const range = fn.ranges[0];
         if (!range || range.count === 0) continue;
-        const entry = info.byKey.get(range.startOffset);
+        const entry = entryAt(info.byKey, range.startOffset, range.endOffset);
         if (!entry) {
           this.counters.unmatched += 1;
           continue;
@@ -180,7 +187,7 @@ export class CoverageSampler {
             modulePath: posixRelative(pkg?.root ?? this.projectRoot, file),
             purl: pkg ? npmPurl(pkg.name, pkg.version) : undefined,
             source,
-            byKey: new Map(scan.functions.map((f) => [f.key, f])),
+            byKey: keyed(scan.functions),
           };
         }
       } catch {
@@ -190,6 +197,25 @@ export class CoverageSampler {
     this.modules.set(url, info);
     return info;
   }
+}
+
+function keyed(functions: readonly FunctionEntry[]): Map<number, FunctionEntry[]> {
+  const byKey = new Map<number, FunctionEntry[]>();
+  for (const f of functions) {
+    const list = byKey.get(f.key);
+    if (list) list.push(f);
+    else byKey.set(f.key, [f]);
+  }
+  return byKey;
+}
+
+/** The function V8 reports at [start, end): by its start, and among functions sharing it, the nearest end. */
+function entryAt(byKey: Map<number, FunctionEntry[]>, start: number, end: number): FunctionEntry | undefined {
+  const list = byKey.get(start);
+  if (!list || list.length < 2) return list?.[0];
+  let best = list[0]!;
+  for (const f of list) if (Math.abs(f.end - end) < Math.abs(best.end - end)) best = f;
+  return best;
 }
 
 /** The container id from the cgroup path (docker, containerd, cri-o), when the process runs in one. */

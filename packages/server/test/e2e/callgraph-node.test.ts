@@ -240,7 +240,11 @@ describe(`stella callgraph node on the example app (${testBackend()})`, () => {
     const spooled = readdirSync(join(t.home, 'observer-spool'), { recursive: true }).filter((f) =>
       String(f).endsWith('.batch'),
     );
-    assert.deepEqual(spooled, []);
+    assert.deepEqual(
+      spooled,
+      [],
+      `${output}\n${spooled.map((f) => readFileSync(join(t.home, 'observer-spool', String(f)), 'utf8')).join('\n')}`,
+    );
   });
 
   test('with no targets named, the curated overlay (examples/node-app/symbols.overlay.json) names them on the built graph', async () => {
