@@ -3,7 +3,9 @@
 // axios, winston, lodash, joi, pg, commander, ajv), one entry module requiring each. Reported: modules,
 // functions and edges; seconds and functions/s; peak RSS. The floor in the same run is acorn parsing
 // the same files and nothing else (what any builder on this parser must pay), and the build runs twice
-// to show the graph is byte-identical. The install itself is not timed.
+// to show the graph is byte-identical. The install itself is not timed. Then, in a process of its own,
+// the builder at scale: a generated project of STELLA_BENCH_CALLGRAPH_MODULES modules (default
+// 100,000), every one reachable (bench/callgraph-scale.ts).
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
@@ -91,6 +93,26 @@ export async function runCallgraphBench() {
     }
     const parseSeconds = (performance.now() - t1) / 1000;
 
+    const scaleModules = Number(process.env.STELLA_BENCH_CALLGRAPH_MODULES ?? 100_000);
+    const scaleDir = mkdtempSync(join(tmpdir(), 'stella-bench-callgraph-scale-'));
+    let scale: unknown;
+    try {
+      console.error(`building a generated project of ${scaleModules} modules in a process of its own…`);
+      scale = JSON.parse(
+        execFileSync(
+          process.execPath,
+          [join(import.meta.dirname, 'callgraph-scale.ts'), scaleDir, String(scaleModules)],
+          {
+            encoding: 'utf8',
+            stdio: ['ignore', 'pipe', 'inherit'],
+            maxBuffer: 1 << 20,
+          },
+        ),
+      );
+    } finally {
+      rmSync(scaleDir, { recursive: true, force: true });
+    }
+
     const { stats } = first;
     return {
       command: 'npm run bench -- callgraph',
@@ -120,6 +142,7 @@ export async function runCallgraphBench() {
         seconds: round(parseSeconds, 3),
       },
       ratios: { buildOverParse: round(buildSeconds / parseSeconds) },
+      scale,
     };
   } finally {
     rmSync(dir, { recursive: true, force: true });

@@ -37,10 +37,15 @@ export function registerCallgraphCommands(program: Command, { io, globals }: Cli
       const started = performance.now();
       let built: ReturnType<typeof buildCallGraph>;
       try {
+        let lastProgress = performance.now();
         built = buildCallGraph(dir, {
           ...(flags.entry ? { entries: flags.entry } : {}),
+          // At most one line a second, and the last: a project of 100,000 modules stays readable.
           onProgress: (scanned, queued) => {
-            if (!opts.quiet && !opts.json) io.stderr.write(`scanned ${scanned} modules, ${queued} queued\n`);
+            const now = performance.now();
+            if (opts.quiet || opts.json || (queued > 0 && now - lastProgress < 1000)) return;
+            lastProgress = now;
+            io.stderr.write(`scanned ${scanned} modules, ${queued} queued\n`);
           },
         });
       } catch (error) {

@@ -18,7 +18,8 @@ export interface TestServer {
   databaseUrl: string | undefined;
   admin: { clientId: string; clientSecret: string };
   token(scope?: string, tenant?: string): Promise<string>;
-  restart(): Promise<void>;
+  /** Stops the server and starts it again (same port when STELLA_SERVER_PORT was given); `whileDown` runs in between. */
+  restart(whileDown?: () => Promise<void>): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -113,8 +114,9 @@ export async function startTestServer(
     databaseUrl: database.url,
     admin,
     token: (scope, tenant) => clientToken(handle.base, admin.clientId, admin.clientSecret, { scope, tenant }),
-    async restart() {
+    async restart(whileDown) {
       await server.close();
+      await whileDown?.();
       server = await start();
       handle.server = server;
       handle.base = server.url;

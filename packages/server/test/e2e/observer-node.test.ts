@@ -11,7 +11,7 @@ import { dirname, join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { nodeSymbolId } from '@stella/callgraph-js';
-import { testBackend } from '@stella/testkit';
+import { freePort, testBackend } from '@stella/testkit';
 import { runCli, startTestServer, type TestServer } from '../helpers.ts';
 
 const ROOT = fileURLToPath(new URL('../../../../', import.meta.url));
@@ -65,7 +65,14 @@ describe(`the observer on projects of its own (${testBackend()})`, () => {
   }
 
   /** `stella observe … -- node <args>` in dir; resolves with the exit code and the output. */
-  function observe(dir: string, callgraphId: string, component: string, args: string[]) {
+  function observe(
+    dir: string,
+    callgraphId: string,
+    component: string,
+    args: string[],
+    extraEnv: Record<string, string> = {},
+    onOutput?: (text: string) => void,
+  ) {
     const child = spawn(
       process.execPath,
       [
@@ -88,16 +95,22 @@ describe(`the observer on projects of its own (${testBackend()})`, () => {
           STELLA_HOME: t.home,
           STELLA_SERVER: t.base,
           STELLA_OBSERVER_SPOOL_DIR: join(t.home, 'observer-spool'),
+          ...extraEnv,
         },
         stdio: ['ignore', 'pipe', 'pipe'],
       },
     );
     let output = '';
-    child.stdout.on('data', (d: Buffer) => (output += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (output += d.toString()));
-    return new Promise<{ code: number | null; output: string }>((resolve) =>
+    const collect = (d: Buffer) => {
+      output += d.toString();
+      onOutput?.(output);
+    };
+    child.stdout.on('data', collect);
+    child.stderr.on('data', collect);
+    const exited = new Promise<{ code: number | null; output: string }>((resolve) =>
       child.on('exit', (code) => resolve({ code, output })),
     );
+    return Object.assign(exited, { child });
   }
 
   async function verdicts(component: string, targets: string[]) {
@@ -116,7 +129,11 @@ describe(`the observer on projects of its own (${testBackend()})`, () => {
   before(async () => {
     const overlay = join(mkdtempSync(join(tmpdir(), 'stella-overlay-')), 'overlay.json');
     writeFileSync(overlay, JSON.stringify(OVERLAY));
-    t = await startTestServer({ STELLA_SIGNALS_SYMBOL_OVERLAY_PATH: overlay });
+    // A fixed port: the outage test brings stella back where the observer expects it.
+    t = await startTestServer({
+      STELLA_SIGNALS_SYMBOL_OVERLAY_PATH: overlay,
+      STELLA_SERVER_PORT: String(await freePort()),
+    });
   });
   after(() => t.close());
 
@@ -246,4 +263,68 @@ describe(`the observer on projects of its own (${testBackend()})`, () => {
     const statement = vex.statements.find((st) => st.vulnerability.name === 'GHSA-test-minlib');
     assert.equal(statement?.status, 'under_investigation', JSON.stringify(vex));
   });
+
+  test('stella stopped while the observed app runs: the app keeps serving, and what ran meanwhile arrives once stella is back', async () => {
+    const name = 'outage-app';
+    const { dir, callgraphId } = await project(
+      name,
+      {
+        'server.js': [
+          "const http = require('node:http');",
+          "function beforeOutage() { return 'before'; }",
+          "function duringOutage() { return 'during'; }",
+          'const server = http.createServer((req, res) => {',
+          "  res.end(req.url === '/during' ? duringOutage() : beforeOutage());",
+          '});',
+          "server.listen(Number(process.env.PORT), '127.0.0.1', () => console.log('ready'));",
+          '',
+        ].join('\n'),
+      },
+      ['server.js'],
+    );
+    const port = await freePort();
+    const app = `http://127.0.0.1:${port}`;
+    const run = observe(dir, callgraphId, name, ['server.js'], { PORT: String(port), Ingest__FlushIntervalMs: '200' });
+    const during = nodeSymbolId(name, 'server.js', 'duringOutage', 'function');
+    const before = nodeSymbolId(name, 'server.js', 'beforeOutage', 'function');
+    // Runtime hits per target; none while the subject has no facts yet (the recompute is then a 404).
+    const hitsOf = async () => {
+      const subjectKey = `${name}|1.0.0`;
+      const recomputed = await api('/signals/reachability/recompute', {
+        subjectKey,
+        targets: [before, during],
+        wait: true,
+      });
+      if (recomputed.status !== 200) return () => 0;
+      const fact = (await (await api(`/signals/facts/${encodeURIComponent(subjectKey)}`)).json()) as Fact;
+      return (id: string) => fact.states.find((s) => s.target === id)?.evidence.runtimeHits.length ?? 0;
+    };
+    try {
+      await pollUntil('the app to serve', async () => (await fetch(`${app}/`).catch(() => undefined))?.ok === true);
+      await pollUntil('the first function to reach Signals', async () => (await hitsOf())(before) > 0);
+      await t.restart(async () => {
+        for (let i = 0; i < 5; i++) {
+          const res = await fetch(`${app}/during`);
+          assert.equal(await res.text(), 'during', 'the app serves while stella is down');
+        }
+        // Several coverage takes and failed sends while stella is away.
+        await new Promise((r) => setTimeout(r, 1500));
+      });
+      await pollUntil('what ran during the outage to arrive', async () => (await hitsOf())(during) > 0);
+      assert.equal((await fetch(`${app}/`)).ok, true);
+    } finally {
+      run.child.kill('SIGTERM');
+    }
+    const { code, output } = await run;
+    assert.equal(code, 0, output);
+  });
 });
+
+async function pollUntil(what: string, check: () => Promise<boolean>, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await check()) return;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
