@@ -2,7 +2,7 @@
 // bootstrap admin's token, an API client, a loader of generated documents (and the OSV variants the
 // trivy and mirror benchmarks load), a memory sampler and timers.
 import { randomUUID } from 'node:crypto';
-import { createWriteStream, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { createWriteStream, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
@@ -48,14 +48,17 @@ export function benchConfig(home: string, databaseUrl?: string): Config {
   return loadServerConfig({ env: benchServerEnv(home, databaseUrl) }).config;
 }
 
-/** Runs `fn` against a fresh server (PGlite, or PostgreSQL at `databaseUrl`) and removes its home after. */
+/** Runs `fn` against a fresh server (PGlite, or PostgreSQL at `databaseUrl`) and removes its home after; `yaml` becomes its stella.yaml. */
 export async function withBenchServer<T>(
   name: string,
   databaseUrl: string | undefined,
   fn: (server: RunningServer, home: string) => Promise<T>,
+  options: { yaml?: string } = {},
 ): Promise<T> {
   const home = mkdtempSync(join(tmpdir(), `stella-bench-${name}-`));
   try {
+    // Read by loadServerConfig from $STELLA_HOME/stella.yaml (e.g. auth.clients for a second tenant).
+    if (options.yaml) writeFileSync(join(home, 'stella.yaml'), options.yaml);
     const server = await startServer({ config: benchConfig(home, databaseUrl) });
     try {
       return await fn(server, home);

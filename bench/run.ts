@@ -11,6 +11,7 @@ const areas: Record<string, () => Promise<unknown>> = {
   mirror: async () => (await import('./mirror.ts')).runMirrorBench(),
   callgraph: async () => (await import('./callgraph.ts')).runCallgraphBench(),
   observer: async () => (await import('./observer.ts')).runObserverBench(),
+  api: async () => (await import('./api.ts')).runApiBench(),
 };
 
 const area = process.argv[2];
