@@ -31,7 +31,8 @@ function headsMatching(store: RawStore, params: unknown[], q: LinksetQuery): str
     params.push(value);
     where.push(sql(`$${params.length}`));
   };
-  if (q.alias) add((p) => `r.linkset -> 'aliases' ? ${p}`, q.alias);
+  // Through the lookup tables (migrations 0003, 0004): under RLS only their text keys are indexed.
+  if (q.alias) add((p) => `r.id in (select k.id from ${store}_alias k where k.alias = ${p})`, q.alias);
   if (q.purl) {
     if (q.purl.includes('@')) add((p) => `r.linkset -> 'purls' ? ${p}`, q.purl);
     else add((p) => `r.id in (select k.id from ${store}_package k where k.package = ${p})`, q.purl);

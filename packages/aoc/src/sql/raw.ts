@@ -200,7 +200,8 @@ export async function listRaw(tx: Queryable, store: RawStore, filter: RawFilter)
     params.push(value);
     where.push(sql(`$${params.length}`));
   };
-  if (filter.alias) add((p) => `linkset -> 'aliases' ? ${p}`, filter.alias);
+  // Through the alias lookup (migration 0004): under RLS only its text key is indexed.
+  if (filter.alias) add((p) => `id in (select k.id from ${store}_alias k where k.alias = ${p})`, filter.alias);
   if (filter.purl) {
     if (filter.purl.includes('@')) add((p) => `linkset -> 'purls' ? ${p}`, filter.purl);
     else add((p) => `packages @> array[${p}::text]`, filter.purl);
