@@ -7,8 +7,10 @@
 // lists, 15 % get by id, 10 % linksets, 10 % timeline reads, 15 % advisory ingest, 5 % timeline
 // writes, 5 % runtime facts; one request in five as the second tenant. Reported: req/s, error
 // rate, p50/p90/p99 overall and per operation, and the server process's peak RSS.
+// STELLA_BENCH_API_PROFILE=<dir> also writes a CPU profile of the server during each load phase.
 import { execFile } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector/promises';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -91,11 +93,13 @@ async function benchBackend(backend: 'pglite' | 'postgres', yaml: string, databa
         `${backend}: seeded ${ADVISORIES} advisories in ${loading.seconds.toFixed(1)} s; ${CLIENTS} clients for ${SECONDS} s…`,
       );
       const memory = memorySampler();
+      const profiler = await startProfile();
       const { stdout } = await run(process.execPath, [join(import.meta.dirname, 'api-client.ts'), planFile], {
         maxBuffer: 1 << 20,
         timeout: (SECONDS + 120) * 1000,
       });
       const mem = memory.stop();
+      await profiler?.stop(join(process.env.STELLA_BENCH_API_PROFILE ?? '', `api-${backend}.cpuprofile`));
       const load = JSON.parse(stdout) as Record<string, unknown>;
       console.error(
         `${backend}: ${JSON.stringify({ rps: load.requestsPerSecond, errors: load.errors, latency: load.latencyMs })}`,
@@ -110,6 +114,23 @@ async function benchBackend(backend: 'pglite' | 'postgres', yaml: string, databa
     },
     { yaml },
   );
+}
+
+/** STELLA_BENCH_API_PROFILE=<dir>: a CPU profile of the server process during the load, per backend. */
+async function startProfile() {
+  if (!process.env.STELLA_BENCH_API_PROFILE) return undefined;
+  const session = new Session();
+  session.connect();
+  await session.post('Profiler.enable');
+  await session.post('Profiler.start');
+  return {
+    async stop(file: string) {
+      const { profile } = await session.post('Profiler.stop');
+      writeFileSync(file, JSON.stringify(profile));
+      session.disconnect();
+      console.error(`wrote ${file}`);
+    },
+  };
 }
 
 async function clientToken(server: RunningServer, clientId: string, secret: string): Promise<string> {
