@@ -6,7 +6,7 @@ import { type Db, decodeCursor, encodeCursor } from '@stella/platform';
 import type { DocumentKind } from '../formats/types.ts';
 import { type AocEnvelope, storeFor } from '../ingest/envelope.ts';
 import { linksetGroups } from '../sql/linksets.ts';
-import { chainOf, type EnvelopeRow, envelopeFromRow, getRaw, listRaw } from '../sql/raw.ts';
+import { chainOf, type EnvelopeRow, envelopeFromRow, getRaw, listRawJson } from '../sql/raw.ts';
 
 export interface RawListQuery {
   purl?: string | undefined;
@@ -36,12 +36,11 @@ export interface LinksetsQuery {
 export type ListedEnvelope = Omit<AocEnvelope, 'content'> & { content: Omit<AocEnvelope['content'], 'raw'> };
 
 export interface RawReads {
-  /** Heads (or every revision with history) oldest ingest first, keyset-paged. */
-  list(
-    tenant: string,
-    kind: DocumentKind,
-    query: RawListQuery,
-  ): Promise<{ items: ListedEnvelope[]; nextCursor: string | null }>;
+  /**
+   * Heads (or every revision with history) oldest ingest first, keyset-paged: the page
+   * `{items: ListedEnvelope[], nextCursor}` as JSON text (its envelopes are built by the database).
+   */
+  list(tenant: string, kind: DocumentKind, query: RawListQuery): Promise<{ json: string }>;
   /** Every revision of one upstream document, first to last; not found when there is none. */
   history(
     tenant: string,
@@ -78,7 +77,7 @@ export function createRawReads(db: Db): RawReads {
       const limit = q.limit ?? 100;
       const rows = await db.transaction(
         (tx) =>
-          listRaw(tx, storeFor(kind), {
+          listRawJson(tx, storeFor(kind), {
             purl: q.purl,
             alias: q.cve ?? q.alias,
             vendor: q.source,
@@ -93,11 +92,8 @@ export function createRawReads(db: Db): RawReads {
       );
       const page = rows.slice(0, limit);
       const last = page.at(-1);
-      return {
-        items: page.map(withoutRaw),
-        nextCursor:
-          rows.length > limit && last ? encodeCursor(new Date(last.ingested_at).toISOString(), last.id) : null,
-      };
+      const nextCursor = rows.length > limit && last ? encodeCursor(last.ingested, last.id) : null;
+      return { json: `{"items":[${page.map((r) => r.json).join(',')}],"nextCursor":${JSON.stringify(nextCursor)}}` };
     },
     async history(tenant, kind, source, upstreamId) {
       const rows = await db.transaction((tx) => chainOf(tx, storeFor(kind), source, upstreamId), { tenant });

@@ -37,7 +37,10 @@ export function registerRecordRoutes(app: HttpApp, service: AocService): void {
           querystring: ListQuery,
         },
       },
-      async (request) => service.reads.list(tenantOf(request), kind, request.query),
+      async (request, reply) =>
+        reply
+          .type('application/json; charset=utf-8')
+          .send((await service.reads.list(tenantOf(request), kind, request.query)).json),
     );
 
     app.get(

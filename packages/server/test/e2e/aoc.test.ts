@@ -191,6 +191,54 @@ describe(`AOC ingestion on ${testBackend()}`, () => {
     assert.equal(list.items.length, 0);
   });
 
+  test('a listing (envelopes built as JSON by the database) says exactly what each record says, minus the upstream body', async () => {
+    const a = readFileSync(join(FIXTURES, 'osv-go/current/GO-2021-0097.json'));
+    const b = readFileSync(join(FIXTURES, 'osv-go/current/GO-2021-0241.json'));
+    // A stream and a retrieval time with microseconds on one, neither on the other.
+    const first = await ingest('advisory', a, {
+      'x-stella-source-vendor': 'listed',
+      'x-stella-source-stream': 'nightly',
+      'x-stella-retrieved-at': '2026-01-05T10:00:00.123456Z',
+      'x-stella-document-version': '7',
+    });
+    assert.equal(first.status, 201, await first.clone().text());
+    const second = await ingest('advisory', b, { 'x-stella-source-vendor': 'listed' });
+    assert.equal(second.status, 201, await second.clone().text());
+    const listed = await fetch(`${t.base}/advisories/raw?source=listed&limit=1`, { headers: headers() });
+    assert.equal(listed.headers.get('content-type'), 'application/json; charset=utf-8');
+    const page1 = (await listed.json()) as { items: { id: string }[]; nextCursor: string | null };
+    assert.equal(page1.items.length, 1);
+    assert.ok(page1.nextCursor);
+    const page2 = (await (
+      await fetch(`${t.base}/advisories/raw?source=listed&limit=1&cursor=${encodeURIComponent(page1.nextCursor)}`, {
+        headers: headers(),
+      })
+    ).json()) as { items: { id: string }[]; nextCursor: string | null };
+    assert.equal(page2.items.length, 1);
+    assert.equal(page2.nextCursor, null);
+    for (const item of [...page1.items, ...page2.items]) {
+      const record = (await (await fetch(`${t.base}/advisories/raw/${item.id}`, { headers: headers() })).json()) as {
+        content: Record<string, unknown>;
+      };
+      delete record.content.raw;
+      assert.deepEqual(item, record);
+      // Member order too: clients that hash or diff listings see the same text either way.
+      assert.equal(JSON.stringify(item), JSON.stringify(record));
+    }
+    const withStream = page1.items[0] as unknown as { source: { stream?: string }; upstream: { retrieved_at: string } };
+    assert.equal(withStream.source.stream, 'nightly');
+    assert.equal(withStream.upstream.retrieved_at, '2026-01-05T10:00:00.123Z');
+    assert.equal((page2.items[0] as unknown as { source: { stream?: string } }).source.stream, undefined);
+    // By CVE, through the alias lookup: only the record whose linkset names it.
+    const byCve = (await (
+      await fetch(`${t.base}/advisories/raw?cve=CVE-2020-29242&source=listed`, { headers: headers() })
+    ).json()) as { items: { id: string; upstream: { upstream_id: string } }[] };
+    assert.deepEqual(
+      byCve.items.map((i) => i.upstream.upstream_id),
+      ['GO-2021-0097'],
+    );
+  });
+
   test('an NDJSON batch is all or nothing', async () => {
     const a = readFileSync(join(FIXTURES, 'osv-go/current/GO-2021-0097.json'), 'utf8');
     const line = (extra: object) => JSON.stringify({ source: { vendor: 'batch' }, content: { raw: a }, ...extra });
