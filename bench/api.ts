@@ -4,12 +4,12 @@
 // default tenant and 500 in a second tenant (acme, an auth.clients entry), then
 // STELLA_BENCH_API_CLIENTS closed-loop clients (default 16) run for STELLA_BENCH_API_SECONDS
 // (default 60) in a process of their own (bench/api-client.ts) with the issue's mix: 40 % advisory
-// lists, 15 % get by id, 10 % linksets, 10 % timeline reads, 15 % advisory ingest, 5 % timeline
+// lists, 15 % get by id, 10 % linksets, 10 % timeline reads (events since the load began), 15 % advisory ingest, 5 % timeline
 // writes, 5 % runtime facts; one request in five as the second tenant. Reported: req/s, error
 // rate, p50/p90/p99 overall and per operation, and the server process's peak RSS.
 // STELLA_BENCH_API_PROFILE=<dir> also writes a CPU profile of the server during each load phase.
 import { execFile } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
@@ -94,18 +94,30 @@ async function benchBackend(backend: 'pglite' | 'postgres', yaml: string, databa
       );
       const memory = memorySampler();
       const profiler = await startProfile();
+      const serverCpu = process.cpuUsage();
+      const pgCpu = postgresCpuSeconds();
+      const wall = performance.now();
       const { stdout } = await run(process.execPath, [join(import.meta.dirname, 'api-client.ts'), planFile], {
         maxBuffer: 1 << 20,
         timeout: (SECONDS + 120) * 1000,
       });
       const mem = memory.stop();
+      const wallSeconds = (performance.now() - wall) / 1000;
+      const serverCpuUsed = process.cpuUsage(serverCpu);
       await profiler?.stop(join(process.env.STELLA_BENCH_API_PROFILE ?? '', `api-${backend}.cpuprofile`));
       const load = JSON.parse(stdout) as Record<string, unknown>;
       console.error(
         `${backend}: ${JSON.stringify({ rps: load.requestsPerSecond, errors: load.errors, latency: load.latencyMs })}`,
       );
+      const share = (seconds: number) => Number((seconds / wallSeconds).toFixed(2));
       return {
         ...load,
+        // CPU seconds per wall second during the load (2 = both cores busy), per process group.
+        cpuCores: {
+          server: share((serverCpuUsed.user + serverCpuUsed.system) / 1e6),
+          client: share((load as { cpuSeconds: number }).cpuSeconds),
+          ...(backend === 'postgres' ? { postgres: share(postgresCpuSeconds() - pgCpu) } : {}),
+        },
         serverRssPeakMiB: mem.rssPeakMiB,
         serverRssGrowthMiB: mem.rssGrowthMiB,
         eventLoopDelayP99Ms: mem.eventLoopDelayP99Ms,
@@ -114,6 +126,24 @@ async function benchBackend(backend: 'pglite' | 'postgres', yaml: string, databa
     },
     { yaml },
   );
+}
+
+/** CPU seconds used so far by every process named postgres on this machine (the bench cluster's). */
+function postgresCpuSeconds(): number {
+  let ticks = 0;
+  for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const close = stat.lastIndexOf(')');
+      if (!stat.slice(stat.indexOf('(') + 1, close).startsWith('postgres')) continue;
+      const fields = stat.slice(close + 2).split(' ');
+      // Fields 14–17 of stat (utime, stime, cutime, cstime), counted after the command's closing parenthesis.
+      ticks += Number(fields[11]) + Number(fields[12]) + Number(fields[13]) + Number(fields[14]);
+    } catch {
+      // the process ended meanwhile
+    }
+  }
+  return ticks / 100; // USER_HZ
 }
 
 /** STELLA_BENCH_API_PROFILE=<dir>: a CPU profile of the server process during the load, per backend. */
