@@ -12,15 +12,13 @@
 //              directly. Computed calls (`x[k]()`) and calls through values the builder cannot follow
 //              are counted as unresolved, never silently treated as absent.
 import { createHash } from 'node:crypto';
-import { readFileSync, statSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join, resolve as resolvePath } from 'node:path';
 import { nodeSymbolId, npmPurl } from './ids.ts';
 import { createResolver, isBuiltin, type PackageInfo, posixRelative } from './resolve.ts';
 import type { Binding, CallSite, ExportTarget, ModuleScan } from './scan.ts';
 import { isSourceFile, scanFile } from './typescript.ts';
 
-/** Files larger than this are recorded as a module node only (minified bundles, generated tables). */
-export const MAX_MODULE_BYTES = 8 * 1024 * 1024;
 const MAX_EXPORT_DEPTH = 32;
 /** Globals whose methods are the runtime's, not a package's (unless a module rebinds the name). */
 const GLOBALS = new Set([
@@ -249,11 +247,6 @@ export function buildCallGraph(
 
 const compare = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
-function readSource(file: string): string {
-  const size = statSync(file).size;
-  return size > MAX_MODULE_BYTES ? '' : readFileSync(file, 'utf8');
-}
-
 function loadModule(
   file: string,
   projectRoot: string,
@@ -263,9 +256,9 @@ function loadModule(
   const pkg = resolver.packageOf(file);
   const modulePath = posixRelative(pkg?.root ?? projectRoot, file);
   const owner = pkg?.name ?? posixRelative(projectRoot, file);
-  const source = readSource(file);
-  if (source === '' && statSync(file).size > 0) stats.oversized.push(posixRelative(projectRoot, file));
+  const source = readFileSync(file, 'utf8');
   const scan = scanFile(file, source);
+  if (scan.oversized) stats.oversized.push(posixRelative(projectRoot, file));
   if (scan.parseError) stats.parseErrors.push({ file: posixRelative(projectRoot, file), reason: scan.parseError });
   if (scan.bundled) stats.bundled.push(posixRelative(projectRoot, file));
   const ids = scan.functions.map((fn) => nodeSymbolId(owner, modulePath, fn.qualifiedName, fn.kind));

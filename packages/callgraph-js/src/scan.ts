@@ -84,6 +84,8 @@ export interface ModuleScan {
   parseError?: string;
   /** Bundled or minified output (isBundled): its top level is `<bundle>` instead of `<module>`. */
   bundled: boolean;
+  /** Over MAX_MODULE_CHARS: not parsed, its top level only (as `<bundle>`). */
+  oversized?: boolean;
 }
 
 /** Runtimes bundlers put in their output: webpack, esbuild, parcel, SystemJS. */
@@ -117,6 +119,8 @@ const FUNCTION_TYPES = new Set(['FunctionDeclaration', 'FunctionExpression', 'Ar
 
 /** Parses as a module first (import/export), then as a CommonJS script; a file neither accepts scans as empty. */
 export function scanModule(source: string): ModuleScan {
+  // Minified bundles and generated tables: not worth a parse, and the same rule on both sides.
+  if (source.length > MAX_MODULE_CHARS) return { ...emptyScan(source, true), oversized: true };
   let program: AnyNode;
   try {
     program = parseSource(source, 'module');
@@ -141,9 +145,11 @@ function parseSource(source: string, sourceType: 'module' | 'script'): AnyNode {
   }) as unknown as AnyNode;
 }
 
+/** Files larger than this (in UTF-16 units) are not parsed: their top level only, as `<bundle>`. */
+export const MAX_MODULE_CHARS = 8 * 1024 * 1024;
+
 /** A module with nothing in it but its top level, for a file that cannot be scanned. */
-export function emptyScan(source: string): ModuleScan {
-  const bundled = isBundled(source);
+export function emptyScan(source: string, bundled = isBundled(source)): ModuleScan {
   return {
     bundled,
     functions: [moduleEntry(source, bundled)],

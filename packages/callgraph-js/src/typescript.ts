@@ -7,7 +7,7 @@
 // with values, parameter properties) is refused by Node too unless --experimental-transform-types
 // is given, and then its positions move: such a file is reported and scanned as empty.
 import { stripTypeScriptTypes } from 'node:module';
-import { emptyScan, type ModuleScan, scanModule } from './scan.ts';
+import { emptyScan, MAX_MODULE_CHARS, type ModuleScan, scanModule } from './scan.ts';
 
 /** Files Node runs by stripping their types. `.tsx` is not among them (Node has no JSX). */
 export const isTypeScriptFile = (file: string): boolean => /\.[cm]?ts$/.test(file) && !/\.d\.[cm]?ts$/.test(file);
@@ -34,7 +34,7 @@ function strip(source: string): string {
 
 /** Scans a file's source: TypeScript is type-stripped first (same offsets), JavaScript as it is. */
 export function scanFile(file: string, source: string): ModuleScan {
-  if (!isTypeScriptFile(file)) return scanModule(source);
+  if (!isTypeScriptFile(file) || source.length > MAX_MODULE_CHARS) return scanModule(source);
   let stripped: string;
   try {
     stripped = strip(source);

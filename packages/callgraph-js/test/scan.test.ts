@@ -119,6 +119,13 @@ describe('bundled or minified files', () => {
     assert.equal(scanModule(minified).bundled, true);
     assert.equal(scanModule(written).functions[0]!.qualifiedName, '<module>');
     assert.equal(scanModule(written).functions.length, 201, 'functions in a bundle are still scanned and keyed');
+    // Over the size cap: not parsed, its top level only, as a bundle (the builder and the observer alike).
+    const huge = scanModule(`function a() {}\n//${'x'.repeat(8 * 1024 * 1024)}\n`);
+    assert.deepEqual(
+      huge.functions.map((f) => f.qualifiedName),
+      ['<bundle>'],
+    );
+    assert.equal(huge.oversized, true);
   });
 });
 
