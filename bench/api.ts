@@ -9,7 +9,7 @@
 // rate, p50/p90/p99 overall and per operation, and the server process's peak RSS.
 // STELLA_BENCH_API_PROFILE=<dir> also writes a CPU profile of the server during each load phase.
 import { execFile } from 'node:child_process';
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
@@ -26,6 +26,7 @@ import {
   memorySampler,
   osvTemplates,
   osvVariant,
+  postgresCpuSeconds,
   timed,
   withBenchServer,
 } from './kit.ts';
@@ -126,24 +127,6 @@ async function benchBackend(backend: 'pglite' | 'postgres', yaml: string, databa
     },
     { yaml },
   );
-}
-
-/** CPU seconds used so far by every process named postgres on this machine (the bench cluster's). */
-function postgresCpuSeconds(): number {
-  let ticks = 0;
-  for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
-    try {
-      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-      const close = stat.lastIndexOf(')');
-      if (!stat.slice(stat.indexOf('(') + 1, close).startsWith('postgres')) continue;
-      const fields = stat.slice(close + 2).split(' ');
-      // Fields 14–17 of stat (utime, stime, cutime, cstime), counted after the command's closing parenthesis.
-      ticks += Number(fields[11]) + Number(fields[12]) + Number(fields[13]) + Number(fields[14]);
-    } catch {
-      // the process ended meanwhile
-    }
-  }
-  return ticks / 100; // USER_HZ
 }
 
 /** STELLA_BENCH_API_PROFILE=<dir>: a CPU profile of the server process during the load, per backend. */

@@ -326,3 +326,21 @@ export function benchMachine(loadAverageAtStart: number) {
     loadAverageAtEnd: Number(loadavg()[0]!.toFixed(2)),
   };
 }
+
+/** CPU seconds used so far by every process named postgres on this machine (the bench cluster's). */
+export function postgresCpuSeconds(): number {
+  let ticks = 0;
+  for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const close = stat.lastIndexOf(')');
+      if (!stat.slice(stat.indexOf('(') + 1, close).startsWith('postgres')) continue;
+      const fields = stat.slice(close + 2).split(' ');
+      // Fields 14–17 of stat (utime, stime, cutime, cstime), counted after the command's closing parenthesis.
+      ticks += Number(fields[11]) + Number(fields[12]) + Number(fields[13]) + Number(fields[14]);
+    } catch {
+      // the process ended meanwhile
+    }
+  }
+  return ticks / 100; // USER_HZ
+}

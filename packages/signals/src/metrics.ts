@@ -15,6 +15,13 @@ export function createSignalsMetrics(m: Registry, factWaiters: FactWaiters) {
       [],
       [1, 10, 100, 1000, 10000, 100000, 1000000],
     ),
+    groupBatches: histogram(
+      m,
+      'stella_signals_runtime_group_batches',
+      'Runtime batches committed together in one transaction (group commit)',
+      [],
+      [1, 2, 4, 8, 16, 32],
+    ),
     orphanTraces: counter(
       m,
       'stella_reachability_orphan_traces_total',

@@ -133,8 +133,10 @@ describe(`signals service on ${testBackend()}`, () => {
     ]);
     const events2 = await h.timeline.list('acme', { kind: 'reach.runtime.ingested', limit: 100 });
     assert.equal(events2.length, 1);
-    assert.equal(events2[0]!.details.casDigest, first.contentSha256);
-    assert.equal(events2[0]!.details.ingestId, first.ingestId);
+    assert.deepEqual(
+      (events2[0]!.details.batches as { casDigest: string; ingestId: string }[]).map((b) => [b.casDigest, b.ingestId]),
+      [[first.contentSha256, first.ingestId]],
+    );
   });
 
   test('a batch larger than the in-memory spool spills to a file and is stored byte for byte', async () => {

@@ -268,16 +268,14 @@ describe('signals end to end', () => {
     assert.equal(again.headers.get('x-ingest-id'), ingestId);
     assert.equal(((await again.json()) as { duplicate: boolean }).duplicate, true);
     const timeline = (await (await call('/api/v1/timeline/events?kind=reach.runtime.ingested')).json()) as {
-      items?: { details: { ingestId: string; casDigest: string } }[];
+      items: { details: { batches: { ingestId: string; casDigest: string }[] } }[];
     };
-    const items =
-      timeline.items ??
-      (timeline as unknown as { events: { details: { ingestId: string; casDigest: string } }[] }).events;
     assert.ok(
-      items.some(
-        (e) =>
-          e.details.ingestId === ingestId &&
-          e.details.casDigest === `sha256:${createHash('sha256').update(trace).digest('hex')}`,
+      timeline.items.some((e) =>
+        e.details.batches.some(
+          (b) =>
+            b.ingestId === ingestId && b.casDigest === `sha256:${createHash('sha256').update(trace).digest('hex')}`,
+        ),
       ),
     );
   });

@@ -1,6 +1,7 @@
 // Runtime ingest: a validated batch (spooled NDJSON or a structured body) becomes an ingest row, its
 // hits aggregated onto the subject, a CAS blob, a timeline and an outbox event, all committed
-// together; a retried batch (same ingest id or content) is answered as a duplicate and counted once.
+// together (batches that arrive together share one transaction and one timeline event: group-commit.ts);
+// a retried batch (same ingest id or content) is answered as a duplicate and counted once.
 // A batch for a graph not ingested yet is parked as an orphan until its graph arrives.
 import { sha256Hex } from '@stella/core';
 import { formatCasUri, type Tx } from '@stella/platform';
@@ -10,7 +11,8 @@ import type { CallgraphRow } from '../sql/callgraphs.ts';
 import { findIngest, type IngestRow, insertAppliedIngest, insertIngest } from '../sql/runtime.ts';
 import { assertStorableText } from '../text.ts';
 import { FACT_TOPIC } from '../topics.ts';
-import { type EventBatch, refuse } from './events.ts';
+import { type EventBatch, refuse, type SymbolAggregate } from './events.ts';
+import { createGroupCommitter, type GroupCommitter } from './group-commit.ts';
 import type { SpooledBatch } from './stream.ts';
 import { type Subject, subjectKeyOf } from './subject.ts';
 
@@ -124,11 +126,41 @@ function ingestRowOf(
   };
 }
 
+/** An applied batch ready to commit: its row, sorted facts, and the wait for its CAS blob. */
+interface ReadyBatch {
+  row: NewIngestRow & { callgraphId: string; status: 'applied' };
+  symbols: [string, SymbolAggregate][];
+  inGraph: (symbolId: string) => boolean;
+  durable: () => Promise<void>;
+}
+
+type BatchOutcome = 'applied' | { duplicate: IngestRow };
+
+/** Most batches one transaction commits together; enough to share one commit among many clients. */
+const MAX_GROUP = 32;
+
+const committers = new WeakMap<SignalsContext, GroupCommitter<ReadyBatch, BatchOutcome>>();
+
+/** The context's group committer of applied batches, one group per tenant (its timeline is one chain). */
+function committerOf(ctx: SignalsContext): GroupCommitter<ReadyBatch, BatchOutcome> {
+  let committer = committers.get(ctx);
+  if (!committer) {
+    committer = createGroupCommitter((tenant, batches) => commitGroup(ctx, tenant, batches), {
+      lanes: ctx.deps.db.capabilities.concurrentTransactions ? 2 : 1,
+      maxGroup: MAX_GROUP,
+      onGroup: (size) => ctx.metrics.groupBatches.observe(size),
+    });
+    committers.set(ctx, committer);
+  }
+  return committer;
+}
+
 /**
- * The blob is written (content-addressed, so a retried batch rewrites nothing) while the transaction
- * does its work; the transaction awaits it before the timeline append, so before COMMIT: a batch's
- * rows never commit before its blob is durable, and a failed write rolls them back. The ingest row's
- * unique keys decide, inside the transaction, whether this batch was seen before.
+ * The blob is written (content-addressed, so a retried batch rewrites nothing) while the batch waits
+ * for and runs in its transaction; that transaction awaits every blob of its group before the
+ * timeline append, so before COMMIT: a batch's rows never commit before its blob is durable, and a
+ * failed write rolls them back (the group's other batches are then committed on their own). The
+ * ingest row's unique keys decide, inside the transaction, whether this batch was seen before.
  */
 async function storeBatch(
   ctx: SignalsContext,
@@ -138,7 +170,6 @@ async function storeBatch(
   batch: SpooledBatch | EventBatch,
 ): Promise<'applied' | 'orphan' | { duplicate: IngestRow }> {
   const loaded: LoadedGraph | undefined = graph ? await ctx.graphs.loadGraph(graph) : undefined;
-  const symbols = batch.aggregate.sorted();
   const putting = ctx.deps.blobs.put('reachability/runtime', batchContent(batch).body(), {
     expectedDigest: row.contentSha256,
   });
@@ -147,72 +178,132 @@ async function storeBatch(
     const stored = await putting;
     if (stored.uri !== row.casUri) throw new Error(`CAS stored ${stored.uri}, expected ${row.casUri}`);
   };
-  return ctx
-    .inTenant(tenant, async (tx) => {
-      const duplicate = async () => {
-        await durable();
-        return { duplicate: (await findIngest(tx, tenant, row.ingestId, row.subjectKey, row.contentSha256))! };
-      };
-      if (graph && loaded) {
-        const applied = { ...row, callgraphId: graph.callgraphId, status: 'applied' as const };
-        const version = await insertAppliedIngest(tx, tenant, applied, symbols, (s) => loaded.index.has(s));
-        if (version === undefined) return duplicate();
-        await recordBatch(ctx, tx, tenant, applied, version, durable);
-        return 'applied' as const;
-      }
-      if (!(await insertIngest(tx, tenant, row))) return duplicate();
-      await durable();
-      await ctx.deps.timeline.append(tx, tenant, {
-        category: 'runtime',
-        kind: 'reach.runtime.orphaned',
-        details: {
-          ingestId: row.ingestId,
-          graphHash: row.graphHash,
-          casDigest: row.contentSha256,
-          casUri: row.casUri,
-          subjectKey: row.subjectKey,
-          events: row.eventCount,
-        },
-      });
-      return 'orphan' as const;
-    })
-    .finally(() => putting.then(noop, noop)); // the caller disposes the spooled body once this returns
+  const stored =
+    graph && loaded
+      ? committerOf(ctx).submit(tenant, {
+          row: { ...row, callgraphId: graph.callgraphId, status: 'applied' },
+          symbols: batch.aggregate.sorted(),
+          inGraph: (s) => loaded.index.has(s),
+          durable,
+        })
+      : storeOrphan(ctx, tenant, row, durable);
+  return stored.finally(() => putting.then(noop, noop)); // the caller disposes the spooled body once this returns
 }
 
 /**
- * The outbox event, then (once `durable` says the CAS blob is on disk) the timeline event, as the
- * last statement: appending locks the tenant's timeline head until COMMIT and every batch of the
- * tenant queues on that lock, so nothing else runs while it is held.
+ * One transaction over a group of applied batches of one tenant. Batches are written in subject-key
+ * order, so two transactions that touch the same subjects lock their rows in the same order and
+ * never deadlock each other; each batch's outbox event follows its rows, and the group's one timeline
+ * event comes last, once every blob of the group is durable.
  */
-export async function recordBatch(
+async function commitGroup(
+  ctx: SignalsContext,
+  tenant: string,
+  batches: readonly ReadyBatch[],
+): Promise<BatchOutcome[]> {
+  const order = batches.map((_, i) => i).sort((a, b) => compareText(batches[a]!.row, batches[b]!.row));
+  return ctx.inTenant(tenant, async (tx) => {
+    const versions: (number | undefined)[] = new Array(batches.length);
+    for (const i of order) {
+      const { row, symbols, inGraph } = batches[i]!;
+      versions[i] = await insertAppliedIngest(tx, tenant, row, symbols, inGraph);
+    }
+    const applied = order
+      .filter((i) => versions[i] !== undefined)
+      .map((i) => ({ row: batches[i]!.row, version: versions[i]! }));
+    await recordBatches(ctx, tx, tenant, applied, () => Promise.all(batches.map((b) => b.durable())));
+    const outcomes: BatchOutcome[] = [];
+    for (const [i, { row }] of batches.entries()) {
+      outcomes.push(
+        versions[i] !== undefined
+          ? 'applied'
+          : { duplicate: (await findIngest(tx, tenant, row.ingestId, row.subjectKey, row.contentSha256))! },
+      );
+    }
+    return outcomes;
+  });
+}
+
+const compareText = (a: NewIngestRow, b: NewIngestRow): number =>
+  a.subjectKey !== b.subjectKey
+    ? a.subjectKey < b.subjectKey
+      ? -1
+      : 1
+    : a.ingestId < b.ingestId
+      ? -1
+      : a.ingestId > b.ingestId
+        ? 1
+        : 0;
+
+/** A batch for a graph not ingested yet: parked in its own transaction until the graph arrives. */
+function storeOrphan(
+  ctx: SignalsContext,
+  tenant: string,
+  row: NewIngestRow,
+  durable: () => Promise<void>,
+): Promise<'orphan' | { duplicate: IngestRow }> {
+  return ctx.inTenant(tenant, async (tx) => {
+    const inserted = await insertIngest(tx, tenant, row);
+    await durable();
+    if (!inserted) {
+      return { duplicate: (await findIngest(tx, tenant, row.ingestId, row.subjectKey, row.contentSha256))! };
+    }
+    await ctx.deps.timeline.append(tx, tenant, {
+      category: 'runtime',
+      kind: 'reach.runtime.orphaned',
+      details: {
+        ingestId: row.ingestId,
+        graphHash: row.graphHash,
+        casDigest: row.contentSha256,
+        casUri: row.casUri,
+        subjectKey: row.subjectKey,
+        events: row.eventCount,
+      },
+    });
+    return 'orphan' as const;
+  });
+}
+
+/**
+ * Each applied batch's outbox event, then (once `durable` says every CAS blob is on disk) one
+ * timeline event listing the batches, as the last statement: appending locks the tenant's timeline
+ * head until COMMIT and every transaction of the tenant queues on that lock, so nothing else runs
+ * while it is held. Nothing is recorded when every batch was a duplicate.
+ */
+export async function recordBatches(
   ctx: SignalsContext,
   tx: Tx,
   tenant: string,
-  row: NewIngestRow & { callgraphId: string },
-  version: number,
-  durable: () => Promise<void>,
+  applied: readonly { row: NewIngestRow & { callgraphId: string }; version: number }[],
+  durable: () => Promise<unknown>,
 ): Promise<void> {
   const { timeline } = ctx.deps;
-  await timeline.publish(
-    tx,
-    tenant,
-    FACT_TOPIC,
-    ctx.factEvent(tenant, row.subjectKey, 'runtime', version, row.contentSha256, 'application/vnd.stellaops.ndjson'),
-  );
+  for (const { row, version } of applied) {
+    await timeline.publish(
+      tx,
+      tenant,
+      FACT_TOPIC,
+      ctx.factEvent(tenant, row.subjectKey, 'runtime', version, row.contentSha256, 'application/vnd.stellaops.ndjson'),
+    );
+  }
   await durable();
+  if (applied.length === 0) return;
   await timeline.append(tx, tenant, {
     category: 'runtime',
     kind: 'reach.runtime.ingested',
     details: {
-      ingestId: row.ingestId,
-      casDigest: row.contentSha256,
-      casUri: row.casUri,
-      graphHash: row.graphHash,
-      callgraphId: row.callgraphId,
-      subjectKey: row.subjectKey,
-      events: row.eventCount,
-      symbols: row.symbolCount,
-      source: row.source,
+      batches: applied.map(({ row }) => ({
+        ingestId: row.ingestId,
+        casDigest: row.contentSha256,
+        casUri: row.casUri,
+        graphHash: row.graphHash,
+        callgraphId: row.callgraphId,
+        subjectKey: row.subjectKey,
+        events: row.eventCount,
+        symbols: row.symbolCount,
+        source: row.source,
+      })),
+      events: applied.reduce((sum, { row }) => sum + row.eventCount, 0),
     },
   });
 }

@@ -6,7 +6,7 @@ import type { SignalsContext } from '../context.ts';
 import { addRuntimeFacts, type IngestRow, markApplied, selectOrphans, touchSubject } from '../sql/runtime.ts';
 import { assertStorableText } from '../text.ts';
 import { RuntimeAggregate, type SymbolAggregate } from './events.ts';
-import { recordBatch } from './ingest.ts';
+import { recordBatches } from './ingest.ts';
 
 /** Some runtime batches parked for a graph could not be attached; `attached` others were. */
 export class OrphansNotAttached extends Error {
@@ -80,7 +80,7 @@ async function applyBatch(
 ): Promise<void> {
   const version = await touchSubject(tx, tenant, row.subjectKey, row.callgraphId, row.subject, true);
   await addRuntimeFacts(tx, tenant, row.subjectKey, symbols, (s) => loaded.index.has(s));
-  await recordBatch(ctx, tx, tenant, row, version, async () => {});
+  await recordBatches(ctx, tx, tenant, [{ row, version }], async () => {});
 }
 
 /** A parked batch, re-read from CAS and aggregated again (it was validated on arrival). */
