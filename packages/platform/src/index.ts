@@ -35,6 +35,7 @@ export { assertConfigSections, defineConfigSection, loadConfig, renderConfigDocs
 export type { Db, MigrationReport, Queryable, Tx, Work, WorkTracker } from './db/index.ts';
 export {
   CAPABILITIES,
+  copyTextRow,
   createWorkTracker,
   currentWork,
   describeWork,
@@ -43,6 +44,7 @@ export {
   openPglite,
   openPostgres,
   runInWork,
+  textArrayLiteral,
 } from './db/index.ts';
 export { isProcessRunning, lockHome } from './home/lock.ts';
 export type { FastifyReply, FastifyRequest, HttpApp, Logger, StorageHealth } from './http/index.ts';

@@ -2,7 +2,7 @@
 // The only writer of advisory_raw and vex_raw: prepared documents become revisions of their chains
 // (or no-ops), in one transaction with the timeline events that witness them.
 import { StellaError } from '@stella/core';
-import type { Db, Queryable, Timeline } from '@stella/platform';
+import type { Db, Queryable, Timeline, Tx } from '@stella/platform';
 import { AocErrors } from '../errors.ts';
 import type { AocMetrics } from '../metrics.ts';
 import { type Chain, identityKey, insertRows, loadChains, type RawRow } from '../sql/raw.ts';
@@ -33,6 +33,14 @@ export interface WriteContext {
   initiator: string;
   /** More work for the same transaction (a connector's cursor), so it commits with the rows. */
   inTransaction?: ((tx: Queryable) => Promise<void>) | undefined;
+  /**
+   * A commit that must come first (a connector's previous batch, in flight on another connection):
+   * the rows go in while it is pending, but the timeline events, inTransaction and the commit wait
+   * for it, so this transaction's cursor never commits before the earlier rows; if it fails, this
+   * transaction rolls back with its error. Its documents must not share a chain with these: the
+   * two transactions would otherwise wait on each other's index entries.
+   */
+  after?: Promise<unknown> | undefined;
 }
 
 const MAX_ATTEMPTS = 4;
@@ -139,7 +147,7 @@ function place(placement: Placement, tenant: string, doc: PreparedDocument): Wri
 }
 
 async function writeInTx(
-  tx: Queryable,
+  tx: Tx,
   deps: WriteDeps,
   tenant: string,
   docs: readonly PreparedDocument[],
@@ -149,6 +157,9 @@ async function writeInTx(
   // One pass in input order, so several revisions of one document in a batch chain in that order.
   const results = docs.map((doc) => place(placement, tenant, doc));
   for (const [store, storeRows] of placement.rows) await insertRows(tx, store, storeRows);
+  // The timeline head is locked by the first append until commit: waiting here, before it, keeps
+  // the earlier batch (which may still append) from waiting on this transaction.
+  await context.after;
   await witness(tx, deps.timeline, tenant, docs, results, placement.reverts, context.initiator);
   return results;
 }

@@ -18,6 +18,7 @@ import type { IngestDocument } from '../ingest/document.ts';
 import type { Prepared, PreparedDocument } from '../ingest/prepare.ts';
 import type { AocService, Rejected } from '../service.ts';
 import { loadCursor, saveCursor } from '../sql/connector-state.ts';
+import { identityKey } from '../sql/raw.ts';
 import { fetchDocuments } from './fetch.ts';
 import { configuredSources, connectorQueue } from './settings.ts';
 
@@ -68,15 +69,37 @@ interface BatchWriter {
   /** Documents and refusals waiting for the next commit. */
   readonly pending: number;
   add(prepared: Prepared, cursor: string | null): void;
-  /** Starts committing what is pending, after the batch before it. */
+  /** Resolves when another batch may start; rejects with the earliest failure so far. */
+  ready(): Promise<void>;
+  /** Starts committing what is pending, ordered after the batch before it. */
   flush(): void;
-  /** Resolves when every started commit is done; rejects with the first failure. */
+  /** Resolves when every started commit is done; rejects with the earliest batch's failure. */
   settled(): Promise<void>;
 }
 
+// Where transactions run concurrently, batch n+1's rows go in on a second connection while batch n
+// finishes: PostgreSQL checks two batches' constraints on two backends while Node guards the next.
+// A third would only queue behind the same commit order and hold another connection of the pool.
+const BATCHES_IN_FLIGHT = 2;
+
+/** A batch's commit, seen by the batch after it: an earlier failure is not that batch's own fault. */
+function earlierCommit(committed: Promise<void>): Promise<void> {
+  const after = committed.catch(() => {
+    throw new Error('an earlier batch did not commit');
+  });
+  // Awaited only once the batch's rows are in; a batch that fails before must not leave it unhandled.
+  after.catch(() => {});
+  return after;
+}
+
 /**
- * Batch n commits while batch n+1 is read and guarded; batches commit in order, each with its
- * cursor in the same transaction, so a crash repeats nothing and skips nothing.
+ * Batch n commits while batch n+1 is read and guarded and, where the backend runs transactions
+ * concurrently, while batch n+1's rows go in too. Batches still commit in order, each with its cursor
+ * in the same transaction: batch n+1 waits for batch n's commit before its timeline events, its cursor
+ * and its commit (WriteContext.after), and rolls back if batch n failed. A crash therefore repeats a
+ * batch at most (its transaction is lost and the cursor is the one before it) and skips nothing. A
+ * batch sharing a document chain with the batch before it starts only after that one committed, so
+ * it reads the chain's new head instead of waiting on the other transaction's index entries.
  */
 function createBatchWriter(
   ctx: Ctx,
@@ -85,15 +108,24 @@ function createBatchWriter(
   summary: ConnectorRunSummary,
 ): BatchWriter {
   const initiator = `connector:${run.vendor}`;
+  const limit = ctx.db.capabilities.concurrentTransactions ? BATCHES_IN_FLIGHT : 1;
   let batch: PreparedDocument[] = [];
   let rejected: Rejected[] = [];
   let batchCursor: string | null = null;
-  let writing: Promise<void> = Promise.resolve();
-  const commit = async (docs: PreparedDocument[], failed: Rejected[], cursor: string | null) => {
+  let flushed = 0;
+  let previous: { committed: Promise<void>; chains: Set<string> } | undefined;
+  const inFlight = new Set<Promise<void>>();
+  const failures: Array<{ batch: number; error: unknown }> = [];
+  const throwEarliestFailure = () => {
+    if (failures.length === 0) return;
+    throw failures.reduce((a, b) => (b.batch < a.batch ? b : a)).error;
+  };
+  const commit = async (docs: PreparedDocument[], failed: Rejected[], cursor: string | null, after: Promise<void>) => {
     await service.recordRejections(run.tenant, failed, initiator);
     if (docs.length > 0) {
       const results = await service.write(run.tenant, docs, {
         initiator,
+        after,
         inTransaction: (tx) => saveCursor(tx, run, cursor, null),
       });
       for (const r of results) {
@@ -127,21 +159,44 @@ function createBatchWriter(
       }
       batchCursor = cursor;
     },
+    async ready() {
+      while (inFlight.size >= limit) await Promise.race(inFlight);
+      throwEarliestFailure();
+    },
     flush() {
       const docs = batch;
       const failed = rejected;
       const cursor = batchCursor;
+      const number = flushed++;
       batch = [];
       rejected = [];
-      const previous = writing;
-      writing = (async () => {
-        await previous;
-        await commit(docs, failed, cursor);
+      const before = previous;
+      const chains = new Set(
+        docs.map((d) => `${d.store}\u0000${identityKey(d.envelope.source.vendor, d.envelope.upstream.upstream_id)}`),
+      );
+      const committed = (async () => {
+        const after = earlierCommit(before?.committed ?? Promise.resolve());
+        // Rejections and a cursor-only batch are timeline events and cursor writes outside the batch's
+        // write: they wait for the earlier batch as a write's witness does.
+        const waitFirst =
+          failed.length > 0 || docs.length === 0 || [...chains].some((chain) => before?.chains.has(chain));
+        if (waitFirst) await after;
+        await commit(docs, failed, cursor, after);
       })();
-      // Surfaced by the next await of `writing`; never an unhandled rejection in between.
-      writing.catch(() => {});
+      previous = { committed, chains };
+      const tracked = committed.then(
+        () => {},
+        (error: unknown) => {
+          failures.push({ batch: number, error });
+        },
+      );
+      inFlight.add(tracked);
+      void tracked.then(() => inFlight.delete(tracked));
     },
-    settled: () => writing,
+    async settled() {
+      await Promise.all(inFlight);
+      throwEarliestFailure();
+    },
   };
 }
 
@@ -199,12 +254,15 @@ export async function runConnector(ctx: Ctx, service: AocService, run: Connector
       const doc = documentFromFetched(fetched, run.vendor, connector.name, run.kind);
       writer.add(await service.prepare(run.tenant, doc, defaults), fetched.cursor);
       if (writer.pending >= batchSize) {
-        await writer.settled();
+        await writer.ready();
         writer.flush();
       }
       fetchMark = performance.now();
     }
-    if (writer.pending > 0) writer.flush();
+    if (writer.pending > 0) {
+      await writer.ready();
+      writer.flush();
+    }
     await writer.settled();
   } catch (error) {
     await writer.settled().catch(() => undefined);

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 // SQL for the two raw stores. Table names come only from the RawStore union, never from input.
-import type { Queryable } from '@stella/platform';
+import { copyTextRow, type Queryable, type Tx, textArrayLiteral } from '@stella/platform';
 import type { AocEnvelope, RawStore } from '../ingest/envelope.ts';
 
 export interface Head {
@@ -66,47 +66,114 @@ export interface RawRow {
   packages: string[];
 }
 
-/** Inserts rows in one statement; the insert trigger checks hash, forbidden keys and chain position. */
-export async function insertRows(tx: Queryable, store: RawStore, rows: readonly RawRow[]): Promise<void> {
+/** The columns a write sets, with their types (raw_json is generated from raw). */
+const WRITE_COLUMNS = [
+  ['tenant', 'text'],
+  ['id', 'text'],
+  ['revision', 'integer'],
+  ['source_vendor', 'text'],
+  ['source_connector', 'text'],
+  ['source_version', 'text'],
+  ['source_stream', 'text'],
+  ['upstream_id', 'text'],
+  ['document_version', 'text'],
+  ['retrieved_at', 'timestamptz'],
+  ['content_hash', 'text'],
+  ['signature', 'jsonb'],
+  ['content_format', 'text'],
+  ['spec_version', 'text'],
+  ['raw', 'text'],
+  ['schema_validation', 'jsonb'],
+  ['identifiers', 'jsonb'],
+  ['linkset', 'jsonb'],
+  ['packages', 'text[]'],
+  ['supersedes', 'text'],
+  ['ingested_at', 'timestamptz'],
+] as const;
+const WRITE_COLUMN_LIST = WRITE_COLUMNS.map(([name]) => name).join(', ');
+
+/** A row as PostgreSQL text input, in WRITE_COLUMNS order: what both write paths send. */
+function rowFields(r: RawRow): Array<string | null> {
+  const e = r.envelope;
+  return [
+    e.tenant,
+    e.id,
+    String(r.revision),
+    e.source.vendor,
+    e.source.connector,
+    e.source.version,
+    e.source.stream ?? null,
+    e.upstream.upstream_id,
+    e.upstream.document_version,
+    e.upstream.retrieved_at,
+    e.upstream.content_hash,
+    JSON.stringify(e.upstream.signature),
+    e.content.format,
+    e.content.spec_version,
+    r.raw,
+    JSON.stringify(e.content.schema_validation),
+    JSON.stringify(e.identifiers),
+    JSON.stringify(e.linkset),
+    textArrayLiteral(r.packages),
+    e.supersedes,
+    e.ingested_at,
+  ];
+}
+
+/**
+ * Inserts rows into a raw store; its constraints check hash, forbidden keys and chain position of
+ * every row either way. Where the transaction can COPY (PostgreSQL) the rows are staged by COPY and
+ * moved by one INSERT … SELECT; otherwise (PGlite, or a plain Queryable) one INSERT over unnest().
+ */
+export async function insertRows(tx: Queryable | Tx, store: RawStore, rows: readonly RawRow[]): Promise<void> {
   if (rows.length === 0) return;
-  const col = <T>(f: (r: RawRow) => T) => rows.map(f);
+  if (canCopy(tx)) {
+    await stageRows(tx, store, rows);
+    await insertStaged(tx, store);
+    return;
+  }
+  const fields = rows.map(rowFields);
   await tx.query(
-    `insert into ${store} (tenant, id, revision, source_vendor, source_connector, source_version, source_stream,
-        upstream_id, document_version, retrieved_at, content_hash, signature, content_format, spec_version, raw,
-        schema_validation, identifiers, linkset, packages, supersedes, ingested_at)
-     select t.tenant, t.id, t.revision, t.vendor, t.connector, t.version, t.stream, t.upstream_id, t.document_version,
-            t.retrieved_at, t.content_hash, t.signature::jsonb, t.format, t.spec_version, t.raw,
-            t.schema_validation::jsonb, t.identifiers::jsonb, t.linkset::jsonb,
-            coalesce(array(select jsonb_array_elements_text(t.packages::jsonb)), '{}'), t.supersedes, t.ingested_at
-       from unnest($1::text[], $2::text[], $3::int[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[],
-                   $9::text[], $10::timestamptz[], $11::text[], $12::text[], $13::text[], $14::text[], $15::text[],
-                   $16::text[], $17::text[], $18::text[], $19::text[], $20::text[], $21::timestamptz[])
-         as t(tenant, id, revision, vendor, connector, version, stream, upstream_id, document_version, retrieved_at,
-              content_hash, signature, format, spec_version, raw, schema_validation, identifiers, linkset, packages,
-              supersedes, ingested_at)`,
-    [
-      col((r) => r.envelope.tenant),
-      col((r) => r.envelope.id),
-      col((r) => r.revision),
-      col((r) => r.envelope.source.vendor),
-      col((r) => r.envelope.source.connector),
-      col((r) => r.envelope.source.version),
-      col((r) => r.envelope.source.stream ?? null),
-      col((r) => r.envelope.upstream.upstream_id),
-      col((r) => r.envelope.upstream.document_version),
-      col((r) => r.envelope.upstream.retrieved_at),
-      col((r) => r.envelope.upstream.content_hash),
-      col((r) => JSON.stringify(r.envelope.upstream.signature)),
-      col((r) => r.envelope.content.format),
-      col((r) => r.envelope.content.spec_version),
-      col((r) => r.raw),
-      col((r) => JSON.stringify(r.envelope.content.schema_validation)),
-      col((r) => JSON.stringify(r.envelope.identifiers)),
-      col((r) => JSON.stringify(r.envelope.linkset)),
-      col((r) => JSON.stringify(r.packages)),
-      col((r) => r.envelope.supersedes),
-      col((r) => r.envelope.ingested_at),
-    ],
+    `insert into ${store} (${WRITE_COLUMN_LIST})
+     select ${WRITE_COLUMNS.map(([name, type]) => `t.${name}::${type}`).join(', ')}
+       from unnest(${WRITE_COLUMNS.map((_, i) => `$${i + 1}::text[]`).join(', ')}) as t(${WRITE_COLUMN_LIST})`,
+    WRITE_COLUMNS.map((_, i) => fields.map((f) => f[i])),
+  );
+}
+
+function canCopy(tx: Queryable | Tx): tx is Tx & Required<Pick<Tx, 'copyFrom'>> {
+  return 'copyFrom' in tx && tx.copyFrom !== undefined;
+}
+
+/**
+ * The staging table of a store: temporary, so private to the session (two batches in flight on two
+ * connections never meet) and never WAL-logged; created for one COPY and dropped by the INSERT that
+ * empties it, so a transaction may stage several times (a mirror import writes a store in chunks),
+ * and ON COMMIT DROP besides: rolled back, aborted or committed, nothing staged outlives the
+ * transaction. Its columns are the store's (LIKE), without the store's checks, keys and trigger:
+ * COPY only parses the values, and the store's constraints judge the rows as they move.
+ */
+const stagingTable = (store: RawStore) => `aoc_staging_${store}`;
+
+/** COPYs the rows into a staging table of the store, in this transaction. */
+export async function stageRows(
+  tx: Tx & Required<Pick<Tx, 'copyFrom'>>,
+  store: RawStore,
+  rows: readonly RawRow[],
+): Promise<void> {
+  await tx.query(`create temp table ${stagingTable(store)} (like ${store}) on commit drop`);
+  await tx.copyFrom(
+    `copy ${stagingTable(store)} (${WRITE_COLUMN_LIST}) from stdin`,
+    rows.map((r) => copyTextRow(rowFields(r))),
+  );
+}
+
+/** Moves the staged rows into the store in one statement, under its constraints and trigger, and drops the staging table. */
+export async function insertStaged(tx: Tx, store: RawStore): Promise<void> {
+  // One round trip: exec sends both statements as one script (no parameters).
+  await tx.exec(
+    `insert into ${store} (${WRITE_COLUMN_LIST}) select ${WRITE_COLUMN_LIST} from ${stagingTable(store)};
+     drop table ${stagingTable(store)}`,
   );
 }
 

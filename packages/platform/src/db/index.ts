@@ -5,6 +5,7 @@ import { openPglite } from './pglite.ts';
 import type { Db } from './port.ts';
 import { openPostgres } from './postgres.ts';
 
+export { copyTextRow, textArrayLiteral } from './copy-text.ts';
 export type { Migration, MigrationReport, MigrationSet } from './migrate.ts';
 export { migrate, orderModules, readMigrations } from './migrate.ts';
 export { openPglite } from './pglite.ts';

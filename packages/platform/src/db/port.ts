@@ -13,6 +13,12 @@ export interface Queryable {
 /** A transaction handle: queries plus multi-statement scripts (migrations). */
 export interface Tx extends Queryable {
   exec(sql: string): Promise<void>;
+  /**
+   * Runs `COPY … FROM STDIN` in this transaction, sending the chunks as they come (rows already in
+   * COPY's format: copy-text.ts writes the text format) and resolving with the rows copied. Present
+   * exactly when the backend's capabilities.copyFrom is true: PGlite has no COPY from a client stream.
+   */
+  copyFrom?(sql: string, chunks: Iterable<string> | AsyncIterable<string>): Promise<number>;
 }
 
 export interface TransactionOptions {

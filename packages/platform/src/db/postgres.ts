@@ -5,8 +5,11 @@
 // which the server enforces even while this process is busy; when the work's signal fires the
 // statement running is cancelled with pg_cancel_backend from a separate connection (the pool may be
 // exhausted), no further statement starts and nothing commits.
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { Errors, StellaError } from '@stella/core';
 import pg from 'pg';
+import { from as copyFromStdin } from 'pg-copy-streams';
 import { CAPABILITIES, type Db, type QueryResult, type TransactionOptions, type Tx } from './port.ts';
 import { storageProbe } from './probe.ts';
 import { currentWork, throwIfCancelled, type Work } from './work.ts';
@@ -234,6 +237,14 @@ function clientTx(client: pg.PoolClient, signal: AbortSignal | undefined): Tx {
     async exec(sql: string) {
       throwIfCancelled(signal);
       await client.query(sql);
+    },
+    async copyFrom(sql: string, chunks: Iterable<string> | AsyncIterable<string>) {
+      throwIfCancelled(signal);
+      // The server's refusal (a bad value, a cancel) fails the copy stream, and pipeline rejects with
+      // it; the transaction is then aborted and poolTransaction rolls it back as for any statement.
+      const copy = client.query(copyFromStdin(sql));
+      await pipeline(Readable.from(chunks, { objectMode: false }), copy);
+      return copy.rowCount;
     },
   };
 }
