@@ -18,6 +18,7 @@ import {
   type Db,
   loadConfig,
   migrate,
+  openPostgres,
   platformModule,
   type Tx,
 } from '@stella/platform';
@@ -44,18 +45,19 @@ interface WriteSpy {
   writes: number;
   open: number;
   maxOpen: number;
-  beforeRows?: ((write: number) => Promise<void>) | undefined;
+  /** `rows` is the write's rows as sent (COPY text or INSERT parameters), to tell the batches apart. */
+  beforeRows?: ((write: number, rows: string) => Promise<void>) | undefined;
 }
 
 /** The Db with every transaction watched: copyFrom counted, and the row write of each announced. */
 function watched(db: Db, spy: WriteSpy): Db {
-  const rowsGoIn = async () => {
+  const rowsGoIn = async (rows: string) => {
     const write = ++spy.writes;
-    await spy.beforeRows?.(write);
+    await spy.beforeRows?.(write, rows);
   };
   const wrap = (tx: Tx): Tx => ({
     async query(text, params) {
-      if (/^\s*insert into (advisory|vex)_raw /.test(text)) await rowsGoIn();
+      if (/^\s*insert into (advisory|vex)_raw /.test(text)) await rowsGoIn(JSON.stringify(params ?? []));
       return tx.query(text, params);
     },
     exec: (sql) => tx.exec(sql),
@@ -63,7 +65,7 @@ function watched(db: Db, spy: WriteSpy): Db {
       ? {
           async copyFrom(sql: string, chunks: Iterable<string> | AsyncIterable<string>) {
             spy.copies++;
-            if (sql.startsWith('copy aoc_staging_')) await rowsGoIn();
+            if (sql.startsWith('copy aoc_staging_') && Array.isArray(chunks)) await rowsGoIn(chunks.join(''));
             return tx.copyFrom!(sql, chunks);
           },
         }
@@ -265,8 +267,10 @@ describe(`connector writes on ${backend} (${concurrent ? 'COPY, two batches in f
     reset();
     const dir = join(home, 'faulty');
     const ids = writeDocumentsDir(dir, 3 * BATCH, 'GO-FAULT');
-    spy.beforeRows = async (write) => {
-      if (write !== 1) return;
+    spy.beforeRows = async (_write, rows) => {
+      // Batch 1 by its first document, not by which write came first: with two in flight, batch 2's
+      // rows may go in before batch 1's.
+      if (!rows.includes(':GO-FAULT-0000:')) return;
       // On PostgreSQL batch 2's rows are in (waiting for batch 1's commit) when batch 1 fails.
       if (concurrent) await waitFor('batch 2 writing', () => spy.writes >= 2);
       throw new Error('injected fault in batch 1');
@@ -354,35 +358,52 @@ describe(`connector writes on ${backend} (${concurrent ? 'COPY, two batches in f
         { tenant },
       ),
     );
-    // And a transaction that stops after its COPY by throwing.
-    await assert.rejects(
-      t.db.transaction(
-        async (tx) => {
-          await stageRows(tx as Tx & Required<Pick<Tx, 'copyFrom'>>, 'advisory_raw', rows);
-          throw new Error('stopped after COPY');
-        },
+    // The staging table lives as long as its session, so the rest runs on one connection: a
+    // transaction that stops after its COPY by throwing, one that commits without its INSERT, and
+    // then the writes, which would move any row left staged into the store.
+    const session = await openPostgres({ url: t.url!, poolSize: 1 });
+    try {
+      const stage = (tx: Tx) => stageRows(tx as Tx & Required<Pick<Tx, 'copyFrom'>>, 'advisory_raw', rows);
+      await assert.rejects(
+        session.transaction(
+          async (tx) => {
+            await stage(tx);
+            throw new Error('stopped after COPY');
+          },
+          { tenant },
+        ),
+        /stopped after COPY/,
+      );
+      await session.transaction(stage, { tenant });
+      const staged = await session.transaction(
+        (tx) => tx.query<{ n: number }>('select count(*)::int as n from aoc_staging_advisory_raw'),
         { tenant },
-      ),
-      /stopped after COPY/,
-    );
-    assert.equal(await count(`advisory_raw where source_vendor = 'copy-crash'`), 0);
-    assert.equal(await count(`advisory_raw_alias where id like 'advisory_raw:copy-crash:%'`), 0);
-    assert.equal(
-      (await t.db.query<{ n: number }>(`select count(*)::int as n from pg_class where relname like 'aoc_staging_%'`))
-        .rows[0]!.n,
-      0,
-      'no staging table outlives its transaction',
-    );
-    const first = await writeDocuments(writeDeps(t.db), tenant, prepared, { initiator: 'test' });
-    assert.deepEqual(
-      first.map((r) => r.result),
-      ['ok', 'ok', 'ok'],
-    );
-    const retry = await writeDocuments(writeDeps(t.db), tenant, prepared, { initiator: 'test' });
-    assert.deepEqual(
-      retry.map((r) => r.result),
-      ['noop', 'noop', 'noop'],
-    );
+      );
+      assert.equal(staged.rows[0]!.n, 0, 'nothing staged outlives its transaction');
+      assert.equal(await count(`advisory_raw where source_vendor = 'copy-crash'`), 0);
+      assert.equal(await count(`advisory_raw_alias where id like 'advisory_raw:copy-crash:%'`), 0);
+      assert.equal(
+        (
+          await t.db.query<{ n: number }>(
+            `select count(*)::int as n from pg_class where relname like 'aoc_staging_%' and relpersistence <> 't'`,
+          )
+        ).rows[0]!.n,
+        0,
+        'staging tables are temporary: no other session sees what is staged',
+      );
+      const first = await writeDocuments(writeDeps(session), tenant, prepared, { initiator: 'test' });
+      assert.deepEqual(
+        first.map((r) => r.result),
+        ['ok', 'ok', 'ok'],
+      );
+      const retry = await writeDocuments(writeDeps(session), tenant, prepared, { initiator: 'test' });
+      assert.deepEqual(
+        retry.map((r) => r.result),
+        ['noop', 'noop', 'noop'],
+      );
+    } finally {
+      await session.close();
+    }
     assert.equal(await count(`advisory_raw where source_vendor = 'copy-crash'`), 3);
   });
 });
