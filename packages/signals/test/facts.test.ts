@@ -10,7 +10,7 @@ import type { BlobStore, Registry } from '@stella/platform';
 import { testBackend } from '@stella/testkit';
 import { readRuntimeStream, runtimeSpoolDir, runtimeStreamLimits } from '../src/runtime/stream.ts';
 import type { Signals } from '../src/service.ts';
-import { type Harness, sampleGraph, secondService, startHarness } from './harness.ts';
+import { type Harness, sampleGraph, secondService, startHarness, withPut } from './harness.ts';
 
 const TENANT = 'acme';
 const ndjson = (events: unknown[]) => Buffer.from(events.map((e) => `${JSON.stringify(e)}\n`).join(''));
@@ -18,23 +18,15 @@ const ndjson = (events: unknown[]) => Buffer.from(events.map((e) => `${JSON.stri
 /** A BlobStore that can hold the next fact write until released: the point between compute and commit. */
 function holdingBlobs(inner: BlobStore) {
   let hold: { reached: () => void; released: Promise<void> } | undefined;
-  const store: BlobStore = {
-    async put(namespace, body, options) {
-      if (namespace === 'reachability/facts' && hold) {
-        const current = hold;
-        hold = undefined;
-        current.reached();
-        await current.released;
-      }
-      return inner.put(namespace, body, options);
-    },
-    get: (uri) => inner.get(uri),
-    getRange: (uri, start, end) => inner.getRange(uri, start, end),
-    getBytes: (uri, maxBytes) => inner.getBytes(uri, maxBytes),
-    head: (uri) => inner.head(uri),
-    delete: (uri) => inner.delete(uri),
-    list: (namespace) => inner.list(namespace),
-  };
+  const store = withPut(inner, async (namespace, body, options) => {
+    if (namespace === 'reachability/facts' && hold) {
+      const current = hold;
+      hold = undefined;
+      current.reached();
+      await current.released;
+    }
+    return inner.put(namespace, body, options);
+  });
   return {
     store,
     /** The next recompute to store a fact stops there; `reached` resolves when it does. */

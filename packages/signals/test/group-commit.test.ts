@@ -9,7 +9,7 @@ import type { BlobStore } from '@stella/platform';
 import { testBackend } from '@stella/testkit';
 import { RuntimeAggregate } from '../src/runtime/events.ts';
 import { createGroupCommitter } from '../src/runtime/group-commit.ts';
-import { type Harness, sampleGraph, secondService, startHarness } from './harness.ts';
+import { type Harness, sampleGraph, secondService, startHarness, withPut } from './harness.ts';
 
 function deferred() {
   let release!: () => void;
@@ -96,22 +96,14 @@ describe(`runtime batches committed as a group on ${testBackend()}`, () => {
     const inner = h.blobs;
     const all = deferred();
     let started = 0;
-    return {
-      async put(namespace, body, options) {
-        if (namespace === 'reachability/runtime') {
-          if (++started === n) all.release();
-          await all.released;
-          if (options?.expectedDigest === failDigest) throw new Error('disk full (injected)');
-        }
-        return inner.put(namespace, body, options);
-      },
-      get: (uri) => inner.get(uri),
-      getRange: (uri, start, end) => inner.getRange(uri, start, end),
-      getBytes: (uri, maxBytes) => inner.getBytes(uri, maxBytes),
-      head: (uri) => inner.head(uri),
-      delete: (uri) => inner.delete(uri),
-      list: (namespace) => inner.list(namespace),
-    };
+    return withPut(inner, async (namespace, body, options) => {
+      if (namespace === 'reachability/runtime') {
+        if (++started === n) all.release();
+        await all.released;
+        if (options?.expectedDigest === failDigest) throw new Error('disk full (injected)');
+      }
+      return inner.put(namespace, body, options);
+    });
   }
 
   const batch = (symbol: string, hits: number) => {

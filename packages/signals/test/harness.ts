@@ -77,6 +77,19 @@ export function secondService(h: Harness, options: { blobs?: BlobStore; advisori
   return createSignals(options.advisories === false ? deps : { ...deps, advisories: { vulnerableSymbols } });
 }
 
+/** `inner` with its put replaced and the rest passed through: for tests that hold or fail CAS writes. */
+export function withPut(inner: BlobStore, put: BlobStore['put']): BlobStore {
+  return {
+    put,
+    get: (uri) => inner.get(uri),
+    getRange: (uri, start, end) => inner.getRange(uri, start, end),
+    getBytes: (uri, maxBytes) => inner.getBytes(uri, maxBytes),
+    head: (uri) => inner.head(uri),
+    delete: (uri) => inner.delete(uri),
+    list: (namespace) => inner.list(namespace),
+  };
+}
+
 /**
  *   main ─► handler ─► parse ─► vulnSink
  *     │                  └───► helper
