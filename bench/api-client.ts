@@ -5,6 +5,7 @@
 // count, errors and latency percentiles.
 import { readFileSync } from 'node:fs';
 import { osvTemplates, osvVariant } from './kit.ts';
+import { prng } from './prng.ts';
 
 export interface ClientPlan {
   base: string;
@@ -34,18 +35,6 @@ export const MIX: Record<Op, number> = {
   timelineWrite: 5,
   runtimeFacts: 5,
 };
-
-/** mulberry32: a small seeded generator, so the request sequence is the same every run. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const OPS = Object.entries(MIX) as [Op, number][];
 
@@ -119,7 +108,7 @@ async function main(plan: ClientPlan) {
   }
 
   async function client(index: number) {
-    const rnd = random(0x5eed + index);
+    const rnd = prng(0x5eed + index);
     while (performance.now() < deadline) {
       const op = pick(rnd());
       const started = performance.now();

@@ -12,6 +12,8 @@ const areas: Record<string, () => Promise<unknown>> = {
   callgraph: async () => (await import('./callgraph.ts')).runCallgraphBench(),
   observer: async () => (await import('./observer.ts')).runObserverBench(),
   api: async () => (await import('./api.ts')).runApiBench(),
+  // `scale --plot <result.json>` only re-renders the plots of a saved result and returns nothing.
+  scale: async () => (await import('./scale.ts')).runScaleBench(process.argv.slice(3)),
 };
 
 const area = process.argv[2];
@@ -20,6 +22,7 @@ if (!area || !areas[area]) {
   process.exit(2);
 }
 const result = await areas[area]!();
+if (result === undefined) process.exit(0);
 mkdirSync('bench/results', { recursive: true });
 const path = `bench/results/${area}-${new Date().toISOString().replace(/[:.]/g, '-')}.json`;
 writeFileSync(path, `${JSON.stringify(result, null, 2)}\n`);

@@ -5,6 +5,7 @@
 // JSON line: events/s, batch latency percentiles and the client's own CPU seconds.
 import { readFileSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
+import { prng } from './prng.ts';
 
 export const BATCH_EVENTS = 1000;
 /** Distinct symbols the batches draw from (the bench graph has as many nodes). */
@@ -19,18 +20,6 @@ export interface SignalsClientPlan {
   batches: number;
   /** Seeds the batches; a run with another seed sends other content (no duplicates). */
   seed: number;
-}
-
-/** Deterministic PRNG (mulberry32) so every run builds the same graph and batches. */
-export function prng(seed: number) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** `count` gzip (level 6, as the observer sends them) NDJSON batches of BATCH_EVENTS events. */

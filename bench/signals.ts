@@ -20,12 +20,13 @@ import {
   decodeCsr,
   encodeCsr,
   normalizeGraph,
-  type ScoringOptions,
   toCsr,
 } from '@stella/signals';
 import { createDatabase, startPostgres } from '@stella/testkit';
 import { adminToken, benchMachine, postgresCpuSeconds, withBenchServer } from './kit.ts';
-import { BATCH_EVENTS, prng, RUNTIME_SYMBOLS, runtimeBatches, type SignalsClientPlan } from './signals-client.ts';
+import { prng } from './prng.ts';
+import { scoring } from './scoring.ts';
+import { BATCH_EVENTS, RUNTIME_SYMBOLS, runtimeBatches, type SignalsClientPlan } from './signals-client.ts';
 
 const run = promisify(execFile);
 
@@ -72,17 +73,6 @@ function syntheticGraph(nodes: number, edges: number) {
     entrypoints,
   };
 }
-
-const scoring: ScoringOptions = {
-  weights: { entrypoint: 1, direct: 0.85, runtime: 0.45, unknown: 0.5, unreachable: 0 },
-  reachableConfidence: 0.75,
-  unreachableConfidence: 0.25,
-  runtimeBonus: 0.15,
-  minConfidence: 0.05,
-  maxConfidence: 0.99,
-  unknownsPressureCeiling: 0.35,
-  runtimeAbsenceIsEvidence: false,
-};
 
 const round = (v: number, d = 1) => Number(v.toFixed(d));
 
