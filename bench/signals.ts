@@ -14,14 +14,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { gunzipSync } from 'node:zlib';
 import type { RunningServer } from '@stella/server';
-import {
-  bfs,
-  computeReachability,
-  decodeCsr,
-  encodeCsr,
-  normalizeGraph,
-  toCsr,
-} from '@stella/signals';
+import { bfs, computeReachability, decodeCsr, encodeCsr, normalizeGraph, toCsr } from '@stella/signals';
 import { createDatabase, startPostgres } from '@stella/testkit';
 import { adminToken, benchMachine, postgresCpuSeconds, withBenchServer } from './kit.ts';
 import { prng } from './prng.ts';
