@@ -16,8 +16,10 @@ import { loadServerConfig, type RunningServer, startServer } from '@stella/serve
 import { advisoryFixtures } from '@stella/testkit';
 
 export const TENANT = 'default';
-const LOAD_BATCH = 1_000;
+export const LOAD_BATCH = 1_000;
 const SAMPLE_MS = 50;
+/** Loading a million documents takes minutes: a progress line at most this often. */
+const PROGRESS_MS = 10_000;
 
 // A forced full collection before each run, so the RSS baseline is not inflated by loading garbage.
 setFlagsFromString('--expose-gc');
@@ -124,61 +126,83 @@ export function jsonFiles(dir: string): string[] {
     .sort();
 }
 
-/** Writes documents [loaded, target) (document n is `next(n)`) through the AOC service: guard and write, one write in flight while the next batch is prepared. */
+/**
+ * Writes documents [loaded, target) (document n is `next(n)`) through the AOC service: guard and
+ * write, 1,000 a transaction, one write in flight while the next batch is prepared; a progress line
+ * with docs/s and an ETA at most every 10 s (loading a million documents takes minutes).
+ */
 export function createLoader(service: AocService, next: (n: number) => BenchDocument, label: string) {
   let loaded = 0;
   const stores = { advisory_raw: 0, vex_raw: 0 };
   let bytes = 0;
+  const prepareBatch = async (from: number, to: number) => {
+    const prepared: PreparedDocument[] = [];
+    for (let n = from; n < to; n++) {
+      const v = next(n);
+      const raw = Buffer.from(v.text, 'utf8');
+      bytes += raw.length;
+      const p = await service.prepare(
+        TENANT,
+        {
+          bytes: raw,
+          proposal: {
+            source: { vendor: v.vendor, connector: 'bench', version: '0.1.0' },
+            upstream: { retrieved_at: v.time },
+          },
+          kind: 'auto',
+          location: `bench:${n}`,
+        },
+        { connector: 'bench', version: '0.1.0' },
+      );
+      if (!p.ok) throw new Error(`document ${n} (${v.vendor}) rejected: ${p.error.message}`);
+      stores[p.doc.store]++;
+      prepared.push(p.doc);
+    }
+    return prepared;
+  };
   return {
     get loaded() {
       return loaded;
     },
     stores,
     get averageDocumentBytes() {
-      return Math.round(bytes / loaded);
+      return loaded ? Math.round(bytes / loaded) : 0;
     },
-    async loadTo(target: number) {
-      const started = performance.now();
+    /** Loads documents [loaded, target); `quiet` prints no progress (a timed window). */
+    async loadTo(target: number, quiet = false) {
+      if (target <= loaded) return;
       const from = loaded;
-      let pending: Promise<unknown> = Promise.resolve();
-      for (let i = loaded; i < target; i += LOAD_BATCH) {
-        const prepared: PreparedDocument[] = [];
-        for (let n = i; n < Math.min(target, i + LOAD_BATCH); n++) {
-          const v = next(n);
-          const raw = Buffer.from(v.text, 'utf8');
-          bytes += raw.length;
-          const p = await service.prepare(
-            TENANT,
-            {
-              bytes: raw,
-              proposal: {
-                source: { vendor: v.vendor, connector: 'bench', version: '0.1.0' },
-                upstream: { retrieved_at: v.time },
-              },
-              kind: 'auto',
-              location: `bench:${n}`,
-            },
-            { connector: 'bench', version: '0.1.0' },
-          );
-          if (!p.ok) throw new Error(`document ${n} (${v.vendor}) rejected: ${p.error.message}`);
-          stores[p.doc.store]++;
-          prepared.push(p.doc);
-        }
+      const started = performance.now();
+      let lastProgress = started;
+      let pending: Promise<void> = Promise.resolve();
+      for (let i = from; i < target; i += LOAD_BATCH) {
+        const end = Math.min(target, i + LOAD_BATCH);
+        const prepared = await prepareBatch(i, end);
         await pending;
         pending = service.write(TENANT, prepared, { initiator: 'bench' }).then((results) => {
           const ok = results.filter((r) => r.result === 'ok').length;
           if (ok !== prepared.length) throw new Error(`wrote ${ok} of ${prepared.length} documents`);
         });
-        const done = Math.min(target, i + LOAD_BATCH);
-        if (done % 10_000 === 0 || done === target) {
-          const s = (performance.now() - started) / 1000;
-          console.error(`${label}: loaded ${done}/${target} (${Math.round((done - from) / s)} docs/s)`);
+        // A write failing while the next batch is prepared surfaces at the next await; until then it is not unhandled.
+        pending.catch(() => {});
+        const now = performance.now();
+        if (!quiet && (now - lastProgress >= PROGRESS_MS || end === target)) {
+          lastProgress = now;
+          const rate = (end - from) / ((now - started) / 1000);
+          console.error(
+            `${label}: loaded ${end.toLocaleString('en')}/${target.toLocaleString('en')} (${Math.round(rate)} docs/s, ETA ${duration((target - end) / rate)})`,
+          );
         }
       }
       await pending;
       loaded = target;
     },
   };
+}
+
+function duration(seconds: number): string {
+  const s = Math.round(seconds);
+  return s >= 60 ? `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s` : `${s}s`;
 }
 
 /** Samples the process's memory every 50 ms, and the event loop's delay, from just before submit. */

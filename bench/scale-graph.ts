@@ -6,10 +6,10 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { bfs, type CsrGraph, computeReachability, decodeCsr, encodeCsr } from '@stella/signals';
+import { type CsrGraph, decodeCsr, encodeCsr } from '@stella/signals';
 import { prng } from './prng.ts';
+import { timeRecomputes } from './recompute.ts';
 import type { RecomputePoint } from './scale-report.ts';
-import { scoring } from './scoring.ts';
 
 /** The same shape as bench/signals.ts's graph: 5 edges per node, 97 packages, 20 entrypoints, 1,000 targets, 2,000 runtime hits. */
 const EDGES_PER_NODE = 5;
@@ -112,34 +112,7 @@ function recomputeChild(file: string) {
   const hits = new Map<string, number>();
   for (let i = 0; i < RUNTIME_HITS; i++)
     hits.set(symbolOf(Math.floor(rand() * nodes), nodes), 1 + Math.floor(rand() * 10));
-  const runs: { load: number; compute: number; total: number }[] = [];
-  let reachable = 0;
-  for (let i = 0; i < RUNS; i++) {
-    const a = performance.now();
-    const csr = decodeCsr(bytes);
-    const index = new Map<string, number>();
-    for (let k = 0; k < csr.ids.length; k++) index.set(csr.ids[k]!, k);
-    const b = performance.now();
-    const result = computeReachability(
-      { csr, index, targets, hits, searches: { strict: bfs(csr, false), loose: bfs(csr, true) } },
-      scoring,
-    );
-    const c = performance.now();
-    reachable = result.states.filter((s) => s.reachable).length;
-    runs.push({ load: b - a, compute: c - b, total: c - a });
-  }
-  const stat = (key: 'load' | 'compute' | 'total') => {
-    const sorted = runs.map((r) => r[key]).sort((x, y) => x - y);
-    return { median: round(sorted[Math.floor(sorted.length / 2)]!), best: round(sorted[0]!) };
-  };
-  return {
-    runs: RUNS,
-    targets: TARGETS,
-    reachableTargets: reachable,
-    recomputeFromLoadedMs: stat('compute'),
-    loadMs: stat('load'),
-    recomputeIncludingLoadMs: stat('total'),
-  };
+  return { runs: RUNS, targets: TARGETS, ...timeRecomputes(bytes, targets, hits, RUNS) };
 }
 
 function childReport(result: object) {

@@ -368,6 +368,23 @@ function recomputeSpec(result: ScaleResult): TopLevelSpec {
       },
     },
   ];
+  /** One panel: a line per series of `values` over edges, with its goal layers. */
+  const panel = (title: string, values: unknown[], yTitle: string, colorTitle: string, goals: unknown[]) => ({
+    ...PANEL,
+    title,
+    layer: [
+      {
+        data: { values },
+        mark: { type: 'line' as const, point: true },
+        encoding: {
+          x,
+          y: { field: 'value', type: 'quantitative' as const, title: yTitle, scale: { zero: true } },
+          color: { field: 'series', type: 'nominal' as const, title: colorTitle },
+        },
+      },
+      ...goals,
+    ],
+  });
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
     title: {
@@ -379,38 +396,20 @@ function recomputeSpec(result: ScaleResult): TopLevelSpec {
     padding: 16,
     resolve: { scale: { color: 'independent' } },
     vconcat: [
-      {
-        ...PANEL,
-        title: 'Recompute time',
-        layer: [
-          {
-            data: { values: times },
-            mark: { type: 'line', point: true },
-            encoding: {
-              x,
-              y: { field: 'value', type: 'quantitative', title: 'time (ms)', scale: { zero: true } },
-              color: { field: 'series', type: 'nominal', title: 'recompute' },
-            },
-          },
-          ...goal(RECOMPUTE_GOAL_MS, `goal: < ${fmt(RECOMPUTE_GOAL_MS)} ms loaded`),
-        ],
-      },
-      {
-        ...PANEL,
-        title: 'Peak memory of the recompute process',
-        layer: [
-          {
-            data: { values: memory },
-            mark: { type: 'line', point: true },
-            encoding: {
-              x,
-              y: { field: 'value', type: 'quantitative', title: 'peak RSS (MiB)', scale: { zero: true } },
-              color: { field: 'series', type: 'nominal', title: 'memory' },
-            },
-          },
-          ...goal(RECOMPUTE_MEMORY_GOAL_MIB, 'goal: < 2 GiB'),
-        ],
-      },
+      panel(
+        'Recompute time',
+        times,
+        'time (ms)',
+        'recompute',
+        goal(RECOMPUTE_GOAL_MS, `goal: < ${fmt(RECOMPUTE_GOAL_MS)} ms loaded`),
+      ),
+      panel(
+        'Peak memory of the recompute process',
+        memory,
+        'peak RSS (MiB)',
+        'memory',
+        goal(RECOMPUTE_MEMORY_GOAL_MIB, 'goal: < 2 GiB'),
+      ),
     ],
   } as TopLevelSpec;
 }

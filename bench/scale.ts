@@ -7,7 +7,7 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type AocService, aocService, type PreparedDocument } from '@stella/aoc';
+import { aocService } from '@stella/aoc';
 import type { RunningServer } from '@stella/server';
 import { createDatabase, startPostgres } from '@stella/testkit';
 import {
@@ -15,6 +15,8 @@ import {
   type BenchApi,
   benchApi,
   benchMachine,
+  createLoader,
+  LOAD_BATCH,
   memorySampler,
   type OsvTemplate,
   osvTemplates,
@@ -48,10 +50,6 @@ const WINDOW = Number(process.env.STELLA_BENCH_SCALE_WINDOW ?? 5_000);
 const LOOKUPS = Number(process.env.STELLA_BENCH_SCALE_LOOKUPS ?? 500);
 const WARMUP_LOOKUPS = 20;
 const PLOT_DIR = process.env.STELLA_BENCH_SCALE_PLOT_DIR ?? 'docs';
-/** Documents per write: one transaction each, as createLoader in bench/kit.ts. */
-const LOAD_BATCH = 1_000;
-/** Loading 1M documents takes minutes: a progress line at most this often. */
-const PROGRESS_MS = 10_000;
 
 const round = (v: number, d = 1) => Number(v.toFixed(d));
 
@@ -137,7 +135,7 @@ async function benchBackend(backend: Backend, sizes: number[], templates: OsvTem
     url,
     async (server, home) => {
       await createExportProfile(benchApi(server, await adminToken(server, home)));
-      const loader = createScaleLoader(aocService(server.ctx), templates, backend);
+      const loader = createLoader(aocService(server.ctx), (n) => osvVariant(templates, n), backend);
       const version = (await server.ctx.db.query<{ v: string }>(`select current_setting('server_version') as v`))
         .rows[0]?.v;
       const points = [];
@@ -190,87 +188,7 @@ async function databaseSize(server: RunningServer): Promise<number> {
   return Math.round(Number(rows[0]!.bytes) / 2 ** 20);
 }
 
-/**
- * Document n is osvVariant(n) (distinct id and CVE alias), written through the AOC service (prepare:
- * parse + guard + linkset; write: one transaction per 1,000), one write in flight while the next batch
- * is prepared: the path bench/kit.ts's createLoader takes, with a progress line at most every 10 s.
- */
-function createScaleLoader(service: AocService, templates: OsvTemplate[], label: string) {
-  let loaded = 0;
-  let bytes = 0;
-  const stores = { advisory_raw: 0, vex_raw: 0 };
-  const prepareBatch = async (from: number, to: number) => {
-    const prepared: PreparedDocument[] = [];
-    for (let n = from; n < to; n++) {
-      const v = osvVariant(templates, n);
-      const raw = Buffer.from(v.text, 'utf8');
-      bytes += raw.length;
-      const p = await service.prepare(
-        TENANT,
-        {
-          bytes: raw,
-          proposal: {
-            source: { vendor: v.vendor, connector: 'bench', version: '0.1.0' },
-            upstream: { retrieved_at: v.time },
-          },
-          kind: 'auto',
-          location: `bench:${n}`,
-        },
-        { connector: 'bench', version: '0.1.0' },
-      );
-      if (!p.ok) throw new Error(`document ${n} (${v.vendor}) rejected: ${p.error.message}`);
-      stores[p.doc.store]++;
-      prepared.push(p.doc);
-    }
-    return prepared;
-  };
-  return {
-    stores,
-    get loaded() {
-      return loaded;
-    },
-    get averageDocumentBytes() {
-      return loaded ? Math.round(bytes / loaded) : 0;
-    },
-    /** Loads documents [loaded, target); quiet makes no progress lines (the timed windows). */
-    async loadTo(target: number, quiet = false) {
-      if (target <= loaded) return;
-      const from = loaded;
-      const started = performance.now();
-      let lastProgress = started;
-      let pending: Promise<void> = Promise.resolve();
-      for (let i = from; i < target; i += LOAD_BATCH) {
-        const end = Math.min(target, i + LOAD_BATCH);
-        const prepared = await prepareBatch(i, end);
-        await pending;
-        pending = service.write(TENANT, prepared, { initiator: 'bench' }).then((results) => {
-          const ok = results.filter((r) => r.result === 'ok').length;
-          if (ok !== prepared.length) throw new Error(`wrote ${ok} of ${prepared.length} documents`);
-        });
-        // A write failing while the next batch is prepared is reported at the next await; keep Node from calling it unhandled meanwhile.
-        pending.catch(() => {});
-        const now = performance.now();
-        if (!quiet && now - lastProgress >= PROGRESS_MS) {
-          lastProgress = now;
-          const rate = (end - from) / ((now - started) / 1000);
-          console.error(
-            `${label}: loaded ${end.toLocaleString('en')}/${target.toLocaleString('en')} (${Math.round(rate)} docs/s, ETA ${duration((target - end) / rate)})`,
-          );
-        }
-      }
-      await pending;
-      loaded = target;
-    },
-  };
-}
-
-function duration(seconds: number): string {
-  const s = Math.round(seconds);
-  return s >= 60 ? `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s` : `${s}s`;
-}
-
-/** The ingest rate of the next WINDOW documents with `stored` rows already in the store. */
-async function measureIngest(backend: Backend, loader: ReturnType<typeof createScaleLoader>, stored: number) {
+async function measureIngest(backend: Backend, loader: ReturnType<typeof createLoader>, stored: number) {
   const serverCpu = process.cpuUsage();
   const pgCpu = backend === 'postgres' ? postgresCpuSeconds() : 0;
   const started = performance.now();

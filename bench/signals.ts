@@ -14,11 +14,11 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { gunzipSync } from 'node:zlib';
 import type { RunningServer } from '@stella/server';
-import { bfs, computeReachability, decodeCsr, encodeCsr, normalizeGraph, toCsr } from '@stella/signals';
+import { encodeCsr, normalizeGraph, toCsr } from '@stella/signals';
 import { createDatabase, startPostgres } from '@stella/testkit';
 import { adminToken, benchMachine, postgresCpuSeconds, withBenchServer } from './kit.ts';
 import { prng } from './prng.ts';
-import { scoring } from './scoring.ts';
+import { timeRecomputes } from './recompute.ts';
 import { BATCH_EVENTS, RUNTIME_SYMBOLS, runtimeBatches, type SignalsClientPlan } from './signals-client.ts';
 
 const run = promisify(execFile);
@@ -108,31 +108,7 @@ function recomputeBench(dir: string) {
   const hits = new Map<string, number>();
   for (let i = 0; i < 2000; i++) hits.set(symbol(Math.floor(rand() * GRAPH_NODES)), 1 + Math.floor(rand() * 10));
 
-  const runs: { load: number; compute: number; total: number }[] = [];
-  let reachable = 0;
-  for (let i = 0; i < 5; i++) {
-    const a = performance.now();
-    const csr = decodeCsr(bytes);
-    const index = new Map<string, number>();
-    for (let k = 0; k < csr.ids.length; k++) index.set(csr.ids[k]!, k);
-    const b = performance.now();
-    const result = computeReachability(
-      { csr, index, targets, hits, searches: { strict: bfs(csr, false), loose: bfs(csr, true) } },
-      scoring,
-    );
-    const c = performance.now();
-    reachable = result.states.filter((s) => s.reachable).length;
-    runs.push({ load: b - a, compute: c - b, total: c - a });
-  }
-  const best = (key: 'load' | 'compute' | 'total') => round(Math.min(...runs.map((r) => r[key])));
-  const median = (key: 'load' | 'compute' | 'total') => round([...runs.map((r) => r[key])].sort((x, y) => x - y)[2]!);
-  return {
-    targets: TARGETS,
-    reachableTargets: reachable,
-    recomputeFromLoadedMs: { median: median('compute'), best: best('compute') },
-    loadMs: { median: median('load'), best: best('load') },
-    recomputeIncludingLoadMs: { median: median('total'), best: best('total') },
-  };
+  return { targets: TARGETS, ...timeRecomputes(bytes, targets, hits, 5) };
 }
 
 function parseOnly(bodies: Buffer[]) {

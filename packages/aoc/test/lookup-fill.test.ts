@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 // The alias and package lookups (migrations 0003, 0004) are filled by statement triggers over a
-// transition table (0005, 0006). Whichever way a batch reaches a store — connector (COPY-staged on
+// transition table (migration 0005). Whichever way a batch reaches a store — connector (COPY-staged on
 // PostgreSQL), API batch, mirror import, the INSERT over unnest() that PGlite uses, or a hand-written
 // multi-row INSERT — the lookups hold one row per distinct alias and package of each stored row,
 // which is what the row triggers wrote, under the tenant policy of the role that inserted.
