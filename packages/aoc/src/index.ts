@@ -22,7 +22,12 @@ export { aocModule, aocService } from './module.ts';
 export type { PackageAdvisory, PackageRecord, PackageVex } from './read/advisories.ts';
 export { advisoriesForPackages, packageKeys, vexForPackages } from './read/advisories.ts';
 export type { RawExportRecord, RawSelectors, RevisionScope } from './read/export-feed.ts';
-export { countRawForExport, streamRawForExport } from './read/export-feed.ts';
+export {
+  countRawForExport,
+  forEachHeadLinePage,
+  type RawExportLine,
+  streamRawForExport,
+} from './read/export-feed.ts';
 export type { VulnerableSymbols } from './read/symbols.ts';
 export { vulnerableSymbols } from './read/symbols.ts';
 export { upstreamWithdrawn } from './read/withdrawn.ts';

@@ -51,7 +51,9 @@ export interface PrepareOptions {
   metrics: AocMetrics;
 }
 
-const decoder = new TextDecoder('utf-8', { fatal: true });
+// ignoreBOM keeps a leading U+FEFF in the text: the raw text is the record, and its SHA-256 must be the
+// bytes' (by default the decoder would drop it, and the store would refuse the hash, ERR_AOC_005).
+const decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 type Json = Record<string, unknown>;
 

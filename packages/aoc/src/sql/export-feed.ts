@@ -4,7 +4,7 @@
 import type { Queryable } from '@stella/platform';
 import type { RawStore } from '../ingest/envelope.ts';
 import { packagesOf } from '../ingest/prepare.ts';
-import { ENVELOPE_COLUMNS, type EnvelopeRow } from './raw.ts';
+import { ENVELOPE_COLUMNS, type EnvelopeRow, isoSql, LISTED_ENVELOPE_JSON } from './raw.ts';
 
 export interface RawSelectors {
   /** Ingested at or after (RFC 3339). */
@@ -80,4 +80,53 @@ export async function headsPage(
     [...params, tenant, after, pageSize],
   );
   return rows;
+}
+
+/**
+ * A head as its json:raw line: built by the database from the record's export frame (migration
+ * 0006) around the document's JSON string, or, for a record stored before frames existed (or whose
+ * frame is half missing), its envelope as JSON text and its raw document for the caller to build the
+ * line from.
+ */
+export interface LineRow {
+  id: string;
+  content_hash: string;
+  /** ISO time (toISOString form). */
+  retrieved_at: string;
+  line: string | null;
+  /** Only when line is null: the envelope without content.raw, as JSON text. */
+  envelope: string | null;
+  /** Only when line is null: the raw text's UTF-8 bytes (PGlite's decoder would drop a leading U+FEFF of text). */
+  raw: Uint8Array | null;
+}
+
+const LINE_COLUMNS = `r.id, r.content_hash, ${isoSql('r.retrieved_at')} as retrieved_at,
+  r.export_head || to_json(r.raw)::text || r.export_tail as line,
+  case when r.export_head is null or r.export_tail is null then ${LISTED_ENVELOPE_JSON} end as envelope,
+  case when r.export_head is null or r.export_tail is null then convert_to(r.raw, 'UTF8') end as raw`;
+
+/**
+ * The heads matching the selectors as lines, in record-id byte order: a query whose parameters
+ * follow `params`. With `page`, only the `page.limit` rows after `page.after` (keyset).
+ */
+export function headLinesQuery(
+  store: RawStore,
+  tenant: string,
+  selectors: RawSelectors,
+  page?: { after: string; limit: number },
+): { sql: string; params: unknown[] } {
+  const { sql, params } = whereFor(selectors, 'heads');
+  const filter = sql.replaceAll('%STORE%', store);
+  const all = [...params, tenant];
+  let where = `r.tenant = $${all.length} and ${filter}`;
+  let limit = '';
+  if (page) {
+    all.push(page.after, page.limit);
+    where += ` and (r.id collate "C") > $${all.length - 1}`;
+    limit = ` limit $${all.length}`;
+  }
+  return {
+    sql: `select ${LINE_COLUMNS} from ${store} r where ${where} order by (r.id collate "C")${limit}`,
+    params: all,
+  };
 }

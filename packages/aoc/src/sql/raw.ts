@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 // SQL for the two raw stores. Table names come only from the RawStore union, never from input.
+import { canonicalJson } from '@stella/core';
 import { copyTextRow, type Queryable, type Tx, textArrayLiteral } from '@stella/platform';
 import type { AocEnvelope, RawStore } from '../ingest/envelope.ts';
 
@@ -89,12 +90,15 @@ const WRITE_COLUMNS = [
   ['packages', 'text[]'],
   ['supersedes', 'text'],
   ['ingested_at', 'timestamptz'],
+  ['export_head', 'text'],
+  ['export_tail', 'text'],
 ] as const;
 const WRITE_COLUMN_LIST = WRITE_COLUMNS.map(([name]) => name).join(', ');
 
 /** A row as PostgreSQL text input, in WRITE_COLUMNS order: what both write paths send. */
 function rowFields(r: RawRow): Array<string | null> {
   const e = r.envelope;
+  const frame = exportFrame(e);
   return [
     e.tenant,
     e.id,
@@ -117,6 +121,8 @@ function rowFields(r: RawRow): Array<string | null> {
     textArrayLiteral(r.packages),
     e.supersedes,
     e.ingested_at,
+    frame.head,
+    frame.tail,
   ];
 }
 
@@ -215,6 +221,43 @@ function iso(value: Date | string): string {
   return (value instanceof Date ? value : new Date(value)).toISOString();
 }
 
+/**
+ * A record's export frame (migration 0006): the canonical JSON of its envelope as a read gives it
+ * back (envelopeFromRow: times in toISOString form, jsonb columns as JSON, absent values null),
+ * split around content.raw. The json:raw line of the record is `head + JSON.stringify(raw) + tail`.
+ */
+export function exportFrame(e: AocEnvelope): { head: string; tail: string } {
+  const jsonb = <T>(value: T): T => JSON.parse(JSON.stringify(value)) as T;
+  const stored = envelopeFromRow({
+    tenant: e.tenant,
+    id: e.id,
+    revision: 0,
+    source_vendor: e.source.vendor,
+    source_connector: e.source.connector,
+    source_version: e.source.version,
+    source_stream: e.source.stream ?? null,
+    upstream_id: e.upstream.upstream_id,
+    document_version: e.upstream.document_version ?? null,
+    retrieved_at: e.upstream.retrieved_at,
+    content_hash: e.upstream.content_hash,
+    signature: jsonb(e.upstream.signature),
+    content_format: e.content.format,
+    spec_version: e.content.spec_version,
+    schema_validation: jsonb(e.content.schema_validation),
+    identifiers: jsonb(e.identifiers),
+    linkset: jsonb(e.linkset),
+    supersedes: e.supersedes ?? null,
+    ingested_at: e.ingested_at,
+  });
+  const line = canonicalJson({ ...stored, content: { ...stored.content, raw: FRAME_HOLE } });
+  // The first occurrence is content.raw's: "content" sorts first, and only "format" before "raw" in it.
+  const at = line.indexOf(FRAME_HOLE_JSON);
+  return { head: line.slice(0, at), tail: line.slice(at + FRAME_HOLE_JSON.length) };
+}
+// No stored text holds U+0000 (PostgreSQL refuses it in text and jsonb), so no other value can match.
+const FRAME_HOLE = '\u0000raw\u0000';
+const FRAME_HOLE_JSON = JSON.stringify(FRAME_HOLE);
+
 /** Rebuilds the envelope from a row; `raw` is the parsed upstream body when the row carries it. */
 export function envelopeFromRow(row: EnvelopeRow, raw?: unknown): AocEnvelope {
   return {
@@ -295,7 +338,7 @@ function listWhere(store: RawStore, filter: RawFilter): { where: string; params:
 }
 
 /** A time as JavaScript's toISOString writes it (milliseconds, truncated as a Date truncates). */
-const isoSql = (column: string) =>
+export const isoSql = (column: string) =>
   `to_char(date_trunc('milliseconds', ${column}) at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
 
 /**
@@ -304,7 +347,7 @@ const isoSql = (column: string) =>
  * the database gives them either way), so a listing is spliced text instead of JSON parsed into
  * objects only to be serialised again (the largest cost of a list request, issue 17).
  */
-const LISTED_ENVELOPE_JSON = `json_build_object(
+export const LISTED_ENVELOPE_JSON = `json_build_object(
     'id', id, 'tenant', tenant,
     'source', case when coalesce(source_stream, '') = ''
       then json_build_object('vendor', source_vendor, 'connector', source_connector, 'version', source_version)

@@ -3,6 +3,7 @@
 // database's own forbidden-key check and the row each supersedes; forked chains; recorded ids gone.
 import type { Queryable } from '@stella/platform';
 import type { RawStore } from '../ingest/envelope.ts';
+import { LISTED_ENVELOPE_JSON } from './raw.ts';
 
 export interface VerifyRow {
   id: string;
@@ -45,6 +46,30 @@ export async function rowsToVerify(
         and ($3::text[] is null or r.source_vendor = any($3))
       order by r.ingested_at, r.id
       limit $4`,
+    [window.since.toISOString(), window.until.toISOString(), window.sources?.length ? window.sources : null, limit],
+  );
+  return rows;
+}
+
+/**
+ * Of the rows rowsToVerify reads (the same window, order and limit), those whose export frame
+ * (migration 0006) does not say what their envelope columns say.
+ */
+export async function framesNotMatching(
+  tx: Queryable,
+  store: RawStore,
+  window: VerifyWindow,
+  limit: number,
+): Promise<Array<{ id: string; source_vendor: string }>> {
+  const { rows } = await tx.query<{ id: string; source_vendor: string }>(
+    `select id, source_vendor from (
+       select id, source_vendor, ingested_at,
+              aoc_export_frame_mismatch(export_head, export_tail, (${LISTED_ENVELOPE_JSON})::jsonb) as mismatch
+         from ${store}
+        where ingested_at >= $1 and ingested_at < $2 and ($3::text[] is null or source_vendor = any($3))
+        order by ingested_at, id
+        limit $4) w
+      where mismatch order by ingested_at, id`,
     [window.since.toISOString(), window.until.toISOString(), window.sources?.length ? window.sources : null, limit],
   );
   return rows;

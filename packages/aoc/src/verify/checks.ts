@@ -1,10 +1,10 @@
 // SPDX-License-Identifier: Apache-2.0
 // The row checks of `stella aoc verify`: each stored row against its own bytes, the forbidden keys,
-// the id scheme and its supersedes link, and each document against having one head.
+// the id scheme and its supersedes link, its export frame, and each document against having one head.
 import type { Queryable } from '@stella/platform';
 import { AocErrors } from '../errors.ts';
 import type { RawStore } from '../ingest/envelope.ts';
-import { forkedHeads, rowsToVerify, type VerifyRow, type VerifyWindow } from '../sql/verify.ts';
+import { forkedHeads, framesNotMatching, rowsToVerify, type VerifyRow, type VerifyWindow } from '../sql/verify.ts';
 import type { VerifyViolation } from './run.ts';
 
 /** What is wrong with one stored row, judged from the row and the one it supersedes. */
@@ -63,6 +63,17 @@ export async function checkStore(
   const truncated = rows.length > limit;
   const checked = rows.slice(0, limit);
   for (const row of checked) out.push(...rowViolations(store, row));
+  // The export frame is derived from the envelope at ingest; json:raw writes it as it is stored.
+  for (const f of await framesNotMatching(tx, store, window, limit)) {
+    out.push({
+      code: AocErrors.signatureMismatch.code,
+      store,
+      id: f.id,
+      source: f.source_vendor,
+      path: '/export_frame',
+      message: 'the stored export frame does not say what the record says: json:raw would export other values',
+    });
+  }
   // One head per document: of the documents touched in the window, none may have two unsuperseded rows.
   for (const h of await forkedHeads(tx, store, window)) {
     out.push({

@@ -5,8 +5,7 @@
 // upstream.content_hash and every record can be checked on its own. Files are staged on disk while
 // they are hashed: memory stays flat whatever the number of documents. json:policy (json-policy.ts)
 // is json:raw plus policy files, so the pieces both write with are exported from here.
-import { countRawForExport, type RawStore, streamRawForExport } from '@stella/aoc';
-import { canonicalJson } from '@stella/core';
+import { countRawForExport, forEachHeadLinePage, type RawStore } from '@stella/aoc';
 import type { ExportProfile } from '../profiles/schema.ts';
 import type {
   AdapterInput,
@@ -18,6 +17,8 @@ import type {
   StagedFile,
 } from './adapter.ts';
 import { JSONL_CONTENT_TYPE, materialLine, type PayloadWriter, payloadWriter } from './payload.ts';
+
+const NEWLINE = Buffer.from('\n');
 
 /** The raw families json:raw (and json:policy) write, in bundle order; SBOMs arrive later. */
 const STORES: { include: string; store: RawStore; path: string }[] = [
@@ -54,7 +55,11 @@ export async function countRaw(input: AdapterInput, families: readonly string[])
   return total;
 }
 
-/** One store into its JSONL file, and each record's descriptor into the shared materials file. */
+/**
+ * One store into its JSONL file, and each record's descriptor into the shared materials file. The
+ * lines come from the database ready-made (the records' export frames, made at ingest): no JSON is
+ * parsed or serialised here.
+ */
 async function serialiseStore(
   context: SerialiseContext,
   s: (typeof STORES)[number],
@@ -62,30 +67,24 @@ async function serialiseStore(
 ): Promise<StagedFile> {
   const out = writer.stage(s.path);
   let records = 0;
-  for await (const page of streamRawForExport(
-    context.db,
-    context.tenant,
-    s.store,
-    context.selectors,
-    context.pageSize,
-  )) {
-    let lines = '';
+  await forEachHeadLinePage(context.db, context.tenant, s.store, context.selectors, context.pageSize, async (page) => {
+    // The page's lines as one buffer: each line's UTF-8 bytes and a newline.
+    const lines: Buffer[] = [];
     let materialLines = '';
     for (const record of page) {
-      const envelope = { ...record.envelope, content: { ...record.envelope.content, raw: record.raw } };
-      lines += `${canonicalJson(envelope)}\n`;
+      lines.push(record.line, NEWLINE);
       materialLines += materialLine(
-        record.envelope.id,
-        `stella://${s.store}/${encodeURIComponent(record.envelope.id)}`,
-        record.envelope.upstream.content_hash,
+        record.id,
+        `stella://${s.store}/${encodeURIComponent(record.id)}`,
+        record.contentHash,
       );
       writer.seen(record.retrievedAt);
     }
-    await out.write(lines);
+    await out.write(Buffer.concat(lines));
     await writer.material(materialLines, page.length);
     records += page.length;
     await writer.report(page.length);
-  }
+  });
   return out.close(records, JSONL_CONTENT_TYPE);
 }
 

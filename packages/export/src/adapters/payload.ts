@@ -24,8 +24,8 @@ export class HashedFile {
   constructor(stream: WriteStream) {
     this.stream = stream;
   }
-  async write(text: string): Promise<void> {
-    const bytes = Buffer.from(text, 'utf8');
+  async write(text: string | Uint8Array): Promise<void> {
+    const bytes = typeof text === 'string' ? Buffer.from(text, 'utf8') : text;
     this.hash.update(bytes);
     this.size += bytes.length;
     if (!this.stream.write(bytes)) await once(this.stream, 'drain');
@@ -44,7 +44,8 @@ export function materialLine(name: string, uri: string, digest: string): string 
 
 /** A bundle member being staged: write it, then close it into the StagedFile the manifests record. */
 export interface StagingFile {
-  write(text: string): Promise<void>;
+  /** Text is written as UTF-8; bytes as they are. */
+  write(text: string | Uint8Array): Promise<void>;
   close(records: number, contentType: string): Promise<StagedFile>;
 }
 
