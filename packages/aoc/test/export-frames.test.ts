@@ -8,7 +8,7 @@
 // snapshot.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { canonicalJson, fixedClock } from '@stella/core';
+import { canonicalJson, fixedClock, sha256Digest } from '@stella/core';
 import {
   type Ctx,
   createLogger,
@@ -22,7 +22,12 @@ import {
 import { scratchDir, type TestDb, testBackend, testDb } from '@stella/testkit';
 import { aocConfig } from '../src/config.ts';
 import { aocModule } from '../src/module.ts';
-import { forEachHeadLinePage, type RawExportLine, type RawSelectors } from '../src/read/export-feed.ts';
+import {
+  forEachHeadLinePage,
+  type RawExportLine,
+  type RawSelectors,
+  streamRawForExport,
+} from '../src/read/export-feed.ts';
 import { type AocService, createAocService } from '../src/service.ts';
 import { ENVELOPE_COLUMNS, type EnvelopeRow, envelopeFromRow } from '../src/sql/raw.ts';
 
@@ -132,6 +137,10 @@ describe(`export frames on ${testBackend()}`, () => {
       lines.map((l) => ({ id: l.id, line: l.line.toString('utf8') })),
       reference,
     );
+    // The other export read (mirrors) gives the raw text exactly as stored, a leading BOM too.
+    for await (const page of streamRawForExport(t.db, tenant, 'advisory_raw', {}, 3)) {
+      for (const record of page) assert.equal(sha256Digest(record.raw), record.envelope.upstream.content_hash);
+    }
     const third = lines.find((l) => l.id.includes('0002'))!;
     assert.equal(third.retrievedAt, '2026-11-30T11:14:15.123Z');
     assert.match(third.line.toString('utf8'), /"retrieved_at":"2026-11-30T11:14:15\.123Z"/);

@@ -73,13 +73,16 @@ export async function headsPage(
 ): Promise<Array<EnvelopeRow & { raw: string }>> {
   const { sql, params } = whereFor(selectors, scope);
   const filter = sql.replaceAll('%STORE%', store);
-  const { rows } = await tx.query<EnvelopeRow & { raw: string }>(
-    `select ${ENVELOPE_COLUMNS}, raw from ${store} r
+  const { rows } = await tx.query<EnvelopeRow & { raw: string; bom: boolean }>(
+    // PGlite's result decoder drops a U+FEFF that starts a text value: `bom` says to put it back.
+    `select ${ENVELOPE_COLUMNS}, raw, left(raw, 1) = chr(65279) as bom from ${store} r
       where r.tenant = $${params.length + 1} and ${filter} and (r.id collate "C") > $${params.length + 2}
       order by (r.id collate "C") limit $${params.length + 3}`,
     [...params, tenant, after, pageSize],
   );
-  return rows;
+  return rows.map(({ bom, ...row }) =>
+    bom && !row.raw.startsWith('\uFEFF') ? { ...row, raw: `\uFEFF${row.raw}` } : row,
+  );
 }
 
 /**
