@@ -9,21 +9,18 @@ import { createHash } from 'node:crypto';
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { fixedClock, type StellaError } from '@stella/core';
+import type { StellaError } from '@stella/core';
+import { type Ctx, type Db, openPostgres, type Tx } from '@stella/platform';
 import {
-  type Ctx,
-  createLogger,
-  createMetricsRegistry,
-  createTimeline,
-  type Db,
-  loadConfig,
-  migrate,
-  openPostgres,
-  platformModule,
-  type Tx,
-} from '@stella/platform';
-import { advisoryFixtures, scratchDir, type TestDb, testBackend, testDb, waitFor } from '@stella/testkit';
-import { aocConfig } from '../src/config.ts';
+  advisoryFixtures,
+  migrateRooms,
+  roomCtx,
+  scratchDir,
+  type TestDb,
+  testBackend,
+  testDb,
+  waitFor,
+} from '@stella/testkit';
 import type { PreparedDocument } from '../src/ingest/prepare.ts';
 import { writeDocuments } from '../src/ingest/store.ts';
 import { createAocMetrics } from '../src/metrics.ts';
@@ -141,26 +138,14 @@ describe(`connector writes on ${backend} (${concurrent ? 'COPY, two batches in f
 
   before(async () => {
     t = await testDb();
-    await migrate(t.db, [
-      { module: 'platform', migrations: platformModule.migrations! },
-      { module: 'aoc', migrations: aocModule.migrations!, dependsOn: ['platform'] },
-    ]);
+    await migrateRooms(t.db, [aocModule]);
     home = scratchDir('stella-aoc-copy-');
-    const { config } = loadConfig({
-      sections: [aocConfig],
+    spy = { copies: 0, writes: 0, open: 0, maxOpen: 0 };
+    ctx = roomCtx(watched(t.db, spy), {
+      rooms: [aocModule],
+      now: '2026-12-05T00:00:00.000Z',
       env: { STELLA_HOME: home, STELLA_AOC_BATCH_SIZE: String(BATCH) },
     });
-    spy = { copies: 0, writes: 0, open: 0, maxOpen: 0 };
-    const db = watched(t.db, spy);
-    const clock = fixedClock('2026-12-05T00:00:00.000Z');
-    ctx = {
-      config,
-      db,
-      clock,
-      timeline: createTimeline(db, clock),
-      metrics: createMetricsRegistry({ defaultMetrics: false }),
-      logger: createLogger({ level: 'silent' }),
-    } as unknown as Ctx;
   });
   after(() => t.close());
 

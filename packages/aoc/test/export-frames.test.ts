@@ -8,19 +8,9 @@
 // snapshot.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { canonicalJson, fixedClock, sha256Digest } from '@stella/core';
-import {
-  type Ctx,
-  createLogger,
-  createMetricsRegistry,
-  createTimeline,
-  loadConfig,
-  migrate,
-  platformModule,
-  type Queryable,
-} from '@stella/platform';
-import { scratchDir, type TestDb, testBackend, testDb } from '@stella/testkit';
-import { aocConfig } from '../src/config.ts';
+import { canonicalJson, sha256Digest } from '@stella/core';
+import type { Queryable } from '@stella/platform';
+import { migrateRooms, roomCtx, type TestDb, testBackend, testDb } from '@stella/testkit';
 import { aocModule } from '../src/module.ts';
 import {
   forEachHeadLinePage,
@@ -62,21 +52,8 @@ describe(`export frames on ${testBackend()}`, () => {
 
   before(async () => {
     t = await testDb();
-    await migrate(t.db, [
-      { module: 'platform', migrations: platformModule.migrations! },
-      { module: 'aoc', migrations: aocModule.migrations!, dependsOn: ['platform'] },
-    ]);
-    const { config } = loadConfig({ sections: [aocConfig], env: { STELLA_HOME: scratchDir('stella-aoc-frames-') } });
-    const clock = fixedClock('2026-12-05T10:11:12.345Z');
-    const ctx = {
-      config,
-      db: t.db,
-      clock,
-      timeline: createTimeline(t.db, clock),
-      metrics: createMetricsRegistry({ defaultMetrics: false }),
-      logger: createLogger({ level: 'silent' }),
-    } as unknown as Ctx;
-    service = createAocService(ctx);
+    await migrateRooms(t.db, [aocModule]);
+    service = createAocService(roomCtx(t.db, { rooms: [aocModule], now: '2026-12-05T10:11:12.345Z' }));
     const docs = TRICKY.map((details, n) => ({
       bytes: osv(`OSV-FRAME-000${n}`, details, n === 0 ? '\uFEFF' : ''),
       proposal: {

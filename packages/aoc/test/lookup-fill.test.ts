@@ -8,19 +8,8 @@ import assert from 'node:assert/strict';
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { fixedClock } from '@stella/core';
-import {
-  type Ctx,
-  createLogger,
-  createMetricsRegistry,
-  createTimeline,
-  loadConfig,
-  migrate,
-  platformModule,
-  type Queryable,
-} from '@stella/platform';
-import { advisoryFixtures, scratchDir, type TestDb, testBackend, testDb } from '@stella/testkit';
-import { aocConfig } from '../src/config.ts';
+import type { Ctx, Queryable } from '@stella/platform';
+import { advisoryFixtures, migrateRooms, roomCtx, scratchDir, type TestDb, testBackend, testDb } from '@stella/testkit';
 import { recordId } from '../src/ingest/envelope.ts';
 import type { PreparedDocument } from '../src/ingest/prepare.ts';
 import { importRawRecords } from '../src/ingest/replicate.ts';
@@ -58,24 +47,13 @@ describe(`alias and package lookups on ${testBackend()}: one fill per statement,
 
   before(async () => {
     t = await testDb();
-    await migrate(t.db, [
-      { module: 'platform', migrations: platformModule.migrations! },
-      { module: 'aoc', migrations: aocModule.migrations!, dependsOn: ['platform'] },
-    ]);
+    await migrateRooms(t.db, [aocModule]);
     const home = scratchDir('stella-aoc-lookup-');
-    const { config } = loadConfig({
-      sections: [aocConfig],
+    ctx = roomCtx(t.db, {
+      rooms: [aocModule],
+      now: '2026-12-05T00:00:00.000Z',
       env: { STELLA_HOME: home, STELLA_AOC_BATCH_SIZE: String(BATCH) },
     });
-    const clock = fixedClock('2026-12-05T00:00:00.000Z');
-    ctx = {
-      config,
-      db: t.db,
-      clock,
-      timeline: createTimeline(t.db, clock),
-      metrics: createMetricsRegistry({ defaultMetrics: false }),
-      logger: createLogger({ level: 'silent' }),
-    } as unknown as Ctx;
     service = createAocService(ctx);
     dir = join(home, 'docs');
     writeFixtures(dir);

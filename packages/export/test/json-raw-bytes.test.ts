@@ -7,16 +7,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { aocModule, aocService, runConnector } from '@stella/aoc';
-import { fixedClock } from '@stella/core';
-import {
-  createLogger,
-  createMetricsRegistry,
-  createTimeline,
-  loadConfig,
-  migrate,
-  platformModule,
-} from '@stella/platform';
-import { advisoryFixtures, scratchDir, type TestDb, testBackend, testDb } from '@stella/testkit';
+import { advisoryFixtures, migrateRooms, roomCtx, scratchDir, type TestDb, testBackend, testDb } from '@stella/testkit';
 import type { SerialiseContext } from '../src/adapters/adapter.ts';
 import { jsonRawAdapter } from '../src/adapters/json-raw.ts';
 import type { ExportProfile } from '../src/profiles/schema.ts';
@@ -41,21 +32,8 @@ describe(`json:raw bytes on ${testBackend()}`, () => {
 
   before(async () => {
     t = await testDb();
-    await migrate(t.db, [
-      { module: 'platform', migrations: platformModule.migrations! },
-      { module: 'aoc', migrations: aocModule.migrations!, dependsOn: ['platform'] },
-    ]);
-    const home = scratchDir('stella-json-raw-');
-    const { config } = loadConfig({ sections: [aocModule.config!], env: { STELLA_HOME: home } });
-    const clock = fixedClock('2026-12-05T00:00:00.000Z');
-    ctx = {
-      config,
-      db: t.db,
-      clock,
-      timeline: createTimeline(t.db, clock),
-      metrics: createMetricsRegistry({ defaultMetrics: false }),
-      logger: createLogger({ level: 'silent' }),
-    } as unknown as Ctx;
+    await migrateRooms(t.db, [aocModule]);
+    ctx = roomCtx(t.db, { rooms: [aocModule], now: '2026-12-05T00:00:00.000Z' });
     const fixtures = advisoryFixtures();
     for (const [vendor, dir, kind] of [
       ['osv', 'osv-go/current', 'advisory'],

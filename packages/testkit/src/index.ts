@@ -2,6 +2,8 @@
 // in temporary directories and stopped by the tests themselves.
 
 export { findExecutable } from './binaries.ts';
+export type { RoomCtxOptions } from './ctx.ts';
+export { migrateRooms, roomCtx } from './ctx.ts';
 export type { TestBackend, TestDb } from './db.ts';
 export { testBackend, testDb } from './db.ts';
 export { advisoryFixtures, advisoryFixturesUrl } from './fixtures.ts';
