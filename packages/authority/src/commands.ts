@@ -1,8 +1,18 @@
 // `stella auth`: tokens for scripts, key rotation, and hashing secrets for config-file clients.
+// `stella users`: console users and their roles per tenant.
 
-import { type CliCtx, createApiClient, printResult } from '@stella/platform';
+import { Errors, StellaError } from '@stella/core';
+import { type CliCtx, type CliIo, createApiClient, type GlobalOptions, printResult } from '@stella/platform';
 import type { Command } from 'commander';
 import { hashSecret } from './secrets.ts';
+import { ROLES } from './users.ts';
+
+interface UserView {
+  name: string;
+  disabled: boolean;
+  roles: Record<string, string>;
+  password?: string;
+}
 
 export function registerAuthCommands(program: Command, { io, globals }: CliCtx): void {
   const auth = program.command('auth').description('Tokens and signing keys');
@@ -47,4 +57,125 @@ export function registerAuthCommands(program: Command, { io, globals }: CliCtx):
       if (!secret) throw new Error('no secret on stdin');
       io.stdout.write(`${await hashSecret(secret)}\n`);
     });
+}
+
+const ROLE_HELP = `role in the tenant: ${ROLES.join('|')}`;
+
+export function registerUserCommands(program: Command, { io, globals }: CliCtx): void {
+  const users = program
+    .command('users')
+    .description('Console users and their roles per tenant (needs authority:admin)');
+  // authority:admin is not a tenant's scope: the admin token is asked for without one, and the global
+  // --tenant names the tenant the user is given a role in, as in `stella users create ann --tenant t`.
+  const admin = (opts: GlobalOptions) => createApiClient(io, { ...opts, tenant: '' });
+  const show = (opts: GlobalOptions, user: UserView) =>
+    printResult(io, opts, user, () => {
+      const roles = Object.entries(user.roles)
+        .map(([t, r]) => `${t}=${r}`)
+        .join(', ');
+      const line = `${user.name}${user.disabled ? ' (disabled)' : ''}: ${roles || 'no tenant'}`;
+      // A generated password is printed once, on stdout, for the operator to hand over.
+      return user.password ? `${line}\npassword: ${user.password}` : line;
+    });
+
+  users
+    .command('create <name>')
+    .description(
+      'Create a user with a role in the tenant of the global --tenant (must exist); the password is read from stdin with --password-stdin, else generated and printed once',
+    )
+    .requiredOption('--role <role>', ROLE_HELP)
+    .option('--password-stdin', 'read the password from standard input (at least 12 characters)')
+    .action(async (name: string, flags: { role: string; passwordStdin?: boolean }) => {
+      const opts = globals();
+      const password = flags.passwordStdin ? await readPassword(io) : undefined;
+      const user = await admin(opts).json<UserView>('POST', '/api/v1/authority/users', {
+        scope: 'authority:admin',
+        body: { name, tenants: [{ tenant: opts.tenant, role: flags.role }], ...(password ? { password } : {}) },
+      });
+      show(opts, user);
+    });
+
+  users
+    .command('grant <name>')
+    .description('Give a user a role in the tenant of the global --tenant, or change the role they have there')
+    .requiredOption('--role <role>', ROLE_HELP)
+    .action(async (name: string, flags: { role: string }) => {
+      const opts = globals();
+      const user = await admin(opts).json<UserView>(
+        'PUT',
+        `/api/v1/authority/users/${encodeURIComponent(name)}/tenants`,
+        {
+          scope: 'authority:admin',
+          body: { tenant: opts.tenant, role: flags.role },
+        },
+      );
+      show(opts, user);
+    });
+
+  users
+    .command('list')
+    .description('List users with their roles')
+    .action(async () => {
+      const opts = globals();
+      const { items } = await admin(opts).json<{ items: UserView[] }>('GET', '/api/v1/authority/users', {
+        scope: 'authority:admin',
+      });
+      printResult(io, opts, { items }, () =>
+        items
+          .map(
+            (u) =>
+              `${u.name}${u.disabled ? ' (disabled)' : ''}: ${Object.entries(u.roles)
+                .map(([t, r]) => `${t}=${r}`)
+                .join(', ')}`,
+          )
+          .join('\n'),
+      );
+    });
+
+  for (const [verb, description] of [
+    ['disable', 'Disable a user: sign-in refused, their sessions end at once (issued tokens run out within minutes)'],
+    ['enable', 'Enable a disabled user again'],
+  ] as const) {
+    users
+      .command(`${verb} <name>`)
+      .description(description)
+      .action(async (name: string) => {
+        const opts = globals();
+        show(
+          opts,
+          await admin(opts).json<UserView>('POST', `/api/v1/authority/users/${encodeURIComponent(name)}/${verb}`, {
+            scope: 'authority:admin',
+          }),
+        );
+      });
+  }
+
+  users
+    .command('set-password <name>')
+    .description(
+      "Set a user's password (from stdin with --password-stdin, else generated and printed once); their sessions end",
+    )
+    .option('--password-stdin', 'read the password from standard input')
+    .action(async (name: string, flags: { passwordStdin?: boolean }) => {
+      const opts = globals();
+      const password = flags.passwordStdin ? await readPassword(io) : undefined;
+      show(
+        opts,
+        await admin(opts).json<UserView>('PUT', `/api/v1/authority/users/${encodeURIComponent(name)}/password`, {
+          scope: 'authority:admin',
+          body: password ? { password } : {},
+        }),
+      );
+    });
+}
+
+async function readPassword(io: CliIo): Promise<string> {
+  if (!io.stdin) throw new StellaError(Errors.usage, '--password-stdin needs standard input');
+  const chunks: Buffer[] = [];
+  for await (const chunk of io.stdin) chunks.push(Buffer.from(chunk as Buffer));
+  const password = Buffer.concat(chunks)
+    .toString('utf8')
+    .replace(/\r?\n$/, '');
+  if (!password) throw new StellaError(Errors.usage, 'no password on standard input');
+  return password;
 }

@@ -9,6 +9,9 @@ export type OAuthErrorCode =
   | 'unauthorized_client'
   | 'unsupported_grant_type'
   | 'invalid_scope'
+  /** RFC 6749 §4.1.2.1, sent to the console's redirect URI. */
+  | 'unsupported_response_type'
+  | 'access_denied'
   /**
    * Not in §5.2: RFC 8628 §3.5 registers it for token endpoint responses. Sent with 429 and Retry-After
    * while failed client authentications back off.
@@ -24,6 +27,8 @@ const STATUS: Record<OAuthErrorCode, number> = {
   unauthorized_client: 400,
   unsupported_grant_type: 400,
   invalid_scope: 400,
+  unsupported_response_type: 400,
+  access_denied: 403,
   slow_down: 429,
   server_error: 500,
 };

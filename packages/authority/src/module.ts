@@ -3,11 +3,12 @@
 import { counter, keyEncryptionKeyFor, type Module } from '@stella/platform';
 import Type from 'typebox';
 import { bootstrapAuthority } from './clients.ts';
-import { registerAuthCommands } from './commands.ts';
+import { registerAuthCommands, registerUserCommands } from './commands.ts';
 import { prepareKeyEncryption } from './key-encryption.ts';
 import { rotateKeys } from './keys.ts';
 import { registerAuthorityRoutes } from './routes.ts';
 import { createTokenThrottle } from './throttle.ts';
+import { registerUserRoutes } from './user-routes.ts';
 
 /** Folder of this module's NNNN_name.sql migrations, for the platform's migrator. */
 export const authorityMigrations = new URL('../migrations/', import.meta.url);
@@ -16,6 +17,7 @@ export const authorityModule: Module = {
   name: 'authority',
   commands(program, cli) {
     registerAuthCommands(program, cli);
+    registerUserCommands(program, cli);
   },
   migrations: authorityMigrations,
   dependsOn: ['platform'],
@@ -52,6 +54,7 @@ export const authorityModule: Module = {
         onRefused: (reason) => refused.inc({ reason }),
       }),
     });
+    registerUserRoutes(app, ctx.db);
     app.post(
       '/api/v1/authority/keys/rotate',
       {

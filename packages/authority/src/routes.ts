@@ -1,20 +1,24 @@
-// The authority's HTTP face: the OAuth2 token endpoint (client_credentials, RFC 6749 §4.4), the
-// public JWKS and the discovery document. These routes are public: they are where tokens come from.
+// The authority's HTTP face: the OAuth2 token endpoint (client_credentials, RFC 6749 §4.4, and the
+// console's authorization_code with PKCE, §4.1 and RFC 7636), the console's sign-in at /authorize,
+// the public JWKS and the discovery document. These routes are public: they are where tokens come from.
 import { systemClock } from '@stella/core';
 import type { Db, KeyEncryptionKey } from '@stella/platform';
 import { SCOPES } from '@stella/platform';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import Type from 'typebox';
+import { AUTHORIZE_PATH, registerAuthorizeRoutes } from './authorize.ts';
+import { CONSOLE_CLIENT_ID } from './codes.ts';
 import { OAuthError } from './errors.ts';
+import { FORM, type FormBody, parseForm, single } from './form.ts';
 import { jwks } from './keys.ts';
 import type { TokenThrottle } from './throttle.ts';
-import { issueToken } from './tokens.ts';
+import { issueToken, issueUserToken } from './tokens.ts';
 
 export interface AuthorityRouteDeps {
   db: Db;
   /** Base URL of this server; tokens carry it as `iss`. A function because the port may be chosen late. */
   issuer: () => string;
-  config: { audience: string; tokenTtlSeconds: number; clockSkewSeconds: number };
+  config: { audience: string; tokenTtlSeconds: number; clockSkewSeconds: number; sessionTtlSeconds?: number };
   now?: () => Date;
   /** Backs off failed client authentications (the module always passes one). */
   throttle?: TokenThrottle;
@@ -26,7 +30,8 @@ export const TOKEN_PATH = '/token';
 export const JWKS_PATH = '/.well-known/jwks.json';
 export const DISCOVERY_PATH = '/.well-known/openid-configuration';
 
-const FORM = 'application/x-www-form-urlencoded';
+/** A console sign-in lasts a working day unless auth.sessionTtlSeconds says otherwise. */
+const DEFAULT_SESSION_TTL_SECONDS = 8 * 3600;
 /** A token request is a handful of short fields; 16 KiB leaves room without inviting large bodies. */
 const FORM_BODY_LIMIT = 16_384;
 /**
@@ -45,7 +50,7 @@ const OAuthErrorSchema = Type.Object(
 
 const TokenRequestSchema = Type.Object(
   {
-    grant_type: Type.String({ description: 'Must be client_credentials.' }),
+    grant_type: Type.String({ description: 'client_credentials, or authorization_code for the console.' }),
     client_id: Type.Optional(Type.String({ description: 'Client id (client_secret_post); or use HTTP Basic.' })),
     client_secret: Type.Optional(Type.String({ description: 'Client secret (client_secret_post).' })),
     scope: Type.Optional(
@@ -54,6 +59,9 @@ const TokenRequestSchema = Type.Object(
     tenant: Type.Optional(
       Type.String({ description: "One of the client's tenants; omitted means all of them (tid claim)." }),
     ),
+    code: Type.Optional(Type.String({ description: 'authorization_code: the code sent to the redirect URI.' })),
+    redirect_uri: Type.Optional(Type.String({ description: 'authorization_code: as in the authorization request.' })),
+    code_verifier: Type.Optional(Type.String({ description: 'authorization_code: the PKCE verifier (RFC 7636).' })),
   },
   { additionalProperties: true },
 );
@@ -82,13 +90,14 @@ const DiscoverySchema = Type.Object({
   issuer: Type.String(),
   jwks_uri: Type.String(),
   token_endpoint: Type.String(),
+  authorization_endpoint: Type.String(),
   grant_types_supported: Type.Array(Type.String()),
+  response_types_supported: Type.Array(Type.String()),
+  code_challenge_methods_supported: Type.Array(Type.String()),
   scopes_supported: Type.Array(Type.String()),
   token_endpoint_auth_methods_supported: Type.Array(Type.String()),
   id_token_signing_alg_values_supported: Type.Array(Type.String()),
 });
-
-type FormBody = Record<string, string | string[]>;
 
 export function registerAuthorityRoutes(app: FastifyInstance, deps: AuthorityRouteDeps): void {
   const now = deps.now ?? (() => systemClock.now());
@@ -107,9 +116,9 @@ export function registerAuthorityRoutes(app: FastifyInstance, deps: AuthorityRou
     {
       schema: {
         tags: ['authority'],
-        summary: 'Issue an access token (OAuth 2.0 client_credentials)',
+        summary: 'Issue an access token (OAuth 2.0 client_credentials, or authorization_code with PKCE)',
         description:
-          'Form-encoded. Authenticate with client_id/client_secret in the body or HTTP Basic. Errors follow RFC 6749 §5.2. Failed client authentications back off per client id and source address: 429 `slow_down` with Retry-After; a client presenting its correct secret is not held up by them.',
+          "Form-encoded. client_credentials: authenticate with client_id/client_secret in the body or HTTP Basic. authorization_code: the public client `stella-console` with code, redirect_uri and code_verifier; the token is the user's (`sub` user:<name>, `tid` the tenant chosen, the scopes of the role there). Errors follow RFC 6749 §5.2. Failed client authentications back off per client id and source address: 429 `slow_down` with Retry-After; a client presenting its correct secret is not held up by them.",
         consumes: [FORM],
         body: TokenRequestSchema,
         response: { 200: TokenResponseSchema, 400: OAuthErrorSchema, 401: OAuthErrorSchema, 429: OAuthErrorSchema },
@@ -125,8 +134,28 @@ export function registerAuthorityRoutes(app: FastifyInstance, deps: AuthorityRou
       const body = formBodyOf(request);
       const grantType = single(body, 'grant_type');
       if (!grantType) throw new OAuthError('invalid_request', 'grant_type is required (client_credentials)');
+      if (grantType === 'authorization_code') {
+        if (request.headers.authorization !== undefined || single(body, 'client_secret') !== undefined) {
+          throw new OAuthError('invalid_client', `${CONSOLE_CLIENT_ID} is a public client: send no secret`);
+        }
+        const token = await issueUserToken(deps.db, {
+          clientId: single(body, 'client_id') ?? '',
+          code: single(body, 'code') ?? '',
+          redirectUri: single(body, 'redirect_uri') ?? '',
+          codeVerifier: single(body, 'code_verifier') ?? '',
+          issuer: deps.issuer(),
+          audience: deps.config.audience,
+          ttlSeconds: deps.config.tokenTtlSeconds,
+          now: now(),
+          ...(deps.kek ? { kek: deps.kek } : {}),
+        });
+        return reply.code(200).send(token);
+      }
       if (grantType !== 'client_credentials') {
-        throw new OAuthError('unsupported_grant_type', 'only grant_type=client_credentials is supported');
+        throw new OAuthError(
+          'unsupported_grant_type',
+          'grant_type must be client_credentials (or authorization_code for the console)',
+        );
       }
       const credentials = clientCredentials(request, body);
       const token = await issueToken(deps.db, {
@@ -144,6 +173,14 @@ export function registerAuthorityRoutes(app: FastifyInstance, deps: AuthorityRou
       return reply.code(200).send(token);
     },
   );
+
+  registerAuthorizeRoutes(app, {
+    db: deps.db,
+    issuer: deps.issuer,
+    now,
+    sessionTtlSeconds: deps.config.sessionTtlSeconds ?? DEFAULT_SESSION_TTL_SECONDS,
+    ...(deps.throttle ? { throttle: deps.throttle } : {}),
+  });
 
   app.get(
     JWKS_PATH,
@@ -173,22 +210,15 @@ export function registerAuthorityRoutes(app: FastifyInstance, deps: AuthorityRou
       issuer: deps.issuer(),
       jwks_uri: `${base()}${JWKS_PATH}`,
       token_endpoint: `${base()}${TOKEN_PATH}`,
-      grant_types_supported: ['client_credentials'],
+      authorization_endpoint: `${base()}${AUTHORIZE_PATH}`,
+      grant_types_supported: ['client_credentials', 'authorization_code'],
+      response_types_supported: ['code'],
+      code_challenge_methods_supported: ['S256'],
       scopes_supported: [...SCOPES],
-      token_endpoint_auth_methods_supported: ['client_secret_post', 'client_secret_basic'],
+      token_endpoint_auth_methods_supported: ['client_secret_post', 'client_secret_basic', 'none'],
       id_token_signing_alg_values_supported: ['EdDSA'],
     }),
   );
-}
-
-/** Repeated parameters become arrays so the handler can refuse them (RFC 6749 §3.2). */
-function parseForm(text: string): FormBody {
-  const out: FormBody = Object.create(null);
-  for (const [name, value] of new URLSearchParams(text)) {
-    const prior = out[name];
-    out[name] = prior === undefined ? value : Array.isArray(prior) ? [...prior, value] : [prior, value];
-  }
-  return out;
 }
 
 function formBodyOf(request: FastifyRequest): FormBody {
@@ -203,12 +233,6 @@ function formBodyOf(request: FastifyRequest): FormBody {
     );
   }
   return (request.body ?? {}) as FormBody;
-}
-
-function single(body: FormBody, name: string): string | undefined {
-  const value = body[name];
-  if (Array.isArray(value)) throw new OAuthError('invalid_request', `parameter ${name} must not be repeated`);
-  return value;
 }
 
 /** client_secret_basic or client_secret_post, never both (RFC 6749 §2.3.1). */

@@ -5,11 +5,13 @@ import type { Db, KeyEncryptionKey } from '@stella/platform';
 import { isKnownScope, keyEncryptionKeyFor, quoteScope, sortScopes, validateScopeSet } from '@stella/platform';
 import { SignJWT } from 'jose';
 import { type ClientRecord, findClient } from './clients.ts';
+import { CONSOLE_CLIENT_ID, redeemCode } from './codes.ts';
 import { OAuthError } from './errors.ts';
 import { ensureActiveKey } from './keys.ts';
 import { decoyHash, secretVerifier, verifierMatches, verifySecret } from './secrets.ts';
 import { SET_SECRET_VERIFIER } from './sql/clients.ts';
 import { type ThrottleRefusal, type TokenThrottle, throttleAddress } from './throttle.ts';
+import { findUser, ROLE_SCOPES } from './users.ts';
 
 export interface IssueTokenOptions {
   clientId: string;
@@ -58,23 +60,89 @@ export async function issueToken(db: Db, options: IssueTokenOptions): Promise<To
   const scopes = grantedScopes(options.scope, client.scopes);
   const tid = grantedTenants(options.tenant, client.tenants);
 
-  if (!(Number.isInteger(options.ttlSeconds) && options.ttlSeconds > 0)) {
+  return signAccessToken(db, kek, { ...options, subject: client.clientId, clientId: client.clientId, scopes, tid });
+}
+
+export interface UserTokenOptions {
+  clientId: string;
+  code: string;
+  redirectUri: string;
+  codeVerifier: string;
+  issuer: string;
+  audience: string;
+  ttlSeconds: number;
+  now: Date;
+  kek?: KeyEncryptionKey;
+}
+
+/**
+ * The authorization_code grant: redeems the console's code and signs the user's token for the tenant
+ * chosen at sign-in, with the scopes of the user's role there now (a role changed or a user disabled
+ * between sign-in and redemption counts as of redemption).
+ */
+export async function issueUserToken(db: Db, options: UserTokenOptions): Promise<TokenResponse> {
+  if (options.clientId !== CONSOLE_CLIENT_ID) {
+    throw new OAuthError(
+      'invalid_client',
+      `the authorization_code grant is for the public client ${CONSOLE_CLIENT_ID}`,
+    );
+  }
+  if (!options.code || !options.redirectUri) {
+    throw new OAuthError('invalid_request', 'code, redirect_uri and code_verifier are required');
+  }
+  const granted = await redeemCode(db, { ...options, now: options.now });
+  const user = await findUser(db, granted.user);
+  const role = user?.roles[granted.tenant];
+  if (!user || user.disabled || !role) {
+    throw new OAuthError('invalid_grant', 'the authorization code is invalid, expired or already used');
+  }
+  return signAccessToken(db, options.kek ?? keyEncryptionKeyFor(db), {
+    ...options,
+    subject: `user:${user.name}`,
+    clientId: CONSOLE_CLIENT_ID,
+    scopes: sortScopes([...ROLE_SCOPES[role]]),
+    tid: granted.tenant,
+    extra: { name: user.name, role },
+  });
+}
+
+export interface AccessTokenClaims {
+  issuer: string;
+  audience: string;
+  ttlSeconds: number;
+  now: Date;
+  /** A client id, or `user:<name>` for a signed-in user. */
+  subject: string;
+  clientId: string;
+  scopes: readonly string[];
+  tid: string | string[];
+  /** Further claims (a user's name and role). */
+  extra?: Record<string, string>;
+}
+
+/** Signs an RFC 9068 access token with the active key; every grant ends here. */
+export async function signAccessToken(
+  db: Db,
+  kek: KeyEncryptionKey,
+  claims: AccessTokenClaims,
+): Promise<TokenResponse> {
+  if (!(Number.isInteger(claims.ttlSeconds) && claims.ttlSeconds > 0)) {
     throw new OAuthError('server_error', 'token lifetime is misconfigured');
   }
-  const key = await ensureActiveKey(db, options.now, kek);
-  const iat = Math.floor(options.now.getTime() / 1000);
-  const scope = scopes.join(' ');
-  const accessToken = await new SignJWT({ scope, tid, client_id: client.clientId })
+  const key = await ensureActiveKey(db, claims.now, kek);
+  const iat = Math.floor(claims.now.getTime() / 1000);
+  const scope = claims.scopes.join(' ');
+  const accessToken = await new SignJWT({ ...claims.extra, scope, tid: claims.tid, client_id: claims.clientId })
     .setProtectedHeader({ alg: 'EdDSA', kid: key.kid, typ: 'at+jwt' })
-    .setIssuer(options.issuer)
-    .setSubject(client.clientId)
-    .setAudience(options.audience)
+    .setIssuer(claims.issuer)
+    .setSubject(claims.subject)
+    .setAudience(claims.audience)
     .setIssuedAt(iat)
     .setNotBefore(iat)
-    .setExpirationTime(iat + options.ttlSeconds)
+    .setExpirationTime(iat + claims.ttlSeconds)
     .setJti(newUuid())
     .sign(key.privateKey);
-  return { access_token: accessToken, token_type: 'Bearer', expires_in: options.ttlSeconds, scope };
+  return { access_token: accessToken, token_type: 'Bearer', expires_in: claims.ttlSeconds, scope };
 }
 
 /**

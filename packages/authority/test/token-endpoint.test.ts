@@ -231,9 +231,12 @@ describe(`POST /token on ${testBackend()}`, () => {
       issuer: `${ISSUER}/`,
       jwks_uri: `${ISSUER}/.well-known/jwks.json`,
       token_endpoint: `${ISSUER}/token`,
-      grant_types_supported: ['client_credentials'],
+      authorization_endpoint: `${ISSUER}/authorize`,
+      grant_types_supported: ['client_credentials', 'authorization_code'],
+      response_types_supported: ['code'],
+      code_challenge_methods_supported: ['S256'],
       scopes_supported: [...SCOPES],
-      token_endpoint_auth_methods_supported: ['client_secret_post', 'client_secret_basic'],
+      token_endpoint_auth_methods_supported: ['client_secret_post', 'client_secret_basic', 'none'],
       id_token_signing_alg_values_supported: ['EdDSA'],
     });
   });
@@ -255,6 +258,9 @@ describe(`POST /token on ${testBackend()}`, () => {
     assert.deepEqual(routes.map((r) => r.url).sort(), [
       '/.well-known/jwks.json',
       '/.well-known/openid-configuration',
+      '/authorize',
+      '/authorize',
+      '/authorize/sign-out',
       '/token',
     ]);
     for (const r of routes) {

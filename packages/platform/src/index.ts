@@ -1,7 +1,7 @@
 // @stella/platform: the hallway every room opens on: config, database, CAS, queue, HTTP, auth,
 // rate limits, metrics, logging and the timeline.
 // The door lists by name what other packages use; everything else stays inside the room.
-export type { TokenVerifier } from './auth/index.ts';
+export type { Scope, TokenVerifier } from './auth/index.ts';
 export { createTokenVerifier, isKnownScope, quoteScope, SCOPES, sortScopes, validateScopeSet } from './auth/index.ts';
 export type { BlobStore } from './blob/index.ts';
 export {

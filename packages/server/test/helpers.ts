@@ -4,7 +4,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
+import { Readable, Writable } from 'node:stream';
 import { makeProgram } from '@stella/cli';
 import { pae } from '@stella/core';
 import { createLogger } from '@stella/platform';
@@ -145,18 +145,29 @@ export function capture(): { stream: NodeJS.WritableStream; text(): string } {
 }
 
 /** Runs `stella <args>` in-process against the test server, with its credentials file. */
-export function runCli(t: TestServer, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return runCliIn({ STELLA_HOME: t.home, STELLA_SERVER: t.base }, args);
+export function runCli(
+  t: TestServer,
+  args: string[],
+  stdin?: string,
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  return runCliIn({ STELLA_HOME: t.home, STELLA_SERVER: t.base }, args, stdin);
 }
 
 /** The CLI in-process with exactly this environment (another home, e.g. a disconnected site). */
 export async function runCliIn(
   env: Record<string, string | undefined>,
   args: string[],
+  stdin?: string,
 ): Promise<{ code: number; stdout: string; stderr: string }> {
   const out = capture();
   const err = capture();
-  const code = await makeProgram({ argv: args, env, stdout: out.stream, stderr: err.stream }).run();
+  const code = await makeProgram({
+    argv: args,
+    env,
+    stdout: out.stream,
+    stderr: err.stream,
+    ...(stdin === undefined ? {} : { stdin: Readable.from([Buffer.from(stdin)]) }),
+  }).run();
   return { code, stdout: out.text(), stderr: err.text() };
 }
 

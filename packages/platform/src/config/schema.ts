@@ -206,6 +206,13 @@ export const PlatformConfigSchema = Type.Object(
           maximum: 86400,
           description: 'Longest back-off after failed client authentications.',
         }),
+        sessionTtlSeconds: Type.Integer({
+          default: 28800,
+          minimum: 300,
+          maximum: 604800,
+          description:
+            'How long a console sign-in lasts: while it does, the console gets new tokens from /authorize without asking for the password again. Signing out, a new password or disabling the user ends it sooner.',
+        }),
         secretCheckConcurrency: Type.Integer({
           default: 2,
           minimum: 1,
