@@ -46,20 +46,41 @@ export function verifyChain(
   events: Iterable<TimelineEvent>,
   start: { seq: number; hash: string } = { seq: 0, hash: GENESIS_HASH },
 ): ChainVerdict {
+  const verifier = chainVerifier(start);
+  for (const event of events) if (!verifier.push(event)) break;
+  return verifier.verdict();
+}
+
+/**
+ * The same check one event at a time, for events that arrive from a stream: `push` answers false at
+ * the first event that does not verify, and the verdict then names it.
+ */
+export function chainVerifier(start: { seq: number; hash: string } = { seq: 0, hash: GENESIS_HASH }): {
+  push(event: TimelineEvent): boolean;
+  verdict(): ChainVerdict;
+} {
   let prev = start;
   let checked = 0;
-  for (const event of events) {
-    const fail = (reason: string): ChainVerdict => ({
-      ok: false,
-      checked,
-      brokenAt: { seq: event.seq, eventId: event.eventId, reason },
-    });
-    if (event.seq !== prev.seq + 1) return fail(`sequence gap: expected ${prev.seq + 1}, found ${event.seq}`);
-    if (event.prevHash !== prev.hash) return fail('prevHash does not match the previous event');
-    const { hash, ...rest } = event;
-    if (eventHash(rest) !== hash) return fail('content does not match its hash (event altered)');
-    prev = { seq: event.seq, hash };
-    checked++;
-  }
-  return { ok: true, checked, head: prev.hash };
+  let broken: ChainVerdict['brokenAt'];
+  return {
+    push(event) {
+      if (broken) return false;
+      const reason =
+        event.seq !== prev.seq + 1
+          ? `sequence gap: expected ${prev.seq + 1}, found ${event.seq}`
+          : event.prevHash !== prev.hash
+            ? 'prevHash does not match the previous event'
+            : eventHash(event) !== event.hash
+              ? 'content does not match its hash (event altered)'
+              : undefined;
+      if (reason) {
+        broken = { seq: event.seq, eventId: event.eventId, reason };
+        return false;
+      }
+      prev = { seq: event.seq, hash: event.hash };
+      checked++;
+      return true;
+    },
+    verdict: () => (broken ? { ok: false, checked, brokenAt: broken } : { ok: true, checked, head: prev.hash }),
+  };
 }

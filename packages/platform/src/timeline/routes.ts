@@ -1,9 +1,11 @@
-// Timeline HTTP routes (spec §6): query, fetch one, NDJSON export, and the internal append route.
+// Timeline HTTP routes (spec §6): query, fetch one, NDJSON export, chain verification, and the
+// internal append route.
 import { Readable } from 'node:stream';
 import { Errors, StellaError } from '@stella/core';
 import Type from 'typebox';
 import type { Db } from '../db/index.ts';
 import type { HttpApp } from '../http/app.ts';
+import { chainVerifier } from './chain.ts';
 import type { Timeline } from './timeline.ts';
 import { TimelineEventSchema, toWire } from './wire.ts';
 
@@ -14,6 +16,18 @@ const Filter = {
   until: Type.Optional(Type.String({ format: 'date-time', description: 'Exclusive upper bound (RFC 3339)' })),
   traceId: Type.Optional(Type.String({ maxLength: 128 })),
 };
+
+const ChainVerdictSchema = Type.Object({
+  ok: Type.Boolean(),
+  checked: Type.Integer({ description: 'Events that verified, from genesis.' }),
+  head: Type.Optional(Type.String({ description: 'Hash of the last event, when the whole chain verified.' })),
+  brokenAt: Type.Optional(
+    Type.Object(
+      { seq: Type.Integer(), eventId: Type.String(), reason: Type.String() },
+      { description: 'The first event that does not verify.' },
+    ),
+  ),
+});
 
 /** Topic on which appended events are offered to subscribers (NATS bridges, notifiers). */
 export const TIMELINE_APPENDED_TOPIC = 'timeline.event.appended';
@@ -125,6 +139,25 @@ export function registerTimelineRoutes(app: HttpApp, deps: { db: Db; timeline: T
       const events = timeline.stream(request.tenant!, request.query);
       reply.type('application/x-ndjson');
       return reply.send(Readable.from(ndjson(events)));
+    },
+  );
+
+  app.get(
+    '/api/v1/timeline/verify',
+    {
+      config: { auth: { scopes: ['timeline:read'] } },
+      schema: {
+        tags: ['timeline'],
+        summary: "Verify the tenant's hash chain from genesis on the server (the console's button)",
+        description:
+          'The same check as `stella timeline verify`, which downloads the export and verifies it on the client: use that to verify without trusting the server.',
+        response: { 200: ChainVerdictSchema },
+      },
+    },
+    async (request) => {
+      const verifier = chainVerifier();
+      for await (const event of timeline.stream(request.tenant!, {})) if (!verifier.push(event)) break;
+      return verifier.verdict();
     },
   );
 }

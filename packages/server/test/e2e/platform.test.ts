@@ -89,6 +89,15 @@ describe(`platform end to end on ${testBackend()}`, () => {
       [...seqs].sort((a, b) => a - b),
       'chain order',
     );
+
+    // The server's check (the console's button) agrees with the export: every event, the last hash.
+    const verified = await fetch(`${t.base}/api/v1/timeline/verify`, { headers: auth() });
+    assert.equal(verified.status, 200);
+    const last = JSON.parse(lines.at(-1)!) as { hash: string };
+    const verdict = (await verified.json()) as { ok: boolean; checked: number; head: string };
+    assert.equal(verdict.ok, true);
+    assert.ok(verdict.checked >= lines.length);
+    assert.equal(verdict.head === last.hash || verdict.checked > lines.length, true);
   });
 
   test('Idempotency-Key: a repeat returns the first answer and writes nothing twice', async () => {
