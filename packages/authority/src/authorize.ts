@@ -49,12 +49,14 @@ export function registerAuthorizeRoutes(app: FastifyInstance, deps: AuthorizeDep
     return origins;
   };
 
+  // same-origin, not no-referrer: under no-referrer a browser posts the form with `Origin: null`,
+  // which sameOrigin() must refuse; a same-origin referrer never leaves this server.
   const html = (reply: FastifyReply, status: number, body: string) =>
     reply
       .code(status)
       .header('content-security-policy', SIGN_IN_CSP)
       .header('cache-control', 'no-store')
-      .header('referrer-policy', 'no-referrer')
+      .header('referrer-policy', 'same-origin')
       .header('x-frame-options', 'DENY')
       .type('text/html; charset=utf-8')
       .send(body);
@@ -63,7 +65,7 @@ export function registerAuthorizeRoutes(app: FastifyInstance, deps: AuthorizeDep
     reply
       .code(303)
       .header('cache-control', 'no-store')
-      .header('referrer-policy', 'no-referrer')
+      .header('referrer-policy', 'same-origin')
       .redirect(`${redirectUri}?${new URLSearchParams(params)}`, 303);
 
   const refuse = (reply: FastifyReply, error: unknown) => {

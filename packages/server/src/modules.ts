@@ -9,6 +9,7 @@ import {
   vulnerableSymbols,
 } from '@stella/aoc';
 import { authorityModule } from '@stella/authority';
+import { consoleModule } from '@stella/console';
 import { exportModule } from '@stella/export';
 import { createFindingsModule } from '@stella/findings';
 import {
@@ -44,6 +45,7 @@ export const modules: readonly Module[] = [
   signalsModule,
   exportModule,
   findingsModule,
+  consoleModule,
 ];
 
 /** Every room's configuration section, in module order. */

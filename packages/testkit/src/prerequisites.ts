@@ -41,6 +41,7 @@ export const PREREQUISITES: readonly Prerequisite[] = [
     usedFor: "Go's bbolt, reading exported trivy.db files independently",
   },
   { command: 'age', debianPackage: 'age', usedFor: 'decrypting encrypted bundles independently' },
+  { command: 'chromium', debianPackage: 'chromium', usedFor: 'console tests in a real browser' },
   { command: 'curl', debianPackage: 'curl', usedFor: 'the README walkthrough (`npm run demo`)' },
   { command: 'jq', debianPackage: 'jq', usedFor: 'the README walkthrough (`npm run demo`)' },
 ];

@@ -1,0 +1,5 @@
+// @stella/console: the operator web UI's room. The browser code lives in web/ and is built by Vite;
+// this door is the server side only.
+export type { ConsoleModuleOptions } from './module.ts';
+export { CONSOLE_BUILD_COMMAND, consoleModule, createConsoleModule } from './module.ts';
+export { CONSOLE_CSP } from './static.ts';

@@ -1,0 +1,221 @@
+// The tenant timeline, oldest first, one page at a time with the API's cursor, each event with the
+// hash that chains it to the one before, and the server's check of the whole chain
+// (GET /api/v1/timeline/verify); `stella timeline verify` checks it without trusting the server.
+import { useEffect, useState } from 'preact/hooks';
+import { getJson } from '../api.ts';
+import { Problem } from '../components/problem.tsx';
+import { useDraft } from '../drafts.ts';
+import { PageTitle } from './page-title.tsx';
+
+const PAGE_SIZE = 25;
+
+/** The wire shape of GET /api/v1/timeline/events (packages/platform/src/timeline/wire.ts). */
+interface TimelineEvent {
+  event_id: string;
+  seq: number;
+  timestamp: string;
+  category: string;
+  kind: string;
+  details: Record<string, unknown>;
+  trace_id: string | null;
+  prev_hash: string;
+  hash: string;
+}
+
+interface EventPage {
+  items: TimelineEvent[];
+  nextCursor: string | null;
+}
+
+interface Filter {
+  category: string;
+  kind: string;
+}
+
+export function eventsPath(filter: Filter, cursor: string | undefined): string {
+  const query = new URLSearchParams({ limit: String(PAGE_SIZE) });
+  if (filter.category.trim()) query.set('category', filter.category.trim());
+  if (filter.kind.trim()) query.set('kind', filter.kind.trim());
+  if (cursor) query.set('cursor', cursor);
+  return `/api/v1/timeline/events?${query}`;
+}
+
+/** GET /api/v1/timeline/verify (packages/platform/src/timeline/routes.ts). */
+interface ChainVerdict {
+  ok: boolean;
+  checked: number;
+  head?: string;
+  brokenAt?: { seq: number; eventId: string; reason: string };
+}
+
+function VerifyChain() {
+  const [verdict, setVerdict] = useState<ChainVerdict>();
+  const [error, setError] = useState<unknown>();
+  const [running, setRunning] = useState(false);
+  const run = async () => {
+    setRunning(true);
+    setError(undefined);
+    try {
+      setVerdict(await getJson<ChainVerdict>('/api/v1/timeline/verify'));
+    } catch (caught) {
+      setVerdict(undefined);
+      setError(caught);
+    } finally {
+      setRunning(false);
+    }
+  };
+  return (
+    <section class="verify" aria-labelledby="verify-chain">
+      <h2 id="verify-chain">Hash chain</h2>
+      <button type="button" onClick={run} disabled={running}>
+        {running ? 'Verifying…' : 'Verify chain'}
+      </button>
+      <div role="status" aria-live="polite">
+        {verdict?.ok && (
+          <p class="status-ok">
+            Chain verified from genesis: {verdict.checked} events, head <code class="hash">{verdict.head}</code>
+          </p>
+        )}
+        {verdict && !verdict.ok && (
+          <p class="status-bad">
+            Chain broken at event #{verdict.brokenAt?.seq} (<code>{verdict.brokenAt?.eventId}</code>):{' '}
+            {verdict.brokenAt?.reason}. {verdict.checked} events before it verified.
+          </p>
+        )}
+      </div>
+      {error !== undefined && <Problem error={error} />}
+    </section>
+  );
+}
+
+export function Timeline() {
+  // The filter form is a draft: typed but not applied, it survives a sign-in redirect.
+  const [draft, setDraft] = useDraft<Filter>('timeline-filter', { category: '', kind: '' });
+  const [filter, setFilter] = useState<Filter>(draft);
+  // The cursors of the pages opened so far; the last one is the page shown (undefined: the first page).
+  const [cursors, setCursors] = useState<(string | undefined)[]>([undefined]);
+  const [page, setPage] = useState<EventPage>();
+  const [error, setError] = useState<unknown>();
+  const [loading, setLoading] = useState(false);
+
+  useEffect(() => {
+    let current = true;
+    setLoading(true);
+    getJson<EventPage>(eventsPath(filter, cursors.at(-1))).then(
+      (next) => {
+        if (!current) return;
+        setPage(next);
+        setError(undefined);
+        setLoading(false);
+      },
+      (caught) => {
+        if (!current) return;
+        setError(caught);
+        setLoading(false);
+      },
+    );
+    return () => {
+      current = false;
+    };
+  }, [filter, cursors]);
+
+  const apply = (event: Event) => {
+    event.preventDefault();
+    setFilter(draft);
+    setCursors([undefined]);
+  };
+  const pageNumber = cursors.length;
+  return (
+    <>
+      <PageTitle>Timeline</PageTitle>
+      <p class="hint">
+        Events of this tenant, oldest first. Each event's hash covers the event and the previous hash. The button checks
+        the whole chain on the server; <code>stella timeline verify</code> checks it offline without trusting the
+        server.
+      </p>
+      <VerifyChain />
+      <form class="filters" onSubmit={apply}>
+        <label>
+          Category
+          <input
+            name="category"
+            value={draft.category}
+            maxLength={64}
+            onInput={(e) => setDraft({ ...draft, category: e.currentTarget.value })}
+          />
+        </label>
+        <label>
+          Kind
+          <input
+            name="kind"
+            value={draft.kind}
+            maxLength={128}
+            onInput={(e) => setDraft({ ...draft, kind: e.currentTarget.value })}
+          />
+        </label>
+        <button type="submit">Apply filter</button>
+      </form>
+      {error !== undefined && <Problem error={error} />}
+      <nav class="pager" aria-label="Timeline pages">
+        <button type="button" disabled={pageNumber === 1 || loading} onClick={() => setCursors(cursors.slice(0, -1))}>
+          Previous page
+        </button>
+        <span aria-live="polite">
+          Page {pageNumber}
+          {loading ? ' (loading…)' : ''}
+        </span>
+        <button
+          type="button"
+          disabled={!page?.nextCursor || loading}
+          onClick={() => page?.nextCursor && setCursors([...cursors, page.nextCursor])}
+        >
+          Next page
+        </button>
+      </nav>
+      {page?.items.length === 0 && <p>No events{filter.category || filter.kind ? ' match this filter' : ''}.</p>}
+      <ol class="events">
+        {page?.items.map((event) => (
+          <li key={event.event_id}>
+            <article aria-labelledby={`event-${event.event_id}`}>
+              <h2 id={`event-${event.event_id}`}>
+                #{event.seq} {event.kind}
+              </h2>
+              <dl class="facts">
+                <dt>Time</dt>
+                <dd>
+                  <time dateTime={event.timestamp}>{event.timestamp}</time>
+                </dd>
+                <dt>Category</dt>
+                <dd>{event.category}</dd>
+                <dt>Event id</dt>
+                <dd>
+                  <code>{event.event_id}</code>
+                </dd>
+                {event.trace_id && (
+                  <>
+                    <dt>Trace</dt>
+                    <dd>
+                      <code>{event.trace_id}</code>
+                    </dd>
+                  </>
+                )}
+                <dt>Hash</dt>
+                <dd>
+                  <code class="hash">{event.hash}</code>
+                </dd>
+                <dt>Previous hash</dt>
+                <dd>
+                  <code class="hash">{event.prev_hash}</code>
+                </dd>
+              </dl>
+              <details>
+                <summary>Details</summary>
+                <pre>{JSON.stringify(event.details, null, 2)}</pre>
+              </details>
+            </article>
+          </li>
+        ))}
+      </ol>
+    </>
+  );
+}
