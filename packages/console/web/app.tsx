@@ -15,9 +15,8 @@ import {
 } from './auth/session.ts';
 import { Callback, HOME } from './pages/callback.tsx';
 import { NotFound } from './pages/not-found.tsx';
-import { Overview } from './pages/overview.tsx';
+import { PAGES } from './pages/registry.ts';
 import { SignedOut } from './pages/signed-out.tsx';
-import { Timeline } from './pages/timeline.tsx';
 
 export function App() {
   return (
@@ -55,15 +54,18 @@ function Shell() {
       <Router>
         {[
           <Route key="home" path="/console/" component={Home} />,
-          <Route key="overview" path="/console/overview" component={Overview} />,
-          ...(hasScope('timeline:read')
-            ? [<Route key="timeline" path="/console/timeline" component={Timeline} />]
-            : []),
+          ...allowedPages().flatMap((p) =>
+            [p.path, ...(p.routes ?? [])].map((path) => <Route key={path} path={path} component={p.component} />),
+          ),
           <Route key="none" default component={NotFound} />,
         ]}
       </Router>
     </Frame>
   );
+}
+
+function allowedPages() {
+  return PAGES.filter((p) => !p.scope || hasScope(p.scope));
 }
 
 function Home() {
@@ -108,14 +110,11 @@ function Frame({
         {session && (
           <>
             <nav aria-label="Console pages">
-              <a href="/console/overview" aria-current={current('/console/overview')}>
-                Overview
-              </a>
-              {hasScope('timeline:read') && (
-                <a href="/console/timeline" aria-current={current('/console/timeline')}>
-                  Timeline
+              {allowedPages().map((p) => (
+                <a key={p.path} href={p.path} aria-current={current(p.path)}>
+                  {p.label}
                 </a>
-              )}
+              ))}
             </nav>
             <dl class="who" aria-label="Signed in as">
               <dt>User</dt>

@@ -3,18 +3,13 @@
 // authority's own form, Overview, Timeline paged by cursor, a silent re-authorisation that keeps an
 // unsaved filter, sign-out. Screenshots of each page go to test-results/console/.
 import assert from 'node:assert/strict';
-import { mkdirSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { after, before, describe, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { CONSOLE_CSP } from '@stella/console';
-import { findExecutable, testBackend } from '@stella/testkit';
-import { type ConsoleMessage, chromium, type Page } from 'playwright-core';
-import { runCli, startTestServer, type TestServer } from '../helpers.ts';
-
-const SCREENSHOTS = fileURLToPath(new URL('../../../../test-results/console/', import.meta.url));
-// Longer than two metrics samples (5 s apart) and a sign-in round trip on a loaded CI machine.
-const UI_TIMEOUT_MS = 30_000;
+import { testBackend } from '@stella/testkit';
+import type { Page } from 'playwright-core';
+import { consolePageProblems, createUser, launchChromium, openPage, screenshot, signIn } from '../console-kit.ts';
+import { startTestServer, type TestServer } from '../helpers.ts';
 
 /** A GET with the path sent exactly as written: fetch would resolve `..` before sending. */
 function rawGet(
@@ -102,9 +97,7 @@ describe(`console on ${testBackend()}`, () => {
   });
 
   test('in Chromium: sign in, Overview, Timeline paged, silent re-authorisation keeps a draft, sign out', async (ctx) => {
-    const created = await runCli(t, ['users', 'create', 'olga', '--tenant', 'default', '--role', 'operator', '--json']);
-    assert.equal(created.code, 0, created.stderr);
-    const { password } = JSON.parse(created.stdout) as { password: string };
+    const password = await createUser(t, 'olga', 'operator');
     const token = await t.token();
     for (let i = 0; i < 30; i++) {
       const res = await fetch(`${t.base}/timeline/events`, {
@@ -119,20 +112,10 @@ describe(`console on ${testBackend()}`, () => {
       assert.equal(res.status, 201);
     }
 
-    mkdirSync(SCREENSHOTS, { recursive: true });
-    // Root in a container has no user namespaces for Chromium's sandbox; the page is our own.
-    const browser = await chromium.launch({ executablePath: findExecutable('chromium'), args: ['--no-sandbox'] });
+    const browser = await launchChromium();
     ctx.after(() => browser.close());
-    const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
-    page.setDefaultTimeout(UI_TIMEOUT_MS);
-    const problems = await collectConsoleProblems(page);
-
-    await page.goto(`${t.base}/console/`);
-    await page.getByLabel('Username').fill('olga');
-    await page.getByLabel('Password').fill(password);
-    await page.getByRole('button', { name: 'Sign in' }).click();
-    await page.waitForURL(`${t.base}/console/overview`);
-    await page.getByRole('heading', { level: 1, name: 'Overview' }).waitFor();
+    const { page, problems } = await openPage(browser);
+    await signIn(page, t.base, 'olga', password);
     const who = page.getByLabel('Signed in as');
     assert.match((await who.textContent())!, /User\s*olga.*Role\s*operator.*Tenant\s*default/s);
     await page.getByText('ready', { exact: true }).first().waitFor();
@@ -140,7 +123,7 @@ describe(`console on ${testBackend()}`, () => {
     await page.getByText(/written per second: ok \d/).waitFor();
     await page.getByText(/Queue depth: \d+ queued/).waitFor();
     await page.getByText('No export runs yet.').waitFor();
-    await page.screenshot({ path: `${SCREENSHOTS}overview.png`, fullPage: true });
+    await screenshot(page, 'overview');
 
     await page.getByRole('link', { name: 'Timeline' }).click();
     await page.waitForURL(`${t.base}/console/timeline`);
@@ -163,11 +146,13 @@ describe(`console on ${testBackend()}`, () => {
     await page.getByRole('button', { name: 'Verify chain' }).click();
     const verified = await page.getByText(/Chain verified from genesis: \d+ events/).textContent();
     assert.ok(Number(/(\d+) events/.exec(verified!)![1]) >= 30, verified!);
-    await page.screenshot({ path: `${SCREENSHOTS}timeline.png`, fullPage: true });
+    await screenshot(page, 'timeline');
 
     await page.getByRole('button', { name: 'Next page' }).click();
     await page.getByText('Page 2').waitFor();
-    await page.waitForFunction("document.querySelectorAll('.events > li').length === 5");
+    // Locator waits, not waitForFunction: its polling evaluates a string in the page, which the CSP forbids.
+    await page.locator('.events > li').nth(5).waitFor({ state: 'detached' });
+    await page.locator('.events > li').nth(4).waitFor();
     assert.deepEqual(
       (await eventHeadings(page)).map((h) => h.split(' ')[0]),
       Array.from({ length: 5 }, (_, i) => `#${Number(firstPage[24]!.split(' ')[0]!.slice(1)) + 1 + i}`),
@@ -178,7 +163,7 @@ describe(`console on ${testBackend()}`, () => {
     await page.setViewportSize({ width: 400, height: 800 });
     const overflow = await page.evaluate<number>('document.documentElement.scrollWidth');
     assert.ok(overflow <= 400, `the timeline is ${overflow}px wide in a 400px window`);
-    await page.screenshot({ path: `${SCREENSHOTS}timeline-narrow.png`, fullPage: true });
+    await screenshot(page, 'timeline-narrow');
     await page.setViewportSize({ width: 1280, height: 800 });
 
     // An API 401 mid-page: the console keeps the typed (unapplied) filter, re-authorises silently on the
@@ -204,36 +189,14 @@ describe(`console on ${testBackend()}`, () => {
     await page.waitForURL(`${t.base}/console/signed-out`);
     await page.getByRole('heading', { level: 1, name: 'Signed out' }).waitFor();
     assert.equal(await page.getByLabel('Signed in as').count(), 0, 'no user shown after sign-out');
-    await page.screenshot({ path: `${SCREENSHOTS}signed-out.png`, fullPage: true });
+    await screenshot(page, 'signed-out');
     await page.getByRole('button', { name: 'Sign in' }).click();
     // The authority's session ended with the sign-out: it asks for the password again.
     await page.getByLabel('Password').waitFor();
 
-    assert.deepEqual(
-      problems.filter((p) => p.url.includes('/console/')),
-      [],
-      'no console errors or CSP violations on console pages',
-    );
+    assert.deepEqual(consolePageProblems(problems), [], 'no console errors or CSP violations on console pages');
   });
 });
-
-interface ConsoleProblem {
-  url: string;
-  text: string;
-}
-
-/** Console errors, uncaught exceptions and CSP violations, each with the page it happened on. */
-async function collectConsoleProblems(page: Page): Promise<ConsoleProblem[]> {
-  const problems: ConsoleProblem[] = [];
-  // Runs before the page's scripts (Playwright injects it outside the page's CSP), so it sees every violation.
-  await page.addInitScript(`document.addEventListener('securitypolicyviolation', (e) =>
-    console.error('CSP violation: ' + e.violatedDirective + ' blocked ' + e.blockedURI))`);
-  page.on('console', (message: ConsoleMessage) => {
-    if (message.type() === 'error') problems.push({ url: page.url(), text: message.text() });
-  });
-  page.on('pageerror', (error) => problems.push({ url: page.url(), text: `uncaught: ${error.message}` }));
-  return problems;
-}
 
 async function eventHeadings(page: Page): Promise<string[]> {
   return (await page.locator('.events h2').allTextContents()).map((h) => h.trim());
