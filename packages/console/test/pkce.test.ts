@@ -27,6 +27,8 @@ test('the authorize address and the token request carry the public client and th
     code_challenge_method: 'S256',
     state: 'state-1',
   });
+  const again = new URL(authorizeUrl('https://stella.example', 'challenge', 'state-2', 'acme'));
+  assert.equal(again.searchParams.get('tenant'), 'acme');
   assert.deepEqual(Object.fromEntries(tokenRequestBody('https://stella.example', 'c0de', 'v3rifier')), {
     grant_type: 'authorization_code',
     code: 'c0de',

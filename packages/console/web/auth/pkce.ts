@@ -18,7 +18,7 @@ export function redirectUri(origin: string): string {
   return `${origin}/console/callback`;
 }
 
-export function authorizeUrl(origin: string, challenge: string, state: string): string {
+export function authorizeUrl(origin: string, challenge: string, state: string, tenant?: string): string {
   const query = new URLSearchParams({
     response_type: 'code',
     client_id: CLIENT_ID,
@@ -27,6 +27,8 @@ export function authorizeUrl(origin: string, challenge: string, state: string): 
     code_challenge_method: 'S256',
     state,
   });
+  // The tenant of this tab's last sign-in: a user with several tenants is not asked again on a reload.
+  if (tenant) query.set('tenant', tenant);
   return `${origin}/authorize?${query}`;
 }
 

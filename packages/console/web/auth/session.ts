@@ -8,6 +8,8 @@ import { authorizeUrl, codeChallenge, randomToken, tokenRequestBody } from './pk
 
 const PENDING_KEY = 'stella.console.sign-in';
 const LAST_SIGN_IN_KEY = 'stella.console.last-sign-in';
+// Not a secret: which tenant this tab works in, so re-authorising stays in it (and stays silent).
+const TENANT_KEY = 'stella.console.tenant';
 // A token this close to expiry is treated as expired: a request sent with it could arrive too late.
 const EXPIRY_MARGIN_MS = 10_000;
 // Re-authorising again this soon after a sign-in means the API refuses fresh tokens (a clock or key
@@ -62,7 +64,8 @@ export async function beginSignIn(returnTo: string): Promise<void> {
   saveDrafts();
   const pending: PendingSignIn = { state: randomToken(), verifier: randomToken(), returnTo };
   sessionStorage.setItem(PENDING_KEY, JSON.stringify(pending));
-  location.assign(authorizeUrl(location.origin, await codeChallenge(pending.verifier), pending.state));
+  const tenant = sessionStorage.getItem(TENANT_KEY) ?? undefined;
+  location.assign(authorizeUrl(location.origin, await codeChallenge(pending.verifier), pending.state, tenant));
 }
 
 /** Whether the API refused a token minted moments ago: re-authorising again would only loop. */
@@ -101,8 +104,10 @@ export async function completeSignIn(query: URLSearchParams): Promise<string> {
       String(body.error ?? body.code ?? response.status),
     );
   }
-  setSession({ accessToken: body.access_token, claims: readClaims(body.access_token) });
+  const claims = readClaims(body.access_token);
+  setSession({ accessToken: body.access_token, claims });
   sessionStorage.setItem(LAST_SIGN_IN_KEY, String(Date.now()));
+  if (claims.tenant) sessionStorage.setItem(TENANT_KEY, claims.tenant);
   return pending.returnTo;
 }
 
@@ -119,7 +124,9 @@ export async function endAuthoritySession(): Promise<unknown> {
   }
 }
 
+/** Drops the token; the next sign-in may choose another tenant. */
 export function forgetSession(): void {
+  sessionStorage.removeItem(TENANT_KEY);
   setSession(undefined);
 }
 
