@@ -38,7 +38,7 @@ export const authorityModule: Module = {
     const refused = counter(
       ctx.metrics,
       'stella_token_throttled_total',
-      'Token requests refused with 429 slow_down: client_backoff (client id and address), address_backoff, busy (secret checks queued).',
+      'Token requests and console sign-ins refused with 429 (slow_down at /token): client_backoff (client id or user name, and address), address_backoff, busy (secret checks queued).',
       ['reason'],
     );
     registerAuthorityRoutes(app, {

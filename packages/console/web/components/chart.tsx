@@ -23,7 +23,13 @@ export function TimeSeriesChart({ label, series, columns }: { label: string; ser
         height: HEIGHT,
         series: [{}, ...series.map((s) => ({ label: s.label, stroke: s.stroke, width: 2 }))],
         axes: [{}, { size: 56 }],
-        scales: { x: { time: true } },
+        scales: {
+          x: {
+            time: true,
+            // With one sample uPlot would stretch the axis over years; a minute either side reads right.
+            range: (_u, min, max) => (min === max ? [min - 60, max + 60] : [min, max]),
+          },
+        },
       },
       columns as uPlot.AlignedData,
       element,
