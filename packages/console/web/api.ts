@@ -21,12 +21,23 @@ export async function getPublicJson<T>(path: string, alsoAccepted: readonly numb
   return response.json() as Promise<T>;
 }
 
-async function authorisedGet(path: string, accept: string): Promise<Response> {
+function authorisedGet(path: string, accept: string): Promise<Response> {
+  return authorisedFetch(path, { headers: { accept } });
+}
+
+/**
+ * Any call the token's scopes allow (a POST, a stream, a download), answered 2xx; the caller reads the
+ * body its own way. The bearer token and tenant header are added to `init.headers`.
+ */
+export async function authorisedFetch(
+  path: string,
+  init: Omit<RequestInit, 'headers'> & { headers?: Record<string, string> } = {},
+): Promise<Response> {
   const session = currentSession();
   if (!session) return reauthorise();
-  const headers: Record<string, string> = { accept, authorization: `Bearer ${session.accessToken}` };
+  const headers: Record<string, string> = { ...init.headers, authorization: `Bearer ${session.accessToken}` };
   if (session.claims.tenant) headers['x-stella-tenant'] = session.claims.tenant;
-  const response = await fetch(path, { headers });
+  const response = await fetch(path, { ...init, headers });
   if (response.status === 401) {
     if (signedInMomentsAgo()) throw await apiErrorOf(response);
     return reauthorise();

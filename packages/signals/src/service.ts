@@ -7,7 +7,7 @@ import { ingestCallgraph } from './callgraphs/ingest.ts';
 import { getCallgraphManifest, graphCoverage } from './callgraphs/read.ts';
 import { createSignalsContext, type SignalsContext, type SignalsDeps } from './context.ts';
 import { queueRecomputeJob, recompute } from './engine/recompute.ts';
-import { getFact, listUnknowns, readFact, reportUnknowns } from './facts/read.ts';
+import { getFact, listFacts, listUnknowns, readFact, reportUnknowns } from './facts/read.ts';
 import { attestRuntime } from './runtime/attest.ts';
 import { ingestRuntime } from './runtime/ingest.ts';
 import { attachOrphans } from './runtime/orphans.ts';
@@ -42,6 +42,7 @@ export function createSignals(deps: SignalsDeps) {
     queueRecomputeJob: bound(queueRecomputeJob),
     getFact: bound(getFact),
     readFact: bound(readFact),
+    listFacts: bound(listFacts),
     reportUnknowns: bound(reportUnknowns),
     listUnknowns: bound(listUnknowns),
     listPublicKeys: (tenant: string) => deps.signing.listPublicKeys(tenant),

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 // The run's Server-Sent Events (spec §2.3): stored events replayed after Last-Event-ID (header, or
 // ?lastEventId= for clients that cannot set headers), then new ones as they are appended, with a
-// comment keepalive, until a terminal event or the client leaves.
+// comment keepalive, until a terminal event, the client leaves, or the server stops (the client then
+// resumes with Last-Event-ID on another instance or after the restart).
 import { once } from 'node:events';
 import type { HttpApp } from '@stella/platform';
 import type { FastifyReply, FastifyRequest } from 'fastify';
@@ -32,6 +33,7 @@ async function streamEvents(
   service: ExportService,
   keepaliveSeconds: number,
   runId: string,
+  openStreams: Set<() => void>,
 ): Promise<void> {
   const tenant = tenantOf(request);
   await service.runRow(tenant, runId);
@@ -52,6 +54,12 @@ async function streamEvents(
     closed = true;
     nudge();
   });
+  let stopping = false;
+  const stop = () => {
+    stopping = true;
+    nudge();
+  };
+  openStreams.add(stop);
   service.bus.on(runId, nudge);
   const keepalive = setInterval(() => {
     if (!closed) raw.write(': keepalive\n\n');
@@ -69,7 +77,7 @@ async function streamEvents(
         last = event.seq;
         if (TERMINAL_EVENTS.has(event.type)) finished = true;
       }
-      if (finished || closed) break;
+      if (finished || closed || stopping) break;
       if (events.length === 0) {
         await new Promise<void>((resolve) => {
           const timer = setTimeout(resolve, POLL_MS);
@@ -86,11 +94,18 @@ async function streamEvents(
   } finally {
     clearInterval(keepalive);
     service.bus.off(runId, nudge);
+    openStreams.delete(stop);
     if (!closed) raw.end();
   }
 }
 
 export function registerEventRoutes(app: HttpApp, service: ExportService, keepaliveSeconds: number): void {
+  // A stream never ends by itself while its run is queued: without this a stop would wait out the whole
+  // shutdown grace period for every open stream, and log them as cut off.
+  const openStreams = new Set<() => void>();
+  app.addHook('preClose', async () => {
+    for (const stop of openStreams) stop();
+  });
   app.get(
     '/api/export/runs/:runId/events',
     {
@@ -102,6 +117,7 @@ export function registerEventRoutes(app: HttpApp, service: ExportService, keepal
         ...runParams,
       },
     },
-    async (request, reply) => streamEvents(request, reply, service, keepaliveSeconds, request.params.runId),
+    async (request, reply) =>
+      streamEvents(request, reply, service, keepaliveSeconds, request.params.runId, openStreams),
   );
 }

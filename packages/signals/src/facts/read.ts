@@ -1,12 +1,19 @@
 // The reads behind the fact routes: a subject's fact, or its pending state (inputs accepted, no fact
 // covering them yet) and a bounded wait for one; its fact as served (JSON with version, or VEX); and
-// the unknowns reported for it or found by the engine.
+// the unknowns reported for it or found by the engine; and the page of subjects that have a fact.
 import { StellaError } from '@stella/core';
 import type { SignalsContext } from '../context.ts';
 import type { TargetState } from '../engine/reachability.ts';
 import { SignalsErrors } from '../errors.ts';
 import { pickSubject, subjectKeyOf } from '../runtime/subject.ts';
-import { type FactRow, insertReportedUnknowns, selectFact, selectUnknowns } from '../sql/facts.ts';
+import {
+  type FactRow,
+  type FactSummaryRow,
+  insertReportedUnknowns,
+  selectFact,
+  selectFactSummaries,
+  selectUnknowns,
+} from '../sql/facts.ts';
 import { selectOldestOrphan, selectSubjectInputs } from '../sql/runtime.ts';
 import { assertStorableText } from '../text.ts';
 import { ORPHAN_RETRY_SECONDS } from '../topics.ts';
@@ -173,4 +180,17 @@ export async function reportUnknowns(
 export async function listUnknowns(ctx: SignalsContext, tenant: string, subjectKey: string) {
   assertStorableText(subjectKey, 'subjectKey');
   return ctx.inTenant(tenant, (tx) => selectUnknowns(tx, tenant, subjectKey));
+}
+
+/** A page of the tenant's subjects with a fact; `nextCursor` is the last subject key when more follow. */
+export async function listFacts(
+  ctx: SignalsContext,
+  tenant: string,
+  query: { limit: number; cursor?: string | undefined },
+): Promise<{ items: FactSummaryRow[]; nextCursor: string | null }> {
+  if (query.cursor !== undefined) assertStorableText(query.cursor, 'cursor');
+  // One row past the page says whether another page follows without a count over the tenant.
+  const rows = await ctx.inTenant(tenant, (tx) => selectFactSummaries(tx, tenant, query.cursor, query.limit + 1));
+  const items = rows.slice(0, query.limit);
+  return { items, nextCursor: rows.length > query.limit ? (items.at(-1)?.subjectKey ?? null) : null };
 }

@@ -1,5 +1,6 @@
-// Fact routes: a subject's reachability fact (ETag = its digest) and the same fact as VEX. Both
-// answer 202 with Retry-After while the subject's fact is pending, and wait for it with ?wait=.
+// Fact routes: the tenant's subjects with a fact (paged), a subject's reachability fact (ETag = its
+// digest) and the same fact as VEX. The last two answer 202 with Retry-After while the subject's fact
+// is pending, and wait for it with ?wait=.
 import type { HttpApp } from '@stella/platform';
 import type { FastifyReply } from 'fastify';
 import Type from 'typebox';
@@ -9,6 +10,30 @@ import { tenantOf } from './request.ts';
 import { Json, PendingFactResponse, SubjectParams, tags, Wait } from './schemas.ts';
 
 const read = { auth: { scopes: ['signals:read'] } };
+
+const FactsListQuery = Type.Object({
+  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, default: 100 })),
+  cursor: Type.Optional(Type.String({ minLength: 1, maxLength: 4096, description: 'nextCursor of the previous page' })),
+});
+
+const FactSummary = Type.Object({
+  subjectKey: Type.String(),
+  subject: Type.Union([Type.Record(Type.String(), Type.String()), Type.Null()], {
+    description: 'The subject the key was made from (scanId, imageDigest, component, version…)',
+  }),
+  factVersion: Type.Integer(),
+  digest: Type.String(),
+  score: Type.Number(),
+  targets: Type.Integer({ description: 'Targets the fact has a state for' }),
+  reachableTargets: Type.Integer({ description: 'Of those, the ones found reachable' }),
+  unknownsCount: Type.Integer(),
+  computedAt: Type.String({ format: 'date-time' }),
+});
+
+const FactsPage = Type.Object({
+  items: Type.Array(FactSummary),
+  nextCursor: Type.Union([Type.String(), Type.Null()]),
+});
 
 /**
  * Reads the fact for a route: the answer, or undefined with the reply already sent as 202 for a
@@ -41,6 +66,25 @@ function factAnswers(app: HttpApp, signals: Signals) {
 
 export function registerFactRoutes(app: HttpApp, signals: Signals): void {
   const answerFact = factAnswers(app, signals);
+  app.get(
+    '/signals/facts',
+    {
+      config: read,
+      schema: {
+        tags,
+        summary: "The tenant's subjects with a reachability fact, in subject-key order, with cursor paging",
+        description:
+          'Each subject with its fact version, digest, score, target and unknown counts and computedAt. Subjects whose first fact is still pending are not listed until it is stored.',
+        querystring: FactsListQuery,
+        response: { 200: FactsPage },
+      },
+    },
+    async (request) => {
+      const { limit = 100, cursor } = request.query;
+      return signals.listFacts(tenantOf(request), { limit, cursor });
+    },
+  );
+
   app.get(
     '/signals/facts/:subjectKey',
     {

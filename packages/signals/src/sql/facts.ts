@@ -35,6 +35,52 @@ export async function selectFact(tx: Queryable, tenant: string, subjectKey: stri
   );
 }
 
+/** One subject with a fact, as GET /signals/facts lists it: what a reader picks a subject by. */
+export interface FactSummaryRow {
+  subjectKey: string;
+  subject: Record<string, string> | null;
+  factVersion: number;
+  digest: string;
+  score: number;
+  targets: number;
+  reachableTargets: number;
+  unknownsCount: number;
+  computedAt: string;
+}
+
+/**
+ * A page of the tenant's subjects with a fact, in subject-key byte order after `afterKey` (the
+ * primary key, so a page is an index range however many subjects there are). The counts are read
+ * from the stored document so the list needs no second query per subject.
+ */
+export async function selectFactSummaries(
+  tx: Queryable,
+  tenant: string,
+  afterKey: string | undefined,
+  limit: number,
+): Promise<FactSummaryRow[]> {
+  const result = await tx.query<
+    FactSummaryRow & { factVersion: string | number; targets: string | number; reachableTargets: string | number }
+  >(
+    `select subject_key as "subjectKey", document->'subject' as subject, fact_version as "factVersion", digest, score,
+       jsonb_array_length(coalesce(document->'states', '[]'::jsonb)) as targets,
+       (select count(*) from jsonb_array_elements(coalesce(document->'states', '[]'::jsonb)) as s
+         where s->>'reachable' = 'true') as "reachableTargets",
+       unknowns_count as "unknownsCount", computed_at as "computedAt"
+     from signals_facts
+     where tenant = $1 and ($2::text is null or subject_key collate "C" > $2)
+     order by subject_key collate "C" limit $3`,
+    [tenant, afterKey ?? null, limit],
+  );
+  return result.rows.map((row) => ({
+    ...row,
+    factVersion: Number(row.factVersion),
+    targets: Number(row.targets),
+    reachableTargets: Number(row.reachableTargets),
+    computedAt: new Date(row.computedAt).toISOString(),
+  }));
+}
+
 /**
  * Writes the new fact; the version is the previous one plus one, so it is monotonic per subject.
  * Returns undefined when the stored fact already has this digest (a concurrent recompute got there
