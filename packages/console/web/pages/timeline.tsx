@@ -1,8 +1,9 @@
 // The tenant timeline, oldest first, one page at a time with the API's cursor, each event with the
 // hash that chains it to the one before, and the server's check of the whole chain
 // (GET /api/v1/timeline/verify); `stella timeline verify` checks it without trusting the server.
-import { useEffect, useState } from 'preact/hooks';
+import { useState } from 'preact/hooks';
 import { getJson } from '../api.ts';
+import { Pager, useCursorPages } from '../components/cursor-pages.tsx';
 import { Problem } from '../components/problem.tsx';
 import { useDraft } from '../drafts.ts';
 import { PageTitle } from './page-title.tsx';
@@ -22,21 +23,15 @@ interface TimelineEvent {
   hash: string;
 }
 
-interface EventPage {
-  items: TimelineEvent[];
-  nextCursor: string | null;
-}
-
 interface Filter {
   category: string;
   kind: string;
 }
 
-export function eventsPath(filter: Filter, cursor: string | undefined): string {
+export function eventsPath(filter: Filter): string {
   const query = new URLSearchParams({ limit: String(PAGE_SIZE) });
   if (filter.category.trim()) query.set('category', filter.category.trim());
   if (filter.kind.trim()) query.set('kind', filter.kind.trim());
-  if (cursor) query.set('cursor', cursor);
   return `/api/v1/timeline/events?${query}`;
 }
 
@@ -92,39 +87,14 @@ export function Timeline() {
   // The filter form is a draft: typed but not applied, it survives a sign-in redirect.
   const [draft, setDraft] = useDraft<Filter>('timeline-filter', { category: '', kind: '' });
   const [filter, setFilter] = useState<Filter>(draft);
-  // The cursors of the pages opened so far; the last one is the page shown (undefined: the first page).
-  const [cursors, setCursors] = useState<(string | undefined)[]>([undefined]);
-  const [page, setPage] = useState<EventPage>();
-  const [error, setError] = useState<unknown>();
-  const [loading, setLoading] = useState(false);
-
-  useEffect(() => {
-    let current = true;
-    setLoading(true);
-    getJson<EventPage>(eventsPath(filter, cursors.at(-1))).then(
-      (next) => {
-        if (!current) return;
-        setPage(next);
-        setError(undefined);
-        setLoading(false);
-      },
-      (caught) => {
-        if (!current) return;
-        setError(caught);
-        setLoading(false);
-      },
-    );
-    return () => {
-      current = false;
-    };
-  }, [filter, cursors]);
+  // A new filter is a new list: the pages start again at the first.
+  const pages = useCursorPages<TimelineEvent>(eventsPath(filter));
+  const { page, error } = pages;
 
   const apply = (event: Event) => {
     event.preventDefault();
     setFilter(draft);
-    setCursors([undefined]);
   };
-  const pageNumber = cursors.length;
   return (
     <>
       <PageTitle>Timeline</PageTitle>
@@ -156,22 +126,7 @@ export function Timeline() {
         <button type="submit">Apply filter</button>
       </form>
       {error !== undefined && <Problem error={error} />}
-      <nav class="pager" aria-label="Timeline pages">
-        <button type="button" disabled={pageNumber === 1 || loading} onClick={() => setCursors(cursors.slice(0, -1))}>
-          Previous page
-        </button>
-        <span aria-live="polite">
-          Page {pageNumber}
-          {loading ? ' (loading…)' : ''}
-        </span>
-        <button
-          type="button"
-          disabled={!page?.nextCursor || loading}
-          onClick={() => page?.nextCursor && setCursors([...cursors, page.nextCursor])}
-        >
-          Next page
-        </button>
-      </nav>
+      <Pager label="Timeline pages" pages={pages} />
       {page?.items.length === 0 && <p>No events{filter.category || filter.kind ? ' match this filter' : ''}.</p>}
       <ol class="events">
         {page?.items.map((event) => (

@@ -2,9 +2,9 @@
 // fused or ranked across columns; a reader compares them side by side, as the AOC stores them.
 import { useState } from 'preact/hooks';
 import { Problem } from '../../components/problem.tsx';
+import { useJson } from '../../components/use-json.ts';
 import { linksetsPath, recordHref, revisionOf, type Search } from './requests.ts';
 import type { LinksetObservation, LinksetPage } from './types.ts';
-import { useJson } from './use-json.ts';
 
 export function LinksetSection({ search }: { search: Search }) {
   const [page, setPage] = useState(1);

@@ -1,12 +1,12 @@
 // One raw record (/console/advisories/record?id=…): its provenance as the envelope states it, the
 // linkset extracted from it, the upstream document exactly as received, and its revision chain.
 import { Problem } from '../../components/problem.tsx';
+import { useJson } from '../../components/use-json.ts';
 import { PageTitle } from '../page-title.tsx';
 import { RawDocument } from './raw-document.tsx';
 import { recordHref, recordPath, revisionOf, searchHref } from './requests.ts';
 import { RevisionChain } from './revision-chain.tsx';
 import type { ListedRecord } from './types.ts';
-import { useJson } from './use-json.ts';
 
 export function RecordDetail({ id }: { id: string }) {
   // The envelope route also returns the parsed document in content.raw; the page shows the stored bytes instead.

@@ -1,48 +1,25 @@
 // The raw advisory store as listed by the API: heads (or every revision), oldest ingest first, one
 // keyset page at a time, so a store of 100k documents is never fetched whole.
 import { useState } from 'preact/hooks';
+import { Pager, useCursorPages } from '../../components/cursor-pages.tsx';
 import { Problem } from '../../components/problem.tsx';
 import { RECORDS_PAGE_SIZE, recordHref, recordsPath, revisionOf, type Search } from './requests.ts';
 import type { RecordPage } from './types.ts';
-import { useJson } from './use-json.ts';
 
 export function RecordsSection({ search }: { search: Search }) {
   const [history, setHistory] = useState(false);
-  // The cursors of the pages opened so far; the last one is the page shown (undefined: the first page).
-  const [cursors, setCursors] = useState<(string | undefined)[]>([undefined]);
-  const { data, error, loading } = useJson<RecordPage>(recordsPath(search, cursors.at(-1), history));
-  const pageNumber = cursors.length;
+  // Another search or the history switch is another list: its pages start again at the first.
+  const pages = useCursorPages<RecordPage['items'][number]>(recordsPath(search, history));
+  const { page: data, error } = pages;
   return (
     <section aria-labelledby="records-heading">
       <h2 id="records-heading">Raw advisories</h2>
       <label class="inline-check">
-        <input
-          type="checkbox"
-          checked={history}
-          onChange={(e) => {
-            setHistory(e.currentTarget.checked);
-            setCursors([undefined]);
-          }}
-        />
+        <input type="checkbox" checked={history} onChange={(e) => setHistory(e.currentTarget.checked)} />
         Include superseded revisions
       </label>
       {error !== undefined && <Problem error={error} />}
-      <nav class="pager" aria-label="Raw advisory pages">
-        <button type="button" disabled={pageNumber === 1 || loading} onClick={() => setCursors(cursors.slice(0, -1))}>
-          Previous page
-        </button>
-        <span aria-live="polite">
-          Page {pageNumber}
-          {loading ? ' (loading…)' : ''}
-        </span>
-        <button
-          type="button"
-          disabled={!data?.nextCursor || loading}
-          onClick={() => data?.nextCursor && setCursors([...cursors, data.nextCursor])}
-        >
-          Next page
-        </button>
-      </nav>
+      <Pager label="Raw advisory pages" pages={pages} />
       {data?.items.length === 0 && <p>No raw advisories{search.term.trim() ? ' match this search' : ''}.</p>}
       {data && data.items.length > 0 && (
         // biome-ignore lint/a11y/noNoninteractiveTabindex: a scrollable region must be reachable by keyboard

@@ -48,13 +48,12 @@ export function linksetsPath(search: Search, page: number): string {
 }
 
 /** GET /advisories/raw, keyset-paged; it has no ghsa parameter, a GHSA id is one of the record's aliases. */
-export function recordsPath(search: Search, cursor: string | undefined, history: boolean): string {
+export function recordsPath(search: Search, history: boolean): string {
   const query = new URLSearchParams({ limit: String(RECORDS_PAGE_SIZE) });
   const term = search.term.trim();
   if (term) query.set(search.by === 'ghsa' ? 'alias' : search.by, term);
   if (search.source.trim()) query.set('source', search.source.trim());
   if (history) query.set('history', 'true');
-  if (cursor) query.set('cursor', cursor);
   return `/advisories/raw?${query}`;
 }
 

@@ -1,9 +1,9 @@
 // A document's revision chain as a timeline, first revision to head: each revision supersedes the one
 // before it, so a reader sees when the upstream changed and which revision the search showed.
 import { Problem } from '../../components/problem.tsx';
+import { useJson } from '../../components/use-json.ts';
 import { historyPath, recordHref, revisionOf } from './requests.ts';
 import type { ListedRecord, RevisionHistory } from './types.ts';
-import { useJson } from './use-json.ts';
 
 export function RevisionChain({ record }: { record: ListedRecord }) {
   const { data, error } = useJson<RevisionHistory>(

@@ -1,9 +1,9 @@
 // Export runs, newest first, a page at a time with the API's cursor, and the form that starts one
 // (export:run). Each run links to its page, where its progress is followed live.
-import { useEffect, useState } from 'preact/hooks';
+import { useState } from 'preact/hooks';
 import { useLocation } from 'preact-iso';
-import { getJson } from '../../api.ts';
 import { hasScope } from '../../auth/session.ts';
+import { Pager, useCursorPages } from '../../components/cursor-pages.tsx';
 import { Problem } from '../../components/problem.tsx';
 import { useDraft } from '../../drafts.ts';
 import { sendJson } from './requests.ts';
@@ -14,10 +14,9 @@ const STATUSES: readonly RunStatus[] = ['queued', 'running', 'succeeded', 'faile
 
 export const runPagePath = (runId: string) => `/console/exports/runs/${encodeURIComponent(runId)}`;
 
-export function runsPath(status: string, cursor: string | undefined): string {
+export function runsPath(status: string): string {
   const query = new URLSearchParams({ limit: String(PAGE_SIZE) });
   if (status) query.set('status', status);
-  if (cursor) query.set('cursor', cursor);
   return `/api/export/runs?${query}`;
 }
 
@@ -84,35 +83,9 @@ function StartRun({ profiles, onStarted }: { profiles: ExportProfile[]; onStarte
 
 export function RunsSection({ profiles, onStarted }: { profiles: ExportProfile[]; onStarted: () => void }) {
   const [status, setStatus] = useState('');
-  // The cursors of the pages opened so far; the last one is the page shown (undefined: the first page).
-  const [cursors, setCursors] = useState<(string | undefined)[]>([undefined]);
-  const [refreshes, setRefreshes] = useState(0);
-  const [page, setPage] = useState<RunPage>();
-  const [error, setError] = useState<unknown>();
-  const [loading, setLoading] = useState(false);
-
-  useEffect(() => {
-    let current = true;
-    setLoading(true);
-    getJson<RunPage>(runsPath(status, cursors.at(-1))).then(
-      (next) => {
-        if (!current) return;
-        setPage(next);
-        setError(undefined);
-        setLoading(false);
-      },
-      (caught) => {
-        if (!current) return;
-        setError(caught);
-        setLoading(false);
-      },
-    );
-    return () => {
-      current = false;
-    };
-  }, [status, cursors, refreshes]);
-
-  const pageNumber = cursors.length;
+  // Another status filter is another list: its pages start again at the first.
+  const pages = useCursorPages<RunPage['items'][number]>(runsPath(status));
+  const { page, error, loading } = pages;
   return (
     <section aria-labelledby="export-runs">
       <h2 id="export-runs">Runs</h2>
@@ -120,14 +93,7 @@ export function RunsSection({ profiles, onStarted }: { profiles: ExportProfile[]
       <div class="filters">
         <div class="export-field">
           <label for="run-status-filter">Status</label>
-          <select
-            id="run-status-filter"
-            value={status}
-            onChange={(e) => {
-              setStatus(e.currentTarget.value);
-              setCursors([undefined]);
-            }}
-          >
+          <select id="run-status-filter" value={status} onChange={(e) => setStatus(e.currentTarget.value)}>
             <option value="">any</option>
             {STATUSES.map((s) => (
               <option key={s} value={s}>
@@ -136,27 +102,12 @@ export function RunsSection({ profiles, onStarted }: { profiles: ExportProfile[]
             ))}
           </select>
         </div>
-        <button type="button" onClick={() => setRefreshes(refreshes + 1)} disabled={loading}>
+        <button type="button" onClick={pages.reload} disabled={loading}>
           Refresh runs
         </button>
       </div>
       {error !== undefined && <Problem error={error} />}
-      <nav class="pager" aria-label="Run pages">
-        <button type="button" disabled={pageNumber === 1 || loading} onClick={() => setCursors(cursors.slice(0, -1))}>
-          Previous page
-        </button>
-        <span aria-live="polite">
-          Page {pageNumber}
-          {loading ? ' (loading…)' : ''}
-        </span>
-        <button
-          type="button"
-          disabled={!page?.nextCursor || loading}
-          onClick={() => page?.nextCursor && setCursors([...cursors, page.nextCursor])}
-        >
-          Next page
-        </button>
-      </nav>
+      <Pager label="Run pages" pages={pages} />
       {page?.items.length === 0 ? (
         <p>No export runs{status ? ` with status ${status}` : ''}.</p>
       ) : (

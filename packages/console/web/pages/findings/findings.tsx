@@ -4,10 +4,10 @@
 // filter lives in the address, so a filtered list can be linked and reloaded.
 import './findings.css';
 import { useLocation, useRoute } from 'preact-iso';
+import { Pager, useCursorPages } from '../../components/cursor-pages.tsx';
 import { Problem } from '../../components/problem.tsx';
 import { useDraft } from '../../drafts.ts';
 import { PageTitle } from '../page-title.tsx';
-import { Pager, useCursorPages } from '../reachability/cursor-pages.tsx';
 import { FindingDetail } from './detail.tsx';
 import { type Filter, findingPagePath, findingsPagePath, NO_FILTER } from './paths.ts';
 import type { SbomRecord, StoredFinding } from './types.ts';

@@ -3,10 +3,10 @@
 // and VEX. Everything shown is what Signals computed; the page only lays it out.
 import './reachability.css';
 import { useLocation, useRoute } from 'preact-iso';
+import { Pager, useCursorPages } from '../../components/cursor-pages.tsx';
 import { Problem } from '../../components/problem.tsx';
 import { useDraft } from '../../drafts.ts';
 import { PageTitle } from '../page-title.tsx';
-import { Pager, useCursorPages } from './cursor-pages.tsx';
 import { subjectPagePath } from './paths.ts';
 import { SubjectDetail } from './subject.tsx';
 import type { FactSummary } from './types.ts';

@@ -1,39 +1,21 @@
 // One subject's reachability (/console/reachability/:subject): its fact's targets with lattice state,
 // bucket and score, the witness path of the chosen target drawn with its runtime hits, the unknowns
 // with their reasons, and the VEX the fact gives (GET /signals/facts/{subjectKey}/vex).
-import { useEffect, useState } from 'preact/hooks';
-import { getJson } from '../../api.ts';
+import { useState } from 'preact/hooks';
 import { Problem } from '../../components/problem.tsx';
+import { useJson } from '../../components/use-json.ts';
 import { PageTitle } from '../page-title.tsx';
 import type { Fact, OpenVex, PendingFact, TargetState, Unknown } from './types.ts';
 import { WitnessPath } from './witness-path.tsx';
 
 type VexFormat = 'openvex' | 'cyclonedx';
 
-/** Loads `path` whenever it changes; the answer, the failure, and whether a load is under way. */
-function useJson<T>(path: string) {
-  const [state, setState] = useState<{ data?: T; error?: unknown; loading: boolean }>({ loading: true });
-  useEffect(() => {
-    let current = true;
-    // Nothing of the previous path stays on screen (another VEX format's document) while this one loads.
-    setState({ loading: true });
-    getJson<T>(path).then(
-      (data) => current && setState({ data, loading: false }),
-      (error) => current && setState({ error, loading: false }),
-    );
-    return () => {
-      current = false;
-    };
-  }, [path]);
-  return state;
-}
-
 const totalHits = (state: TargetState) => state.evidence.runtimeHits.reduce((n, h) => n + h.hitCount, 0);
 
 export function SubjectDetail({ subjectKey }: { subjectKey: string }) {
   const encoded = encodeURIComponent(subjectKey);
-  const fact = useJson<Fact | PendingFact>(`/signals/facts/${encoded}`);
-  const unknowns = useJson<{ unknowns: Unknown[] }>(`/signals/unknowns/${encoded}`);
+  const fact = useJson<Fact | PendingFact>(`/signals/facts/${encoded}`, false);
+  const unknowns = useJson<{ unknowns: Unknown[] }>(`/signals/unknowns/${encoded}`, false);
   return (
     <>
       <PageTitle>
@@ -208,7 +190,10 @@ function Unknowns({ unknowns }: { unknowns: Unknown[] }) {
 
 function VexSection({ subjectKey }: { subjectKey: string }) {
   const [format, setFormat] = useState<VexFormat>('openvex');
-  const vex = useJson<Record<string, unknown>>(`/signals/facts/${encodeURIComponent(subjectKey)}/vex?format=${format}`);
+  const vex = useJson<Record<string, unknown>>(
+    `/signals/facts/${encodeURIComponent(subjectKey)}/vex?format=${format}`,
+    false,
+  );
   const statements = format === 'openvex' ? (vex.data as OpenVex | undefined)?.statements : undefined;
   return (
     <section aria-labelledby="vex">

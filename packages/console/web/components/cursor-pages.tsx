@@ -1,8 +1,8 @@
 // A list read one page at a time with the API's cursor (`?cursor=` from the previous page's
-// nextCursor), with Previous/Next buttons: the Reachability and Findings pages' lists all page so.
+// nextCursor), with Previous/Next buttons: every list of the console pages so.
 // Only the cursors of the pages opened are kept, never the rows of earlier pages.
 import { useEffect, useState } from 'preact/hooks';
-import { getJson } from '../../api.ts';
+import { getJson } from '../api.ts';
 
 export interface CursorPage<T> {
   items: T[];
@@ -16,6 +16,8 @@ export interface CursorPages<T> {
   pageNumber: number;
   previous?: () => void;
   next?: () => void;
+  /** Fetches the page shown again (a list the user may expect to have changed, e.g. runs). */
+  reload: () => void;
 }
 
 /**
@@ -30,6 +32,7 @@ export function useCursorPages<T>(listPath: string): CursorPages<T> {
   });
   const cursors = opened.listPath === listPath ? opened.cursors : [undefined];
   const cursor = cursors.at(-1);
+  const [reloads, setReloads] = useState(0);
   const [state, setState] = useState<{ page?: CursorPage<T>; error?: unknown; loading: boolean; of?: string }>({
     loading: true,
   });
@@ -46,7 +49,7 @@ export function useCursorPages<T>(listPath: string): CursorPages<T> {
     return () => {
       current = false;
     };
-  }, [listPath, cursor]);
+  }, [listPath, cursor, reloads]);
 
   // Rows of another list (before a new filter's first page arrives) are never shown as this one's.
   const shown = state.of === listPath ? state : { loading: true };
@@ -56,6 +59,7 @@ export function useCursorPages<T>(listPath: string): CursorPages<T> {
     error: shown.error,
     loading: state.loading,
     pageNumber: cursors.length,
+    reload: () => setReloads((n) => n + 1),
     ...(cursors.length > 1 && !state.loading
       ? { previous: () => setOpened({ listPath, cursors: cursors.slice(0, -1) }) }
       : {}),
