@@ -9,6 +9,7 @@ import { makeProgram } from '@stella/cli';
 import { pae } from '@stella/core';
 import { createLogger } from '@stella/platform';
 import { advisoryFixtures, createDatabase, testBackend } from '@stella/testkit';
+import pg from 'pg';
 import { loadServerConfig, type RunningServer, startServer } from '../src/index.ts';
 
 export interface TestServer {
@@ -251,4 +252,29 @@ export function verifyBundleWithOpenssl(dir: string, keyFile: string): void {
   assert.match(ok, /Verified OK/);
   rmSync(sig);
   execFileSync('sha256sum', ['-c', 'checksums.txt'], { cwd: dir });
+}
+
+/** Changes stored rows as a superuser would: with the AOC constraint set removed, bypassing RLS. */
+export async function tamper(t: TestServer, sql: string): Promise<void> {
+  if (testBackend() === 'postgres') {
+    const superuser = new pg.Client({ connectionString: superuserUrl(t) });
+    await superuser.connect();
+    try {
+      await superuser.query(`select aoc_remove_constraints(); ${sql}`);
+    } finally {
+      await superuser.end();
+    }
+  } else {
+    // PGlite: the embedded session's superuser is behind the app role; step out of it for one transaction.
+    await t.server.ctx.db.transaction(async (tx) => {
+      await tx.exec(`reset role; select aoc_remove_constraints(); ${sql}; set role stella_app;`);
+    });
+  }
+}
+
+/** The test server's database as the cluster's superuser (PostgreSQL leg only). */
+export function superuserUrl(t: TestServer): string {
+  const admin = new URL(process.env.STELLA_TEST_PG_ADMIN_URL!);
+  admin.pathname = new URL(t.databaseUrl!).pathname;
+  return admin.toString();
 }

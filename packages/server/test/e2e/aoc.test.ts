@@ -12,8 +12,7 @@ import { gzipSync } from 'node:zlib';
 import { advisoriesForPackages, aocModule } from '@stella/aoc';
 import { dsseSign, IN_TOTO_PAYLOAD_TYPE } from '@stella/core';
 import { advisoryFixtures, findPostgresBin, scratchDir, testBackend } from '@stella/testkit';
-import pg from 'pg';
-import { fixtureSources, runCli, startTestServer, type TestServer } from '../helpers.ts';
+import { fixtureSources, runCli, startTestServer, superuserUrl, type TestServer, tamper } from '../helpers.ts';
 
 const FIXTURES = `${advisoryFixtures()}/`;
 const manifest = new Map(
@@ -468,30 +467,6 @@ describe(`AOC ingestion on ${testBackend()}`, () => {
     assert.match(psql('-f', join(ops, 'apply-aoc-constraints.sql')), /applied/);
   });
 });
-
-/** Changes rows as a superuser would: with the constraint set removed, bypassing RLS. */
-async function tamper(t: TestServer, sql: string): Promise<void> {
-  if (testBackend() === 'postgres') {
-    const superuser = new pg.Client({ connectionString: superuserUrl(t) });
-    await superuser.connect();
-    try {
-      await superuser.query(`select aoc_remove_constraints(); ${sql}`);
-    } finally {
-      await superuser.end();
-    }
-  } else {
-    // PGlite: the embedded session's superuser is behind the app role; step out of it for one transaction.
-    await t.server.ctx.db.transaction(async (tx) => {
-      await tx.exec(`reset role; select aoc_remove_constraints(); ${sql}; set role stella_app;`);
-    });
-  }
-}
-
-function superuserUrl(t: TestServer): string {
-  const admin = new URL(process.env.STELLA_TEST_PG_ADMIN_URL!);
-  admin.pathname = new URL(t.databaseUrl!).pathname;
-  return admin.toString();
-}
 
 describe(`AOC acceptance: every fixture, by the CLI, on ${testBackend()}`, () => {
   let t: TestServer;

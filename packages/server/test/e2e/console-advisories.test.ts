@@ -8,10 +8,9 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { advisoryFixtures, scratchDir, testBackend } from '@stella/testkit';
-import pg from 'pg';
 import type { Browser, Page } from 'playwright-core';
 import { consolePageProblems, createUser, launchChromium, openPage, screenshot, signIn } from '../console-kit.ts';
-import { runCli, startTestServer, type TestServer } from '../helpers.ts';
+import { runCli, startTestServer, type TestServer, tamper } from '../helpers.ts';
 
 const FIXTURES = advisoryFixtures();
 /** CVE-2023-45288 is GHSA-4v7x-pqxf-cx7m (ghsa) and GO-2024-2687 (Go vulndb): two families, one linkset. */
@@ -39,26 +38,6 @@ function injectedCopy(): { file: string; text: string } {
 async function ingest(t: TestServer, vendor: string, input: string): Promise<void> {
   const r = await runCli(t, ['sources', 'ingest', '--source', vendor, '--input', input, '--json']);
   assert.equal(r.code, 0, `${vendor} ${input}: ${r.stdout}${r.stderr}`);
-}
-
-/** Changes stored rows as a superuser would, past the AOC constraints and RLS (as aoc.test.ts does). */
-async function tamper(t: TestServer, sql: string): Promise<void> {
-  if (testBackend() === 'postgres') {
-    const url = new URL(process.env.STELLA_TEST_PG_ADMIN_URL!);
-    url.pathname = new URL(t.databaseUrl!).pathname;
-    const superuser = new pg.Client({ connectionString: url.toString() });
-    await superuser.connect();
-    try {
-      await superuser.query(`select aoc_remove_constraints(); ${sql}`);
-    } finally {
-      await superuser.end();
-    }
-  } else {
-    // PGlite: the embedded session's superuser is behind the app role; step out of it for one transaction.
-    await t.server.ctx.db.transaction(async (tx) => {
-      await tx.exec(`reset role; select aoc_remove_constraints(); ${sql}; set role stella_app;`);
-    });
-  }
 }
 
 async function uiVerifyRuns(t: TestServer): Promise<number> {
