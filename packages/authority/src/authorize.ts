@@ -16,7 +16,7 @@ import {
 } from './codes.ts';
 import { OAuthError } from './errors.ts';
 import { FORM, type FormBody } from './form.ts';
-import { refusedPage, SIGN_IN_CSP, signInPage, tenantPage } from './sign-in-page.ts';
+import { refusedPage, signInCsp, signInPage, tenantPage } from './sign-in-page.ts';
 import type { TokenThrottle } from './throttle.ts';
 import { authenticateUser, findUser, MAX_PASSWORD_LENGTH } from './users.ts';
 
@@ -30,6 +30,8 @@ export interface AuthorizeDeps {
   now: () => Date;
   sessionTtlSeconds: number;
   throttle?: TokenThrottle;
+  /** Origins of other servers' consoles that sign in here (auth.consoleOrigins), as URL.origin. */
+  consoleOrigins?: readonly string[];
 }
 
 /** The same words for an unknown user, a wrong password and a disabled user. */
@@ -48,13 +50,16 @@ export function registerAuthorizeRoutes(app: FastifyInstance, deps: AuthorizeDep
     }
     return origins;
   };
+  /** Where a code may go: those, and the consoles of other servers configured to sign in here. */
+  const redirectOriginsOf = (request: FastifyRequest) => [...originsOf(request), ...(deps.consoleOrigins ?? [])];
 
   // same-origin, not no-referrer: under no-referrer a browser posts the form with `Origin: null`,
   // which sameOrigin() must refuse; a same-origin referrer never leaves this server.
-  const html = (reply: FastifyReply, status: number, body: string) =>
+  // `redirectUri`: the checked client redirect this page's form may end at.
+  const html = (reply: FastifyReply, status: number, body: string, redirectUri?: string) =>
     reply
       .code(status)
-      .header('content-security-policy', SIGN_IN_CSP)
+      .header('content-security-policy', signInCsp(redirectUri))
       .header('cache-control', 'no-store')
       .header('referrer-policy', 'same-origin')
       .header('x-frame-options', 'DENY')
@@ -96,9 +101,14 @@ export function registerAuthorizeRoutes(app: FastifyInstance, deps: AuthorizeDep
         toRedirect(new OAuthError('access_denied', `user ${user} has no tenant; ask an administrator`), request),
       );
     }
-    if (tenant === undefined) return html(reply, 200, tenantPage(request, user, roles));
+    if (tenant === undefined) return html(reply, 200, tenantPage(request, user, roles), request.redirectUri);
     if (!(tenant in roles)) {
-      return html(reply, 403, tenantPage(request, user, roles, `You have no role in tenant ${tenant}.`));
+      return html(
+        reply,
+        403,
+        tenantPage(request, user, roles, `You have no role in tenant ${tenant}.`),
+        request.redirectUri,
+      );
     }
     const code = await issueCode(deps.db, { user, tenant, request, now: deps.now() });
     return toClient(reply, request.redirectUri, { code, state: request.state });
@@ -118,13 +128,13 @@ export function registerAuthorizeRoutes(app: FastifyInstance, deps: AuthorizeDep
     async (request, reply) => {
       let authorization: AuthorizationRequest;
       try {
-        authorization = parseAuthorizationRequest(request.query as Record<string, string>, originsOf(request));
+        authorization = parseAuthorizationRequest(request.query as Record<string, string>, redirectOriginsOf(request));
       } catch (error) {
         return refuse(reply, error);
       }
       const user = await sessionUser(deps.db, cookieOf(request), deps.now());
       if (user) return finish(reply, authorization, user, undefined);
-      return html(reply, 200, signInPage(authorization));
+      return html(reply, 200, signInPage(authorization), authorization.redirectUri);
     },
   );
 
@@ -145,7 +155,7 @@ export function registerAuthorizeRoutes(app: FastifyInstance, deps: AuthorizeDep
       if (!body) return html(reply, 400, refusedPage('The sign-in form was not sent as the page sends it.'));
       let authorization: AuthorizationRequest;
       try {
-        authorization = parseAuthorizationRequest(body, originsOf(request));
+        authorization = parseAuthorizationRequest(body, redirectOriginsOf(request));
       } catch (error) {
         return refuse(reply, error);
       }
@@ -154,7 +164,12 @@ export function registerAuthorizeRoutes(app: FastifyInstance, deps: AuthorizeDep
         // The tenant step: the session set by the password step says who this is.
         const user = await sessionUser(deps.db, cookie, deps.now());
         if (!user)
-          return html(reply, 401, signInPage(authorization, { error: 'Your sign-in expired; sign in again.' }));
+          return html(
+            reply,
+            401,
+            signInPage(authorization, { error: 'Your sign-in expired; sign in again.' }),
+            authorization.redirectUri,
+          );
         return finish(reply, authorization, user, body.tenant);
       }
       const username = body.username.slice(0, 200);
@@ -169,7 +184,12 @@ export function registerAuthorizeRoutes(app: FastifyInstance, deps: AuthorizeDep
       );
       if (outcome === undefined) {
         request.log.info({ user: username.slice(0, 64) }, 'console sign-in failed');
-        return html(reply, 401, signInPage(authorization, { username, error: SIGN_IN_FAILED }));
+        return html(
+          reply,
+          401,
+          signInPage(authorization, { username, error: SIGN_IN_FAILED }),
+          authorization.redirectUri,
+        );
       }
       if ('refused' in outcome) {
         reply.header('retry-after', String(outcome.retryAfterSeconds));
@@ -180,6 +200,7 @@ export function registerAuthorizeRoutes(app: FastifyInstance, deps: AuthorizeDep
             username,
             error: `Too many failed sign-ins; try again in ${outcome.retryAfterSeconds} s.`,
           }),
+          authorization.redirectUri,
         );
       }
       await endSession(deps.db, cookie);

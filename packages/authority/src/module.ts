@@ -47,6 +47,7 @@ export const authorityModule: Module = {
       config: ctx.config.auth,
       now: () => ctx.clock.now(),
       kek: keyEncryptionKeyFor(ctx.db),
+      consoleOrigins: ctx.config.auth.consoleOrigins,
       throttle: createTokenThrottle({
         failuresBeforeBackoff: ctx.config.auth.tokenFailuresBeforeBackoff,
         backoffMaxSeconds: ctx.config.auth.tokenBackoffMaxSeconds,

@@ -24,6 +24,8 @@ export interface AuthorityRouteDeps {
   throttle?: TokenThrottle;
   /** Default: the KEK attached to `db`. */
   kek?: KeyEncryptionKey;
+  /** auth.consoleOrigins: consoles elsewhere that sign in here and redeem their codes from the browser. */
+  consoleOrigins?: readonly string[];
 }
 
 export const TOKEN_PATH = '/token';
@@ -102,6 +104,7 @@ const DiscoverySchema = Type.Object({
 export function registerAuthorityRoutes(app: FastifyInstance, deps: AuthorityRouteDeps): void {
   const now = deps.now ?? (() => systemClock.now());
   const base = () => deps.issuer().replace(/\/+$/, '');
+  const consoleOrigins = (deps.consoleOrigins ?? []).map((origin) => new URL(origin).origin);
 
   // RFC 6749 §4.4.2 token requests are form-encoded. Added only if no one else did, and JSON parsing
   // for the other routes is untouched.
@@ -125,6 +128,15 @@ export function registerAuthorityRoutes(app: FastifyInstance, deps: AuthorityRou
       },
       // Failed client authentication backs off per client id and address (throttle.ts) instead.
       config: { rateLimit: false },
+      // A console on another configured origin posts its code from the browser (a CORS "simple"
+      // request: form body, no preflight) and may read the answer, errors included. No credentials:
+      // the code and verifier are the proof, not a cookie.
+      onSend: async (request, reply, payload) => {
+        const origin = request.headers.origin;
+        reply.header('vary', 'Origin');
+        if (origin && consoleOrigins.includes(origin)) reply.header('access-control-allow-origin', origin);
+        return payload;
+      },
       // Validation and parse failures must come back in the OAuth shape, not as problem+json.
       attachValidation: true,
       errorHandler: (error, request, reply) => sendOAuthError(request, reply, toOAuthError(error, request)),
@@ -179,6 +191,7 @@ export function registerAuthorityRoutes(app: FastifyInstance, deps: AuthorityRou
     issuer: deps.issuer,
     now,
     sessionTtlSeconds: deps.config.sessionTtlSeconds ?? DEFAULT_SESSION_TTL_SECONDS,
+    consoleOrigins,
     ...(deps.throttle ? { throttle: deps.throttle } : {}),
   });
 

@@ -14,14 +14,20 @@ button{margin-top:1.2rem;padding:.55rem 1.2rem;font:inherit;background:#1f5fbf;c
 .alert{background:#fdecea;border:1px solid #d93025;padding:.6rem;border-radius:4px}
 .muted{color:#596273;font-size:.9rem}`;
 
-/** The Content-Security-Policy of every page here. */
-export const SIGN_IN_CSP = [
-  "default-src 'none'",
-  `style-src 'sha256-${createHash('sha256').update(STYLE).digest('base64')}'`,
-  "form-action 'self'",
-  "frame-ancestors 'none'",
-  "base-uri 'none'",
-].join('; ');
+/**
+ * The Content-Security-Policy of every page here. A form may post only to this server, and the answer
+ * to a sign-in may redirect only to the client's redirect URI (Chromium holds form redirects to
+ * form-action too), whose origin is allowed when the page carries one.
+ */
+export function signInCsp(redirectUri?: string): string {
+  return [
+    "default-src 'none'",
+    `style-src 'sha256-${createHash('sha256').update(STYLE).digest('base64')}'`,
+    `form-action 'self'${redirectUri ? ` ${new URL(redirectUri).origin}` : ''}`,
+    "frame-ancestors 'none'",
+    "base-uri 'none'",
+  ].join('; ');
+}
 
 export function escapeHtml(value: string): string {
   return value.replace(

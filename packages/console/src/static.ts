@@ -3,20 +3,26 @@
 import { extname, join, resolve, sep } from 'node:path';
 
 /**
- * Every console answer carries this policy: scripts, styles and fetches from this origin only, no
- * framing. The Vite build emits no inline script or style, so nothing needs a nonce or a hash.
+ * Every console answer carries this policy: scripts, styles and fetches from this origin only (plus
+ * the `connect` origins: an external sign-in provider's token endpoint), no framing. The Vite build
+ * emits no inline script or style, so nothing needs a nonce or a hash.
  */
-export const CONSOLE_CSP =
-  "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'";
+export function consoleCsp(connect: readonly string[] = []): string {
+  return `default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src ${["'self'", ...connect].join(' ')}; frame-ancestors 'none'; base-uri 'none'; form-action 'self'`;
+}
 
-export const CONSOLE_HEADERS: Readonly<Record<string, string>> = {
-  'content-security-policy': CONSOLE_CSP,
-  'x-content-type-options': 'nosniff',
-  // The callback URL carries the authorization code: never hand it to another origin as a referrer. Not
-  // no-referrer: under it Chromium sends `Origin: null` on same-origin POSTs, and the authority refuses
-  // a sign-out whose origin it cannot check.
-  'referrer-policy': 'same-origin',
-};
+export const CONSOLE_CSP = consoleCsp();
+
+export function consoleHeaders(connect: readonly string[] = []): Readonly<Record<string, string>> {
+  return {
+    'content-security-policy': consoleCsp(connect),
+    'x-content-type-options': 'nosniff',
+    // The callback URL carries the authorization code: never hand it to another origin as a referrer. Not
+    // no-referrer: under it Chromium sends `Origin: null` on same-origin POSTs, and the authority refuses
+    // a sign-out whose origin it cannot check.
+    'referrer-policy': 'same-origin',
+  };
+}
 
 /** Vite's hashed output: a new build gets new names, so these may be cached for a year. */
 export const IMMUTABLE_CACHE = 'public, max-age=31536000, immutable';

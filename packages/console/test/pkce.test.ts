@@ -16,8 +16,11 @@ test('verifiers are 43 unreserved characters and never repeat', () => {
   for (const token of seen) assert.match(token, /^[A-Za-z0-9_-]{43}$/);
 });
 
+const BUILT_IN = { authorizationEndpoint: '/authorize', clientId: 'stella-console', scope: '', external: false };
+
 test('the authorize address and the token request carry the public client and the callback', () => {
-  const url = new URL(authorizeUrl('https://stella.example', 'challenge', 'state-1'));
+  const url = new URL(authorizeUrl(BUILT_IN, 'https://stella.example', 'challenge', 'state-1'));
+  assert.equal(url.origin, 'https://stella.example');
   assert.equal(url.pathname, '/authorize');
   assert.deepEqual(Object.fromEntries(url.searchParams), {
     response_type: 'code',
@@ -27,15 +30,37 @@ test('the authorize address and the token request carry the public client and th
     code_challenge_method: 'S256',
     state: 'state-1',
   });
-  const again = new URL(authorizeUrl('https://stella.example', 'challenge', 'state-2', 'acme'));
+  const again = new URL(authorizeUrl(BUILT_IN, 'https://stella.example', 'challenge', 'state-2', 'acme'));
   assert.equal(again.searchParams.get('tenant'), 'acme');
-  assert.deepEqual(Object.fromEntries(tokenRequestBody('https://stella.example', 'c0de', 'v3rifier')), {
+  assert.deepEqual(Object.fromEntries(tokenRequestBody(BUILT_IN, 'https://stella.example', 'c0de', 'v3rifier')), {
     grant_type: 'authorization_code',
     code: 'c0de',
     redirect_uri: 'https://stella.example/console/callback',
     client_id: 'stella-console',
     code_verifier: 'v3rifier',
   });
+});
+
+test('an external provider: its endpoint with its own query kept, its client id and scope, no tenant parameter', () => {
+  const external = {
+    authorizationEndpoint: 'https://idp.example/oauth2/auth?realm=ops',
+    clientId: 'ops-console',
+    scope: 'openid stella',
+    external: true,
+  };
+  const url = new URL(authorizeUrl(external, 'https://stella.example', 'challenge', 'state-3', 'acme'));
+  assert.equal(`${url.origin}${url.pathname}`, 'https://idp.example/oauth2/auth');
+  assert.deepEqual(Object.fromEntries(url.searchParams), {
+    realm: 'ops',
+    response_type: 'code',
+    client_id: 'ops-console',
+    redirect_uri: 'https://stella.example/console/callback',
+    code_challenge: 'challenge',
+    code_challenge_method: 'S256',
+    state: 'state-3',
+    scope: 'openid stella',
+  });
+  assert.equal(tokenRequestBody(external, 'https://stella.example', 'c', 'v').get('client_id'), 'ops-console');
 });
 
 test('claims: name, role, a single tenant, scopes and expiry; several tenants name none', () => {

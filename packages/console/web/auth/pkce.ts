@@ -1,7 +1,13 @@
 // OAuth2 authorization code with PKCE (RFC 7636) as a public client: the verifier, its S256 challenge
-// and the /authorize address. Only the Web Crypto API, so these run in the browser and in node:test.
+// and the authorization request. Only the Web Crypto API, so these run in the browser and in node:test.
 
-export const CLIENT_ID = 'stella-console';
+/** Where and as whom the console signs in (provider.ts); only what building the requests needs. */
+export interface AuthorizationServer {
+  authorizationEndpoint: string;
+  clientId: string;
+  scope: string;
+  external: boolean;
+}
 
 /** 32 random bytes: a 43-character verifier, the RFC's recommended length. */
 export function randomToken(): string {
@@ -18,27 +24,42 @@ export function redirectUri(origin: string): string {
   return `${origin}/console/callback`;
 }
 
-export function authorizeUrl(origin: string, challenge: string, state: string, tenant?: string): string {
-  const query = new URLSearchParams({
-    response_type: 'code',
-    client_id: CLIENT_ID,
-    redirect_uri: redirectUri(origin),
-    code_challenge: challenge,
-    code_challenge_method: 'S256',
-    state,
-  });
+/** The authorization request; a relative endpoint (the built-in /authorize) is on this origin. */
+export function authorizeUrl(
+  server: AuthorizationServer,
+  origin: string,
+  challenge: string,
+  state: string,
+  tenant?: string,
+): string {
+  // Parameters the endpoint URL already has are kept (OAuth 2.0 §3.1 allows a query component).
+  const url = new URL(server.authorizationEndpoint, origin);
+  const query = url.searchParams;
+  query.set('response_type', 'code');
+  query.set('client_id', server.clientId);
+  query.set('redirect_uri', redirectUri(origin));
+  query.set('code_challenge', challenge);
+  query.set('code_challenge_method', 'S256');
+  query.set('state', state);
+  if (server.scope) query.set('scope', server.scope);
   // The tenant of this tab's last sign-in: a user with several tenants is not asked again on a reload.
-  if (tenant) query.set('tenant', tenant);
-  return `${origin}/authorize?${query}`;
+  // stella's own parameter; an external provider decides the tenant claim itself.
+  if (tenant && !server.external) query.set('tenant', tenant);
+  return url.href;
 }
 
-/** The form body of the authorization_code grant at /token. */
-export function tokenRequestBody(origin: string, code: string, verifier: string): URLSearchParams {
+/** The form body of the authorization_code grant at the token endpoint. */
+export function tokenRequestBody(
+  server: Pick<AuthorizationServer, 'clientId'>,
+  origin: string,
+  code: string,
+  verifier: string,
+): URLSearchParams {
   return new URLSearchParams({
     grant_type: 'authorization_code',
     code,
     redirect_uri: redirectUri(origin),
-    client_id: CLIENT_ID,
+    client_id: server.clientId,
     code_verifier: verifier,
   });
 }

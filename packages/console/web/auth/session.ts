@@ -4,7 +4,9 @@
 import { apiErrorOf } from '../api-error.ts';
 import { saveDrafts } from '../drafts.ts';
 import { type Claims, readClaims } from './claims.ts';
+import { SignInError } from './errors.ts';
 import { authorizeUrl, codeChallenge, randomToken, tokenRequestBody } from './pkce.ts';
+import { signInProvider } from './provider.ts';
 
 const PENDING_KEY = 'stella.console.sign-in';
 const LAST_SIGN_IN_KEY = 'stella.console.last-sign-in';
@@ -25,17 +27,6 @@ interface PendingSignIn {
   state: string;
   verifier: string;
   returnTo: string;
-}
-
-/** Why a sign-in did not complete, in the problem+json shape the console shows for every error. */
-export class SignInError extends Error {
-  readonly title: string;
-  readonly code: string;
-  constructor(title: string, detail: string, code: string) {
-    super(detail);
-    this.title = title;
-    this.code = code;
-  }
 }
 
 let session: Session | undefined;
@@ -65,7 +56,10 @@ export async function beginSignIn(returnTo: string): Promise<void> {
   const pending: PendingSignIn = { state: randomToken(), verifier: randomToken(), returnTo };
   sessionStorage.setItem(PENDING_KEY, JSON.stringify(pending));
   const tenant = sessionStorage.getItem(TENANT_KEY) ?? undefined;
-  location.assign(authorizeUrl(location.origin, await codeChallenge(pending.verifier), pending.state, tenant));
+  const provider = await signInProvider();
+  location.assign(
+    authorizeUrl(provider, location.origin, await codeChallenge(pending.verifier), pending.state, tenant),
+  );
 }
 
 /** Whether the API refused a token minted moments ago: re-authorising again would only loop. */
@@ -90,17 +84,19 @@ export async function completeSignIn(query: URLSearchParams): Promise<string> {
   if (error) throw new SignInError('Sign-in refused', query.get('error_description') ?? error, error);
   const code = query.get('code');
   if (!code) throw new SignInError('Sign-in incomplete', 'The authority sent no code. Sign in again.', 'no_code');
-  const response = await fetch('/token', {
+  const provider = await signInProvider();
+  const response = await fetch(provider.tokenEndpoint, {
     method: 'POST',
     headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
-    body: tokenRequestBody(location.origin, code, pending.verifier),
-    credentials: 'same-origin',
+    body: tokenRequestBody(provider, location.origin, code, pending.verifier),
+    // No cookie goes to an external provider: the code and the PKCE verifier are the whole proof.
+    credentials: provider.external ? 'omit' : 'same-origin',
   });
   const body = (await response.json().catch(() => ({}))) as Record<string, unknown>;
   if (!response.ok || typeof body.access_token !== 'string') {
     throw new SignInError(
       'Token exchange failed',
-      String(body.error_description ?? body.detail ?? `POST /token answered ${response.status}`),
+      String(body.error_description ?? body.detail ?? `POST ${provider.tokenEndpoint} answered ${response.status}`),
       String(body.error ?? body.code ?? response.status),
     );
   }
@@ -112,11 +108,13 @@ export async function completeSignIn(query: URLSearchParams): Promise<string> {
 }
 
 /**
- * Ends the authority's sign-in session, so the next /authorize asks for the password again, and returns
- * why that failed, if it did. The token is dropped either way, by forgetSession.
+ * Ends the built-in authority's sign-in session, so the next /authorize asks for the password again, and
+ * returns why that failed, if it did. The token is dropped either way, by forgetSession.
  */
 export async function endAuthoritySession(): Promise<unknown> {
   try {
+    // An external provider's session is its own: signing out there is done on its pages.
+    if ((await signInProvider()).external) return undefined;
     const response = await fetch('/authorize/sign-out', { method: 'POST', credentials: 'same-origin' });
     return response.ok ? undefined : await apiErrorOf(response);
   } catch (error) {

@@ -1,6 +1,6 @@
 // Every failure the console shows, in the API's own terms: problem+json title, detail and code.
 import { ApiError } from '../api-error.ts';
-import { SignInError } from '../auth/session.ts';
+import { SignInError } from '../auth/errors.ts';
 
 export function describeError(error: unknown): { title: string; detail: string; code: string } {
   if (error instanceof ApiError || error instanceof SignInError) {

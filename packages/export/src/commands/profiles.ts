@@ -5,16 +5,19 @@ import { Errors } from '@stella/core';
 import { type CliCtx, CliError, createApiClient, log, printResult } from '@stella/platform';
 import type { Command } from 'commander';
 import { ExportErrors } from '../errors.ts';
+import { parseProfileText } from '../profiles/document.ts';
 import { profileProblems } from '../profiles/schema.ts';
 import type { ProfileView } from '../service/index.ts';
 
-function readJsonFile(path: string): unknown {
+/** A profile file: YAML (`.yaml`/`.yml`) or JSON, parsed as the server parses a body of that type. */
+function readProfileFile(path: string): unknown {
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
   } catch (error) {
     throw new CliError(Errors.fileNotFound, `${path}: ${(error as Error).message}`, { cause: error });
   }
+  if (/\.ya?ml$/i.test(path)) return parseProfileText(text, path);
   try {
     return JSON.parse(text);
   } catch (error) {
@@ -26,7 +29,7 @@ function readJsonFile(path: string): unknown {
 
 /** Client-side schema check, so a bad file is refused with every problem before any request. */
 function checkProfileFile(path: string): unknown {
-  const doc = readJsonFile(path);
+  const doc = readProfileFile(path);
   const problems = profileProblems(doc);
   if (problems.length > 0) {
     throw new CliError(
@@ -93,8 +96,8 @@ function registerProfileChanges(profile: Command, cli: CliCtx): void {
   const api = () => createApiClient(io, globals());
   profile
     .command('create')
-    .description('Create a profile from an ExportProfile JSON file (validated here first)')
-    .requiredOption('--file <json>', 'ExportProfile document')
+    .description('Create a profile from an ExportProfile file, YAML or JSON (validated here first)')
+    .requiredOption('--file <path>', 'ExportProfile document: .yaml/.yml is read as YAML, anything else as JSON')
     .action(async (flags: { file: string }) => {
       const response = await api().request('POST', '/api/export/profiles', { body: checkProfileFile(flags.file) });
       const view = (await response.json()) as ProfileView;
@@ -106,9 +109,9 @@ function registerProfileChanges(profile: Command, cli: CliCtx): void {
     });
   profile
     .command('update')
-    .description('Store a new revision of a profile from a JSON file')
+    .description('Store a new revision of a profile from a YAML or JSON file')
     .argument('<id>', 'profile id')
-    .requiredOption('--file <json>', 'ExportProfile document (metadata.name must be <id>)')
+    .requiredOption('--file <path>', 'ExportProfile document, YAML or JSON (metadata.name must be <id>)')
     .action(async (id: string, flags: { file: string }) => {
       const view = await api().json<ProfileView>('PUT', `/api/export/profiles/${encodeURIComponent(id)}`, {
         body: checkProfileFile(flags.file),

@@ -3,6 +3,7 @@
 // revision), clone and archive.
 import type { HttpApp } from '@stella/platform';
 import Type from 'typebox';
+import { PROFILE_YAML_TYPES, parseProfileText } from '../profiles/document.ts';
 import { ExportProfileSchema } from '../profiles/schema.ts';
 import { type ExportService, revisionNumber } from '../service/index.ts';
 import { manage, read, tags } from './options.ts';
@@ -43,8 +44,9 @@ function registerProfileCreate(app: HttpApp, service: ExportService): void {
       schema: {
         tags,
         summary: 'Create an export profile (revision r1); 400 lists every schema error',
+        consumes: ['application/json', ...PROFILE_YAML_TYPES],
         description:
-          '201 when created; 200 with the stored revision when a profile of that name already has this spec and labels; 409 ERR_EXPORT_007 when it has other content.',
+          'Body: the ExportProfile as JSON, or as YAML (application/yaml). 201 when created; 200 with the stored revision when a profile of that name already has this spec and labels; 409 ERR_EXPORT_007 when it has other content.',
         body: Type.Unknown(),
       },
     },
@@ -80,6 +82,8 @@ function registerProfileChanges(app: HttpApp, service: ExportService): void {
         schema: {
           tags,
           summary: 'Update a profile: stores revision r<N+1> (200 with the unchanged revision when nothing changed)',
+          description: 'Body: the ExportProfile as JSON, or as YAML (application/yaml).',
+          consumes: ['application/json', ...PROFILE_YAML_TYPES],
           params: profileParams,
           body: Type.Unknown(),
         },
@@ -128,6 +132,16 @@ function registerProfileChanges(app: HttpApp, service: ExportService): void {
 
 export function registerProfileRoutes(app: HttpApp, service: ExportService): void {
   registerProfileReads(app, service);
-  registerProfileCreate(app, service);
-  registerProfileChanges(app, service);
+  // Create and update take the document as JSON or as YAML (as it is written in the seeds and by people).
+  app.register(async (scope) => {
+    scope.addContentTypeParser(PROFILE_YAML_TYPES, { parseAs: 'string' }, (_request, body, done) => {
+      try {
+        done(null, parseProfileText(body as string));
+      } catch (error) {
+        done(error as Error);
+      }
+    });
+    registerProfileCreate(scope as HttpApp, service);
+    registerProfileChanges(scope as HttpApp, service);
+  });
 }

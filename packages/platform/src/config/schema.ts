@@ -213,6 +213,11 @@ export const PlatformConfigSchema = Type.Object(
           description:
             'How long a console sign-in lasts: while it does, the console gets new tokens from /authorize without asking for the password again. Signing out, a new password or disabling the user ends it sooner.',
         }),
+        consoleOrigins: Type.Array(Type.String({ pattern: '^https?://[^/?#]+$' }), {
+          default: [],
+          description:
+            "Other origins (scheme://host[:port]) whose stella console may sign in with this server's authority: /authorize accepts their /console/callback, and /token answers them with CORS. The console there sets console.oidc to this server. Its own origin (server.publicUrl) needs no entry.",
+        }),
         secretCheckConcurrency: Type.Integer({
           default: 2,
           minimum: 1,

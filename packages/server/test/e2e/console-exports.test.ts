@@ -111,16 +111,33 @@ describe(`console Export Center with a worker on ${testBackend()}`, () => {
     await problem.getByText('Invalid export request').waitFor();
     await problem.getByText('invalid export profile: /: missing required property "spec"').waitFor();
 
-    // Markup in API text stays text: a label value comes back in the revision's document.
+    // YAML the parser cannot read: the server's coded refusal names the line.
+    await pasted
+      .getByRole('textbox')
+      .fill('apiVersion: stellaops.io/export.v1\nkind: ExportProfile\nspec: [json, raw\n');
+    await pasted.getByRole('button', { name: 'Create from document' }).click();
+    await page.getByRole('alert').getByText('ERR_MALFORMED_BODY').waitFor();
+    await page
+      .getByRole('alert')
+      .getByText(/not valid YAML or JSON: .* at line \d+/)
+      .waitFor();
+
+    // A profile pasted as YAML; markup in API text stays text: a label value comes back in the revision's document.
     const label = '<img src=x onerror=alert(1)>';
-    await pasted.getByRole('textbox').fill(
-      JSON.stringify({
-        apiVersion: 'stellaops.io/export.v1',
-        kind: 'ExportProfile',
-        metadata: { name: 'labelled', labels: { note: label } },
-        spec: { kind: 'json', variant: 'raw', distribution: ['http'] },
-      }),
-    );
+    await pasted
+      .getByRole('textbox')
+      .fill(
+        [
+          'apiVersion: stellaops.io/export.v1',
+          'kind: ExportProfile',
+          'metadata:',
+          '  name: labelled',
+          '  labels:',
+          `    note: "${label}"`,
+          'spec: {kind: json, variant: raw, distribution: [http]}',
+          '',
+        ].join('\n'),
+      );
     await pasted.getByRole('button', { name: 'Create from document' }).click();
     await page.getByText('Profile labelled r1 stored.').waitFor();
     await page.locator('summary', { hasText: 'labelled' }).click();

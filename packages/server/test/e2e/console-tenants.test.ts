@@ -1,6 +1,6 @@
 // Who sees what in the console, in Chromium against a real server: a user of a second tenant sees none
 // of the first tenant's data, a user with roles in two tenants picks one on the authority's form and
-// sees that tenant only, each role gets the pages its scopes allow, and a wrong password is answered
+// sees that tenant only, each role gets the pages and controls its scopes allow, and a wrong password is answered
 // with the authority's generic message.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
@@ -115,7 +115,11 @@ describe(`console tenants and roles (${testBackend()})`, () => {
     await page.close();
   });
 
-  test('each role sees the pages its scopes allow', async () => {
+  test('each role sees the pages and controls its scopes allow', async () => {
+    const ALL_PAGES = ['Overview', 'Advisories', 'Reachability', 'Export Center', 'Findings', 'Timeline'];
+    // Every role reads everything; what differs is what it may do.
+    const verifies = { viewer: false, auditor: true, operator: false, admin: true };
+    const managesProfiles = { viewer: false, auditor: false, operator: true, admin: true };
     for (const role of ['viewer', 'auditor', 'operator', 'admin'] as const) {
       const password = await createUser(t, `role-${role}`, role);
       const { page, problems } = await openPage(browser);
@@ -123,9 +127,18 @@ describe(`console tenants and roles (${testBackend()})`, () => {
       const nav = (
         await page.getByRole('navigation', { name: 'Console pages' }).getByRole('link').allTextContents()
       ).map((s) => s.trim());
-      // Every role reads the timeline; the pages of later slices add their own rows to this check.
-      assert.ok(nav.includes('Overview') && nav.includes('Timeline'), `${role}: ${nav.join(', ')}`);
+      assert.deepEqual(nav, ALL_PAGES, role);
       assert.match((await page.getByLabel('Signed in as').textContent())!, new RegExp(`Role\\s*${role}`));
+
+      await page.getByRole('link', { name: 'Advisories' }).click();
+      await page.getByRole('heading', { level: 1, name: 'Advisories' }).waitFor();
+      await page.getByRole('button', { name: 'Search' }).waitFor();
+      assert.equal(await page.getByRole('heading', { name: 'AOC verify' }).count(), verifies[role] ? 1 : 0, role);
+
+      await page.getByRole('link', { name: 'Export Center' }).click();
+      await page.getByRole('heading', { level: 2, name: 'Runs' }).waitFor();
+      const profileForm = page.getByRole('form', { name: 'New profile from fields' });
+      assert.equal(await profileForm.count(), managesProfiles[role] ? 1 : 0, role);
       assert.deepEqual(consolePageProblems(problems), [], role);
       await page.close();
     }

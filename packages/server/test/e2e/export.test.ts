@@ -276,6 +276,46 @@ describe(`Export Center acceptance on ${testBackend()}`, () => {
       body: keepOne,
     });
     assert.equal(same.status, 200);
+    // The same document written as YAML is the same revision, over the API and from a .yaml file.
+    const keepOneYaml = [
+      'apiVersion: stellaops.io/export.v1',
+      'kind: ExportProfile',
+      'metadata:',
+      '  name: raw-all',
+      '  labels: {team: secops}',
+      'spec:',
+      '  kind: json',
+      '  variant: raw',
+      '  distribution: [http]',
+      '  compression: {codec: zstd, level: 3}',
+      '  retention: {mode: count, value: 1}',
+      '',
+    ].join('\n');
+    const asYaml = await api('/api/export/profiles/raw-all', {
+      method: 'PUT',
+      body: keepOneYaml,
+      headers: { 'content-type': 'application/yaml' },
+    });
+    assert.equal(asYaml.status, 200, await asYaml.clone().text());
+    assert.equal(((await asYaml.json()) as { revision: string }).revision, 'r2');
+    const yamlFile = join(work, 'raw-all.yaml');
+    writeFileSync(yamlFile, keepOneYaml);
+    const fromFile = await cli(['export', 'profile', 'update', 'raw-all', '--file', yamlFile, '--json']);
+    assert.equal(fromFile.code, 0, fromFile.stderr);
+    assert.equal((JSON.parse(fromFile.stdout) as { revision: string }).revision, 'r2');
+    // Duplicate keys and alias bombs are refused as malformed, before any schema check.
+    for (const bad of [
+      `${keepOneYaml}kind: ExportProfile\n`,
+      `a: &a [x,x,x,x,x,x,x,x]\nb: &b [*a,*a,*a,*a,*a,*a,*a,*a]\nc: &c [*b,*b,*b,*b,*b,*b,*b,*b]\nd: [*c,*c,*c,*c,*c,*c,*c,*c]\n`,
+    ]) {
+      const refused = await api('/api/export/profiles/raw-all', {
+        method: 'PUT',
+        body: bad,
+        headers: { 'content-type': 'application/yaml' },
+      });
+      assert.equal(refused.status, 400);
+      assert.equal(((await refused.json()) as { code: string }).code, 'ERR_MALFORMED_BODY');
+    }
     const r1 = (await (await api('/api/export/profiles/raw-all?revision=r1')).json()) as { document: { spec: object } };
     assert.deepEqual(r1.document.spec, PROFILE.spec);
     const run = (await (await api(`/api/export/runs/${firstRun}`)).json()) as { profileRevision: string };

@@ -1,4 +1,4 @@
-// Export profiles: the latest revision of each, a form for the common fields, a pasted JSON document
+// Export profiles: the latest revision of each, a form for the common fields, a pasted YAML or JSON document
 // for everything else (encryption, include, policy mode), and each profile's revisions, read one at a
 // time, with a new revision saved from an edited document (PUT stores r<N+1>).
 import { useState } from 'preact/hooks';
@@ -6,7 +6,7 @@ import { getJson } from '../../api.ts';
 import { hasScope } from '../../auth/session.ts';
 import { Problem } from '../../components/problem.tsx';
 import { useDraft } from '../../drafts.ts';
-import { parsePastedJson, profilePath, sendJson } from './requests.ts';
+import { profilePath, sendDocument, sendJson } from './requests.ts';
 import type { ExportProfile, ProfileDocument } from './types.ts';
 
 const API_VERSION = 'stellaops.io/export.v1';
@@ -53,11 +53,11 @@ function CreateProfile({ onCreated }: { onCreated: (profile: ExportProfile) => v
   const [pasted, setPasted] = useDraft<string>('export-profile-json', '');
   const [error, setError] = useState<unknown>();
   const [created, setCreated] = useState<ExportProfile>();
-  const create = async (document: () => unknown) => {
+  const create = async (send: () => Promise<ExportProfile>) => {
     setError(undefined);
     setCreated(undefined);
     try {
-      const profile = await sendJson<ExportProfile>('POST', '/api/export/profiles', document());
+      const profile = await send();
       setCreated(profile);
       onCreated(profile);
       return true;
@@ -68,11 +68,11 @@ function CreateProfile({ onCreated }: { onCreated: (profile: ExportProfile) => v
   };
   const submitForm = async (event: Event) => {
     event.preventDefault();
-    if (await create(() => documentOf(form))) setForm(EMPTY_FORM);
+    if (await create(() => sendJson('POST', '/api/export/profiles', documentOf(form)))) setForm(EMPTY_FORM);
   };
   const submitPasted = async (event: Event) => {
     event.preventDefault();
-    if (await create(() => parsePastedJson(pasted))) setPasted('');
+    if (await create(() => sendDocument('POST', '/api/export/profiles', pasted))) setPasted('');
   };
   const toggleDistribution = (target: string, on: boolean) =>
     setForm({
@@ -165,7 +165,7 @@ function CreateProfile({ onCreated }: { onCreated: (profile: ExportProfile) => v
       <form class="export-form" onSubmit={submitPasted} aria-label="New profile from a document">
         <label class="wide">
           <span>
-            Profile document (JSON, as <code>stella export profile create --file</code> takes it)
+            Profile document, YAML or JSON (as <code>stella export profile create --file</code> takes it)
           </span>
           <textarea
             rows={8}
@@ -208,7 +208,7 @@ function Revisions({ profile, onSaved }: { profile: ExportProfile; onSaved: (pro
     event.preventDefault();
     setError(undefined);
     try {
-      const saved = await sendJson<ExportProfile>('PUT', profilePath(profile.profileId), parsePastedJson(edited));
+      const saved = await sendDocument<ExportProfile>('PUT', profilePath(profile.profileId), edited);
       setEdited('');
       setRevision(saved.revision);
       setShown(saved);
@@ -238,7 +238,7 @@ function Revisions({ profile, onSaved }: { profile: ExportProfile; onSaved: (pro
       {hasScope('export:profile:manage') && !profile.archived && (
         <form class="export-form" onSubmit={save} aria-label={`New revision of ${profile.profileId}`}>
           <label class="wide">
-            New revision of {profile.profileId} (JSON; the name stays {profile.profileId})
+            New revision of {profile.profileId} (YAML or JSON; the name stays {profile.profileId})
             <textarea
               rows={8}
               required

@@ -2,7 +2,6 @@
 // refusals as the API's problem+json. Reads go through getJson.
 
 import { authorisedFetch } from '../../api.ts';
-import { ApiError } from '../../api-error.ts';
 
 export async function sendJson<T>(method: 'POST' | 'PUT', path: string, body?: unknown): Promise<T> {
   const response = await authorisedFetch(path, {
@@ -13,18 +12,17 @@ export async function sendJson<T>(method: 'POST' | 'PUT', path: string, body?: u
   return response.json() as Promise<T>;
 }
 
-/** A pasted document: the API takes JSON only, so a paste that is not JSON is refused here with the parser's reason. */
-export function parsePastedJson(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch (error) {
-    throw new ApiError(
-      400,
-      'Not a JSON document',
-      `The pasted profile is not JSON (${error instanceof Error ? error.message : String(error)}). The API accepts JSON only: convert YAML first (yq -o json).`,
-      'invalid_json',
-    );
-  }
+/**
+ * A pasted profile document, sent as typed: the API parses YAML (and so JSON) itself and answers a
+ * document it cannot read with a coded problem naming the line and column.
+ */
+export async function sendDocument<T>(method: 'POST' | 'PUT', path: string, text: string): Promise<T> {
+  const response = await authorisedFetch(path, {
+    method,
+    headers: { accept: 'application/json', 'content-type': 'application/yaml' },
+    body: text,
+  });
+  return response.json() as Promise<T>;
 }
 
 export const runPath = (runId: string) => `/api/export/runs/${encodeURIComponent(runId)}`;

@@ -86,7 +86,7 @@ function FactView({ fact }: { fact: Fact }) {
           <p>The fact has no targets.</p>
         ) : (
           <div class="scroll">
-            <table>
+            <table class="reach-targets">
               <caption>Each target's lattice state, bucket and score</caption>
               <thead>
                 <tr>
