@@ -3,6 +3,20 @@
 import { defineConfigSection } from '@stella/platform';
 import Type, { type Static } from 'typebox';
 
+/** A retention default for one profile kind, as a profile's own `spec.retention` is written. */
+function retentionDefault(mode: 'days' | 'count', value: number, kind: string) {
+  return Type.Object(
+    {
+      mode: Type.Union([Type.Literal('days'), Type.Literal('count')], {
+        default: mode,
+        description: `How ${kind} bundles expire when their profile sets no spec.retention: after \`value\` days, or beyond the newest \`value\` runs.`,
+      }),
+      value: Type.Integer({ default: value, minimum: 1, description: `Days or runs kept for ${kind} bundles.` }),
+    },
+    { default: {}, additionalProperties: false },
+  );
+}
+
 export const exportConfig = defineConfigSection(
   'export',
   Type.Object(
@@ -46,6 +60,19 @@ export const exportConfig = defineConfigSection(
         default: '15 3 * * *',
         description: 'When the nightly retention pruner runs (cron, UTC).',
       }),
+      retention: Type.Object(
+        {
+          mirror: retentionDefault('days', 30, 'mirror'),
+          trivy: retentionDefault('count', 10, 'trivy'),
+          json: retentionDefault('days', 30, 'json'),
+        },
+        {
+          default: {},
+          additionalProperties: false,
+          description:
+            "Retention of profiles without spec.retention, per kind (the runbook's defaults). The runbook's block `ExportCenter: {Retention: {Mirror: {Mode: days, Value: 30}, Trivy: {Mode: count, Value: 10}}}` is read as this.",
+        },
+      ),
       keepDeltas: Type.Integer({
         default: 5,
         minimum: 0,
@@ -121,6 +148,8 @@ export const exportConfig = defineConfigSection(
     MIRROR_SIGN_KEY_B64: 'mirror.signPrivateKey',
     REQUIRE_PROD_SIGNING: 'mirror.requireProdSigning',
   },
+  // Runbook §5.2 writes retention as the .NET service's configuration; stella.yaml takes it as written.
+  { 'ExportCenter.Retention': 'retention' },
 );
 
 export type ExportConfig = Static<typeof exportConfig.schema>;

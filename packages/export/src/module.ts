@@ -49,6 +49,7 @@ function room(ctx: Ctx): RoomState {
         metrics,
         logger: ctx.logger,
         keepDeltas: ctx.config.export.keepDeltas,
+        defaults: ctx.config.export.retention,
       }),
     };
     rooms.set(ctx, state);

@@ -14,10 +14,18 @@ export interface RetentionPolicy {
   value: number;
 }
 
-/** The runbook's defaults: mirror 30 days, trivy 10 runs; others 30 days. */
-export function defaultRetention(kind: string): RetentionPolicy {
-  if (kind === 'trivy') return { mode: 'count', value: 10 };
-  return { mode: 'days', value: 30 };
+/** Retention for profiles that set none, per kind (export.retention; the runbook's defaults). */
+export type RetentionDefaults = Readonly<Record<'mirror' | 'trivy' | 'json', RetentionPolicy>>;
+
+/** The runbook's defaults: mirror 30 days, trivy 10 runs; json 30 days. */
+export const RUNBOOK_RETENTION: RetentionDefaults = {
+  mirror: { mode: 'days', value: 30 },
+  trivy: { mode: 'count', value: 10 },
+  json: { mode: 'days', value: 30 },
+};
+
+export function defaultRetention(kind: string, defaults: RetentionDefaults = RUNBOOK_RETENTION): RetentionPolicy {
+  return kind === 'mirror' || kind === 'trivy' ? defaults[kind] : defaults.json;
 }
 
 export interface PruneReport {
@@ -36,6 +44,8 @@ export interface RetentionDeps {
   metrics: ExportMetrics;
   logger: Logger;
   keepDeltas: number;
+  /** export.retention; default the runbook's. */
+  defaults?: RetentionDefaults;
 }
 
 export type RetentionService = ReturnType<typeof createRetention>;
@@ -73,7 +83,12 @@ interface PrunePlan {
 }
 
 /** Each profile's runs against its retention policy (or the runbook default for its kind). */
-async function planPrune(q: Queryable, now: Date, keepDeltas: number): Promise<PrunePlan> {
+async function planPrune(
+  q: Queryable,
+  now: Date,
+  keepDeltas: number,
+  defaults: RetentionDefaults = RUNBOOK_RETENTION,
+): Promise<PrunePlan> {
   const profiles = new Map((await listLatestProfiles(q, { includeArchived: true })).map((p) => [p.name, p] as const));
   const byProfile = new Map<string, RunRow[]>();
   for (const run of await retainedRuns(q)) {
@@ -85,7 +100,8 @@ async function planPrune(q: Queryable, now: Date, keepDeltas: number): Promise<P
   for (const [name, runs] of byProfile) {
     const profile = profiles.get(name);
     const kind = profile?.kind ?? runs[0]!.profile_kind.split(':')[0]!;
-    const policy = (profile?.document.spec.retention as RetentionPolicy | undefined) ?? defaultRetention(kind);
+    const policy =
+      (profile?.document.spec.retention as RetentionPolicy | undefined) ?? defaultRetention(kind, defaults);
     const expired = selectExpired(runs, policy, { now, keepDeltas, delta: profile?.variant === 'delta' });
     for (const run of runs) {
       const reason = expired.get(run.run_id);
@@ -130,9 +146,12 @@ export function createRetention(deps: RetentionDeps) {
 
   async function prune(tenant: string): Promise<PruneReport> {
     const now = clock.now();
-    const { expiredRuns, keptUris, keptBytes } = await db.transaction((q) => planPrune(q, now, deps.keepDeltas), {
-      tenant,
-    });
+    const { expiredRuns, keptUris, keptBytes } = await db.transaction(
+      (q) => planPrune(q, now, deps.keepDeltas, deps.defaults),
+      {
+        tenant,
+      },
+    );
     let blobsDeleted = 0;
     const pruned: PruneReport['pruned'] = [];
     for (const { run, reason } of expiredRuns) {
@@ -145,6 +164,9 @@ export function createRetention(deps: RetentionDeps) {
     }
     if (pruned.length > 0)
       deps.logger.info({ tenant, pruned: pruned.length, blobsDeleted }, 'export retention pruned runs');
+    // Every run counts, a tenant's from `stella export retention run` too, and one that pruned nothing:
+    // the runbook's ExportCenterRetentionStale watches this timestamp, not the pruned count.
+    metrics.retentionRan(clock.now());
     return { tenant, pruned, kept: keptUris.size, blobsDeleted, keptBytes };
   }
 
@@ -156,7 +178,6 @@ export function createRetention(deps: RetentionDeps) {
       const reports: PruneReport[] = [];
       for (const tenant of tenants) reports.push(await prune(tenant));
       metrics.storageBytes(reports.reduce((sum, r) => sum + r.keptBytes, 0));
-      metrics.retentionRan(clock.now());
       return reports;
     },
   };

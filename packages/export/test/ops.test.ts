@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { findExecutable } from '@stella/testkit';
@@ -314,8 +314,10 @@ describe('promtool', () => {
     assert.equal(run.status, 0, `${run.stdout}\n${run.stderr}`);
   });
 
-  test('test rules: export-center.rules.test.yml', () => {
-    const run = spawnSync(promtool(), ['test', 'rules', RULE_TESTS], { encoding: 'utf8', cwd: PROM_DIR });
+  test('test rules: every *.rules.test.yml in ops/prometheus', () => {
+    const tests = readdirSync(PROM_DIR).filter((f) => f.endsWith('.rules.test.yml'));
+    assert.ok(tests.includes(basename(RULE_TESTS)) && tests.includes('stella-signals.rules.test.yml'), tests.join());
+    const run = spawnSync(promtool(), ['test', 'rules', ...tests], { encoding: 'utf8', cwd: PROM_DIR });
     assert.equal(run.status, 0, `${run.stdout}\n${run.stderr}`);
   });
 });

@@ -1,6 +1,12 @@
-// Pure rules of the Export Center: profile validation, selector normalisation, retention selection.
+// Pure rules of the Export Center: profile validation, selector normalisation, retention selection and
+// its configured defaults.
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, test } from 'node:test';
+import { loadConfig } from '@stella/platform';
+import { exportConfig } from '../src/config.ts';
 import { profileProblems } from '../src/profiles/schema.ts';
 import { defaultRetention, selectExpired } from '../src/retention.ts';
 import { normalizeSelectors } from '../src/selectors.ts';
@@ -87,6 +93,42 @@ describe('retention', () => {
   test('the runbook defaults: trivy keeps 10 runs, mirror and json 30 days', () => {
     assert.deepEqual(defaultRetention('trivy'), { mode: 'count', value: 10 });
     assert.deepEqual(defaultRetention('mirror'), { mode: 'days', value: 30 });
+    assert.deepEqual(defaultRetention('json'), { mode: 'days', value: 30 });
+  });
+
+  test("the runbook's `ExportCenter: Retention:` block starts stella as written and sets the defaults", (t) => {
+    const dir = mkdtempSync(join(tmpdir(), 'stella-retention-'));
+    t.after(() => rmSync(dir, { recursive: true, force: true }));
+    const load = (yaml: string) => {
+      const file = join(dir, 'stella.yaml');
+      writeFileSync(file, yaml);
+      return loadConfig({ sections: [exportConfig], env: { STELLA_HOME: dir }, file });
+    };
+    // Runbook §5.2, verbatim.
+    const seed =
+      'ExportCenter:\n  Retention:\n    Mirror:\n      Mode: days\n      Value: 30\n    Trivy:\n      Mode: count\n      Value: 10\n';
+    const loaded = load(seed);
+    assert.deepEqual(loaded.config.export.retention, {
+      mirror: { mode: 'days', value: 30 },
+      trivy: { mode: 'count', value: 10 },
+      json: { mode: 'days', value: 30 },
+    });
+    assert.equal(loaded.sources['export.retention.trivy.mode'], 'file');
+    const changed = load('ExportCenter:\n  Retention:\n    Mirror: {Mode: count, Value: 3}\n').config.export;
+    assert.deepEqual(defaultRetention('mirror', changed.retention), { mode: 'count', value: 3 });
+    assert.deepEqual(defaultRetention('trivy', changed.retention), { mode: 'count', value: 10 });
+
+    const refused = (yaml: string, message: RegExp) =>
+      assert.throws(
+        () => load(yaml),
+        (e: Error & { code?: string }) => e.code === 'ERR_CONFIG' && message.test(e.message),
+      );
+    refused(
+      `${seed}export:\n  retention:\n    json: {mode: days, value: 7}\n`,
+      /both ExportCenter.Retention and export.retention/,
+    );
+    refused('ExportCenter:\n  Retention:\n    Mirror: {Mode: weeks, Value: 3}\n', /export.retention.mirror.mode/);
+    refused('ExportCenter:\n  Retention:\n    Mirror: {Mode: days, Value: 3}\n  Other: 1\n', /ExportCenter/);
   });
 
   test('count keeps the newest N; days keeps the recent ones; the latest success is always kept', () => {

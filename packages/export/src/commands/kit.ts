@@ -20,7 +20,8 @@ import { downloadRunBundle } from './bundles.ts';
 import { progressBar } from './watch.ts';
 
 /** The repository's ops SQL scripts (docs/runbooks/aoc.md), shipped as they are. */
-const OPS_SQL = new URL('../../../../ops/sql/', import.meta.url);
+/** The ops scripts at seed 004's paths (ops/sql is the same directory under its older name). */
+const OPS_SCRIPTS = new URL('../../../../ops/devops/scripts/', import.meta.url);
 /** Runs listed per page, and pages read at most (retention keeps far fewer succeeded runs). */
 const PAGE = 200;
 const MAX_PAGES = 100;
@@ -108,11 +109,11 @@ async function buildKit(flags: KitFlags, { io, globals }: CliCtx): Promise<void>
 
     const verifier = flags.verifierTenant ? await writeVerifierCredentials(staging, flags.verifierTenant) : undefined;
 
-    await mkdir(join(staging, 'ops/sql'), { recursive: true });
+    await mkdir(join(staging, 'ops/devops/scripts'), { recursive: true });
     const sql: string[] = [];
-    for (const name of (await readdir(OPS_SQL)).filter((n) => n.endsWith('.sql')).sort()) {
-      await copyFile(new URL(name, OPS_SQL), join(staging, 'ops/sql', name));
-      sql.push(`ops/sql/${name}`);
+    for (const name of (await readdir(OPS_SCRIPTS)).filter((n) => n.endsWith('.sql') || n.endsWith('.sh')).sort()) {
+      await copyFile(new URL(name, OPS_SCRIPTS), join(staging, 'ops/devops/scripts', name));
+      sql.push(`ops/devops/scripts/${name}`);
     }
 
     const builtAt = new Date().toISOString();

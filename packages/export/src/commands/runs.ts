@@ -104,7 +104,10 @@ function registerRunManagement(run: Command, cli: CliCtx): void {
     .command('list')
     .description('List runs, newest first')
     .option('--profile <id>')
-    .option('--status <status>', 'queued | running | succeeded | failed | cancelled | expired')
+    .option(
+      '--status <status>',
+      "queued (or pending, the runbook's word) | running | succeeded | failed | cancelled | expired",
+    )
     .option('--limit <n>', 'page size (max 200)', '50')
     .action(async (flags: { profile?: string; status?: string; limit: string }) => {
       const result = await api().json<{ items: RunView[] }>('GET', '/api/export/runs', {

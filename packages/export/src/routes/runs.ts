@@ -2,11 +2,13 @@
 // Run routes: submit (202 with quota headers), list (keyset-paged), show, cancel and replay.
 import type { HttpApp } from '@stella/platform';
 import Type from 'typebox';
-import { type ExportService, quotaHeaders } from '../service/index.ts';
+import { type ExportService, quotaHeaders, type RunQuery } from '../service/index.ts';
 import { read, runParams, runScope, tags } from './options.ts';
 import { actorOf, tenantOf, traceOf } from './request.ts';
 
 const STATUSES = ['queued', 'running', 'succeeded', 'failed', 'cancelled', 'expired'] as const;
+/** The runbook's word for a run no worker has taken yet ("Run stuck in `pending`"): stella calls it queued. */
+const STATUS_ALIASES: Readonly<Record<string, (typeof STATUSES)[number]>> = { pending: 'queued' };
 
 const RunSubmit = Type.Object(
   {
@@ -81,14 +83,24 @@ function registerRunSubmissions(app: HttpApp, service: ExportService): void {
         summary: 'List runs, newest first, keyset-paged',
         querystring: Type.Object({
           profile: Type.Optional(Type.String()),
-          status: Type.Optional(Type.Enum(STATUSES)),
+          status: Type.Optional(
+            Type.Enum([...STATUSES, ...Object.keys(STATUS_ALIASES)], {
+              description: "A run status; `pending` (the runbook's word) is an alias of `queued`.",
+            }),
+          ),
           since: Type.Optional(Type.String({ format: 'date-time' })),
           limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 200, default: 50 })),
           cursor: Type.Optional(Type.String()),
         }),
       },
     },
-    async (request) => service.listRuns(tenantOf(request), request.query),
+    async (request) => {
+      const { status, ...query } = request.query;
+      // The schema admits only STATUSES and the aliases' names.
+      const canonical =
+        status === undefined ? undefined : (STATUS_ALIASES[status] ?? (status as NonNullable<RunQuery['status']>));
+      return service.listRuns(tenantOf(request), { ...query, ...(canonical ? { status: canonical } : {}) });
+    },
   );
 }
 

@@ -27,11 +27,14 @@ const PLATFORM_ENV_ALIASES: Record<string, string> = {
 interface Composed {
   schema: TObject;
   aliases: Record<string, string>;
+  /** Seed-spelled stella.yaml blocks → full key paths (ConfigSection.fileAliases). */
+  fileAliases: Record<string, string>;
 }
 
 function compose(sections: readonly ConfigSection[]): Composed {
   const { rateLimiting, ...platform } = PlatformConfigSchema.properties;
   const aliases = { ...PLATFORM_ENV_ALIASES };
+  const fileAliases: Record<string, string> = {};
   const rooms: Record<string, TObject> = {};
   for (const section of sections) {
     if (section.key in platform || section.key in rooms || section.key === 'rateLimiting') {
@@ -39,10 +42,11 @@ function compose(sections: readonly ConfigSection[]): Composed {
     }
     rooms[section.key] = section.schema;
     for (const [name, key] of Object.entries(section.envAliases ?? {})) aliases[name] = `${section.key}.${key}`;
+    for (const [path, key] of Object.entries(section.fileAliases ?? {})) fileAliases[path] = `${section.key}.${key}`;
   }
   // The free-form limiter block stays last, where the reference has always listed it.
   const schema = Type.Object({ ...platform, ...rooms, rateLimiting }, { additionalProperties: false });
-  return { schema, aliases };
+  return { schema, aliases, fileAliases };
 }
 
 export interface LoadConfigOptions {
@@ -75,7 +79,7 @@ export function loadConfig(options: LoadConfigOptions = {}): LoadedConfig {
   const fileValues = readYamlFile(filePath, explicit !== undefined);
   if (fileValues) {
     fileUsed = filePath;
-    const normalized = normalizeFileKeys(fileValues);
+    const normalized = normalizeFileKeys(fileValues, composed, filePath);
     deepAssign(merged, normalized);
     for (const key of leafPaths(normalized)) sources[key] = 'file';
   }
@@ -137,14 +141,60 @@ function readYamlFile(path: string, required: boolean): Json | undefined {
   return parsed as Json;
 }
 
-/** The spec writes the limiter block as `rate_limiting:`; keep that spelling working in stella.yaml. */
-function normalizeFileKeys(values: Json): Json {
-  const out: Json = { ...values };
+/**
+ * Spellings of the seeds that stella.yaml accepts as written: the spec's `rate_limiting:` block, and
+ * each section's fileAliases (`ExportCenter: {Retention: {Mirror: {Mode: days}}}` →
+ * `export.retention.mirror.mode`). A block set both ways is refused rather than merged silently.
+ */
+function normalizeFileKeys(values: Json, composed: Composed, file: string): Json {
+  const out: Json = structuredClone(values);
   if ('rate_limiting' in out) {
     out.rateLimiting = out.rate_limiting;
     delete out.rate_limiting;
   }
+  for (const [from, to] of Object.entries(composed.fileAliases)) {
+    const value = takePath(out, from);
+    if (value === undefined) continue;
+    if (getPath(out, to) !== undefined) {
+      throw new StellaError(
+        Errors.config,
+        `invalid configuration: both ${from} and ${to} are set in ${file}; keep one`,
+      );
+    }
+    setPath(out, to, camelKeys(value));
+  }
   return out;
+}
+
+/** The seeds' .NET configuration keys (PascalCase) as stella's (camelCase), at every depth. */
+function camelKeys(value: unknown): unknown {
+  if (!value || typeof value !== 'object' || Array.isArray(value)) return value;
+  return Object.fromEntries(
+    Object.entries(value as Json).map(([k, v]) => [k.charAt(0).toLowerCase() + k.slice(1), camelKeys(v)]),
+  );
+}
+
+function getPath(values: Json, path: string): unknown {
+  let node: unknown = values;
+  for (const part of path.split('.')) {
+    if (!node || typeof node !== 'object' || Array.isArray(node)) return undefined;
+    node = (node as Json)[part];
+  }
+  return node;
+}
+
+/** Removes the value at `path` and returns it; parents left empty are removed too. */
+function takePath(values: Json, path: string): unknown {
+  const [head, ...rest] = path.split('.');
+  const child = values[head!];
+  if (rest.length === 0) {
+    delete values[head!];
+    return child;
+  }
+  if (!child || typeof child !== 'object' || Array.isArray(child)) return undefined;
+  const value = takePath(child as Json, rest.join('.'));
+  if (value !== undefined && Object.keys(child).length === 0) delete values[head!];
+  return value;
 }
 
 function envNameFor({ aliases }: Composed, path: string): string {

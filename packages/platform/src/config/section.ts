@@ -17,6 +17,12 @@ export interface ConfigSection<S extends TObject = TObject> {
   readonly schema: S;
   /** Env names the seeds use, mapped to a key inside the section (`AOC_GUARD_ENABLED` → `guardEnabled`). */
   readonly envAliases?: Readonly<Record<string, string>>;
+  /**
+   * Blocks of stella.yaml as the seeds write them, mapped onto a key inside the section
+   * (`ExportCenter.Retention` → `retention`). The block's own keys are the seeds' .NET PascalCase
+   * (`Mirror: {Mode: days}`) and are read as camelCase (`mirror: {mode: days}`).
+   */
+  readonly fileAliases?: Readonly<Record<string, string>>;
 }
 
 /** Rooms augment this interface with their sections; see the comment at the top of this file. */
@@ -29,9 +35,15 @@ export function defineConfigSection<S extends TObject>(
   key: string,
   schema: S,
   envAliases?: Readonly<Record<string, string>>,
+  fileAliases?: Readonly<Record<string, string>>,
 ): ConfigSection<S> {
   if (!/^[a-z][a-zA-Z0-9]*$/.test(key)) throw new Error(`config section key ${JSON.stringify(key)} is not camelCase`);
-  return Object.freeze({ key, schema, ...(envAliases && { envAliases: Object.freeze({ ...envAliases }) }) });
+  return Object.freeze({
+    key,
+    schema,
+    ...(envAliases && { envAliases: Object.freeze({ ...envAliases }) }),
+    ...(fileAliases && { fileAliases: Object.freeze({ ...fileAliases }) }),
+  });
 }
 
 /** Refuses to start modules whose section the configuration was loaded without. */

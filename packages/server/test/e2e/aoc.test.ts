@@ -427,10 +427,15 @@ describe(`AOC ingestion on ${testBackend()}`, () => {
         encoding: 'utf8',
         stdio: ['ignore', 'pipe', 'pipe'],
       });
-    const ops = new URL('../../../../ops/sql/', import.meta.url).pathname;
-    const audit = psql('-v', 'LIMIT=200', '-f', join(ops, 'check-advisory-raw-duplicates.sql'));
+    // Seed 004's paths and flags: the audit with -v LIMIT=200, the rollback with --remove.
+    const ops = new URL('../../../../ops/devops/scripts/', import.meta.url).pathname;
+    const audit = psql('-f', join(ops, 'check-advisory-raw-duplicates.sql'), '-v', 'LIMIT=200');
     assert.match(audit, /\(0 rows\)[\s\S]*\(0 rows\)/);
-    assert.match(psql('-v', 'remove=1', '-f', join(ops, 'apply-aoc-constraints.sql')), /removed/);
+    const removed = execFileSync(join(ops, 'apply-aoc-constraints.sh'), ['--remove', '-q', url], {
+      encoding: 'utf8',
+      env: { ...process.env, PATH: `${findPostgresBin()}:${process.env.PATH}` },
+    });
+    assert.match(removed, /removed/);
     const installed = () =>
       psql(
         '-t',

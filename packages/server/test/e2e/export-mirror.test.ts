@@ -495,7 +495,13 @@ describe(`mirror bundles on ${testBackend()}`, () => {
       };
       assert.deepEqual(report.violations, []);
       assert.equal(report.checked.advisory_raw, 180);
-      assert.ok(existsSync(join(kitDir, 'ops/sql/apply-aoc-constraints.sql')));
+      for (const name of [
+        'apply-aoc-constraints.sql',
+        'apply-aoc-constraints.sh',
+        'check-advisory-raw-duplicates.sql',
+      ]) {
+        assert.ok(existsSync(join(kitDir, 'ops/devops/scripts', name)), name);
+      }
       const readme = readFileSync(join(kitDir, 'README.md'), 'utf8');
 
       // Restore exactly as the README says: every `stella offline import` line, in its order.

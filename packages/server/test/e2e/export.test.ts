@@ -400,9 +400,20 @@ describe(`Export Center acceptance on ${testBackend()}`, () => {
   });
 
   test('metrics carry the runbook names', async () => {
-    const text = await (
-      await fetch(`${t.base}/metrics`, { headers: { authorization: `Bearer ${await t.token('metrics:read')}` } })
-    ).text();
+    const metricsText = async () =>
+      (
+        await fetch(`${t.base}/metrics`, { headers: { authorization: `Bearer ${await t.token('metrics:read')}` } })
+      ).text();
+    const lastRetention = (text: string) =>
+      Number(/^exporter_retention_last_run_timestamp_seconds (\S+)$/m.exec(text)?.[1] ?? Number.NaN);
+    // The tenant's `stella export retention run` above set it, and every run moves it on, whatever it
+    // pruned (the runbook: set on every run, so ExportCenterRetentionStale clears).
+    const before = lastRetention(await metricsText());
+    assert.ok(before > 0, `exporter_retention_last_run_timestamp_seconds ${before}`);
+    const again = await cli(['export', 'retention', 'run', '--json']);
+    assert.equal(again.code, 0, again.stderr);
+    const text = await metricsText();
+    assert.ok(lastRetention(text) > before, `${lastRetention(text)} after ${before}`);
     for (const name of [
       'exporter_run_duration_seconds_bucket{le="1",profile_kind="json:raw"}',
       'exporter_run_failures_total{error_code="ERR_EXPORT_EMPTY",profile="raw-all"} 1',
@@ -415,6 +426,11 @@ describe(`Export Center acceptance on ${testBackend()}`, () => {
   });
 
   test('run lists page by cursor, newest first; a forged cursor is a 400', async () => {
+    // The runbook's "Run stuck in `pending`": pending is queued.
+    const pending = await api('/api/export/runs?status=pending');
+    assert.equal(pending.status, 200);
+    assert.deepEqual(await pending.json(), await (await api('/api/export/runs?status=queued')).json());
+    assert.equal((await api('/api/export/runs?status=stuck')).status, 400);
     const all = (await (await api('/api/export/runs?limit=200')).json()) as { items: { runId: string }[] };
     assert.ok(all.items.length >= 4);
     const seen: string[] = [];

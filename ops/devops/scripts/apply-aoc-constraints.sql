@@ -4,8 +4,9 @@
 -- the append-only trigger. Applying validates every existing row. stella's migrations already apply
 -- the set; this script is for the runbook's rollback and re-apply (seed 004 §1.1, §6). Idempotent.
 --
---   psql "$STELLA_DATABASE_URL" -f ops/sql/apply-aoc-constraints.sql
---   psql "$STELLA_DATABASE_URL" -v remove=1 -f ops/sql/apply-aoc-constraints.sql     # rollback
+--   psql "$STELLA_DATABASE_URL" -f ops/devops/scripts/apply-aoc-constraints.sql
+--   psql "$STELLA_DATABASE_URL" -v remove=1 -f ops/devops/scripts/apply-aoc-constraints.sql     # rollback
+--   ops/devops/scripts/apply-aoc-constraints.sh --remove "$STELLA_DATABASE_URL"          # the same, as seed 004 writes it
 --
 -- Run check-advisory-raw-duplicates.sql first: re-applying fails if rows violate the checks.
 \set ON_ERROR_STOP on

@@ -6,7 +6,7 @@
 --   3. revisions whose supersedes does not resolve to the previous revision.
 -- Run as a superuser (or a role with BYPASSRLS): the tables force row security for their owner.
 --
---   psql "$STELLA_DATABASE_URL" -v LIMIT=200 -f ops/sql/check-advisory-raw-duplicates.sql
+--   psql "$STELLA_DATABASE_URL" -v LIMIT=200 -f ops/devops/scripts/check-advisory-raw-duplicates.sql
 --
 -- No rows in all three sections means the constraints can be applied.
 \set ON_ERROR_STOP on
