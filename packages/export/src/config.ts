@@ -27,6 +27,12 @@ export const exportConfig = defineConfigSection(
         maximum: 64,
         description: 'Export runs one tenant may have running at once (max_active_runs); further runs wait queued.',
       }),
+      maxQueuedRuns: Type.Integer({
+        default: 100,
+        minimum: 1,
+        description:
+          'Export runs one tenant may have waiting (queued) at once; a submission beyond it is 429 ERR_EXPORT_003 with Retry-After, so a runaway scheduler cannot bury the workers.',
+      }),
       workerConcurrency: Type.Integer({
         default: 2,
         minimum: 1,

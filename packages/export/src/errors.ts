@@ -25,7 +25,7 @@ export const ExportErrors = {
     status: 429,
     exit: ExitCode.exportConcurrency,
     title: 'Too many export runs queued for this tenant',
-    hint: 'Wait for queued runs to finish (`stella export run list --status queued`) or cancel some.',
+    hint: 'The tenant has export.maxQueuedRuns runs waiting for a worker: check the workers (`exporter_jobs_ready`), wait for queued runs to start (`stella export run list --status pending`) or cancel some, then submit again after Retry-After.',
   }),
   adapter: defineError({
     code: 'ERR_EXPORT_004',

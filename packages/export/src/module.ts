@@ -36,6 +36,7 @@ function room(ctx: Ctx): RoomState {
       blobs: ctx.blobs,
       signing,
       defaultRunsPerDay: ctx.config.export.quotaRunsPerDay,
+      maxQueuedRuns: ctx.config.export.maxQueuedRuns,
     });
     state = {
       service,

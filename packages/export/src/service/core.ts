@@ -15,6 +15,8 @@ export interface ExportServiceDeps {
   blobs: BlobStore;
   signing: SigningKeyStore;
   defaultRunsPerDay: number;
+  /** export.maxQueuedRuns: queued runs per tenant beyond which submissions get ERR_EXPORT_003. */
+  maxQueuedRuns?: number;
 }
 
 export interface ServiceCore {

@@ -14,7 +14,9 @@ import {
   getRun,
   insertRun,
   listRuns as listRunRows,
+  lockSubmissions,
   mirrorBase,
+  queuedRunCount,
   type RunRow,
   type RunStatus,
   TERMINAL,
@@ -71,6 +73,21 @@ function refuseOverQuota(tenant: string, quota: QuotaState): void {
       ? `export submissions are paused for tenant ${tenant} (quota 0)`
       : `tenant ${tenant} used its ${quota.limit} export runs for today`,
     { headers: quotaHeaders(quota), details: { limit: quota.limit, remaining: 0, reset: quota.reset } },
+  );
+}
+
+/** Queued runs are waiting for a worker: one too many means workers are down or far behind. */
+const QUEUE_RETRY_AFTER_SECONDS = 60;
+
+async function refuseOverQueueDepth(core: ServiceCore, q: Queryable, tenant: string): Promise<void> {
+  const limit = core.deps.maxQueuedRuns;
+  if (limit === undefined) return;
+  const queued = await queuedRunCount(q);
+  if (queued < limit) return;
+  throw new StellaError(
+    ExportErrors.concurrency,
+    `tenant ${tenant} has ${queued} export runs queued, the most export.maxQueuedRuns allows (${limit}); wait for workers to take them or cancel some`,
+    { headers: { 'retry-after': String(QUEUE_RETRY_AFTER_SECONDS) }, details: { queued, limit } },
   );
 }
 
@@ -196,8 +213,10 @@ async function submit(
   );
   const baseExportId = await resolveBase(core, tenant, profile, request.baseExportId);
   const { row, quota } = await core.tx(tenant, async (q) => {
+    await lockSubmissions(q, tenant);
     const before = await quotaState(core, q, tenant);
     refuseOverQuota(tenant, before);
+    await refuseOverQueueDepth(core, q, tenant);
     const queued = { tenant, runId, profile, selectors, policySnapshotId, baseExportId, actor };
     const inserted = await insertQueuedRun(core, q, queued, request, traceId);
     return { row: inserted, quota: { ...before, remaining: before.remaining - 1 } };

@@ -255,6 +255,22 @@ export async function setQuota(tx: Queryable, tenant: string, runsPerDay: number
   await tx.query('insert into export_tenants (tenant) values ($1) on conflict do nothing', [tenant]);
 }
 
+/**
+ * Serialises a tenant's submissions: the quota and queue-depth checks count rows, and two
+ * submissions counting at once would both pass at the limit.
+ */
+export async function lockSubmissions(tx: Queryable, tenant: string): Promise<void> {
+  await tx.query(`select pg_advisory_xact_lock(hashtextextended('export:submit:' || $1, 0))`, [tenant]);
+}
+
+/** The tenant's runs waiting for a worker (RLS scopes the count). */
+export async function queuedRunCount(tx: Queryable): Promise<number> {
+  const { rows } = await tx.query<{ n: string | number }>(
+    `select count(*) as n from export_runs where status = 'queued'`,
+  );
+  return Number(rows[0]?.n ?? 0);
+}
+
 export async function runsCreatedSince(tx: Queryable, since: Date): Promise<number> {
   const { rows } = await tx.query<{ n: string | number }>(
     'select count(*) as n from export_runs where created_at >= $1',
