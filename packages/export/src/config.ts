@@ -33,6 +33,13 @@ export const exportConfig = defineConfigSection(
         description:
           'Export runs one tenant may have waiting (queued) at once; a submission beyond it is 429 ERR_EXPORT_003 with Retry-After, so a runaway scheduler cannot bury the workers.',
       }),
+      runRetryLimit: Type.Integer({
+        default: 2,
+        minimum: 0,
+        maximum: 10,
+        description:
+          'Retries of a run whose attempt failed unexpectedly or whose worker died, before its job is dead-lettered and the run fails (ERR_EXPORT_ABANDONED when the last attempt was killed). Coded export errors fail the run at once.',
+      }),
       workerConcurrency: Type.Integer({
         default: 2,
         minimum: 1,

@@ -127,6 +127,13 @@ export const ExportErrors = {
     title: 'The age identity file given to decrypt cannot be read',
     hint: 'Pass an identity file as age-keygen writes it: AGE-SECRET-KEY-1… lines, # comments and blank lines; the message names the first line that is none of these.',
   }),
+  abandoned: defineError({
+    code: 'ERR_EXPORT_ABANDONED',
+    status: 500,
+    exit: ExitCode.failure,
+    title: 'Export run abandoned: its last attempt stopped without finishing',
+    hint: 'The worker running it was killed or stopped reporting on the last attempt, and the queue dead-lettered the job (`stella orchestrator deadletter list --queue export.run`). Check the worker (memory, restarts, `exporter_runs_active`), then run it again with `stella export run replay <runId>`.',
+  }),
 } as const satisfies Record<string, ErrorDefinition>;
 
 /** A failed run's `errorCode`: the runbook's short names for signing and distribution, else the code. */

@@ -8,11 +8,9 @@ import { createExportMetrics, type ExportMetrics } from './metrics.ts';
 import { createRetention, type RetentionService } from './retention.ts';
 import { registerExportRoutes } from './routes/index.ts';
 import { createExportService, type ExportService, RUN_QUEUE } from './service/index.ts';
-import { createExportWorker } from './worker.ts';
+import { createExportWorker, failAbandonedRun } from './worker.ts';
 
 const RETENTION_QUEUE = 'export.retention';
-// Attempts of one run before it is dead-lettered and marked failed: a killed worker costs one.
-const RUN_RETRY_LIMIT = 2;
 
 interface RoomState {
   service: ExportService;
@@ -74,7 +72,7 @@ export const exportModule: Module = {
     // Defined in every target: an api-only process queues runs that workers pick up.
     await ctx.queue.define(RUN_QUEUE, {
       concurrencyKeyLimit: ctx.config.export.maxActiveRuns,
-      retryLimit: RUN_RETRY_LIMIT,
+      retryLimit: ctx.config.export.runRetryLimit,
       heartbeatSeconds: ctx.config.export.heartbeatSeconds,
     });
     await ctx.queue.define(RETENTION_QUEUE, { policy: 'singleton' });
@@ -94,12 +92,16 @@ export const exportModule: Module = {
       logger: ctx.logger,
       db: ctx.db,
       clock: ctx.clock,
-      attempts: RUN_RETRY_LIMIT + 1,
+      attempts: ctx.config.export.runRetryLimit + 1,
     });
     await queue.work<{ tenant: string; runId: string }>(
       RUN_QUEUE,
       (job) => worker.execute(job.data.tenant, job.data.runId, job.retryCount),
       { concurrency: ctx.config.export.workerConcurrency },
+    );
+    // A run whose last attempt was killed: the queue dead-letters the job, this closes the run.
+    queue.onDeadLetter(RUN_QUEUE, (letter) =>
+      failAbandonedRun({ service: state.service, metrics: state.metrics, logger: ctx.logger }, letter),
     );
     await queue.work(RETENTION_QUEUE, async () => {
       const reports = await state.retention.pruneAll();

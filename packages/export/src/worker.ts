@@ -2,11 +2,12 @@
 // The export worker: one run from queued to a stored, signed, verified and distributed bundle.
 // Everything is assembled in a staging directory private to the run and reaches CAS only when
 // complete (CAS writes are atomic), so a worker killed mid-run leaves nothing visible; its job is
-// retried once the heartbeat lapses and the retry starts from a clean staging directory.
+// retried once the heartbeat lapses and the retry starts from a clean staging directory. A worker
+// killed on the last attempt leaves a dead letter and an open run, which failAbandonedRun closes.
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type Clock, coerceError, StellaError } from '@stella/core';
-import type { BlobStore, Config, Db, Logger, SigningKeyStore } from '@stella/platform';
+import type { BlobStore, Config, Db, DeadLetter, Logger, SigningKeyStore } from '@stella/platform';
 import type { ExportAdapter } from './adapters/adapter.ts';
 import { adapterFor } from './adapters/registry.ts';
 import { createDistributionDrivers } from './distribution/index.ts';
@@ -178,4 +179,28 @@ async function settleFailure(
   // A coded failure may name the key the runbook tells operators to grep for (adapter.trivy.unsupported_schema_version).
   const logKey = error instanceof StellaError ? (error.details as { logKey?: string } | undefined)?.logKey : undefined;
   log.error({ errorCode, ...(logKey ? { key: logKey } : {}), err: coerceError(error) }, 'export run failed');
+}
+
+/**
+ * The queue dead-lettered a run's job while the run was still open: its worker died (or stopped
+ * reporting) on the last attempt, so nothing settled it. The run fails with ERR_EXPORT_ABANDONED, an
+ * event on its stream and `export.run.failed` on the timeline. Idempotent: a run already settled (a
+ * coded failure, a cancel) or gone is left as it is.
+ */
+export async function failAbandonedRun(
+  deps: Pick<WorkerDeps, 'service' | 'metrics' | 'logger'>,
+  letter: DeadLetter,
+): Promise<void> {
+  const { tenant, runId } = (letter.data ?? {}) as { tenant?: unknown; runId?: unknown };
+  if (typeof tenant !== 'string' || typeof runId !== 'string') return;
+  const code = ExportErrors.abandoned.code;
+  const reason = letter.error || 'the worker stopped reporting';
+  const message = `the last of ${letter.retryCount + 1} attempts stopped without finishing (${reason}); its job was dead-lettered`;
+  const failed = await deps.service.finish(tenant, runId, 'failed', { errorCode: code, errors: [{ code, message }] });
+  if (!failed) return;
+  deps.metrics.failure(failed.profile_name, code);
+  deps.logger.error(
+    { runId, tenant, errorCode: code, deadLetter: letter.id, attempts: letter.retryCount + 1 },
+    'export run abandoned: failed after its job was dead-lettered',
+  );
 }

@@ -73,7 +73,7 @@ export {
 export type { Ctx, Module } from './module.ts';
 export { configSectionsOf, migrateModules } from './module.ts';
 export { platformModule } from './platform-module.ts';
-export type { JobHandler, JobQueue, WorkOptions } from './queue/index.ts';
+export type { DeadLetter, JobHandler, JobQueue, WorkOptions } from './queue/index.ts';
 export { createJobQueue, registerQueueMetrics } from './queue/index.ts';
 export { compileRateLimitConfig, createRateLimiter, createValkeyClient } from './ratelimit/index.ts';
 export type {

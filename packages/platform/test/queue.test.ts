@@ -116,6 +116,46 @@ describe(`job queue on ${testBackend()}`, () => {
     assert.deepEqual(errors, []);
   });
 
+  test('onDeadLetter hands each dead letter to its handler once per process, retries a failed hand-over, and keeps them', async () => {
+    errors = [];
+    const queue = openQueue('q_watch', t.db, { superviseIntervalSeconds: 1 });
+    await queue.start();
+    await queue.define('render', { retryLimit: 0 });
+    await queue.work('render', async () => {
+      throw new Error('renderer crashed');
+    });
+    for (const n of [1, 2, 3]) await queue.send('render', { n });
+    await waitFor('three dead letters', async () => (await queue.deadLetters({ queue: 'render' })).length === 3, {
+      deadlineMs: DEADLINE_MS,
+    });
+    const seen: unknown[] = [];
+    let flaky = true;
+    queue.onDeadLetter('render', async (letter) => {
+      // The first call fails: reported, and that letter is tried again on the next pass.
+      if (flaky) {
+        flaky = false;
+        throw new Error('database briefly unavailable');
+      }
+      seen.push({ data: letter.data, error: letter.error, queue: letter.queue });
+    });
+    await waitFor('every letter handled', () => seen.length === 3, { deadlineMs: DEADLINE_MS });
+    // Two more passes: nothing is handed over twice.
+    await new Promise((resolve) => setTimeout(resolve, 2500));
+    // Oldest first; the three failed at about the same moment, so their order is not asserted.
+    assert.deepEqual(seen.map((s) => (s as { data: { n: number } }).data.n).sort(), [1, 2, 3]);
+    for (const s of seen)
+      assert.deepEqual(
+        { ...(s as object), data: undefined },
+        { data: undefined, error: 'renderer crashed', queue: 'render' },
+      );
+    assert.deepEqual(
+      errors.map((e) => e.message),
+      ['database briefly unavailable'],
+    );
+    assert.equal((await queue.deadLetters({ queue: 'render' })).length, 3, 'the letters stay for operators');
+    await queue.stop();
+  });
+
   test('jobs with the same key never overlap under concurrencyKeyLimit 1; other keys run alongside', async () => {
     errors = [];
     const queue = openQueue('q_keys');

@@ -2,7 +2,7 @@
 // exponential-backoff retries, a dead-letter queue `<name>.dlq`, and an optional per-key (per-tenant)
 // limit on active jobs.
 import { coerceError } from '@stella/core';
-import { type Job, PgBoss, type QueueResult } from 'pg-boss';
+import { type Job, type JobWithMetadata, PgBoss, type QueueResult } from 'pg-boss';
 import type { Db } from '../db/port.ts';
 
 export interface QueueOptions {
@@ -104,6 +104,13 @@ export interface JobQueue {
   work<T = unknown>(name: string, handler: JobHandler<T>, options?: WorkOptions): Promise<void>;
   /** Jobs sitting in every dead-letter queue, or in `queue`'s; oldest first. */
   deadLetters(options?: { queue?: string; limit?: number }): Promise<DeadLetter[]>;
+  /**
+   * Calls `handler` for each dead letter of queue `name`, checking every superviseIntervalSeconds
+   * while this process runs: how a room settles the record of a job its worker never could (killed
+   * on its last attempt; pg-boss's supervisor dead-letters it). The letters stay for operators, so
+   * other processes, and this one after a restart, see them again: the handler must be idempotent.
+   */
+  onDeadLetter(name: string, handler: (letter: DeadLetter) => Promise<void>): void;
   /** Re-queues dead letters on their original queue with a fresh retry budget; returns how many moved. */
   retryDeadLetters(options: { queue?: string; ids?: string[] }): Promise<number>;
   /** Sends a job to `name` on a cron expression (UTC); one schedule per queue. */
@@ -125,6 +132,10 @@ const DEAD_LETTER_RETENTION_SECONDS = 60 * 60 * 24 * 30;
 const DEFAULT_GRACE_MS = 30_000;
 // One page an operator can read; the dead-letter health check already fails at 50.
 const DEFAULT_DEAD_LETTER_LIMIT = 100;
+// Letters onDeadLetter reads per query, oldest first; a pass pages through all of them.
+const DEAD_LETTER_WATCH_PAGE = 1000;
+// pg-boss's supervisor default, which onDeadLetter follows when the option is unset.
+const DEFAULT_SUPERVISE_INTERVAL_SECONDS = 60;
 // pg-boss's own default batch: one statement each, so a large backlog never holds one long transaction.
 const REDRIVE_BATCH = 1000;
 // pg-boss's rule for queue names.
@@ -144,6 +155,7 @@ export function createJobQueue(db: Db, options: QueueOptions): JobQueue {
     pollingIntervalSeconds: options.pollingIntervalSeconds ?? DEFAULT_POLLING_INTERVAL_SECONDS,
     localWorkers: new Map(),
     keyLimits: new Map(),
+    deadLetterWatches: new Set(),
   };
   const { boss } = state;
   return {
@@ -160,12 +172,14 @@ export function createJobQueue(db: Db, options: QueueOptions): JobQueue {
       for (const id of state.localWorkers.get(name) ?? []) boss.notifyWorker(id);
     },
     deadLetters: (listOptions = {}) => listDeadLetters(boss, listOptions),
+    onDeadLetter: (name, handler) => watchDeadLetters(state, name, handler),
     retryDeadLetters: (retryOptions) => redriveDeadLetters(boss, retryOptions),
     async schedule(name, cron, data) {
       await boss.schedule(name, cron, data ?? null);
     },
     stats: () => queueStats(db, schema),
     async stop(stopOptions = {}) {
+      for (const timer of state.deadLetterWatches) clearInterval(timer);
       await boss.stop({ graceful: true, timeout: stopOptions.graceMs ?? DEFAULT_GRACE_MS });
     },
   };
@@ -180,6 +194,8 @@ interface QueueState {
   localWorkers: Map<string, string[]>;
   // Per-key limits are a fetch option in pg-boss, not a queue property, so work() reads them from here.
   keyLimits: Map<string, number | undefined>;
+  // onDeadLetter's timers, cleared by stop().
+  deadLetterWatches: Set<ReturnType<typeof setInterval>>;
 }
 
 function newBoss(db: Db, schema: string, options: QueueOptions): PgBoss {
@@ -270,19 +286,64 @@ async function listDeadLetters(boss: PgBoss, listOptions: { queue?: string; limi
   const letters: DeadLetter[] = [];
   for (const queue of await deadLetterQueues(boss, listOptions.queue)) {
     const jobs = await boss.findJobs(queue, { queued: true, limit });
-    for (const job of jobs) {
-      letters.push({
-        id: job.id,
-        queue: job.sourceName ?? queue.slice(0, -DEAD_LETTER_SUFFIX.length),
-        data: job.data,
-        error: errorMessage(job.sourceOutput),
-        failedAt: job.createdOn,
-        retryCount: job.sourceRetryCount ?? 0,
-      });
-    }
+    for (const job of jobs) letters.push(toDeadLetter(job, queue));
   }
   letters.sort((a, b) => a.failedAt.getTime() - b.failedAt.getTime());
   return letters.slice(0, limit);
+}
+
+function toDeadLetter(job: JobWithMetadata<unknown>, deadLetterQueue: string): DeadLetter {
+  return {
+    id: job.id,
+    queue: job.sourceName ?? deadLetterQueue.slice(0, -DEAD_LETTER_SUFFIX.length),
+    data: job.data,
+    error: errorMessage(job.sourceOutput),
+    failedAt: job.createdOn,
+    retryCount: job.sourceRetryCount ?? 0,
+  };
+}
+
+/**
+ * Polls at the supervisor's pace (a job is dead-lettered no sooner than its check), one pass at a
+ * time, paging oldest first from the last letter handled. A letter is handled once per process; a
+ * failing handler is reported and the pass stops there, to try that letter again next time. An
+ * operator who retried the cursor's letter removed it: the pass then starts from the oldest again.
+ */
+function watchDeadLetters(state: QueueState, name: string, handler: (letter: DeadLetter) => Promise<void>): void {
+  const queue = name + DEAD_LETTER_SUFFIX;
+  const handled = new Set<string>();
+  let after: string | undefined;
+  let running = false;
+  const pass = async () => {
+    if (running || !(await state.boss.getQueue(queue))) return;
+    running = true;
+    try {
+      for (;;) {
+        const page = await state.boss
+          .findJobs(queue, { queued: true, limit: DEAD_LETTER_WATCH_PAGE, ...(after && { after }) })
+          .catch((error: unknown) => {
+            if (after === undefined) throw error;
+            after = undefined;
+            return [];
+          });
+        for (const job of page) {
+          if (!handled.has(job.id)) await handler(toDeadLetter(job, queue));
+          handled.add(job.id);
+          after = job.id;
+        }
+        if (page.length < DEAD_LETTER_WATCH_PAGE) break;
+      }
+    } catch (error) {
+      state.options.onError?.(toError(error));
+    } finally {
+      running = false;
+    }
+  };
+  const seconds = state.options.superviseIntervalSeconds ?? DEFAULT_SUPERVISE_INTERVAL_SECONDS;
+  const timer = setInterval(() => void pass(), seconds * 1000);
+  timer.unref();
+  state.deadLetterWatches.add(timer);
+  void pass();
 }
 
 async function redriveDeadLetters(boss: PgBoss, retryOptions: { queue?: string; ids?: string[] }): Promise<number> {
@@ -366,9 +427,14 @@ function toError(value: unknown): Error {
 }
 
 /** pg-boss stores a thrown error as its serialised form ({name, message, stack}). */
+/** The failure message of a job's output: a thrown error's, or pg-boss's own (`{value: {message}}`, e.g. "job heartbeat timeout"). */
 function errorMessage(output: unknown): string {
   if (output && typeof output === 'object' && 'message' in output && typeof output.message === 'string') {
     return output.message;
+  }
+  if (output && typeof output === 'object' && 'value' in output) {
+    const inner = errorMessage(output.value);
+    if (inner && !inner.startsWith('{')) return inner;
   }
   return output === null || output === undefined ? '' : JSON.stringify(output);
 }

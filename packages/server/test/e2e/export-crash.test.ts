@@ -1,6 +1,8 @@
 // A worker killed with SIGKILL in the middle of an export run (issue 5, "faults"): nothing partial
 // becomes visible, the run is retried by another worker once the heartbeat lapses, and the bundle
-// it then publishes verifies. Needs separate API and worker processes on one PostgreSQL.
+// it then publishes verifies. Killed on its last attempt, the run's job is dead-lettered and the run
+// fails with ERR_EXPORT_ABANDONED instead of staying `running`. Needs separate API and worker
+// processes on one PostgreSQL.
 import assert from 'node:assert/strict';
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -43,11 +45,11 @@ describe('export: a worker killed mid-run', {
     STELLA_QUEUE_RETRY_DELAY_SECONDS: '1',
   });
 
-  async function start(target: 'api' | 'worker'): Promise<Proc> {
+  async function start(target: 'api' | 'worker', extraEnv: Record<string, string> = {}): Promise<Proc> {
     const port = await freePort();
     let log = '';
     const child = spawn(process.execPath, [bin, 'serve', '--target', target], {
-      env: { ...env(), STELLA_SERVER_PORT: String(port) },
+      env: { ...env(), ...extraEnv, STELLA_SERVER_PORT: String(port) },
       stdio: ['ignore', 'ignore', 'pipe'],
     });
     child.stderr!.on('data', (d) => {
@@ -61,6 +63,31 @@ describe('export: a worker killed mid-run', {
       { deadlineMs: PROCESS_DEADLINE_MS, intervalMs: 200 },
     );
     return proc;
+  }
+
+  /** Kills the worker as soon as the run reports partial progress (polled; SSE adds up to a second). */
+  async function killAtPartialProgress(api: Proc, worker: Proc, runId: string, headers: Record<string, string>) {
+    await waitFor(
+      'partial progress',
+      () =>
+        (async () => {
+          const run = (await (await fetch(`${api.base}/api/export/runs/${runId}`, { headers })).json()) as {
+            progress: { itemsCompleted: number; itemsTotal: number };
+          };
+          return run.progress.itemsCompleted > 0 && run.progress.itemsCompleted < run.progress.itemsTotal;
+        })().catch(() => false),
+      { deadlineMs: PROCESS_DEADLINE_MS, intervalMs: 200 },
+    );
+    worker.child.kill('SIGKILL');
+    await new Promise((r) => worker.child.once('exit', r));
+  }
+
+  async function stopAll(): Promise<void> {
+    for (const p of procs.splice(0)) {
+      if (p.child.exitCode !== null || p.child.signalCode !== null) continue;
+      p.child.kill('SIGTERM');
+      await new Promise((r) => p.child.once('exit', r));
+    }
   }
 
   before(async () => {
@@ -117,20 +144,7 @@ describe('export: a worker killed mid-run', {
     });
     const { runId } = (await submitted.json()) as { runId: string };
 
-    // Kill the worker as soon as the run reports partial progress (polled; SSE adds up to a second).
-    await waitFor(
-      'partial progress',
-      () =>
-        (async () => {
-          const run = (await (await fetch(`${api.base}/api/export/runs/${runId}`, { headers })).json()) as {
-            progress: { itemsCompleted: number; itemsTotal: number };
-          };
-          return run.progress.itemsCompleted > 0 && run.progress.itemsCompleted < run.progress.itemsTotal;
-        })().catch(() => false),
-      { deadlineMs: PROCESS_DEADLINE_MS, intervalMs: 200 },
-    );
-    worker.child.kill('SIGKILL');
-    await new Promise((r) => worker.child.once('exit', r));
+    await killAtPartialProgress(api, worker, runId, headers);
 
     const during = (await (await fetch(`${api.base}/api/export/runs/${runId}`, { headers })).json()) as {
       status: string;
@@ -163,5 +177,64 @@ describe('export: a worker killed mid-run', {
       Buffer.from(await (await fetch(`${api.base}/api/export/runs/${runId}/download`, { headers })).arrayBuffer()),
     );
     execFileSync(process.execPath, [bin, 'export', 'verify', file], { env: env(), stdio: 'pipe' });
+  });
+
+  test('killed on its last attempt: the job is dead-lettered and the run fails with ERR_EXPORT_ABANDONED', {
+    timeout: 300_000,
+  }, async () => {
+    await stopAll();
+    // No retries: the first attempt is the last.
+    const noRetries = { STELLA_EXPORT_RUN_RETRY_LIMIT: '0' };
+    const api = await start('api', noRetries);
+    const worker = await start('worker', noRetries);
+    const creds = JSON.parse(readFileSync(join(home, 'credentials.json'), 'utf8'));
+    const admin = creds.clients['stella-admin'];
+    const token = await clientToken(api.base, admin.clientId, admin.clientSecret);
+    const headers = { authorization: `Bearer ${token}`, 'x-stella-tenant': 'default' };
+    const submitted = await fetch(`${api.base}/api/export/runs`, {
+      method: 'POST',
+      headers: { ...headers, 'content-type': 'application/json' },
+      body: JSON.stringify({ profileId: 'crash-raw' }),
+    });
+    assert.equal(submitted.status, 202);
+    const { runId } = (await submitted.json()) as { runId: string };
+    await killAtPartialProgress(api, worker, runId, headers);
+
+    // Another worker: pg-boss's supervisor dead-letters the silent job, and the worker closes the run.
+    const next = await start('worker', noRetries);
+    let final: { status: string; errorCode: string | null; errors: { code: string; message: string }[] } | undefined;
+    await waitFor(
+      `the abandoned run fails: ${next.log()}`,
+      () =>
+        (async () => {
+          final = (await (await fetch(`${api.base}/api/export/runs/${runId}`, { headers })).json()) as typeof final;
+          return final!.status !== 'running';
+        })().catch(() => false),
+      { deadlineMs: PROCESS_DEADLINE_MS, intervalMs: 200 },
+    );
+    assert.equal(final!.status, 'failed', JSON.stringify(final));
+    assert.equal(final!.errorCode, 'ERR_EXPORT_ABANDONED');
+    assert.match(final!.errors[0]!.message, /the last of 1 attempts stopped without finishing/);
+
+    const events = (await (
+      await fetch(`${api.base}/api/v1/timeline/events?category=export&limit=1000`, { headers })
+    ).json()) as { items: { kind: string; details: { runId?: string; errorCode?: string } }[] };
+    const failed = events.items.filter((e) => e.kind === 'export.run.failed' && e.details.runId === runId);
+    assert.deepEqual(
+      failed.map((e) => e.details.errorCode),
+      ['ERR_EXPORT_ABANDONED'],
+    );
+    assert.match(final!.errors[0]!.message, /\(job heartbeat timeout\)/);
+    // The dead letter stays for operators.
+    const letters = JSON.parse(
+      execFileSync(process.execPath, [bin, 'orchestrator', 'deadletter', 'list', '--queue', 'export.run', '--json'], {
+        env: { ...env(), STELLA_SERVER: api.base },
+        encoding: 'utf8',
+      }),
+    ) as { items: { queue: string; error: string }[] };
+    assert.deepEqual(
+      letters.items.map((l) => [l.queue, l.error]),
+      [['export.run', 'job heartbeat timeout']],
+    );
   });
 });

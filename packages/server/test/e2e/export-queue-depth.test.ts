@@ -44,7 +44,8 @@ describe(`export queue depth (${testBackend()})`, () => {
     const problem = (await refused.json()) as {
       code: string;
       detail: string;
-      details: { queued: number; limit: number };
+      queued: number;
+      limit: number;
     };
     assert.equal(problem.code, 'ERR_EXPORT_003');
     assert.deepEqual([problem.queued, problem.limit], [2, 2]);
