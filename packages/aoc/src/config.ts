@@ -60,10 +60,6 @@ export const aocConfig = defineConfigSection(
         description:
           'Emit ingestion_write_total, aoc_violation_total and the other AOC metrics. Env: AOC_METRICS_ENABLED.',
       }),
-      verifierClient: Type.String({
-        default: 'stella-aoc-verify',
-        description: 'Read-only client used by `stella aoc verify`. Env: AOC_VERIFIER_USER.',
-      }),
       batchSize: Type.Integer({
         default: 200,
         minimum: 1,
@@ -81,7 +77,6 @@ export const aocConfig = defineConfigSection(
     AOC_GUARD_ENABLED: 'guardEnabled',
     AOC_ALLOW_SUPERSEDES_RETROFIT: 'allowSupersedesRetrofit',
     AOC_METRICS_ENABLED: 'metricsEnabled',
-    AOC_VERIFIER_USER: 'verifierClient',
   },
 );
 

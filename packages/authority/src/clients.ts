@@ -13,6 +13,7 @@ import {
   DISABLE_MISSING_CONFIG_CLIENTS,
   INSERT_BOOTSTRAP_CLIENT,
   INSERT_TENANT,
+  ROTATE_CLIENT_SECRET,
   SELECT_CLIENT,
   UPSERT_CONFIG_CLIENT,
 } from './sql/clients.ts';
@@ -29,6 +30,9 @@ export interface ClientRecord {
   disabled: boolean;
   /** HMAC of the secret under the KEK, set once the client presented it (see secretVerifier). */
   secretVerifier: string | null;
+  /** The secret the last rotation replaced, accepted until `previousSecretExpiresAt`. */
+  previousSecretHash: string | null;
+  previousSecretExpiresAt: Date | null;
 }
 
 export interface BootstrapOptions {
@@ -43,6 +47,8 @@ export interface BootstrapOptions {
   now?: Date;
   /** Seals the signing key; default: the KEK attached to `db`. */
   kek?: KeyEncryptionKey;
+  /** auth.verifierClient (AOC_VERIFIER_USER): the id the read-only verifier client is created under. */
+  verifierClient?: string;
 }
 
 export interface BootstrapResult {
@@ -72,11 +78,16 @@ interface DefaultClient {
   scopes: string[];
 }
 
-const DEFAULT_CLIENTS: readonly DefaultClient[] = [
-  { clientId: 'stella-admin', tenants: [DEFAULT_TENANT], scopes: [...SCOPES] },
-  // Seed 004 §3: a read-only identity for `stella aoc verify` jobs and the console's verifier.
-  { clientId: 'stella-aoc-verify', tenants: [DEFAULT_TENANT], scopes: ['aoc:verify', 'advisory:read', 'vex:read'] },
-];
+export const ADMIN_CLIENT = 'stella-admin';
+export const DEFAULT_VERIFIER_CLIENT = 'stella-aoc-verify';
+
+function defaultClients(verifierClient = DEFAULT_VERIFIER_CLIENT): DefaultClient[] {
+  return [
+    { clientId: ADMIN_CLIENT, tenants: [DEFAULT_TENANT], scopes: [...SCOPES] },
+    // Seed 004 §3: a read-only identity for `stella aoc verify` jobs (AOC_VERIFIER_USER names it).
+    { clientId: verifierClient, tenants: [DEFAULT_TENANT], scopes: ['aoc:verify', 'advisory:read', 'vex:read'] },
+  ];
+}
 
 /**
  * Runs on every start. The default clients are created once: their secrets exist in plaintext only
@@ -93,7 +104,7 @@ export async function bootstrapAuthority(db: Db, options: BootstrapOptions): Pro
     const { rows } = await db.query<{ n: number }>(COUNT_BOOTSTRAP_CLIENTS);
     if ((rows[0]?.n ?? 0) === 0) {
       const issued = await Promise.all(
-        DEFAULT_CLIENTS.map(async (c) => {
+        defaultClients(options.verifierClient).map(async (c) => {
           const clientSecret = generateSecret();
           const secretHash = await hashSecret(clientSecret);
           // The verifier is known now, so these clients are never throttled with guessers, even
@@ -133,7 +144,9 @@ export async function bootstrapAuthority(db: Db, options: BootstrapOptions): Pro
           if ((again.rows[0]?.n ?? 0) > 0) return false;
           throw new StellaError(
             Errors.config,
-            `auth.clients uses a reserved client id (${DEFAULT_CLIENTS.map((c) => c.clientId).join(', ')}); rename that client or set auth.bootstrap=false`,
+            `auth.clients uses a reserved client id (${defaultClients(options.verifierClient)
+              .map((c) => c.clientId)
+              .join(', ')}); rename that client or set auth.bootstrap=false`,
           );
         });
       if (created) credentialsFile = path;
@@ -170,6 +183,8 @@ export async function findClient(db: Queryable, clientId: string): Promise<Clien
     source: 'bootstrap' | 'config';
     disabled: boolean;
     secret_verifier: string | null;
+    previous_secret_hash: string | null;
+    previous_secret_expires_at: Date | string | null;
   }>(SELECT_CLIENT, [clientId]);
   const row = rows[0];
   if (!row) return undefined;
@@ -181,7 +196,53 @@ export async function findClient(db: Queryable, clientId: string): Promise<Clien
     source: row.source,
     disabled: row.disabled,
     secretVerifier: row.secret_verifier,
+    previousSecretHash: row.previous_secret_hash,
+    previousSecretExpiresAt: row.previous_secret_expires_at === null ? null : new Date(row.previous_secret_expires_at),
   };
+}
+
+/** The longest overlap a rotation may give the old secret: a quarter, the seed's rotation period. */
+export const MAX_SECRET_OVERLAP_SECONDS = 90 * 86_400;
+
+export interface RotatedSecret {
+  clientId: string;
+  /** Shown once; only its hash is stored. */
+  clientSecret: string;
+  /** Until then the previous secret still works. */
+  previousSecretExpiresAt: Date;
+}
+
+/**
+ * Gives a bootstrap client a new secret; the old one keeps working for `overlapSeconds` (0: it stops
+ * at once). Refuses config clients (their secret is auth.clients[].secretHash) and unknown ids.
+ */
+export async function rotateClientSecret(
+  db: Db,
+  clientId: string,
+  options: { overlapSeconds: number; now: Date; kek?: KeyEncryptionKey },
+): Promise<RotatedSecret> {
+  const { overlapSeconds, now } = options;
+  if (!Number.isInteger(overlapSeconds) || overlapSeconds < 0 || overlapSeconds > MAX_SECRET_OVERLAP_SECONDS) {
+    throw new StellaError(
+      Errors.validation,
+      `overlap must be 0 to ${MAX_SECRET_OVERLAP_SECONDS} seconds (90 days), got ${overlapSeconds}`,
+    );
+  }
+  const client = await findClient(db, clientId);
+  if (!client) throw new StellaError(Errors.notFound, `no client ${clientId}`);
+  if (client.source === 'config') {
+    throw new StellaError(
+      Errors.conflict,
+      `client ${clientId} comes from auth.clients in the configuration: rotate it there (a new secretHash from \`stella auth hash-secret\`) and restart`,
+    );
+  }
+  const clientSecret = generateSecret();
+  const secretHash = await hashSecret(clientSecret);
+  const verifier = secretVerifier(options.kek ?? keyEncryptionKeyFor(db), clientId, secretHash, clientSecret);
+  const previousSecretExpiresAt = new Date(now.getTime() + overlapSeconds * 1000);
+  const { rows } = await db.query(ROTATE_CLIENT_SECRET, [clientId, secretHash, verifier, previousSecretExpiresAt]);
+  if (rows.length === 0) throw new StellaError(Errors.notFound, `no client ${clientId}`);
+  return { clientId, clientSecret, previousSecretExpiresAt };
 }
 
 async function applyConfigClients(

@@ -1,8 +1,17 @@
 // `stella auth`: tokens for scripts, key rotation, and hashing secrets for config-file clients.
 // `stella users`: console users and their roles per tenant.
 
-import { Errors, StellaError } from '@stella/core';
-import { type CliCtx, type CliIo, createApiClient, type GlobalOptions, printResult } from '@stella/platform';
+import { readFile, rename, writeFile } from 'node:fs/promises';
+import { durationSeconds, Errors, StellaError } from '@stella/core';
+import {
+  type CliCtx,
+  CliError,
+  type CliIo,
+  createApiClient,
+  credentialsPath,
+  type GlobalOptions,
+  printResult,
+} from '@stella/platform';
 import type { Command } from 'commander';
 import { hashSecret } from './secrets.ts';
 import { ROLES } from './users.ts';
@@ -42,6 +51,38 @@ export function registerAuthCommands(program: Command, { io, globals }: CliCtx):
         opts,
         result,
         () => `active key ${result.activeKid}; retired: ${result.retiredKids.join(', ') || 'none'}`,
+      );
+    });
+
+  const clients = auth.command('clients').description('OAuth2 clients');
+  clients
+    .command('rotate-secret')
+    .description(
+      'Give a client a new secret, printed once; the old one keeps working for --overlap. The local credentials file ($STELLA_HOME/credentials.json) is updated when it holds the client',
+    )
+    .argument('<clientId>', 'e.g. stella-aoc-verify')
+    .option('--overlap <duration>', 'how long the old secret keeps working: 30m, 24h, 7d … (0s: not at all)', '24h')
+    .action(async (clientId: string, flags: { overlap: string }) => {
+      const opts = globals();
+      const overlapSeconds = durationSeconds(flags.overlap);
+      if (overlapSeconds === undefined) {
+        throw new CliError(Errors.usage, `--overlap ${flags.overlap}: give a duration such as 24h, 7d or 0s`);
+      }
+      const rotated = await createApiClient(io, { ...opts, tenant: '' }).json<{
+        clientId: string;
+        clientSecret: string;
+        previousSecretExpiresAt: string;
+      }>('POST', `/api/v1/authority/clients/${encodeURIComponent(clientId)}/rotate-secret`, {
+        scope: 'authority:admin',
+        body: { overlapSeconds },
+      });
+      const file = await updateLocalCredentials(io, rotated.clientId, rotated.clientSecret);
+      printResult(io, opts, { ...rotated, credentialsFile: file ?? null }, () =>
+        [
+          `client ${rotated.clientId}: new secret ${rotated.clientSecret}`,
+          `the previous secret works until ${rotated.previousSecretExpiresAt}`,
+          file ? `updated ${file}` : 'hand the new secret to the client before then',
+        ].join('\n'),
       );
     });
 
@@ -178,4 +219,26 @@ async function readPassword(io: CliIo): Promise<string> {
     .replace(/\r?\n$/, '');
   if (!password) throw new StellaError(Errors.usage, 'no password on standard input');
   return password;
+}
+
+/**
+ * The new secret into $STELLA_HOME/credentials.json when it holds that client (the bootstrap's
+ * stella-admin and stella-aoc-verify), so local commands keep working after the overlap; replaced
+ * whole and kept 0600. Returns the file's path, or undefined when there was nothing to update.
+ */
+async function updateLocalCredentials(io: CliIo, clientId: string, clientSecret: string): Promise<string | undefined> {
+  const path = credentialsPath(io.env);
+  let file: { clients?: Record<string, { clientId: string; clientSecret: string }> };
+  try {
+    file = JSON.parse(await readFile(path, 'utf8'));
+  } catch {
+    return undefined;
+  }
+  const entry = Object.values(file.clients ?? {}).find((c) => c.clientId === clientId);
+  if (!entry) return undefined;
+  entry.clientSecret = clientSecret;
+  const temp = `${path}.${process.pid}.tmp`;
+  await writeFile(temp, `${JSON.stringify(file, null, 2)}\n`, { mode: 0o600, flag: 'w' });
+  await rename(temp, path);
+  return path;
 }

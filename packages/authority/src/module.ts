@@ -2,7 +2,7 @@
 // the key-rotation route behind `stella auth rotate-keys`.
 import { counter, keyEncryptionKeyFor, type Module } from '@stella/platform';
 import Type from 'typebox';
-import { bootstrapAuthority } from './clients.ts';
+import { bootstrapAuthority, MAX_SECRET_OVERLAP_SECONDS, rotateClientSecret } from './clients.ts';
 import { registerAuthCommands, registerUserCommands } from './commands.ts';
 import { prepareKeyEncryption } from './key-encryption.ts';
 import { rotateKeys } from './keys.ts';
@@ -28,6 +28,7 @@ export const authorityModule: Module = {
       home: ctx.config.home,
       configClients: ctx.config.auth.clients,
       createDefaults: ctx.config.auth.bootstrap,
+      verifierClient: ctx.config.auth.verifierClient,
       now: ctx.clock.now(),
       kek,
     });
@@ -78,6 +79,51 @@ export const authorityModule: Module = {
         );
         request.log.info({ kid: result.kid }, 'signing key rotated');
         return { activeKid: result.kid, retiredKids: result.retired };
+      },
+    );
+    app.post<{ Params: { clientId: string }; Body: { overlapSeconds?: number } }>(
+      '/api/v1/authority/clients/:clientId/rotate-secret',
+      {
+        config: { auth: { scopes: ['authority:admin'], tenant: false } },
+        schema: {
+          tags: ['authority'],
+          summary: 'Give a client a new secret; the old one keeps working for the overlap',
+          description:
+            "Seed 004 §3/§5 (the verifier's quarterly rotation). The new secret is in this answer only (no-store); the previous one is accepted until previousSecretExpiresAt. Clients from auth.clients are rotated in the configuration instead (409).",
+          params: Type.Object({ clientId: Type.String({ maxLength: 128 }) }),
+          body: Type.Object(
+            {
+              overlapSeconds: Type.Optional(
+                Type.Integer({
+                  minimum: 0,
+                  maximum: MAX_SECRET_OVERLAP_SECONDS,
+                  default: 86_400,
+                  description: 'How long the old secret keeps working (default 24 h; 0: it stops at once).',
+                }),
+              ),
+            },
+            { additionalProperties: false },
+          ),
+          response: {
+            200: Type.Object({
+              clientId: Type.String(),
+              clientSecret: Type.String(),
+              previousSecretExpiresAt: Type.String({ format: 'date-time' }),
+            }),
+          },
+        },
+      },
+      async (request, reply) => {
+        const rotated = await rotateClientSecret(ctx.db, request.params.clientId, {
+          overlapSeconds: request.body?.overlapSeconds ?? 86_400,
+          now: ctx.clock.now(),
+        });
+        request.log.info(
+          { clientId: rotated.clientId, previousSecretExpiresAt: rotated.previousSecretExpiresAt },
+          'client secret rotated',
+        );
+        reply.header('cache-control', 'no-store');
+        return { ...rotated, previousSecretExpiresAt: rotated.previousSecretExpiresAt.toISOString() };
       },
     );
   },

@@ -150,7 +150,9 @@ export async function signAccessToken(
  * the real client keeps getting tokens while others fail with its id. Everything else (unknown client,
  * wrong secret, no verifier yet) takes the throttled scrypt path; scrypt runs whether or not the client
  * exists (against a decoy hash), so the answer time does not reveal which client ids exist, and the
- * message is the same for every failure for the same reason.
+ * message is the same for every failure for the same reason. During a rotation's overlap the previous
+ * secret is checked too (a second scrypt, only after the current one failed); it never gets a verifier,
+ * so it stops working at its expiry.
  */
 async function authenticate(db: Db, kek: KeyEncryptionKey, options: IssueTokenOptions): Promise<ClientRecord> {
   const { clientId, clientSecret } = options;
@@ -163,14 +165,24 @@ async function authenticate(db: Db, kek: KeyEncryptionKey, options: IssueTokenOp
   ) {
     return client;
   }
-  const check = async () => verifySecret(clientSecret, client?.secretHash ?? (await decoyHash()));
+  const previous =
+    client?.previousSecretHash && client.previousSecretExpiresAt && client.previousSecretExpiresAt > options.now
+      ? client.previousSecretHash
+      : undefined;
+  let current = false;
+  const check = async () => {
+    current = await verifySecret(clientSecret, client?.secretHash ?? (await decoyHash()));
+    return current || (previous !== undefined && (await verifySecret(clientSecret, previous)));
+  };
   const outcome = options.throttle
     ? await options.throttle.run(clientId, throttleAddress(options.address), check)
     : await check();
   if (typeof outcome === 'object') throw slowDown(outcome);
   if (!client || !outcome || client.disabled) throw new OAuthError('invalid_client', AUTH_FAILED);
   const verifier = secretVerifier(kek, clientId, client.secretHash, clientSecret);
-  if (verifier !== client.secretVerifier) await db.query(SET_SECRET_VERIFIER, [clientId, client.secretHash, verifier]);
+  if (current && verifier !== client.secretVerifier) {
+    await db.query(SET_SECRET_VERIFIER, [clientId, client.secretHash, verifier]);
+  }
   return client;
 }
 

@@ -6,6 +6,7 @@ export type { Sha256Digest } from './digest.ts';
 export { canonicalDigest, isSha256Digest, parseSha256, sha256Digest, sha256Hex } from './digest.ts';
 export type { DsseEnvelope, DsseSignature, DsseSigner, DsseTrustedKey, DsseVerification } from './dsse.ts';
 export { dsseSign, dsseVerify, IN_TOTO_PAYLOAD_TYPE, pae, parseDsseEnvelope } from './dsse.ts';
+export { durationSeconds } from './duration.ts';
 export type { ErrorDefinition, StellaErrorOptions } from './errors.ts';
 export {
   coerceError,

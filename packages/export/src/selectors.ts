@@ -2,7 +2,7 @@
 // Run selectors (spec §2.2): validated and normalised once, at submission, so the stored selectors
 // are absolute (a relative `since: 7d` becomes a timestamp) and a replay selects the same data.
 
-import { StellaError } from '@stella/core';
+import { durationSeconds, StellaError } from '@stella/core';
 import { ExportErrors } from './errors.ts';
 
 export interface Selectors {
@@ -15,8 +15,6 @@ export interface Selectors {
 }
 
 const KNOWN = new Set(['tenant', 'since', 'until', 'sources', 'ecosystems', 'purls']);
-const DURATION = /^(\d{1,6})([smhdw])$/;
-const UNIT_SECONDS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86_400, w: 604_800 };
 const MAX_LIST = 1000;
 
 function invalid(message: string, pointer: string): StellaError {
@@ -27,8 +25,8 @@ function invalid(message: string, pointer: string): StellaError {
 
 function time(value: unknown, name: string, now: Date): string {
   if (typeof value !== 'string') throw invalid('must be an RFC 3339 time or a duration like 24h or 7d', `/${name}`);
-  const duration = DURATION.exec(value);
-  if (duration) return new Date(now.getTime() - Number(duration[1]) * UNIT_SECONDS[duration[2]!]! * 1000).toISOString();
+  const seconds = durationSeconds(value);
+  if (seconds !== undefined) return new Date(now.getTime() - seconds * 1000).toISOString();
   const parsed = Date.parse(value);
   if (!/^\d{4}-\d{2}-\d{2}(T|$)/.test(value) || Number.isNaN(parsed)) {
     throw invalid(

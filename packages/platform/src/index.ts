@@ -22,6 +22,7 @@ export {
   localServerUrl,
   log,
   printResult,
+  verifierClientId,
 } from './cli/index.ts';
 export type {
   ClientConfig,

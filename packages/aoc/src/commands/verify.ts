@@ -3,7 +3,7 @@
 // first violation's code (11–17), 18 when the check was truncated, 0 when clean.
 import { writeFileSync } from 'node:fs';
 import { Errors } from '@stella/core';
-import { type CliCtx, CliError, createApiClient, printResult } from '@stella/platform';
+import { type CliCtx, CliError, createApiClient, printResult, verifierClientId } from '@stella/platform';
 import { AocErrors } from '../errors.ts';
 import type { VerifyReport } from '../verify/run.ts';
 
@@ -17,10 +17,11 @@ export interface VerifyFlags {
   export?: string;
 }
 
-export async function verifyCommand(flags: VerifyFlags, { io, globals }: CliCtx): Promise<void> {
+export async function verifyCommand(flags: VerifyFlags, { io, globals, loadConfig }: CliCtx): Promise<void> {
   const opts = globals();
   const json = opts.json || flags.format === 'json';
-  const client = createApiClient(io, opts, { credentialsClient: 'stella-aoc-verify' });
+  // The read-only verifier of seed 004 §3, as AOC_VERIFIER_USER names it.
+  const client = createApiClient(io, opts, { credentialsClient: verifierClientId(loadConfig) });
   const report = await client.json<VerifyReport>('POST', '/aoc/verify', {
     scope: 'aoc:verify advisory:read vex:read',
     headers: { 'x-stella-initiator': 'cli' },

@@ -3,7 +3,7 @@
 // past the API (a superuser UPDATE with triggers disabled, a restored backup, a deleted revision)
 // shows up: the stored bytes' hash, forbidden envelope keys, the id scheme and
 // the supersedes chains (every link resolves to the previous revision, one head per document).
-import { Errors, StellaError } from '@stella/core';
+import { durationSeconds, Errors, StellaError } from '@stella/core';
 import type { Ctx } from '@stella/platform';
 import Type, { type Static } from 'typebox';
 import type { RawStore } from '../ingest/envelope.ts';
@@ -58,11 +58,8 @@ export function verifyInitiator(value: string | undefined): string {
 }
 
 export function resolveSince(value: string, now: Date): Date {
-  const m = /^(\d+)\s*(s|m|h|d)$/.exec(value.trim());
-  if (m) {
-    const unit = { s: 1, m: 60, h: 3600, d: 86400 }[m[2] as 's' | 'm' | 'h' | 'd'];
-    return new Date(now.getTime() - Number(m[1]) * unit * 1000);
-  }
+  const seconds = durationSeconds(value);
+  if (seconds !== undefined) return new Date(now.getTime() - seconds * 1000);
   const t = new Date(value);
   if (Number.isNaN(t.getTime())) {
     throw new StellaError(Errors.validation, `since must be an RFC 3339 time or a duration like 24h, not "${value}"`);

@@ -1,7 +1,18 @@
 // SQL for the client aggregate: OAuth2 clients and the tenants they act for.
 
-export const SELECT_CLIENT = `select client_id, secret_hash, tenants, scopes, source, disabled, secret_verifier
+export const SELECT_CLIENT = `select client_id, secret_hash, tenants, scopes, source, disabled, secret_verifier,
+    previous_secret_hash, previous_secret_expires_at
   from authority_clients where client_id = $1`;
+
+/**
+ * A new secret; the current one becomes the previous, valid until $4. The verifier is of the new
+ * secret, so the old one always takes the scrypt path and stops at its expiry. Config clients are
+ * rotated in auth.clients instead (the file would overwrite this at the next start).
+ */
+export const ROTATE_CLIENT_SECRET = `update authority_clients
+  set previous_secret_hash = secret_hash, previous_secret_expires_at = $4, secret_hash = $2, secret_verifier = $3
+  where client_id = $1 and source = 'bootstrap'
+  returning client_id`;
 
 /** Stored after a successful scrypt check; only while the hash it was computed over is still current. */
 export const SET_SECRET_VERIFIER = `update authority_clients set secret_verifier = $3
@@ -25,6 +36,7 @@ export const UPSERT_CONFIG_CLIENT = `insert into authority_clients (client_id, s
   values ($1, $2, $3::text[], $4::text[], 'config')
   on conflict (client_id) do update
     set secret_hash = excluded.secret_hash, tenants = excluded.tenants, scopes = excluded.scopes, disabled = false,
+        previous_secret_hash = null, previous_secret_expires_at = null,
         secret_verifier = case when authority_clients.secret_hash = excluded.secret_hash
                                then authority_clients.secret_verifier end
     where authority_clients.source = 'config'

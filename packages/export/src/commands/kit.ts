@@ -11,7 +11,14 @@ import { copyFile, mkdir, readdir, rename, rm, writeFile } from 'node:fs/promise
 import { basename, dirname, join, resolve } from 'node:path';
 import { hashSecret } from '@stella/authority';
 import { Errors, isTenantId } from '@stella/core';
-import { type ApiClient, type CliCtx, CliError, createApiClient, printResult } from '@stella/platform';
+import {
+  type ApiClient,
+  type CliCtx,
+  CliError,
+  createApiClient,
+  printResult,
+  verifierClientId,
+} from '@stella/platform';
 import type { Command } from 'commander';
 import { encryptionRecordOf, hashFileStreaming, isAgeFile, readArchiveMembers } from '../bundle/index.ts';
 import { ExportErrors } from '../errors.ts';
@@ -56,7 +63,8 @@ export function registerKitCommand(offline: Command, cli: CliCtx): void {
     .action((flags: KitFlags) => buildKit(flags, cli));
 }
 
-async function buildKit(flags: KitFlags, { io, globals }: CliCtx): Promise<void> {
+async function buildKit(flags: KitFlags, cli: CliCtx): Promise<void> {
+  const { io, globals } = cli;
   const opts = globals();
   const output = resolve(flags.output);
   if (flags.verifierTenant !== undefined && !isTenantId(flags.verifierTenant)) {
@@ -104,7 +112,7 @@ async function buildKit(flags: KitFlags, { io, globals }: CliCtx): Promise<void>
     const signalsKeys = await writeSignalsKeys(client, staging);
 
     await mkdir(join(staging, 'reports'));
-    const aoc = await aocReport(verifierClient(io, opts), flags.aocSince);
+    const aoc = await aocReport(verifierClient(cli, opts), flags.aocSince);
     await writeFile(join(staging, 'reports/aoc-verify.json'), `${JSON.stringify(aoc, null, 2)}\n`);
 
     const verifier = flags.verifierTenant ? await writeVerifierCredentials(staging, flags.verifierTenant) : undefined;
@@ -167,8 +175,8 @@ async function buildKit(flags: KitFlags, { io, globals }: CliCtx): Promise<void>
 
 // The AOC report is asked as the read-only verifier (seed 004 §3) when its credentials are stored,
 // like `stella aoc verify`; the other calls use the operator's own client.
-function verifierClient(io: CliCtx['io'], opts: ReturnType<CliCtx['globals']>): ApiClient {
-  return createApiClient(io, opts, { credentialsClient: 'stella-aoc-verify' });
+function verifierClient(cli: CliCtx, opts: ReturnType<CliCtx['globals']>): ApiClient {
+  return createApiClient(cli.io, opts, { credentialsClient: verifierClientId(cli.loadConfig) });
 }
 
 async function succeededRuns(client: ApiClient): Promise<KitRun[]> {

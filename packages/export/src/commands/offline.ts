@@ -2,7 +2,7 @@
 // `stella offline import|status` (runbook §7.2 "restore"): the disconnected side of a mirror. Both open
 // this home's database directly (the server must be stopped on an embedded home), never the network.
 import { existsSync, readFileSync } from 'node:fs';
-import { Errors } from '@stella/core';
+import { durationSeconds, Errors } from '@stella/core';
 import { type CliCtx, CliError, counterOnStderr, log, printResult } from '@stella/platform';
 import type { Command } from 'commander';
 import { readKeyFlag } from '../bundle/command.ts';
@@ -24,9 +24,11 @@ interface ImportFlags {
 /** `--staleness-budget`: seconds, or a number with s, m, h or d. */
 function budgetSeconds(text: string | undefined): number | undefined {
   if (text === undefined) return undefined;
-  const m = /^([0-9]+)([smhd]?)$/.exec(text.trim());
-  if (!m) throw new CliError(Errors.usage, `--staleness-budget ${text}: give seconds or a duration such as 12h or 30d`);
-  return Number(m[1]) * { '': 1, s: 1, m: 60, h: 3600, d: 86400 }[m[2] as '' | 's' | 'm' | 'h' | 'd'];
+  const seconds = /^\d+$/.test(text.trim()) ? Number(text.trim()) : durationSeconds(text);
+  if (seconds === undefined) {
+    throw new CliError(Errors.usage, `--staleness-budget ${text}: give seconds or a duration such as 12h or 30d`);
+  }
+  return seconds;
 }
 
 function readTufRoot(path: string | undefined): Buffer | undefined {

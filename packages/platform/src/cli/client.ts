@@ -46,6 +46,19 @@ export function localServerUrl(load: () => LoadedConfig): string {
   return `http://${host.includes(':') ? `[${host}]` : host}:${server.port}`;
 }
 
+/**
+ * The read-only AOC verifier's client id (auth.verifierClient, AOC_VERIFIER_USER), under which the
+ * bootstrap stored its secret in the credentials file; the default when the configuration is invalid
+ * (the commands that need the configuration report that).
+ */
+export function verifierClientId(load: () => LoadedConfig): string {
+  try {
+    return load().config.auth.verifierClient;
+  } catch {
+    return 'stella-aoc-verify';
+  }
+}
+
 export interface ApiClientOptions {
   /** Which client of the local credentials file to use when no token or client flags are given. */
   credentialsClient?: string;

@@ -20,6 +20,7 @@ const PLATFORM_ENV_ALIASES: Record<string, string> = {
   STELLA_REDIS_URL: 'redis.url',
   STELLA_KEK: 'auth.kek',
   AOC_TENANT_HEADER: 'auth.tenantHeader',
+  AOC_VERIFIER_USER: 'auth.verifierClient',
 };
 
 /** The platform's sections followed by the rooms' (in the order given), as one schema, with the

@@ -178,6 +178,12 @@ export const PlatformConfigSchema = Type.Object(
           description: 'Issuer URL of an external OIDC provider that replaces the built-in one.',
         }),
         externalJwksUrl: Type.String({ default: '', description: 'JWKS URL of the external issuer.' }),
+        verifierClient: Type.String({
+          default: 'stella-aoc-verify',
+          pattern: '^[a-zA-Z0-9][a-zA-Z0-9._-]{0,127}$',
+          description:
+            "The read-only AOC verifier client (seed 004 §3): created by the first start's bootstrap under this id, used by `stella aoc verify` and the offline kit's verifier. Set it before the first start. Env: AOC_VERIFIER_USER.",
+        }),
         bootstrap: Type.Boolean({
           default: true,
           description: 'On first start create tenant `default` with clients stella-admin and stella-aoc-verify.',
