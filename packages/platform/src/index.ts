@@ -60,6 +60,7 @@ export {
   guardDb,
   headerValue,
   tenantOf,
+  tlsServerOptions,
 } from './http/index.ts';
 export type { Registry } from './metrics/index.ts';
 export {

@@ -41,6 +41,7 @@ import {
   type StorageHealth,
   startMetricsListener,
   type TokenVerifier,
+  tlsServerOptions,
   type WorkOptions,
   type WorkTracker,
 } from '@stella/platform';
@@ -87,6 +88,8 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   const { config } = options;
   // A configuration loaded without a mounted room's section fails here, before anything opens.
   assertConfigSections(config, configSectionsOf(options.modules ?? defaultModules));
+  // A bad certificate stops start-up here, before the database or any port is touched.
+  const tls = tlsServerOptions(config.server.tls, (options.clock ?? systemClock).now());
   const clock = options.clock ?? systemClock;
   const logger = options.logger ?? createLogger({ level: config.log.level });
   const target = config.server.target;
@@ -190,6 +193,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
 
     const { app, readiness } = await createHttpApp({
       logger,
+      tls,
       registry: metrics,
       requestBodyBytes: config.limits.requestBodyBytes,
       limits: config.limits,
@@ -279,7 +283,9 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     }
     const port = app.server.address();
     const listening =
-      typeof port === 'object' && port ? `http://${hostForUrl(config.server.host)}:${port.port}` : address;
+      typeof port === 'object' && port
+        ? `${tls ? 'https' : 'http'}://${hostForUrl(config.server.host)}:${port.port}`
+        : address;
     publicUrl ||= listening;
     tokenVerifier = makeVerifier();
     readiness.markStarted();

@@ -35,7 +35,7 @@ export function credentialsPath(env: CliIo['env']): string {
 /** Where the server this machine would start listens: `server.publicUrl`, else `server.host`/`server.port`
  * of the same configuration `stella serve` loads (flags aside), so `STELLA_SERVER_PORT=9000` moves both. */
 export function localServerUrl(load: () => LoadedConfig): string {
-  let server = { host: '127.0.0.1', port: 8440, publicUrl: '' };
+  let server = { host: '127.0.0.1', port: 8440, publicUrl: '', tls: { certFile: '' } };
   try {
     server = load().config.server;
   } catch {
@@ -43,7 +43,7 @@ export function localServerUrl(load: () => LoadedConfig): string {
   }
   if (server.publicUrl) return server.publicUrl;
   const host = server.host === '0.0.0.0' ? '127.0.0.1' : server.host === '::' ? '::1' : server.host;
-  return `http://${host.includes(':') ? `[${host}]` : host}:${server.port}`;
+  return `${server.tls.certFile ? 'https' : 'http'}://${host.includes(':') ? `[${host}]` : host}:${server.port}`;
 }
 
 /**

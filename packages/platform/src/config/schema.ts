@@ -39,8 +39,29 @@ export const PlatformConfigSchema = Type.Object(
         }),
         publicUrl: Type.String({
           default: '',
-          description: 'External base URL (token issuer). Empty: http://<host>:<port>.',
+          description: 'External base URL (token issuer). Empty: http://<host>:<port>, or https:// with server.tls.',
         }),
+        tls: Type.Object(
+          {
+            certFile: Type.String({
+              default: '',
+              description:
+                'PEM certificate chain of the listener (leaf first). Set with server.tls.keyFile to serve HTTPS only; empty: plain HTTP. Checked at start-up: unreadable, expired, not yet valid or not matching the key stops it.',
+            }),
+            keyFile: Type.String({ default: '', description: 'PEM private key of server.tls.certFile. Never logged.' }),
+            clientCaFile: Type.String({
+              default: '',
+              description:
+                'PEM CA certificates that client certificates must chain to. Set: the listener asks for a client certificate.',
+            }),
+            requireClientCert: Type.Boolean({
+              default: false,
+              description:
+                'Refuse the TLS handshake without a client certificate signed by server.tls.clientCaFile (mutual TLS, e.g. for Signals sensors, seed 001). Bearer tokens are still checked.',
+            }),
+          },
+          { default: {}, additionalProperties: false },
+        ),
         shutdownGraceMs: Type.Integer({
           default: 10000,
           minimum: 0,

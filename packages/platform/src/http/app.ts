@@ -2,6 +2,8 @@
 // errors from the registry, request ids, auth and tenant resolution, rate limits, metrics,
 // readiness and the request deadline. Rooms declare `config: { auth: { scopes } }` on a route; this
 // file enforces it.
+
+import type { TlsOptions } from 'node:tls';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Errors, type JsonLimits, newUlid, StellaError } from '@stella/core';
 import Fastify, {
@@ -66,6 +68,8 @@ export type HttpApp = FastifyInstance<
 
 export interface HttpAppOptions {
   logger: Logger;
+  /** Serve HTTPS with these options (tlsServerOptions of server.tls); absent: plain HTTP. */
+  tls?: TlsOptions | undefined;
   registry: Registry;
   requestBodyBytes: number;
   /** JSON and identifier caps (config `limits`); the config schema's defaults when left out. */
@@ -158,11 +162,10 @@ function newFastify(options: HttpAppOptions, limits: InputLimits): HttpApp {
     routerOptions: { maxParamLength: limits.identifierLength },
     requestTimeout,
     // Node enforces requestTimeout only when headersTimeout is not longer than it (60 s is Node's default).
-    http: {
-      requestTimeout,
-      headersTimeout: Math.min(HEADERS_TIMEOUT_MS, requestTimeout),
-      connectionsCheckingInterval: Math.max(100, Math.min(MAX_TIMEOUT_CHECK_INTERVAL_MS, requestTimeout / 4)),
-    },
+    // With TLS, Fastify creates an https server from `https` alone, so the same timeouts go there too.
+    ...(options.tls
+      ? { https: { ...options.tls, ...serverTimeouts(requestTimeout) } }
+      : { http: serverTimeouts(requestTimeout) }),
     clientErrorHandler: clientErrorHandler(options.logger),
     // Bad URL encoding, over-long params and the like are answered before any hook: same problem+json.
     frameworkErrors: (error, request, reply) => {
@@ -170,6 +173,14 @@ function newFastify(options: HttpAppOptions, limits: InputLimits): HttpApp {
       return sendProblem(reply as FastifyReply, request as FastifyRequest, toStellaError(error));
     },
   }).withTypeProvider<TypeBoxTypeProvider>();
+}
+
+function serverTimeouts(requestTimeout: number) {
+  return {
+    requestTimeout,
+    headersTimeout: Math.min(HEADERS_TIMEOUT_MS, requestTimeout),
+    connectionsCheckingInterval: Math.max(100, Math.min(MAX_TIMEOUT_CHECK_INTERVAL_MS, requestTimeout / 4)),
+  };
 }
 
 /** Every JSON body passes the caps before it is parsed, so no route, validator or query sees more. */

@@ -29,3 +29,5 @@ export {
   storageFaultOf,
   storageUnavailableError,
 } from './storage-health.ts';
+export type { TlsSettings } from './tls.ts';
+export { tlsServerOptions } from './tls.ts';
