@@ -321,3 +321,51 @@ describe('promtool', () => {
     assert.equal(run.status, 0, `${run.stdout}\n${run.stderr}`);
   });
 });
+
+describe('amtool', () => {
+  // A prerequisite (scripts/prerequisites.ts, Debian prometheus-alertmanager).
+  const amtool = () => findExecutable('amtool');
+  const CONFIG = join(ROOT, 'ops/alertmanager/alertmanager.yml');
+  /** The receiver `amtool config routes test` picks for these labels. */
+  const routeOf = (labels: Record<string, string>) => {
+    const run = spawnSync(
+      amtool(),
+      ['config', 'routes', 'test', `--config.file=${CONFIG}`, ...Object.entries(labels).map(([k, v]) => `${k}=${v}`)],
+      { encoding: 'utf8' },
+    );
+    assert.equal(run.status, 0, `${run.stdout}\n${run.stderr}`);
+    return run.stdout.trim();
+  };
+
+  test('check-config: ops/alertmanager/alertmanager.yml', () => {
+    const run = spawnSync(amtool(), ['check-config', CONFIG], { encoding: 'utf8' });
+    assert.equal(run.status, 0, `${run.stdout}\n${run.stderr}`);
+  });
+
+  test("every alert in ops/prometheus reaches a named receiver; the seed's Export.Center routes take the Export Center's", () => {
+    const alerts = readdirSync(PROM_DIR)
+      .filter((f) => f.endsWith('.rules.yml'))
+      .flatMap((f) =>
+        [...readFileSync(join(PROM_DIR, f), 'utf8').matchAll(/- alert: (\w+)\n(?:.*\n)*?.*?\bseverity: (\w+)/g)].map(
+          (m) => ({
+            alert: m[1]!,
+            severity: m[2]!,
+          }),
+        ),
+      );
+    assert.ok(alerts.length >= 15, alerts.map((a) => a.alert).join());
+    const routes = Object.fromEntries(
+      alerts.map((a) => [a.alert, routeOf({ alertname: a.alert, severity: a.severity })]),
+    );
+    assert.equal(routes.ExportCenterVerifyFailure, 'Export.Center.Verify');
+    for (const alert of alerts.filter(
+      (a) => a.alert.startsWith('ExportCenter') && a.alert !== 'ExportCenterVerifyFailure',
+    )) {
+      assert.equal(routes[alert.alert], 'Export.Center.Failures', alert.alert);
+    }
+    assert.equal(routes.AocViolations, 'Stella.Aoc');
+    assert.equal(routes.ReachabilityOrphanTraces, 'Stella.Reachability');
+    assert.equal(routes.StellaDeadLettersCritical, 'Stella.Platform.Critical');
+    assert.equal(routes.StellaDeadLettersWarning, 'stella-ops');
+  });
+});

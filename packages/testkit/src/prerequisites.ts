@@ -22,6 +22,7 @@ export const PREREQUISITES: readonly Prerequisite[] = [
   { command: 'docker-registry', debianPackage: 'docker-registry', usedFor: 'pushing bundles as OCI artifacts' },
   { command: 'skopeo', debianPackage: 'skopeo', usedFor: 'reading OCI layouts and pushed artifacts back' },
   { command: 'promtool', debianPackage: 'prometheus', usedFor: 'checking and testing the alert rules' },
+  { command: 'amtool', debianPackage: 'prometheus-alertmanager', usedFor: 'checking the Alertmanager routes' },
   { command: 'openssl', debianPackage: 'openssl', usedFor: 'verifying bundle signatures independently' },
   { command: 'gpg', debianPackage: 'gnupg', usedFor: 'OpenPGP-signed advisory feeds' },
   { command: 'zstd', debianPackage: 'zstd', usedFor: 'reading bundles independently' },
