@@ -26,7 +26,7 @@ export interface ClientRecord {
   secretHash: string;
   tenants: string[];
   scopes: string[];
-  source: 'bootstrap' | 'config';
+  source: 'bootstrap' | 'config' | 'api';
   disabled: boolean;
   /** HMAC of the secret under the KEK, set once the client presented it (see secretVerifier). */
   secretVerifier: string | null;
@@ -180,7 +180,7 @@ export async function findClient(db: Queryable, clientId: string): Promise<Clien
     secret_hash: string;
     tenants: string[];
     scopes: string[];
-    source: 'bootstrap' | 'config';
+    source: 'bootstrap' | 'config' | 'api';
     disabled: boolean;
     secret_verifier: string | null;
     previous_secret_hash: string | null;

@@ -100,6 +100,113 @@ export function registerAuthCommands(program: Command, { io, globals }: CliCtx):
     });
 }
 
+interface TenantView {
+  id: string;
+  displayName: string;
+  disabled: boolean;
+}
+
+interface ClientView {
+  clientId: string;
+  scopes: string[];
+  source: string;
+  disabled: boolean;
+  clientSecret?: string;
+}
+
+/** `stella tenants`: the platform administrator's verbs (scope tenant:admin, over /admin/tenants). */
+export function registerTenantCommands(program: Command, { io, globals }: CliCtx): void {
+  const tenants = program
+    .command('tenants')
+    .description('Create, list, disable and enable tenants and their clients (needs tenant:admin)');
+  const api = (opts: GlobalOptions) => createApiClient(io, { ...opts, tenant: '' });
+  const call = <T>(method: 'GET' | 'POST' | 'PATCH', path: string, body?: unknown) =>
+    api(globals()).json<T>(method, path, { scope: 'tenant:admin', ...(body === undefined ? {} : { body }) });
+  const line = (t: TenantView) => `${t.id}${t.disabled ? ' (disabled)' : ''}  ${t.displayName}`;
+  const clientLine = (c: ClientView) =>
+    `${c.clientId}${c.disabled ? ' (disabled)' : ''}  ${c.source}  ${c.scopes.join(' ')}${c.clientSecret ? `\nsecret: ${c.clientSecret}` : ''}`;
+  const tenantPath = (id: string) => `/admin/tenants/${encodeURIComponent(id)}`;
+
+  tenants
+    .command('list')
+    .description('Every tenant')
+    .action(async () => {
+      const result = await call<{ items: TenantView[] }>('GET', '/admin/tenants');
+      printResult(io, globals(), result, () => result.items.map(line).join('\n'));
+    });
+  tenants
+    .command('create')
+    .argument('<id>', 'tenant id: lower-case letters, digits and inner hyphens')
+    .option('--name <displayName>', 'display name (default: the id)')
+    .description('Create a tenant')
+    .action(async (id: string, flags: { name?: string }) => {
+      const tenant = await call<TenantView>('POST', '/admin/tenants', {
+        id,
+        ...(flags.name ? { displayName: flags.name } : {}),
+      });
+      printResult(io, globals(), tenant, () => `created ${line(tenant)}`);
+    });
+  for (const [verb, disabled] of [
+    ['disable', true],
+    ['enable', false],
+  ] as const) {
+    tenants
+      .command(verb)
+      .argument('<id>', 'tenant id')
+      .description(
+        disabled
+          ? 'Disable a tenant: its tokens are refused from the next request on and none are issued; its data stays'
+          : 'Enable a disabled tenant again',
+      )
+      .action(async (id: string) => {
+        const tenant = await call<TenantView>('PATCH', tenantPath(id), { disabled });
+        printResult(io, globals(), tenant, () => line(tenant));
+      });
+  }
+  const clients = tenants.command('clients').description("A tenant's OAuth2 clients");
+  clients
+    .command('list')
+    .argument('<tenant>', 'tenant id')
+    .action(async (tenant: string) => {
+      const result = await call<{ items: ClientView[] }>('GET', `${tenantPath(tenant)}/clients`);
+      printResult(io, globals(), result, () => result.items.map(clientLine).join('\n'));
+    });
+  clients
+    .command('create')
+    .argument('<tenant>', 'tenant id')
+    .argument('<clientId>', 'new client id')
+    .option('--scope <scopes>', 'space-separated scopes (default: every tenant scope)')
+    .description('Create a client of the tenant; its secret is printed once')
+    .action(async (tenant: string, clientId: string, flags: { scope?: string }) => {
+      const scopes = flags.scope?.split(' ').filter(Boolean);
+      const client = await call<ClientView>('POST', `${tenantPath(tenant)}/clients`, {
+        clientId,
+        ...(scopes ? { scopes } : {}),
+      });
+      printResult(io, globals(), client, () => clientLine(client));
+    });
+  for (const [verb, disabled] of [
+    ['disable', true],
+    ['enable', false],
+  ] as const) {
+    clients
+      .command(verb)
+      .argument('<tenant>', 'tenant id')
+      .argument('<clientId>', 'client id')
+      .description(disabled ? 'Disable a client: it gets no more tokens' : 'Enable a client again')
+      .action(async (tenant: string, clientId: string) => {
+        const client = await call<ClientView>(
+          'PATCH',
+          `${tenantPath(tenant)}/clients/${encodeURIComponent(clientId)}`,
+          {
+            disabled,
+          },
+        );
+        printResult(io, globals(), client, () => clientLine(client));
+      });
+  }
+}
+
 const ROLE_HELP = `role in the tenant: ${ROLES.join('|')}`;
 
 export function registerUserCommands(program: Command, { io, globals }: CliCtx): void {

@@ -5,3 +5,4 @@
 export { jwks } from './keys.ts';
 export { authorityModule } from './module.ts';
 export { hashSecret } from './secrets.ts';
+export { tenantGateFor } from './tenants.ts';

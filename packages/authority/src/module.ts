@@ -3,10 +3,11 @@
 import { counter, keyEncryptionKeyFor, type Module } from '@stella/platform';
 import Type from 'typebox';
 import { bootstrapAuthority, MAX_SECRET_OVERLAP_SECONDS, rotateClientSecret } from './clients.ts';
-import { registerAuthCommands, registerUserCommands } from './commands.ts';
+import { registerAuthCommands, registerTenantCommands, registerUserCommands } from './commands.ts';
 import { prepareKeyEncryption } from './key-encryption.ts';
 import { rotateKeys } from './keys.ts';
 import { registerAuthorityRoutes } from './routes.ts';
+import { registerTenantRoutes } from './tenant-routes.ts';
 import { createTokenThrottle } from './throttle.ts';
 import { registerUserRoutes } from './user-routes.ts';
 
@@ -18,6 +19,7 @@ export const authorityModule: Module = {
   commands(program, cli) {
     registerAuthCommands(program, cli);
     registerUserCommands(program, cli);
+    registerTenantCommands(program, cli);
   },
   migrations: authorityMigrations,
   dependsOn: ['platform'],
@@ -57,6 +59,7 @@ export const authorityModule: Module = {
       }),
     });
     registerUserRoutes(app, ctx.db);
+    registerTenantRoutes(app, ctx.db);
     app.post(
       '/api/v1/authority/keys/rotate',
       {

@@ -58,7 +58,17 @@ export async function issueToken(db: Db, options: IssueTokenOptions): Promise<To
   const client = await authenticate(db, kek, options);
 
   const scopes = grantedScopes(options.scope, client.scopes);
-  const tid = grantedTenants(options.tenant, client.tenants);
+  // Disabled tenants get no new tokens. The platform administrator (tenant:admin) keeps getting
+  // tokens when its own tenant is disabled, or nobody could enable it again.
+  const disabled = await disabledTenants(db, client.tenants);
+  if (options.tenant && disabled.has(options.tenant)) {
+    throw new OAuthError('invalid_scope', `tenant '${options.tenant}' is disabled`);
+  }
+  const usable = client.tenants.filter((t) => !disabled.has(t));
+  if (usable.length === 0 && !client.scopes.includes('tenant:admin')) {
+    throw new OAuthError('unauthorized_client', 'every tenant of this client is disabled');
+  }
+  const tid = grantedTenants(options.tenant, usable.length > 0 ? usable : client.tenants);
 
   return signAccessToken(db, kek, { ...options, subject: client.clientId, clientId: client.clientId, scopes, tid });
 }
@@ -95,6 +105,9 @@ export async function issueUserToken(db: Db, options: UserTokenOptions): Promise
   const role = user?.roles[granted.tenant];
   if (!user || user.disabled || !role) {
     throw new OAuthError('invalid_grant', 'the authorization code is invalid, expired or already used');
+  }
+  if ((await disabledTenants(db, [granted.tenant])).size > 0) {
+    throw new OAuthError('invalid_grant', `tenant '${granted.tenant}' is disabled`);
   }
   return signAccessToken(db, options.kek ?? keyEncryptionKeyFor(db), {
     ...options,
@@ -227,4 +240,11 @@ function grantedTenants(requested: string | undefined, assigned: readonly string
     throw new OAuthError('invalid_scope', `tenant '${requested}' is not assigned to this client`);
   }
   return requested;
+}
+
+async function disabledTenants(db: Db, tenants: readonly string[]): Promise<Set<string>> {
+  const { rows } = await db.query<{ id: string }>('select id from tenants where id = any($1::text[]) and disabled', [
+    tenants,
+  ]);
+  return new Set(rows.map((r) => r.id));
 }

@@ -2,7 +2,15 @@
 // rate limits, metrics, logging and the timeline.
 // The door lists by name what other packages use; everything else stays inside the room.
 export type { Scope, TokenVerifier } from './auth/index.ts';
-export { createTokenVerifier, isKnownScope, quoteScope, SCOPES, sortScopes, validateScopeSet } from './auth/index.ts';
+export {
+  AuthErrors,
+  createTokenVerifier,
+  isKnownScope,
+  quoteScope,
+  SCOPES,
+  sortScopes,
+  validateScopeSet,
+} from './auth/index.ts';
 export type { BlobStore } from './blob/index.ts';
 export {
   createFsBlobStore,

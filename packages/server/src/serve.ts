@@ -3,7 +3,7 @@
 // and jobs get server.shutdownGraceMs, then their database work is cancelled and their connections
 // closed, and close() gives up SHUTDOWN_MARGIN_MS later, naming what was still running.
 import { join } from 'node:path';
-import { jwks } from '@stella/authority';
+import { jwks, tenantGateFor } from '@stella/authority';
 import { type Clock, Errors, STELLA_VERSION, StellaError, systemClock } from '@stella/core';
 import {
   assertConfigSections,
@@ -191,9 +191,11 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       cleanups.push({ step: 'stopping the rate limiter', run: () => rateLimiter?.close() });
     }
 
+    const tenantGate = tenantGateFor(db);
     const { app, readiness } = await createHttpApp({
       logger,
       tls,
+      tenantGate: (tenant) => tenantGate.check(tenant),
       registry: metrics,
       requestBodyBytes: config.limits.requestBodyBytes,
       limits: config.limits,

@@ -11,7 +11,7 @@ export const SELECT_CLIENT = `select client_id, secret_hash, tenants, scopes, so
  */
 export const ROTATE_CLIENT_SECRET = `update authority_clients
   set previous_secret_hash = secret_hash, previous_secret_expires_at = $4, secret_hash = $2, secret_verifier = $3
-  where client_id = $1 and source = 'bootstrap'
+  where client_id = $1 and source in ('bootstrap', 'api')
   returning client_id`;
 
 /** Stored after a successful scrypt check; only while the hash it was computed over is still current. */

@@ -32,6 +32,13 @@ export const AuthErrors = {
     title: 'Tenant not specified',
     hint: 'The token is valid for several tenants: send the X-Stella-Tenant header (CLI: --tenant or STELLA_TENANT).',
   }),
+  tenantDisabled: defineError({
+    code: 'ERR_AUTH_TENANT_DISABLED',
+    status: 403,
+    exit: ExitCode.auth,
+    title: 'Tenant is disabled',
+    hint: 'A platform administrator disabled this tenant: its tokens are refused and no new ones are issued. `stella tenants enable <tenant>` (scope tenant:admin) turns it back on.',
+  }),
   tenantForbidden: defineError({
     code: 'ERR_AUTH_TENANT_FORBIDDEN',
     status: 403,

@@ -33,6 +33,9 @@ export const SCOPES = [
   'timeline:write',
   // Operating the built-in authority itself (signing-key rotation); not tenant-scoped.
   'authority:admin',
+  // Creating, disabling and listing tenants and their clients (/admin/tenants); the platform
+  // administrator's, never a tenant's: no console role and no tenant client may hold it.
+  'tenant:admin',
   // Reading GET /metrics (Prometheus scrapes with a bearer token); not tenant-scoped.
   'metrics:read',
 ] as const;

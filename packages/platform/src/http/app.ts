@@ -68,6 +68,8 @@ export type HttpApp = FastifyInstance<
 
 export interface HttpAppOptions {
   logger: Logger;
+  /** Refuses a tenant the request may act for (disabled), after its token was checked. */
+  tenantGate?: ((tenant: string) => Promise<void>) | undefined;
   /** Serve HTTPS with these options (tlsServerOptions of server.tls); absent: plain HTTP. */
   tls?: TlsOptions | undefined;
   registry: Registry;
@@ -232,6 +234,7 @@ async function authenticate(
     tenantRequired: auth.tenant !== false,
   });
   if (tenant) {
+    await options.tenantGate?.(tenant);
     request.tenant = tenant;
     reply.header(options.tenantHeader, tenant);
     request.log = request.log.child({ tenant, client: principal.subject });
