@@ -16,8 +16,8 @@ const dir = mkdtempSync(join(tmpdir(), 'stella-tls-'));
 const file = (name: string) => join(dir, name);
 const openssl = (...args: string[]) => execFileSync(findExecutable('openssl'), args, { cwd: dir, stdio: 'pipe' });
 
-/** A P-256 key and a certificate for `cn` signed by the test CA (SAN IP 127.0.0.1 for the server). */
-function issue(name: string, cn: string, ext: string): void {
+/** A new P-256 key `<name>.key` and its signing request `<name>.csr` for CN `cn`. */
+function request(name: string, cn: string): void {
   openssl(
     'req',
     '-newkey',
@@ -32,6 +32,11 @@ function issue(name: string, cn: string, ext: string): void {
     '-subj',
     `/CN=${cn}`,
   );
+}
+
+/** A key and a certificate for `cn` signed by the test CA, with these X.509 extensions. */
+function issue(name: string, cn: string, ext: string): void {
+  request(name, cn);
   writeFileSync(file(`${name}.ext`), ext);
   openssl(
     'x509',
@@ -73,20 +78,7 @@ function makeCertificates(): void {
   issue('server', '127.0.0.1', 'subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n');
   issue('client', 'sensor-1', 'extendedKeyUsage=clientAuth\n');
   // Expired: `openssl ca` is the one openssl 3.0 command that takes explicit validity dates.
-  openssl(
-    'req',
-    '-newkey',
-    'ec',
-    '-pkeyopt',
-    'ec_paramgen_curve:P-256',
-    '-nodes',
-    '-keyout',
-    'old.key',
-    '-out',
-    'old.csr',
-    '-subj',
-    '/CN=127.0.0.1',
-  );
+  request('old', '127.0.0.1');
   writeFileSync(file('index.txt'), '');
   writeFileSync(file('serial'), '01\n');
   writeFileSync(
