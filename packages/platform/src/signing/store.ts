@@ -44,7 +44,22 @@ export interface SigningKeyStore {
   getSigner(tenant: string, purpose: string, algorithm?: SigningAlgorithm): Promise<PlatformSigner>;
   /** Every key of the tenant, active and retired, public halves only. */
   listPublicKeys(tenant: string): Promise<PublicSigningKey[]>;
+  /**
+   * Retires the tenant's active keys of `purpose` (every algorithm it has) and makes new ones active.
+   * Retired keys stay listed, so what they signed still verifies. Returns the new and retired key ids.
+   */
+  rotate(tenant: string, purpose: string): Promise<{ active: PublicSigningKey[]; retired: string[] }>;
 }
+
+/**
+ * How long a process signs with a key it loaded before checking it is still the active one: after a
+ * rotation in another process, this one moves to the new key within this time. Anything it signed in
+ * between still verifies against the retired key, which stays published.
+ */
+const ACTIVE_KEY_RECHECK_MS = 5_000;
+
+type SignerCache = Map<string, { signer: Promise<PlatformSigner>; checkedAt: number }>;
+const signerCaches = new WeakMap<Db, SignerCache>();
 
 const PURPOSE_RE = /^[a-z][a-z0-9_-]{0,63}$/;
 
@@ -73,24 +88,80 @@ const SELECT_ACTIVE = `select tenant, keyid, purpose, algorithm, public_key_pem,
   from signing_keys where tenant = $1 and purpose = $2 and algorithm = $3 and status = 'active'`;
 
 export function createSigningKeyStore(db: Db, options: SigningKeyStoreOptions = {}): SigningKeyStore {
-  // Signers are immutable once created, so a process caches them; a rotated key is a new cache key
-  // only after restart, which is acceptable because retired keys stay valid for verification.
-  const cache = new Map<string, Promise<PlatformSigner>>();
+  // Signers are immutable, so a process caches them, and checks now and then that its key is still
+  // the active one (ACTIVE_KEY_RECHECK_MS). The stores of one database under its own KEK share the
+  // cache, so a rotation through any of them takes effect in this process at once; a store given
+  // another KEK keeps its own (its signers open with that KEK or not at all).
+  const shared = options.kek === undefined;
+  const cache: SignerCache = (shared && signerCaches.get(db)) || new Map();
+  if (shared) signerCaches.set(db, cache);
   const kek = () => options.kek ?? keyEncryptionKeyFor(db);
-  return {
+  const load = (key: string, tenant: string, purpose: string, algorithm: SigningAlgorithm) => {
+    const signer = loadSigner(db, kek, tenant, purpose, algorithm);
+    signer.catch(() => cache.delete(key));
+    cache.set(key, { signer, checkedAt: performance.now() });
+    return signer;
+  };
+  const store: SigningKeyStore = {
     async getSigner(tenant, purpose, algorithm = 'ed25519') {
       assertSignerRequest(tenant, purpose, algorithm);
       const key = `${tenant}\u0000${purpose}\u0000${algorithm}`;
-      let signer = cache.get(key);
-      if (!signer) {
-        signer = loadSigner(db, kek, tenant, purpose, algorithm);
-        signer.catch(() => cache.delete(key));
-        cache.set(key, signer);
-      }
-      return signer;
+      const cached = cache.get(key);
+      if (!cached) return load(key, tenant, purpose, algorithm);
+      if (performance.now() - cached.checkedAt < ACTIVE_KEY_RECHECK_MS) return cached.signer;
+      const signer = await cached.signer;
+      cached.checkedAt = performance.now();
+      const active = await activeKeyId(db, tenant, purpose, algorithm);
+      return active === signer.keyid ? signer : load(key, tenant, purpose, algorithm);
     },
     listPublicKeys: (tenant) => listPublicKeys(db, tenant),
+    async rotate(tenant, purpose) {
+      assertSignerRequest(tenant, purpose, 'ed25519');
+      const retired = await db.transaction(
+        async (tx) =>
+          (
+            await tx.query<{ keyid: string; algorithm: SigningAlgorithm }>(
+              `update signing_keys set status = 'retired' where tenant = $1 and purpose = $2 and status = 'active'
+               returning keyid, algorithm`,
+              [tenant, purpose],
+            )
+          ).rows,
+        { tenant },
+      );
+      if (retired.length === 0) {
+        throw new StellaError(
+          Errors.notFound,
+          `tenant ${tenant} has no active ${purpose} key to rotate; it is made on first use`,
+        );
+      }
+      for (const key of [...cache.keys()]) if (key.startsWith(`${tenant}\u0000${purpose}\u0000`)) cache.delete(key);
+      const algorithms = [...new Set(retired.map((r) => r.algorithm))];
+      const created = await Promise.all(algorithms.map((algorithm) => store.getSigner(tenant, purpose, algorithm)));
+      const keys = await listPublicKeys(db, tenant);
+      return {
+        active: keys.filter((k) => created.some((c) => c.keyid === k.keyid)),
+        retired: retired.map((r) => r.keyid),
+      };
+    },
   };
+  return store;
+}
+
+async function activeKeyId(
+  db: Db,
+  tenant: string,
+  purpose: string,
+  algorithm: SigningAlgorithm,
+): Promise<string | undefined> {
+  const { rows } = await db.transaction(
+    (tx) =>
+      tx.query<{ keyid: string }>(
+        `select keyid from signing_keys where tenant = $1 and purpose = $2 and algorithm = $3 and status = 'active'`,
+        [tenant, purpose, algorithm],
+      ),
+    { tenant },
+  );
+  return rows[0]?.keyid;
 }
 
 function assertSignerRequest(tenant: string, purpose: string, algorithm: SigningAlgorithm): void {
