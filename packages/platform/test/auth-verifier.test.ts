@@ -332,14 +332,15 @@ describe('authorize', () => {
 });
 
 describe('scope catalogue', () => {
-  test('knows the spec scopes, the internal timeline:write, authority:admin and metrics:read, and the findings ones', () => {
-    assert.equal(SCOPES.length, 28);
+  test('knows the spec scopes, the internal timeline:write, authority:admin, tenant:admin and metrics:read, and the findings ones', () => {
+    assert.equal(SCOPES.length, 29);
     for (const s of [
       'export:profile:manage',
       'orch:backfill',
       'tenant:select',
       'timeline:write',
       'authority:admin',
+      'tenant:admin',
       'metrics:read',
       'sbom:ingest',
       'sbom:read',
