@@ -6,8 +6,17 @@
 // killed on the last attempt leaves a dead letter and an open run, which failAbandonedRun closes.
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import { tenantGateFor } from '@stella/authority';
 import { type Clock, coerceError, StellaError } from '@stella/core';
-import type { BlobStore, Config, Db, DeadLetter, Logger, SigningKeyStore } from '@stella/platform';
+import {
+  AuthErrors,
+  type BlobStore,
+  type Config,
+  type Db,
+  type DeadLetter,
+  type Logger,
+  type SigningKeyStore,
+} from '@stella/platform';
 import type { ExportAdapter } from './adapters/adapter.ts';
 import { adapterFor } from './adapters/registry.ts';
 import { createDistributionDrivers } from './distribution/index.ts';
@@ -61,6 +70,7 @@ export function createExportWorker(deps: WorkerDeps) {
     deps.metrics.active(1);
     const log = deps.logger.child({ runId, profile: run.profile_name, tenant });
     try {
+      await tenantGateFor(deps.db).check(tenant);
       const claimed = await claimRun(services, run);
       const outcome = await build(createRunContext(services, claimed, staging, log));
       const seconds = (performance.now() - started) / 1000;
@@ -139,6 +149,8 @@ async function build(ctx: RunContext): Promise<RunOutcome> {
   await checkBundle(ctx, plain, manifest, signed, signer.publicKeyPem, output);
   const packed = await sealArchive(ctx, plain, encryption);
   timings.mark('check');
+  // A tenant disabled while its run was building: nothing reaches CAS or a distribution target.
+  await tenantGateFor(ctx.services.db).check(ctx.tenant);
   await publishBundle(ctx, packed, manifest, provenance, output, encryption);
   timings.mark('store');
   await distributeBundle(ctx, packed, manifest, settings, output);
@@ -165,7 +177,10 @@ async function settleFailure(
     log.info('export run cancelled');
     return;
   }
-  const known = error instanceof StellaError && error.code.startsWith('ERR_EXPORT');
+  // Coded export errors, and a disabled tenant, fail the run at once: a retry would fail alike.
+  const known =
+    error instanceof StellaError &&
+    (error.code.startsWith('ERR_EXPORT') || error.code === AuthErrors.tenantDisabled.code);
   const lastAttempt = retryCount + 1 >= deps.attempts;
   if (!known && !lastAttempt) {
     log.warn({ err: coerceError(error), attempt: retryCount + 1 }, 'export run attempt failed; it will be retried');

@@ -237,4 +237,51 @@ describe('export: a worker killed mid-run', {
       [['export.run', 'job heartbeat timeout']],
     );
   });
+
+  test('a tenant disabled before its run is worked: the run fails with ERR_AUTH_TENANT_DISABLED, nothing is published', {
+    timeout: 300_000,
+  }, async () => {
+    await stopAll();
+    const api = await start('api');
+    const creds = JSON.parse(readFileSync(join(home, 'credentials.json'), 'utf8'));
+    const admin = creds.clients['stella-admin'];
+    const token = await clientToken(api.base, admin.clientId, admin.clientSecret);
+    const headers = { authorization: `Bearer ${token}`, 'x-stella-tenant': 'default' };
+    const setDisabled = async (disabled: boolean) => {
+      const res = await fetch(`${api.base}/admin/tenants/default`, {
+        method: 'PATCH',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ disabled }),
+      });
+      assert.equal(res.status, 200, await res.text());
+    };
+    // Queued with no worker running, then the tenant is disabled before any worker takes it.
+    const submitted = await fetch(`${api.base}/api/export/runs`, {
+      method: 'POST',
+      headers: { ...headers, 'content-type': 'application/json' },
+      body: JSON.stringify({ profileId: 'crash-raw' }),
+    });
+    assert.equal(submitted.status, 202);
+    const { runId } = (await submitted.json()) as { runId: string };
+    await setDisabled(true);
+    const before = readdirSync(join(home, 'cas', 'exports'), { recursive: true }).length;
+
+    const worker = await start('worker');
+    await waitFor(
+      `the worker fails the run: ${worker.log()}`,
+      () => worker.log().includes(runId) && worker.log().includes('ERR_AUTH_TENANT_DISABLED'),
+      {
+        deadlineMs: PROCESS_DEADLINE_MS,
+        intervalMs: 200,
+      },
+    );
+    await setDisabled(false);
+    const run = (await (await fetch(`${api.base}/api/export/runs/${runId}`, { headers })).json()) as {
+      status: string;
+      errorCode: string;
+      bundle: unknown;
+    };
+    assert.deepEqual([run.status, run.errorCode, run.bundle], ['failed', 'ERR_AUTH_TENANT_DISABLED', null]);
+    assert.equal(readdirSync(join(home, 'cas', 'exports'), { recursive: true }).length, before, 'nothing reached CAS');
+  });
 });
