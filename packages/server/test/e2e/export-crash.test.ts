@@ -65,6 +65,25 @@ describe('export: a worker killed mid-run', {
     return proc;
   }
 
+  /** The bootstrap administrator's token and the headers for tenant default, from the API process. */
+  async function adminOf(api: Proc): Promise<{ token: string; headers: Record<string, string> }> {
+    const creds = JSON.parse(readFileSync(join(home, 'credentials.json'), 'utf8'));
+    const admin = creds.clients['stella-admin'];
+    const token = await clientToken(api.base, admin.clientId, admin.clientSecret);
+    return { token, headers: { authorization: `Bearer ${token}`, 'x-stella-tenant': 'default' } };
+  }
+
+  /** Submits a run of profile crash-raw and returns its id. */
+  async function submitRun(api: Proc, headers: Record<string, string>): Promise<string> {
+    const submitted = await fetch(`${api.base}/api/export/runs`, {
+      method: 'POST',
+      headers: { ...headers, 'content-type': 'application/json' },
+      body: JSON.stringify({ profileId: 'crash-raw' }),
+    });
+    assert.equal(submitted.status, 202);
+    return ((await submitted.json()) as { runId: string }).runId;
+  }
+
   /** Kills the worker as soon as the run reports partial progress (polled; SSE adds up to a second). */
   async function killAtPartialProgress(api: Proc, worker: Proc, runId: string, headers: Record<string, string>) {
     await waitFor(
@@ -103,10 +122,7 @@ describe('export: a worker killed mid-run', {
   test('nothing partial is visible; the run is retried and its bundle verifies', { timeout: 300_000 }, async () => {
     const api = await start('api');
     let worker = await start('worker');
-    const creds = JSON.parse(readFileSync(join(home, 'credentials.json'), 'utf8'));
-    const admin = creds.clients['stella-admin'];
-    const token = await clientToken(api.base, admin.clientId, admin.clientSecret);
-    const headers = { authorization: `Bearer ${token}`, 'x-stella-tenant': 'default' };
+    const { headers } = await adminOf(api);
 
     // Enough documents that the run is still writing data when the worker dies.
     const template = JSON.parse(readFileSync(join(advisoryFixtures(), 'osv-go/current/GO-2024-2687.json'), 'utf8'));
@@ -137,13 +153,7 @@ describe('export: a worker killed mid-run', {
       body: JSON.stringify(profile),
     });
     assert.equal(created.status, 201);
-    const submitted = await fetch(`${api.base}/api/export/runs`, {
-      method: 'POST',
-      headers: { ...headers, 'content-type': 'application/json' },
-      body: JSON.stringify({ profileId: 'crash-raw' }),
-    });
-    const { runId } = (await submitted.json()) as { runId: string };
-
+    const runId = await submitRun(api, headers);
     await killAtPartialProgress(api, worker, runId, headers);
 
     const during = (await (await fetch(`${api.base}/api/export/runs/${runId}`, { headers })).json()) as {
@@ -187,17 +197,8 @@ describe('export: a worker killed mid-run', {
     const noRetries = { STELLA_EXPORT_RUN_RETRY_LIMIT: '0' };
     const api = await start('api', noRetries);
     const worker = await start('worker', noRetries);
-    const creds = JSON.parse(readFileSync(join(home, 'credentials.json'), 'utf8'));
-    const admin = creds.clients['stella-admin'];
-    const token = await clientToken(api.base, admin.clientId, admin.clientSecret);
-    const headers = { authorization: `Bearer ${token}`, 'x-stella-tenant': 'default' };
-    const submitted = await fetch(`${api.base}/api/export/runs`, {
-      method: 'POST',
-      headers: { ...headers, 'content-type': 'application/json' },
-      body: JSON.stringify({ profileId: 'crash-raw' }),
-    });
-    assert.equal(submitted.status, 202);
-    const { runId } = (await submitted.json()) as { runId: string };
+    const { headers } = await adminOf(api);
+    const runId = await submitRun(api, headers);
     await killAtPartialProgress(api, worker, runId, headers);
 
     // Another worker: pg-boss's supervisor dead-letters the silent job, and the worker closes the run.
@@ -243,10 +244,7 @@ describe('export: a worker killed mid-run', {
   }, async () => {
     await stopAll();
     const api = await start('api');
-    const creds = JSON.parse(readFileSync(join(home, 'credentials.json'), 'utf8'));
-    const admin = creds.clients['stella-admin'];
-    const token = await clientToken(api.base, admin.clientId, admin.clientSecret);
-    const headers = { authorization: `Bearer ${token}`, 'x-stella-tenant': 'default' };
+    const { token, headers } = await adminOf(api);
     const setDisabled = async (disabled: boolean) => {
       const res = await fetch(`${api.base}/admin/tenants/default`, {
         method: 'PATCH',
@@ -256,13 +254,7 @@ describe('export: a worker killed mid-run', {
       assert.equal(res.status, 200, await res.text());
     };
     // Queued with no worker running, then the tenant is disabled before any worker takes it.
-    const submitted = await fetch(`${api.base}/api/export/runs`, {
-      method: 'POST',
-      headers: { ...headers, 'content-type': 'application/json' },
-      body: JSON.stringify({ profileId: 'crash-raw' }),
-    });
-    assert.equal(submitted.status, 202);
-    const { runId } = (await submitted.json()) as { runId: string };
+    const runId = await submitRun(api, headers);
     await setDisabled(true);
     const before = readdirSync(join(home, 'cas', 'exports'), { recursive: true }).length;
 
