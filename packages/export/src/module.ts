@@ -8,6 +8,7 @@ import { createExportMetrics, type ExportMetrics } from './metrics.ts';
 import { createRetention, type RetentionService } from './retention.ts';
 import { registerExportRoutes } from './routes/index.ts';
 import { createExportService, type ExportService, RUN_QUEUE } from './service/index.ts';
+import { runBlobUris } from './sql/runs.ts';
 import { createExportWorker, failAbandonedRun } from './worker.ts';
 
 const RETENTION_QUEUE = 'export.retention';
@@ -67,6 +68,7 @@ export const exportModule: Module = {
   config: exportConfig,
   migrations: new URL('../migrations/', import.meta.url),
   dependsOn: ['platform', 'aoc', 'findings'],
+  blobReferences: { namespaces: ['exports'], uris: runBlobUris },
   async start(ctx) {
     room(ctx);
     // Defined in every target: an api-only process queues runs that workers pick up.

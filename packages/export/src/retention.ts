@@ -4,7 +4,7 @@
 // the last `export.keepDeltas` delta bundles stay. Bundles are content-addressed and identical
 // inputs give identical bundles, so a blob is deleted only when no kept run still points at it.
 import type { Clock } from '@stella/core';
-import type { BlobStore, Db, Logger, Queryable, Timeline } from '@stella/platform';
+import type { Db, Logger, Queryable, TenantBlobs, Timeline } from '@stella/platform';
 import type { ExportMetrics } from './metrics.ts';
 import { listLatestProfiles } from './sql/profiles.ts';
 import { appendEvent, knownTenants, type RunRow, retainedRuns, updateRun } from './sql/runs.ts';
@@ -38,7 +38,7 @@ export interface PruneReport {
 
 export interface RetentionDeps {
   db: Db;
-  blobs: BlobStore;
+  blobs: TenantBlobs;
   timeline: Timeline;
   clock: Clock;
   metrics: ExportMetrics;
@@ -157,7 +157,7 @@ export function createRetention(deps: RetentionDeps) {
     for (const { run, reason } of expiredRuns) {
       await expireRun(deps, tenant, run, reason, now);
       for (const uri of [run.bundle_uri, run.provenance_uri]) {
-        if (uri && !keptUris.has(uri) && (await blobs.delete(uri))) blobsDeleted++;
+        if (uri && !keptUris.has(uri) && (await blobs.forTenant(tenant).delete(uri))) blobsDeleted++;
       }
       metrics.pruned(run.profile_kind, 1);
       pruned.push({ runId: run.run_id, profileId: run.profile_name, reason });

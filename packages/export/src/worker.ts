@@ -10,12 +10,12 @@ import { tenantGateFor } from '@stella/authority';
 import { type Clock, coerceError, StellaError } from '@stella/core';
 import {
   AuthErrors,
-  type BlobStore,
   type Config,
   type Db,
   type DeadLetter,
   type Logger,
   type SigningKeyStore,
+  type TenantBlobs,
 } from '@stella/platform';
 import type { ExportAdapter } from './adapters/adapter.ts';
 import { adapterFor } from './adapters/registry.ts';
@@ -36,7 +36,7 @@ import { getRun, type RunRow, TERMINAL, updateRun } from './sql/runs.ts';
 
 export interface WorkerDeps {
   service: ExportService;
-  blobs: BlobStore;
+  blobs: TenantBlobs;
   signing: SigningKeyStore;
   config: Config;
   metrics: ExportMetrics;

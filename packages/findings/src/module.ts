@@ -17,8 +17,9 @@ import { registerSbomRoutes } from './routes/sboms.ts';
 import { registerScanRoutes } from './routes/scan.ts';
 import type { AdvisorySource } from './scan/advisories.ts';
 import { createScanService, type ScanService } from './scan/service.ts';
-import { createFindingsService, type FindingsService } from './service.ts';
+import { createFindingsService, type FindingsService, SBOM_NAMESPACE } from './service.ts';
 import { createSnapshotService, type SnapshotService } from './snapshots/service.ts';
+import { sbomBlobUris } from './sql/sboms.ts';
 import { evaluatorFor } from './store/evaluate.ts';
 import { createFindingStore, type FindingStore } from './store/service.ts';
 import type { VexSource } from './vex/index.ts';
@@ -115,6 +116,7 @@ export function createFindingsModule(options: FindingsModuleOptions): Module {
   return {
     ...findingsMigrations,
     config: findingsConfig,
+    blobReferences: { namespaces: [SBOM_NAMESPACE], uris: sbomBlobUris },
     async start(ctx) {
       // Defined in every target: the API queues recomputes that workers run.
       await ctx.queue.define(RECOMPUTE_QUEUE, { concurrencyKeyLimit: 1, policy: 'stately' });

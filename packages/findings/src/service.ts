@@ -4,7 +4,7 @@
 // subject → CAS → rows, document and timeline event in one transaction.
 import { createHash } from 'node:crypto';
 import { type Clock, Errors, type JsonLimits, parseJsonWithLimits, StellaError, type SubjectRef } from '@stella/core';
-import { type BlobStore, type Db, decodeCursor, encodeCursor, type Timeline, type Tx } from '@stella/platform';
+import { type Db, decodeCursor, encodeCursor, type TenantBlobs, type Timeline, type Tx } from '@stella/platform';
 import type { ParsedSbom } from './sbom/model.ts';
 import { parseSbom } from './sbom/parse.ts';
 import {
@@ -34,7 +34,7 @@ const DEFAULT_PAGE = 100;
 
 export interface FindingsDeps {
   db: Db;
-  blobs: BlobStore;
+  blobs: TenantBlobs;
   timeline: Timeline;
   clock: Clock;
   jsonLimits: JsonLimits;
@@ -162,7 +162,7 @@ export function createFindingsService(deps: FindingsDeps): FindingsService {
       if (before) return before;
       const { doc, parsed } = readSbom(bytes, deps.jsonLimits);
       const subjectKey = sbomSubjectKey(input.subject, parsed, doc);
-      const stored = await deps.blobs.put(SBOM_NAMESPACE, bytes, { expectedDigest: digest });
+      const stored = await deps.blobs.forTenant(tenant).put(SBOM_NAMESPACE, bytes, { expectedDigest: digest });
       const now = deps.clock.now().toISOString();
       const document = newDocument(id, digest, bytes, { parsed, subjectKey, rawUri: stored.uri }, input, now);
       const written = await inTenant(tenant, (tx) => writeSbom(tx, deps, tenant, document, parsed));
@@ -208,7 +208,10 @@ export function createFindingsService(deps: FindingsDeps): FindingsService {
     async rawSbom(tenant, id) {
       const row = await inTenant(tenant, (tx) => selectDocument(tx, id));
       if (!row) throw notFound(id);
-      return { bytes: await deps.blobs.getBytes(row.raw_uri, deps.maxSbomBytes), contentHash: row.content_hash };
+      return {
+        bytes: await deps.blobs.forTenant(tenant).getBytes(row.raw_uri, deps.maxSbomBytes),
+        contentHash: row.content_hash,
+      };
     },
   };
 }

@@ -6,7 +6,14 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import { DEFAULT_JSON_LIMITS, fixedClock } from '@stella/core';
-import { createFsBlobStore, createTimeline, migrate, platformModule, type Timeline } from '@stella/platform';
+import {
+  createFsBlobStore,
+  createTimeline,
+  migrate,
+  platformModule,
+  type Timeline,
+  tenantBlobs,
+} from '@stella/platform';
 import { scratchDir, type TestDb, testBackend, testDb } from '@stella/testkit';
 import { findingsMigrations } from '../src/module.ts';
 import type { ParsedSbom, SbomComponent } from '../src/sbom/model.ts';
@@ -56,7 +63,7 @@ describe(`SBOM storage on ${testBackend()}`, () => {
     const clock = fixedClock('2026-01-02T03:04:05.000Z');
     service = createFindingsService({
       db: t.db,
-      blobs: createFsBlobStore({ root: `${home}/cas` }),
+      blobs: tenantBlobs(createFsBlobStore({ root: `${home}/cas` })),
       timeline,
       clock: {
         now: () => {

@@ -11,14 +11,16 @@ export {
   sortScopes,
   validateScopeSet,
 } from './auth/index.ts';
-export type { BlobStore } from './blob/index.ts';
+export type { BlobReferences, BlobStore, CasMaintenance, TenantBlobs } from './blob/index.ts';
 export {
+  createCasMaintenance,
   createFsBlobStore,
   createS3BlobStore,
   formatCasUri,
   openBlobStore,
   parseCasUri,
   parseS3Url,
+  tenantBlobs,
 } from './blob/index.ts';
 export type { ApiClient, CliCtx, CliIo, GlobalOptions } from './cli/index.ts';
 export {

@@ -2,7 +2,7 @@
 import type { Clock } from '@stella/core';
 import type { Command } from 'commander';
 import type { Registry } from 'prom-client';
-import type { BlobStore } from './blob/index.ts';
+import type { BlobReferences, CasMaintenance, TenantBlobs } from './blob/index.ts';
 import type { CliCtx } from './cli/index.ts';
 import type { Config, ConfigSection } from './config/index.ts';
 import { type Db, type MigrationReport, migrate } from './db/index.ts';
@@ -14,7 +14,10 @@ import type { OutboxDispatcher, Timeline } from './timeline/index.ts';
 export interface Ctx {
   config: Config;
   db: Db;
-  blobs: BlobStore;
+  /** The CAS, one view per tenant: rooms store and read under the tenant they act for. */
+  blobs: TenantBlobs;
+  /** Cross-tenant CAS upkeep (layout move, collection of unreferenced objects): the platform's jobs only. */
+  cas: CasMaintenance;
   queue: JobQueue;
   timeline: Timeline;
   outbox: OutboxDispatcher;
@@ -39,6 +42,11 @@ export interface Module {
   routes?(app: HttpApp, ctx: Ctx): void | Promise<void>;
   /** Workers and crons; mounted by the worker and all targets. */
   jobs?(queue: JobQueue, ctx: Ctx): Promise<void>;
+  /**
+   * What the room's rows reference in the CAS. Every room that stores CAS URIs in its tables declares
+   * them, or the collector removes its objects; see blob/maintenance.ts.
+   */
+  blobReferences?: BlobReferences;
   /** The room's `stella` verbs; they run in the CLI process and reach the server over HTTP. */
   commands?(program: Command, cli: CliCtx): void;
 }

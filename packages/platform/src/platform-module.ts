@@ -1,5 +1,7 @@
 // The platform's own routes and jobs: timeline, the orchestrator's dead-letter operations and the
 // tenants' signing keys.
+import { registerCasCommands } from './blob/commands.ts';
+import { registerCasRoutes } from './blob/routes.ts';
 import { registerConfigCommands } from './config/commands.ts';
 import type { Module } from './module.ts';
 import { registerOrchestratorCommands } from './queue/commands.ts';
@@ -9,10 +11,20 @@ import { registerSigningKeyRoutes } from './signing/routes.ts';
 import { registerTimelineCommands } from './timeline/commands.ts';
 import { registerTimelineRoutes } from './timeline/index.ts';
 
+const CAS_GC_QUEUE = 'platform.cas-gc';
+
 export const platformModule: Module = {
   name: 'platform',
   migrations: new URL('../migrations/', import.meta.url),
+  async start(ctx) {
+    await ctx.queue.define(CAS_GC_QUEUE, { policy: 'singleton' });
+  },
+  async jobs(queue, ctx) {
+    await queue.work(CAS_GC_QUEUE, () => ctx.cas.collect(ctx.config.cas.gcGraceSeconds));
+    await queue.schedule(CAS_GC_QUEUE, ctx.config.cas.gcCron, {});
+  },
   routes(app, ctx) {
+    registerCasRoutes(app, ctx.cas, ctx.config.cas.gcGraceSeconds);
     registerTimelineRoutes(app, { db: ctx.db, timeline: ctx.timeline, pageSize: ctx.config.timeline.pageSize });
     registerDeadLetterRoutes(app, { queue: ctx.queue, timeline: ctx.timeline });
     registerSigningKeyRoutes(app, ctx.db);
@@ -22,5 +34,6 @@ export const platformModule: Module = {
     registerOrchestratorCommands(program, cli);
     registerConfigCommands(program, cli);
     registerKeyCommands(program, cli);
+    registerCasCommands(program, cli);
   },
 };

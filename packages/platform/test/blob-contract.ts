@@ -138,6 +138,16 @@ export function describeBlobStoreContract(label: string, makeHarness: () => Prom
       assert.equal(await store.delete(uri), false);
     });
 
+    test('head gives the size and the time of the last write', async () => {
+      const before = Date.now();
+      const { uri } = await store.put('headed', Buffer.from('sized and dated'));
+      const head = await store.head(uri);
+      assert.equal(head?.size, 'sized and dated'.length);
+      assert.ok(head.modified instanceof Date);
+      // Whole seconds on S3 (Last-Modified is an HTTP date); a minute covers clock skew between store and test.
+      assert.ok(Math.abs(head.modified.getTime() - before) < 60_000, head.modified.toISOString());
+    });
+
     test('delete removes the object once', async () => {
       const { uri } = await store.put('deletable', Buffer.from('short-lived'));
       assert.equal(await store.delete(uri), true);

@@ -13,6 +13,7 @@ import {
   compileRateLimitConfig,
   configSectionsOf,
   counter,
+  createCasMaintenance,
   createHttpApp,
   createJobQueue,
   createLogger,
@@ -41,6 +42,7 @@ import {
   type StorageHealth,
   startMetricsListener,
   type TokenVerifier,
+  tenantBlobs,
   tlsServerOptions,
   type WorkOptions,
   type WorkTracker,
@@ -133,6 +135,17 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     const blobs = guardBlobStore(blobStore, storage);
 
     const metrics = createMetricsRegistry();
+    // Objects written before CAS keys carried the tenant move under `tenants/<tenant>/` before any room
+    // starts (once; resumable: a process killed mid-way finishes the move at its next start).
+    const cas = createCasMaintenance({
+      db,
+      store: blobs,
+      sources: moduleList.flatMap((m) => (m.blobReferences ? [m.blobReferences] : [])),
+      logger,
+      clock,
+      metrics,
+    });
+    await cas.migrateLayout();
     const queueErrors = counter(metrics, 'stella_queue_errors_total', 'Background queue errors');
     const queue = createJobQueue(db, {
       retryLimit: config.queue.retryLimit,
@@ -236,7 +249,8 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     const ctx: Ctx = {
       config,
       db,
-      blobs,
+      blobs: tenantBlobs(blobs),
+      cas,
       queue: jobs,
       timeline,
       outbox,

@@ -3,7 +3,7 @@
 // transaction, the two queues it feeds, and the fact event it publishes. Built once per service by
 // createSignals; the service's operations are functions over it.
 import { type Clock, type JsonLimits, newUlid, newUuid, STELLA_VERSION, sha256Hex } from '@stella/core';
-import type { BlobStore, Db, JobQueue, Logger, Registry, SigningKeyStore, Timeline, Tx } from '@stella/platform';
+import type { Db, JobQueue, Logger, Registry, SigningKeyStore, TenantBlobs, Timeline, Tx } from '@stella/platform';
 import { type CallgraphStore, createCallgraphStore } from './callgraphs/graphs.ts';
 import type { SignalsConfig } from './config.ts';
 import { scoringOf } from './engine/fact-document.ts';
@@ -17,7 +17,7 @@ export type { SignalsConfig };
 
 export interface SignalsDeps {
   db: Db;
-  blobs: BlobStore;
+  blobs: TenantBlobs;
   timeline: Timeline;
   signing: SigningKeyStore;
   config: SignalsConfig;

@@ -11,6 +11,7 @@ import { registerSignalsRoutes } from './routes/index.ts';
 import { sweepSpool } from './runtime/spool.ts';
 import { runtimeSpoolDir } from './runtime/stream.ts';
 import { createSignals, type Signals } from './service.ts';
+import { SIGNALS_NAMESPACES, signalsBlobUris } from './sql/blobs.ts';
 import { FACT_TOPIC, ORPHAN_QUEUE, RECOMPUTE_QUEUE } from './topics.ts';
 
 /** What the server gives the signals room: the AOC room's vulnerable symbols, for default targets. */
@@ -66,6 +67,7 @@ export function createSignalsModule(options: SignalsModuleOptions): Module {
     migrations: new URL('../migrations/', import.meta.url),
     dependsOn: ['platform', 'aoc'],
     config: signalsConfig,
+    blobReferences: { namespaces: SIGNALS_NAMESPACES, uris: signalsBlobUris },
     async start(ctx) {
       room(ctx, options);
       // Spooled uploads of a process that died mid-upload (killed, out of memory) are removed here;

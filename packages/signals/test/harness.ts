@@ -15,15 +15,22 @@ import {
   migrate,
   platformModule,
   type Registry,
+  type TenantBlobs,
   type Timeline,
+  tenantBlobs,
 } from '@stella/platform';
 import { scratchDir, type TestDb, testDb } from '@stella/testkit';
 import { signalsConfig } from '../src/config.ts';
 import { createSignals, type Signals, type SignalsDeps } from '../src/service.ts';
 
+export const HARNESS_TENANT = 'acme';
+
 export interface Harness {
   t: TestDb;
   signals: Signals;
+  /** The CAS the services use, one view per tenant. */
+  cas: TenantBlobs;
+  /** The CAS as the tenant most tests act for (HARNESS_TENANT) sees it. */
   blobs: BlobStore;
   timeline: Timeline;
   metrics: Registry;
@@ -41,13 +48,14 @@ export async function startHarness(options: { env?: Record<string, string>; cloc
   ]);
   const home = scratchDir('stella-signals-');
   const { config } = loadConfig({ sections: [signalsConfig], env: { STELLA_HOME: home, ...(options.env ?? {}) } });
-  const blobs = createFsBlobStore({ root: `${home}/cas` });
+  const cas = tenantBlobs(createFsBlobStore({ root: `${home}/cas` }));
+  const blobs = cas.forTenant(HARNESS_TENANT);
   const clock = options.clock ?? fixedClock('2026-01-02T03:04:05.000Z');
   const timeline = createTimeline(t.db, clock);
   const metrics = createMetricsRegistry({ defaultMetrics: false });
   const signals = createSignals({
     db: t.db,
-    blobs,
+    blobs: cas,
     timeline,
     signing: createSigningKeyStore(t.db),
     config: config.signals,
@@ -56,7 +64,7 @@ export async function startHarness(options: { env?: Record<string, string>; cloc
     logger: createLogger({ level: 'silent' }),
     advisories: { vulnerableSymbols },
   });
-  return { t, signals, blobs, timeline, metrics, config, clock, close: () => t.close() };
+  return { t, signals, cas, blobs, timeline, metrics, config, clock, close: () => t.close() };
 }
 
 /**
@@ -64,9 +72,11 @@ export async function startHarness(options: { env?: Record<string, string>; cloc
  * restart, or a worker process beside the API. `advisories: false` builds it without them.
  */
 export function secondService(h: Harness, options: { blobs?: BlobStore; advisories?: false } = {}): Signals {
+  const { blobs } = options;
   const deps: SignalsDeps = {
     db: h.t.db,
-    blobs: options.blobs ?? h.blobs,
+    // `blobs` replaces HARNESS_TENANT's view (a test's wrapper around h.blobs); other tenants keep theirs.
+    blobs: blobs ? { forTenant: (tenant) => (tenant === HARNESS_TENANT ? blobs : h.cas.forTenant(tenant)) } : h.cas,
     timeline: h.timeline,
     signing: createSigningKeyStore(h.t.db),
     config: h.config.signals,

@@ -25,7 +25,7 @@ export async function loadBase(ctx: RunContext): Promise<BaseExport> {
   if (!run?.bundle_uri || !run.manifest_digest) throw missing('is no longer stored (pruned by retention?)');
   const bundlePath = join(ctx.staging, 'base-bundle');
   try {
-    await pipeline(await ctx.services.blobs.get(run.bundle_uri), createWriteStream(bundlePath));
+    await pipeline(await ctx.services.blobs.forTenant(ctx.tenant).get(run.bundle_uri), createWriteStream(bundlePath));
   } catch (error) {
     throw missing(`cannot be read from CAS: ${(error as Error).message}`);
   }

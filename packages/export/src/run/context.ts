@@ -3,7 +3,7 @@
 // builds it, the private staging directory, the injected clock, and the progress reports through
 // which a cancellation is noticed.
 import type { Clock } from '@stella/core';
-import type { BlobStore, Config, Db, Logger, Queryable, SigningKeyStore } from '@stella/platform';
+import type { Config, Db, Logger, Queryable, SigningKeyStore, TenantBlobs } from '@stella/platform';
 import type { ExportAdapter } from '../adapters/adapter.ts';
 import type { DistributionDriver } from '../distribution/index.ts';
 import type { ExportMetrics } from '../metrics.ts';
@@ -23,7 +23,7 @@ export class RunCancelled extends Error {}
 /** The worker's collaborators, as the phases use them. */
 export interface RunServices {
   service: ExportService;
-  blobs: BlobStore;
+  blobs: TenantBlobs;
   signing: SigningKeyStore;
   config: Config;
   metrics: ExportMetrics;

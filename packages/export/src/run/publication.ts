@@ -26,8 +26,9 @@ export async function publishBundle(
   output: AdapterOutput,
   encryption: RunEncryption | undefined,
 ): Promise<void> {
-  const { blobs, service, clock } = ctx.services;
+  const { service, clock } = ctx.services;
   const { tenant, run } = ctx;
+  const blobs = ctx.services.blobs.forTenant(tenant);
   const { written } = packed;
   const stored = await blobs.put('exports', createReadStream(packed.path), { expectedDigest: written.digest });
   const manifestBlob = await blobs.put('exports', manifest.bytes, { expectedDigest: manifest.digest });

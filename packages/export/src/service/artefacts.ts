@@ -40,7 +40,7 @@ function storedUri(run: RunRow, which: 'bundle_uri' | 'manifest_uri' | 'provenan
 async function manifestOf(core: ServiceCore, tenant: string, runId: string): Promise<{ bytes: Buffer; etag: string }> {
   const run = await runOperations.runRow(core, tenant, runId);
   const uri = storedUri(run, 'manifest_uri');
-  const bytes = await core.deps.blobs.getBytes(uri);
+  const bytes = await core.deps.blobs.forTenant(tenant).getBytes(uri);
   return { bytes, etag: `"${run.manifest_digest ?? uri}"` };
 }
 
@@ -52,14 +52,14 @@ async function provenanceOf(
 ): Promise<{ bytes: Buffer; etag: string }> {
   const run = await runOperations.runRow(core, tenant, runId);
   const uri = storedUri(run, 'provenance_uri');
-  const bytes = await core.deps.blobs.getBytes(uri);
+  const bytes = await core.deps.blobs.forTenant(tenant).getBytes(uri);
   return { bytes, etag: `"${uri}"` };
 }
 
 async function bundleOf(core: ServiceCore, tenant: string, runId: string): Promise<RunBundle> {
   const run = await runOperations.runRow(core, tenant, runId);
   const uri = storedUri(run, 'bundle_uri');
-  const { blobs } = core.deps;
+  const blobs = core.deps.blobs.forTenant(tenant);
   return {
     size: Number(run.bundle_bytes),
     digest: run.bundle_digest,

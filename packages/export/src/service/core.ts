@@ -3,7 +3,7 @@
 // in-process wake-up, and the not-found error.
 import { EventEmitter } from 'node:events';
 import { type Clock, StellaError } from '@stella/core';
-import type { BlobStore, Db, JobQueue, Queryable, SigningKeyStore, Timeline } from '@stella/platform';
+import type { Db, JobQueue, Queryable, SigningKeyStore, TenantBlobs, Timeline } from '@stella/platform';
 import { ExportErrors } from '../errors.ts';
 import { appendEvent, type EventRow } from '../sql/runs.ts';
 
@@ -12,7 +12,7 @@ export interface ExportServiceDeps {
   queue: JobQueue;
   timeline: Timeline;
   clock: Clock;
-  blobs: BlobStore;
+  blobs: TenantBlobs;
   signing: SigningKeyStore;
   defaultRunsPerDay: number;
   /** export.maxQueuedRuns: queued runs per tenant beyond which submissions get ERR_EXPORT_003. */

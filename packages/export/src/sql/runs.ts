@@ -292,3 +292,11 @@ export async function retainedRuns(tx: Queryable): Promise<RunRow[]> {
   );
   return rows;
 }
+
+/** The CAS objects the tenant's runs hold (Module.blobReferences). */
+export async function runBlobUris(tx: Queryable): Promise<string[]> {
+  const { rows } = await tx.query<{ uri: string }>(
+    `select uri from export_runs, unnest(array[bundle_uri, manifest_uri, provenance_uri]) as uri where uri is not null`,
+  );
+  return rows.map((r) => r.uri);
+}

@@ -179,3 +179,9 @@ export async function selectComponents(
   );
   return rows;
 }
+
+/** The CAS objects the tenant's SBOM documents hold (Module.blobReferences). */
+export async function sbomBlobUris(tx: Queryable): Promise<string[]> {
+  const { rows } = await tx.query<{ raw_uri: string }>('select raw_uri from sbom_document');
+  return rows.map((r) => r.raw_uri);
+}

@@ -2,12 +2,12 @@
 // they stream into `<root>/.tmp/`, fsynced, then renamed into place, so readers see whole objects or none.
 // Also holds the staging and verifying stream helpers that the S3 store reuses.
 import { createHash, randomUUID } from 'node:crypto';
-import { mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
+import { mkdir, open, readdir, rename, rm, stat, utimes } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { type Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { Errors, parseSha256, type Sha256Digest, StellaError } from '@stella/core';
-import type { BlobBody, BlobStore, PutOptions, PutResult } from './port.ts';
+import type { BlobBody, BlobHead, BlobStore, PutOptions, PutResult } from './port.ts';
 import { assertNamespace, formatCasUri, parseCasUri } from './uri.ts';
 
 export interface FsBlobStoreOptions {
@@ -59,6 +59,8 @@ async function openVerifiedIn(root: string, uri: string): Promise<Readable> {
 export interface StagedWrite {
   matches(uri: string, hex: string): Promise<boolean>;
   write(staged: StagedBody, namespace: string): Promise<void>;
+  /** Marks a matching object as written now (see BlobStore.put). */
+  refresh(staged: StagedBody, namespace: string): Promise<void>;
 }
 
 /**
@@ -78,7 +80,10 @@ export async function putStaged(
   try {
     const uri = formatCasUri(namespace, staged.hex);
     const digest: Sha256Digest = `sha256:${staged.hex}`;
-    if (await target.matches(uri, staged.hex)) return { uri, digest, size: staged.size, created: false };
+    if (await target.matches(uri, staged.hex)) {
+      await target.refresh(staged, namespace);
+      return { uri, digest, size: staged.size, created: false };
+    }
     await target.write(staged, namespace);
     return { uri, digest, size: staged.size, created: true };
   } finally {
@@ -102,6 +107,10 @@ function putFile(
       await rename(staged.path, finalPath);
       await syncDirectory(dirname(finalPath));
     },
+    async refresh(staged) {
+      const now = new Date();
+      await utimes(objectPath(root, namespace, staged.hex), now, now);
+    },
   });
 }
 
@@ -113,10 +122,11 @@ async function openRange(root: string, uri: string, start: number, end: number):
   return handle.createReadStream({ start, end });
 }
 
-async function headFile(root: string, uri: string): Promise<{ size: number } | undefined> {
+async function headFile(root: string, uri: string): Promise<BlobHead | undefined> {
   const { namespace, hex } = parseCasUri(uri);
   try {
-    return { size: (await stat(objectPath(root, namespace, hex))).size };
+    const stats = await stat(objectPath(root, namespace, hex));
+    return { size: stats.size, modified: stats.mtime };
   } catch (error) {
     if (isMissing(error)) return undefined;
     throw error;

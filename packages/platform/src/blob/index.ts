@@ -7,9 +7,13 @@ import { createS3BlobStore, type S3BlobStoreOptions } from './s3.ts';
 
 export type { FsBlobStoreOptions } from './fs.ts';
 export { createFsBlobStore } from './fs.ts';
-export type { BlobBody, BlobStore, PutOptions, PutResult } from './port.ts';
+export type { BlobReferences, CasMaintenance, CollectReport, LayoutReport } from './maintenance.ts';
+export { createCasMaintenance } from './maintenance.ts';
+export type { BlobBody, BlobHead, BlobStore, PutOptions, PutResult } from './port.ts';
 export type { S3BlobStoreOptions } from './s3.ts';
 export { createS3BlobStore, parseS3Url } from './s3.ts';
+export type { TenantBlobs } from './tenant.ts';
+export { TENANT_ROOT, tenantBlobs, tenantNamespace, tenantUri } from './tenant.ts';
 export type { CasAddress } from './uri.ts';
 export { assertNamespace, formatCasUri, parseCasUri } from './uri.ts';
 

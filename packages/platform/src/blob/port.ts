@@ -22,7 +22,18 @@ export interface PutResult {
   created: boolean;
 }
 
+export interface BlobHead {
+  size: number;
+  /** When the object was last written: garbage collection spares objects younger than its grace period. */
+  modified: Date;
+}
+
 export interface BlobStore {
+  /**
+   * Stores the body under its digest. Storing bytes that are already there refreshes the object's
+   * modified time, so a collector that saw it unreferenced cannot remove it while a new reference to
+   * it is about to commit (within the collector's grace period).
+   */
   put(namespace: string, body: BlobBody, options?: PutOptions): Promise<PutResult>;
   /** Streams the object; the stream errors with ERR_CAS_DIGEST_MISMATCH at its end if the bytes at rest changed. */
   get(uri: string): Promise<Readable>;
@@ -33,7 +44,8 @@ export interface BlobStore {
   getRange(uri: string, start: number, end: number): Promise<Readable>;
   /** Reads and verifies the whole object; refuses objects over maxBytes with ERR_BODY_TOO_LARGE. */
   getBytes(uri: string, maxBytes?: number): Promise<Buffer>;
-  head(uri: string): Promise<{ size: number } | undefined>;
+  /** Size and last write of the object; a put of bytes already stored counts as a write (see put). */
+  head(uri: string): Promise<BlobHead | undefined>;
   /** True when an object was removed. */
   delete(uri: string): Promise<boolean>;
   /** URIs of every object stored directly in the namespace (not in nested namespaces). */

@@ -14,8 +14,8 @@ import {
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { Errors, StellaError } from '@stella/core';
-import { casNotFound, putStaged, readVerified, verifyingStream } from './fs.ts';
-import type { BlobBody, BlobStore, PutOptions, PutResult } from './port.ts';
+import { casNotFound, putStaged, readVerified, type StagedBody, verifyingStream } from './fs.ts';
+import type { BlobBody, BlobHead, BlobStore, PutOptions, PutResult } from './port.ts';
 import { assertNamespace, formatCasUri, parseCasUri } from './uri.ts';
 
 export interface S3BlobStoreOptions {
@@ -82,35 +82,39 @@ function keyOf(at: Bucket, namespace: string, hex: string): string {
   return `${namespacePrefix(at.prefix, namespace)}${hex.slice(0, 2)}/${hex}`;
 }
 
-async function getObject(at: Bucket, uri: string): Promise<{ body: Readable; size: number | undefined; hex: string }> {
+async function getObject(
+  at: Bucket,
+  uri: string,
+): Promise<{ body: Readable; size: number | undefined; hex: string; modified: Date | undefined }> {
   const { namespace, hex } = parseCasUri(uri);
   try {
     const response = await at.client.send(new GetObjectCommand({ Bucket: at.bucket, Key: keyOf(at, namespace, hex) }));
-    return { body: response.Body as Readable, size: response.ContentLength, hex };
+    return { body: response.Body as Readable, size: response.ContentLength, hex, modified: response.LastModified };
   } catch (error) {
     if (isMissing(error)) throw casNotFound(uri, error);
     throw error;
   }
 }
 
-async function objectMatches(at: Bucket, uri: string): Promise<boolean> {
+/** The stored object's last write when its bytes hash to its key, else undefined (missing or corrupted). */
+async function objectMatches(at: Bucket, uri: string): Promise<{ modified: Date | undefined } | undefined> {
   let object: Awaited<ReturnType<typeof getObject>>;
   try {
     object = await getObject(at, uri);
   } catch (error) {
-    if ((error as StellaError).code === Errors.casNotFound.code) return false;
+    if ((error as StellaError).code === Errors.casNotFound.code) return undefined;
     throw error;
   }
   const hash = createHash('sha256');
   for await (const chunk of object.body as AsyncIterable<Buffer>) hash.update(chunk);
-  return hash.digest('hex') === object.hex;
+  return hash.digest('hex') === object.hex ? { modified: object.modified } : undefined;
 }
 
-async function headObject(at: Bucket, uri: string): Promise<{ size: number } | undefined> {
+async function headObject(at: Bucket, uri: string): Promise<BlobHead | undefined> {
   const { namespace, hex } = parseCasUri(uri);
   try {
     const response = await at.client.send(new HeadObjectCommand({ Bucket: at.bucket, Key: keyOf(at, namespace, hex) }));
-    return { size: response.ContentLength ?? 0 };
+    return { size: response.ContentLength ?? 0, modified: response.LastModified ?? new Date(0) };
   } catch (error) {
     if (isMissing(error)) return undefined;
     throw error;
@@ -129,21 +133,37 @@ function putObject(
   // and the object is written once under its final key (a PUT is atomic in S3). Streaming straight
   // to S3 would need a temporary key plus a server-side copy, and a crash would strand the temporary
   // object. Upload then sends the staged file in bounded parts: one PUT when small, multipart when large.
+  let matchedModified: Date | undefined;
+  const write = async (staged: StagedBody) => {
+    await new Upload({
+      client: at.client,
+      params: {
+        Bucket: at.bucket,
+        Key: keyOf(at, namespace, staged.hex),
+        Body: createReadStream(staged.path),
+        ContentType: 'application/octet-stream',
+      },
+    }).done();
+  };
   return putStaged(stagingDir, namespace, body, putOptions, {
-    matches: (uri) => objectMatches(at, uri),
-    async write(staged) {
-      await new Upload({
-        client: at.client,
-        params: {
-          Bucket: at.bucket,
-          Key: keyOf(at, namespace, staged.hex),
-          Body: createReadStream(staged.path),
-          ContentType: 'application/octet-stream',
-        },
-      }).done();
+    matches: async (uri) => {
+      const match = await objectMatches(at, uri);
+      matchedModified = match?.modified;
+      return match !== undefined;
+    },
+    write,
+    // S3 has no portable touch (a copy onto itself needs REPLACE metadata, which not every store
+    // accepts), so an object last written over an hour ago is written again from the staged file;
+    // the collector's grace period is a day, so fresher objects are left alone.
+    async refresh(staged) {
+      if (matchedModified === undefined || Date.now() - matchedModified.getTime() > REFRESH_AFTER_MS) {
+        await write(staged);
+      }
     },
   });
 }
+
+const REFRESH_AFTER_MS = 3_600_000;
 
 async function getVerified(at: Bucket, uri: string): Promise<Readable> {
   const { body, hex } = await getObject(at, uri);

@@ -110,6 +110,17 @@ export const PlatformConfigSchema = Type.Object(
         region: Type.String({ default: 'us-east-1', description: 'S3 region.' }),
         accessKeyId: Type.String({ default: '', description: 'S3 access key id (empty: SDK default chain).' }),
         secretAccessKey: Type.String({ default: '', description: 'S3 secret access key. Never logged.' }),
+        gcCron: Type.String({
+          default: '45 3 * * *',
+          description:
+            'When the collector of unreferenced CAS objects runs (cron, UTC); `stella cas gc` runs it at once.',
+        }),
+        gcGraceSeconds: Type.Integer({
+          default: 86_400,
+          minimum: 3_600,
+          description:
+            'Unreferenced CAS objects younger than this are kept: a write and the row that references it commit apart.',
+        }),
       },
       { default: {}, additionalProperties: false },
     ),

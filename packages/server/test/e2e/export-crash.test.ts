@@ -162,7 +162,7 @@ describe('export: a worker killed mid-run', {
     };
     assert.equal(during.status, 'running');
     assert.equal(during.bundle, null);
-    const exportsDir = join(home, 'cas', 'exports');
+    const exportsDir = join(home, 'cas', 'tenants', 'default', 'exports');
     assert.ok(!existsSync(exportsDir) || readdirSync(exportsDir).length === 0, 'no bundle reached CAS');
     assert.equal((await fetch(`${api.base}/api/export/runs/${runId}/download`, { headers })).status, 409);
 
@@ -180,6 +180,7 @@ describe('export: a worker killed mid-run', {
     assert.equal(final!.status, 'succeeded', JSON.stringify(final));
     assert.equal(final!.attempts, 2);
     assert.ok(!existsSync(join(home, 'export-staging', 'default', runId)), 'staging cleaned');
+    assert.ok(readdirSync(exportsDir).length > 0, 'the retried run stored its bundle where the first had none');
 
     const file = join(home, 'bundle.tar.zst');
     writeFileSync(
@@ -256,7 +257,9 @@ describe('export: a worker killed mid-run', {
     // Queued with no worker running, then the tenant is disabled before any worker takes it.
     const runId = await submitRun(api, headers);
     await setDisabled(true);
-    const before = readdirSync(join(home, 'cas', 'exports'), { recursive: true }).length;
+    // The tenant's CAS objects (tenants/<tenant>/exports); the earlier tests' bundles are already there.
+    const exportsDir = join(home, 'cas', 'tenants', 'default', 'exports');
+    const before = readdirSync(exportsDir, { recursive: true }).length;
 
     const worker = await start('worker');
     await waitFor(
@@ -274,6 +277,6 @@ describe('export: a worker killed mid-run', {
       bundle: unknown;
     };
     assert.deepEqual([run.status, run.errorCode, run.bundle], ['failed', 'ERR_AUTH_TENANT_DISABLED', null]);
-    assert.equal(readdirSync(join(home, 'cas', 'exports'), { recursive: true }).length, before, 'nothing reached CAS');
+    assert.equal(readdirSync(exportsDir, { recursive: true }).length, before, 'nothing reached CAS');
   });
 });

@@ -3,7 +3,7 @@
 // document byte-identical, another tenant's 404, and each bad input's coded refusal.
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { hashSecret } from '@stella/authority';
@@ -175,6 +175,25 @@ describe(`SBOM ingest on ${testBackend()}`, () => {
     assert.equal(list.items.length, 0);
     const wrongTenant = await api('/sboms', { headers: { 'x-stella-tenant': 'globex' } });
     assert.equal(wrongTenant.status, 403);
+  });
+
+  test("the same bytes from another tenant are its own SBOM in its own CAS, and removing the first tenant's object leaves it whole", async () => {
+    const theirs = await api('/sboms', { method: 'POST', body: CDX, other: true });
+    assert.equal(theirs.status, 201, 'not a duplicate: nothing tells globex that default stored these bytes');
+    assert.equal(((await theirs.json()) as Record).duplicate, false);
+    const hex = createHash('sha256').update(CDX).digest('hex');
+    const objectOf = (tenant: string) =>
+      join(t.home, 'cas', 'tenants', tenant, 'findings', 'sbom', hex.slice(0, 2), hex);
+    assert.ok(existsSync(objectOf('default')) && existsSync(objectOf('globex')), 'one object per tenant');
+    rmSync(objectOf('default'));
+    try {
+      const raw = await api(`/sboms/${encodeURIComponent(cdxId)}/raw`, { other: true });
+      assert.equal(raw.status, 200);
+      assert.deepEqual(Buffer.from(await raw.arrayBuffer()), CDX);
+      assert.notEqual((await api(`/sboms/${encodeURIComponent(cdxId)}/raw`)).status, 200, "default's object is gone");
+    } finally {
+      writeFileSync(objectOf('default'), CDX);
+    }
   });
 
   test('bad input: too large 413, malformed JSON 400, unsupported 415, no subject 400; nothing stored', async () => {

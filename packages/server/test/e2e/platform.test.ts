@@ -415,9 +415,10 @@ describe(`S3-compatible CAS end to end on ${testBackend()}`, () => {
   test('the server stores and verifies blobs in the bucket and reports it ready', async () => {
     const ready = (await (await fetch(`${t.base}/readyz`)).json()) as { checks: Record<string, string> };
     assert.equal(ready.checks.cas, 'ok');
-    const put = await t.server.ctx.blobs.put('evidence', Buffer.from('hello evidence'));
+    const blobs = t.server.ctx.blobs.forTenant('default');
+    const put = await blobs.put('evidence', Buffer.from('hello evidence'));
     assert.match(put.uri, /^cas:\/\/evidence\/[0-9a-f]{64}$/);
-    assert.equal((await t.server.ctx.blobs.getBytes(put.uri)).toString(), 'hello evidence');
+    assert.equal((await blobs.getBytes(put.uri)).toString(), 'hello evidence');
   });
 
   test('readiness fails when the bucket is gone', async () => {

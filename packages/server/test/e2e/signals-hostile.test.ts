@@ -98,7 +98,7 @@ function hostileServer(env: Record<string, string>) {
     },
     async runtimeBlobs(): Promise<number> {
       let n = 0;
-      for await (const _ of s.t.server.ctx.blobs.list('reachability/runtime')) n++;
+      for await (const _ of s.t.server.ctx.blobs.forTenant('default').list('reachability/runtime')) n++;
       return n;
     },
     /** What a refused request must not change: ingests, subjects, runtime blobs. */
@@ -426,7 +426,7 @@ describe(`signals under hostile requests, line count raised, on ${testBackend()}
     assert.equal(res.status, 202, await res.clone().text());
     const { casUri, events: count } = (await res.json()) as { casUri: string; events: number };
     assert.equal(count, 150_000);
-    assert.deepEqual(await s.t.server.ctx.blobs.getBytes(casUri), events);
+    assert.deepEqual(await s.t.server.ctx.blobs.forTenant('default').getBytes(casUri), events);
     await s.settled();
   });
 });

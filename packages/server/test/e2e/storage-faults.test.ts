@@ -41,7 +41,7 @@ const faultsModule: Module = {
   routes(app, ctx) {
     app.post('/faults/cas', async (request) => {
       const { text } = request.body as { text: string };
-      return { uri: (await ctx.blobs.put('faults', Buffer.from(text))).uri };
+      return { uri: (await ctx.blobs.forTenant('default').put('faults', Buffer.from(text))).uri };
     });
     app.post('/faults/db', async (request) => {
       const { id, text } = request.body as { id: number; text: string };

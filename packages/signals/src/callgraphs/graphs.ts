@@ -2,7 +2,7 @@
 // and decoded CSR graphs with their two searches done (the few most recently used, as a
 // million-edge graph costs a second to decode and search).
 import { StellaError } from '@stella/core';
-import type { BlobStore } from '@stella/platform';
+import type { TenantBlobs } from '@stella/platform';
 import type { SignalsContext } from '../context.ts';
 import { type BfsResult, bfs } from '../engine/reachability.ts';
 import { SignalsErrors } from '../errors.ts';
@@ -28,7 +28,7 @@ export function loadedGraphOf(csr: CsrGraph): LoadedGraph {
 }
 
 export function createCallgraphStore(ctx: {
-  blobs: BlobStore;
+  blobs: TenantBlobs;
   cacheRequests: SignalsContext['metrics']['cacheRequests'];
   inTenant: SignalsContext['inTenant'];
 }) {
@@ -66,7 +66,10 @@ export function createCallgraphStore(ctx: {
       return cached;
     }
     cacheRequests.inc({ cache: 'graph', result: 'miss' });
-    const loading = blobs.getBytes(row.csrUri).then((bytes) => loadedGraphOf(decodeCsr(bytes)));
+    const loading = blobs
+      .forTenant(row.tenant)
+      .getBytes(row.csrUri)
+      .then((bytes) => loadedGraphOf(decodeCsr(bytes)));
     rememberGraph(row.tenant, row.graphHash, loading);
     return loading;
   }

@@ -119,7 +119,8 @@ async function writeGraphEvidence(
   format: string,
   normalized: { graph: CanonicalGraph; graphHash: string; bytes: Buffer; csr: CsrGraph },
 ): Promise<Omit<NewCallgraphRow, 'analysisId'>> {
-  const { blobs, signing, clock } = ctx.deps;
+  const { signing, clock } = ctx.deps;
+  const blobs = ctx.deps.blobs.forTenant(tenant);
   const { graph, graphHash, csr } = normalized;
   const graphBlob = await blobs.put('reachability/graphs', normalized.bytes, { expectedDigest: graphHash });
   const csrBlob = await blobs.put('reachability/csr', encodeCsr(csr));

@@ -6,7 +6,7 @@ import type { SignalsContext } from '../context.ts';
 const UNMAPPED_SAMPLE = 50;
 
 export async function getCallgraphManifest(ctx: SignalsContext, tenant: string, idOrHash: string) {
-  const { blobs } = ctx.deps;
+  const blobs = ctx.deps.blobs.forTenant(tenant);
   const row = await ctx.graphs.getCallgraph(tenant, idOrHash);
   const manifest = JSON.parse((await blobs.getBytes(row.manifestUri)).toString('utf8')) as Record<string, unknown>;
   const dsse = JSON.parse((await blobs.getBytes(row.dsseUri)).toString('utf8')) as Record<string, unknown>;

@@ -214,7 +214,7 @@ async function storeFact(
 ): Promise<{ value: number | undefined } | 'stale'> {
   const { blobs, timeline, clock } = ctx.deps;
   const { result, digest } = fact;
-  const stored = await blobs.put('reachability/facts', fact.bytes, { expectedDigest: digest });
+  const stored = await blobs.forTenant(tenant).put('reachability/facts', fact.bytes, { expectedDigest: digest });
   const computedAt = clock.now().toISOString();
   return commitIfCurrent(ctx, tenant, subject, async (tx) => {
     const version = await upsertFact(tx, tenant, {

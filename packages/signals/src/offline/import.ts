@@ -19,6 +19,7 @@ import {
   openBlobStore,
   openDatabase,
   type Timeline,
+  tenantBlobs,
 } from '@stella/platform';
 import type { VulnerableSymbols } from '../engine/targets.ts';
 import { readRuntimeStream, runtimeSpoolDir, runtimeStreamLimits } from '../runtime/stream.ts';
@@ -202,7 +203,7 @@ async function importTrace(
 ): Promise<IngestReceipt> {
   const { config, tenant } = options;
   const { clock, verified } = bundle;
-  const blobs = openBlobStore(config);
+  const blobs = tenantBlobs(openBlobStore(config));
   const signals = createSignals({
     db,
     blobs,
@@ -256,7 +257,9 @@ async function importTrace(
     staleness_seconds: verified.stalenessSeconds,
     importedAt: clock.now().toISOString(),
   };
-  const stored = await blobs.put('reachability/receipts', Buffer.from(canonicalJson(receipt), 'utf8'));
+  const stored = await blobs
+    .forTenant(tenant)
+    .put('reachability/receipts', Buffer.from(canonicalJson(receipt), 'utf8'));
   await timeline.record(tenant, {
     category: 'evidence',
     kind: 'signals.ingest.receipt',

@@ -170,7 +170,7 @@ async function storeBatch(
   batch: SpooledBatch | EventBatch,
 ): Promise<'applied' | 'orphan' | { duplicate: IngestRow }> {
   const loaded: LoadedGraph | undefined = graph ? await ctx.graphs.loadGraph(graph) : undefined;
-  const putting = ctx.deps.blobs.put('reachability/runtime', batchContent(batch).body(), {
+  const putting = ctx.deps.blobs.forTenant(tenant).put('reachability/runtime', batchContent(batch).body(), {
     expectedDigest: row.contentSha256,
   });
   putting.catch(noop); // awaited by durable(); this only keeps a failure mid-transaction from going unhandled

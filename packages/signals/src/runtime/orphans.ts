@@ -56,7 +56,7 @@ async function attachOne(
   orphan: IngestRow & { callgraphId: string },
   loaded: LoadedGraph,
 ): Promise<boolean> {
-  const aggregate = await reaggregate(ctx, orphan);
+  const aggregate = await reaggregate(ctx, tenant, orphan);
   const done = await ctx.inTenant(tenant, async (tx) => {
     if (!(await markApplied(tx, tenant, orphan.ingestId, orphan.callgraphId))) return false;
     await applyBatch(ctx, tx, tenant, orphan, aggregate.sorted(), loaded);
@@ -84,9 +84,9 @@ async function applyBatch(
 }
 
 /** A parked batch, re-read from CAS and aggregated again (it was validated on arrival). */
-async function reaggregate(ctx: SignalsContext, orphan: IngestRow): Promise<RuntimeAggregate> {
+async function reaggregate(ctx: SignalsContext, tenant: string, orphan: IngestRow): Promise<RuntimeAggregate> {
   // As on arrival, a byte order mark before the first line is not part of the JSON.
-  const text = (await ctx.deps.blobs.getBytes(orphan.casUri)).toString('utf8').replace(/^\uFEFF/, '');
+  const text = (await ctx.deps.blobs.forTenant(tenant).getBytes(orphan.casUri)).toString('utf8').replace(/^\uFEFF/, '');
   const aggregate = new RuntimeAggregate();
   for (const line of text.split('\n')) {
     if (!line.trim()) continue;
