@@ -10,7 +10,13 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { findExecutable } from '@stella/testkit';
+import {
+  grafanaPanels as allPanels,
+  assertGrafanaDashboard,
+  findExecutable,
+  type GrafanaDashboard,
+  promqlMetricNames as metricNames,
+} from '@stella/testkit';
 import { parse as parseYaml } from 'yaml';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
@@ -33,8 +39,6 @@ const EXPORT_METRICS = [
   'exporter_storage_bytes_total',
 ];
 const EXPORT_HISTOGRAMS = ['exporter_run_duration_seconds', 'exporter_distribution_push_seconds'];
-// biome-ignore lint/suspicious/noTemplateCurlyInString: Grafana's datasource input variable, not a template
-const DS_UID = '${DS_PROMETHEUS}';
 const RUNBOOK_ALERTS = [
   'ExportCenterRunFailureSpike',
   'ExportCenterVerifyFailure',
@@ -50,28 +54,6 @@ interface Rule {
   labels?: Record<string, string>;
   annotations?: Record<string, string>;
 }
-interface Target {
-  expr?: string;
-  datasource?: { type?: string; uid?: string };
-}
-interface Panel {
-  id: number;
-  type: string;
-  title: string;
-  gridPos: { h: number; w: number; x: number; y: number };
-  datasource?: { type?: string; uid?: string };
-  targets?: Target[];
-  panels?: Panel[];
-}
-interface Dashboard {
-  uid: string;
-  title: string;
-  schemaVersion: number;
-  __inputs: { name: string; type: string; pluginId: string }[];
-  panels: Panel[];
-  templating: { list: { name: string; type: string; definition?: string; query?: unknown }[] };
-}
-
 /** Metric names documented in docs/metrics.md (first column of its table), with histogram series. */
 function knownMetrics(): Set<string> {
   const known = new Set<string>();
@@ -83,44 +65,6 @@ function knownMetrics(): Set<string> {
   const doc = readFileSync(join(ROOT, 'docs/metrics.md'), 'utf8');
   for (const m of doc.matchAll(/^\|\s*`([a-zA-Z_:][\w:]*)`\s*\|\s*(\w+)\s*\|/gm)) add(m[1]!, m[2]!);
   return known;
-}
-
-const PROMQL_KEYWORDS = new Set([
-  'and',
-  'or',
-  'unless',
-  'bool',
-  'offset',
-  'by',
-  'without',
-  'on',
-  'ignoring',
-  'group_left',
-  'group_right',
-  'inf',
-  'nan',
-]);
-
-/**
- * The metric names a PromQL expression selects. Strings, label matchers, range/subquery brackets and
- * grouping label lists are dropped first; what is left are functions/aggregations (followed by "("),
- * keywords, numbers and durations, and metric names.
- */
-function metricNames(expr: string): string[] {
-  const stripped = expr
-    .replace(/"(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'|`[^`]*`/g, ' ')
-    .replace(/\{[^}]*\}/g, ' ')
-    .replace(/\[[^\]]*\]/g, ' ')
-    .replace(/\b(by|without|on|ignoring|group_left|group_right)\s*\([^)]*\)/g, ' ');
-  const names = new Set<string>();
-  for (const m of stripped.matchAll(/\d[\w.]*|[a-zA-Z_:][\w:]*/g)) {
-    const token = m[0];
-    if (/^\d/.test(token) || PROMQL_KEYWORDS.has(token.toLowerCase())) continue;
-    const rest = stripped.slice(m.index + token.length);
-    if (/^\s*\(/.test(rest)) continue; // function or aggregation
-    names.add(token);
-  }
-  return [...names];
 }
 
 /** GitHub's heading anchors: lower case, punctuation dropped, spaces to hyphens. */
@@ -147,12 +91,8 @@ function loadRules(file: string): Rule[] {
   return doc.groups.flatMap((g) => g.rules);
 }
 
-function loadDashboard(name: string): Dashboard {
-  return JSON.parse(readFileSync(join(ROOT, 'ops/grafana', name), 'utf8')) as Dashboard;
-}
-
-function allPanels(panels: Panel[]): Panel[] {
-  return panels.flatMap((p) => [p, ...allPanels(p.panels ?? [])]);
+function loadDashboard(name: string): GrafanaDashboard {
+  return JSON.parse(readFileSync(join(ROOT, 'ops/grafana', name), 'utf8')) as GrafanaDashboard;
 }
 
 describe('PromQL metric name extraction', () => {
@@ -229,50 +169,8 @@ describe('ops/grafana dashboards', () => {
       const d = loadDashboard(file);
       assert.equal(d.title, title);
       assert.equal(d.uid, uid);
-      assert.ok(d.schemaVersion >= 36, `schemaVersion ${d.schemaVersion}`);
-      assert.deepEqual(
-        d.__inputs.map((i) => [i.name, i.type, i.pluginId]),
-        [['DS_PROMETHEUS', 'datasource', 'prometheus']],
-      );
-
-      const panels = allPanels(d.panels);
-      assert.equal(new Set(panels.map((p) => p.id)).size, panels.length, 'panel ids are unique');
-      let targets = 0;
-      for (const panel of panels) {
-        assert.ok(panel.title.trim(), `panel ${panel.id} has a title`);
-        if (panel.type === 'row') continue;
-        assert.equal(panel.datasource?.uid, DS_UID, `${panel.title}: datasource`);
-        assert.ok(panel.targets?.length, `${panel.title}: no targets`);
-        for (const target of panel.targets ?? []) {
-          targets++;
-          assert.equal(target.datasource?.uid, DS_UID, `${panel.title}: target datasource`);
-          const names = metricNames(target.expr ?? '');
-          assert.ok(names.length > 0, `${panel.title}: no metric in ${target.expr}`);
-          for (const name of names) {
-            assert.ok(known.has(name) || recorded.has(name), `${panel.title}: unknown metric ${name}`);
-          }
-        }
-      }
+      const targets = assertGrafanaDashboard(d, (name) => known.has(name) || recorded.has(name));
       assert.ok(targets >= 5, `${file}: only ${targets} targets`);
-
-      // Panels sit on the 24-column grid without overlapping.
-      const cells = new Set<string>();
-      for (const { title: t, gridPos: g } of panels) {
-        assert.ok(g.x >= 0 && g.x + g.w <= 24, `${t}: outside the grid`);
-        for (let x = g.x; x < g.x + g.w; x++) {
-          for (let y = g.y; y < g.y + g.h; y++) {
-            assert.ok(!cells.has(`${x},${y}`), `${t}: overlaps another panel at ${x},${y}`);
-            cells.add(`${x},${y}`);
-          }
-        }
-      }
-
-      for (const variable of d.templating.list) {
-        if (variable.type !== 'query') continue;
-        const m = /^label_values\(\s*([a-zA-Z_:][\w:]*)\s*,\s*\w+\s*\)$/.exec(variable.definition ?? '');
-        assert.ok(m, `variable ${variable.name}: ${variable.definition}`);
-        assert.ok(known.has(m[1]!), `variable ${variable.name}: unknown metric ${m[1]}`);
-      }
     });
   }
 

@@ -86,7 +86,7 @@ export type { Ctx, Module } from './module.ts';
 export { configSectionsOf, migrateModules } from './module.ts';
 export { platformModule } from './platform-module.ts';
 export type { DeadLetter, JobHandler, JobQueue, WorkOptions } from './queue/index.ts';
-export { createJobQueue, registerQueueMetrics } from './queue/index.ts';
+export { createJobQueue, queueAttemptMetrics, registerQueueMetrics } from './queue/index.ts';
 export { compileRateLimitConfig, createRateLimiter, createValkeyClient } from './ratelimit/index.ts';
 export type {
   KeyEncryptionKey,
@@ -108,5 +108,7 @@ export {
   sealedSigningKeyKekIds,
   sealPlaintextSigningKeys,
 } from './signing/index.ts';
+export type { Tracing, TracingSettings } from './telemetry/index.ts';
+export { requestTraceId, startTracing } from './telemetry/index.ts';
 export type { OutboxHandler, Timeline } from './timeline/index.ts';
 export { createOutboxDispatcher, createTimeline } from './timeline/index.ts';

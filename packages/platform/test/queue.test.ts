@@ -62,7 +62,9 @@ describe(`job queue on ${testBackend()}`, () => {
       deadlineMs: DEADLINE_MS,
     });
     assert.deepEqual(received, [{ image: 'registry.local/app@sha256:ab' }]);
-    assert.deepEqual(await queue.stats(), [{ queue: 'scan', queued: 0, active: 0, deadLetters: 0 }]);
+    assert.deepEqual(await queue.stats(), [
+      { queue: 'scan', queued: 0, active: 0, deadLetters: 0, oldestReadySeconds: 0 },
+    ]);
     await queue.stop();
     assert.deepEqual(errors, []);
   });
@@ -214,7 +216,9 @@ describe(`job queue on ${testBackend()}`, () => {
     await queue.define('retention', { policy: 'exclusive' });
     assert.ok(await queue.send('retention', {}, { singletonKey: 'sweep', startAfterSeconds: 3600 }));
     assert.equal(await queue.send('retention', {}, { singletonKey: 'sweep' }), null);
-    assert.deepEqual(await queue.stats(), [{ queue: 'retention', queued: 1, active: 0, deadLetters: 0 }]);
+    assert.deepEqual(await queue.stats(), [
+      { queue: 'retention', queued: 1, active: 0, deadLetters: 0, oldestReadySeconds: 0 },
+    ]);
     await queue.schedule('retention', '0 3 * * *', { olderThanDays: 365 });
     const schedules = await t.db.query(`select cron, data from q_policy.schedule where name = 'retention'`);
     assert.deepEqual(schedules.rows, [{ cron: '0 3 * * *', data: { olderThanDays: 365 } }]);

@@ -37,10 +37,12 @@ import {
   migrateModules,
   openBlobStore,
   openDatabase,
+  queueAttemptMetrics,
   registerQueueMetrics,
   runInWork,
   type StorageHealth,
   startMetricsListener,
+  startTracing,
   type TokenVerifier,
   tenantBlobs,
   tlsServerOptions,
@@ -114,6 +116,10 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   });
 
   try {
+    // Off by default; when on, the first cleanup pushed, so the last to run: it flushes the spans of
+    // everything stopped before it.
+    const tracing = await startTracing(config.telemetry.tracing, { logger, target });
+    if (tracing) cleanups.push({ step: 'flushing traces', run: () => tracing.shutdown() });
     prepareHome(config.home, logger);
     if (!config.database.url) {
       const unlock = lockHome(config.home);
@@ -125,7 +131,9 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     // A new PGlite data directory is unpacked with 0666/0644 modes the umask does not reach.
     if (!config.database.url) tightenDatabaseFiles(config.home, logger);
     // Every room reaches storage through these: a full or read-only store answers 503 and turns readiness 503.
-    const db = guardDb(database, storage);
+    const guarded = guardDb(database, storage);
+    // With tracing on, statements inside a request or job are spans of its trace.
+    const db = tracing?.traceDb(guarded) ?? guarded;
     const moduleList = options.modules ?? defaultModules;
     const report = await migrateModules(db, moduleList);
     if (report.applied.length) logger.info({ applied: report.applied }, 'migrations applied');
@@ -152,6 +160,8 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       retryDelaySeconds: config.queue.retryDelaySeconds,
       retryDelayMaxSeconds: config.queue.retryDelayMaxSeconds,
       superviseIntervalSeconds: config.queue.superviseIntervalSeconds,
+      tracing: tracing?.queue,
+      onAttempt: queueAttemptMetrics(metrics),
       onError: (error: unknown) => {
         queueErrors.inc();
         // Polling a full or read-only database fails every few seconds: logged once, by the storage health.
@@ -221,6 +231,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       requestDeadlineMs: config.server.requestTimeoutMs,
       work,
       storage,
+      tracing,
     });
     // Both stores must answer (checked on every call, cheaply) and accept a write (probed at most once
     // per server.storageProbeIntervalMs). The write probe goes first: it is what reopens an embedded

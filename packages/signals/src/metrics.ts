@@ -1,5 +1,5 @@
 // Signals' metrics, registered once per service: ingest rate and batch sizes, orphans, recompute
-// latency, cache hit rates, fact staleness and the requests waiting for a fact.
+// latency, cache hit rates, fact staleness, the last runtime batch and the requests waiting for a fact.
 import { counter, gauge, histogram, type Registry } from '@stella/platform';
 import type { FactWaiters } from './fact-waiters.ts';
 
@@ -46,6 +46,13 @@ export function createSignalsMetrics(m: Registry, factWaiters: FactWaiters) {
       [1, 10, 60, 600, 3600, 21600, 86400, 604800],
     ),
     factsUpdated: counter(m, 'stella_signals_facts_updated_total', 'Reachability facts written (new fact_version)'),
+    // Fact staleness is observed only when a fact is recomputed, so sensors that all stopped sending
+    // leave it silent; this tells an idle fleet from a stale one.
+    runtimeLastBatch: gauge(
+      m,
+      'stella_signals_runtime_last_batch_timestamp_seconds',
+      'Unix time this process last accepted a runtime batch (applied or parked as an orphan); 0 before the first',
+    ),
   };
   gauge(
     m,

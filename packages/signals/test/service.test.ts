@@ -285,6 +285,9 @@ describe(`signals service on ${testBackend()}`, () => {
     assert.equal(orphan.callgraphId, null);
     const metrics = await h.metrics.getSingleMetricAsString('stella_reachability_orphan_traces_total');
     assert.match(metrics, /stella_reachability_orphan_traces_total 1/);
+    // A parked batch still shows the sensor is alive: the last-batch time is the (fixed) clock's.
+    const lastBatch = await h.metrics.getSingleMetric('stella_signals_runtime_last_batch_timestamp_seconds')!.get();
+    assert.equal(lastBatch.values[0]?.value, h.clock.now().getTime() / 1000);
     await assert.rejects(h.signals.attachOrphans('acme', futureHash), /not ingested yet/);
     const stored = await h.signals.ingestCallgraph('acme', graph);
     assert.equal(stored.graphHash, futureHash);

@@ -9,6 +9,14 @@ export { testBackend, testDb } from './db.ts';
 export { advisoryFixtures, advisoryFixturesUrl } from './fixtures.ts';
 export type { GoToolName, GoToolResult } from './go-tools.ts';
 export { goTool, runGoTool } from './go-tools.ts';
+export type { GrafanaDashboard, GrafanaPanel, GrafanaTarget } from './grafana.ts';
+export {
+  assertGrafanaDashboard,
+  exposedSeriesNames,
+  GRAFANA_DATASOURCE_UID,
+  grafanaPanels,
+  promqlMetricNames,
+} from './grafana.ts';
 export type { NatsServer } from './nats.ts';
 export { findNatsServer, startNats } from './nats.ts';
 export type { PostgresCluster } from './postgres.ts';

@@ -301,6 +301,42 @@ export const PlatformConfigSchema = Type.Object(
       },
       { default: {}, additionalProperties: false },
     ),
+    telemetry: Type.Object(
+      {
+        tracing: Type.Object(
+          {
+            enabled: Type.Boolean({
+              default: false,
+              description:
+                'Export OpenTelemetry traces (HTTP request, SQL statement and queue job spans) over OTLP/HTTP. Off: the SDK is not even loaded, and problem+json traceId is the request id.',
+            }),
+            otlpEndpoint: Type.String({
+              default: '',
+              maxLength: 2048,
+              pattern: '^(https?://.+)?$',
+              description:
+                'OTLP/HTTP traces URL, path included (http://127.0.0.1:4318/v1/traces). Empty: OTEL_EXPORTER_OTLP_TRACES_ENDPOINT, else OTEL_EXPORTER_OTLP_ENDPOINT + /v1/traces, else http://localhost:4318/v1/traces. Collector headers and certificates come from the standard OTEL_EXPORTER_OTLP_* variables.',
+            }),
+            serviceName: Type.String({
+              default: 'stella',
+              minLength: 1,
+              maxLength: 256,
+              description:
+                'service.name of the exported spans; tell processes apart with distinct names or by their service.instance.id.',
+            }),
+            sampleRatio: Type.Number({
+              default: 1,
+              minimum: 0,
+              maximum: 1,
+              description:
+                "Share of new traces recorded (0-1). A request carrying a W3C traceparent follows the caller's sampling decision instead.",
+            }),
+          },
+          { default: {}, additionalProperties: false },
+        ),
+      },
+      { default: {}, additionalProperties: false },
+    ),
     queue: Type.Object(
       {
         retryLimit: Type.Integer({ default: 5, minimum: 0, description: 'Retries before a job is dead-lettered.' }),

@@ -21,6 +21,7 @@ import { AuthErrors, authorize, type Principal, type TokenVerifier } from '../au
 import { createWorkTracker, type Db, type WorkTracker } from '../db/index.ts';
 import { counter, histogram } from '../metrics/index.ts';
 import { type RateLimiter, rateLimitHook } from '../ratelimit/index.ts';
+import type { Tracing } from '../telemetry/index.ts';
 import { clientErrorHandler } from './client-error.ts';
 import { idempotencyHooks } from './idempotency.ts';
 import { checkRequestInput, DEFAULT_INPUT_LIMITS, type InputLimits, jsonLimitsOf, parseJsonBody } from './input.ts';
@@ -98,6 +99,8 @@ export interface HttpAppOptions {
   db?: Db;
   docsUi?: boolean;
   version: string;
+  /** A span per request (telemetry.tracing); absent: no tracing hook at all. */
+  tracing?: Pick<Tracing, 'instrumentHttp'> | undefined;
 }
 
 export interface Readiness {
@@ -120,6 +123,8 @@ export async function createHttpApp(options: HttpAppOptions): Promise<{ app: Htt
   const limits: InputLimits = { ...DEFAULT_INPUT_LIMITS, ...definedOnly(options.limits ?? {}) };
   const jsonLimits = jsonLimitsOf(limits);
   const app = newFastify(options, limits);
+  // First, so every later hook, route and query runs inside the request's span.
+  options.tracing?.instrumentHttp(app);
   capJsonBodies(app, jsonLimits);
   const { state, readiness } = createReadiness();
   const work = options.work ?? createWorkTracker();

@@ -1,6 +1,7 @@
 // RFC 7807 problem documents for every error the HTTP layer returns, each with a registered `code`.
 import { type ErrorDefinition, Errors, lookupError, StellaError, systemClock } from '@stella/core';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import { requestTraceId } from '../telemetry/request-trace.ts';
 
 export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
 
@@ -86,7 +87,10 @@ function titleOf(error: StellaError): string {
   return lookupError(error.code)?.title ?? error.code;
 }
 
+/** The W3C trace id of the request's span when tracing is on; else X-Stella-TraceId, else the request id. */
 export function traceIdOf(request: FastifyRequest): string {
+  const traced = requestTraceId(request);
+  if (traced) return traced;
   const header = request.headers['x-stella-traceid'] ?? request.headers['x-stella-trace-id'];
   const value = Array.isArray(header) ? header[0] : header;
   return value && /^[\w.:-]{1,128}$/.test(value) ? value : String(request.id);

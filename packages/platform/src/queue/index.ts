@@ -1,9 +1,10 @@
 // Background jobs: pg-boss queues with retries, dead letters and per-key (per-tenant) concurrency.
 
-export { registerQueueMetrics } from './metrics.ts';
+export { queueAttemptMetrics, registerQueueMetrics } from './metrics.ts';
 export type {
   DeadLetter,
   DefineQueueOptions,
+  JobAttempt,
   JobHandler,
   JobQueue,
   QueueJob,

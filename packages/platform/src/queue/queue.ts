@@ -1,6 +1,7 @@
 // The job queue: pg-boss on stella's own database (in-process PGlite or PostgreSQL). Every queue gets
 // exponential-backoff retries, a dead-letter queue `<name>.dlq`, and an optional per-key (per-tenant)
 // limit on active jobs.
+import type { TextMapPropagator, TracerProvider } from '@opentelemetry/api';
 import { coerceError } from '@stella/core';
 import { type Job, type JobWithMetadata, PgBoss, type QueueResult } from 'pg-boss';
 import type { Db } from '../db/port.ts';
@@ -20,6 +21,23 @@ export interface QueueOptions {
   superviseIntervalSeconds?: number;
   /** Background failures (polling, maintenance, cron). Without a listener pg-boss's 'error' would kill the process. */
   onError?: (error: Error) => void;
+  /**
+   * Tracing (telemetry/): send and process spans, and each job stores its sender's W3C trace context
+   * so the worker's span continues the trace of the request that enqueued it. Absent: pg-boss's own
+   * telemetry is off and no trace context is stored.
+   */
+  tracing?: { tracerProvider: TracerProvider; propagator: TextMapPropagator } | undefined;
+  /** Called as each handler attempt ends (queue metrics: failure rate, error codes, duration). Must not throw. */
+  onAttempt?: (attempt: JobAttempt) => void;
+}
+
+/** One run of a handler on one job, as it ended. */
+export interface JobAttempt {
+  queue: string;
+  outcome: 'completed' | 'failed';
+  /** What the handler threw, when it failed. */
+  error?: unknown;
+  seconds: number;
 }
 
 /**
@@ -86,6 +104,12 @@ export interface QueueStats {
   queued: number;
   active: number;
   deadLetters: number;
+  /**
+   * Age of the oldest job that could run now (its startAfter or retry delay has passed) but no worker
+   * has taken; 0 when none waits. Unlike `queued`, jobs deliberately delayed do not count, so this
+   * grows only when workers fall behind, are down, or a per-key limit holds jobs back.
+   */
+  oldestReadySeconds: number;
 }
 
 export interface JobQueue {
@@ -206,6 +230,8 @@ function newBoss(db: Db, schema: string, options: QueueOptions): PgBoss {
     ...(options.superviseIntervalSeconds !== undefined && {
       superviseIntervalSeconds: options.superviseIntervalSeconds,
     }),
+    // Only W3C traceparent/tracestate are stored on a job (the propagator given), never baggage.
+    openTelemetry: options.tracing ? { propagateContext: true, ...options.tracing } : { enabled: false },
   });
   boss.on('error', (error: unknown) => options.onError?.(toError(error)));
   return boss;
@@ -263,7 +289,21 @@ async function startWorker<T>(
     },
     async (jobs: Job<T>[]) => {
       for (const job of jobs) {
-        await handler({ id: job.id, name: job.name, data: job.data, retryCount: job.retryCount });
+        const started = performance.now();
+        const ended = (outcome: JobAttempt['outcome'], error?: unknown) =>
+          state.options.onAttempt?.({
+            queue: name,
+            outcome,
+            ...(outcome === 'failed' && { error }),
+            seconds: (performance.now() - started) / 1000,
+          });
+        try {
+          await handler({ id: job.id, name: job.name, data: job.data, retryCount: job.retryCount });
+        } catch (error) {
+          ended('failed', error);
+          throw error;
+        }
+        ended('completed');
       }
     },
   );
@@ -363,10 +403,14 @@ async function redriveDeadLetters(boss: PgBoss, retryOptions: { queue?: string; 
 }
 
 async function queueStats(db: Db, schema: string): Promise<QueueStats[]> {
-  const { rows } = await db.query<{ name: string; queued: number; active: number }>(
+  // The database's now(), not the injected clock: it is the time pg-boss compares start_after with
+  // when it decides a job may be fetched.
+  const { rows } = await db.query<{ name: string; queued: number; active: number; oldest_ready: number }>(
     `select q.name,
             count(j.id) filter (where j.state < 'active')::int as queued,
-            count(j.id) filter (where j.state = 'active')::int as active
+            count(j.id) filter (where j.state = 'active')::int as active,
+            coalesce(extract(epoch from now() - min(j.start_after)
+                       filter (where j.state < 'active' and j.start_after <= now())), 0)::float8 as oldest_ready
        from ${schema}.queue q left join ${schema}.job j on j.name = q.name
       group by q.name order by q.name`,
   );
@@ -378,6 +422,7 @@ async function queueStats(db: Db, schema: string): Promise<QueueStats[]> {
       queued: row.queued,
       active: row.active,
       deadLetters: byName.get(row.name + DEAD_LETTER_SUFFIX)?.queued ?? 0,
+      oldestReadySeconds: Math.max(0, row.oldest_ready),
     }));
 }
 

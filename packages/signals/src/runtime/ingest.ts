@@ -70,7 +70,8 @@ export async function ingestRuntime(
   const row = ingestRowOf(tenant, subjectKey, input, graph);
   const outcome = await storeBatch(ctx, tenant, row, graph, input.batch);
   if (typeof outcome === 'object') return resultFromRow(outcome.duplicate, true);
-  const { runtimeEvents, batchSize, orphanTraces } = ctx.metrics;
+  const { runtimeEvents, batchSize, orphanTraces, runtimeLastBatch } = ctx.metrics;
+  runtimeLastBatch.set(ctx.deps.clock.now().getTime() / 1000);
   if (outcome === 'orphan') {
     orphanTraces.inc();
     await ctx.queueOrphanRetry(tenant, row.graphHash!);
