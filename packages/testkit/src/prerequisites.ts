@@ -21,6 +21,21 @@ export const PREREQUISITES: readonly Prerequisite[] = [
   { command: 'nats-server', debianPackage: 'nats-server', usedFor: 'fact events over JetStream' },
   { command: 'docker-registry', debianPackage: 'docker-registry', usedFor: 'pushing bundles as OCI artifacts' },
   { command: 'skopeo', debianPackage: 'skopeo', usedFor: 'reading OCI layouts and pushed artifacts back' },
+  {
+    command: 'umoci',
+    debianPackage: 'umoci',
+    usedFor: 'unpacking the stella OCI image to run it without an engine (deploy-image test)',
+  },
+  {
+    command: 'docker-compose',
+    debianPackage: 'docker-compose',
+    usedFor: 'validating ops/deploy/compose/compose.yaml (`docker-compose config`, no engine needed)',
+  },
+  {
+    command: 'systemd-analyze',
+    debianPackage: 'systemd',
+    usedFor: 'checking the unit files in ops/deploy/systemd (`systemd-analyze verify`)',
+  },
   { command: 'promtool', debianPackage: 'prometheus', usedFor: 'checking and testing the alert rules' },
   { command: 'amtool', debianPackage: 'prometheus-alertmanager', usedFor: 'checking the Alertmanager routes' },
   { command: 'openssl', debianPackage: 'openssl', usedFor: 'verifying bundle signatures independently' },
