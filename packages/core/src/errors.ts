@@ -336,4 +336,11 @@ export const Errors = {
     title: 'Timeline hash chain does not verify',
     hint: 'An event was altered or removed; compare with a backup and follow the incident runbook.',
   }),
+  timelineCheckpointInvalid: defineError({
+    code: 'ERR_TIMELINE_CHECKPOINT_INVALID',
+    status: 409,
+    exit: ExitCode.verificationFailed,
+    title: 'A signed timeline checkpoint does not verify',
+    hint: "The checkpoint's DSSE signature or signed statement does not match the tenant's timeline keys (`stella keys list --purpose timeline`, every status): the checkpoint was altered, or its key was removed. Preserve the database, compare with a backup and follow the incident runbook.",
+  }),
 } as const;

@@ -41,6 +41,19 @@ interface ChainVerdict {
   checked: number;
   head?: string;
   brokenAt?: { seq: number; eventId: string; reason: string };
+  /** genesis when event 1 is kept; checkpoint when retention pruned up to `anchor`. */
+  from: 'genesis' | 'checkpoint';
+  anchor?: { checkpointId: string; seq: number; headHash: string; keyid: string; createdAt: string };
+  /** Retained signed checkpoints whose signature verified. */
+  checkpoints: number;
+  invalidCheckpoint?: { checkpointId: string; seq: number; reason: string };
+}
+
+/** Where the check started: genesis, or the signed checkpoint that retention kept. */
+function origin(verdict: ChainVerdict): string {
+  const signed = verdict.checkpoints === 1 ? '1 signed checkpoint' : `${verdict.checkpoints} signed checkpoints`;
+  if (verdict.from === 'genesis' || !verdict.anchor) return `from genesis (${signed})`;
+  return `from the signed checkpoint at event #${verdict.anchor.seq} of ${verdict.anchor.createdAt} (earlier events pruned by retention; ${signed})`;
 }
 
 function VerifyChain() {
@@ -68,10 +81,16 @@ function VerifyChain() {
       <div role="status" aria-live="polite">
         {verdict?.ok && (
           <p class="status-ok">
-            Chain verified from genesis: {verdict.checked} events, head <code class="hash">{verdict.head}</code>
+            Chain verified {origin(verdict)}: {verdict.checked} events, head <code class="hash">{verdict.head}</code>
           </p>
         )}
-        {verdict && !verdict.ok && (
+        {verdict?.invalidCheckpoint && (
+          <p class="status-bad">
+            Checkpoint <code>{verdict.invalidCheckpoint.checkpointId}</code> at event #{verdict.invalidCheckpoint.seq}{' '}
+            does not verify: {verdict.invalidCheckpoint.reason}.
+          </p>
+        )}
+        {verdict && !verdict.ok && !verdict.invalidCheckpoint && (
           <p class="status-bad">
             Chain broken at event #{verdict.brokenAt?.seq} (<code>{verdict.brokenAt?.eventId}</code>):{' '}
             {verdict.brokenAt?.reason}. {verdict.checked} events before it verified.

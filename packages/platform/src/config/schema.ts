@@ -358,6 +358,18 @@ export const PlatformConfigSchema = Type.Object(
     timeline: Type.Object(
       {
         pageSize: Type.Integer({ default: 100, minimum: 1, maximum: 1000, description: 'Default page size.' }),
+        checkpointIntervalSeconds: Type.Integer({
+          default: 3600,
+          minimum: 60,
+          description:
+            "How often each tenant's chain head is signed (a DSSE checkpoint with the tenant's `timeline` key), when it moved since the last one. Also on demand: `stella timeline checkpoint`.",
+        }),
+        retentionDays: Type.Integer({
+          default: 0,
+          minimum: 0,
+          description:
+            'Days timeline events are kept; 0 keeps them forever. A daily job (04:30 UTC) and `stella timeline prune` delete older events only up to the newest checkpoint signed before the cutoff, so `stella timeline verify` still proves the rest from that checkpoint.',
+        }),
       },
       { default: {}, additionalProperties: false },
     ),

@@ -13,7 +13,10 @@ export function registerKeyCommands(program: Command, { io, globals }: CliCtx): 
   keys
     .command('list')
     .description('Every key with its purpose, algorithm and status; retired keys still verify what they signed')
-    .option('--purpose <purpose>', 'only this purpose (export-center, signals-graph, signals-runtime, policy-snapshot)')
+    .option(
+      '--purpose <purpose>',
+      'only this purpose (export-center, signals-graph, signals-runtime, policy-snapshot, timeline)',
+    )
     .action(async (flags: { purpose?: string }) => {
       const opts = globals();
       const result = await createApiClient(io, opts).json<{ keys: PublicSigningKey[] }>('GET', '/api/v1/keys', {
@@ -25,7 +28,10 @@ export function registerKeyCommands(program: Command, { io, globals }: CliCtx): 
   keys
     .command('rotate')
     .description('Retire the active key of a purpose and sign with a new one from now on')
-    .requiredOption('--purpose <purpose>', 'export-center, signals-graph, signals-runtime, policy-snapshot, …')
+    .requiredOption(
+      '--purpose <purpose>',
+      'export-center, signals-graph, signals-runtime, policy-snapshot, timeline, …',
+    )
     .action(async (flags: { purpose: string }) => {
       const opts = globals();
       const result = await createApiClient(io, opts).json<{ active: PublicSigningKey[]; retired: string[] }>(

@@ -9,7 +9,7 @@ import { createSigningKeyStore } from './store.ts';
 const tags = ['keys'];
 const PublicKey = Type.Object({
   keyid: Type.String({ description: 'sha256 of the DER SubjectPublicKeyInfo' }),
-  purpose: Type.String({ description: 'export-center, signals-graph, signals-runtime, policy-snapshot, …' }),
+  purpose: Type.String({ description: 'export-center, signals-graph, signals-runtime, policy-snapshot, timeline, …' }),
   algorithm: Type.String(),
   publicKeyPem: Type.String(),
   status: Type.Union([Type.Literal('active'), Type.Literal('retired')]),

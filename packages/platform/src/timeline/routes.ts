@@ -1,13 +1,13 @@
-// Timeline HTTP routes (spec §6): query, fetch one, NDJSON export, chain verification, and the
-// internal append route.
+// Timeline HTTP routes (spec §6): query, fetch one, NDJSON export, chain verification, the internal
+// append route, and the signed checkpoints and retention that let old events go.
 import { Readable } from 'node:stream';
 import { Errors, StellaError } from '@stella/core';
 import Type from 'typebox';
 import type { Db } from '../db/index.ts';
 import type { HttpApp } from '../http/app.ts';
-import { chainVerifier } from './chain.ts';
+import type { PruneReport, TimelineCheckpoints } from './checkpoints.ts';
 import type { Timeline } from './timeline.ts';
-import { TimelineEventSchema, toWire } from './wire.ts';
+import { checkpointToWire, TimelineCheckpointSchema, TimelineEventSchema, toWire } from './wire.ts';
 
 const Filter = {
   category: Type.Optional(Type.String({ maxLength: 64 })),
@@ -19,21 +19,80 @@ const Filter = {
 
 const ChainVerdictSchema = Type.Object({
   ok: Type.Boolean(),
-  checked: Type.Integer({ description: 'Events that verified, from genesis.' }),
+  checked: Type.Integer({ description: 'Events that verified, from genesis or from the anchor checkpoint.' }),
   head: Type.Optional(Type.String({ description: 'Hash of the last event, when the whole chain verified.' })),
   brokenAt: Type.Optional(
     Type.Object(
       { seq: Type.Integer(), eventId: Type.String(), reason: Type.String() },
-      { description: 'The first event that does not verify.' },
+      {
+        description:
+          'The first event that does not verify. When a checkpoint does not verify (invalidCheckpoint), its seq and checkpoint id.',
+      },
+    ),
+  ),
+  from: Type.Union([Type.Literal('genesis'), Type.Literal('checkpoint')], {
+    description: 'genesis when event 1 is retained; else checkpoint: retention pruned up to `anchor`.',
+  }),
+  anchor: Type.Optional(
+    Type.Object(
+      {
+        checkpointId: Type.String(),
+        seq: Type.Integer(),
+        headHash: Type.String(),
+        keyid: Type.String(),
+        createdAt: Type.String({ format: 'date-time' }),
+      },
+      { description: 'The signed checkpoint the first retained event links to.' },
+    ),
+  ),
+  checkpoints: Type.Integer({ description: 'Retained signed checkpoints whose signature verified.' }),
+  invalidCheckpoint: Type.Optional(
+    Type.Object(
+      { checkpointId: Type.String(), seq: Type.Integer(), reason: Type.String() },
+      {
+        description:
+          'The first checkpoint whose signature or statement does not verify (ERR_TIMELINE_CHECKPOINT_INVALID).',
+      },
     ),
   ),
 });
 
+const PruneReportSchema = Type.Object({
+  tenant: Type.String(),
+  retentionDays: Type.Integer({ description: 'timeline.retentionDays; 0: retention is off and nothing is pruned.' }),
+  cutoff: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
+  throughSeq: Type.Union([Type.Integer(), Type.Null()], {
+    description: 'The checkpoint events were pruned up to (inclusive); null when none was signed before the cutoff.',
+  }),
+  prunedEvents: Type.Integer(),
+  prunedCheckpoints: Type.Integer(),
+});
+
+const PublicKeySchema = Type.Object({
+  keyid: Type.String(),
+  algorithm: Type.String(),
+  publicKeyPem: Type.String(),
+  status: Type.Union([Type.Literal('active'), Type.Literal('retired')]),
+  createdAt: Type.String({ format: 'date-time' }),
+});
+
+/** Operating the timeline's signing and deletion is the platform operator's, like key rotation. */
+const ADMIN_SCOPE = 'authority:admin';
+
 /** Topic on which appended events are offered to subscribers (NATS bridges, notifiers). */
 export const TIMELINE_APPENDED_TOPIC = 'timeline.event.appended';
 
-export function registerTimelineRoutes(app: HttpApp, deps: { db: Db; timeline: Timeline; pageSize: number }): void {
-  const { timeline } = deps;
+export interface TimelineRouteDeps {
+  db: Db;
+  timeline: Timeline;
+  checkpoints: TimelineCheckpoints;
+  pageSize: number;
+  /** timeline.retentionDays, for POST /api/v1/timeline/prune. */
+  retentionDays: number;
+}
+
+export function registerTimelineRoutes(app: HttpApp, deps: TimelineRouteDeps): void {
+  const { timeline, checkpoints } = deps;
 
   app.post(
     '/timeline/events',
@@ -148,18 +207,91 @@ export function registerTimelineRoutes(app: HttpApp, deps: { db: Db; timeline: T
       config: { auth: { scopes: ['timeline:read'] } },
       schema: {
         tags: ['timeline'],
-        summary: "Verify the tenant's hash chain from genesis on the server (the console's button)",
+        summary: "Verify the tenant's hash chain on the server (the console's button)",
         description:
-          'The same check as `stella timeline verify`, which downloads the export and verifies it on the client: use that to verify without trusting the server.',
+          "From genesis when event 1 is retained, else from the oldest retained checkpoint (its DSSE signature checked against the tenant's `timeline` keys of every status, the first retained event linked to its head). Every retained checkpoint must verify and match the chain. The same check as `stella timeline verify`, which downloads the export and checkpoints and verifies them on the client: use that to verify without trusting the server.",
         response: { 200: ChainVerdictSchema },
       },
     },
+    async (request) => checkpoints.verify(request.tenant!),
+  );
+
+  app.get(
+    '/api/v1/timeline/checkpoints',
+    {
+      config: { auth: { scopes: ['timeline:read'] } },
+      schema: {
+        tags: ['timeline'],
+        summary: 'Signed checkpoints of the tenant chain, oldest first, with the public keys that verify them',
+        description:
+          "`keys` are the tenant's `timeline` signing keys of every status: a retired key still verifies the checkpoints it signed.",
+        querystring: Type.Object({
+          limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })),
+          cursor: Type.Optional(Type.String({ maxLength: 64, description: 'nextCursor of the previous page' })),
+        }),
+        response: {
+          200: Type.Object({
+            items: Type.Array(TimelineCheckpointSchema),
+            nextCursor: Type.Union([Type.String(), Type.Null()]),
+            keys: Type.Array(PublicKeySchema),
+          }),
+        },
+      },
+    },
     async (request) => {
-      const verifier = chainVerifier();
-      for await (const event of timeline.stream(request.tenant!, {})) if (!verifier.push(event)) break;
-      return verifier.verdict();
+      const tenant = request.tenant!;
+      const pageSize = request.query.limit ?? deps.pageSize;
+      const afterSeq = request.query.cursor === undefined ? undefined : decodeCursor(request.query.cursor);
+      const items = await checkpoints.list(tenant, { afterSeq, limit: pageSize + 1 });
+      const page = items.slice(0, pageSize);
+      const nextCursor = items.length > pageSize ? encodeCursor(page.at(-1)!.seq) : null;
+      return { items: page.map(checkpointToWire), nextCursor, keys: await checkpoints.keys(tenant) };
     },
   );
+
+  app.post(
+    '/api/v1/timeline/checkpoints',
+    {
+      config: { auth: { scopes: [ADMIN_SCOPE] } },
+      schema: {
+        tags: ['timeline'],
+        summary: "Sign the tenant's chain head now (a checkpoint), when it moved since the last one",
+        description:
+          '201 with the new checkpoint; 200 with `written: false` and the newest checkpoint (null when the chain is empty) when the head has not moved. The checkpoint job does the same every timeline.checkpointIntervalSeconds.',
+        response: {
+          200: Type.Object({
+            written: Type.Boolean(),
+            checkpoint: Type.Union([TimelineCheckpointSchema, Type.Null()]),
+          }),
+          201: Type.Object({ written: Type.Boolean(), checkpoint: TimelineCheckpointSchema }),
+        },
+      },
+    },
+    async (request, reply) => {
+      const result = await checkpoints.write(request.tenant!);
+      const checkpoint = result.checkpoint ? checkpointToWire(result.checkpoint) : null;
+      return reply.code(result.written ? 201 : 200).send({ written: result.written, checkpoint });
+    },
+  );
+
+  app.post(
+    '/api/v1/timeline/prune',
+    {
+      config: { auth: { scopes: [ADMIN_SCOPE] } },
+      schema: {
+        tags: ['timeline'],
+        summary: 'Apply timeline retention to the tenant now (what the daily job does)',
+        description:
+          'Deletes events older than timeline.retentionDays, only up to (and including) the newest checkpoint signed before that cutoff, so the rest still verifies from it. Nothing is pruned when retention is off (0) or no checkpoint is old enough. Records `timeline.pruned` on the timeline.',
+        response: { 200: PruneReportSchema },
+      },
+    },
+    async (request) => pruneToWire(await checkpoints.prune(request.tenant!, deps.retentionDays)),
+  );
+}
+
+function pruneToWire(report: PruneReport) {
+  return { ...report, cutoff: report.cutoff ?? null, throughSeq: report.throughSeq ?? null };
 }
 
 async function* ndjson(events: AsyncIterable<import('./chain.ts').TimelineEvent>) {
