@@ -60,6 +60,7 @@ export {
 export { isProcessRunning, lockHome } from './home/lock.ts';
 export type { FastifyReply, FastifyRequest, HttpApp, Logger, StorageHealth } from './http/index.ts';
 export {
+  callerTraceId,
   checkRequestText,
   createHttpApp,
   createLogger,

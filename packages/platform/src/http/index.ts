@@ -13,7 +13,7 @@ export {
 export type { Logger } from './logger.ts';
 export { createLogger, REDACT_PATHS } from './logger.ts';
 export type { ProblemDocument } from './problem.ts';
-export { PROBLEM_CONTENT_TYPE, problemFor, sendProblem, toStellaError } from './problem.ts';
+export { callerTraceId, PROBLEM_CONTENT_TYPE, problemFor, sendProblem, toStellaError } from './problem.ts';
 export { headerValue, tenantOf } from './request.ts';
 export type {
   StorageFault,

@@ -87,13 +87,21 @@ function titleOf(error: StellaError): string {
   return lookupError(error.code)?.title ?? error.code;
 }
 
-/** The W3C trace id of the request's span when tracing is on; else X-Stella-TraceId, else the request id. */
-export function traceIdOf(request: FastifyRequest): string {
+/**
+ * The caller's trace of a request, for the rows and events it writes: the W3C trace id of the request's
+ * span when tracing is on, else a well-formed X-Stella-TraceId (or X-Stella-Trace-Id) header.
+ */
+export function callerTraceId(request: FastifyRequest): string | undefined {
   const traced = requestTraceId(request);
   if (traced) return traced;
   const header = request.headers['x-stella-traceid'] ?? request.headers['x-stella-trace-id'];
   const value = Array.isArray(header) ? header[0] : header;
-  return value && /^[\w.:-]{1,128}$/.test(value) ? value : String(request.id);
+  return value && /^[\w.:-]{1,128}$/.test(value) ? value : undefined;
+}
+
+/** The trace id problem+json names: the caller's trace, else the request id. */
+export function traceIdOf(request: FastifyRequest): string {
+  return callerTraceId(request) ?? String(request.id);
 }
 
 export function sendProblem(reply: FastifyReply, request: FastifyRequest, error: StellaError): FastifyReply {

@@ -5,6 +5,7 @@ import { Errors, StellaError } from '@stella/core';
 import Type from 'typebox';
 import type { Db } from '../db/index.ts';
 import type { HttpApp } from '../http/app.ts';
+import { callerTraceId } from '../http/problem.ts';
 import type { PruneReport, TimelineCheckpoints } from './checkpoints.ts';
 import type { Timeline } from './timeline.ts';
 import { checkpointToWire, TimelineCheckpointSchema, TimelineEventSchema, toWire } from './wire.ts';
@@ -114,7 +115,7 @@ export function registerTimelineRoutes(app: HttpApp, deps: TimelineRouteDeps): v
       },
     },
     async (request, reply) => {
-      const traceId = request.body.traceId ?? headerTrace(request.headers);
+      const traceId = request.body.traceId ?? callerTraceId(request);
       const tenant = request.tenant!;
       const event = await deps.db.transaction(
         async (tx) => {
@@ -296,12 +297,6 @@ function pruneToWire(report: PruneReport) {
 
 async function* ndjson(events: AsyncIterable<import('./chain.ts').TimelineEvent>) {
   for await (const event of events) yield `${JSON.stringify(toWire(event))}\n`;
-}
-
-function headerTrace(headers: Record<string, string | string[] | undefined>): string | undefined {
-  const v = headers['x-stella-traceid'] ?? headers['x-stella-trace-id'];
-  const s = Array.isArray(v) ? v[0] : v;
-  return s && /^[\w.:-]{1,128}$/.test(s) ? s : undefined;
 }
 
 function encodeCursor(seq: number): string {

@@ -189,7 +189,15 @@ describe(`tracing on ${testBackend()}`, () => {
     const callerSpan = callerTrace.slice(0, 16);
     try {
       token = await t.token();
-      await exportRun(t, token, { traceparent: `00-${callerTrace}-${callerSpan}-01` });
+      const runId = await exportRun(t, token, { traceparent: `00-${callerTrace}-${callerSpan}-01` });
+      // The rows the request wrote carry its trace: the run's timeline event names the W3C trace id.
+      const events = (await (
+        await fetch(`${t.base}/api/v1/timeline/events?kind=export.run.queued&limit=100`, {
+          headers: { authorization: `Bearer ${token}`, 'x-stella-tenant': 'default' },
+        })
+      ).json()) as { items: { details: { runId?: string }; trace_id: string | null }[] };
+      const queued = events.items.find((e) => e.details.runId === runId);
+      assert.equal(queued?.trace_id, callerTrace, JSON.stringify(events.items.slice(0, 3)));
 
       const missing = await fetch(`${t.base}/api/export/runs/exp-${'0'.repeat(24)}`, {
         headers: { authorization: `Bearer ${token}`, 'x-stella-tenant': 'default' },
