@@ -13,7 +13,7 @@ import type { Db, Queryable } from '../db/index.ts';
 import type { Logger } from '../http/logger.ts';
 import { counter, gauge, type Registry } from '../metrics/index.ts';
 import type { BlobStore } from './port.ts';
-import { TENANT_ROOT, tenantNamespace, tenantUri } from './tenant.ts';
+import { logicalUri, tenantNamespace, tenantUri } from './tenant.ts';
 import { parseCasUri } from './uri.ts';
 
 /** What a room's rows reference in the CAS. */
@@ -105,6 +105,7 @@ export function createCasMaintenance(deps: CasMaintenanceDeps) {
   async function migrateLayout(): Promise<LayoutReport> {
     if (await layoutDone()) return { ran: false, copied: 0, missing: 0, removed: 0 };
     const report: LayoutReport = { ran: true, copied: 0, missing: 0, removed: 0 };
+    // Called after each copy or removal, so each thousandth is logged once.
     const progress = () => {
       if ((report.copied + report.removed) % PROGRESS_EVERY === 0) {
         logger.info({ ...report }, 'moving CAS objects to the tenant layout');
@@ -128,8 +129,10 @@ export function createCasMaintenance(deps: CasMaintenanceDeps) {
     }
     for (const namespace of namespaces) {
       for await (const uri of store.list(namespace)) {
-        if (await store.delete(uri)) report.removed++;
-        progress();
+        if (await store.delete(uri)) {
+          report.removed++;
+          progress();
+        }
       }
     }
     await db.query(
@@ -149,11 +152,10 @@ export function createCasMaintenance(deps: CasMaintenanceDeps) {
     for (const tenant of await tenants()) {
       report.tenants++;
       const uris = await referenced(tenant);
-      const prefix = `cas://${TENANT_ROOT}/${tenant}/`;
       for (const namespace of namespaces) {
         for await (const physical of store.list(tenantNamespace(tenant, namespace))) {
           report.scanned++;
-          if (uris.has(`cas://${physical.slice(prefix.length)}`)) continue;
+          if (uris.has(logicalUri(tenant, physical))) continue;
           const head = await store.head(physical);
           if (!head) continue;
           if (head.modified.getTime() > cutoff) {

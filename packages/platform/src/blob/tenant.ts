@@ -29,6 +29,11 @@ export function tenantUri(tenant: string, uri: string): string {
   return formatCasUri(tenantNamespace(tenant, namespace), hex);
 }
 
+/** The logical URI of one of the tenant's physical URIs (as the store lists them). */
+export function logicalUri(tenant: string, physicalUri: string): string {
+  return `cas://${physicalUri.slice(`cas://${TENANT_ROOT}/${tenant}/`.length)}`;
+}
+
 export function tenantBlobs(store: BlobStore): TenantBlobs {
   return { forTenant: (tenant) => tenantView(store, tenant) };
 }
@@ -38,8 +43,6 @@ function tenantView(store: BlobStore, tenant: string): BlobStore {
     throw new StellaError(Errors.validation, `not a tenant id: ${JSON.stringify(tenant)}`);
   }
   const physical = (uri: string) => tenantUri(tenant, uri);
-  const prefix = `cas://${TENANT_ROOT}/${tenant}/`;
-  const logical = (uri: string) => `cas://${uri.slice(prefix.length)}`;
   return {
     async put(namespace, body, options) {
       const stored = await store.put(tenantNamespace(tenant, namespace), body, options);
@@ -52,7 +55,7 @@ function tenantView(store: BlobStore, tenant: string): BlobStore {
     head: async (uri) => store.head(physical(uri)),
     delete: async (uri) => store.delete(physical(uri)),
     async *list(namespace) {
-      for await (const uri of store.list(tenantNamespace(tenant, namespace))) yield logical(uri);
+      for await (const uri of store.list(tenantNamespace(tenant, namespace))) yield logicalUri(tenant, uri);
     },
   };
 }
